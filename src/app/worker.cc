@@ -1,0 +1,159 @@
+#include "app/worker.h"
+
+#include "base/log.h"
+#include "net/loop.h"
+#include "net/timer.h"
+#include "proxy/server.h"
+#include "store/memory/memory_store.h"
+#include "store/redis/redis_store.h"
+#include "upstream/pool.h"
+
+namespace larder::app {
+
+namespace {
+
+store::RedisOptions redisOptions(const config::RedisConfig& redis) {
+  store::RedisOptions options;
+  if (redis.address.kind == config::Address::Kind::kUnix) {
+    options.unix_path = redis.address.path;
+  } else {
+    options.host = redis.address.host;
+    options.port = redis.address.port;
+  }
+  options.username = redis.username;
+  options.password = redis.password;
+  options.database = static_cast<int>(redis.database);
+  options.command_timeout = redis.timeout;
+  options.connections = static_cast<int>(redis.connections);
+  options.breaker_failures = static_cast<int>(redis.breaker_failures);
+  options.breaker_cooldown = redis.breaker_cooldown;
+  return options;
+}
+
+std::unique_ptr<cache::Store> makeStore(net::Loop& loop, const config::Config& config,
+                                        SharedState& shared) {
+  if (config.store.redis) return std::make_unique<store::RedisStore>(loop, redisOptions(*config.store.redis));
+  return std::make_unique<store::MemoryStore>(loop, shared.memory);
+}
+
+// How often the retrying worker tries the invalidation backlog again.
+constexpr base::Duration kBacklogRetryInterval{200};
+
+}  // namespace
+
+// Member order is destruction order in reverse: the loop goes last, after
+// every handle owner has let go of its handles.
+struct Worker::State {
+  State(config::ConfigPtr config, SharedState& shared)
+      : queue(loop),
+        store(makeStore(loop, *config, shared)),
+        pool(loop, config->upstream),
+        context{loop, pool, config, *store, shared.backlog},
+        server(context),
+        drain_timer(loop),
+        backlog_timer(loop) {}
+
+  net::Loop loop;
+  net::CrossThreadQueue queue;
+  std::unique_ptr<cache::Store> store;
+  upstream::Pool pool;
+  proxy::ProxyContext context;
+  proxy::Server server;
+  net::Timer drain_timer;
+  net::Timer backlog_timer;
+  cache::Pending backlog_retry;
+};
+
+Worker::Worker(unsigned index, config::ConfigPtr config, SharedState& shared)
+    : index_(index), initial_config_(std::move(config)), shared_(shared) {}
+
+Worker::~Worker() { join(); }
+
+std::string Worker::start() {
+  std::promise<std::string> started;
+  auto result = started.get_future();
+  thread_ = std::thread([this, started = std::move(started)]() mutable { run(std::move(started)); });
+  return result.get();
+}
+
+void Worker::run(std::promise<std::string> started) {
+  auto state = std::make_unique<State>(initial_config_, shared_);
+  const config::Address& listen = initial_config_->server.listen;
+  net::SocketAddress address;
+  std::string error;
+  if (listen.kind != config::Address::Kind::kTcp) {
+    error = "listening on a unix socket is not supported yet";
+  } else if (!net::makeSocketAddress(listen.host, listen.port, address)) {
+    error = fmt::format("listen address {} is not a literal IP address", listen.toString());
+  } else {
+    error = state->server.listen(address, /*reuse_port=*/true);
+  }
+  if (!error.empty()) {
+    state.reset();
+    started.set_value(error);
+    return;
+  }
+  state_ = std::move(state);
+  if (index_ == 0) startBacklogRetries();
+  started.set_value("");
+  state_->loop.run();
+  LOG_DEBUG("worker {} stopped", index_);
+  state_.reset();
+}
+
+void Worker::shutdown() {
+  if (!state_) return;
+  State* state = state_.get();
+  state->queue.post([state] {
+    // Once the last connection is gone only housekeeping handles are left;
+    // unreferencing them lets the loop end by itself.
+    auto finish = [state] {
+      state->drain_timer.stop();
+      state->backlog_timer.stop();
+      state->pool.closeIdle();
+      state->queue.unref();
+    };
+    state->drain_timer.start(state->context.config->server.drain_timeout, [state] {
+      LOG_WARN("drain timeout: closing {} connections", state->server.connectionCount());
+      state->server.closeAll();
+      state->loop.stop();
+    });
+    state->server.shutdown(finish);
+  });
+}
+
+void Worker::reconfigure(config::ConfigPtr config) {
+  if (!state_) return;
+  State* state = state_.get();
+  state->queue.post([state, config = std::move(config)] {
+    state->context.config = config;
+    state->pool.reconfigure(config->upstream);
+  });
+}
+
+// DESIGN invariant 5: failed invalidations are retried until they land. One
+// worker does it for the whole process.
+void Worker::startBacklogRetries() {
+  State* state = state_.get();
+  state->backlog_timer.unref();
+  state->backlog_timer.startRepeating(kBacklogRetryInterval, [this, state] {
+    if (shared_.backlog.empty() || state->backlog_retry.isActive() || !state->store->isAvailable())
+      return;
+    cache::Invalidation retry = shared_.backlog.snapshot();
+    cache::Invalidation copy = retry;
+    state->backlog_retry = state->store->invalidate(
+        std::move(copy), [this, state, retry](cache::StoreStatus status) {
+          state->backlog_retry = cache::Pending();
+          if (status == cache::StoreStatus::kOk) {
+            shared_.backlog.resolve(retry);
+            LOG_INFO("retried invalidation of {} namespace key(s) landed", retry.version_keys.size());
+          }
+        });
+  });
+}
+
+void Worker::join() {
+  if (thread_.joinable()) thread_.join();
+}
+
+}  // namespace larder::app

@@ -1,0 +1,56 @@
+// Worker: one thread running one libuv loop. It owns (STYLE L7) the loop,
+// its upstream pool and the proxy Server (listener + client connections).
+// Workers share nothing mutable but the immutable Config snapshot.
+// Other threads talk to a worker only through post().
+#pragma once
+
+#include <functional>
+#include <future>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "cache/invalidation_backlog.h"
+#include "config/config.h"
+#include "store/memory/memory_backend.h"
+
+namespace larder::app {
+
+// What every worker of the process shares (all thread-safe).
+struct SharedState {
+  // The embedded store when no Redis is configured.
+  std::shared_ptr<store::MemoryBackend> memory;
+  cache::InvalidationBacklog backlog;
+};
+
+class Worker {
+ public:
+  Worker(unsigned index, config::ConfigPtr config, SharedState& shared);
+  ~Worker();
+  Worker(const Worker&) = delete;
+  Worker& operator=(const Worker&) = delete;
+
+  // Starts the thread; returns an error message once listening failed, or
+  // empty once the worker is serving.
+  std::string start();
+  // Graceful stop: drain connections up to the drain timeout, then exit.
+  void shutdown();
+  // New exchanges use `config` from now on.
+  void reconfigure(config::ConfigPtr config);
+  void join();
+
+ private:
+  struct State;
+  void run(std::promise<std::string> started);
+  void startBacklogRetries();
+
+  unsigned index_;
+  config::ConfigPtr initial_config_;
+  SharedState& shared_;
+  std::thread thread_;
+  // Created and destroyed on the worker thread; published to other threads
+  // by start()'s promise, and used by them only until shutdown().
+  std::unique_ptr<State> state_;
+};
+
+}  // namespace larder::app

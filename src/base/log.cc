@@ -1,0 +1,101 @@
+#include "base/log.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <mutex>
+
+namespace larder::base {
+namespace {
+
+// A destination is a path plus the fd opened for it; -1 path means a std fd.
+struct Sink {
+  std::string path;
+  int fd;
+  int fallback;
+};
+
+std::mutex sinks_mutex;
+Sink error_sink{"", STDERR_FILENO, STDERR_FILENO};
+Sink access_sink{"", STDOUT_FILENO, STDOUT_FILENO};
+
+bool openSink(Sink& sink, const std::string& path) {
+  int fd = sink.fallback;
+  if (!path.empty()) {
+    fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+    if (fd < 0) return false;
+  }
+  std::lock_guard lock(sinks_mutex);
+  if (sink.fd != sink.fallback) ::close(sink.fd);
+  sink.path = path;
+  sink.fd = fd;
+  return true;
+}
+
+void writeLine(const Sink& sink, std::string_view line) {
+  // A single write per line keeps lines from different threads whole.
+  const char* data = line.data();
+  size_t left = line.size();
+  while (left > 0) {
+    ssize_t n = ::write(sink.fd, data, left);
+    if (n <= 0) return;
+    data += n;
+    left -= static_cast<size_t>(n);
+  }
+}
+
+}  // namespace
+
+std::string_view toString(LogLevel level) {
+  switch (level) {
+    case LogLevel::kDebug: return "debug";
+    case LogLevel::kInfo: return "info";
+    case LogLevel::kWarn: return "warn";
+    case LogLevel::kError: return "error";
+    case LogLevel::kOff: return "off";
+  }
+  return "?";
+}
+
+bool parseLogLevel(std::string_view text, LogLevel& out) {
+  for (auto level : {LogLevel::kDebug, LogLevel::kInfo, LogLevel::kWarn, LogLevel::kError,
+                     LogLevel::kOff}) {
+    if (text == toString(level)) {
+      out = level;
+      return true;
+    }
+  }
+  return false;
+}
+
+bool Log::setErrorLogPath(const std::string& path) { return openSink(error_sink, path); }
+bool Log::setAccessLogPath(const std::string& path) { return openSink(access_sink, path); }
+
+bool Log::reopen() {
+  std::string error_path, access_path;
+  {
+    std::lock_guard lock(sinks_mutex);
+    error_path = error_sink.path;
+    access_path = access_sink.path;
+  }
+  return openSink(error_sink, error_path) && openSink(access_sink, access_path);
+}
+
+void Log::write(LogLevel level, std::string_view message) {
+  auto now = std::chrono::system_clock::now();
+  auto millis = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch());
+  std::string line = fmt::format("{}.{:03d} [{}] {}\n", millis.count() / 1000,
+                                 static_cast<int>(millis.count() % 1000), toString(level), message);
+  std::lock_guard lock(sinks_mutex);
+  writeLine(error_sink, line);
+}
+
+void Log::access(std::string_view line) {
+  std::string text(line);
+  text.push_back('\n');
+  std::lock_guard lock(sinks_mutex);
+  writeLine(access_sink, text);
+}
+
+}  // namespace larder::base

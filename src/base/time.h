@@ -1,0 +1,17 @@
+// Clock vocabulary. Policy code takes `now` as an argument instead of reading
+// a clock (STYLE: policy is pure functions).
+#pragma once
+
+#include <chrono>
+
+namespace larder::base {
+
+using Duration = std::chrono::milliseconds;
+// Wall-clock time: stored in cache entries, since Age must agree across hosts.
+using WallClock = std::chrono::system_clock;
+using WallTime = WallClock::time_point;
+// Monotonic time: timeouts and latency measurements.
+using MonoClock = std::chrono::steady_clock;
+using MonoTime = MonoClock::time_point;
+
+}  // namespace larder::base

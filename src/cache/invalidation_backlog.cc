@@ -1,0 +1,49 @@
+#include "cache/invalidation_backlog.h"
+
+namespace larder::cache {
+
+void InvalidationBacklog::add(const Invalidation& invalidation) {
+  std::lock_guard lock(mutex_);
+  for (size_t i = 0; i < invalidation.version_keys.size() && i < invalidation.tokens.size(); ++i)
+    pending_[invalidation.version_keys[i]] = invalidation.tokens[i];
+  version_ttl_ = invalidation.version_ttl;
+}
+
+bool InvalidationBacklog::isPending(const std::vector<std::string>& version_keys) const {
+  std::lock_guard lock(mutex_);
+  if (pending_.empty()) return false;
+  for (const auto& key : version_keys)
+    if (pending_.count(key) != 0) return true;
+  return false;
+}
+
+bool InvalidationBacklog::empty() const {
+  std::lock_guard lock(mutex_);
+  return pending_.empty();
+}
+
+size_t InvalidationBacklog::size() const {
+  std::lock_guard lock(mutex_);
+  return pending_.size();
+}
+
+Invalidation InvalidationBacklog::snapshot() const {
+  std::lock_guard lock(mutex_);
+  Invalidation out;
+  out.version_ttl = version_ttl_;
+  for (const auto& [key, token] : pending_) {
+    out.version_keys.push_back(key);
+    out.tokens.push_back(token);
+  }
+  return out;
+}
+
+void InvalidationBacklog::resolve(const Invalidation& retried) {
+  std::lock_guard lock(mutex_);
+  for (size_t i = 0; i < retried.version_keys.size() && i < retried.tokens.size(); ++i) {
+    auto it = pending_.find(retried.version_keys[i]);
+    if (it != pending_.end() && it->second == retried.tokens[i]) pending_.erase(it);
+  }
+}
+
+}  // namespace larder::cache

@@ -1,0 +1,87 @@
+// Cache keys (DESIGN invariant 7: keys are exact). A request's identity is
+// everything that may change the answer: method class, host, normalized path,
+// the route's canonical query, the values of the route's vary headers and,
+// on per-user routes, the principal. The store key is a digest of the
+// identity; the identity itself is serialized into the entry and compared on
+// read, so a digest collision is a miss, never a wrong answer.
+//
+// Namespace keys hold version tokens (DESIGN invariant 4); every entry also
+// belongs to the implicit namespace of its URI so unsafe methods can
+// invalidate it (RFC 9111 §4.4) without enumerating its variants.
+//
+// Everything here is pure except newVersionToken() (per-thread random state).
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "config/config.h"
+#include "http/header_map.h"
+#include "http/target.h"
+
+namespace larder::cache {
+
+// The value recorded for a vary header that the request does not carry: one
+// NUL byte. A real field value that starts with NUL (the request parser
+// rejects those, but this module does not rely on it) gets one more NUL in
+// front, so "absent", "present and empty" and every present value all differ.
+inline constexpr std::string_view kAbsentHeader{"\0", 1};
+
+struct RequestIdentity {                // DESIGN invariant 7
+  std::string method_class;             // "GET" for GET and HEAD (they share entries)
+  std::string host;                     // lower-case, default port :80 dropped
+  std::string path;                     // normalized (http::parseTarget)
+  std::string query;                    // canonical: filtered by the route's QueryPolicy, sorted
+  // (lower-case name, value) per route.vary, in route order. The value is
+  // every field of that name joined with ", "; kAbsentHeader when none.
+  std::vector<std::pair<std::string, std::string>> vary;
+  std::string principal;                // per_user principal, empty if not per-user
+  // Unambiguous: a version tag, then every field length-prefixed. Stored in
+  // the entry and compared on read.
+  std::string serialize() const;
+  friend bool operator==(const RequestIdentity&, const RequestIdentity&) = default;
+};
+
+// The principal of a per-user route (DESIGN invariant 6); nullopt when it
+// cannot be found, is empty or is ambiguous (the caller then bypasses):
+//  - kHeader: every field of that name joined with ", ", OWS trimmed;
+//  - kCookie: that cookie's value from all Cookie fields ("a=1; b=2"); a name
+//    present twice with different values is ambiguous;
+//  - kJwtClaim: the header (default Authorization), "Bearer " stripped, the
+//    payload of a three-part compact JWS base64url-decoded, and the claim's
+//    top-level string or number value. Exactly one such field is required.
+// The JWT signature is NOT verified: the upstream authenticates every miss,
+// and the claim only partitions the cache. Caveat for operators: a client
+// that forges a token naming another user's claim value can be served that
+// user's cached entries on a hit, since the upstream is not asked. Use
+// jwt_claim only when something in front of larder verifies tokens, or key
+// on a secret (session cookie, full Authorization header) instead.
+std::optional<std::string> extractPrincipal(const config::PrincipalSource& source,
+                                            const http::HeaderMap& request_headers);
+
+// Host as keyed: lower-case, an empty or default (:80) port dropped.
+std::string normalizeHost(std::string_view host);
+
+// `principal` is empty on routes that are not per-user.
+RequestIdentity buildIdentity(std::string_view method, std::string_view host,
+                              const http::Target& target, const config::Route& route,
+                              const http::HeaderMap& request_headers, std::string principal);
+
+// "<prefix>:e:<digest of identity.serialize()>"
+std::string entryKey(std::string_view key_prefix, const RequestIdentity& identity);
+// "<prefix>:ns:<ns>"
+std::string namespaceKey(std::string_view key_prefix, std::string_view ns);
+// "uri:<host><path>", host normalized as above. The query is ignored on
+// purpose: a write invalidates every query variant of the path, and
+// invalidating more is safe.
+std::string uriNamespace(std::string_view host, std::string_view path);
+
+// A fresh unique token for a namespace version (DESIGN invariant 4): 128
+// random bits, 32 lower-case hex digits, from a per-thread std::mt19937_64
+// seeded from std::random_device.
+std::string newVersionToken();
+
+}  // namespace larder::cache

@@ -1,0 +1,132 @@
+// The Store interface: what the cache needs from a backend. A Store holds
+// opaque bytes under keys, every key with a TTL (DESIGN invariant 2); HTTP
+// semantics stay in cache/ (STYLE §1).
+//
+// Namespace versions: a version key holds a unique random token. Invalidating
+// a namespace writes a fresh token. An entry records the tokens it was
+// fetched under and is valid only while every one still matches. An absent
+// version key never matches (DESIGN invariant 4: eviction of a version key
+// invalidates, never resurrects): insert() creates missing version keys with
+// the tokens the entry records, and only if they are still missing.
+//
+// Threading and callbacks: a Store instance belongs to one worker loop. Every
+// callback runs later on that loop, never inside the call that started the
+// operation, exactly once unless its Pending was destroyed first (then never).
+// Errors arrive as StoreStatus::kUnavailable; a Store never fails a request
+// (DESIGN invariant 5): the caller bypasses the cache.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace larder::cache {
+
+enum class StoreStatus {
+  kOk,
+  kUnavailable,  // down, timed out, circuit open: bypass the cache
+};
+
+// Shared between a Pending and the operation it tracks.
+struct PendingState {
+  bool cancelled = false;
+};
+
+// Move-only handle to an operation in flight (STYLE L4). Destroying it
+// detaches: the operation may still complete, but its callback is dropped.
+class Pending {
+ public:
+  Pending() = default;
+  explicit Pending(std::shared_ptr<PendingState> state) : state_(std::move(state)) {}
+  ~Pending() { cancel(); }
+  Pending(Pending&& other) noexcept = default;
+  Pending& operator=(Pending&& other) noexcept {
+    if (this != &other) {
+      cancel();
+      state_ = std::move(other.state_);
+    }
+    return *this;
+  }
+  Pending(const Pending&) = delete;
+  Pending& operator=(const Pending&) = delete;
+
+  void cancel() {
+    if (state_) state_->cancelled = true;
+    state_.reset();
+  }
+  bool isActive() const { return state_ != nullptr; }
+
+ private:
+  std::shared_ptr<PendingState> state_;
+};
+
+struct LookupResult {
+  StoreStatus status = StoreStatus::kOk;
+  // One per requested version key, in order; nullopt when absent.
+  std::vector<std::optional<std::string>> versions;
+  // The entry bytes; nullopt when absent.
+  std::optional<std::string> entry;
+};
+
+struct VersionExpectation {
+  std::string key;    // version key
+  std::string token;  // the token the entry records
+  // true: the key was absent at lookup; create it with `token` if still absent.
+  // false: it held `token` at lookup; it must still hold it.
+  bool create = false;
+};
+
+struct InsertRequest {
+  std::string key;                 // entry key
+  std::string value;               // encoded entry
+  std::chrono::milliseconds ttl;   // > 0
+  std::vector<VersionExpectation> versions;
+  std::chrono::milliseconds version_ttl;  // TTL set or refreshed on version keys
+};
+
+enum class InsertOutcome {
+  kStored,
+  kVersionChanged,  // a namespace was invalidated meanwhile: not stored (invariant 3)
+  kUnavailable,
+};
+
+struct Invalidation {
+  std::vector<std::string> version_keys;
+  std::vector<std::string> tokens;  // fresh tokens, one per key
+  std::chrono::milliseconds version_ttl;
+};
+
+class Store {
+ public:
+  using LookupCallback = std::function<void(LookupResult&&)>;
+  using InsertCallback = std::function<void(InsertOutcome)>;
+  using StatusCallback = std::function<void(StoreStatus)>;
+
+  virtual ~Store() = default;
+
+  // Reads `version_keys` and `entry_key` together, in one round trip
+  // (DESIGN invariant 1).
+  virtual Pending lookup(std::vector<std::string> version_keys, std::string entry_key,
+                         LookupCallback on_done) = 0;
+
+  // Stores the entry only if every version expectation holds, atomically
+  // (DESIGN invariant 3). Owns the request until done (STYLE L6): the caller
+  // may go away; `on_done` may be empty.
+  virtual void insert(InsertRequest request, InsertCallback on_done) = 0;
+
+  // Writes fresh tokens to the version keys (with version_ttl). kOk once they
+  // are written; kUnavailable if they could not be (the caller retries).
+  virtual Pending invalidate(Invalidation invalidation, StatusCallback on_done) = 0;
+
+  // Deletes keys (purges). kOk once done.
+  virtual Pending remove(std::vector<std::string> keys, StatusCallback on_done) = 0;
+
+  // Whether the backend is currently believed reachable (breaker closed).
+  virtual bool isAvailable() const = 0;
+  virtual std::string_view name() const = 0;
+};
+
+}  // namespace larder::cache

@@ -1,0 +1,470 @@
+#include "config/loader.h"
+
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+#include <yaml-cpp/eventhandler.h>
+
+#include "config/node_reader.h"
+#include "config/route_loader.h"
+#include "config/units.h"
+
+namespace larder::config {
+
+namespace {
+
+using base::Unexpected;
+
+// Secrets are a line or two; the cap keeps a mistyped path such as
+// /dev/zero from reading forever.
+constexpr off_t kMaxSecretFileSize = 64 * 1024;
+constexpr unsigned kMaxWorkers = 1024;
+constexpr unsigned kMaxConnections = 1u << 20;
+constexpr uint64_t kMinHeaderSize = 1024;
+
+bool isTokenChar(char c) {
+  if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
+  return std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
+}
+
+bool isHeaderValueSafe(std::string_view value) {
+  for (char c : value) {
+    const auto byte = static_cast<unsigned char>(c);
+    if (byte < 0x20 || byte == 0x7f) return false;
+  }
+  return true;
+}
+
+// Reads a secret such as a password: a regular file, trailing newlines
+// stripped (editors add one; no secret ends in one).
+bool readSecretFile(const std::string& path, std::string& out, std::string& error) {
+  struct stat info {};
+  if (::stat(path.c_str(), &info) != 0) {
+    error = "cannot read \"" + path + "\": " + std::strerror(errno);
+    return false;
+  }
+  if (!S_ISREG(info.st_mode)) {
+    error = "\"" + path + "\" is not a regular file";
+    return false;
+  }
+  if (info.st_size > kMaxSecretFileSize) {
+    error = "\"" + path + "\" is too large for a secret";
+    return false;
+  }
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    error = "cannot read \"" + path + "\": " + std::strerror(errno);
+    return false;
+  }
+  std::string text(static_cast<size_t>(kMaxSecretFileSize) + 1, '\0');
+  in.read(text.data(), static_cast<std::streamsize>(text.size()));
+  text.resize(static_cast<size_t>(in.gcount()));
+  while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
+  if (text.empty()) {
+    error = "\"" + path + "\" is empty";
+    return false;
+  }
+  out = std::move(text);
+  return true;
+}
+
+class Loader {
+ public:
+  explicit Loader(NodeReader& reader) : r_(reader) {}
+
+  void load(const YAML::Node& root, Config& config) {
+    MapReader top(r_, root, "");
+    if (auto v = top.take("listen")) r_.readAddress(*v, "listen", config.server.listen);
+    if (auto v = top.take("workers")) loadWorkers(*v, config.server);
+    if (auto v = top.take("max_connections")) {
+      r_.readUnsigned(*v, "max_connections", 1, kMaxConnections, config.server.max_connections);
+    }
+    if (auto v = top.take("timeouts")) loadTimeouts(*v, config.server);
+    if (auto v = top.take("limits")) loadLimits(*v, config.server);
+    auto upstream = top.take("upstream");
+    if (upstream) {
+      loadUpstream(*upstream, config.upstream);
+    } else if (top.isMap() || root.IsNull()) {
+      r_.error(root, "upstream", "missing (the API servers to forward to)");
+    }
+    if (auto v = top.take("store")) loadStore(*v, config.store);
+    if (auto v = top.take("cache")) loadCache(*v, config.cache);
+    if (auto v = top.take("routes")) loadRoutes(r_, *v, config.routes);
+    if (auto v = top.take("log")) loadLog(*v, config.log);
+    if (auto v = top.take("admin")) loadAdmin(*v, config);
+  }
+
+ private:
+  void loadWorkers(const YAML::Node& node, ServerConfig& server) {
+    if (node.IsScalar() && node.Scalar() == "auto") {
+      server.workers = 0;
+      return;
+    }
+    if (!r_.expectScalar(node, "workers", "\"auto\" or a number")) return;
+    uint64_t value = 0;
+    if (!parseUnsigned(node.Scalar(), value)) {
+      r_.error(node, "workers", "expected \"auto\" or a number, got \"" + node.Scalar() + "\"");
+      return;
+    }
+    r_.readUnsigned(node, "workers", 1, kMaxWorkers, server.workers);
+  }
+
+  void loadTimeouts(const YAML::Node& node, ServerConfig& server) {
+    MapReader m(r_, node, "timeouts");
+    if (auto v = m.take("header"))
+      r_.readPositiveDuration(*v, m.pathOf("header"), server.header_timeout);
+    if (auto v = m.take("body")) r_.readPositiveDuration(*v, m.pathOf("body"), server.body_timeout);
+    if (auto v = m.take("idle")) r_.readPositiveDuration(*v, m.pathOf("idle"), server.idle_timeout);
+    // 0 is meaningful for drain: stop at once on SIGTERM.
+    if (auto v = m.take("drain")) r_.readDuration(*v, m.pathOf("drain"), server.drain_timeout);
+  }
+
+  void loadLimits(const YAML::Node& node, ServerConfig& server) {
+    MapReader m(r_, node, "limits");
+    if (auto v = m.take("max_header_size")) {
+      uint64_t size = 0;
+      if (r_.readSize(*v, m.pathOf("max_header_size"), size)) {
+        if (size < kMinHeaderSize) {
+          r_.error(*v, m.pathOf("max_header_size"), "must be at least 1KiB");
+        } else {
+          server.max_header_size = size;
+        }
+      }
+    }
+    // 0 means unlimited (documented in config.h).
+    if (auto v = m.take("max_body_size"))
+      r_.readSize(*v, m.pathOf("max_body_size"), server.max_body_size);
+  }
+
+  void loadUpstream(const YAML::Node& node, UpstreamConfig& upstream) {
+    MapReader m(r_, node, "upstream");
+    auto servers = m.take("servers");
+    if (!servers) {
+      if (m.isMap() || node.IsNull())
+        r_.error(node, "upstream.servers", "missing (at least one server is required)");
+    } else if (!servers->IsSequence()) {
+      r_.error(*servers, "upstream.servers", "expected a list of host:port addresses");
+    } else if (servers->size() == 0) {
+      r_.error(*servers, "upstream.servers", "empty (at least one server is required)");
+    } else {
+      size_t index = 0;
+      for (const YAML::Node& item : *servers) {
+        Address address;
+        if (r_.readAddress(item, "upstream.servers[" + std::to_string(index++) + "]", address)) {
+          upstream.servers.push_back(std::move(address));
+        }
+      }
+    }
+    if (auto v = m.take("connect_timeout")) {
+      r_.readPositiveDuration(*v, m.pathOf("connect_timeout"), upstream.connect_timeout);
+    }
+    if (auto v = m.take("response_timeout")) {
+      r_.readPositiveDuration(*v, m.pathOf("response_timeout"), upstream.response_timeout);
+    }
+    if (auto v = m.take("idle_timeout"))
+      r_.readPositiveDuration(*v, m.pathOf("idle_timeout"), upstream.idle_timeout);
+    // 0 keeps no idle connections: every request opens a new one.
+    if (auto v = m.take("keepalive"))
+      r_.readUnsigned(*v, m.pathOf("keepalive"), 0, 100000, upstream.keepalive);
+    if (auto v = m.take("host")) {
+      std::string host;
+      if (r_.readNonEmptyString(*v, m.pathOf("host"), host)) {
+        // It becomes a header value: control characters would split the request.
+        if (!isHeaderValueSafe(host) || host.find(' ') != std::string::npos) {
+          r_.error(*v, m.pathOf("host"), "must not contain spaces or control characters");
+        } else {
+          upstream.host = std::move(host);
+        }
+      }
+    }
+  }
+
+  void loadStore(const YAML::Node& node, StoreConfig& store) {
+    MapReader m(r_, node, "store");
+    if (auto v = m.take("redis")) {
+      // `redis:` with nothing under it is a mistake, not "no redis": the user
+      // asked for Redis and would silently get the memory store.
+      if (v->IsNull()) {
+        r_.error(*v, m.pathOf("redis"), "empty (remove it to use the memory store, or set url)");
+      } else {
+        RedisConfig redis;
+        if (loadRedis(*v, redis)) store.redis = std::move(redis);
+      }
+    }
+    if (auto v = m.take("memory")) {
+      MapReader memory(r_, *v, m.pathOf("memory"));
+      // 0 disables the in-process tier.
+      if (auto size = memory.take("max_size"))
+        r_.readSize(*size, memory.pathOf("max_size"), store.memory_max_size);
+    }
+    if (auto v = m.take("on_failure")) {
+      const std::string path = m.pathOf("on_failure");
+      if (r_.expectScalar(*v, path, "bypass or reject")) {
+        if (v->Scalar() == "bypass") {
+          store.on_failure = StoreFailureMode::kBypass;
+        } else if (v->Scalar() == "reject") {
+          store.on_failure = StoreFailureMode::kReject;
+        } else {
+          r_.error(*v, path, "expected bypass or reject, got \"" + v->Scalar() + "\"");
+        }
+      }
+    }
+  }
+
+  bool loadRedis(const YAML::Node& node, RedisConfig& redis) {
+    MapReader m(r_, node, "store.redis");
+    if (!m.isMap()) return false;
+    bool ok = true;
+    if (auto v = m.take("url")) {
+      if (r_.expectScalar(*v, m.pathOf("url"), "a redis:// or unix:// URL")) {
+        auto endpoint = parseRedisUrl(v->Scalar());
+        if (endpoint) {
+          redis.address = std::move(endpoint->address);
+          redis.database = endpoint->database;
+          redis.username = std::move(endpoint->username);
+        } else {
+          r_.error(*v, m.pathOf("url"), "invalid URL: " + endpoint.error());
+          ok = false;
+        }
+      } else {
+        ok = false;
+      }
+    } else {
+      r_.error(node, m.pathOf("url"), "missing (e.g. redis://127.0.0.1:6379/0)");
+      ok = false;
+    }
+    if (auto v = m.take("password")) {
+      r_.error(*v, m.pathOf("password"),
+               "a password must not be written in the config; use password_file or password_env");
+      ok = false;
+    }
+    auto file = m.take("password_file");
+    auto env = m.take("password_env");
+    if (file && env) {
+      r_.error(*env, m.pathOf("password_env"), "set password_file or password_env, not both");
+      ok = false;
+    } else if (file) {
+      std::string path;
+      std::string error;
+      if (!r_.readNonEmptyString(*file, m.pathOf("password_file"), path)) {
+        ok = false;
+      } else if (!readSecretFile(path, redis.password, error)) {
+        r_.error(*file, m.pathOf("password_file"), error);
+        ok = false;
+      }
+    } else if (env) {
+      std::string name;
+      if (!r_.readNonEmptyString(*env, m.pathOf("password_env"), name)) {
+        ok = false;
+      } else if (const char* value = std::getenv(name.c_str());
+                 value == nullptr || *value == '\0') {
+        r_.error(*env, m.pathOf("password_env"),
+                 "environment variable " + name + " is not set or empty");
+        ok = false;
+      } else {
+        redis.password = value;
+      }
+    }
+    if (auto v = m.take("timeout"))
+      ok &= r_.readPositiveDuration(*v, m.pathOf("timeout"), redis.timeout);
+    if (auto v = m.take("connections"))
+      ok &= r_.readUnsigned(*v, m.pathOf("connections"), 1, 64, redis.connections);
+    if (auto v = m.take("breaker")) {
+      MapReader breaker(r_, *v, m.pathOf("breaker"));
+      ok &= breaker.isMap() || v->IsNull();
+      if (auto f = breaker.take("failures")) {
+        ok &= r_.readUnsigned(*f, breaker.pathOf("failures"), 1, 1000000, redis.breaker_failures);
+      }
+      if (auto c = breaker.take("cooldown")) {
+        ok &= r_.readPositiveDuration(*c, breaker.pathOf("cooldown"), redis.breaker_cooldown);
+      }
+    }
+    return ok;
+  }
+
+  void loadCache(const YAML::Node& node, CacheConfig& cache) {
+    MapReader m(r_, node, "cache");
+    if (auto v = m.take("key_prefix")) {
+      std::string prefix;
+      if (r_.readNonEmptyString(*v, m.pathOf("key_prefix"), prefix)) {
+        // It is spliced into Redis keys, where spaces and braces (cluster hash
+        // tags) would change what a key means.
+        const bool safe = std::all_of(prefix.begin(), prefix.end(), [](char c) {
+          return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.' ||
+                 c == ':';
+        });
+        if (safe) {
+          cache.key_prefix = std::move(prefix);
+        } else {
+          r_.error(*v, m.pathOf("key_prefix"),
+                   "may contain only letters, digits, '_', '-', '.' and ':'");
+        }
+      }
+    }
+    if (auto v = m.take("max_object_size")) {
+      uint64_t size = 0;
+      if (r_.readSize(*v, m.pathOf("max_object_size"), size)) {
+        if (size == 0) {
+          r_.error(*v, m.pathOf("max_object_size"), "must be greater than 0");
+        } else {
+          cache.max_object_size = size;
+        }
+      }
+    }
+    if (auto v = m.take("stale_while_revalidate")) {
+      r_.readDuration(*v, m.pathOf("stale_while_revalidate"), cache.stale_while_revalidate);
+    }
+    if (auto v = m.take("stale_if_error"))
+      r_.readDuration(*v, m.pathOf("stale_if_error"), cache.stale_if_error);
+    if (auto v = m.take("lock_timeout"))
+      r_.readPositiveDuration(*v, m.pathOf("lock_timeout"), cache.lock_timeout);
+    if (auto v = m.take("status_header")) {
+      std::string name;
+      if (r_.readNonEmptyString(*v, m.pathOf("status_header"), name)) {
+        if (std::all_of(name.begin(), name.end(), isTokenChar)) {
+          cache.status_header = std::move(name);
+        } else {
+          r_.error(*v, m.pathOf("status_header"), "is not a valid header name");
+        }
+      }
+    }
+  }
+
+  void loadLog(const YAML::Node& node, LogConfig& log) {
+    MapReader m(r_, node, "log");
+    if (auto v = m.take("level")) {
+      if (r_.expectScalar(*v, m.pathOf("level"), "a log level") &&
+          !base::parseLogLevel(v->Scalar(), log.level)) {
+        r_.error(*v, m.pathOf("level"),
+                 "expected debug, info, warn, error or off, got \"" + v->Scalar() + "\"");
+      }
+    }
+    if (auto v = m.take("error_log")) r_.readString(*v, m.pathOf("error_log"), log.error_log);
+    if (auto v = m.take("access_log")) r_.readString(*v, m.pathOf("access_log"), log.access_log);
+  }
+
+  void loadAdmin(const YAML::Node& node, Config& config) {
+    MapReader m(r_, node, "admin");
+    if (auto v = m.take("listen")) {
+      if (v->IsScalar() && v->Scalar() == "off") {
+        config.admin.listen.reset();
+      } else {
+        Address address;
+        if (r_.readAddress(*v, m.pathOf("listen"), address)) {
+          if (address == config.server.listen) {
+            r_.error(*v, m.pathOf("listen"), "is the same address as listen");
+          } else {
+            config.admin.listen = std::move(address);
+          }
+        }
+      }
+    }
+    if (auto v = m.take("token_file")) {
+      std::string path;
+      std::string error;
+      if (r_.readNonEmptyString(*v, m.pathOf("token_file"), path) &&
+          !readSecretFile(path, config.admin.token, error)) {
+        r_.error(*v, m.pathOf("token_file"), error);
+      }
+    }
+  }
+
+  NodeReader& r_;
+};
+
+// Records where each document starts; the events themselves are not needed.
+class DocumentMarks : public YAML::EventHandler {
+ public:
+  std::vector<YAML::Mark> starts;
+  void OnDocumentStart(const YAML::Mark& mark) override { starts.push_back(mark); }
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t, const std::string&) override {}
+  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                       YAML::EmitterStyle::value) override {}
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                  YAML::EmitterStyle::value) override {}
+  void OnMapEnd() override {}
+};
+
+// YAML::Load reads only the first document, so a second one would be
+// silently ignored. YAML::LoadAll cannot be used to find it: in yaml-cpp 0.7
+// it loops forever, allocating, on input such as "," (yaml-cpp #1040, fixed
+// by PR #1319 in 0.8). So the documents are walked here, at most two of them,
+// and a document that starts where the previous one did is the parser stuck
+// on a token it cannot place.
+void checkSingleDocument(const std::string& yaml, NodeReader& reader) {
+  std::istringstream stream(yaml);
+  YAML::Parser parser(stream);
+  DocumentMarks marks;
+  for (int i = 0; i < 2 && parser.HandleNextDocument(marks); ++i) {
+  }
+  if (marks.starts.size() < 2) return;
+  if (marks.starts[1].pos == marks.starts[0].pos) {
+    reader.error(marks.starts[1], "YAML syntax error: unexpected token");
+  } else {
+    reader.error(marks.starts[1], "the file holds more than one YAML document ('---')");
+  }
+}
+
+LoadResult load(const std::string& yaml, const std::string& name, const std::string& source_path) {
+  NodeReader reader(name);
+  auto config = std::make_shared<Config>();
+  config->source_path = source_path;
+  try {
+    checkSingleDocument(yaml, reader);
+    Loader(reader).load(YAML::Load(yaml), *config);
+  } catch (const YAML::Exception& e) {
+    // Parse errors (and anything yaml-cpp throws while walking) stop here: STYLE E2.
+    reader.error(e.mark, "YAML syntax error: " + e.msg);
+  } catch (const std::exception& e) {
+    reader.error(YAML::Mark::null_mark(), std::string("cannot load: ") + e.what());
+  }
+  if (reader.hasErrors()) return Unexpected{reader.takeErrors()};
+  return ConfigPtr(std::move(config));
+}
+
+}  // namespace
+
+std::string ConfigError::toString() const {
+  std::string out = file;
+  if (line > 0) {
+    out += ":" + std::to_string(line);
+    if (column > 0) out += ":" + std::to_string(column);
+  }
+  return out + ": " + message;
+}
+
+LoadResult loadConfigFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  struct stat info {};
+  if (!in || ::stat(path.c_str(), &info) != 0) {
+    return Unexpected{std::vector<ConfigError>{
+        {path, 0, 0, std::string("cannot read: ") + std::strerror(errno)}}};
+  }
+  if (S_ISDIR(info.st_mode)) {
+    return Unexpected{std::vector<ConfigError>{{path, 0, 0, "cannot read: is a directory"}}};
+  }
+  std::ostringstream text;
+  text << in.rdbuf();
+  if (in.bad()) {
+    return Unexpected{std::vector<ConfigError>{
+        {path, 0, 0, std::string("cannot read: ") + std::strerror(errno)}}};
+  }
+  return load(text.str(), path, path);
+}
+
+LoadResult loadConfigString(const std::string& yaml, const std::string& name) {
+  return load(yaml, name, "");
+}
+
+}  // namespace larder::config

@@ -1,0 +1,42 @@
+// Cache-Control parsing (RFC 9111 §5.2) and HTTP dates (RFC 9110 §5.6.7).
+// Pure functions: no clock reads.
+#pragma once
+
+#include <chrono>
+#include <optional>
+#include <string_view>
+
+#include "base/time.h"
+#include "http/header_map.h"
+
+namespace larder::http {
+
+struct CacheControl {
+  bool no_store = false;
+  bool no_cache = false;      // response: with or without field names; request: likewise
+  bool is_private = false;
+  bool is_public = false;
+  bool must_revalidate = false;
+  bool proxy_revalidate = false;
+  bool no_transform = false;
+  bool only_if_cached = false;
+  std::optional<std::chrono::seconds> max_age;
+  std::optional<std::chrono::seconds> s_maxage;
+  std::optional<std::chrono::seconds> stale_while_revalidate;
+  std::optional<std::chrono::seconds> stale_if_error;
+  std::optional<std::chrono::seconds> min_fresh;
+  std::optional<std::chrono::seconds> max_stale;  // "max-stale" alone: very large
+};
+
+// Parses every Cache-Control field of `headers` (lists combine). Unknown
+// directives are ignored; a malformed delta-seconds drops that directive.
+// Duplicate directives: the first wins (conservatively, per RFC 9111 §4.2.1).
+CacheControl parseCacheControl(const HeaderMap& headers);
+CacheControl parseCacheControl(std::string_view value);
+
+// IMF-fixdate, obsolete RFC 850 and asctime forms; nullopt when invalid.
+std::optional<base::WallTime> parseHttpDate(std::string_view text);
+// IMF-fixdate, e.g. "Sun, 06 Nov 1994 08:49:37 GMT".
+std::string formatHttpDate(base::WallTime time);
+
+}  // namespace larder::http

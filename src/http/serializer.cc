@@ -1,0 +1,130 @@
+#include "http/serializer.h"
+
+namespace larder::http {
+
+namespace {
+
+size_t headersSize(const HeaderMap& headers) {
+  size_t n = 2;
+  for (const Header& h : headers) n += h.name.size() + h.value.size() + 4;
+  return n;
+}
+
+void appendDecimal(int value, std::string& out) {
+  char buf[12];
+  char* end = buf + sizeof(buf);
+  char* p = end;
+  unsigned v = value < 0 ? 0u : static_cast<unsigned>(value);
+  do {
+    *--p = static_cast<char>('0' + v % 10);
+    v /= 10;
+  } while (v != 0);
+  out.append(p, end);
+}
+
+}  // namespace
+
+void appendHeaders(const HeaderMap& headers, std::string& out) {
+  for (const Header& h : headers) {
+    out += h.name;
+    out += ": ";
+    out += h.value;
+    out += "\r\n";
+  }
+  out += "\r\n";
+}
+
+void appendRequestHead(std::string_view method, std::string_view target, const HeaderMap& headers,
+                       std::string& out) {
+  // One reserve so the head is built with at most one allocation.
+  out.reserve(out.size() + method.size() + target.size() + 12 + headersSize(headers));
+  out += method;
+  out += ' ';
+  out += target;
+  out += " HTTP/1.1\r\n";
+  appendHeaders(headers, out);
+}
+
+void appendResponseHead(int version_minor, int status, std::string_view reason,
+                        const HeaderMap& headers, std::string& out) {
+  out.reserve(out.size() + reason.size() + 17 + headersSize(headers));
+  out += version_minor == 0 ? "HTTP/1.0 " : "HTTP/1.1 ";
+  appendDecimal(status, out);
+  out += ' ';
+  out += reason;
+  out += "\r\n";
+  appendHeaders(headers, out);
+}
+
+std::string_view reasonPhrase(int status) {
+  switch (status) {
+    case 100: return "Continue";
+    case 101: return "Switching Protocols";
+    case 103: return "Early Hints";
+    case 200: return "OK";
+    case 201: return "Created";
+    case 202: return "Accepted";
+    case 203: return "Non-Authoritative Information";
+    case 204: return "No Content";
+    case 205: return "Reset Content";
+    case 206: return "Partial Content";
+    case 300: return "Multiple Choices";
+    case 301: return "Moved Permanently";
+    case 302: return "Found";
+    case 303: return "See Other";
+    case 304: return "Not Modified";
+    case 307: return "Temporary Redirect";
+    case 308: return "Permanent Redirect";
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 402: return "Payment Required";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 406: return "Not Acceptable";
+    case 407: return "Proxy Authentication Required";
+    case 408: return "Request Timeout";
+    case 409: return "Conflict";
+    case 410: return "Gone";
+    case 411: return "Length Required";
+    case 412: return "Precondition Failed";
+    case 413: return "Content Too Large";
+    case 414: return "URI Too Long";
+    case 415: return "Unsupported Media Type";
+    case 416: return "Range Not Satisfiable";
+    case 417: return "Expectation Failed";
+    case 421: return "Misdirected Request";
+    case 422: return "Unprocessable Content";
+    case 425: return "Too Early";
+    case 426: return "Upgrade Required";
+    case 428: return "Precondition Required";
+    case 429: return "Too Many Requests";
+    case 431: return "Request Header Fields Too Large";
+    case 451: return "Unavailable For Legal Reasons";
+    case 500: return "Internal Server Error";
+    case 501: return "Not Implemented";
+    case 502: return "Bad Gateway";
+    case 503: return "Service Unavailable";
+    case 504: return "Gateway Timeout";
+    case 505: return "HTTP Version Not Supported";
+    case 507: return "Insufficient Storage";
+    case 511: return "Network Authentication Required";
+    default: return "Unknown";
+  }
+}
+
+void appendChunkHeader(uint64_t size, std::string& out) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  char buf[18];
+  char* end = buf + sizeof(buf);
+  char* p = end;
+  *--p = '\n';
+  *--p = '\r';
+  do {
+    *--p = kHex[size & 0xf];
+    size >>= 4;
+  } while (size != 0);
+  out.append(p, end);
+}
+
+}  // namespace larder::http

@@ -1,0 +1,147 @@
+#include "net/tcp_stream.h"
+
+namespace larder::net {
+
+// Owns the buffers of one uv_write until its callback runs.
+struct TcpStream::WriteRequest {
+  uv_write_t req;
+  std::vector<std::string> pieces;
+  size_t bytes = 0;
+};
+
+TcpStream::TcpStream(Loop& loop, Handler& handler)
+    : loop_(loop), handler_(handler), raw_(handle_.get()) {
+  uv_tcp_init(loop.raw(), handle_.get());
+  handle_.markInitialized();
+  handle_.get()->data = this;
+}
+
+TcpStream::~TcpStream() {
+  // Normally destroyed from onStreamClosed. Otherwise (loop teardown) no
+  // callback may reach this object any more: clearing `data` makes cancelled
+  // writes only free their requests and the close callback do nothing.
+  if (closed_) return;
+  raw_->data = nullptr;
+  if (connect_req_) connect_req_->data = nullptr;
+  handle_.close();
+}
+
+int TcpStream::accept(uv_stream_t* server) {
+  int rc = uv_accept(server, reinterpret_cast<uv_stream_t*>(raw_));
+  if (rc == 0) setNoDelay(true);
+  return rc;
+}
+
+int TcpStream::connect(const SocketAddress& address, std::function<void(int)> on_connected) {
+  on_connected_ = std::move(on_connected);
+  connect_req_ = std::make_unique<uv_connect_t>();
+  connect_req_->data = this;
+  int rc = uv_tcp_connect(connect_req_.get(), raw_, address.get(),
+                          [](uv_connect_t* req, int status) {
+                            auto* self = static_cast<TcpStream*>(req->data);
+                            if (self == nullptr) return;
+                            if (status == 0) self->setNoDelay(true);
+                            auto callback = std::move(self->on_connected_);
+                            if (callback) callback(status);
+                          });
+  if (rc != 0) connect_req_.reset();
+  return rc;
+}
+
+void TcpStream::startReading() {
+  if (reading_ || closing_) return;
+  if (uv_read_start(reinterpret_cast<uv_stream_t*>(raw_), &TcpStream::onAlloc, &TcpStream::onRead) == 0) reading_ = true;
+}
+
+void TcpStream::stopReading() {
+  if (!reading_) return;
+  uv_read_stop(reinterpret_cast<uv_stream_t*>(raw_));
+  reading_ = false;
+}
+
+void TcpStream::onAlloc(uv_handle_t* handle, size_t, uv_buf_t* buf) {
+  auto* self = static_cast<TcpStream*>(handle->data);
+  if (self == nullptr) {
+    *buf = uv_buf_init(nullptr, 0);
+    return;
+  }
+  *buf = uv_buf_init(self->loop_.readBuffer(), static_cast<unsigned>(self->loop_.readBufferSize()));
+}
+
+void TcpStream::onRead(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf) {
+  auto* self = static_cast<TcpStream*>(stream->data);
+  if (self == nullptr || self->closing_) return;
+  if (nread > 0) {
+    self->handler_.onStreamRead(std::string_view(buf->base, static_cast<size_t>(nread)));
+  } else if (nread < 0) {
+    self->stopReading();
+    self->handler_.onStreamEnd(static_cast<int>(nread));
+  }
+}
+
+bool TcpStream::write(std::string data) {
+  std::vector<std::string> pieces;
+  pieces.push_back(std::move(data));
+  return write(std::move(pieces));
+}
+
+bool TcpStream::write(std::vector<std::string> pieces) {
+  auto request = std::make_unique<WriteRequest>();
+  request->pieces = std::move(pieces);
+  return submit(std::move(request));
+}
+
+bool TcpStream::submit(std::unique_ptr<WriteRequest> request) {
+  if (closing_) return false;
+  std::vector<uv_buf_t> bufs;
+  bufs.reserve(request->pieces.size());
+  for (auto& piece : request->pieces) {
+    if (piece.empty()) continue;
+    bufs.push_back(uv_buf_init(piece.data(), static_cast<unsigned>(piece.size())));
+    request->bytes += piece.size();
+  }
+  if (bufs.empty()) return true;
+  request->req.data = request.get();
+  int rc = uv_write(&request->req, reinterpret_cast<uv_stream_t*>(raw_), bufs.data(), static_cast<unsigned>(bufs.size()),
+                    &TcpStream::onWrite);
+  if (rc != 0) return false;
+  queued_bytes_ += request->bytes;
+  request.release();  // owned by libuv until onWrite
+  return true;
+}
+
+void TcpStream::onWrite(uv_write_t* req, int status) {
+  std::unique_ptr<WriteRequest> request(static_cast<WriteRequest*>(req->data));
+  // The stream's memory outlives this callback (freed only in the close
+  // callback), but its owner may be gone: `data` is null then.
+  auto* self = static_cast<TcpStream*>(req->handle->data);
+  if (self == nullptr) return;
+  self->queued_bytes_ -= request->bytes;
+  request.reset();
+  self->handler_.onStreamWritten(status);
+}
+
+void TcpStream::close() {
+  if (closing_) return;
+  closing_ = true;
+  stopReading();
+  handle_.close(&TcpStream::onClosed);
+}
+
+void TcpStream::onClosed(uv_handle_t* handle) {
+  auto* self = static_cast<TcpStream*>(handle->data);
+  if (self == nullptr) return;
+  self->closed_ = true;
+  self->handler_.onStreamClosed();
+}
+
+std::string TcpStream::peerIp() const {
+  if (closing_) return "";
+  SocketAddress address;
+  int length = sizeof(address.storage);
+  if (uv_tcp_getpeername(raw_, reinterpret_cast<sockaddr*>(&address.storage), &length) != 0)
+    return "";
+  return address.ip();
+}
+
+}  // namespace larder::net

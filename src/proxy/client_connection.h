@@ -1,0 +1,98 @@
+// ClientConnection: one accepted client socket. It owns the stream, the
+// request parser, the connection's timer and the current Exchange; the
+// Server owns it and destroys it from the stream's close callback (L2).
+//
+// Pipelining: the parser pauses after each complete request; the next one is
+// parsed only when the current exchange has queued its whole answer, so
+// answers go out in order. Unparsed bytes wait in `input_` (bounded).
+//
+// Timers: header_timeout from the first byte of a request to its complete
+// head; body_timeout between body reads; idle_timeout between requests.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "http/request_parser.h"
+#include "net/tcp_stream.h"
+#include "net/timer.h"
+#include "proxy/close_reason.h"
+#include "proxy/exchange.h"
+#include "proxy/proxy_context.h"
+
+namespace larder::proxy {
+
+class ClientConnection : public net::TcpStream::Handler, public http::RequestParser::Handler {
+ public:
+  using ClosedCallback = std::function<void(ClientConnection&)>;
+
+  ClientConnection(ProxyContext& context, ClosedCallback on_closed);
+  ~ClientConnection() override;
+
+  // Accepts from the listener and starts reading; false if accept failed.
+  bool accept(uv_stream_t* server);
+  // Drain: close now if idle, else after the current answer.
+  void shutdown();
+  // Closes at once (connection limit, abort).
+  void close(CloseReason reason);
+
+  // For the Exchange. Writes are ignored once closing.
+  void write(std::string bytes);
+  void write(std::vector<std::string> pieces);
+  size_t writeQueueBytes() const { return stream_.writeQueueBytes(); }
+  const std::string& peerIp() const { return peer_ip_; }
+  bool isShuttingDown() const { return shutting_down_; }
+  // The exchange queued its whole answer. Tail call: destroys the exchange.
+  void onExchangeComplete(bool keep_alive);
+  // The answer cannot be completed: cut the connection.
+  void abort(CloseReason reason) { close(reason); }
+  // The exchange's upstream took the queued request body.
+  void resumeRequestBody();
+
+ private:
+  // net::TcpStream::Handler
+  void onStreamRead(std::string_view data) override;
+  void onStreamEnd(int status) override;
+  void onStreamWritten(int status) override;
+  void onStreamClosed() override;
+  // http::RequestParser::Handler
+  void onRequestHead(http::RequestHead& head) override;
+  void onRequestBody(std::string_view data) override;
+  void onRequestComplete() override;
+
+  void processInput();
+  void rejectRequest(http::ParseError error);
+  void closeAfterFlush(CloseReason reason);
+  void updateReading();
+  void armTimer(base::Duration timeout, CloseReason reason);
+  void onTimeout(CloseReason reason);
+
+  static constexpr size_t kMaxBufferedInput = 64 * 1024;
+
+  ProxyContext& context_;
+  ClosedCallback on_closed_;
+  config::ConfigPtr config_;  // limits and timeouts for this connection
+  net::TcpStream stream_;
+  http::RequestParser parser_;
+  net::Timer timer_;
+  std::unique_ptr<Exchange> exchange_;
+  // An exchange that finished inside a parser callback; freed once it returns.
+  std::unique_ptr<Exchange> finished_exchange_;
+  std::string input_;
+  std::string peer_ip_;
+  CloseReason close_reason_ = CloseReason::kNone;
+  CloseReason pending_close_reason_ = CloseReason::kNone;
+  bool closing_ = false;
+  bool close_after_flush_ = false;
+  bool shutting_down_ = false;
+  bool peer_eof_ = false;
+  bool processing_ = false;
+  bool exchange_finished_ = false;
+  bool finished_keep_alive_ = false;
+  bool request_started_ = false;
+  bool reading_body_ = false;
+  bool body_paused_ = false;
+};
+
+}  // namespace larder::proxy

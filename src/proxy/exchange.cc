@@ -1,0 +1,267 @@
+#include "proxy/exchange.h"
+
+#include <fmt/format.h>
+
+#include "base/log.h"
+#include "http/hop_by_hop.h"
+#include "http/serializer.h"
+#include "proxy/client_connection.h"
+#include "proxy/local_reply.h"
+
+namespace larder::proxy {
+
+std::string_view toString(ExchangeState state) {
+  switch (state) {
+    case ExchangeState::kLookingUp: return "looking_up";
+    case ExchangeState::kBufferingBody: return "buffering_body";
+    case ExchangeState::kForwarding: return "forwarding";
+    case ExchangeState::kInvalidating: return "invalidating";
+    case ExchangeState::kStreamingResponse: return "streaming_response";
+    case ExchangeState::kComplete: return "complete";
+  }
+  return "?";
+}
+
+Exchange::Exchange(ClientConnection& client, ProxyContext& context, http::RequestHead&& head)
+    : client_(client),
+      context_(context),
+      config_(context.config),
+      request_(std::move(head)),
+      started_at_(base::MonoClock::now()) {
+  head_request_ = request_.method == "HEAD";
+  keep_alive_ = request_.keep_alive;
+}
+
+Exchange::~Exchange() {
+  // An exchange torn down early (client gone) still gets its log line.
+  if (!logged_) {
+    if (status_ == 0) status_ = 499;  // nginx's "client closed request"
+    logAccess();
+  }
+}
+
+void Exchange::setState(ExchangeState state) {
+  LOG_DEBUG("exchange {} {}: {} -> {}", request_.method, request_.target, toString(state_),
+            toString(state));
+  state_ = state;
+}
+
+void Exchange::start() {
+  request_time_ = base::WallClock::now();
+  upstream_method_ = request_.method;
+  if (request_.framing == http::BodyFraming::kNone) request_complete_ = true;
+  route();
+}
+
+// Small bodies are read whole first; the upstream sees nothing until then.
+void Exchange::proceedUpstream() {
+  if (request_complete_ || buffered_body_.size() >= kBodyBufferSize) {
+    forward();
+  } else {
+    setState(ExchangeState::kBufferingBody);
+  }
+}
+
+void Exchange::onRequestBody(std::string_view data) {
+  if (state_ == ExchangeState::kBufferingBody || state_ == ExchangeState::kLookingUp) {
+    buffered_body_.append(data);
+    if (state_ == ExchangeState::kBufferingBody && buffered_body_.size() >= kBodyBufferSize)
+      forward();
+    return;
+  }
+  if (upstream_ != nullptr) upstream_->sendBody(data);
+}
+
+void Exchange::onRequestComplete() {
+  request_complete_ = true;
+  if (state_ == ExchangeState::kBufferingBody) {
+    forward();
+    return;
+  }
+  if (upstream_ != nullptr) upstream_->finishBody();
+}
+
+size_t Exchange::queuedRequestBodyBytes() const {
+  return buffered_body_.size() + (upstream_ != nullptr ? upstream_->queuedBodyBytes() : 0);
+}
+
+void Exchange::forward() {
+  setState(ExchangeState::kForwarding);
+  upstream_ = context_.pool.start(buildUpstreamRequest(), *this);
+  if (!buffered_body_.empty()) {
+    std::string body = std::move(buffered_body_);
+    buffered_body_.clear();
+    upstream_->sendBody(body);
+  }
+  if (request_complete_) upstream_->finishBody();
+}
+
+upstream::OutgoingRequest Exchange::buildUpstreamRequest() {
+  http::HeaderMap& headers = request_.headers;
+  http::removeHopByHop(headers);
+  headers.remove("Expect");  // larder answered 100-continue itself
+
+  const std::string& client_ip = client_.peerIp();
+  if (const std::string* forwarded_for = headers.find("X-Forwarded-For")) {
+    headers.set("X-Forwarded-For", fmt::format("{}, {}", *forwarded_for, client_ip));
+  } else {
+    headers.add("X-Forwarded-For", client_ip);
+  }
+  // Overwritten, never trusted from the client: a shared entry must not be
+  // poisoned by a client-chosen host or scheme.
+  headers.set("X-Forwarded-Proto", "http");
+  if (const std::string* host = headers.find("Host")) {
+    headers.set("X-Forwarded-Host", *host);
+  } else {
+    headers.remove("X-Forwarded-Host");
+  }
+  std::string via = fmt::format("1.{} larder", request_.version_minor);
+  if (const std::string* existing = headers.find("Via")) via = fmt::format("{}, {}", *existing, via);
+  headers.set("Via", std::move(via));
+  if (config_->upstream.host) headers.set("Host", *config_->upstream.host);
+
+  upstream::OutgoingRequest out;
+  out.body_framing = request_.framing;
+  if (request_.framing == http::BodyFraming::kContentLength) {
+    headers.set("Content-Length", std::to_string(request_.content_length));
+  } else if (request_.framing == http::BodyFraming::kChunked) {
+    if (request_complete_) {
+      // The whole body is in hand: send it with a length, as most origins prefer.
+      out.body_framing = http::BodyFraming::kContentLength;
+      headers.set("Content-Length", std::to_string(buffered_body_.size()));
+    } else {
+      headers.set("Transfer-Encoding", "chunked");
+    }
+  }
+  out.method = upstream_method_;
+  out.retryable = request_.framing == http::BodyFraming::kNone &&
+                  http::isIdempotentMethod(request_.method);
+  out.head.reserve(512);
+  http::appendRequestHead(upstream_method_, request_.target, headers, out.head);
+  return out;
+}
+
+void Exchange::onUpstreamHead(http::ResponseHead& head) {
+  upstream_latency_ = upstream_->headLatency();
+  status_ = head.status;
+  http::removeHopByHop(head.headers);
+  if (cache_status_ == "MISS") startCapture(head);
+  if (invalidates_ && head.status < 400 && invalidateBeforeAnswer(head)) return;
+  sendResponseHead(head);
+}
+
+void Exchange::sendResponseHead(http::ResponseHead& head) {
+  http::HeaderMap& headers = head.headers;
+  keep_alive_ = keep_alive_ && !client_.isShuttingDown();
+  bool bodyless = head_request_ || head.status == 204 || head.status == 304;
+  if (!bodyless) {
+    if (head.framing == http::BodyFraming::kContentLength) {
+      headers.set("Content-Length", std::to_string(head.content_length));
+    } else if (head.framing == http::BodyFraming::kNone) {
+      headers.set("Content-Length", "0");
+    } else if (request_.version_minor >= 1) {
+      headers.set("Transfer-Encoding", "chunked");
+      chunked_to_client_ = true;
+    } else {
+      keep_alive_ = false;  // an HTTP/1.0 client reads to the close
+    }
+  } else if (head_request_ && upstream_method_ != request_.method &&
+             head.framing == http::BodyFraming::kContentLength) {
+    // A HEAD sent upstream as GET (to fill the cache) still reports the length.
+    headers.set("Content-Length", std::to_string(head.content_length));
+  }
+  if (cache_status_ != "-") headers.set(config_->cache.status_header, std::string(cache_status_));
+  if (!keep_alive_) {
+    headers.set("Connection", "close");
+  } else if (request_.version_minor == 0) {
+    headers.set("Connection", "keep-alive");
+  }
+  std::string out;
+  out.reserve(512);
+  http::appendResponseHead(request_.version_minor, head.status, head.reason, headers, out);
+  setState(ExchangeState::kStreamingResponse);
+  client_.write(std::move(out));
+}
+
+void Exchange::onUpstreamBody(std::string_view data) {
+  if (data.empty()) return;
+  if (capturing_) captureBody(data);
+  if (state_ == ExchangeState::kInvalidating) {
+    held_body_.append(data);
+    return;
+  }
+  if (head_request_) return;
+  body_bytes_sent_ += data.size();
+  if (chunked_to_client_) {
+    std::string chunk_header;
+    http::appendChunkHeader(data.size(), chunk_header);
+    client_.write({std::move(chunk_header), std::string(data), std::string(http::kChunkEnd)});
+  } else {
+    client_.write(std::string(data));
+  }
+  if (!upstream_paused_ && client_.writeQueueBytes() > kClientHighWater) {
+    upstream_paused_ = true;
+    upstream_->pauseReading();
+  }
+}
+
+void Exchange::onClientDrained() {
+  if (upstream_paused_ && upstream_ != nullptr && client_.writeQueueBytes() < kClientLowWater) {
+    upstream_paused_ = false;
+    upstream_->resumeReading();
+  }
+}
+
+void Exchange::onUpstreamBodyDrained() { client_.resumeRequestBody(); }
+
+void Exchange::onUpstreamComplete() {
+  if (capturing_) finishCapture();
+  if (state_ == ExchangeState::kInvalidating) {
+    held_complete_ = true;
+    return;
+  }
+  if (chunked_to_client_) client_.write(std::string(http::kLastChunk));
+  finish();
+}
+
+void Exchange::onUpstreamError(upstream::UpstreamError error) {
+  LOG_WARN("upstream {} for {} {}", upstream::toString(error), request_.method, request_.target);
+  capturing_ = false;
+  if (hasResponseStarted()) {
+    // Too late for an error status: a cut connection tells the client.
+    status_ = statusFor(error);
+    logAccess();
+    client_.abort(CloseReason::kUpstreamFailed);
+    return;
+  }
+  replyLocally(statusFor(error), statusFor(error) == 504 ? "upstream timed out" : "bad gateway");
+}
+
+void Exchange::replyLocally(int status, std::string_view message, std::string_view extra_headers) {
+  status_ = status;
+  keep_alive_ = keep_alive_ && request_complete_ && !client_.isShuttingDown();
+  client_.write(buildLocalReply(status, message, !keep_alive_, request_.version_minor, head_request_,
+                                extra_headers));
+  finish();
+}
+
+void Exchange::finish() {
+  setState(ExchangeState::kComplete);
+  logAccess();
+  client_.onExchangeComplete(keep_alive_);  // may destroy this
+}
+
+void Exchange::logAccess() {
+  if (logged_) return;
+  logged_ = true;
+  if (config_->log.access_log == "off") return;
+  auto total = std::chrono::duration_cast<std::chrono::microseconds>(base::MonoClock::now() - started_at_);
+  std::string upstream_time =
+      upstream_latency_.count() < 0 ? "-" : fmt::format("{:.3f}", upstream_latency_.count() / 1000.0);
+  base::Log::access(fmt::format("{} \"{} {} HTTP/1.{}\" {} {} upstream={} cache={} time={:.3f}",
+                                client_.peerIp(), request_.method, request_.target,
+                                request_.version_minor, status_, body_bytes_sent_, upstream_time,
+                                cache_status_, total.count() / 1e6));
+}
+
+}  // namespace larder::proxy

@@ -1,0 +1,128 @@
+#include "store/memory/memory_backend.h"
+
+#include <algorithm>
+
+#include "base/log.h"
+#include "store/request_checks.h"
+
+namespace larder::store {
+
+MemoryBackend::MemoryBackend(size_t max_bytes, Clock clock)
+    : max_bytes_(max_bytes), clock_(std::move(clock)) {}
+
+cache::LookupResult MemoryBackend::lookup(const std::vector<std::string>& version_keys,
+                                          const std::string& entry_key) {
+  cache::LookupResult result;
+  result.versions.reserve(version_keys.size());
+  std::lock_guard lock(mutex_);
+  const base::MonoTime now = clock_();
+  for (const auto& key : version_keys) {
+    const Item* item = findLocked(key, now);
+    result.versions.push_back(item ? std::optional<std::string>(item->value) : std::nullopt);
+  }
+  if (const Item* item = findLocked(entry_key, now)) result.entry = item->value;
+  return result;
+}
+
+cache::InsertOutcome MemoryBackend::insert(const cache::InsertRequest& request) {
+  if (!isValidInsert(request)) return cache::InsertOutcome::kUnavailable;
+  if (!fits(request.key, request.value)) {
+    LOG_DEBUG("memory store: entry '{}' ({} bytes) exceeds the store's {} bytes", request.key,
+              request.value.size(), max_bytes_);
+    return cache::InsertOutcome::kUnavailable;
+  }
+  std::lock_guard lock(mutex_);
+  const base::MonoTime now = clock_();
+  // Check every expectation before writing anything: a refused insert
+  // leaves the store untouched (DESIGN invariant 3).
+  for (const auto& expected : request.versions) {
+    const Item* item = findLocked(expected.key, now);
+    const bool holds = expected.create ? item == nullptr : item && item->value == expected.token;
+    if (!holds) return cache::InsertOutcome::kVersionChanged;
+  }
+  const base::MonoTime version_expiry = now + request.version_ttl;
+  for (const auto& expected : request.versions) {
+    Item* item = findLocked(expected.key, now);
+    if (item == nullptr) {
+      setLocked(expected.key, expected.token, version_expiry);
+    } else {
+      // A version key outlives every entry recorded under it; only raise
+      // its TTL, never shorten one another route set longer.
+      item->expiry = std::max(item->expiry, version_expiry);
+    }
+  }
+  setLocked(request.key, request.value, now + request.ttl);
+  return cache::InsertOutcome::kStored;
+}
+
+cache::StoreStatus MemoryBackend::invalidate(const cache::Invalidation& invalidation) {
+  if (!isValidInvalidation(invalidation)) return cache::StoreStatus::kUnavailable;
+  std::lock_guard lock(mutex_);
+  const base::MonoTime expiry = clock_() + invalidation.version_ttl;
+  for (size_t i = 0; i < invalidation.version_keys.size(); ++i) {
+    if (!fits(invalidation.version_keys[i], invalidation.tokens[i])) {
+      // Dropping the key invalidates just as well (DESIGN invariant 4).
+      if (auto it = index_.find(invalidation.version_keys[i]); it != index_.end())
+        eraseLocked(it->second);
+      continue;
+    }
+    setLocked(invalidation.version_keys[i], invalidation.tokens[i], expiry);
+  }
+  return cache::StoreStatus::kOk;
+}
+
+void MemoryBackend::remove(const std::vector<std::string>& keys) {
+  std::lock_guard lock(mutex_);
+  for (const auto& key : keys) {
+    if (auto it = index_.find(key); it != index_.end()) eraseLocked(it->second);
+  }
+}
+
+MemoryStats MemoryBackend::stats() const {
+  std::lock_guard lock(mutex_);
+  return MemoryStats{bytes_, lru_.size(), max_bytes_, evictions_};
+}
+
+MemoryBackend::Item* MemoryBackend::findLocked(std::string_view key, base::MonoTime now) {
+  auto it = index_.find(key);
+  if (it == index_.end()) return nullptr;
+  List::iterator item = it->second;
+  if (item->expiry <= now) {
+    eraseLocked(item);
+    return nullptr;
+  }
+  lru_.splice(lru_.begin(), lru_, item);
+  return &*item;
+}
+
+void MemoryBackend::setLocked(const std::string& key, const std::string& value,
+                              base::MonoTime expiry) {
+  if (auto it = index_.find(key); it != index_.end()) {
+    List::iterator item = it->second;
+    bytes_ = bytes_ - item->value.size() + value.size();
+    item->value = value;
+    item->expiry = expiry;
+    lru_.splice(lru_.begin(), lru_, item);
+  } else {
+    lru_.push_front(Item{key, value, expiry});
+    index_.emplace(lru_.front().key, lru_.begin());
+    bytes_ += costOf(key, value);
+  }
+  // The new item is at the front and fits on its own, so it survives this.
+  while (bytes_ > max_bytes_ && lru_.size() > 1) {
+    eraseLocked(std::prev(lru_.end()));
+    ++evictions_;
+  }
+}
+
+void MemoryBackend::eraseLocked(List::iterator it) {
+  bytes_ -= costOf(it->key, it->value);
+  index_.erase(std::string_view(it->key));
+  lru_.erase(it);
+}
+
+bool MemoryBackend::fits(std::string_view key, std::string_view value) const {
+  return costOf(key, value) <= max_bytes_;
+}
+
+}  // namespace larder::store

@@ -1,0 +1,37 @@
+// CircuitBreaker: counts consecutive Redis failures and decides when to stop
+// trying (DESIGN invariant 5: a Redis that is down or slow costs requests at
+// most the timeout, then nothing). Pure state, no clock: the owner times the
+// cooldown and calls beginProbe() when it has elapsed.
+//
+//   closed   --threshold consecutive failures-->  open
+//   open     --cooldown elapsed, beginProbe()-->  half-open (one probe)
+//   half-open --failure--> open;  any state --success--> closed
+#pragma once
+
+namespace larder::store {
+
+class CircuitBreaker {
+ public:
+  enum class State { kClosed, kOpen, kHalfOpen };
+
+  explicit CircuitBreaker(int failure_threshold);
+
+  // Operations go to Redis only while closed; otherwise they fail fast.
+  bool isClosed() const { return state_ == State::kClosed; }
+  State state() const { return state_; }
+  int consecutiveFailures() const { return failures_; }
+
+  // Returns true when this failure opened the breaker: the caller then
+  // schedules a probe after the cooldown.
+  [[nodiscard]] bool recordFailure();
+  void recordSuccess();
+  // open -> half-open; returns false (and changes nothing) in other states.
+  bool beginProbe();
+
+ private:
+  int threshold_;
+  int failures_ = 0;
+  State state_ = State::kClosed;
+};
+
+}  // namespace larder::store

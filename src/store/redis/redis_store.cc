@@ -1,0 +1,314 @@
+#include "store/redis/redis_store.h"
+
+#include <algorithm>
+
+#include "base/log.h"
+#include "store/request_checks.h"
+
+namespace larder::store {
+
+namespace {
+
+// Checks every expectation before writing anything, so a refused insert
+// writes nothing. GET on a key of another type raises an error: the reply is
+// then an error and the store reports kUnavailable.
+constexpr std::string_view kInsertScript = R"lua(
+local n = #KEYS - 1
+for i = 1, n do
+  local current = redis.call('GET', KEYS[i + 1])
+  if ARGV[3 + 2 * i] == '1' then
+    if current then return 0 end
+  elseif current ~= ARGV[2 + 2 * i] then
+    return 0
+  end
+end
+local version_ttl = tonumber(ARGV[3])
+for i = 1, n do
+  local key = KEYS[i + 1]
+  if ARGV[3 + 2 * i] == '1' then
+    redis.call('SET', key, ARGV[2 + 2 * i], 'PX', version_ttl)
+  elseif redis.call('PTTL', key) < version_ttl then
+    redis.call('PEXPIRE', key, version_ttl)
+  end
+end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return 1
+)lua";
+
+std::string_view textOf(const redisReply* reply) { return {reply->str, reply->len}; }
+
+bool isOkStatus(const redisReply* reply) {
+  return reply != nullptr && reply->type == REDIS_REPLY_STATUS && textOf(reply) == "OK";
+}
+
+cache::LookupResult parseLookup(const redisReply* reply, size_t version_count) {
+  cache::LookupResult result;
+  result.status = cache::StoreStatus::kUnavailable;
+  if (reply == nullptr) return result;  // the connection logged why
+  if (reply->type == REDIS_REPLY_ERROR) {
+    LOG_WARN("redis: MGET failed: {}", textOf(reply));
+    return result;
+  }
+  if (reply->type != REDIS_REPLY_ARRAY || reply->elements != version_count + 1) {
+    LOG_WARN("redis: MGET returned an unexpected reply (type {})", reply->type);
+    return result;
+  }
+  std::vector<std::optional<std::string>> values;
+  values.reserve(reply->elements);
+  for (size_t i = 0; i < reply->elements; ++i) {
+    const redisReply* element = reply->element[i];
+    if (element->type == REDIS_REPLY_STRING) {
+      values.emplace_back(std::string(textOf(element)));
+    } else if (element->type == REDIS_REPLY_NIL) {
+      values.emplace_back(std::nullopt);
+    } else {
+      LOG_WARN("redis: MGET returned an element of type {}", element->type);
+      return result;
+    }
+  }
+  result.entry = std::move(values.back());
+  values.pop_back();
+  result.versions = std::move(values);
+  result.status = cache::StoreStatus::kOk;
+  return result;
+}
+
+cache::InsertOutcome parseInsert(const redisReply* reply) {
+  if (reply == nullptr) return cache::InsertOutcome::kUnavailable;
+  if (reply->type == REDIS_REPLY_INTEGER) {
+    return reply->integer == 1 ? cache::InsertOutcome::kStored
+                               : cache::InsertOutcome::kVersionChanged;
+  }
+  if (reply->type == REDIS_REPLY_ERROR) {
+    LOG_WARN("redis: insert script failed: {}", textOf(reply));
+  } else {
+    LOG_WARN("redis: insert script returned an unexpected reply (type {})", reply->type);
+  }
+  return cache::InsertOutcome::kUnavailable;
+}
+
+}  // namespace
+
+const std::string& RedisStore::insertScript() {
+  static const std::string script(kInsertScript);
+  return script;
+}
+
+RedisStore::RedisStore(net::Loop& loop, RedisOptions options)
+    : options_(std::move(options)),
+      deferred_(loop),
+      breaker_(options_.breaker_failures),
+      probe_timer_(loop) {
+  const int count = std::max(1, options_.connections);
+  connections_.reserve(static_cast<size_t>(count));
+  for (int i = 0; i < count; ++i)
+    connections_.push_back(std::make_unique<RedisConnection>(loop, options_, insertScript(), i));
+}
+
+RedisStore::~RedisStore() = default;
+
+cache::Pending RedisStore::lookup(std::vector<std::string> version_keys, std::string entry_key,
+                                  LookupCallback on_done) {
+  auto state = std::make_shared<cache::PendingState>();
+  std::vector<std::string_view> args;
+  args.reserve(version_keys.size() + 2);
+  args.emplace_back("MGET");
+  for (const auto& key : version_keys) args.emplace_back(key);
+  args.emplace_back(entry_key);
+  const size_t version_count = version_keys.size();
+  send(pick(), args,
+       [this, state, version_count, on_done = std::move(on_done)](const redisReply* reply) mutable {
+         cache::LookupResult result = parseLookup(reply, version_count);
+         recordOutcome(result.status == cache::StoreStatus::kOk);
+         deliver(state, [on_done = std::move(on_done), result = std::move(result)]() mutable {
+           if (on_done) on_done(std::move(result));
+         });
+       });
+  return cache::Pending(state);
+}
+
+void RedisStore::insert(cache::InsertRequest request, InsertCallback on_done) {
+  if (!isValidInsert(request)) {
+    if (on_done) deferred_.post([on_done] { on_done(cache::InsertOutcome::kUnavailable); });
+    return;
+  }
+  // Kept until the reply: a NOSCRIPT answer resends it with EVAL.
+  sendInsert(std::make_shared<const cache::InsertRequest>(std::move(request)), std::move(on_done),
+             true);
+}
+
+void RedisStore::sendInsert(std::shared_ptr<const cache::InsertRequest> request,
+                            InsertCallback on_done, bool by_sha) {
+  RedisConnection* connection = pick();
+  const std::string key_count = std::to_string(request->versions.size() + 1);
+  const std::string ttl = std::to_string(request->ttl.count());
+  const std::string version_ttl = std::to_string(request->version_ttl.count());
+  std::vector<std::string_view> args;
+  args.reserve(6 + 3 * request->versions.size());
+  args.emplace_back(by_sha ? "EVALSHA" : "EVAL");
+  std::string_view script = insertScript();
+  if (by_sha) script = connection != nullptr ? connection->scriptSha() : std::string_view();
+  args.emplace_back(script);
+  args.emplace_back(key_count);
+  args.emplace_back(request->key);
+  for (const auto& version : request->versions) args.emplace_back(version.key);
+  args.emplace_back(request->value);
+  args.emplace_back(ttl);
+  args.emplace_back(version_ttl);
+  for (const auto& version : request->versions) {
+    args.emplace_back(version.token);
+    args.emplace_back(version.create ? "1" : "0");
+  }
+  send(connection, args, [this, request, on_done, by_sha](const redisReply* reply) mutable {
+    if (by_sha && reply != nullptr && reply->type == REDIS_REPLY_ERROR &&
+        textOf(reply).starts_with("NOSCRIPT")) {
+      // The script cache was flushed (SCRIPT FLUSH, a restart between our
+      // handshake and now): send the source, which also reloads it.
+      LOG_DEBUG("redis: insert script missing; sending it with EVAL");
+      sendInsert(std::move(request), std::move(on_done), false);
+      return;
+    }
+    const cache::InsertOutcome outcome = parseInsert(reply);
+    recordOutcome(outcome != cache::InsertOutcome::kUnavailable);
+    if (on_done) deferred_.post([on_done = std::move(on_done), outcome] { on_done(outcome); });
+  });
+}
+
+cache::Pending RedisStore::invalidate(cache::Invalidation invalidation, StatusCallback on_done) {
+  auto state = std::make_shared<cache::PendingState>();
+  const bool valid = isValidInvalidation(invalidation);
+  if (!valid || invalidation.version_keys.empty()) {
+    const auto status = valid ? cache::StoreStatus::kOk : cache::StoreStatus::kUnavailable;
+    deliver(state, [on_done, status] {
+      if (on_done) on_done(status);
+    });
+    return cache::Pending(state);
+  }
+  struct Batch {
+    size_t remaining;
+    bool failed = false;
+  };
+  auto batch = std::make_shared<Batch>(Batch{invalidation.version_keys.size()});
+  auto on_done_shared = std::make_shared<StatusCallback>(std::move(on_done));
+  // One connection for all: the SETs leave in one write and pipeline.
+  RedisConnection* connection = pick();
+  const std::string version_ttl = std::to_string(invalidation.version_ttl.count());
+  for (size_t i = 0; i < invalidation.version_keys.size(); ++i) {
+    send(connection,
+         {"SET", invalidation.version_keys[i], invalidation.tokens[i], "PX", version_ttl},
+         [this, state, batch, on_done_shared](const redisReply* reply) {
+           if (!isOkStatus(reply)) {
+             if (reply != nullptr) LOG_WARN("redis: SET of a version key failed");
+             batch->failed = true;
+           }
+           if (--batch->remaining != 0) return;
+           recordOutcome(!batch->failed);
+           const auto status =
+               batch->failed ? cache::StoreStatus::kUnavailable : cache::StoreStatus::kOk;
+           deliver(state, [on_done_shared, status] {
+             if (*on_done_shared) (*on_done_shared)(status);
+           });
+         });
+  }
+  return cache::Pending(state);
+}
+
+cache::Pending RedisStore::remove(std::vector<std::string> keys, StatusCallback on_done) {
+  auto state = std::make_shared<cache::PendingState>();
+  if (keys.empty()) {
+    deliver(state, [on_done] {
+      if (on_done) on_done(cache::StoreStatus::kOk);
+    });
+    return cache::Pending(state);
+  }
+  std::vector<std::string_view> args;
+  args.reserve(keys.size() + 1);
+  args.emplace_back("DEL");
+  for (const auto& key : keys) args.emplace_back(key);
+  send(pick(), args, [this, state, on_done](const redisReply* reply) {
+    const bool ok = reply != nullptr && reply->type == REDIS_REPLY_INTEGER;
+    if (reply != nullptr && !ok)
+      LOG_WARN("redis: DEL returned an unexpected reply (type {})", reply->type);
+    recordOutcome(ok);
+    const auto status = ok ? cache::StoreStatus::kOk : cache::StoreStatus::kUnavailable;
+    deliver(state, [on_done, status] {
+      if (on_done) on_done(status);
+    });
+  });
+  return cache::Pending(state);
+}
+
+size_t RedisStore::readyConnectionsForTest() const {
+  size_t ready = 0;
+  for (const auto& connection : connections_) ready += connection->isReady() ? 1 : 0;
+  return ready;
+}
+
+RedisConnection* RedisStore::pick() {
+  if (!breaker_.isClosed()) return nullptr;
+  for (size_t i = 0; i < connections_.size(); ++i) {
+    RedisConnection* connection = connections_[next_++ % connections_.size()].get();
+    if (connection->isReady()) return connection;
+  }
+  return nullptr;
+}
+
+void RedisStore::send(RedisConnection* connection, const std::vector<std::string_view>& args,
+                      RedisConnection::ReplyCallback on_reply) {
+  if (connection != nullptr && connection->send(args, std::move(on_reply))) return;
+  on_reply(nullptr);
+}
+
+void RedisStore::deliver(const std::shared_ptr<cache::PendingState>& state,
+                         std::function<void()> fn) {
+  // Never inside a hiredis callback (store.h contract; and the callback may
+  // destroy this store), and never once the Pending is gone (STYLE L4).
+  deferred_.post([state, fn = std::move(fn)] {
+    if (!state->cancelled) fn();
+  });
+}
+
+void RedisStore::recordOutcome(bool ok) {
+  if (ok) {
+    if (!breaker_.isClosed()) LOG_INFO("redis: circuit closed");
+    breaker_.recordSuccess();
+    probe_timer_.stop();
+    return;
+  }
+  // While open, only the probe's result counts (late failures of commands
+  // sent before it opened change nothing).
+  if (!breaker_.isClosed()) return;
+  if (breaker_.recordFailure()) onBreakerOpened(false);
+}
+
+void RedisStore::onBreakerOpened(bool after_probe) {
+  if (after_probe) {
+    LOG_DEBUG("redis: probe failed; circuit stays open for {}ms",
+              options_.breaker_cooldown.count());
+  } else {
+    LOG_WARN("redis: circuit open; bypassing Redis for {}ms", options_.breaker_cooldown.count());
+  }
+  probe_timer_.start(options_.breaker_cooldown, [this] { probe(); });
+}
+
+void RedisStore::probe() {
+  if (!breaker_.beginProbe()) return;
+  RedisConnection* ready = nullptr;
+  for (const auto& connection : connections_) {
+    if (connection->isReady()) {
+      ready = connection.get();
+      break;
+    }
+  }
+  send(ready, {"PING"}, [this](const redisReply* reply) {
+    const bool ok = reply != nullptr && reply->type == REDIS_REPLY_STATUS;
+    if (ok) {
+      if (!breaker_.isClosed()) LOG_INFO("redis: circuit closed");
+      breaker_.recordSuccess();
+    } else if (breaker_.state() == CircuitBreaker::State::kHalfOpen && breaker_.recordFailure()) {
+      onBreakerOpened(true);
+    }
+  });
+}
+
+}  // namespace larder::store

@@ -1,0 +1,86 @@
+// RedisStore: the cache::Store of one worker over Redis, with async hiredis
+// on the worker's loop.
+//
+// Ownership: the worker owns the store; the store owns a fixed set of
+// RedisConnections (options.connections, round-robin; commands issued in one
+// loop turn pipeline on a connection), the circuit breaker and the queue its
+// completions are delivered from. Reply callbacks held by a connection may
+// point at the store: the store outlives its connections, and a connection
+// drops its callbacks when destroyed.
+//
+// Failure model (DESIGN invariant 5): every command has a deadline
+// (RedisConnection); a failure of any kind completes with kUnavailable and
+// counts toward the breaker; once open, operations fail on the next loop turn
+// without touching Redis until a PING probe after the cooldown succeeds.
+// Keys (DESIGN invariant 2): every write sets a TTL, the insert script too.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "cache/store.h"
+#include "net/loop.h"
+#include "net/timer.h"
+#include "store/deferred_queue.h"
+#include "store/redis/circuit_breaker.h"
+#include "store/redis/redis_connection.h"
+#include "store/redis/redis_options.h"
+
+namespace larder::store {
+
+class RedisStore final : public cache::Store {
+ public:
+  // Starts connecting at once; operations fail with kUnavailable until a
+  // connection is ready.
+  RedisStore(net::Loop& loop, RedisOptions options);
+  ~RedisStore() override;
+  RedisStore(const RedisStore&) = delete;
+  RedisStore& operator=(const RedisStore&) = delete;
+
+  // MGET of the version keys and the entry: one round trip (invariant 1).
+  cache::Pending lookup(std::vector<std::string> version_keys, std::string entry_key,
+                        LookupCallback on_done) override;
+  // EVALSHA of the insert script (EVAL after NOSCRIPT): checks and writes
+  // atomically (invariant 3).
+  void insert(cache::InsertRequest request, InsertCallback on_done) override;
+  // One SET ... PX per key, pipelined on one connection.
+  cache::Pending invalidate(cache::Invalidation invalidation, StatusCallback on_done) override;
+  // DEL of the keys.
+  cache::Pending remove(std::vector<std::string> keys, StatusCallback on_done) override;
+  // True while the breaker is closed.
+  bool isAvailable() const override { return breaker_.isClosed(); }
+  std::string_view name() const override { return "redis"; }
+
+  size_t readyConnectionsForTest() const;
+  CircuitBreaker::State breakerState() const { return breaker_.state(); }
+
+  // The Lua source of the insert script (KEYS: entry, versions...; ARGV:
+  // value, ttl, version ttl, then token and create flag per version).
+  static const std::string& insertScript();
+
+ private:
+  // The next ready connection, round-robin; nullptr when the breaker is not
+  // closed or none is ready.
+  RedisConnection* pick();
+  // Sends on `connection`, or runs `on_reply(nullptr)` now when it cannot:
+  // the handlers only queue their completion, so it still arrives later.
+  void send(RedisConnection* connection, const std::vector<std::string_view>& args,
+            RedisConnection::ReplyCallback on_reply);
+  void sendInsert(std::shared_ptr<const cache::InsertRequest> request, InsertCallback on_done,
+                  bool by_sha);
+  void deliver(const std::shared_ptr<cache::PendingState>& state, std::function<void()> fn);
+  void recordOutcome(bool ok);
+  void onBreakerOpened(bool after_probe);
+  void probe();
+
+  const RedisOptions options_;
+  // Declared before the connections: destroyed after them.
+  DeferredQueue deferred_;
+  CircuitBreaker breaker_;
+  net::Timer probe_timer_;
+  std::vector<std::unique_ptr<RedisConnection>> connections_;
+  size_t next_ = 0;
+};
+
+}  // namespace larder::store

@@ -1,0 +1,54 @@
+// Pool: a worker's upstream connections (STYLE L7: the Worker owns the Pool,
+// the Pool owns every UpstreamConnection, idle or busy). Servers are chosen
+// round robin; an idle keep-alive connection to the chosen server is reused
+// before a new one is opened. At most `keepalive` idle connections are kept.
+#pragma once
+
+#include <memory>
+#include <unordered_map>
+#include <vector>
+
+#include "config/config.h"
+#include "net/loop.h"
+#include "net/socket_address.h"
+#include "upstream/upstream_request.h"
+
+namespace larder::upstream {
+
+class UpstreamConnection;
+
+class Pool {
+ public:
+  // Resolves the configured servers (blocking, at construction only).
+  Pool(net::Loop& loop, const config::UpstreamConfig& config);
+  ~Pool();
+  Pool(const Pool&) = delete;
+  Pool& operator=(const Pool&) = delete;
+
+  // Starts a request; the caller owns the returned Pending.
+  std::unique_ptr<UpstreamRequest> start(OutgoingRequest request, ResponseHandler& handler);
+  // Closes idle connections (shutdown).
+  void closeIdle();
+  size_t openConnections() const { return connections_.size(); }
+  const config::UpstreamConfig& config() const { return config_; }
+  // A reload swaps servers and timeouts for requests started afterwards.
+  void reconfigure(const config::UpstreamConfig& config);
+
+  // For UpstreamRequest / UpstreamConnection.
+  UpstreamConnection& acquire(bool allow_idle);
+  void release(UpstreamConnection& connection);
+  void onClosed(UpstreamConnection& connection);
+  net::Loop& loop() { return loop_; }
+
+ private:
+  void resolveServers();
+
+  net::Loop& loop_;
+  config::UpstreamConfig config_;
+  std::vector<net::SocketAddress> addresses_;
+  size_t next_server_ = 0;
+  std::unordered_map<UpstreamConnection*, std::unique_ptr<UpstreamConnection>> connections_;
+  std::vector<UpstreamConnection*> idle_;  // most recently used last
+};
+
+}  // namespace larder::upstream

@@ -1,0 +1,173 @@
+#include "upstream/upstream_connection.h"
+
+#include "base/log.h"
+#include "upstream/pool.h"
+#include "upstream/upstream_request.h"
+
+namespace larder::upstream {
+
+UpstreamConnection::UpstreamConnection(Pool& pool, net::Loop& loop, size_t server_index)
+    : pool_(pool),
+      stream_(loop, *this),
+      parser_(*this, http::ResponseParser::Limits{}),
+      timer_(loop),
+      server_index_(server_index) {}
+
+void UpstreamConnection::connect(const net::SocketAddress& address, base::Duration timeout) {
+  state_ = State::kConnecting;
+  timer_.start(timeout, [this] { fail(UpstreamError::kConnectTimeout, false); });
+  int rc = stream_.connect(address, [this](int status) {
+    if (state_ != State::kConnecting) return;  // closed or timed out first
+    timer_.stop();
+    if (status != 0) {
+      LOG_DEBUG("upstream connect failed: {}", uv_strerror(status));
+      fail(UpstreamError::kConnectFailed, false);
+      return;
+    }
+    state_ = State::kActive;
+    stream_.startReading();
+    armResponseTimer();
+    if (request_ != nullptr) request_->onConnected(*this);
+  });
+  // A synchronous failure is reported from the loop, never re-entrantly
+  // from inside Pool::start().
+  if (rc != 0) timer_.start(base::Duration(0), [this] { fail(UpstreamError::kConnectFailed, false); });
+}
+
+void UpstreamConnection::attach(UpstreamRequest& request, std::string_view method) {
+  request_ = &request;
+  response_bytes_seen_ = false;
+  response_complete_ = false;
+  keep_alive_ = true;
+  parser_.expectResponseTo(method);
+  if (parser_.isPaused()) parser_.resume();
+  if (state_ == State::kIdle) {
+    state_ = State::kActive;
+    stream_.startReading();
+    armResponseTimer();
+    request.onConnected(*this);
+  }
+}
+
+void UpstreamConnection::detach() {
+  request_ = nullptr;
+  if (state_ != State::kIdle) close();
+}
+
+void UpstreamConnection::write(std::string bytes) {
+  if (!stream_.write(std::move(bytes))) fail(UpstreamError::kReset, false);
+}
+
+void UpstreamConnection::resumeReading() {
+  if (state_ == State::kActive) stream_.startReading();
+}
+
+void UpstreamConnection::close() {
+  if (state_ == State::kClosing) return;
+  state_ = State::kClosing;
+  request_ = nullptr;
+  timer_.stop();
+  stream_.close();
+}
+
+void UpstreamConnection::armResponseTimer() {
+  timer_.start(pool_.config().response_timeout,
+               [this] { fail(UpstreamError::kResponseTimeout, false); });
+}
+
+void UpstreamConnection::fail(UpstreamError error, bool reused_closed_early) {
+  if (state_ == State::kClosing) return;
+  UpstreamRequest* request = request_;
+  close();
+  if (request != nullptr) request->onFailed(error, reused_closed_early);
+}
+
+void UpstreamConnection::onStreamRead(std::string_view data) {
+  if (state_ == State::kIdle) {
+    // An idle connection has nothing to say; bytes mean it is unusable.
+    close();
+    return;
+  }
+  if (state_ != State::kActive || request_ == nullptr) return;
+  response_bytes_seen_ = true;
+  armResponseTimer();
+  size_t offset = 0;
+  while (offset < data.size()) {
+    offset += parser_.feed(data.substr(offset));
+    if (parser_.error() != http::ParseError::kNone) {
+      LOG_WARN("bad upstream response: {}", parser_.errorReason());
+      fail(UpstreamError::kBadResponse, false);
+      return;
+    }
+    // A callback may have detached the request (and closed us).
+    if (state_ != State::kActive) return;
+    if (response_complete_) {
+      // Bytes after a complete response mean the connection cannot be reused.
+      UpstreamRequest* request = request_;
+      request_ = nullptr;
+      bool reusable = keep_alive_ && offset == data.size() && request->isBodyComplete();
+      ++requests_served_;
+      if (reusable) {
+        state_ = State::kIdle;
+        timer_.start(pool_.config().idle_timeout, [this] { close(); });
+        pool_.release(*this);
+      } else {
+        close();
+      }
+      request->onComplete();
+      return;
+    }
+    if (parser_.isPaused()) parser_.resume();  // an interim 1xx response ended
+  }
+}
+
+void UpstreamConnection::onStreamEnd(int status) {
+  if (state_ != State::kActive || request_ == nullptr) {
+    close();
+    return;
+  }
+  if (status == UV_EOF && parser_.finish() == http::ParseError::kNone && response_complete_) {
+    // A close-delimited body ended with the connection.
+    keep_alive_ = false;
+    UpstreamRequest* request = request_;
+    request_ = nullptr;
+    close();
+    request->onComplete();
+    return;
+  }
+  // A keep-alive connection the server closed before answering: the request
+  // may be retried on a fresh one.
+  fail(UpstreamError::kReset, isReused() && !response_bytes_seen_);
+}
+
+void UpstreamConnection::onStreamWritten(int status) {
+  if (status != 0) {
+    if (status != UV_ECANCELED) fail(UpstreamError::kReset, isReused() && !response_bytes_seen_);
+    return;
+  }
+  if (state_ == State::kActive && request_ != nullptr) {
+    if (!response_bytes_seen_) armResponseTimer();
+    request_->onWritten();
+  }
+}
+
+void UpstreamConnection::onStreamClosed() { pool_.onClosed(*this); }
+
+void UpstreamConnection::onResponseHead(http::ResponseHead& head) {
+  last_head_interim_ = head.isInterim();
+  if (last_head_interim_) return;  // 100 Continue and friends are not forwarded
+  keep_alive_ = head.keep_alive;
+  if (request_ != nullptr) request_->onHead(head);
+}
+
+void UpstreamConnection::onResponseBody(std::string_view data) {
+  if (request_ != nullptr) request_->onBody(data);
+}
+
+void UpstreamConnection::onResponseComplete() {
+  // Interim responses complete too; only a final one ends the exchange. The
+  // parser tells them apart by the last head it delivered.
+  if (!last_head_interim_) response_complete_ = true;
+}
+
+}  // namespace larder::upstream

@@ -1,0 +1,70 @@
+// UpstreamConnection: one keep-alive TCP connection to an upstream server.
+// Owned by the Pool; destroyed only from its stream's close callback
+// (STYLE L2). While serving a request it holds a pointer to it; the request
+// detaches on destruction, which closes the connection unless the response
+// had already completed and the connection went back to the pool.
+#pragma once
+
+#include <string>
+
+#include "base/time.h"
+#include "http/response_parser.h"
+#include "net/tcp_stream.h"
+#include "net/timer.h"
+#include "upstream/upstream_error.h"
+
+namespace larder::upstream {
+
+class Pool;
+class UpstreamRequest;
+
+class UpstreamConnection : public net::TcpStream::Handler, public http::ResponseParser::Handler {
+ public:
+  enum class State { kConnecting, kIdle, kActive, kClosing };
+
+  UpstreamConnection(Pool& pool, net::Loop& loop, size_t server_index);
+
+  void connect(const net::SocketAddress& address, base::Duration timeout);
+  // Begins serving `request`; it must send its head via write().
+  void attach(UpstreamRequest& request, std::string_view method);
+  // The request is gone. Closes unless idle.
+  void detach();
+  void write(std::string bytes);
+  size_t writeQueueBytes() const { return stream_.writeQueueBytes(); }
+  void pauseReading() { stream_.stopReading(); }
+  void resumeReading();
+  void close();
+
+  State state() const { return state_; }
+  bool isReused() const { return requests_served_ > 0; }
+  size_t serverIndex() const { return server_index_; }
+
+ private:
+  // net::TcpStream::Handler
+  void onStreamRead(std::string_view data) override;
+  void onStreamEnd(int status) override;
+  void onStreamWritten(int status) override;
+  void onStreamClosed() override;
+  // http::ResponseParser::Handler
+  void onResponseHead(http::ResponseHead& head) override;
+  void onResponseBody(std::string_view data) override;
+  void onResponseComplete() override;
+
+  void fail(UpstreamError error, bool reused_closed_early);
+  void armResponseTimer();
+
+  Pool& pool_;
+  net::TcpStream stream_;
+  http::ResponseParser parser_;
+  net::Timer timer_;
+  size_t server_index_;
+  State state_ = State::kConnecting;
+  UpstreamRequest* request_ = nullptr;
+  bool response_bytes_seen_ = false;
+  bool response_complete_ = false;
+  bool last_head_interim_ = false;
+  bool keep_alive_ = true;
+  unsigned requests_served_ = 0;
+};
+
+}  // namespace larder::upstream

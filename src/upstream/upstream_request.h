@@ -1,0 +1,95 @@
+// UpstreamRequest: one request's exchange with the upstream, and the
+// `Pending` its owner keeps (STYLE L4). Destroying it detaches from the
+// connection: a connection in mid-response is closed, never reused, and no
+// callback reaches the handler afterwards.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "base/time.h"
+#include "http/message.h"
+#include "upstream/upstream_error.h"
+
+namespace larder::upstream {
+
+class Pool;
+class UpstreamConnection;
+
+// Receives the response. Each callback may destroy the UpstreamRequest.
+class ResponseHandler {
+ public:
+  virtual ~ResponseHandler() = default;
+  // The final (non-1xx) response head; the handler may move fields out.
+  virtual void onUpstreamHead(http::ResponseHead& head) = 0;
+  // Decoded body bytes; valid only during the call.
+  virtual void onUpstreamBody(std::string_view data) = 0;
+  // The response is complete. Terminal.
+  virtual void onUpstreamComplete() = 0;
+  // Failed, before or after the head. Terminal.
+  virtual void onUpstreamError(UpstreamError error) = 0;
+  // The request body queue fell below the low-water mark.
+  virtual void onUpstreamBodyDrained() {}
+};
+
+struct OutgoingRequest {
+  std::string method;
+  std::string head;  // serialized request head, ready to send
+  http::BodyFraming body_framing = http::BodyFraming::kNone;  // kNone, kContentLength or kChunked
+  // Safe to resend on a fresh connection when a reused one closes before
+  // any byte of the answer (idempotent method, no body).
+  bool retryable = false;
+};
+
+class UpstreamRequest {
+ public:
+  UpstreamRequest(Pool& pool, OutgoingRequest request, ResponseHandler& handler);
+  ~UpstreamRequest();
+  UpstreamRequest(const UpstreamRequest&) = delete;
+  UpstreamRequest& operator=(const UpstreamRequest&) = delete;
+
+  void start();
+  // Request body bytes (copied), framed for the upstream as declared.
+  void sendBody(std::string_view data);
+  void finishBody();
+  // Body bytes accepted but not yet written; for client-side backpressure.
+  size_t queuedBodyBytes() const;
+  // Response backpressure: stop/resume reading from the upstream.
+  void pauseReading();
+  void resumeReading();
+  // The whole request has been handed over (the connection may be reused).
+  bool isBodyComplete() const {
+    return request_.body_framing == http::BodyFraming::kNone || body_finished_;
+  }
+  // Time from start() until the response head arrived.
+  base::Duration headLatency() const { return head_latency_; }
+
+  static constexpr size_t kHighWater = 256 * 1024;
+  static constexpr size_t kLowWater = 64 * 1024;
+
+  // Called by UpstreamConnection.
+  void onConnected(UpstreamConnection& connection);
+  void onHead(http::ResponseHead& head);
+  void onBody(std::string_view data);
+  void onComplete();
+  void onFailed(UpstreamError error, bool reused_connection_closed_early);
+  void onWritten();
+
+ private:
+  void writeToConnection(std::string bytes);
+
+  Pool& pool_;
+  OutgoingRequest request_;
+  ResponseHandler& handler_;
+  UpstreamConnection* connection_ = nullptr;
+  std::string unsent_;   // bytes waiting for the connection to be ready
+  bool body_finished_ = false;
+  bool body_started_ = false;
+  bool retried_ = false;
+  bool paused_ = false;
+  base::MonoTime started_at_{};
+  base::Duration head_latency_{0};
+};
+
+}  // namespace larder::upstream

@@ -1,0 +1,96 @@
+#include "harness/redis_server.h"
+
+#include <signal.h>
+
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "harness/harness_error.h"
+#include "harness/ports.h"
+
+namespace larder::test {
+
+RedisServer::RedisServer(std::vector<std::string> extra_args)
+    : binary_(findExecutable("redis-server")), port_(freePort()), extra_args_(std::move(extra_args)) {
+  if (binary_.empty()) {
+    throw HarnessError(
+        "redis-server is not installed (not found in PATH); the integration tests need a real Redis: "
+        "apt-get install redis-server");
+  }
+  start();
+}
+
+RedisServer::~RedisServer() {
+  client_.reset();
+  if (process_) process_->kill();
+}
+
+std::string RedisServer::url() const { return fmt::format("redis://127.0.0.1:{}/0", port_); }
+
+void RedisServer::start() {
+  std::vector<std::string> argv = {
+      binary_,  "--port",       std::to_string(port_), "--bind",      "127.0.0.1",          "--save",
+      "",       "--appendonly", "no",                  "--dir",       dir_.path().string(), "--daemonize",
+      "no",     "--protected-mode", "no"};
+  argv.insert(argv.end(), extra_args_.begin(), extra_args_.end());
+  client_.reset();
+  process_ = std::make_unique<Process>(argv);
+  waitReady(10s);
+}
+
+void RedisServer::waitReady(Millis timeout) {
+  Deadline deadline = deadlineIn(timeout);
+  std::string last_error;
+  while (Clock::now() < deadline) {
+    if (auto status = process_->waitExit(0ms)) {
+      throw HarnessError(fmt::format("redis-server on port {} exited with status {} before answering PING:\n{}{}",
+                                     port_, *status, process_->stdoutText(), process_->stderrText()));
+    }
+    try {
+      RespClient probe(port_, 200ms);
+      if (probe.command({"PING"}, 1s).isStatus("PONG")) return;
+    } catch (const HarnessError& e) {
+      last_error = e.what();
+    }
+    std::this_thread::sleep_for(20ms);
+  }
+  throw HarnessError(fmt::format("redis-server on port {} did not answer PING within {} ms ({}):\n{}", port_,
+                                 timeout.count(), last_error, process_->stdoutText()));
+}
+
+RedisReply RedisServer::command(const std::vector<std::string>& args, Millis timeout) {
+  if (!client_) client_ = std::make_unique<RespClient>(port_, timeout);
+  try {
+    return client_->command(args, timeout);
+  } catch (const HarnessError&) {
+    client_.reset();
+    throw;
+  }
+}
+
+std::vector<std::string> RedisServer::keys(const std::string& pattern) {
+  RedisReply reply = command({"KEYS", pattern});
+  if (reply.type != RedisReply::Type::kArray) throw HarnessError("KEYS: unexpected reply " + reply.toString());
+  std::vector<std::string> out;
+  for (const auto& element : reply.elements) out.push_back(element.str);
+  return out;
+}
+
+void RedisServer::kill() {
+  client_.reset();
+  process_->kill();
+}
+
+void RedisServer::restart() {
+  kill();
+  start();
+}
+
+void RedisServer::pause() { process_->signal(SIGSTOP); }
+
+void RedisServer::resume() { process_->signal(SIGCONT); }
+
+bool RedisServer::isRunning() { return process_ && process_->isRunning(); }
+
+}  // namespace larder::test

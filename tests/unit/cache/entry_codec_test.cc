@@ -1,0 +1,180 @@
+#include "cache/entry_codec.h"
+
+#include <doctest/doctest.h>
+
+#include <chrono>
+#include <cstdint>
+#include <random>
+#include <string>
+
+using namespace larder;
+using namespace larder::cache;
+using namespace std::chrono_literals;
+
+namespace {
+
+Entry sampleEntry() {
+  Entry entry;
+  entry.status = 203;
+  entry.reason = "Non-Authoritative Information";
+  entry.headers.add("Content-Type", "application/json");
+  entry.headers.add("ETag", "\"abc\"");
+  entry.headers.add("X-Empty", "");
+  entry.body = std::string("{\"id\":1}\0\xff binary", 17);
+  entry.stored_at = base::WallTime(std::chrono::milliseconds(784111777123));
+  entry.ttl = 3600s;
+  entry.initial_age_seconds = 12;
+  entry.identity = "id1;3:GET11:example.com";
+  entry.versions = {{"v1:ns:products", "0123456789abcdef0123456789abcdef"}, {"v1:ns:uri:example.com/p", "ff"}};
+  return entry;
+}
+
+void putU32(std::string& bytes, size_t at, uint32_t v) {
+  for (int i = 0; i < 4; ++i) bytes[at + i] = static_cast<char>((v >> (8 * i)) & 0xff);
+}
+
+// Offsets in the version-1 layout (see entry_codec.h).
+constexpr size_t kVersionAt = 4;
+constexpr size_t kStatusAt = 5;
+constexpr size_t kStoredAtAt = 7;
+constexpr size_t kTtlAt = 15;
+constexpr size_t kAgeAt = 23;
+constexpr size_t kReasonLengthAt = 31;
+
+}  // namespace
+
+TEST_CASE("codec round trip keeps every field") {
+  const Entry entry = sampleEntry();
+  const std::string bytes = encodeEntry(entry);
+  CHECK(bytes.substr(0, 5) == std::string("LRDR\x01", 5));
+  const auto decoded = decodeEntry(bytes);
+  REQUIRE(decoded.has_value());
+  CHECK(*decoded == entry);
+  CHECK(decoded->headers.fields()[1].value == "\"abc\"");
+  CHECK(encodeEntry(*decoded) == bytes);
+}
+
+TEST_CASE("codec round trip of an empty entry and of edge values") {
+  Entry empty;
+  empty.stored_at = base::WallTime(std::chrono::milliseconds(0));
+  const auto decoded = decodeEntry(encodeEntry(empty));
+  REQUIRE(decoded.has_value());
+  CHECK(*decoded == empty);
+
+  Entry edges = sampleEntry();
+  edges.status = 999;
+  edges.stored_at = base::WallTime(std::chrono::milliseconds(7258118400000));  // the last instant allowed
+  edges.ttl = 0ms;
+  edges.body.assign(100000, 'x');
+  for (int i = 0; i < 500; ++i) edges.headers.add("X-H" + std::to_string(i), std::string(static_cast<size_t>(i), 'v'));
+  const auto decoded_edges = decodeEntry(encodeEntry(edges));
+  REQUIRE(decoded_edges.has_value());
+  CHECK(*decoded_edges == edges);
+}
+
+TEST_CASE("stored_at is kept to the millisecond") {
+  Entry entry = sampleEntry();
+  entry.stored_at = base::WallTime(std::chrono::milliseconds(1000)) + std::chrono::microseconds(999);
+  const auto decoded = decodeEntry(encodeEntry(entry));
+  REQUIRE(decoded.has_value());
+  CHECK(decoded->stored_at == base::WallTime(std::chrono::milliseconds(1000)));
+}
+
+TEST_CASE("truncated input at every length is rejected") {
+  const std::string bytes = encodeEntry(sampleEntry());
+  for (size_t n = 0; n < bytes.size(); ++n) {
+    CAPTURE(n);
+    CHECK_FALSE(decodeEntry(std::string_view(bytes).substr(0, n)).has_value());
+  }
+}
+
+TEST_CASE("malformed headers and fields are rejected") {
+  const std::string good = encodeEntry(sampleEntry());
+  REQUIRE(decodeEntry(good).has_value());
+  struct Row {
+    const char* name;
+    size_t at;
+    std::string patch;
+  };
+  const Row rows[] = {
+      {"wrong magic", 0, "LRDX"},
+      {"lower-case magic", 0, "lrdr"},
+      {"format version 0", kVersionAt, std::string(1, '\0')},
+      {"format version 2", kVersionAt, "\x02"},
+      {"status 99", kStatusAt, std::string("\x63\x00", 2)},
+      {"status 1000", kStatusAt, std::string("\xe8\x03", 2)},
+      {"negative stored_at", kStoredAtAt + 7, "\x80"},
+      {"stored_at past year 2200", kStoredAtAt + 5, "\x10"},
+      {"negative ttl", kTtlAt + 7, "\xff"},
+      {"ttl beyond 10 years", kTtlAt + 5, "\x01"},
+      {"initial age beyond 10 years", kAgeAt + 4, "\x01"},
+      {"negative initial age", kAgeAt + 7, "\xff"},
+      {"reason length past the end", kReasonLengthAt, "\xff\xff\xff\x7f"},
+      {"reason length off by one", kReasonLengthAt, "\x1e"},
+  };
+  for (const Row& row : rows) {
+    CAPTURE(row.name);
+    std::string bytes = good;
+    bytes.replace(row.at, row.patch.size(), row.patch);
+    CHECK_FALSE(decodeEntry(bytes).has_value());
+  }
+  CHECK_FALSE(decodeEntry(good + "x").has_value());  // trailing bytes
+  CHECK_FALSE(decodeEntry("").has_value());
+  CHECK_FALSE(decodeEntry("LRDR").has_value());
+}
+
+TEST_CASE("header and version counts are capped and checked against the input size") {
+  Entry entry;
+  entry.reason = "";
+  const std::string base = encodeEntry(entry);
+  // Empty entry: header count at 39, version count at 43.
+  const size_t header_count_at = kReasonLengthAt + 4 + 4;
+  const size_t version_count_at = header_count_at + 4;
+  REQUIRE(decodeEntry(base).has_value());
+  struct Row {
+    const char* name;
+    size_t at;
+    uint32_t count;
+  };
+  const Row rows[] = {
+      {"header count over the cap", header_count_at, kMaxHeaders + 1},
+      {"header count past the input", header_count_at, 1},
+      {"huge header count", header_count_at, 0xffffffffu},
+      {"version count over the cap", version_count_at, kMaxVersions + 1},
+      {"version count past the input", version_count_at, 2},
+  };
+  for (const Row& row : rows) {
+    CAPTURE(row.name);
+    std::string bytes = base;
+    putU32(bytes, row.at, row.count);
+    CHECK_FALSE(decodeEntry(bytes).has_value());
+  }
+
+  Entry at_cap;
+  for (uint32_t i = 0; i < kMaxHeaders; ++i) at_cap.headers.add("", "");
+  CHECK(decodeEntry(encodeEntry(at_cap)).has_value());
+  at_cap.headers.add("", "");
+  CHECK_FALSE(decodeEntry(encodeEntry(at_cap)).has_value());
+}
+
+TEST_CASE("random bytes and random mutations never crash the decoder") {
+  std::mt19937_64 rng(12345);
+  const std::string good = encodeEntry(sampleEntry());
+  for (int i = 0; i < 20000; ++i) {
+    std::string bytes;
+    if (i % 2 == 0) {
+      bytes.resize(rng() % 200);
+      for (char& c : bytes) c = static_cast<char>(rng());
+      if (i % 4 == 0 && bytes.size() >= 5) bytes.replace(0, 5, std::string("LRDR\x01", 5));
+    } else {
+      bytes = good;
+      const int flips = 1 + static_cast<int>(rng() % 4);
+      for (int f = 0; f < flips; ++f) bytes[rng() % bytes.size()] = static_cast<char>(rng());
+    }
+    const auto decoded = decodeEntry(bytes);
+    if (decoded) {
+      // Whatever decodes is canonical: it re-encodes to the same bytes.
+      CHECK(encodeEntry(*decoded) == bytes);
+    }
+  }
+}

@@ -1,0 +1,118 @@
+#include "http/cache_control.h"
+
+#include <doctest/doctest.h>
+
+using namespace larder::http;
+using std::chrono::seconds;
+
+TEST_CASE("Cache-Control directives are parsed from a list") {
+  const CacheControl cc = parseCacheControl(
+      "public, private, no-cache, no-store, must-revalidate, proxy-revalidate, no-transform, "
+      "only-if-cached, max-age=60, s-maxage=120, stale-while-revalidate=30, stale-if-error=300, "
+      "min-fresh=5, max-stale=10");
+  CHECK(cc.is_public);
+  CHECK(cc.is_private);
+  CHECK(cc.no_cache);
+  CHECK(cc.no_store);
+  CHECK(cc.must_revalidate);
+  CHECK(cc.proxy_revalidate);
+  CHECK(cc.no_transform);
+  CHECK(cc.only_if_cached);
+  CHECK(cc.max_age == seconds(60));
+  CHECK(cc.s_maxage == seconds(120));
+  CHECK(cc.stale_while_revalidate == seconds(30));
+  CHECK(cc.stale_if_error == seconds(300));
+  CHECK(cc.min_fresh == seconds(5));
+  CHECK(cc.max_stale == seconds(10));
+}
+
+TEST_CASE("Cache-Control edge cases") {
+  struct Row {
+    const char* value;
+    std::optional<seconds> max_age;
+    bool is_private;
+    bool no_cache;
+  };
+  const Row rows[] = {
+      {"", std::nullopt, false, false},
+      {"max-age=0", seconds(0), false, false},
+      {"MAX-AGE=10", seconds(10), false, false},
+      {"max-age = 10", seconds(10), false, false},
+      {"max-age=\"15\"", seconds(15), false, false},
+      {"max-age=abc", std::nullopt, false, false},
+      {"max-age=-1", std::nullopt, false, false},
+      {"max-age=", std::nullopt, false, false},
+      {"max-age", std::nullopt, false, false},
+      {"max-age=10, max-age=20", seconds(10), false, false},     // first wins
+      {"max-age=bad, max-age=20", std::nullopt, false, false},   // first wins, even malformed
+      {"max-age=99999999999999999999", seconds(int64_t{1} << 31), false, false},
+      {"private=\"Set-Cookie, X-A\", max-age=5", seconds(5), true, false},
+      {"no-cache=\"Set-Cookie\"", std::nullopt, false, true},
+      {",,, max-age=7 ,,", seconds(7), false, false},
+      {"x-ext=\"a,b\", max-age=8", seconds(8), false, false},
+      {"unknown, foo=bar", std::nullopt, false, false},
+  };
+  for (const Row& row : rows) {
+    CAPTURE(row.value);
+    const CacheControl cc = parseCacheControl(row.value);
+    CHECK(cc.max_age == row.max_age);
+    CHECK(cc.is_private == row.is_private);
+    CHECK(cc.no_cache == row.no_cache);
+  }
+}
+
+TEST_CASE("max-stale without a value accepts any staleness") {
+  const CacheControl cc = parseCacheControl("max-stale");
+  REQUIRE(cc.max_stale.has_value());
+  CHECK(*cc.max_stale >= seconds(int64_t{1} << 31));
+  CHECK_FALSE(parseCacheControl("max-stale=x").max_stale.has_value());
+}
+
+TEST_CASE("every Cache-Control field of a message counts") {
+  HeaderMap h;
+  h.add("Cache-Control", "max-age=60");
+  h.add("cache-control", "private");
+  h.add("Pragma", "no-cache");
+  const CacheControl cc = parseCacheControl(h);
+  CHECK(cc.max_age == seconds(60));
+  CHECK(cc.is_private);
+  CHECK_FALSE(cc.no_cache);
+}
+
+TEST_CASE("HTTP dates parse in all three formats") {
+  const auto expected = larder::base::WallClock::from_time_t(784111777);  // 1994-11-06 08:49:37 UTC
+  struct Row {
+    const char* text;
+    bool valid;
+  };
+  const Row rows[] = {
+      {"Sun, 06 Nov 1994 08:49:37 GMT", true},
+      {"Sunday, 06-Nov-94 08:49:37 GMT", true},
+      {"Sun Nov  6 08:49:37 1994", true},
+      {"Sun Nov 06 08:49:37 1994", true},
+      {"Sun, 06 Nov 1994 08:49:37 UTC", false},
+      {"Sun, 6 Nov 1994 08:49:37 GMT", false},
+      {"Sun, 06 Foo 1994 08:49:37 GMT", false},
+      {"Sun, 31 Feb 1994 08:49:37 GMT", false},
+      {"Sun, 06 Nov 1994 25:49:37 GMT", false},
+      {"Sun, 06 Nov 1994 08:49:37 GMT ", false},
+      {"", false},
+      {"0", false},
+  };
+  for (const Row& row : rows) {
+    CAPTURE(row.text);
+    const auto parsed = parseHttpDate(row.text);
+    CHECK(parsed.has_value() == row.valid);
+    if (row.valid && parsed) CHECK(*parsed == expected);
+  }
+  // RFC 850 two-digit years pivot at 70.
+  CHECK(parseHttpDate("Thursday, 01-Jan-70 00:00:00 GMT") == larder::base::WallClock::from_time_t(0));
+  CHECK(parseHttpDate("Saturday, 01-Jan-00 00:00:00 GMT") == larder::base::WallClock::from_time_t(946684800));
+}
+
+TEST_CASE("HTTP dates are formatted as IMF-fixdate and round-trip") {
+  const auto t = larder::base::WallClock::from_time_t(784111777) + std::chrono::milliseconds(999);
+  CHECK(formatHttpDate(t) == "Sun, 06 Nov 1994 08:49:37 GMT");
+  const auto now = larder::base::WallClock::from_time_t(1700000000);
+  CHECK(parseHttpDate(formatHttpDate(now)) == now);
+}
