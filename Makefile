@@ -5,7 +5,7 @@ DEBUG_DIR ?= build-debug
 JOBS ?= $(shell nproc)
 CONFIG ?= conf/larder.yaml
 
-.PHONY: all deps run test test-debug clean
+.PHONY: all deps run test test-debug deb clean
 
 all: $(BUILD_DIR)/larder
 
@@ -31,6 +31,10 @@ test-asan:
 	cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DLARDER_SANITIZE=ON
 	cmake --build build-asan -j $(JOBS)
 	cd build-asan && ctest --output-on-failure -j $(JOBS)
+
+# The Debian package (packaging/cpack.cmake): $(BUILD_DIR)/larder_<version>_<arch>.deb
+deb: $(BUILD_DIR)/larder
+	cd $(BUILD_DIR) && cpack -G DEB
 
 clean:
 	rm -rf $(BUILD_DIR) $(DEBUG_DIR) build-asan

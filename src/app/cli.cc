@@ -5,17 +5,12 @@
 
 #include <cstdio>
 #include <cstring>
-#include <memory>
 #include <string>
-#include <thread>
 #include <vector>
 
-#include "app/sd_notify.h"
-#include "app/worker.h"
-#include "base/log.h"
+#include "app/purge_command.h"
+#include "app/supervisor.h"
 #include "config/loader.h"
-#include "net/loop.h"
-#include "net/uv_handle.h"
 
 namespace larder::app {
 namespace {
@@ -23,6 +18,7 @@ namespace {
 constexpr const char* kDefaultConfig = "/etc/larder/larder.yaml";
 
 constexpr const char* kHelp = R"(Usage: larder [OPTIONS]
+       larder purge namespace NAME | url URL | all [PURGE OPTIONS]
 
 larder is a caching reverse proxy: it answers repeated reads from a cache
 (Redis, or its in-memory store), forwards the rest to the upstream API, and
@@ -36,6 +32,24 @@ Options:
                        and exits 1
   -v, --version        print the version and exit
   -h, --help           print this help and exit
+
+Purging (through a running larder's admin API, admin.listen):
+  larder purge namespace NAME   drop every entry of one namespace (a route's
+                                namespaces: value, e.g. products or product:42)
+  larder purge url URL          drop every cached variant of one URL, e.g.
+                                http://api.example.com/api/products/42
+  larder purge all              drop everything
+  Purge options:
+    --admin HOST:PORT  the admin listener (default: admin.listen of the
+                       configuration, else 127.0.0.1:9091)
+    --token-file FILE  bearer token for the admin API (default: the
+                       configuration's admin.token_file)
+    -c, --config FILE  read the admin address and token from FILE
+  Prints the JSON answer; exits 0 once the purge reached the store, 1 if not.
+  Purges apply to every larder sharing the same Redis.
+
+Admin listener (admin.listen, default 127.0.0.1:9091):
+  GET /metrics (Prometheus), GET /healthz, GET /readyz, POST /purge/...
 
 Signals:
   SIGTERM, SIGINT      stop accepting, finish in-flight requests (up to
@@ -84,121 +98,10 @@ void printErrors(const std::vector<config::ConfigError>& errors) {
   for (const auto& error : errors) std::fprintf(stderr, "%s\n", error.toString().c_str());
 }
 
-bool applyLogConfig(const config::LogConfig& log) {
-  base::Log::setLevel(log.level);
-  bool ok = base::Log::setErrorLogPath(log.error_log);
-  if (log.access_log != "off") ok = base::Log::setAccessLogPath(log.access_log) && ok;
-  return ok;
-}
-
-// The main thread: starts the workers, then waits for signals.
-class Supervisor {
- public:
-  Supervisor(std::string config_path, config::ConfigPtr config)
-      : config_path_(std::move(config_path)), config_(std::move(config)) {
-    shared_.memory = std::make_shared<store::MemoryBackend>(config_->store.memory_max_size);
-  }
-
-  int run() {
-    unsigned count = config_->server.workers;
-    if (count == 0) count = std::max(1u, std::thread::hardware_concurrency());
-    for (unsigned i = 0; i < count; ++i) {
-      auto worker = std::make_unique<Worker>(i, config_, shared_);
-      std::string error = worker->start();
-      if (!error.empty()) {
-        LOG_ERROR("cannot listen on {}: {}", config_->server.listen.toString(), error);
-        stopWorkers();
-        return 1;
-      }
-      workers_.push_back(std::move(worker));
-    }
-    LOG_INFO("larder {} listening on {} with {} worker(s), upstream {}, store {}", LARDER_VERSION,
-             config_->server.listen.toString(), count, describeUpstream(),
-             config_->store.redis ? "redis " + config_->store.redis->address.toString()
-                                  : std::string("memory"));
-    watchSignal(terminate_, SIGTERM);
-    watchSignal(interrupt_, SIGINT);
-    watchSignal(hangup_, SIGHUP);
-    watchSignal(user1_, SIGUSR1);
-    sdNotify("READY=1");
-    loop_.run();
-    for (auto& worker : workers_) worker->join();
-    LOG_INFO("larder stopped");
-    return 0;
-  }
-
- private:
-  void watchSignal(net::UvHandle<uv_signal_t>& handle, int signum) {
-    uv_signal_init(loop_.raw(), handle.get());
-    handle.markInitialized();
-    handle.get()->data = this;
-    uv_signal_start(
-        handle.get(),
-        [](uv_signal_t* signal_handle, int number) {
-          static_cast<Supervisor*>(signal_handle->data)->onSignal(number);
-        },
-        signum);
-  }
-
-  void onSignal(int signum) {
-    if (signum == SIGTERM || signum == SIGINT) {
-      LOG_INFO("received {}: draining (up to {} ms)", strsignal(signum),
-               config_->server.drain_timeout.count());
-      sdNotify("STOPPING=1");
-      stopWorkers();
-      for (auto* handle : {&terminate_, &interrupt_, &hangup_, &user1_}) handle->close();
-    } else if (signum == SIGHUP) {
-      reload();
-    } else if (signum == SIGUSR1) {
-      if (!base::Log::reopen()) LOG_ERROR("cannot reopen log files");
-    }
-  }
-
-  void reload() {
-    sdNotify("RELOADING=1");
-    auto result = config::loadConfigFile(config_path_);
-    if (!result.ok()) {
-      LOG_ERROR("reload of {} rejected; keeping the running configuration:", config_path_);
-      for (const auto& error : result.error()) LOG_ERROR("  {}", error.toString());
-    } else {
-      config::ConfigPtr next = std::move(result).value();
-      if (!(next->server.listen == config_->server.listen) ||
-          next->server.workers != config_->server.workers) {
-        LOG_WARN("listen address and worker count changes need a restart; kept {}",
-                 config_->server.listen.toString());
-      }
-      applyLogConfig(next->log);
-      config_ = next;
-      for (auto& worker : workers_) worker->reconfigure(config_);
-      LOG_INFO("configuration reloaded from {}", config_path_);
-    }
-    sdNotify("READY=1");
-  }
-
-  void stopWorkers() {
-    for (auto& worker : workers_) worker->shutdown();
-  }
-
-  std::string describeUpstream() const {
-    std::string text;
-    for (const auto& server : config_->upstream.servers) {
-      if (!text.empty()) text += ",";
-      text += server.toString();
-    }
-    return text;
-  }
-
-  std::string config_path_;
-  config::ConfigPtr config_;
-  SharedState shared_;
-  std::vector<std::unique_ptr<Worker>> workers_;
-  net::Loop loop_;
-  net::UvHandle<uv_signal_t> terminate_, interrupt_, hangup_, user1_;
-};
-
 }  // namespace
 
 int runMain(int argc, char** argv) {
+  if (argc >= 2 && std::string_view(argv[1]) == "purge") return runPurgeCommand(argc, argv);
   Options options;
   if (int status = parseArguments(argc, argv, options); status >= 0) return status;
 

@@ -1,4 +1,5 @@
-// The command line: larder [-c FILE] [--check-config] [--version] [--help].
+// The command line: larder [-c FILE] [--check-config] [--version] [--help],
+// and larder purge ... (app/purge_command.h).
 #pragma once
 
 namespace larder::app {

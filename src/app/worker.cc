@@ -1,8 +1,10 @@
 #include "app/worker.h"
 
 #include "base/log.h"
+#include "base/metric_catalog.h"
 #include "net/loop.h"
 #include "net/timer.h"
+#include "proxy/background_refresh.h"
 #include "proxy/server.h"
 #include "store/memory/memory_store.h"
 #include "store/redis/redis_store.h"
@@ -30,11 +32,15 @@ store::RedisOptions redisOptions(const config::RedisConfig& redis) {
   return options;
 }
 
+}  // namespace
+
 std::unique_ptr<cache::Store> makeStore(net::Loop& loop, const config::Config& config,
                                         SharedState& shared) {
   if (config.store.redis) return std::make_unique<store::RedisStore>(loop, redisOptions(*config.store.redis));
   return std::make_unique<store::MemoryStore>(loop, shared.memory);
 }
+
+namespace {
 
 // How often the retrying worker tries the invalidation backlog again.
 constexpr base::Duration kBacklogRetryInterval{200};
@@ -48,7 +54,8 @@ struct Worker::State {
       : queue(loop),
         store(makeStore(loop, *config, shared)),
         pool(loop, config->upstream),
-        context{loop, pool, config, *store, shared.backlog},
+        refreshes(pool, *store, shared.coalescer),
+        context{loop, pool, config, *store, shared.backlog, shared.coalescer, queue, refreshes},
         server(context),
         drain_timer(loop),
         backlog_timer(loop) {}
@@ -57,6 +64,7 @@ struct Worker::State {
   net::CrossThreadQueue queue;
   std::unique_ptr<cache::Store> store;
   upstream::Pool pool;
+  proxy::BackgroundRefreshes refreshes;
   proxy::ProxyContext context;
   proxy::Server server;
   net::Timer drain_timer;
@@ -146,10 +154,22 @@ void Worker::startBacklogRetries() {
           state->backlog_retry = cache::Pending();
           if (status == cache::StoreStatus::kOk) {
             shared_.backlog.resolve(retry);
+            base::metrics::invalidations.add(
+                base::metrics::index(base::metrics::InvalidationResult::kRetried), 1);
             LOG_INFO("retried invalidation of {} namespace key(s) landed", retry.version_keys.size());
           }
         });
   });
+}
+
+bool Worker::heartbeat() {
+  if (!state_) return true;
+  const bool alive = heartbeats_seen_.load() == heartbeats_posted_;
+  if (alive) {
+    ++heartbeats_posted_;
+    state_->queue.post([this] { heartbeats_seen_.fetch_add(1); });
+  }
+  return alive;
 }
 
 void Worker::join() {

@@ -4,14 +4,18 @@
 // Other threads talk to a worker only through post().
 #pragma once
 
+#include <atomic>
 #include <functional>
 #include <future>
 #include <memory>
 #include <string>
 #include <thread>
 
+#include "cache/coalescer.h"
 #include "cache/invalidation_backlog.h"
+#include "cache/store.h"
 #include "config/config.h"
+#include "net/loop.h"
 #include "store/memory/memory_backend.h"
 
 namespace larder::app {
@@ -21,7 +25,14 @@ struct SharedState {
   // The embedded store when no Redis is configured.
   std::shared_ptr<store::MemoryBackend> memory;
   cache::InvalidationBacklog backlog;
+  cache::Coalescer coalescer;
 };
+
+// The cache backend for a loop: a RedisStore when store.redis is set, else a
+// MemoryStore over the shared memory backend. The caller owns it; use it on
+// `loop`'s thread only.
+std::unique_ptr<cache::Store> makeStore(net::Loop& loop, const config::Config& config,
+                                        SharedState& shared);
 
 class Worker {
  public:
@@ -38,6 +49,9 @@ class Worker {
   // New exchanges use `config` from now on.
   void reconfigure(config::ConfigPtr config);
   void join();
+  // Watchdog (from the supervisor thread): true if the worker's loop ran the
+  // previous heartbeat, and then posts the next one.
+  bool heartbeat();
 
  private:
   struct State;
@@ -51,6 +65,8 @@ class Worker {
   // Created and destroyed on the worker thread; published to other threads
   // by start()'s promise, and used by them only until shutdown().
   std::unique_ptr<State> state_;
+  uint64_t heartbeats_posted_ = 0;  // supervisor thread only
+  std::atomic<uint64_t> heartbeats_seen_{0};
 };
 
 }  // namespace larder::app

@@ -41,6 +41,12 @@ void CrossThreadQueue::post(std::function<void()> fn) {
   uv_async_send(async_.get());
 }
 
+void CrossThreadQueue::post(std::weak_ptr<void> owner, std::function<void()> fn) {
+  post([owner = std::move(owner), fn = std::move(fn)] {
+    if (owner.lock()) fn();
+  });
+}
+
 void CrossThreadQueue::onAsync(uv_async_t* handle) {
   auto* self = static_cast<CrossThreadQueue*>(handle->data);
   if (self == nullptr) return;

@@ -6,6 +6,7 @@
 #include <uv.h>
 
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -37,12 +38,25 @@ class Loop {
   std::string read_buffer_;
 };
 
+// Liveness: held by an object that posted work may outlive (STYLE L4).
+// Posted functions keep a weak reference and are dropped once the owner is
+// gone. Create, check and destroy it on the owner's loop thread.
+class Liveness {
+ public:
+  std::weak_ptr<void> ref() const { return token_; }
+
+ private:
+  std::shared_ptr<int> token_ = std::make_shared<int>(0);
+};
+
 // Thread-safe: post() from any thread; the functions run on the loop's
 // thread in posting order. Destroy on the loop's thread.
 class CrossThreadQueue {
  public:
   explicit CrossThreadQueue(Loop& loop);
   void post(std::function<void()> fn);
+  // Runs `fn` only if the owner of `owner` is still alive by then.
+  void post(std::weak_ptr<void> owner, std::function<void()> fn);
   // Stops keeping the loop alive (the loop may exit while this exists).
   void unref() { uv_unref(async_.base()); }
 

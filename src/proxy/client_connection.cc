@@ -4,6 +4,7 @@
 
 #include "base/log.h"
 #include "proxy/local_reply.h"
+#include "proxy/proxy_metrics.h"
 
 namespace larder::proxy {
 namespace {
@@ -29,7 +30,9 @@ ClientConnection::ClientConnection(ProxyContext& context, ClosedCallback on_clos
       config_(context.config),
       stream_(context.loop, *this),
       parser_(*this, parserLimits(*config_)),
-      timer_(context.loop) {}
+      timer_(context.loop) {
+  recordConnectionOpened();
+}
 
 ClientConnection::~ClientConnection() = default;
 
@@ -132,6 +135,7 @@ void ClientConnection::onStreamWritten(int status) {
 }
 
 void ClientConnection::onStreamClosed() {
+  recordConnectionClosed(close_reason_);
   exchange_.reset();
   finished_exchange_.reset();
   on_closed_(*this);  // destroys this

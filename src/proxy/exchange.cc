@@ -3,16 +3,20 @@
 #include <fmt/format.h>
 
 #include "base/log.h"
+#include "cache/revalidation.h"
 #include "http/hop_by_hop.h"
 #include "http/serializer.h"
 #include "proxy/client_connection.h"
+#include "proxy/forwarding.h"
 #include "proxy/local_reply.h"
+#include "proxy/proxy_metrics.h"
 
 namespace larder::proxy {
 
 std::string_view toString(ExchangeState state) {
   switch (state) {
     case ExchangeState::kLookingUp: return "looking_up";
+    case ExchangeState::kWaitingForFill: return "waiting_for_fill";
     case ExchangeState::kBufferingBody: return "buffering_body";
     case ExchangeState::kForwarding: return "forwarding";
     case ExchangeState::kInvalidating: return "invalidating";
@@ -33,6 +37,7 @@ Exchange::Exchange(ClientConnection& client, ProxyContext& context, http::Reques
 }
 
 Exchange::~Exchange() {
+  stopWaiting();
   // An exchange torn down early (client gone) still gets its log line.
   if (!logged_) {
     if (status_ == 0) status_ = 499;  // nginx's "client closed request"
@@ -63,7 +68,8 @@ void Exchange::proceedUpstream() {
 }
 
 void Exchange::onRequestBody(std::string_view data) {
-  if (state_ == ExchangeState::kBufferingBody || state_ == ExchangeState::kLookingUp) {
+  if (state_ == ExchangeState::kBufferingBody || state_ == ExchangeState::kLookingUp ||
+      state_ == ExchangeState::kWaitingForFill) {
     buffered_body_.append(data);
     if (state_ == ExchangeState::kBufferingBody && buffered_body_.size() >= kBodyBufferSize)
       forward();
@@ -97,28 +103,15 @@ void Exchange::forward() {
 }
 
 upstream::OutgoingRequest Exchange::buildUpstreamRequest() {
-  http::HeaderMap& headers = request_.headers;
-  http::removeHopByHop(headers);
-  headers.remove("Expect");  // larder answered 100-continue itself
-
-  const std::string& client_ip = client_.peerIp();
-  if (const std::string* forwarded_for = headers.find("X-Forwarded-For")) {
-    headers.set("X-Forwarded-For", fmt::format("{}, {}", *forwarded_for, client_ip));
-  } else {
-    headers.add("X-Forwarded-For", client_ip);
+  rewriteForUpstream(request_.headers, request_.version_minor, client_.peerIp(), *config_);
+  // Revalidation sends the entry's validators on a copy: the client's own
+  // conditional fields still decide what the client gets (serveEntry).
+  std::optional<http::HeaderMap> revalidation_headers;
+  if (revalidate_) {
+    revalidation_headers = request_.headers;
+    cache::setValidators(stale_entry_->headers, *revalidation_headers);
   }
-  // Overwritten, never trusted from the client: a shared entry must not be
-  // poisoned by a client-chosen host or scheme.
-  headers.set("X-Forwarded-Proto", "http");
-  if (const std::string* host = headers.find("Host")) {
-    headers.set("X-Forwarded-Host", *host);
-  } else {
-    headers.remove("X-Forwarded-Host");
-  }
-  std::string via = fmt::format("1.{} larder", request_.version_minor);
-  if (const std::string* existing = headers.find("Via")) via = fmt::format("{}, {}", *existing, via);
-  headers.set("Via", std::move(via));
-  if (config_->upstream.host) headers.set("Host", *config_->upstream.host);
+  http::HeaderMap& headers = revalidation_headers ? *revalidation_headers : request_.headers;
 
   upstream::OutgoingRequest out;
   out.body_framing = request_.framing;
@@ -142,11 +135,22 @@ upstream::OutgoingRequest Exchange::buildUpstreamRequest() {
 }
 
 void Exchange::onUpstreamHead(http::ResponseHead& head) {
+  if (state_ == ExchangeState::kComplete) return;
   upstream_latency_ = upstream_->headLatency();
   status_ = head.status;
   http::removeHopByHop(head.headers);
-  if (cache_status_ == "MISS") startCapture(head);
-  if (invalidates_ && head.status < 400 && invalidateBeforeAnswer(head)) return;
+  if (revalidate_ && head.status == 304) {
+    // The stored body is still good; it is served once the 304 completes.
+    not_modified_ = std::move(head.headers);
+    return;
+  }
+  if (head.status >= 500 && serveStaleOnError()) return;
+  if (capture_ && !capture_->begin(upstream_method_, request_.headers, head, request_time_))
+    capture_.reset();
+  if (invalidates_ && head.status < 400) {
+    invalidateBeforeAnswer(head);
+    return;
+  }
   sendResponseHead(head);
 }
 
@@ -184,24 +188,28 @@ void Exchange::sendResponseHead(http::ResponseHead& head) {
 }
 
 void Exchange::onUpstreamBody(std::string_view data) {
-  if (data.empty()) return;
-  if (capturing_) captureBody(data);
+  if (data.empty() || state_ == ExchangeState::kComplete) return;
+  if (capture_ && capture_->isActive() && !capture_->append(data)) capture_.reset();
   if (state_ == ExchangeState::kInvalidating) {
     held_body_.append(data);
     return;
   }
-  if (head_request_) return;
-  body_bytes_sent_ += data.size();
-  if (chunked_to_client_) {
-    std::string chunk_header;
-    http::appendChunkHeader(data.size(), chunk_header);
-    client_.write({std::move(chunk_header), std::string(data), std::string(http::kChunkEnd)});
-  } else {
-    client_.write(std::string(data));
-  }
+  writeBody(std::string(data));
   if (!upstream_paused_ && client_.writeQueueBytes() > kClientHighWater) {
     upstream_paused_ = true;
     upstream_->pauseReading();
+  }
+}
+
+void Exchange::writeBody(std::string body) {
+  if (head_request_ || body.empty()) return;
+  body_bytes_sent_ += body.size();
+  if (chunked_to_client_) {
+    std::string chunk_header;
+    http::appendChunkHeader(body.size(), chunk_header);
+    client_.write({std::move(chunk_header), std::move(body), std::string(http::kChunkEnd)});
+  } else {
+    client_.write(std::move(body));
   }
 }
 
@@ -215,7 +223,14 @@ void Exchange::onClientDrained() {
 void Exchange::onUpstreamBodyDrained() { client_.resumeRequestBody(); }
 
 void Exchange::onUpstreamComplete() {
-  if (capturing_) finishCapture();
+  if (state_ == ExchangeState::kComplete) return;
+  if (not_modified_) {
+    cache::Entry renewed = capture_->renew(std::move(*stale_entry_), *not_modified_, request_.headers,
+                                           request_time_);
+    serveEntry(std::move(renewed), "REVALIDATED");
+    return;
+  }
+  if (capture_ && capture_->isActive()) capture_->commit();
   if (state_ == ExchangeState::kInvalidating) {
     held_complete_ = true;
     return;
@@ -225,8 +240,10 @@ void Exchange::onUpstreamComplete() {
 }
 
 void Exchange::onUpstreamError(upstream::UpstreamError error) {
+  if (state_ == ExchangeState::kComplete) return;
   LOG_WARN("upstream {} for {} {}", upstream::toString(error), request_.method, request_.target);
-  capturing_ = false;
+  capture_.reset();  // its fill's waiters fetch for themselves
+  if (!hasResponseStarted() && serveStaleOnError()) return;
   if (hasResponseStarted()) {
     // Too late for an error status: a cut connection tells the client.
     status_ = statusFor(error);
@@ -254,6 +271,7 @@ void Exchange::finish() {
 void Exchange::logAccess() {
   if (logged_) return;
   logged_ = true;
+  recordExchangeMetrics(request_.method, cache_status_, status_, body_bytes_sent_);
   if (config_->log.access_log == "off") return;
   auto total = std::chrono::duration_cast<std::chrono::microseconds>(base::MonoClock::now() - started_at_);
   std::string upstream_time =

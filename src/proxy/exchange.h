@@ -1,20 +1,31 @@
 // Exchange: one request's whole state, from its head to the last byte of its
-// answer (STYLE §2). The ClientConnection owns it; it owns its upstream
-// Pending, so destroying it cancels everything in flight.
+// answer (STYLE §2). The ClientConnection owns it; it owns its Pendings (the
+// store lookup, the upstream request, the fill registration, timers), so
+// destroying it cancels everything in flight.
 //
 // Re-entrancy: every call into ClientConnection that may end the exchange
 // (finish(), the client's abort) is the last thing an Exchange method does.
+//
+// Files: exchange.cc forwards and streams; exchange_cache.cc looks up,
+// serves entries (fresh, stale, revalidated, 304) and invalidates;
+// exchange_fill.cc coalesces concurrent misses.
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "base/time.h"
+#include "cache/coalescer.h"
 #include "cache/entry_codec.h"
 #include "cache/store.h"
 #include "config/config.h"
-#include "http/target.h"
 #include "http/message.h"
+#include "http/target.h"
+#include "net/loop.h"
+#include "net/timer.h"
+#include "proxy/capture.h"
 #include "proxy/proxy_context.h"
 #include "upstream/upstream_request.h"
 
@@ -24,6 +35,7 @@ class ClientConnection;
 
 enum class ExchangeState {
   kLookingUp,          // waiting for the store: entry and namespace versions
+  kWaitingForFill,     // a miss waiting for another request's fetch of the same key
   kBufferingBody,      // holding a small request body before forwarding it whole
   kForwarding,         // request on its way upstream; waiting for the response head
   kInvalidating,       // a write's answer is held until its invalidation lands
@@ -61,26 +73,34 @@ class Exchange : public upstream::ResponseHandler {
   void onUpstreamError(upstream::UpstreamError error) override;
   void onUpstreamBodyDrained() override;
 
+  // exchange.cc
   void setState(ExchangeState state);
-  // exchange_cache.cc: the cache's part of the exchange.
-  void route();
-  void lookUp(const http::Target& target, std::string_view host);
-  void onLookup(cache::LookupResult&& result);
-  void serveHit(cache::Entry&& entry);
-  void bypass(std::string_view reason);
-  void startCapture(const http::ResponseHead& head);
-  void captureBody(std::string_view data);
-  void finishCapture();
-  bool invalidateBeforeAnswer(http::ResponseHead& head);
-  void onInvalidated(cache::StoreStatus status);
-  void sendResponseHead(http::ResponseHead& head);
-
   void proceedUpstream();
   void forward();
   upstream::OutgoingRequest buildUpstreamRequest();
+  void sendResponseHead(http::ResponseHead& head);
+  void writeBody(std::string body);
   void replyLocally(int status, std::string_view message, std::string_view extra_headers = {});
   void finish();
   void logAccess();
+
+  // exchange_cache.cc
+  void route();
+  void lookUp(const http::Target& target);
+  void onLookup(cache::LookupResult&& result);
+  void serveEntry(cache::Entry&& entry, std::string_view cache_status);
+  bool serveStaleOnError();
+  void refreshInBackground(const cache::Entry& stale);
+  void bypass(std::string_view reason);
+  CacheSlot cacheSlot() const;
+  void invalidateBeforeAnswer(http::ResponseHead& head);
+  void onInvalidated(cache::StoreStatus status);
+
+  // exchange_fill.cc
+  void missed();
+  void waitForFill();
+  void onFillProgress();
+  void stopWaiting();
 
   ClientConnection& client_;
   ProxyContext& context_;
@@ -101,32 +121,43 @@ class Exchange : public upstream::ResponseHandler {
   base::Duration upstream_latency_{-1};
   std::string_view cache_status_ = "-";
 
-  // Cache state (exchange_cache.cc).
-  const config::Route* route_ = nullptr;
+  // The request as the cache sees it.
+  const config::Route* route_ = nullptr;  // owned by config_
   config::Params params_;
   std::string host_;
   std::string path_;
-  std::string upstream_method_;         // GET when a HEAD miss fills the cache
-  std::string identity_;                // serialized RequestIdentity
+  std::string upstream_method_;           // GET when a HEAD miss fills the cache
+  base::WallTime request_time_;
+  std::string identity_;                  // serialized RequestIdentity
   std::string entry_key_;
   std::vector<std::string> version_keys_;
   std::vector<std::optional<std::string>> seen_versions_;
   cache::Pending lookup_;
+
+  // A miss: the answer captured for the store (and the fill it leads).
+  std::unique_ptr<Capture> capture_;
+  // An expired entry kept for revalidation and stale-if-error.
+  std::optional<cache::Entry> stale_entry_;
+  std::chrono::milliseconds stale_if_error_{0};
+  bool revalidate_ = false;               // the entry's validators went upstream
+  std::optional<http::HeaderMap> not_modified_;  // the upstream's 304 fields
+
+  // A write: its answer is held while its invalidation is in flight.
+  bool invalidates_ = false;
   cache::Pending invalidation_;
-  bool capturing_ = false;
-  bool invalidates_ = false;            // unsafe method: a non-error answer invalidates
-  int capture_status_ = 0;
-  std::string capture_reason_;
-  http::HeaderMap capture_headers_;
-  std::string capture_body_;
-  std::chrono::milliseconds capture_ttl_{0};
-  int64_t capture_initial_age_ = 0;
-  base::WallTime request_time_;
-  // A write's answer held while its invalidation is in flight.
+  cache::Invalidation pending_invalidation_;
   std::optional<http::ResponseHead> held_head_;
   std::string held_body_;
   bool held_complete_ = false;
-  cache::Invalidation pending_invalidation_;
+
+  // Waiting on another request's fill (exchange_fill.cc).
+  std::string fill_key_;
+  std::shared_ptr<cache::Fill> fill_;
+  cache::FillWaiter fill_waiter_;
+  size_t fill_offset_ = 0;                // body bytes already sent from the fill
+  bool fill_head_sent_ = false;
+  std::unique_ptr<net::Timer> lock_timer_;
+  net::Liveness liveness_;                // last member: dies first
 };
 
 }  // namespace larder::proxy

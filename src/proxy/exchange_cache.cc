@@ -1,5 +1,6 @@
-// The cache's part of an Exchange: route matching, lookup, hits, capturing a
-// miss for the store, and invalidation by writes.
+// The cache's part of an Exchange: route matching, lookup, serving entries
+// (fresh, stale, revalidated, or a 304 to a conditional client), and
+// invalidation by writes.
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -7,16 +8,17 @@
 #include "base/log.h"
 #include "cache/key.h"
 #include "cache/policy.h"
-#include "http/cache_control.h"
+#include "cache/revalidation.h"
+#include "cache/versioned_insert.h"
 #include "http/serializer.h"
+#include "proxy/background_refresh.h"
 #include "proxy/client_connection.h"
 #include "proxy/exchange.h"
+#include "proxy/proxy_metrics.h"
 
 namespace larder::proxy {
 namespace {
 
-// Version keys outlive entries; an expired one only turns entries into misses.
-constexpr std::chrono::milliseconds kVersionTtl = std::chrono::hours(24 * 7);
 // Every entry also belongs to this namespace, so a purge of everything is
 // one invalidation.
 constexpr std::string_view kEverythingNamespace = "*";
@@ -54,13 +56,13 @@ void Exchange::route() {
   }
   if (route_ != nullptr && route_->isRead() &&
       (request_.method == "GET" || request_.method == "HEAD")) {
-    lookUp(*target, host_);
+    lookUp(*target);
     return;
   }
   proceedUpstream();
 }
 
-void Exchange::lookUp(const http::Target& target, std::string_view host) {
+void Exchange::lookUp(const http::Target& target) {
   const config::Route& route = *route_;
   std::optional<std::string> principal;
   if (route.per_user) principal = cache::extractPrincipal(*route.per_user, request_.headers);
@@ -69,7 +71,7 @@ void Exchange::lookUp(const http::Target& target, std::string_view host) {
     bypass(decision.reason);
     return;
   }
-  cache::RequestIdentity identity = cache::buildIdentity(request_.method, host, target, route,
+  cache::RequestIdentity identity = cache::buildIdentity(request_.method, host_, target, route,
                                                          request_.headers, principal.value_or(""));
   const std::string& prefix = config_->cache.key_prefix;
   identity_ = identity.serialize();
@@ -77,7 +79,7 @@ void Exchange::lookUp(const http::Target& target, std::string_view host) {
   version_keys_.clear();
   for (const auto& ns : route.namespaces)
     version_keys_.push_back(cache::namespaceKey(prefix, ns.expand(params_)));
-  version_keys_.push_back(cache::namespaceKey(prefix, cache::uriNamespace(host, target.path)));
+  version_keys_.push_back(cache::namespaceKey(prefix, cache::uriNamespace(host_, target.path)));
   version_keys_.push_back(cache::namespaceKey(prefix, kEverythingNamespace));
   if (context_.backlog.isPending(version_keys_)) {
     // An invalidation of these namespaces has not reached the store yet.
@@ -102,37 +104,85 @@ void Exchange::onLookup(cache::LookupResult&& result) {
   }
   seen_versions_ = std::move(result.versions);
   seen_versions_.resize(version_keys_.size());
-  if (result.entry) {
-    auto entry = cache::decodeEntry(*result.entry);
+  std::optional<cache::Entry> entry;
+  if (result.entry) entry = cache::decodeEntry(*result.entry);
+  // DESIGN invariant 7: the full identity decides, never the digest alone.
+  // Invariant 3: every namespace must still hold the token it was fetched
+  // under; an entry from before a write is never served, not even stale.
+  bool valid = entry && entry->identity == identity_ && entry->versions.size() == version_keys_.size();
+  for (size_t i = 0; valid && i < version_keys_.size(); ++i) {
+    valid = entry->versions[i].first == version_keys_[i] && seen_versions_[i] &&
+            entry->versions[i].second == *seen_versions_[i];
+  }
+  if (valid) {
     base::WallTime now = base::WallClock::now();
-    // DESIGN invariant 7: the full identity decides, never the digest alone.
-    // Invariant 3: every namespace must still hold the token it was fetched under.
-    bool valid = entry && entry->identity == identity_ &&
-                 entry->versions.size() == version_keys_.size() &&
-                 cache::isFresh(entry->stored_at, entry->ttl, now);
-    for (size_t i = 0; valid && i < version_keys_.size(); ++i) {
-      valid = entry->versions[i].first == version_keys_[i] && seen_versions_[i] &&
-              entry->versions[i].second == *seen_versions_[i];
-    }
-    if (valid) {
-      serveHit(std::move(*entry));
+    if (cache::isFresh(entry->stored_at, entry->ttl, now)) {
+      serveEntry(std::move(*entry), "HIT");
       return;
     }
+    auto windows = cache::staleWindows(entry->headers, *route_, config_->cache);
+    auto stale_for = cache::staleness(*entry, now);
+    if (stale_for <= windows.while_revalidate) {
+      refreshInBackground(*entry);
+      serveEntry(std::move(*entry), "STALE");
+      return;
+    }
+    stale_if_error_ = windows.if_error;
+    stale_entry_ = std::move(entry);
   }
-  cache_status_ = "MISS";
-  // A HEAD miss is fetched as GET so the answer can fill the cache.
-  if (head_request_) upstream_method_ = "GET";
-  proceedUpstream();
+  missed();
 }
 
-void Exchange::serveHit(cache::Entry&& entry) {
-  cache_status_ = "HIT";
-  status_ = entry.status;
-  http::HeaderMap& headers = entry.headers;
+CacheSlot Exchange::cacheSlot() const {
+  CacheSlot slot;
+  slot.config = config_;
+  slot.route = route_;
+  slot.entry_key = entry_key_;
+  slot.identity = identity_;
+  slot.version_keys = version_keys_;
+  slot.seen_versions = seen_versions_;
+  slot.fill_key = fill_key_;
+  return slot;
+}
+
+// RFC 5861: the stale entry is served now; one request refreshes it behind.
+void Exchange::refreshInBackground(const cache::Entry& stale) {
+  std::string fill_key = entry_key_;
+  for (const auto& version : seen_versions_) fill_key += '\n' + version.value_or("-");
+  auto joined = context_.coalescer.join(fill_key);
+  if (!joined.leader) return;  // a refresh or fetch is already under way
+  CacheSlot slot = cacheSlot();
+  slot.fill_key = std::move(fill_key);
+  slot.fill = std::move(joined.fill);
+  http::RequestHead request;
+  request.method = "GET";
+  request.target = request_.target;
+  request.version_minor = 1;
+  request.headers = request_.headers;
+  context_.refreshes.start(std::move(slot), std::move(request), client_.peerIp(), stale);
+}
+
+bool Exchange::serveStaleOnError() {
+  if (!stale_entry_ || cache::staleness(*stale_entry_, base::WallClock::now()) > stale_if_error_)
+    return false;
+  LOG_INFO("serving stale {} {}: upstream failed", request_.method, request_.target);
+  capture_.reset();
+  cache::Entry stale = std::move(*stale_entry_);
+  stale_entry_.reset();
+  serveEntry(std::move(stale), "STALE");
+  return true;
+}
+
+void Exchange::serveEntry(cache::Entry&& entry, std::string_view cache_status) {
+  cache_status_ = cache_status;
   base::WallTime now = base::WallClock::now();
+  bool not_modified = cache::clientHasCurrent(request_.headers, entry.headers);
+  http::HeaderMap headers = not_modified ? cache::notModifiedHeaders(entry.headers)
+                                         : std::move(entry.headers);
+  status_ = not_modified ? 304 : entry.status;
   headers.set("Age", std::to_string(cache::currentAge(entry.stored_at, entry.initial_age_seconds, now)));
-  headers.set("Content-Length", std::to_string(entry.body.size()));
-  headers.set(config_->cache.status_header, "HIT");
+  if (!not_modified) headers.set("Content-Length", std::to_string(entry.body.size()));
+  headers.set(config_->cache.status_header, std::string(cache_status));
   keep_alive_ = keep_alive_ && !client_.isShuttingDown();
   if (!keep_alive_) {
     headers.set("Connection", "close");
@@ -141,8 +191,10 @@ void Exchange::serveHit(cache::Entry&& entry) {
   }
   std::string head;
   head.reserve(512);
-  http::appendResponseHead(request_.version_minor, entry.status, entry.reason, headers, head);
-  if (head_request_ || entry.body.empty()) {
+  http::appendResponseHead(request_.version_minor, status_,
+                           not_modified ? http::reasonPhrase(304) : std::string_view(entry.reason),
+                           headers, head);
+  if (head_request_ || not_modified || entry.body.empty()) {
     client_.write(std::move(head));
   } else {
     body_bytes_sent_ = entry.body.size();
@@ -157,64 +209,7 @@ void Exchange::bypass(std::string_view reason) {
   proceedUpstream();
 }
 
-void Exchange::startCapture(const http::ResponseHead& head) {
-  std::optional<uint64_t> length;
-  if (head.framing == http::BodyFraming::kContentLength) length = head.content_length;
-  request_time_ = std::min(request_time_, base::WallClock::now());
-  auto decision = cache::decideStore(*route_, upstream_method_, request_.headers, head.status,
-                                     head.headers, length, config_->cache.max_object_size,
-                                     base::WallClock::now());
-  if (!decision.store) {
-    LOG_DEBUG("not storing {} {}: {}", request_.method, request_.target, decision.reason);
-    return;
-  }
-  capturing_ = true;
-  capture_status_ = head.status;
-  capture_reason_ = head.reason;
-  capture_ttl_ = decision.ttl;
-  capture_headers_ = cache::storableHeaders(head.headers, config_->cache.status_header);
-  capture_initial_age_ = decision.initial_age_seconds;
-  if (length) capture_body_.reserve(*length);
-}
-
-void Exchange::captureBody(std::string_view data) {
-  // DESIGN invariant 8: past max_object_size the answer streams on, unstored.
-  if (capture_body_.size() + data.size() > config_->cache.max_object_size) {
-    capturing_ = false;
-    std::string().swap(capture_body_);
-    return;
-  }
-  capture_body_.append(data);
-}
-
-void Exchange::finishCapture() {
-  capturing_ = false;
-  cache::Entry entry;
-  entry.status = capture_status_;
-  entry.reason = std::move(capture_reason_);
-  entry.headers = std::move(capture_headers_);
-  entry.body = std::move(capture_body_);
-  entry.stored_at = request_time_;
-  entry.ttl = capture_ttl_;
-  entry.initial_age_seconds = capture_initial_age_;
-  entry.identity = identity_;
-  cache::InsertRequest insert;
-  insert.key = entry_key_;
-  insert.ttl = capture_ttl_;
-  insert.version_ttl = std::max<std::chrono::milliseconds>(kVersionTtl, capture_ttl_ * 2);
-  // DESIGN invariant 3: stored under the versions seen *before* the fetch;
-  // the store refuses it if any changed meanwhile.
-  for (size_t i = 0; i < version_keys_.size(); ++i) {
-    bool absent = !seen_versions_[i].has_value();
-    std::string token = absent ? cache::newVersionToken() : *seen_versions_[i];
-    entry.versions.emplace_back(version_keys_[i], token);
-    insert.versions.push_back({version_keys_[i], std::move(token), absent});
-  }
-  insert.value = cache::encodeEntry(entry);
-  context_.store.insert(std::move(insert), nullptr);
-}
-
-bool Exchange::invalidateBeforeAnswer(http::ResponseHead& head) {
+void Exchange::invalidateBeforeAnswer(http::ResponseHead& head) {
   const std::string& prefix = config_->cache.key_prefix;
   std::vector<std::string> names;
   if (route_ != nullptr)
@@ -230,7 +225,7 @@ bool Exchange::invalidateBeforeAnswer(http::ResponseHead& head) {
     names.push_back(cache::uriNamespace(host_, target->path));
   }
   cache::Invalidation invalidation;
-  invalidation.version_ttl = kVersionTtl;
+  invalidation.version_ttl = cache::kVersionTtl;
   for (const auto& name : names) {
     invalidation.version_keys.push_back(cache::namespaceKey(prefix, name));
     invalidation.tokens.push_back(cache::newVersionToken());
@@ -241,11 +236,11 @@ bool Exchange::invalidateBeforeAnswer(http::ResponseHead& head) {
   if (upstream_ != nullptr) upstream_->pauseReading();
   invalidation_ = context_.store.invalidate(
       std::move(invalidation), [this](cache::StoreStatus status) { onInvalidated(status); });
-  return true;
 }
 
 void Exchange::onInvalidated(cache::StoreStatus status) {
   invalidation_ = cache::Pending();
+  recordInvalidation(status == cache::StoreStatus::kOk);
   if (status != cache::StoreStatus::kOk) {
     // DESIGN invariant 5: kept, retried, and not served from cache meanwhile.
     LOG_WARN("invalidation of {} namespace(s) could not reach the store; will retry",
@@ -258,10 +253,11 @@ void Exchange::onInvalidated(cache::StoreStatus status) {
   if (!held_body_.empty()) {
     std::string body = std::move(held_body_);
     held_body_.clear();
-    onUpstreamBody(body);
+    writeBody(std::move(body));
   }
   if (held_complete_) {
-    onUpstreamComplete();
+    if (chunked_to_client_) client_.write(std::string(http::kLastChunk));
+    finish();
     return;
   }
   if (upstream_ != nullptr) upstream_->resumeReading();

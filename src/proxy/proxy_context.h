@@ -2,6 +2,7 @@
 // the Worker; outlives every ClientConnection.
 #pragma once
 
+#include "cache/coalescer.h"
 #include "cache/invalidation_backlog.h"
 #include "cache/store.h"
 #include "config/config.h"
@@ -9,6 +10,8 @@
 #include "upstream/pool.h"
 
 namespace larder::proxy {
+
+class BackgroundRefreshes;
 
 struct ProxyContext {
   net::Loop& loop;
@@ -19,6 +22,12 @@ struct ProxyContext {
   cache::Store& store;
   // Process-wide invalidations waiting to be retried.
   cache::InvalidationBacklog& backlog;
+  // Process-wide fills in flight (DESIGN invariant 9).
+  cache::Coalescer& coalescer;
+  // This worker's queue: how other workers' fills wake our waiters.
+  net::CrossThreadQueue& queue;
+  // Refreshes of stale entries that outlive the requests that started them.
+  BackgroundRefreshes& refreshes;
 };
 
 }  // namespace larder::proxy

@@ -1,5 +1,6 @@
 #include "upstream/upstream_request.h"
 
+#include "base/metric_catalog.h"
 #include "http/serializer.h"
 #include "upstream/pool.h"
 #include "upstream/upstream_connection.h"
@@ -83,7 +84,10 @@ void UpstreamRequest::onWritten() {
 }
 
 void UpstreamRequest::onHead(http::ResponseHead& head) {
-  head_latency_ = std::chrono::duration_cast<base::Duration>(base::MonoClock::now() - started_at_);
+  const auto elapsed = base::MonoClock::now() - started_at_;
+  head_latency_ = std::chrono::duration_cast<base::Duration>(elapsed);
+  base::metrics::upstream_response_seconds.observe(elapsed);
+  base::metrics::upstream_responses.add(base::metrics::statusClassIndex(head.status), 1);
   handler_.onUpstreamHead(head);
 }
 
@@ -101,6 +105,7 @@ void UpstreamRequest::onFailed(UpstreamError error, bool reused_connection_close
     start();
     return;
   }
+  base::metrics::upstream_errors.add(static_cast<size_t>(error), 1);
   handler_.onUpstreamError(error);
 }
 

@@ -1,5 +1,7 @@
 #include "store/memory/memory_store.h"
 
+#include "base/metric_catalog.h"
+
 namespace larder::store {
 
 MemoryStore::MemoryStore(net::Loop& loop, std::shared_ptr<MemoryBackend> backend)
@@ -15,6 +17,7 @@ cache::Pending MemoryStore::lookup(std::vector<std::string> version_keys, std::s
 
 void MemoryStore::insert(cache::InsertRequest request, InsertCallback on_done) {
   cache::InsertOutcome outcome = backend_->insert(request);
+  base::metrics::cache_inserts.add(static_cast<size_t>(outcome), 1);
   if (!on_done) return;
   // No Pending: the caller may be gone, so the callback owns what it needs.
   deferred_.post([on_done = std::move(on_done), outcome] { on_done(outcome); });

@@ -2,20 +2,34 @@
 
 #include <algorithm>
 
+#include "base/metric_catalog.h"
+
 namespace larder::store {
 
 CircuitBreaker::CircuitBreaker(int failure_threshold)
-    : threshold_(std::max(1, failure_threshold)) {}
+    : threshold_(std::max(1, failure_threshold)) {
+  base::metrics::redis_breakers.add(static_cast<size_t>(state_), 1);
+}
+
+CircuitBreaker::~CircuitBreaker() { base::metrics::redis_breakers.add(static_cast<size_t>(state_), -1); }
+
+void CircuitBreaker::setState(State state) {
+  if (state == state_) return;
+  base::metrics::redis_breakers.add(static_cast<size_t>(state_), -1);
+  base::metrics::redis_breakers.add(static_cast<size_t>(state), 1);
+  if (state == State::kOpen && state_ == State::kClosed) base::metrics::redis_breaker_opened.inc();
+  state_ = state;
+}
 
 bool CircuitBreaker::recordFailure() {
   switch (state_) {
     case State::kClosed:
       if (++failures_ < threshold_) return false;
-      state_ = State::kOpen;
+      setState(State::kOpen);
       return true;
     case State::kHalfOpen:
       // The probe failed: another full cooldown before the next one.
-      state_ = State::kOpen;
+      setState(State::kOpen);
       return true;
     case State::kOpen:
       // A command sent before the breaker opened; its timer is already set.
@@ -26,12 +40,12 @@ bool CircuitBreaker::recordFailure() {
 
 void CircuitBreaker::recordSuccess() {
   failures_ = 0;
-  state_ = State::kClosed;
+  setState(State::kClosed);
 }
 
 bool CircuitBreaker::beginProbe() {
   if (state_ != State::kOpen) return false;
-  state_ = State::kHalfOpen;
+  setState(State::kHalfOpen);
   return true;
 }
 

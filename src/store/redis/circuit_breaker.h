@@ -15,6 +15,9 @@ class CircuitBreaker {
   enum class State { kClosed, kOpen, kHalfOpen };
 
   explicit CircuitBreaker(int failure_threshold);
+  ~CircuitBreaker();
+  CircuitBreaker(const CircuitBreaker&) = delete;
+  CircuitBreaker& operator=(const CircuitBreaker&) = delete;
 
   // Operations go to Redis only while closed; otherwise they fail fast.
   bool isClosed() const { return state_ == State::kClosed; }
@@ -29,6 +32,10 @@ class CircuitBreaker {
   bool beginProbe();
 
  private:
+  // Every change goes through here: it keeps larder_redis_circuit_breakers
+  // (how many breakers are in each state) in step.
+  void setState(State state);
+
   int threshold_;
   int failures_ = 0;
   State state_ = State::kClosed;

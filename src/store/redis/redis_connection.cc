@@ -7,6 +7,7 @@
 
 #include "base/assert.h"
 #include "base/log.h"
+#include "base/metric_catalog.h"
 
 namespace larder::store {
 
@@ -51,8 +52,11 @@ RedisConnection::~RedisConnection() {
 
 bool RedisConnection::send(const std::vector<std::string_view>& args, ReplyCallback&& on_reply) {
   if (state_ != State::kReady) return false;
-  return sendInternal(args, std::move(on_reply),
-                      monoNowMs() + static_cast<uint64_t>(options_.command_timeout.count()));
+  if (!sendInternal(args, std::move(on_reply),
+                    monoNowMs() + static_cast<uint64_t>(options_.command_timeout.count())))
+    return false;
+  outstanding_.back()->counted = true;
+  return true;
 }
 
 void RedisConnection::startConnect() {
@@ -130,7 +134,8 @@ bool RedisConnection::sendInternal(const std::vector<std::string_view>& args,
   }
   // Queued before the call so the privdata pointer exists; replies and the
   // NULL replies of a free come back in this order.
-  outstanding_.push_back(std::make_unique<Command>(Command{nullptr, deadline_ms}));
+  outstanding_.push_back(
+      std::make_unique<Command>(Command{nullptr, deadline_ms, base::MonoClock::now()}));
   if (redisAsyncCommandArgv(context_, &RedisConnection::onReply, outstanding_.back().get(),
                             static_cast<int>(argv.size()), argv.data(),
                             lengths.data()) != REDIS_OK) {
@@ -179,6 +184,10 @@ void RedisConnection::checkDeadline() {
   // is stuck too, and the only way to fail them promptly is to drop the
   // connection (DESIGN invariant 5: Redis slowness is bounded by the timeout).
   if (monoNowMs() < outstanding_.front()->deadline_ms) return;
+  for (auto& command : outstanding_) {
+    command->timed_out = true;
+    if (command->counted) base::metrics::redis_timeouts.inc();
+  }
   logFailure(state_ == State::kReady
                  ? fmt::format("no reply within {}ms", options_.command_timeout.count())
                  : fmt::format("no connection within {}ms", options_.connect_timeout.count()));
@@ -255,6 +264,15 @@ void RedisConnection::onReply(redisAsyncContext* context, void* reply, void* pri
   outstanding.erase(it);
   if (outstanding.empty()) self->deadline_timer_.stop();
   if (!command->on_reply) return;
+  if (command->counted) {
+    const auto* typed = static_cast<const redisReply*>(reply);
+    if (typed != nullptr) {
+      base::metrics::redis_command_seconds.observe(base::MonoClock::now() - command->sent_at);
+      if (typed->type == REDIS_REPLY_ERROR) base::metrics::redis_errors.inc();
+    } else if (!command->timed_out) {
+      base::metrics::redis_errors.inc();
+    }
+  }
   ++self->callback_depth_;
   command->on_reply(static_cast<const redisReply*>(reply));
   --self->callback_depth_;

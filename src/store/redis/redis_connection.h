@@ -29,6 +29,7 @@
 #include <string_view>
 #include <vector>
 
+#include "base/time.h"
 #include "net/loop.h"
 #include "net/timer.h"
 #include "store/redis/redis_options.h"
@@ -67,6 +68,9 @@ class RedisConnection {
   struct Command {
     ReplyCallback on_reply;
     uint64_t deadline_ms;  // monotonic clock: loop time may be stale mid-turn
+    base::MonoTime sent_at;
+    bool counted = false;    // a cache command (not the handshake): in the metrics
+    bool timed_out = false;  // failed by checkDeadline(): a timeout, not an error
   };
 
   void startConnect();

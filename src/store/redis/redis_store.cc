@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "base/log.h"
+#include "base/metric_catalog.h"
 #include "store/request_checks.h"
 
 namespace larder::store {
@@ -169,6 +170,7 @@ void RedisStore::sendInsert(std::shared_ptr<const cache::InsertRequest> request,
       return;
     }
     const cache::InsertOutcome outcome = parseInsert(reply);
+    base::metrics::cache_inserts.add(static_cast<size_t>(outcome), 1);
     recordOutcome(outcome != cache::InsertOutcome::kUnavailable);
     if (on_done) deferred_.post([on_done = std::move(on_done), outcome] { on_done(outcome); });
   });
@@ -256,6 +258,7 @@ RedisConnection* RedisStore::pick() {
 void RedisStore::send(RedisConnection* connection, const std::vector<std::string_view>& args,
                       RedisConnection::ReplyCallback on_reply) {
   if (connection != nullptr && connection->send(args, std::move(on_reply))) return;
+  base::metrics::redis_skipped.inc();
   on_reply(nullptr);
 }
 

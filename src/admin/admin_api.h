@@ -1,0 +1,78 @@
+// AdminApi: the admin listener's endpoints, independent of sockets.
+//
+//   GET  /metrics                   Prometheus text (token required if set)
+//   GET  /healthz                   200 "ok" while the process runs
+//   GET  /readyz                    200 + JSON when serving; 503 otherwise
+//   POST /purge/namespace/{name}    invalidate one namespace
+//   POST /purge?url=URL             invalidate every variant of one URL
+//   POST /purge/all                 invalidate everything
+//
+// Protection: the listener binds to loopback by default; with
+// admin.token_file set, /metrics and every purge need
+// "Authorization: Bearer <token>" (401 otherwise). Health endpoints stay open
+// for probes. Unknown paths get 404, known paths with another method 405.
+//
+// Runs on the admin loop only. Purges go through that loop's cache::Store,
+// so they reach every larder sharing the same Redis.
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <string>
+
+#include "cache/invalidation_backlog.h"
+#include "cache/store.h"
+#include "config/config.h"
+
+namespace larder::admin {
+
+struct PurgeRequest;
+
+struct AdminRequest {
+  std::string method;
+  std::string target;         // raw request-target
+  std::string authorization;  // the Authorization field, if any
+};
+
+struct AdminResponse {
+  int status = 200;
+  std::string content_type = "application/json";
+  std::string body;
+  std::string extra_headers;  // complete "Name: value\r\n" lines
+};
+
+// What /readyz reports besides the store.
+struct Readiness {
+  std::atomic<bool> listening{false};
+};
+
+class AdminApi {
+ public:
+  using Respond = std::function<void(AdminResponse&&)>;
+
+  // `backlog` may be null (no retries of failed purges).
+  AdminApi(config::ConfigPtr config, cache::Store& store, cache::InvalidationBacklog* backlog,
+           const Readiness& readiness);
+
+  // Answers through `respond`: at once (before returning, and then the
+  // returned Pending is empty) or later on this loop, once the store has
+  // answered. Destroying the returned Pending drops a late answer.
+  cache::Pending handle(const AdminRequest& request, Respond respond);
+
+  void setConfig(config::ConfigPtr config) { config_ = std::move(config); }
+
+ private:
+  bool isAuthorized(const AdminRequest& request) const;
+  cache::Pending purge(const PurgeRequest& purge, Respond respond);
+  cache::Pending ready(Respond respond);
+
+  config::ConfigPtr config_;
+  cache::Store& store_;
+  cache::InvalidationBacklog* backlog_;
+  const Readiness& readiness_;
+};
+
+// Minimal JSON string escaping (quotes included).
+std::string jsonString(std::string_view text);
+
+}  // namespace larder::admin

@@ -1,0 +1,145 @@
+#include "base/metric_catalog.h"
+
+#include <array>
+#include <chrono>
+
+namespace larder::base::metrics {
+namespace {
+
+const std::vector<std::string_view> kMethodLabels{"read", "write", "other"};
+const std::vector<std::string_view> kCacheLabels{"hit",         "miss",   "stale",
+                                                 "revalidated", "bypass", "pass"};
+const std::vector<std::string_view> kCodeLabels{"1xx", "2xx", "3xx", "4xx", "5xx"};
+// cache/policy.cc decideStore reasons, then "other".
+const std::vector<std::string_view> kRejectLabels{
+    "method",   "status",     "set_cookie",   "vary_star", "vary_unkeyed", "too_big",
+    "authorization", "cookie", "no_store",   "private",   "no_cache",     "no_freshness",
+    "no_ttl",   "zero_ttl",   "other"};
+
+int64_t nowSeconds() {
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
+
+MethodClass methodClass(std::string_view method) {
+  if (method == "GET" || method == "HEAD") return MethodClass::kRead;
+  if (method == "POST" || method == "PUT" || method == "PATCH" || method == "DELETE")
+    return MethodClass::kWrite;
+  return MethodClass::kOther;
+}
+
+CacheResult cacheResult(std::string_view status) {
+  if (status == "HIT") return CacheResult::kHit;
+  if (status == "MISS") return CacheResult::kMiss;
+  if (status == "STALE") return CacheResult::kStale;
+  if (status == "REVALIDATED") return CacheResult::kRevalidated;
+  if (status == "BYPASS") return CacheResult::kBypass;
+  return CacheResult::kPass;
+}
+
+size_t statusClassIndex(int status) {
+  if (status >= 100 && status < 600) return static_cast<size_t>(status / 100 - 1);
+  return 4;
+}
+
+size_t storeRejectReasonIndex(std::string_view reason) {
+  for (size_t i = 0; i + 1 < kRejectLabels.size(); ++i)
+    if (kRejectLabels[i] == reason) return i;
+  return kRejectLabels.size() - 1;
+}
+
+CounterFamily requests("larder_requests_total",
+                       "Requests answered, by method class (read: GET/HEAD, write: "
+                       "POST/PUT/PATCH/DELETE, other) and cache result (pass: not cacheable).",
+                       labelSets("method", kMethodLabels, "cache", kCacheLabels));
+CounterFamily responses("larder_responses_total", "Responses sent to clients, by status class.",
+                        labelSets("code", kCodeLabels));
+CounterFamily response_body_bytes("larder_response_body_bytes_total",
+                                  "Response body bytes sent to clients, by where they came from.",
+                                  labelSets("source", {"cache", "upstream"}));
+Gauge connections_open("larder_connections_open", "Client connections currently open.");
+Counter connections_accepted("larder_connections_accepted_total", "Client connections accepted.");
+
+CounterFamily upstream_responses("larder_upstream_responses_total",
+                                 "Response heads received from the upstream, by status class.",
+                                 labelSets("code", kCodeLabels));
+CounterFamily upstream_errors("larder_upstream_errors_total",
+                              "Upstream requests that failed without a complete response, by reason.",
+                              labelSets("reason", {"connect_failed", "connect_timeout",
+                                                   "response_timeout", "reset", "bad_response"}));
+Histogram upstream_response_seconds("larder_upstream_response_seconds",
+                                    "Time from sending a request upstream to its response head.",
+                                    Histogram::latencyBuckets());
+
+CounterFamily store_rejected("larder_cache_store_rejected_total",
+                             "Cacheable-route responses not stored, by reason.",
+                             labelSets("reason", kRejectLabels));
+CounterFamily cache_inserts("larder_cache_inserts_total",
+                            "Entries sent to the store, by outcome (version_changed: a namespace "
+                            "was invalidated during the fetch).",
+                            labelSets("result", {"stored", "version_changed", "unavailable"}));
+CounterFamily invalidations("larder_invalidations_total",
+                            "Namespace invalidations by writes: ok, failed (queued for retry), "
+                            "retried (a queued retry landed).",
+                            labelSets("result", {"ok", "failed", "retried"}));
+Gauge invalidation_backlog("larder_invalidation_backlog_keys",
+                           "Namespace keys whose invalidation waits for a retry (not served "
+                           "from cache meanwhile).");
+Gauge coalesced_waiters("larder_coalesced_waiters",
+                        "Requests currently waiting behind another request's fetch of the same key.");
+Counter coalesced_requests("larder_coalesced_requests_total",
+                           "Requests that waited behind another request's fetch of the same key.");
+
+Histogram redis_command_seconds("larder_redis_command_seconds",
+                                "Redis command round-trip time (replies only).",
+                                Histogram::latencyBuckets());
+Counter redis_errors("larder_redis_errors_total",
+                     "Redis commands that failed: error replies and lost connections.");
+Counter redis_timeouts("larder_redis_timeouts_total",
+                       "Redis commands failed because no reply came within store.redis.timeout.");
+Counter redis_skipped("larder_redis_commands_skipped_total",
+                      "Redis commands not sent because the circuit was open or no connection "
+                      "was ready.");
+CounterFamily redis_breakers("larder_redis_circuit_breakers",
+                             "Redis circuit breakers (one per worker and one for the admin "
+                             "listener) in each state.",
+                             labelSets("state", {"closed", "open", "half_open"}), MetricType::kGauge);
+Counter redis_breaker_opened("larder_redis_circuit_opened_total",
+                             "Times a Redis circuit breaker opened.");
+Gauge memory_store_bytes("larder_memory_store_bytes", "Bytes held by the in-process memory store.");
+Gauge memory_store_items("larder_memory_store_items",
+                         "Items (entries and namespace versions) held by the in-process memory store.");
+Gauge memory_store_max_bytes("larder_memory_store_max_bytes",
+                             "Size bound of the in-process memory store (store.memory.max_size).");
+Counter memory_store_evictions("larder_memory_store_evictions_total",
+                               "Items the in-process memory store evicted to make room.");
+
+CounterFamily purges("larder_admin_purges_total", "Purges requested through the admin API.",
+                     labelSets("scope", {"namespace", "url", "all"}, "result", {"ok", "failed"}));
+CounterFamily config_reloads("larder_config_reloads_total",
+                             "Configuration reloads (SIGHUP), by result.",
+                             labelSets("result", {"ok", "rejected"}));
+Gauge config_last_reload_successful("larder_config_last_reload_successful",
+                                    "1 if the last reload succeeded (or none happened yet), else 0.");
+Gauge config_last_reload_timestamp("larder_config_last_reload_timestamp_seconds",
+                                   "Unix time of the last reload attempt, or of the start.");
+CounterFamily build_info("larder_build_info", "Always 1; the version as a label.",
+                         labelSets("version", {LARDER_VERSION}), MetricType::kGauge);
+Gauge process_start_time("larder_process_start_time_seconds", "Unix time the process started.");
+
+namespace {
+// Values that are not counts of events.
+struct Initial {
+  Initial() {
+    build_info.set(0, 1);
+    process_start_time.set(nowSeconds());
+    config_last_reload_successful.set(1);
+    config_last_reload_timestamp.set(nowSeconds());
+  }
+} initial;
+}  // namespace
+
+}  // namespace larder::base::metrics

@@ -1,0 +1,89 @@
+// The process-wide metrics larder exports on the admin listener's /metrics.
+// Every metric is a named global (base/metrics.h); labelled families are
+// indexed by the small enums below, so the hot path never looks anything up.
+// Names follow Prometheus conventions: larder_ prefix, base units (seconds,
+// bytes), _total on counters.
+#pragma once
+
+#include <string_view>
+
+#include "base/metrics.h"
+
+namespace larder::base::metrics {
+
+// requests: method class x cache result.
+enum class MethodClass { kRead, kWrite, kOther };  // GET/HEAD; unsafe methods; the rest
+enum class CacheResult { kHit, kMiss, kStale, kRevalidated, kBypass, kPass };
+constexpr size_t kCacheResults = 6;
+
+MethodClass methodClass(std::string_view method);
+// From the X-Cache value an exchange reports ("HIT", "MISS", "STALE",
+// "REVALIDATED", "BYPASS"; "-" and anything else: kPass).
+CacheResult cacheResult(std::string_view status);
+// 1xx..5xx -> 0..4 (anything else counts as 5xx).
+size_t statusClassIndex(int status);
+// decideStore reasons (cache/policy.cc); unknown ones map to "other".
+size_t storeRejectReasonIndex(std::string_view reason);
+
+enum class ResponseSource { kCache, kUpstream };
+enum class InsertResult { kStored, kVersionChanged, kUnavailable };
+enum class InvalidationResult { kOk, kFailed, kRetried };
+enum class PurgeScope { kNamespace, kUrl, kAll };
+enum class PurgeResult { kOk, kFailed };
+enum class BreakerState { kClosed, kOpen, kHalfOpen };
+enum class ReloadResult { kOk, kRejected };
+
+inline size_t index(MethodClass m, CacheResult c) {
+  return static_cast<size_t>(m) * kCacheResults + static_cast<size_t>(c);
+}
+template <typename E>
+constexpr size_t index(E e) {
+  return static_cast<size_t>(e);
+}
+inline size_t index(PurgeScope scope, PurgeResult result) {
+  return static_cast<size_t>(scope) * 2 + static_cast<size_t>(result);
+}
+
+// Client side.
+extern CounterFamily requests;             // larder_requests_total{method,cache}
+extern CounterFamily responses;            // larder_responses_total{code}
+extern CounterFamily response_body_bytes;  // larder_response_body_bytes_total{source}
+extern Gauge connections_open;             // larder_connections_open
+extern Counter connections_accepted;       // larder_connections_accepted_total
+
+// Upstream.
+extern CounterFamily upstream_responses;   // larder_upstream_responses_total{code}
+extern CounterFamily upstream_errors;      // larder_upstream_errors_total{reason} (UpstreamError order)
+extern Histogram upstream_response_seconds;
+
+// Cache.
+extern CounterFamily store_rejected;       // larder_cache_store_rejected_total{reason}
+extern CounterFamily cache_inserts;        // larder_cache_inserts_total{result}
+extern CounterFamily invalidations;        // larder_invalidations_total{result}
+extern Gauge invalidation_backlog;         // larder_invalidation_backlog_keys
+// Request coalescing: fed by cache::Coalescer. A waiter is a request parked
+// behind another one's fetch of the same key.
+extern Gauge coalesced_waiters;            // larder_coalesced_waiters
+extern Counter coalesced_requests;         // larder_coalesced_requests_total
+
+// Stores.
+extern Histogram redis_command_seconds;
+extern Counter redis_errors;               // larder_redis_errors_total
+extern Counter redis_timeouts;             // larder_redis_timeouts_total
+extern Counter redis_skipped;              // larder_redis_commands_skipped_total
+extern CounterFamily redis_breakers;       // larder_redis_circuit_breakers{state}
+extern Counter redis_breaker_opened;       // larder_redis_circuit_opened_total
+extern Gauge memory_store_bytes;
+extern Gauge memory_store_items;
+extern Gauge memory_store_max_bytes;
+extern Counter memory_store_evictions;
+
+// Operations.
+extern CounterFamily purges;               // larder_admin_purges_total{scope,result}
+extern CounterFamily config_reloads;       // larder_config_reloads_total{result}
+extern Gauge config_last_reload_successful;
+extern Gauge config_last_reload_timestamp;
+extern CounterFamily build_info;           // larder_build_info{version} 1
+extern Gauge process_start_time;
+
+}  // namespace larder::base::metrics

@@ -1,0 +1,124 @@
+#include "cache/coalescer.h"
+
+namespace larder::cache {
+
+void Fill::publishHead(Head head) {
+  std::unique_lock lock(mutex_);
+  if (state_ != State::kFetching) return;
+  head_ = std::make_shared<const Head>(std::move(head));
+  state_ = State::kStreaming;
+  notifyAll(lock);
+}
+
+void Fill::publishBody(std::string_view data) {
+  std::unique_lock lock(mutex_);
+  if (state_ != State::kStreaming) return;
+  body_.append(data);
+  notifyAll(lock);
+}
+
+void Fill::complete() {
+  std::unique_lock lock(mutex_);
+  if (state_ != State::kStreaming) return;
+  state_ = State::kComplete;
+  notifyAll(lock);
+}
+
+void Fill::abandon() {
+  std::unique_lock lock(mutex_);
+  if (state_ == State::kComplete || state_ == State::kAbandoned) return;
+  state_ = State::kAbandoned;
+  std::string().swap(body_);
+  notifyAll(lock);
+}
+
+void Fill::notifyAll(std::unique_lock<std::mutex>& lock) {
+  // Copied so a notify may (indirectly, later) remove waiters.
+  auto waiters = waiters_;
+  lock.unlock();
+  for (auto& [id, notify] : waiters) notify();
+}
+
+Fill::Progress Fill::read(size_t offset) const {
+  std::lock_guard lock(mutex_);
+  Progress progress;
+  progress.state = state_;
+  progress.head = head_;
+  if (offset < body_.size()) progress.body.assign(body_, offset, std::string::npos);
+  return progress;
+}
+
+Fill::WaiterId Fill::addWaiter(std::function<void()> notify) {
+  std::lock_guard lock(mutex_);
+  WaiterId id = next_waiter_++;
+  waiters_.emplace_back(id, std::move(notify));
+  return id;
+}
+
+void Fill::removeWaiter(WaiterId id) {
+  std::lock_guard lock(mutex_);
+  for (auto it = waiters_.begin(); it != waiters_.end(); ++it) {
+    if (it->first == id) {
+      waiters_.erase(it);
+      return;
+    }
+  }
+}
+
+size_t Fill::waiterCount() const {
+  std::lock_guard lock(mutex_);
+  return waiters_.size();
+}
+
+Fill::State Fill::state() const {
+  std::lock_guard lock(mutex_);
+  return state_;
+}
+
+Coalescer::Joined Coalescer::join(const std::string& key) {
+  std::lock_guard lock(mutex_);
+  auto it = fills_.find(key);
+  if (it != fills_.end() && it->second->state() != Fill::State::kAbandoned)
+    return {it->second, false};
+  auto fill = std::make_shared<Fill>();
+  fills_[key] = fill;
+  return {fill, true};
+}
+
+void Coalescer::forget(const std::string& key, const std::shared_ptr<Fill>& fill) {
+  std::lock_guard lock(mutex_);
+  auto it = fills_.find(key);
+  if (it != fills_.end() && it->second == fill) fills_.erase(it);
+}
+
+size_t Coalescer::size() const {
+  std::lock_guard lock(mutex_);
+  return fills_.size();
+}
+
+FillWaiter::FillWaiter(std::shared_ptr<Fill> fill, std::function<void()> notify)
+    : fill_(std::move(fill)) {
+  id_ = fill_->addWaiter(std::move(notify));
+}
+
+FillWaiter::FillWaiter(FillWaiter&& other) noexcept : fill_(std::move(other.fill_)), id_(other.id_) {
+  other.id_ = 0;
+}
+
+FillWaiter& FillWaiter::operator=(FillWaiter&& other) noexcept {
+  if (this != &other) {
+    reset();
+    fill_ = std::move(other.fill_);
+    id_ = other.id_;
+    other.id_ = 0;
+  }
+  return *this;
+}
+
+void FillWaiter::reset() {
+  if (fill_ && id_ != 0) fill_->removeWaiter(id_);
+  fill_.reset();
+  id_ = 0;
+}
+
+}  // namespace larder::cache

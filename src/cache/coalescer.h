@@ -1,0 +1,124 @@
+// Coalescing of concurrent misses (DESIGN invariant 9, STYLE §2).
+//
+// The first miss on a key leads a Fill: it fetches from the upstream and
+// publishes the answer into the Fill as it arrives. Later misses on the same
+// key join as waiters and stream the answer from the Fill, on their own
+// worker loop. The key includes the namespace versions the lookup saw, so a
+// request that saw a newer version (after a write) never joins a fill that
+// started before the write (DESIGN invariant 3).
+//
+// A Fill shares only answers the cache would store (≤ max_object_size); when
+// the leader finds its answer unshareable, fails, or gives up, the Fill is
+// abandoned and every waiter fetches for itself, as nginx's
+// proxy_cache_lock does.
+//
+// Threading: Coalescer and Fill are shared by every worker and guarded by
+// mutexes. Waiters are notified through the `notify` function they register,
+// which must be thread-safe and must not call back into the Fill inline
+// (workers post it to their own loop). No I/O happens here.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "http/header_map.h"
+
+namespace larder::cache {
+
+class Fill {
+ public:
+  enum class State {
+    kFetching,   // no head yet
+    kStreaming,  // head published, body arriving
+    kComplete,   // whole answer published
+    kAbandoned,  // not shareable: waiters fetch for themselves
+  };
+
+  struct Head {
+    int status = 200;
+    std::string reason;
+    http::HeaderMap headers;
+    std::optional<uint64_t> content_length;
+  };
+
+  // What a waiter reads: the state, the head once known, and body bytes
+  // from `offset` on (copied: the waiter owns them).
+  struct Progress {
+    State state = State::kFetching;
+    std::shared_ptr<const Head> head;
+    std::string body;
+  };
+
+  using WaiterId = uint64_t;
+
+  // Leader side.
+  void publishHead(Head head);
+  void publishBody(std::string_view data);
+  void complete();
+  void abandon();
+
+  // Waiter side.
+  Progress read(size_t offset) const;
+  WaiterId addWaiter(std::function<void()> notify);
+  void removeWaiter(WaiterId id);
+  size_t waiterCount() const;
+  State state() const;
+
+ private:
+  void notifyAll(std::unique_lock<std::mutex>& lock);
+
+  mutable std::mutex mutex_;
+  State state_ = State::kFetching;
+  std::shared_ptr<const Head> head_;
+  std::string body_;
+  WaiterId next_waiter_ = 1;
+  std::vector<std::pair<WaiterId, std::function<void()>>> waiters_;
+};
+
+class Coalescer {
+ public:
+  struct Joined {
+    std::shared_ptr<Fill> fill;
+    bool leader = false;
+  };
+
+  // Leads a new fill for `key`, or joins the one in flight (or completed but
+  // not yet forgotten: its answer is as fresh as the store's would be).
+  Joined join(const std::string& key);
+  // The leader is done with `fill` (stored, or abandoned): new misses on
+  // `key` start afresh. A fill already replaced is left alone.
+  void forget(const std::string& key, const std::shared_ptr<Fill>& fill);
+  size_t size() const;
+
+ private:
+  mutable std::mutex mutex_;
+  std::unordered_map<std::string, std::shared_ptr<Fill>> fills_;
+};
+
+// RAII registration of a waiter on a fill (STYLE §2): destroying it removes
+// the waiter, so a client that leaves while waiting leaves nothing behind.
+class FillWaiter {
+ public:
+  FillWaiter() = default;
+  FillWaiter(std::shared_ptr<Fill> fill, std::function<void()> notify);
+  ~FillWaiter() { reset(); }
+  FillWaiter(FillWaiter&& other) noexcept;
+  FillWaiter& operator=(FillWaiter&& other) noexcept;
+  FillWaiter(const FillWaiter&) = delete;
+  FillWaiter& operator=(const FillWaiter&) = delete;
+
+  void reset();
+  Fill* fill() const { return fill_.get(); }
+
+ private:
+  std::shared_ptr<Fill> fill_;
+  Fill::WaiterId id_ = 0;
+};
+
+}  // namespace larder::cache

@@ -1,0 +1,27 @@
+// The store request for an entry, stored under the namespace versions seen
+// *before* its fetch (DESIGN invariant 3): a version that was absent gets a
+// fresh token the store creates only if still absent; a present one must be
+// unchanged, or the store refuses the entry.
+#pragma once
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "cache/entry_codec.h"
+#include "cache/store.h"
+
+namespace larder::cache {
+
+// Version keys outlive entries; an expired one only turns entries into misses.
+inline constexpr std::chrono::milliseconds kVersionTtl = std::chrono::hours(24 * 7);
+
+// Records the versions in `entry`, encodes it, and keeps it in the store for
+// its freshness plus `retention` (stale windows, revalidation).
+InsertRequest buildVersionedInsert(std::string entry_key, Entry& entry,
+                                   const std::vector<std::string>& version_keys,
+                                   const std::vector<std::optional<std::string>>& seen_versions,
+                                   std::chrono::milliseconds retention);
+
+}  // namespace larder::cache

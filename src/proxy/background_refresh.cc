@@ -1,0 +1,74 @@
+#include "proxy/background_refresh.h"
+
+#include "base/log.h"
+#include "cache/revalidation.h"
+#include "http/hop_by_hop.h"
+#include "http/serializer.h"
+#include "proxy/forwarding.h"
+
+namespace larder::proxy {
+
+BackgroundRefresh::BackgroundRefresh(BackgroundRefreshes& owner, CacheSlot slot,
+                                     http::RequestHead request, cache::Entry stale)
+    : owner_(owner),
+      capture_(owner.store(), owner.coalescer()),
+      request_(std::move(request)),
+      stale_(std::move(stale)) {
+  capture_.setSlot(std::move(slot));
+}
+
+void BackgroundRefresh::start(upstream::Pool& pool) {
+  request_time_ = base::WallClock::now();
+  cache::setValidators(stale_.headers, request_.headers);
+  upstream::OutgoingRequest out;
+  out.method = "GET";
+  out.retryable = true;
+  http::appendRequestHead("GET", request_.target, request_.headers, out.head);
+  upstream_ = pool.start(std::move(out), *this);
+}
+
+void BackgroundRefresh::onUpstreamHead(http::ResponseHead& head) {
+  http::removeHopByHop(head.headers);
+  if (head.status == 304 && cache::hasValidators(stale_.headers)) {
+    not_modified_ = std::move(head.headers);
+    return;
+  }
+  if (head.status >= 500) {
+    // Keep the stale entry rather than replace it with an error.
+    capture_.abandon();
+    return;
+  }
+  capture_.begin("GET", request_.headers, head, request_time_);
+}
+
+void BackgroundRefresh::onUpstreamBody(std::string_view data) {
+  if (capture_.isActive()) capture_.append(data);
+}
+
+void BackgroundRefresh::onUpstreamComplete() {
+  if (not_modified_) {
+    capture_.renew(std::move(stale_), *not_modified_, request_.headers, request_time_);
+  } else if (capture_.isActive()) {
+    capture_.commit();
+  }
+  done();
+}
+
+void BackgroundRefresh::onUpstreamError(upstream::UpstreamError error) {
+  LOG_INFO("background refresh of {} failed: {}", request_.target, upstream::toString(error));
+  capture_.abandon();
+  done();
+}
+
+void BackgroundRefresh::done() { owner_.finished(*this); }  // destroys this
+
+void BackgroundRefreshes::start(CacheSlot slot, http::RequestHead request, std::string_view client_ip,
+                                const cache::Entry& stale) {
+  rewriteForUpstream(request.headers, request.version_minor, client_ip, *slot.config);
+  auto refresh = std::make_unique<BackgroundRefresh>(*this, std::move(slot), std::move(request), stale);
+  BackgroundRefresh& ref = *refresh;
+  refreshes_.emplace(&ref, std::move(refresh));
+  ref.start(pool_);
+}
+
+}  // namespace larder::proxy

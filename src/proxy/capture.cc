@@ -1,0 +1,114 @@
+#include "proxy/capture.h"
+
+#include "base/log.h"
+#include "cache/policy.h"
+#include "cache/revalidation.h"
+#include "cache/versioned_insert.h"
+#include "proxy/proxy_metrics.h"
+
+namespace larder::proxy {
+
+Capture::Capture(cache::Store& store, cache::Coalescer& coalescer)
+    : store_(store), coalescer_(coalescer) {}
+
+Capture::~Capture() { abandon(); }
+
+bool Capture::begin(std::string_view upstream_method, const http::HeaderMap& request_headers,
+                    const http::ResponseHead& head, base::WallTime request_time) {
+  const config::Config& config = *slot_.config;
+  std::optional<uint64_t> length;
+  if (head.framing == http::BodyFraming::kContentLength) length = head.content_length;
+  auto decision = cache::decideStore(*slot_.route, upstream_method, request_headers, head.status,
+                                     head.headers, length, config.cache.max_object_size,
+                                     base::WallClock::now());
+  if (!decision.store) {
+    LOG_DEBUG("not storing {}: {}", slot_.entry_key, decision.reason);
+    recordStoreRejected(decision.reason);
+    abandon();
+    return false;
+  }
+  active_ = true;
+  entry_ = cache::Entry{};
+  entry_.status = head.status;
+  entry_.reason = head.reason;
+  entry_.headers = cache::storableHeaders(head.headers, config.cache.status_header);
+  entry_.stored_at = request_time;
+  entry_.ttl = decision.ttl;
+  entry_.initial_age_seconds = decision.initial_age_seconds;
+  entry_.identity = slot_.identity;
+  if (length) entry_.body.reserve(*length);
+  if (slot_.fill) slot_.fill->publishHead({entry_.status, entry_.reason, entry_.headers, length});
+  return true;
+}
+
+bool Capture::append(std::string_view data) {
+  if (!active_) return false;
+  if (entry_.body.size() + data.size() > slot_.config->cache.max_object_size) {
+    recordStoreRejected("too_big");
+    abandon();
+    return false;
+  }
+  entry_.body.append(data);
+  if (slot_.fill) slot_.fill->publishBody(data);
+  return true;
+}
+
+void Capture::commit() {
+  if (!active_) return;
+  active_ = false;
+  store(entry_);
+  std::string().swap(entry_.body);
+}
+
+cache::Entry Capture::renew(cache::Entry stale, const http::HeaderMap& not_modified_headers,
+                            const http::HeaderMap& request_headers, base::WallTime request_time) {
+  cache::mergeNotModified(stale.headers, not_modified_headers);
+  http::ResponseHead head;
+  head.status = stale.status;
+  head.reason = stale.reason;
+  head.headers = stale.headers;
+  head.framing = http::BodyFraming::kContentLength;
+  head.content_length = stale.body.size();
+  if (begin("GET", request_headers, head, request_time)) {
+    append(stale.body);
+    if (active_) {
+      active_ = false;
+      store(entry_);
+      entry_.versions.clear();
+      return std::move(entry_);
+    }
+  }
+  // Not storable any more (e.g. now no-store): still the answer for this request.
+  stale.stored_at = request_time;
+  return stale;
+}
+
+void Capture::store(cache::Entry& entry) {
+  const config::Config& config = *slot_.config;
+  auto keep = cache::retention(entry.headers, entry.ttl, *slot_.route, config.cache);
+  cache::InsertRequest insert = cache::buildVersionedInsert(
+      slot_.entry_key, entry, slot_.version_keys, slot_.seen_versions, keep);
+  cache::Store::InsertCallback on_stored;
+  if (slot_.fill) {
+    slot_.fill->complete();
+    // The completed fill keeps answering new misses until the entry is in
+    // the store, so no second fetch slips in between (DESIGN invariant 9).
+    on_stored = [coalescer = &coalescer_, key = slot_.fill_key, fill = slot_.fill](cache::InsertOutcome) {
+      coalescer->forget(key, fill);
+    };
+    slot_.fill.reset();
+  }
+  store_.insert(std::move(insert), std::move(on_stored));
+}
+
+void Capture::abandon() {
+  active_ = false;
+  std::string().swap(entry_.body);
+  if (slot_.fill) {
+    slot_.fill->abandon();
+    coalescer_.forget(slot_.fill_key, slot_.fill);
+    slot_.fill.reset();
+  }
+}
+
+}  // namespace larder::proxy

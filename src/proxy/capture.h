@@ -1,0 +1,69 @@
+// Capture: collects an upstream answer that the cache may store, publishes it
+// to the fill it leads (so coalesced waiters stream it), and hands it to the
+// store when complete (STYLE L6: the store owns the write from then on).
+// Shared by the Exchange (misses) and BackgroundRefresh (stale refreshes).
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "base/time.h"
+#include "cache/coalescer.h"
+#include "cache/entry_codec.h"
+#include "cache/store.h"
+#include "config/config.h"
+#include "http/message.h"
+
+namespace larder::proxy {
+
+// Where an answer goes: the entry's key and identity, the versions its
+// lookup saw, and the fill that waiters follow (if this request leads it).
+struct CacheSlot {
+  config::ConfigPtr config;
+  const config::Route* route = nullptr;  // owned by `config`
+  std::string entry_key;
+  std::string identity;
+  std::vector<std::string> version_keys;
+  std::vector<std::optional<std::string>> seen_versions;
+  std::string fill_key;
+  std::shared_ptr<cache::Fill> fill;     // null unless leading a fill
+};
+
+class Capture {
+ public:
+  Capture(cache::Store& store, cache::Coalescer& coalescer);
+  ~Capture();  // abandons an unfinished fill: its waiters fetch for themselves
+  Capture(const Capture&) = delete;
+  Capture& operator=(const Capture&) = delete;
+
+  void setSlot(CacheSlot slot) { slot_ = std::move(slot); }
+  const CacheSlot& slot() const { return slot_; }
+
+  // Decides from the response head whether to store; false (and the fill
+  // abandoned) when not. `request_time` is when the request went upstream.
+  bool begin(std::string_view upstream_method, const http::HeaderMap& request_headers,
+             const http::ResponseHead& head, base::WallTime request_time);
+  // False once the body outgrew max_object_size (DESIGN invariant 8).
+  bool append(std::string_view data);
+  // The answer is complete: store it and complete the fill.
+  void commit();
+  // A 304 renewed `stale`: store the renewed entry; returns it for serving.
+  cache::Entry renew(cache::Entry stale, const http::HeaderMap& not_modified_headers,
+                     const http::HeaderMap& request_headers, base::WallTime request_time);
+  // Gives up: the fill's waiters fetch for themselves.
+  void abandon();
+  bool isActive() const { return active_; }
+
+ private:
+  void store(cache::Entry& entry);
+
+  cache::Store& store_;
+  cache::Coalescer& coalescer_;
+  CacheSlot slot_;
+  bool active_ = false;
+  cache::Entry entry_;
+};
+
+}  // namespace larder::proxy

@@ -1,0 +1,97 @@
+// Coalescing: the first miss on a key fetches, later ones stream its answer
+// (DESIGN invariant 9). See cache/coalescer.h for the model.
+#include "base/log.h"
+#include "base/metric_catalog.h"
+#include "cache/revalidation.h"
+#include "http/serializer.h"
+#include "proxy/client_connection.h"
+#include "proxy/exchange.h"
+
+namespace larder::proxy {
+
+void Exchange::missed() {
+  cache_status_ = "MISS";
+  // A HEAD miss is fetched as GET so the answer can fill the cache.
+  if (head_request_) upstream_method_ = "GET";
+  // The versions seen are part of the fill's key: a request that saw a write's
+  // new version must not join a fetch that started before it (invariant 3).
+  fill_key_ = entry_key_;
+  for (const auto& version : seen_versions_) fill_key_ += '\n' + version.value_or("-");
+  auto joined = context_.coalescer.join(fill_key_);
+  if (!joined.leader) {
+    fill_ = std::move(joined.fill);
+    waitForFill();
+    return;
+  }
+  capture_ = std::make_unique<Capture>(context_.store, context_.coalescer);
+  CacheSlot slot = cacheSlot();
+  slot.fill = std::move(joined.fill);
+  capture_->setSlot(std::move(slot));
+  // An expired entry with validators is revalidated: a 304 renews it.
+  revalidate_ = stale_entry_ && cache::hasValidators(stale_entry_->headers);
+  proceedUpstream();
+}
+
+void Exchange::waitForFill() {
+  setState(ExchangeState::kWaitingForFill);
+  // Called from whichever worker publishes; wakes us on our own loop.
+  auto notify = [queue = &context_.queue, owner = liveness_.ref(), this] {
+    queue->post(owner, [this] { onFillProgress(); });
+  };
+  fill_waiter_ = cache::FillWaiter(fill_, std::move(notify));
+  base::metrics::coalesced_requests.inc();
+  base::metrics::coalesced_waiters.inc();
+  lock_timer_ = std::make_unique<net::Timer>(context_.loop);
+  lock_timer_->start(config_->cache.lock_timeout, [this] {
+    if (fill_head_sent_) return;
+    LOG_DEBUG("lock timeout waiting for {}; fetching", request_.target);
+    stopWaiting();
+    proceedUpstream();
+  });
+  onFillProgress();  // it may be complete already
+}
+
+void Exchange::stopWaiting() {
+  if (fill_waiter_.fill() != nullptr) base::metrics::coalesced_waiters.dec();
+  fill_waiter_.reset();
+  fill_.reset();
+  if (lock_timer_) lock_timer_->stop();
+}
+
+void Exchange::onFillProgress() {
+  if (!fill_) return;
+  cache::Fill::Progress progress = fill_->read(fill_offset_);
+  if (progress.state == cache::Fill::State::kAbandoned) {
+    stopWaiting();
+    if (fill_head_sent_) {
+      // Part of the answer is out already: only a cut connection can tell.
+      client_.abort(CloseReason::kUpstreamFailed);
+      return;
+    }
+    proceedUpstream();  // as nginx's proxy_cache_lock: each waiter fetches
+    return;
+  }
+  if (progress.state == cache::Fill::State::kFetching) return;
+  if (!fill_head_sent_) {
+    fill_head_sent_ = true;
+    if (lock_timer_) lock_timer_->stop();
+    http::ResponseHead head;
+    head.status = progress.head->status;
+    head.reason = progress.head->reason;
+    head.headers = progress.head->headers;
+    head.framing = progress.head->content_length ? http::BodyFraming::kContentLength
+                                                 : http::BodyFraming::kChunked;
+    head.content_length = progress.head->content_length.value_or(0);
+    status_ = head.status;
+    sendResponseHead(head);
+  }
+  fill_offset_ += progress.body.size();
+  writeBody(std::move(progress.body));
+  if (progress.state == cache::Fill::State::kComplete) {
+    stopWaiting();
+    if (chunked_to_client_) client_.write(std::string(http::kLastChunk));
+    finish();
+  }
+}
+
+}  // namespace larder::proxy

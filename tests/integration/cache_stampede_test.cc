@@ -1,0 +1,156 @@
+// DESIGN invariant 9: however many clients ask at once for one cold key,
+// larder sends one request upstream, and every client gets the whole answer.
+#include <doctest/doctest.h>
+
+#include <atomic>
+#include <thread>
+#include <vector>
+
+#include "harness/gate.h"
+#include "stampede_support.h"
+
+using namespace larder::test;
+using namespace std::chrono_literals;
+
+namespace {
+
+constexpr size_t kClients = 500;
+constexpr size_t kThreads = 10;
+
+std::string bigBody() {
+  std::string body;
+  for (int i = 0; body.size() < 100 * 1024; ++i) body += fmt::format("line {} of the coalesced body\n", i);
+  return body;
+}
+
+struct StampedeResult {
+  size_t ok = 0;
+  size_t identical = 0;
+};
+
+// kClients connections each send GET /item; the upstream answers once `gate`
+// opens, which the test does after every request has been sent.
+StampedeResult stampede(StaleFixture& fixture, const std::string& expected, const std::shared_ptr<Gate>& gate) {
+  std::vector<std::unique_ptr<HttpClient>> clients(kClients);
+  for (auto& client : clients) client = std::make_unique<HttpClient>(fixture.larder->port());
+  for (auto& client : clients) REQUIRE(client->send("GET /item HTTP/1.1\r\nHost: shop\r\n\r\n"));
+  REQUIRE(fixture.upstream.waitForRequests(1, 10s));
+  gate->open();
+  std::atomic<size_t> ok{0}, identical{0};
+  std::vector<std::thread> readers;
+  for (size_t t = 0; t < kThreads; ++t) {
+    readers.emplace_back([&, t] {
+      for (size_t i = t; i < kClients; i += kThreads) {
+        auto response = clients[i]->readResponse(20s);
+        if (!response || response->status != 200) continue;
+        ++ok;
+        if (response->body == expected) ++identical;
+      }
+    });
+  }
+  for (auto& reader : readers) reader.join();
+  return {ok.load(), identical.load()};
+}
+
+}  // namespace
+
+TEST_CASE("500 concurrent misses on one key send one request upstream and all get the full body") {
+  StaleFixture fixture("", /*use_redis=*/true);
+  std::string body = bigBody();
+  auto gate = std::make_shared<Gate>();
+  fixture.upstream.setHandler([&](const RecordedRequest&) {
+    FakeResponse response;
+    response.headers = {{"Cache-Control", "max-age=60"}};
+    response.body = body;
+    response.hold = gate;
+    return response;
+  });
+  StampedeResult result = stampede(fixture, body, gate);
+  MESSAGE("clients: ", kClients, ", answered 200: ", result.ok, ", identical bodies: ", result.identical,
+          ", upstream requests: ", fixture.upstreamRequests());
+  CHECK(result.ok == kClients);
+  CHECK(result.identical == kClients);
+  CHECK(fixture.upstreamRequests() == 1);
+}
+
+TEST_CASE("a chunked answer is streamed to every waiter as it arrives") {
+  StaleFixture fixture("", /*use_redis=*/false);
+  std::string body = bigBody();
+  auto gate = std::make_shared<Gate>();
+  fixture.upstream.setHandler([&](const RecordedRequest&) {
+    FakeResponse response;
+    response.headers = {{"Cache-Control", "max-age=60"}};
+    response.body = body;
+    response.chunked = true;
+    response.hold = gate;
+    return response;
+  });
+  StampedeResult result = stampede(fixture, body, gate);
+  CHECK(result.ok == kClients);
+  CHECK(result.identical == kClients);
+  CHECK(fixture.upstreamRequests() == 1);
+}
+
+TEST_CASE("when the shared fetch turns out uncacheable, each waiter fetches for itself") {
+  StaleFixture fixture("", /*use_redis=*/false, /*workers=*/1);
+  auto gate = std::make_shared<Gate>();
+  std::atomic<int> answered{0};
+  fixture.upstream.setHandler([&](const RecordedRequest&) {
+    FakeResponse response;
+    response.headers = {{"Cache-Control", "no-store"}};
+    response.body = fmt::format("private answer {}", ++answered);
+    if (answered == 1) response.hold = gate;
+    return response;
+  });
+  constexpr size_t kWaiters = 5;
+  std::vector<std::unique_ptr<HttpClient>> clients;
+  for (size_t i = 0; i < kWaiters; ++i) {
+    clients.push_back(std::make_unique<HttpClient>(fixture.larder->port()));
+    REQUIRE(clients.back()->send("GET /item HTTP/1.1\r\nHost: shop\r\n\r\n"));
+  }
+  REQUIRE(fixture.upstream.waitForRequests(1, 5s));
+  gate->open();
+  size_t ok = 0;
+  for (auto& client : clients) {
+    auto response = client->readResponse(10s);
+    if (response && response->status == 200) ++ok;
+  }
+  CHECK(ok == kWaiters);
+  // Not shareable: the leader's answer went to the leader only.
+  CHECK(fixture.upstreamRequests() == kWaiters);
+}
+
+TEST_CASE("when the shared fetch fails before its answer, each waiter fetches for itself") {
+  StaleFixture fixture("", /*use_redis=*/false, /*workers=*/1);
+  auto gate = std::make_shared<Gate>();
+  std::atomic<int> answered{0};
+  fixture.upstream.setHandler([&](const RecordedRequest&) {
+    FakeResponse response;
+    response.headers = {{"Cache-Control", "max-age=60"}};
+    if (++answered == 1) {
+      response.hold = gate;
+      response.raw = "";  // the connection closes without an answer
+      response.close_after = true;
+    } else {
+      response.body = "good answer";
+    }
+    return response;
+  });
+  std::vector<std::unique_ptr<HttpClient>> clients;
+  for (int i = 0; i < 4; ++i) {
+    clients.push_back(std::make_unique<HttpClient>(fixture.larder->port()));
+    REQUIRE(clients.back()->send("GET /item HTTP/1.1\r\nHost: shop\r\n\r\n"));
+  }
+  REQUIRE(fixture.upstream.waitForRequests(1, 5s));
+  gate->open();
+  size_t good = 0, bad_gateway = 0;
+  for (auto& client : clients) {
+    auto response = client->readResponse(10s);
+    REQUIRE(response);
+    if (response->status == 200 && response->body == "good answer") ++good;
+    if (response->status == 502) ++bad_gateway;
+  }
+  // The leader saw the failure; its waiters were not failed with it.
+  CHECK(bad_gateway == 1);
+  CHECK(good == clients.size() - 1);
+}

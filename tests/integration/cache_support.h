@@ -1,0 +1,245 @@
+// Shared arrangement of the cache integration tests (cache_*_test.cc): a
+// FakeUpstream that numbers its answers, an optional real redis-server, and a
+// larder in front of them with the routes of the cache issue.
+//
+// The upstream's default answer to `METHOD TARGET` is the body
+// "METHOD TARGET #n" (n counts every request the upstream answered), so two
+// responses with the same body came from one upstream answer (a hit), and a
+// fresh fetch is recognisable by its new number.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <cstdlib>
+#include <functional>
+#include <iostream>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <doctest/doctest.h>
+#include <fmt/format.h>
+
+#include "harness/fake_upstream.h"
+#include "harness/gate.h"
+#include "harness/http_client.h"
+#include "harness/larder_process.h"
+#include "harness/printing.h"
+#include "harness/redis_server.h"
+
+namespace larder::test {
+
+inline constexpr std::string_view kCacheRoutes = R"(routes:
+  - match: GET /api/products
+    ttl: 5m
+    namespaces: [products]
+  - match: GET /api/products/{id}
+    ttl: 1h
+    namespaces: [products, "product:{id}"]
+  - match: GET /api/categories
+    ttl: 5m
+    namespaces: [categories]
+  - match: GET /api/me
+    ttl: 1m
+    per_user: { header: Authorization }
+  - match: GET /api/search
+    ttl: 5m
+    query: { ignore: ["utm_*"] }
+    vary: [Accept-Language]
+  - match: GET /api/flash
+    ttl: 1s
+  - match: GET /api/orders/{id}
+    ttl: 1h
+  - match: PUT|PATCH|DELETE /api/products/{id}
+    invalidates: [products, "product:{id}"]
+)";
+
+// The key prefix larder uses by default (cache.key_prefix).
+inline constexpr std::string_view kEntryPattern = "v1:e:*";
+inline constexpr std::string_view kVersionPattern = "*:ns:*";
+
+enum class StoreKind { kRedis, kMemory };
+
+struct CacheOptions {
+  StoreKind store = StoreKind::kRedis;
+  std::string on_failure = "bypass";
+  std::string cache_section;  // extra lines under `cache:` (indented two spaces)
+  std::string routes{kCacheRoutes};
+};
+
+// The YAML store/cache/routes sections for a larder in front of `redis`
+// (nullptr: the memory store).
+inline std::string cacheSections(const RedisServer* redis, const CacheOptions& options) {
+  std::string text = "store:\n";
+  if (redis != nullptr) text += fmt::format("  redis: {{ url: \"{}\", timeout: 50ms }}\n", redis->url());
+  text += fmt::format("  on_failure: {}\n", options.on_failure);
+  text += "cache:\n  status_header: X-Cache\n";
+  text += options.cache_section;
+  text += options.routes;
+  return text;
+}
+
+// Declaration order is construction order: upstream, Redis, then larder;
+// larder stops first.
+class CacheFixture {
+  // Declared first: the upstream's handler uses them until it stops.
+  CacheOptions options_;
+  std::atomic<uint64_t> answered_{0};
+  std::mutex mutex_;
+  std::function<void(const RecordedRequest&, FakeResponse&)> customizer_;
+
+ public:
+  explicit CacheFixture(CacheOptions options = {}) : options_(std::move(options)) {
+    upstream.setHandler([this](const RecordedRequest& request) { return respond(request); });
+    if (options_.store == StoreKind::kRedis) redis = std::make_unique<RedisServer>();
+    larder = std::make_unique<LarderProcess>(configFragment());
+    REQUIRE_MESSAGE(waitForLarderConnections(kConnectionsPerLarder), "larder did not connect to Redis");
+  }
+
+  ~CacheFixture() {
+    if (std::getenv("CACHE_TEST_DUMP") != nullptr && larder) std::cerr << larder->stderrText();
+  }
+
+  // A worker's Redis connections (store.redis.connections, default 2).
+  static constexpr size_t kConnectionsPerLarder = 2;
+
+  // larder listens before its Redis connections are ready and bypasses the
+  // cache until then; tests that count misses and hits start after this:
+  // n client connections have finished their handshake (SCRIPT LOAD last).
+  bool waitForLarderConnections(size_t n, Millis timeout = 10s) {
+    if (!redis) return true;
+    return waitUntil(
+        [&] {
+          RedisReply list = redis->command({"CLIENT", "LIST"});
+          size_t ready = 0;
+          size_t at = 0;
+          while ((at = list.str.find(" cmd=", at)) != std::string::npos) {
+            at += 5;
+            std::string_view cmd(list.str.data() + at, list.str.find(' ', at) - at);
+            if (cmd != "client|list" && cmd != "NULL" && cmd != "auth" && cmd != "select") ++ready;
+          }
+          return ready >= n;
+        },
+        timeout);
+  }
+
+  // The fragment of this fixture's larder: another LarderProcess started on
+  // it shares the upstream and the Redis.
+  std::string configFragment() const {
+    std::string text = proxyConfig(upstream.port(), cacheSections(redis.get(), options_));
+    if (std::getenv("CACHE_TEST_DEBUG") != nullptr) {
+      size_t at = text.find("log: { level: info }");
+      if (at != std::string::npos) text.replace(at, 20, "log: { level: debug }");
+    }
+    return text;
+  }
+
+  HttpClient client() { return HttpClient(larder->port()); }
+
+  // Per-target answers; the default answer is numbered (see the top).
+  using Customizer = std::function<void(const RecordedRequest&, FakeResponse&)>;
+  void customize(Customizer customizer) {
+    std::lock_guard lock(mutex_);
+    customizer_ = std::move(customizer);
+  }
+
+  size_t upstreamCount(std::string_view method, std::string_view target) const {
+    size_t count = 0;
+    for (const auto& request : upstream.requests())
+      if (request.method == method && request.target == target) ++count;
+    return count;
+  }
+
+  // Entries larder wrote to Redis.
+  std::vector<std::string> entryKeys() { return redis->keys(std::string(kEntryPattern)); }
+
+  // A fill is written to Redis after its answer reached the client (one
+  // EVALSHA, possibly on another connection than the next lookup); a test
+  // that wants the next request to hit waits for the entry first.
+  bool waitForEntries(size_t n, Millis timeout = 3s) {
+    if (!redis) return true;  // the memory store writes before answering
+    return waitUntil([&] { return entryKeys().size() >= n; }, timeout);
+  }
+
+  // Insert scripts Redis has run (stored or refused), from INFO commandstats.
+  int64_t fillCount();
+  // Waits until a fill after `before` (a fillCount()) has landed: for a
+  // refill, whose entry key already exists.
+  bool waitForFillAfter(int64_t before, Millis timeout = 3s) {
+    if (!redis) return true;
+    return waitUntil([&] { return fillCount() > before; }, timeout);
+  }
+
+  FakeUpstream upstream;
+  std::unique_ptr<RedisServer> redis;
+  std::unique_ptr<LarderProcess> larder;
+
+ private:
+  FakeResponse respond(const RecordedRequest& request) {
+    FakeResponse response;
+    response.headers = {{"Content-Type", "text/plain; charset=utf-8"},
+                        {"ETag", "\"e1\""},
+                        {"X-Upstream", "Value With  Spaces"},
+                        {"X-Multi", "one"},
+                        {"X-Multi", "two"}};
+    response.body = fmt::format("{} {} #{}", request.method, request.target, ++answered_);
+    Customizer customizer;
+    {
+      std::lock_guard lock(mutex_);
+      customizer = customizer_;
+    }
+    if (customizer) customizer(request, response);
+    return response;
+  }
+};
+
+inline std::string xCache(const HttpResponse& response) { return response.header("X-Cache"); }
+
+// A GET that must succeed; its response.
+inline HttpResponse mustGet(HttpClient& client, std::string_view target, const Headers& headers = {}) {
+  auto response = client.get(target, headers);
+  REQUIRE_MESSAGE(response.has_value(), "no response to GET ", target);
+  return *response;
+}
+
+inline HttpResponse mustRequest(HttpClient& client, std::string_view method, std::string_view target,
+                                const Headers& headers = {}, std::string_view body = {}) {
+  auto response = client.request(method, target, headers, body);
+  REQUIRE_MESSAGE(response.has_value(), "no response to ", method, " ", target);
+  return *response;
+}
+
+// INFO commandstats as command name -> calls.
+inline std::map<std::string, int64_t> commandCalls(RedisServer& redis) {
+  RedisReply reply = redis.command({"INFO", "commandstats"});
+  REQUIRE(reply.type == RedisReply::Type::kBulk);
+  std::map<std::string, int64_t> calls;
+  size_t at = 0;
+  const std::string& text = reply.str;
+  while (at < text.size()) {
+    size_t end = text.find('\n', at);
+    if (end == std::string::npos) end = text.size();
+    std::string_view line(text.data() + at, end - at);
+    at = end + 1;
+    constexpr std::string_view kPrefix = "cmdstat_";
+    if (line.substr(0, kPrefix.size()) != kPrefix) continue;
+    size_t colon = line.find(':');
+    size_t calls_at = line.find("calls=");
+    if (colon == std::string_view::npos || calls_at == std::string_view::npos) continue;
+    std::string name(line.substr(kPrefix.size(), colon - kPrefix.size()));
+    calls[name] = std::stoll(std::string(line.substr(calls_at + 6, line.find(',', calls_at) - calls_at - 6)));
+  }
+  return calls;
+}
+
+inline int64_t CacheFixture::fillCount() {
+  if (!redis) return 0;
+  std::map<std::string, int64_t> calls = commandCalls(*redis);
+  return calls["evalsha"] + calls["eval"];
+}
+
+}  // namespace larder::test

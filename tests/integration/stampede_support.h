@@ -1,0 +1,47 @@
+// Shared arrangement of the issue-4 tests (stampede, stale, conditional): a
+// FakeUpstream, an optional redis-server and a two-worker larder with one
+// cached route, /item, whose upstream answer each test scripts.
+#pragma once
+
+#include <fmt/format.h>
+
+#include <memory>
+#include <string>
+
+#include "harness/fake_upstream.h"
+#include "harness/http_client.h"
+#include "harness/larder_process.h"
+#include "harness/redis_server.h"
+
+namespace larder::test {
+
+struct StaleFixture {
+  // route_options: extra keys of the /item route, e.g. "stale_while_revalidate: 10s".
+  explicit StaleFixture(std::string route_options = "", bool use_redis = false, int workers = 2,
+                        std::string cache_options = "") {
+    if (use_redis) redis = std::make_unique<RedisServer>();
+    std::string store = redis ? fmt::format("store: {{ redis: {{ url: \"{}\", timeout: 200ms }} }}\n", redis->url())
+                              : std::string();
+    std::string fragment = fmt::format(
+        "workers: {}\n"
+        "upstream: {{ servers: [127.0.0.1:{}], response_timeout: 5s, connect_timeout: 500ms }}\n"
+        "log: {{ level: info }}\n"
+        "{}"
+        "cache:\n  lock_timeout: 10s\n{}"
+        "routes:\n"
+        "  - match: GET /item\n    ttl: 1s\n{}",
+        workers, upstream.port(), store, cache_options, route_options);
+    larder = std::make_unique<LarderProcess>(fragment);
+  }
+
+  HttpClient client() { return HttpClient(larder->port()); }
+  size_t upstreamRequests() const { return upstream.requestCount(); }
+
+  FakeUpstream upstream;
+  std::unique_ptr<RedisServer> redis;
+  std::unique_ptr<LarderProcess> larder;
+};
+
+inline std::string xCache(const HttpResponse& response) { return response.header("X-Cache"); }
+
+}  // namespace larder::test
