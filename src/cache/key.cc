@@ -345,7 +345,15 @@ std::optional<std::string> jwtClaim(const http::HeaderMap& headers, std::string_
   }
   const auto payload = decodeBase64Url(token.substr(first + 1, second - first - 1));
   if (!payload) return std::nullopt;
-  return JsonScanner(*payload).topLevelClaim(claim);
+  auto value = JsonScanner(*payload).topLevelClaim(claim);
+  if (!value) return std::nullopt;
+  // DESIGN invariant 6: the signature is not verified here, so the principal
+  // is bound to the exact token. A forged token naming another user's claim
+  // has another digest and can never hit that user's entries; a real token
+  // hits its own entries for as long as the client reuses it.
+  *value += '\0';
+  *value += digestHex(token);
+  return value;
 }
 
 }  // namespace

@@ -53,12 +53,11 @@ struct RequestIdentity {                // DESIGN invariant 7
 //  - kJwtClaim: the header (default Authorization), "Bearer " stripped, the
 //    payload of a three-part compact JWS base64url-decoded, and the claim's
 //    top-level string or number value. Exactly one such field is required.
-// The JWT signature is NOT verified: the upstream authenticates every miss,
-// and the claim only partitions the cache. Caveat for operators: a client
-// that forges a token naming another user's claim value can be served that
-// user's cached entries on a hit, since the upstream is not asked. Use
-// jwt_claim only when something in front of larder verifies tokens, or key
-// on a secret (session cookie, full Authorization header) instead.
+// The JWT signature is NOT verified (the upstream authenticates every miss),
+// so a jwt_claim principal is the claim value bound to a digest of the whole
+// token: a forged token naming another user's claim never reaches that
+// user's entries (DESIGN invariant 6). Entries are therefore per token; a
+// client that reuses its token (the common case) hits them.
 std::optional<std::string> extractPrincipal(const config::PrincipalSource& source,
                                             const http::HeaderMap& request_headers);
 

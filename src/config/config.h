@@ -112,6 +112,9 @@ struct Route {
   std::optional<PrincipalSource> per_user;
   std::vector<int> statuses{200};
   bool ignore_upstream_cache_control = false;
+  // A client's Cache-Control: no-cache / max-age=0 or Pragma: no-cache:
+  // ignored by default (as nginx and Varnish do); honoured, it revalidates.
+  bool honour_client_no_cache = false;
   std::optional<Duration> stale_while_revalidate;  // overrides cache.*
   std::optional<Duration> stale_if_error;
 

@@ -1,5 +1,6 @@
 #include "config/route_loader.h"
 
+#include <fmt/format.h>
 #include <algorithm>
 #include <array>
 #include <cctype>
@@ -10,7 +11,7 @@ namespace {
 
 constexpr std::array<std::string_view, 7> kMethods{"GET",   "HEAD",   "POST",   "PUT",
                                                    "PATCH", "DELETE", "OPTIONS"};
-constexpr std::array<std::string_view, 10> kReadKeys{"ttl",
+constexpr std::array<std::string_view, 11> kReadKeys{"ttl",
                                                      "max_ttl",
                                                      "namespaces",
                                                      "vary",
@@ -19,7 +20,8 @@ constexpr std::array<std::string_view, 10> kReadKeys{"ttl",
                                                      "statuses",
                                                      "ignore_upstream_cache_control",
                                                      "stale_while_revalidate",
-                                                     "stale_if_error"};
+                                                     "stale_if_error",
+                                                     "client_no_cache"};
 
 bool isReadMethod(std::string_view method) { return method == "GET" || method == "HEAD"; }
 
@@ -183,10 +185,23 @@ class RouteLoader {
     if (key == "statuses") return loadStatuses(value, path, route);
     if (key == "ignore_upstream_cache_control")
       return r_.readBool(value, path, route.ignore_upstream_cache_control);
+    if (key == "client_no_cache") return loadClientNoCache(value, path, route);
     Duration stale{};
     if (!r_.readDuration(value, path, stale)) return false;
     (key == "stale_while_revalidate" ? route.stale_while_revalidate : route.stale_if_error) = stale;
     return true;
+  }
+
+  // "ignore" (nginx and Varnish do) or "honour" (revalidate before answering).
+  bool loadClientNoCache(const YAML::Node& value, const std::string& path, Route& route) {
+    std::string mode;
+    if (!r_.readString(value, path, mode)) return false;
+    if (mode == "ignore" || mode == "honour" || mode == "honor") {
+      route.honour_client_no_cache = mode != "ignore";
+      return true;
+    }
+    r_.error(value, path, fmt::format("must be \"ignore\" or \"honour\", not \"{}\"", mode));
+    return false;
   }
 
   // Templates can only be checked against the pattern's parameters when the

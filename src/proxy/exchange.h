@@ -140,6 +140,7 @@ class Exchange : public upstream::ResponseHandler {
   std::optional<cache::Entry> stale_entry_;
   std::chrono::milliseconds stale_if_error_{0};
   bool revalidate_ = false;               // the entry's validators went upstream
+  bool client_wants_fresh_ = false;       // honoured client no-cache / max-age=0
   std::optional<http::HeaderMap> not_modified_;  // the upstream's 304 fields
 
   // A write: its answer is held while its invalidation is in flight.

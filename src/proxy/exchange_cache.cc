@@ -10,6 +10,7 @@
 #include "cache/policy.h"
 #include "cache/revalidation.h"
 #include "cache/versioned_insert.h"
+#include "http/cache_control.h"
 #include "http/serializer.h"
 #include "proxy/background_refresh.h"
 #include "proxy/client_connection.h"
@@ -34,6 +35,14 @@ std::string lowerCase(std::string_view text) {
 std::string requestHost(const http::RequestHead& request, const http::Target& target) {
   if (const std::string* host = request.headers.find("Host")) return lowerCase(*host);
   return lowerCase(target.authority);
+}
+
+// RFC 9111 §5.2.1.4 and §5.4: a client that asks for an answer validated
+// with the origin.
+bool clientWantsFresh(const http::HeaderMap& headers) {
+  http::CacheControl cc = http::parseCacheControl(headers);
+  if (cc.no_cache || (cc.max_age && cc.max_age->count() == 0)) return true;
+  return !headers.has("Cache-Control") && headers.hasToken("Pragma", "no-cache");
 }
 
 }  // namespace
@@ -81,6 +90,7 @@ void Exchange::lookUp(const http::Target& target) {
     version_keys_.push_back(cache::namespaceKey(prefix, ns.expand(params_)));
   version_keys_.push_back(cache::namespaceKey(prefix, cache::uriNamespace(host_, target.path)));
   version_keys_.push_back(cache::namespaceKey(prefix, kEverythingNamespace));
+  client_wants_fresh_ = route.honour_client_no_cache && clientWantsFresh(request_.headers);
   if (context_.backlog.isPending(version_keys_)) {
     // An invalidation of these namespaces has not reached the store yet.
     bypass("invalidation_pending");
@@ -116,6 +126,12 @@ void Exchange::onLookup(cache::LookupResult&& result) {
   }
   if (valid) {
     base::WallTime now = base::WallClock::now();
+    if (client_wants_fresh_) {
+      // The client asked for a revalidated answer: no hit, no stale.
+      stale_entry_ = std::move(entry);
+      missed();
+      return;
+    }
     if (cache::isFresh(entry->stored_at, entry->ttl, now)) {
       serveEntry(std::move(*entry), "HIT");
       return;

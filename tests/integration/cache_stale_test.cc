@@ -195,3 +195,26 @@ TEST_CASE("a client's matching If-None-Match gets a 304 from the cache with ETag
   CHECK(older.status == 200);
   CHECK(fixture.upstreamRequests() == 1);
 }
+
+TEST_CASE("a client's no-cache is ignored by default and revalidates when the route honours it") {
+  for (bool honour : {false, true}) {
+    CAPTURE(honour);
+    StaleFixture fixture(honour ? "    client_no_cache: honour\n" : "");
+    std::atomic<int> count{0};
+    fixture.upstream.setHandler([&](const RecordedRequest&) {
+      FakeResponse response;
+      response.headers = {{"Cache-Control", "max-age=60"}};
+      response.body = fmt::format("answer {}", ++count);
+      return response;
+    });
+    HttpClient client = fixture.client();
+    CHECK(xCache(mustGet(client)) == "MISS");
+    for (const Headers& headers : std::vector<Headers>{{{"Cache-Control", "no-cache"}},
+                                                       {{"Cache-Control", "max-age=0"}},
+                                                       {{"Pragma", "no-cache"}}}) {
+      HttpResponse response = mustGet(client, headers);
+      CHECK(xCache(response) == (honour ? "MISS" : "HIT"));
+    }
+    CHECK(fixture.upstreamRequests() == (honour ? 4u : 1u));
+  }
+}

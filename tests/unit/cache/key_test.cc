@@ -44,6 +44,12 @@ std::string jwt(std::string_view payload) { return std::string(kJwtHeader) + "."
 
 }  // namespace
 
+// A jwt_claim principal is "<claim>\0<token digest>"; tables compare the claim.
+std::optional<std::string> claimOf(const std::optional<std::string>& principal) {
+  if (!principal) return std::nullopt;
+  return principal->substr(0, principal->find('\0'));
+}
+
 TEST_CASE("GET and HEAD share a key; other methods do not") {
   const auto route = readRoute();
   CHECK(keyFor("GET", "example.com", "/a", route) == keyFor("HEAD", "example.com", "/a", route));
@@ -305,8 +311,24 @@ TEST_CASE("principal from a JWT claim, malformed tokens rejected") {
     CAPTURE(row.name);
     http::HeaderMap headers;
     headers.add("Authorization", row.authorization);
-    CHECK(extractPrincipal(source, headers) == row.principal);
+    CHECK(claimOf(extractPrincipal(source, headers)) == row.principal);
   }
+}
+
+TEST_CASE("JWT claim: a forged signature never yields the real token's principal") {
+  const config::PrincipalSource source{config::PrincipalSource::Kind::kJwtClaim, "", "sub"};
+  const std::string payload = "eyJzdWIiOiJ1c2VyLTQyIiwibmFtZSI6IkFubiJ9";
+  http::HeaderMap real, forged, again;
+  real.add("Authorization", "Bearer " + std::string(kJwtHeader) + "." + payload + ".c2lnbmVk");
+  forged.add("Authorization", "Bearer " + std::string(kJwtHeader) + "." + payload + ".Zm9yZ2Vk");
+  again.add("Authorization", "Bearer " + std::string(kJwtHeader) + "." + payload + ".c2lnbmVk");
+  auto real_principal = extractPrincipal(source, real);
+  auto forged_principal = extractPrincipal(source, forged);
+  REQUIRE(real_principal);
+  REQUIRE(forged_principal);
+  CHECK(claimOf(real_principal) == claimOf(forged_principal));  // same claimed user
+  CHECK(*real_principal != *forged_principal);                 // never the same entries
+  CHECK(extractPrincipal(source, again) == real_principal);    // the same token hits
 }
 
 TEST_CASE("JWT claim: header defaults to Authorization, exactly one field required") {
@@ -314,12 +336,12 @@ TEST_CASE("JWT claim: header defaults to Authorization, exactly one field requir
   const config::PrincipalSource default_header{config::PrincipalSource::Kind::kJwtClaim, "", "sub"};
   http::HeaderMap one;
   one.add("authorization", token);
-  CHECK(extractPrincipal(default_header, one) == std::optional<std::string>("user-42"));
+  CHECK(claimOf(extractPrincipal(default_header, one)) == std::optional<std::string>("user-42"));
 
   const config::PrincipalSource custom{config::PrincipalSource::Kind::kJwtClaim, "X-Token", "name"};
   http::HeaderMap custom_headers;
   custom_headers.add("X-Token", token);
-  CHECK(extractPrincipal(custom, custom_headers) == std::optional<std::string>("Ann"));
+  CHECK(claimOf(extractPrincipal(custom, custom_headers)) == std::optional<std::string>("Ann"));
 
   http::HeaderMap two = one;
   two.add("Authorization", token);

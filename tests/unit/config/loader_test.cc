@@ -308,6 +308,8 @@ TEST_CASE("each class of mistake gets an error naming the key, at its line and c
       {route + "  - GET /api\n", "routes[0]: expected a mapping, got a scalar", 4, 5},
       {route + "  - { match: GET /a, ttl: 1s, ignore_upstream_cache_control: yes }\n",
        "routes[0].ignore_upstream_cache_control: expected true or false", 4, 62},
+      {route + "  - { match: GET /a, ttl: 1s, client_no_cache: sometimes }\n",
+       "routes[0].client_no_cache: must be \"ignore\" or \"honour\", not \"sometimes\"", 4, 48},
       {route + "  - { match: GET /a, ttl: 1s, namespaces: products }\n",
        "routes[0].namespaces: expected a list", 4, 43},
       {route + "  - { match: GET /a, ttl: 1s, namespaces: [[x]] }\n",
