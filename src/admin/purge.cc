@@ -79,7 +79,7 @@ std::optional<PurgeRequest> urlPurge(std::string_view url, std::string& error) {
 PurgeRequest everythingPurge() {
   PurgeRequest purge;
   purge.scope = base::metrics::PurgeScope::kAll;
-  purge.subject = "*";
+  purge.subject.assign(1, '*');
   purge.ns = std::string(kEverythingNamespace);
   return purge;
 }

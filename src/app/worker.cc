@@ -44,6 +44,11 @@ namespace {
 
 // How often the retrying worker tries the invalidation backlog again.
 constexpr base::Duration kBacklogRetryInterval{200};
+// How long a completed fill keeps answering misses whose lookups raced its
+// insert (cache::Coalescer::retire).
+constexpr uint64_t kFillGraceMs = 1000;
+// How long a worker waits at start-up for its store's first connection.
+constexpr base::Duration kStoreStartupWait{1000};
 
 }  // namespace
 
@@ -55,7 +60,7 @@ struct Worker::State {
         store(makeStore(loop, *config, shared)),
         pool(loop, config->upstream),
         refreshes(pool, *store, shared.coalescer),
-        context{loop, pool, config, *store, shared.backlog, shared.coalescer, queue, refreshes},
+        context{loop, pool, config, *store, shared.backlog, shared.coalescer, shared.vary_memo, queue, refreshes},
         server(context),
         drain_timer(loop),
         backlog_timer(loop) {}
@@ -72,6 +77,20 @@ struct Worker::State {
   cache::Pending backlog_retry;
 };
 
+// Requests that arrive before the store has a connection bypass the cache
+// (and are not coalesced), so a worker gives its store a moment before it
+// accepts connections. Bounded: Redis is optional (DESIGN invariant 5).
+void Worker::awaitStore(State& state) {
+  if (state.store->isReady()) return;
+  bool waited_enough = false;
+  net::Timer limit(state.loop);
+  limit.start(kStoreStartupWait, [&waited_enough] { waited_enough = true; });
+  while (!waited_enough && !state.store->isReady()) uv_run(state.loop.raw(), UV_RUN_ONCE);
+  if (!state.store->isReady())
+    LOG_WARN("worker {}: store {} not ready after {} ms; serving without it until it is", index_,
+             state.store->name(), kStoreStartupWait.count());
+}
+
 Worker::Worker(unsigned index, config::ConfigPtr config, SharedState& shared)
     : index_(index), initial_config_(std::move(config)), shared_(shared) {}
 
@@ -86,6 +105,7 @@ std::string Worker::start() {
 
 void Worker::run(std::promise<std::string> started) {
   auto state = std::make_unique<State>(initial_config_, shared_);
+  awaitStore(*state);
   const config::Address& listen = initial_config_->server.listen;
   net::SocketAddress address;
   std::string error;
@@ -102,7 +122,7 @@ void Worker::run(std::promise<std::string> started) {
     return;
   }
   state_ = std::move(state);
-  if (index_ == 0) startBacklogRetries();
+  if (index_ == 0) startHousekeeping();
   started.set_value("");
   state_->loop.run();
   LOG_DEBUG("worker {} stopped", index_);
@@ -113,13 +133,14 @@ void Worker::shutdown() {
   if (!state_) return;
   State* state = state_.get();
   state->queue.post([state] {
-    // Once the last connection is gone only housekeeping handles are left;
-    // unreferencing them lets the loop end by itself.
+    // Drained: stop the loop. The store's connections (and any background
+    // refresh) would keep it alive; their owners' destructors close them,
+    // and ~Loop runs the close callbacks.
     auto finish = [state] {
       state->drain_timer.stop();
       state->backlog_timer.stop();
       state->pool.closeIdle();
-      state->queue.unref();
+      state->loop.stop();
     };
     state->drain_timer.start(state->context.config->server.drain_timeout, [state] {
       LOG_WARN("drain timeout: closing {} connections", state->server.connectionCount());
@@ -139,12 +160,13 @@ void Worker::reconfigure(config::ConfigPtr config) {
   });
 }
 
-// DESIGN invariant 5: failed invalidations are retried until they land. One
-// worker does it for the whole process.
-void Worker::startBacklogRetries() {
+// Process-wide chores, done by one worker: retrying failed invalidations
+// until they land (DESIGN invariant 5) and dropping retired fills.
+void Worker::startHousekeeping() {
   State* state = state_.get();
   state->backlog_timer.unref();
   state->backlog_timer.startRepeating(kBacklogRetryInterval, [this, state] {
+    shared_.coalescer.sweep(base::monoMillis(), kFillGraceMs);
     if (shared_.backlog.empty() || state->backlog_retry.isActive() || !state->store->isAvailable())
       return;
     cache::Invalidation retry = shared_.backlog.snapshot();

@@ -13,6 +13,7 @@
 
 #include "cache/coalescer.h"
 #include "cache/invalidation_backlog.h"
+#include "cache/vary.h"
 #include "cache/store.h"
 #include "config/config.h"
 #include "net/loop.h"
@@ -26,6 +27,7 @@ struct SharedState {
   std::shared_ptr<store::MemoryBackend> memory;
   cache::InvalidationBacklog backlog;
   cache::Coalescer coalescer;
+  cache::VaryMemo vary_memo;
 };
 
 // The cache backend for a loop: a RedisStore when store.redis is set, else a
@@ -56,7 +58,8 @@ class Worker {
  private:
   struct State;
   void run(std::promise<std::string> started);
-  void startBacklogRetries();
+  void startHousekeeping();
+  void awaitStore(State& state);
 
   unsigned index_;
   config::ConfigPtr initial_config_;

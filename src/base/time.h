@@ -3,6 +3,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 
 namespace larder::base {
 
@@ -13,5 +14,11 @@ using WallTime = WallClock::time_point;
 // Monotonic time: timeouts and latency measurements.
 using MonoClock = std::chrono::steady_clock;
 using MonoTime = MonoClock::time_point;
+
+// Monotonic milliseconds, for timestamps shared between threads.
+inline uint64_t monoMillis() {
+  return static_cast<uint64_t>(
+      std::chrono::duration_cast<std::chrono::milliseconds>(MonoClock::now().time_since_epoch()).count());
+}
 
 }  // namespace larder::base

@@ -75,10 +75,21 @@ Fill::State Fill::state() const {
   return state_;
 }
 
-Coalescer::Joined Coalescer::join(const std::string& key) {
+void Fill::markRetired(uint64_t at_ms) {
+  std::lock_guard lock(mutex_);
+  retired_at_ms_ = at_ms;
+}
+
+bool Fill::isRetiredBefore(uint64_t ms) const {
+  std::lock_guard lock(mutex_);
+  return retired_at_ms_ != kNotRetired && retired_at_ms_ <= ms;
+}
+
+Coalescer::Joined Coalescer::join(const std::string& key, uint64_t lookup_started_ms) {
   std::lock_guard lock(mutex_);
   auto it = fills_.find(key);
-  if (it != fills_.end() && it->second->state() != Fill::State::kAbandoned)
+  if (it != fills_.end() && it->second->state() != Fill::State::kAbandoned &&
+      !it->second->isRetiredBefore(lookup_started_ms))
     return {it->second, false};
   auto fill = std::make_shared<Fill>();
   fills_[key] = fill;
@@ -89,6 +100,22 @@ void Coalescer::forget(const std::string& key, const std::shared_ptr<Fill>& fill
   std::lock_guard lock(mutex_);
   auto it = fills_.find(key);
   if (it != fills_.end() && it->second == fill) fills_.erase(it);
+}
+
+void Coalescer::retire(const std::string& key, const std::shared_ptr<Fill>& fill, uint64_t now_ms) {
+  fill->markRetired(now_ms);
+  std::lock_guard lock(mutex_);
+  retired_.push_back({key, fill, now_ms});
+}
+
+void Coalescer::sweep(uint64_t now_ms, uint64_t grace_ms) {
+  std::lock_guard lock(mutex_);
+  size_t done = 0;
+  for (; done < retired_.size() && retired_[done].at_ms + grace_ms <= now_ms; ++done) {
+    auto it = fills_.find(retired_[done].key);
+    if (it != fills_.end() && it->second == retired_[done].fill.lock()) fills_.erase(it);
+  }
+  retired_.erase(retired_.begin(), retired_.begin() + static_cast<std::ptrdiff_t>(done));
 }
 
 size_t Coalescer::size() const {

@@ -62,6 +62,9 @@ class Fill {
   void publishBody(std::string_view data);
   void complete();
   void abandon();
+  // Set by Coalescer::retire: when the fill's entry landed in the store.
+  void markRetired(uint64_t at_ms);
+  bool isRetiredBefore(uint64_t ms) const;
 
   // Waiter side.
   Progress read(size_t offset) const;
@@ -75,6 +78,8 @@ class Fill {
 
   mutable std::mutex mutex_;
   State state_ = State::kFetching;
+  static constexpr uint64_t kNotRetired = UINT64_MAX;
+  uint64_t retired_at_ms_ = kNotRetired;
   std::shared_ptr<const Head> head_;
   std::string body_;
   WaiterId next_waiter_ = 1;
@@ -88,17 +93,30 @@ class Coalescer {
     bool leader = false;
   };
 
-  // Leads a new fill for `key`, or joins the one in flight (or completed but
-  // not yet forgotten: its answer is as fresh as the store's would be).
-  Joined join(const std::string& key);
-  // The leader is done with `fill` (stored, or abandoned): new misses on
-  // `key` start afresh. A fill already replaced is left alone.
+  // Leads a new fill for `key`, or joins the one in flight. A retired fill
+  // (completed and stored) is joined only by a request whose lookup started
+  // before it was retired: a later lookup would have seen the stored entry,
+  // or an invalidation since (DESIGN invariants 3 and 4).
+  Joined join(const std::string& key, uint64_t lookup_started_ms = UINT64_MAX);
+  // The leader gave `fill` up: new misses on `key` start afresh. A fill
+  // already replaced is left alone.
   void forget(const std::string& key, const std::shared_ptr<Fill>& fill);
+  // `fill` completed and its entry is in the store. It keeps answering
+  // misses whose lookups ran just before the store had it, until sweep()
+  // drops it `grace` after `now`.
+  void retire(const std::string& key, const std::shared_ptr<Fill>& fill, uint64_t now_ms);
+  void sweep(uint64_t now_ms, uint64_t grace_ms);
   size_t size() const;
 
  private:
   mutable std::mutex mutex_;
   std::unordered_map<std::string, std::shared_ptr<Fill>> fills_;
+  struct Retired {
+    std::string key;
+    std::weak_ptr<Fill> fill;
+    uint64_t at_ms;
+  };
+  std::vector<Retired> retired_;  // oldest first
 };
 
 // RAII registration of a waiter on a fill (STYLE §2): destroying it removes

@@ -5,6 +5,7 @@
 #include <random>
 
 #include "cache/digest.h"
+#include "cache/vary.h"
 
 namespace larder::cache {
 
@@ -415,7 +416,8 @@ std::string normalizeHost(std::string_view host) {
 
 RequestIdentity buildIdentity(std::string_view method, std::string_view host,
                               const http::Target& target, const config::Route& route,
-                              const http::HeaderMap& request_headers, std::string principal) {
+                              const http::HeaderMap& request_headers, std::string principal,
+                              const std::vector<std::string>& extra_vary) {
   RequestIdentity id;
   // RFC 9110 §9.3.2: HEAD is GET without the body, so both read one entry.
   id.method_class = (method == "HEAD") ? std::string("GET") : std::string(method);
@@ -424,8 +426,8 @@ RequestIdentity buildIdentity(std::string_view method, std::string_view host,
   http::QueryParams params = http::parseQuery(target.query);
   std::erase_if(params, [&](const auto& param) { return !route.query.keeps(param.first); });
   id.query = http::canonicalQuery(std::move(params));
-  id.vary.reserve(route.vary.size());
-  for (const std::string& name : route.vary) {
+  id.vary.reserve(route.vary.size() + extra_vary.size());
+  auto add_varied = [&](const std::string& name) {
     const auto values = request_headers.findAll(name);
     std::string value;
     if (values.empty()) {
@@ -435,10 +437,15 @@ RequestIdentity buildIdentity(std::string_view method, std::string_view host,
         if (!value.empty()) value += ", ";
         value += v;
       }
+      value = normalizeVaryValue(name, value);
       if (!value.empty() && value.front() == '\0') value.insert(value.begin(), '\0');
     }
     id.vary.emplace_back(lowerCopy(name), std::move(value));
-  }
+  };
+  for (const std::string& name : route.vary) add_varied(name);
+  // A separator entry keeps route-keyed and upstream-varied fields apart.
+  if (!extra_vary.empty()) id.vary.emplace_back("", "");
+  for (const std::string& name : extra_vary) add_varied(name);
   id.principal = std::move(principal);
   return id;
 }

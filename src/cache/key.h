@@ -65,9 +65,12 @@ std::optional<std::string> extractPrincipal(const config::PrincipalSource& sourc
 std::string normalizeHost(std::string_view host);
 
 // `principal` is empty on routes that are not per-user.
+// `extra_vary`: lower-case request fields the upstream varies on beyond
+// route.vary (cache/vary.h); they join the key after the route's own.
 RequestIdentity buildIdentity(std::string_view method, std::string_view host,
                               const http::Target& target, const config::Route& route,
-                              const http::HeaderMap& request_headers, std::string principal);
+                              const http::HeaderMap& request_headers, std::string principal,
+                              const std::vector<std::string>& extra_vary = {});
 
 // "<prefix>:e:<digest of identity.serialize()>"
 std::string entryKey(std::string_view key_prefix, const RequestIdentity& identity);

@@ -31,7 +31,8 @@ bool isGetOrHead(std::string_view method) { return method == "GET" || method == 
 // Why a Vary field prevents storing, or empty when every name it lists is
 // keyed by the route (RFC 9111 §4.1: a stored answer may only be reused for
 // requests that match it on every listed field; only route.vary is in the key).
-std::string_view varyProblem(const http::HeaderMap& response_headers, const config::Route& route) {
+std::string_view varyProblem(const http::HeaderMap& response_headers, const config::Route& route,
+                             const std::vector<std::string>& extra_vary) {
   for (std::string_view field : response_headers.findAll("vary")) {
     while (!field.empty()) {
       const size_t comma = field.find(',');
@@ -39,6 +40,8 @@ std::string_view varyProblem(const http::HeaderMap& response_headers, const conf
       if (name == "*") return "vary_star";
       if (!name.empty() &&
           std::none_of(route.vary.begin(), route.vary.end(),
+                       [&](const std::string& keyed) { return http::equalsIgnoreCase(keyed, name); }) &&
+          std::none_of(extra_vary.begin(), extra_vary.end(),
                        [&](const std::string& keyed) { return http::equalsIgnoreCase(keyed, name); })) {
         return "vary_unkeyed";
       }
@@ -111,7 +114,7 @@ StoreDecision decideStore(const config::Route& route, std::string_view request_m
                           const http::HeaderMap& request_headers, int status,
                           const http::HeaderMap& response_headers,
                           std::optional<uint64_t> content_length, uint64_t max_object_size,
-                          base::WallTime now) {
+                          base::WallTime now, const std::vector<std::string>& extra_vary) {
   if (request_method != "GET") return refuse("method");
   if (std::find(route.statuses.begin(), route.statuses.end(), status) == route.statuses.end()) {
     return refuse("status");
@@ -121,7 +124,8 @@ StoreDecision decideStore(const config::Route& route, std::string_view request_m
   if (response_headers.has("set-cookie") || response_headers.has("set-cookie2")) {
     return refuse("set_cookie");
   }
-  if (const std::string_view problem = varyProblem(response_headers, route); !problem.empty()) {
+  if (const std::string_view problem = varyProblem(response_headers, route, extra_vary);
+      !problem.empty()) {
     return refuse(problem);
   }
   if (content_length && *content_length > max_object_size) return refuse("too_big");

@@ -57,7 +57,7 @@ StoreDecision decideStore(const config::Route& route, std::string_view request_m
                           const http::HeaderMap& request_headers, int status,
                           const http::HeaderMap& response_headers,
                           std::optional<uint64_t> content_length, uint64_t max_object_size,
-                          base::WallTime now);
+                          base::WallTime now, const std::vector<std::string>& extra_vary = {});
 
 // The fields stored with an entry: hop-by-hop fields (and those Connection
 // names), Set-Cookie, Age and the configured status header are dropped.

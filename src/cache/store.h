@@ -126,6 +126,8 @@ class Store {
 
   // Whether the backend is currently believed reachable (breaker closed).
   virtual bool isAvailable() const = 0;
+  // Whether it can serve now (a Redis store: a connection is ready).
+  virtual bool isReady() const { return isAvailable(); }
   virtual std::string_view name() const = 0;
 };
 

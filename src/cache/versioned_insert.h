@@ -7,12 +7,18 @@
 #include <chrono>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "cache/entry_codec.h"
 #include "cache/store.h"
 
 namespace larder::cache {
+
+// Tokens an insert creates for absent version keys start with this; tokens
+// written by invalidations never do. A created token is no write: requests
+// that saw it and requests that saw the key absent may share a fill.
+inline constexpr std::string_view kCreatedTokenPrefix = "+";
 
 // Version keys outlive entries; an expired one only turns entries into misses.
 inline constexpr std::chrono::milliseconds kVersionTtl = std::chrono::hours(24 * 7);

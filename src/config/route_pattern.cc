@@ -1,5 +1,6 @@
 #include "config/route_pattern.h"
 
+#include <fmt/format.h>
 #include <algorithm>
 
 namespace larder::config {
@@ -136,7 +137,7 @@ bool Template::parse(std::string_view text, const std::vector<std::string>& allo
       return false;
     }
     if (std::find(allowed.begin(), allowed.end(), name) == allowed.end()) {
-      error = "{" + std::string(name) + "} is not a parameter of the route's path";
+      error = fmt::format("{{{}}} is not a parameter of the route's path", name);
       return false;
     }
     result.parts_.emplace_back(true, std::string(name));

@@ -1,5 +1,6 @@
 #include "config/units.h"
 
+#include <fmt/format.h>
 #include <array>
 #include <limits>
 #include <utility>
@@ -247,7 +248,7 @@ base::Result<RedisEndpoint, std::string> parseRedisUrl(std::string_view text) {
   const bool has_port =
       colon != std::string_view::npos && (bracket == std::string_view::npos || colon > bracket);
   std::string with_port(authority);
-  if (!has_port) with_port += ":" + std::to_string(kDefaultPort);
+  if (!has_port) with_port += fmt::format(":{}", kDefaultPort);
   auto address = parseAddress(with_port);
   if (!address) return Unexpected{std::move(address.error())};
   endpoint.address = std::move(*address);

@@ -33,11 +33,18 @@ CrossThreadQueue::CrossThreadQueue(Loop& loop) {
   async_.get()->data = this;
 }
 
+CrossThreadQueue::~CrossThreadQueue() {
+  // Under the mutex: a post() on another thread that has queued its function
+  // but not yet sent the wake-up must not see the handle closed in between
+  // (the loop thread may run that function, stop and destroy this at once).
+  std::lock_guard lock(mutex_);
+  async_.close();
+}
+
 void CrossThreadQueue::post(std::function<void()> fn) {
-  {
-    std::lock_guard lock(mutex_);
-    queue_.push_back(std::move(fn));
-  }
+  // uv_async_send under the mutex, for the destructor's sake (see there).
+  std::lock_guard lock(mutex_);
+  queue_.push_back(std::move(fn));
   uv_async_send(async_.get());
 }
 

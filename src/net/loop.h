@@ -50,10 +50,15 @@ class Liveness {
 };
 
 // Thread-safe: post() from any thread; the functions run on the loop's
-// thread in posting order. Destroy on the loop's thread.
+// thread in posting order. Destroy on the loop's thread; a post() already
+// under way when the destructor starts completes first, but the owner must
+// make sure no post() starts after that.
 class CrossThreadQueue {
  public:
   explicit CrossThreadQueue(Loop& loop);
+  ~CrossThreadQueue();
+  CrossThreadQueue(const CrossThreadQueue&) = delete;
+  CrossThreadQueue& operator=(const CrossThreadQueue&) = delete;
   void post(std::function<void()> fn);
   // Runs `fn` only if the owner of `owner` is still alive by then.
   void post(std::weak_ptr<void> owner, std::function<void()> fn);

@@ -64,7 +64,7 @@ void BackgroundRefresh::done() { owner_.finished(*this); }  // destroys this
 
 void BackgroundRefreshes::start(CacheSlot slot, http::RequestHead request, std::string_view client_ip,
                                 const cache::Entry& stale) {
-  rewriteForUpstream(request.headers, request.version_minor, client_ip, *slot.config);
+  rewriteForUpstream(request.headers, request.version_minor, client_ip, *slot.config, slot.route);
   auto refresh = std::make_unique<BackgroundRefresh>(*this, std::move(slot), std::move(request), stale);
   BackgroundRefresh& ref = *refresh;
   refreshes_.emplace(&ref, std::move(refresh));

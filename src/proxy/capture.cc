@@ -20,7 +20,7 @@ bool Capture::begin(std::string_view upstream_method, const http::HeaderMap& req
   if (head.framing == http::BodyFraming::kContentLength) length = head.content_length;
   auto decision = cache::decideStore(*slot_.route, upstream_method, request_headers, head.status,
                                      head.headers, length, config.cache.max_object_size,
-                                     base::WallClock::now());
+                                     base::WallClock::now(), slot_.extra_vary);
   if (!decision.store) {
     LOG_DEBUG("not storing {}: {}", slot_.entry_key, decision.reason);
     recordStoreRejected(decision.reason);
@@ -93,12 +93,29 @@ void Capture::store(cache::Entry& entry) {
     slot_.fill->complete();
     // The completed fill keeps answering new misses until the entry is in
     // the store, so no second fetch slips in between (DESIGN invariant 9).
-    on_stored = [coalescer = &coalescer_, key = slot_.fill_key, fill = slot_.fill](cache::InsertOutcome) {
-      coalescer->forget(key, fill);
+    on_stored = [coalescer = &coalescer_, key = slot_.fill_key, fill = slot_.fill](cache::InsertOutcome outcome) {
+      if (outcome == cache::InsertOutcome::kStored) {
+        coalescer->retire(key, fill, base::monoMillis());
+      } else {
+        coalescer->forget(key, fill);
+      }
     };
     slot_.fill.reset();
   }
   store_.insert(std::move(insert), std::move(on_stored));
+}
+
+void Capture::rekey(std::string entry_key, std::string identity, std::string fill_key,
+                    std::vector<std::string> extra_vary) {
+  // Lead the variant's fill before letting the old fill's waiters go, so
+  // the ones that want this variant find it (on any worker).
+  auto joined = coalescer_.join(fill_key);
+  abandon();
+  slot_.entry_key = std::move(entry_key);
+  slot_.identity = std::move(identity);
+  slot_.fill_key = std::move(fill_key);
+  slot_.extra_vary = std::move(extra_vary);
+  if (joined.leader) slot_.fill = std::move(joined.fill);
 }
 
 void Capture::abandon() {

@@ -29,6 +29,7 @@ struct CacheSlot {
   std::vector<std::optional<std::string>> seen_versions;
   std::string fill_key;
   std::shared_ptr<cache::Fill> fill;     // null unless leading a fill
+  std::vector<std::string> extra_vary;   // fields the upstream varies on beyond route.vary
 };
 
 class Capture {
@@ -52,6 +53,11 @@ class Capture {
   // A 304 renewed `stale`: store the renewed entry; returns it for serving.
   cache::Entry renew(cache::Entry stale, const http::HeaderMap& not_modified_headers,
                      const http::HeaderMap& request_headers, base::WallTime request_time);
+  // The answer varies on more fields than the key had: it belongs to another
+  // variant. Leaves the old fill (its waiters look up again) and leads the
+  // variant's fill if nobody does yet. Call before begin().
+  void rekey(std::string entry_key, std::string identity, std::string fill_key,
+             std::vector<std::string> extra_vary);
   // Gives up: the fill's waiters fetch for themselves.
   void abandon();
   bool isActive() const { return active_; }

@@ -79,6 +79,23 @@ void ClientConnection::write(std::vector<std::string> pieces) {
   if (!stream_.write(std::move(pieces))) close(CloseReason::kClientError);
 }
 
+void ClientConnection::write(std::string first, std::string second) {
+  std::vector<std::string> pieces;
+  pieces.reserve(2);
+  pieces.push_back(std::move(first));
+  pieces.push_back(std::move(second));
+  write(std::move(pieces));
+}
+
+void ClientConnection::write(std::string first, std::string second, std::string third) {
+  std::vector<std::string> pieces;
+  pieces.reserve(3);
+  pieces.push_back(std::move(first));
+  pieces.push_back(std::move(second));
+  pieces.push_back(std::move(third));
+  write(std::move(pieces));
+}
+
 void ClientConnection::updateReading() {
   bool want = !closing_ && !close_after_flush_ && !peer_eof_ && !body_paused_ &&
               input_.size() < kMaxBufferedInput;

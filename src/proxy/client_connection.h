@@ -40,6 +40,10 @@ class ClientConnection : public net::TcpStream::Handler, public http::RequestPar
   // For the Exchange. Writes are ignored once closing.
   void write(std::string bytes);
   void write(std::vector<std::string> pieces);
+  // One vectored write of `first` then `second`, both moved (an
+  // initializer_list would copy them: the body is the large part).
+  void write(std::string first, std::string second);
+  void write(std::string first, std::string second, std::string third);
   size_t writeQueueBytes() const { return stream_.writeQueueBytes(); }
   const std::string& peerIp() const { return peer_ip_; }
   bool isShuttingDown() const { return shutting_down_; }

@@ -103,7 +103,7 @@ void Exchange::forward() {
 }
 
 upstream::OutgoingRequest Exchange::buildUpstreamRequest() {
-  rewriteForUpstream(request_.headers, request_.version_minor, client_.peerIp(), *config_);
+  rewriteForUpstream(request_.headers, request_.version_minor, client_.peerIp(), *config_, route_);
   // Revalidation sends the entry's validators on a copy: the client's own
   // conditional fields still decide what the client gets (serveEntry).
   std::optional<http::HeaderMap> revalidation_headers;
@@ -145,6 +145,7 @@ void Exchange::onUpstreamHead(http::ResponseHead& head) {
     return;
   }
   if (head.status >= 500 && serveStaleOnError()) return;
+  if (capture_) rekeyForVary(head);
   if (capture_ && !capture_->begin(upstream_method_, request_.headers, head, request_time_))
     capture_.reset();
   if (invalidates_ && head.status < 400) {
@@ -207,7 +208,7 @@ void Exchange::writeBody(std::string body) {
   if (chunked_to_client_) {
     std::string chunk_header;
     http::appendChunkHeader(body.size(), chunk_header);
-    client_.write({std::move(chunk_header), std::move(body), std::string(http::kChunkEnd)});
+    client_.write(std::move(chunk_header), std::move(body), std::string(http::kChunkEnd));
   } else {
     client_.write(std::move(body));
   }

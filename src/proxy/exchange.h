@@ -86,7 +86,9 @@ class Exchange : public upstream::ResponseHandler {
 
   // exchange_cache.cc
   void route();
-  void lookUp(const http::Target& target);
+  void lookUp();
+  void keyFor(const std::vector<std::string>& vary_names);
+  void rekeyForVary(const http::ResponseHead& head);
   void onLookup(cache::LookupResult&& result);
   void serveEntry(cache::Entry&& entry, std::string_view cache_status);
   bool serveStaleOnError();
@@ -97,7 +99,8 @@ class Exchange : public upstream::ResponseHandler {
   void onInvalidated(cache::StoreStatus status);
 
   // exchange_fill.cc
-  void missed();
+  void missed(std::string_view cache_status = "MISS");
+  std::string fillKey() const;
   void waitForFill();
   void onFillProgress();
   void stopWaiting();
@@ -128,11 +131,16 @@ class Exchange : public upstream::ResponseHandler {
   std::string path_;
   std::string upstream_method_;           // GET when a HEAD miss fills the cache
   base::WallTime request_time_;
+  std::optional<http::Target> target_;
+  std::optional<std::string> principal_;
+  std::string primary_key_;               // the key without upstream-varied fields
+  std::vector<std::string> vary_names_;   // upstream-varied fields in the key
   std::string identity_;                  // serialized RequestIdentity
   std::string entry_key_;
   std::vector<std::string> version_keys_;
   std::vector<std::optional<std::string>> seen_versions_;
   cache::Pending lookup_;
+  uint64_t lookup_started_ms_ = 0;        // when the current lookup was sent
 
   // A miss: the answer captured for the store (and the fill it leads).
   std::unique_ptr<Capture> capture_;

@@ -65,30 +65,30 @@ void Exchange::route() {
   }
   if (route_ != nullptr && route_->isRead() &&
       (request_.method == "GET" || request_.method == "HEAD")) {
-    lookUp(*target);
+    target_ = std::move(target);
+    lookUp();
     return;
   }
   proceedUpstream();
 }
 
-void Exchange::lookUp(const http::Target& target) {
+void Exchange::lookUp() {
   const config::Route& route = *route_;
-  std::optional<std::string> principal;
-  if (route.per_user) principal = cache::extractPrincipal(*route.per_user, request_.headers);
-  auto decision = cache::classifyRequest(request_.method, request_.headers, route, principal.has_value());
+  if (route.per_user) principal_ = cache::extractPrincipal(*route.per_user, request_.headers);
+  auto decision = cache::classifyRequest(request_.method, request_.headers, route, principal_.has_value());
   if (!decision.use_cache) {
     bypass(decision.reason);
     return;
   }
-  cache::RequestIdentity identity = cache::buildIdentity(request_.method, host_, target, route,
-                                                         request_.headers, principal.value_or(""));
   const std::string& prefix = config_->cache.key_prefix;
-  identity_ = identity.serialize();
-  entry_key_ = cache::entryKey(prefix, identity);
+  primary_key_ = cache::entryKey(prefix, cache::buildIdentity(request_.method, host_, *target_, route,
+                                                              request_.headers, principal_.value_or("")));
+  // Straight to this request's variant when the upstream is known to vary.
+  keyFor(context_.vary_memo.find(primary_key_));
   version_keys_.clear();
   for (const auto& ns : route.namespaces)
     version_keys_.push_back(cache::namespaceKey(prefix, ns.expand(params_)));
-  version_keys_.push_back(cache::namespaceKey(prefix, cache::uriNamespace(host_, target.path)));
+  version_keys_.push_back(cache::namespaceKey(prefix, cache::uriNamespace(host_, target_->path)));
   version_keys_.push_back(cache::namespaceKey(prefix, kEverythingNamespace));
   client_wants_fresh_ = route.honour_client_no_cache && clientWantsFresh(request_.headers);
   if (context_.backlog.isPending(version_keys_)) {
@@ -97,6 +97,7 @@ void Exchange::lookUp(const http::Target& target) {
     return;
   }
   setState(ExchangeState::kLookingUp);
+  lookup_started_ms_ = base::monoMillis();
   lookup_ = context_.store.lookup(version_keys_, entry_key_,
                                   [this](cache::LookupResult&& result) { onLookup(std::move(result)); });
 }
@@ -109,7 +110,10 @@ void Exchange::onLookup(cache::LookupResult&& result) {
       replyLocally(503, "cache unavailable", "Retry-After: 1\r\n");
       return;
     }
-    bypass("store_unavailable");
+    // Still one upstream request per key (DESIGN invariant 9): requests that
+    // could not reach the store coalesce among themselves.
+    seen_versions_.assign(version_keys_.size(), std::nullopt);
+    missed("BYPASS");
     return;
   }
   seen_versions_ = std::move(result.versions);
@@ -149,6 +153,27 @@ void Exchange::onLookup(cache::LookupResult&& result) {
   missed();
 }
 
+// The key of this request's variant: the route's key plus `vary_names`.
+void Exchange::keyFor(const std::vector<std::string>& vary_names) {
+  vary_names_ = vary_names;
+  cache::RequestIdentity identity =
+      cache::buildIdentity(request_.method, host_, *target_, *route_, request_.headers,
+                           principal_.value_or(""), vary_names_);
+  identity_ = identity.serialize();
+  entry_key_ = vary_names_.empty() ? primary_key_ : cache::entryKey(config_->cache.key_prefix, identity);
+}
+
+// The answer varies on other fields than the key had (RFC 9111 §4.1): learn
+// them, and capture the answer under this request's variant.
+void Exchange::rekeyForVary(const http::ResponseHead& head) {
+  std::vector<std::string> names = cache::unkeyedVaryNames(head.headers, *route_);
+  if (names == vary_names_ || (names.size() == 1 && names[0] == "*")) return;
+  context_.vary_memo.remember(primary_key_, names);
+  keyFor(names);
+  fill_key_ = fillKey();
+  capture_->rekey(entry_key_, identity_, fill_key_, vary_names_);
+}
+
 CacheSlot Exchange::cacheSlot() const {
   CacheSlot slot;
   slot.config = config_;
@@ -158,14 +183,14 @@ CacheSlot Exchange::cacheSlot() const {
   slot.version_keys = version_keys_;
   slot.seen_versions = seen_versions_;
   slot.fill_key = fill_key_;
+  slot.extra_vary = vary_names_;
   return slot;
 }
 
 // RFC 5861: the stale entry is served now; one request refreshes it behind.
 void Exchange::refreshInBackground(const cache::Entry& stale) {
-  std::string fill_key = entry_key_;
-  for (const auto& version : seen_versions_) fill_key += '\n' + version.value_or("-");
-  auto joined = context_.coalescer.join(fill_key);
+  std::string fill_key = fillKey();
+  auto joined = context_.coalescer.join(fill_key, lookup_started_ms_);
   if (!joined.leader) return;  // a refresh or fetch is already under way
   CacheSlot slot = cacheSlot();
   slot.fill_key = std::move(fill_key);
@@ -214,7 +239,7 @@ void Exchange::serveEntry(cache::Entry&& entry, std::string_view cache_status) {
     client_.write(std::move(head));
   } else {
     body_bytes_sent_ = entry.body.size();
-    client_.write({std::move(head), std::move(entry.body)});
+    client_.write(std::move(head), std::move(entry.body));
   }
   finish();
 }

@@ -2,6 +2,7 @@
 // (DESIGN invariant 9). See cache/coalescer.h for the model.
 #include "base/log.h"
 #include "base/metric_catalog.h"
+#include "cache/versioned_insert.h"
 #include "cache/revalidation.h"
 #include "http/serializer.h"
 #include "proxy/client_connection.h"
@@ -9,15 +10,22 @@
 
 namespace larder::proxy {
 
-void Exchange::missed() {
-  cache_status_ = "MISS";
+// `cache_status` is BYPASS when the store could not be asked: the versions
+// are unknown then, so such requests share fills only among themselves.
+void Exchange::missed(std::string_view cache_status) {
+  if (context_.vary_memo.find(primary_key_) != vary_names_) {
+    // The upstream's Vary was learned while this lookup was in flight: look
+    // up (and coalesce on) this request's own variant instead.
+    lookUp();
+    return;
+  }
+  cache_status_ = cache_status;
   // A HEAD miss is fetched as GET so the answer can fill the cache.
   if (head_request_) upstream_method_ = "GET";
   // The versions seen are part of the fill's key: a request that saw a write's
   // new version must not join a fetch that started before it (invariant 3).
-  fill_key_ = entry_key_;
-  for (const auto& version : seen_versions_) fill_key_ += '\n' + version.value_or("-");
-  auto joined = context_.coalescer.join(fill_key_);
+  fill_key_ = fillKey();
+  auto joined = context_.coalescer.join(fill_key_, lookup_started_ms_);
   if (!joined.leader) {
     fill_ = std::move(joined.fill);
     waitForFill();
@@ -30,6 +38,19 @@ void Exchange::missed() {
   // An expired entry with validators is revalidated: a 304 renews it.
   revalidate_ = stale_entry_ && cache::hasValidators(stale_entry_->headers);
   proceedUpstream();
+}
+
+std::string Exchange::fillKey() const {
+  std::string key = cache_status_ == "BYPASS" ? "unavailable\n" + entry_key_ : entry_key_;
+  // Only a write's token separates fills: absent keys and keys an insert
+  // created mean the same (cache/versioned_insert.h). The remaining gap: a
+  // write's token evicted and re-created by an insert within one fetch.
+  for (const auto& version : seen_versions_) {
+    bool written = version && !version->starts_with(cache::kCreatedTokenPrefix);
+    key += '\n';
+    key += written ? *version : std::string("-");
+  }
+  return key;
 }
 
 void Exchange::waitForFill() {
@@ -66,6 +87,12 @@ void Exchange::onFillProgress() {
     if (fill_head_sent_) {
       // Part of the answer is out already: only a cut connection can tell.
       client_.abort(CloseReason::kUpstreamFailed);
+      return;
+    }
+    if (context_.vary_memo.find(primary_key_) != vary_names_) {
+      // The answer turned out to vary: look up (and coalesce on) this
+      // request's own variant instead.
+      lookUp();
       return;
     }
     proceedUpstream();  // as nginx's proxy_cache_lock: each waiter fetches

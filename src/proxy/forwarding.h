@@ -1,6 +1,8 @@
 // How a client's request is rewritten before it goes upstream: hop-by-hop
 // fields dropped (RFC 9110 §7.6.1), X-Forwarded-* and Via set, Host kept
-// unless the config overrides it.
+// unless the config overrides it, and fields that would act as unkeyed
+// overrides of host, path or method dropped unless `route` (null: none
+// matched) puts them in its key.
 #pragma once
 
 #include <string_view>
@@ -11,6 +13,6 @@
 namespace larder::proxy {
 
 void rewriteForUpstream(http::HeaderMap& headers, int version_minor, std::string_view client_ip,
-                        const config::Config& config);
+                        const config::Config& config, const config::Route* route);
 
 }  // namespace larder::proxy

@@ -4,6 +4,7 @@
 
 #include "cache/coalescer.h"
 #include "cache/invalidation_backlog.h"
+#include "cache/vary.h"
 #include "cache/store.h"
 #include "config/config.h"
 #include "net/loop.h"
@@ -24,6 +25,8 @@ struct ProxyContext {
   cache::InvalidationBacklog& backlog;
   // Process-wide fills in flight (DESIGN invariant 9).
   cache::Coalescer& coalescer;
+  // Process-wide: which request fields each resource's upstream varies on.
+  cache::VaryMemo& vary_memo;
   // This worker's queue: how other workers' fills wake our waiters.
   net::CrossThreadQueue& queue;
   // Refreshes of stale entries that outlive the requests that started them.

@@ -86,6 +86,23 @@ TEST_CASE("query parameter order does not split the key") {
   CHECK(cache.upstream.requestCount() == 2);
 }
 
+TEST_CASE("the Host is part of the key: another host misses, its own entry hits") {
+  CacheFixture cache;
+  HttpClient client = cache.client();
+  HttpResponse shop = mustGet(client, "/api/products", {{"Host", "shop.example.test"}});
+  CHECK(xCache(shop) == "MISS");
+  REQUIRE(cache.waitForEntries(1));
+  HttpResponse other = mustGet(client, "/api/products", {{"Host", "other.example.test"}});
+  CHECK(xCache(other) == "MISS");
+  CHECK(other.body != shop.body);
+  REQUIRE(cache.waitForEntries(2));
+  // Host names are case-insensitive.
+  HttpResponse again = mustGet(client, "/api/products", {{"Host", "SHOP.example.test"}});
+  CHECK(xCache(again) == "HIT");
+  CHECK(again.body == shop.body);
+  CHECK(cache.upstream.requestCount() == 2);
+}
+
 TEST_CASE("ignored query parameters (utm_*) do not split the key") {
   CacheFixture cache;
   HttpClient client = cache.client();

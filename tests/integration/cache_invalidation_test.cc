@@ -159,11 +159,12 @@ TEST_CASE("an unsafe method's Location and Content-Location are invalidated too 
 }
 
 TEST_CASE("a fill that raced a write is never stored: the next GET is a miss with the new body (invariant 3)") {
-  CacheFixture cache;
+  // Declared before the fixture: the upstream's handler uses them.
   auto gate = std::make_shared<Gate>();
   // Armed just before the racing GET: the one GET that then arrives is held
   // and answers "old"; every later one answers "new".
   std::atomic<bool> armed{false};
+  CacheFixture cache;
   cache.customize([&](const RecordedRequest& request, FakeResponse& response) {
     if (request.method == "PUT") {
       response.body = "written";

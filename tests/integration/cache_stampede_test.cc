@@ -68,6 +68,13 @@ TEST_CASE("500 concurrent misses on one key send one request upstream and all ge
   StampedeResult result = stampede(fixture, body, gate);
   MESSAGE("clients: ", kClients, ", answered 200: ", result.ok, ", identical bodies: ", result.identical,
           ", upstream requests: ", fixture.upstreamRequests());
+  if (fixture.upstreamRequests() != 1) {
+    std::string log = fixture.larder->stdoutText();
+    size_t bypass = 0, miss = 0;
+    for (size_t at = 0; (at = log.find("cache=BYPASS", at)) != std::string::npos; ++at) ++bypass;
+    for (size_t at = 0; (at = log.find("cache=MISS", at)) != std::string::npos; ++at) ++miss;
+    MESSAGE("access log: ", miss, " MISS, ", bypass, " BYPASS; stderr: ", fixture.larder->stderrText().substr(0, 2000));
+  }
   CHECK(result.ok == kClients);
   CHECK(result.identical == kClients);
   CHECK(fixture.upstreamRequests() == 1);

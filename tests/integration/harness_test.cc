@@ -401,6 +401,28 @@ TEST_CASE("larder process that exits at start fails with its stderr") {
   CHECK_THROWS_WITH_AS(LarderProcess("workers: 1\n", options), doctest::Contains("bad config: /"), HarnessError);
 }
 
+TEST_CASE("sanitizer reports in a process's stderr are found, with their first line") {
+  struct Row {
+    const char* stderr_text;
+    const char* first_line;  // "" = no report
+  };
+  const Row rows[] = {
+      {"", ""},
+      {"larder: listening on 127.0.0.1:8080\nruntime errors: 0\n", ""},
+      {"x\n==12==ERROR: AddressSanitizer: heap-use-after-free on address\n#0 0x1\n",
+       "==12==ERROR: AddressSanitizer: heap-use-after-free on address"},
+      {"==7==ERROR: LeakSanitizer: detected memory leaks\n", "==7==ERROR: LeakSanitizer: detected memory leaks"},
+      {"ok\nsrc/http/x.cc:3:5: runtime error: signed integer overflow\n",
+       "src/http/x.cc:3:5: runtime error: signed integer overflow"},
+      {"WARNING: ThreadSanitizer: data race (pid=5)\n", "WARNING: ThreadSanitizer: data race (pid=5)"},
+  };
+  for (const Row& row : rows) {
+    CAPTURE(row.stderr_text);
+    std::string report = findSanitizerReport(row.stderr_text);
+    CHECK(report.substr(0, report.find('\n')) == row.first_line);
+  }
+}
+
 TEST_CASE("redis server answers every RESP reply type") {
   RedisServer redis;
   CHECK(redis.command({"PING"}).isStatus("PONG"));

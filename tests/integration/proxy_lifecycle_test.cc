@@ -12,6 +12,7 @@
 #include "harness/pattern.h"
 #include "harness/ports.h"
 #include "harness/proxy_fixture.h"
+#include "harness/redis_server.h"
 
 namespace larder::test {
 namespace {
@@ -87,6 +88,19 @@ TEST_CASE("SIGTERM with only idle keep-alive connections: they are closed and la
   REQUIRE(proxy.larder.terminate());
   CHECK(client.isClosedByPeer(5s));
   CHECK(proxy.larder.waitExit(5s) == 0);
+  CHECK(Clock::now() - start < 5s);
+}
+
+TEST_CASE("SIGTERM with a Redis store: its connections do not keep larder alive") {
+  FakeUpstream upstream;
+  RedisServer redis;
+  LarderProcess larder(proxyConfig(upstream.port(),
+                                   fmt::format("store: {{ redis: {{ url: \"{}\" }} }}\n", redis.url())));
+  HttpClient client(larder.port());
+  REQUIRE(client.get("/warm-up"));
+  auto start = Clock::now();
+  REQUIRE(larder.terminate());
+  CHECK(larder.waitExit(5s) == 0);
   CHECK(Clock::now() - start < 5s);
 }
 

@@ -250,7 +250,10 @@ RedisConnection* RedisStore::pick() {
   if (!breaker_.isClosed()) return nullptr;
   for (size_t i = 0; i < connections_.size(); ++i) {
     RedisConnection* connection = connections_[next_++ % connections_.size()].get();
-    if (connection->isReady()) return connection;
+    if (connection->isReady()) {
+      connected_once_ = true;
+      return connection;
+    }
   }
   return nullptr;
 }
@@ -281,6 +284,9 @@ void RedisStore::recordOutcome(bool ok) {
   // While open, only the probe's result counts (late failures of commands
   // sent before it opened change nothing).
   if (!breaker_.isClosed()) return;
+  // Before the first connection is ready (start-up), requests fail fast
+  // without touching Redis; they say nothing about Redis's health.
+  if (!connected_once_) return;
   if (breaker_.recordFailure()) onBreakerOpened(false);
 }
 

@@ -53,6 +53,7 @@ class RedisStore final : public cache::Store {
   std::string_view name() const override { return "redis"; }
 
   size_t readyConnectionsForTest() const;
+  bool isReady() const override { return readyConnectionsForTest() > 0; }
   CircuitBreaker::State breakerState() const { return breaker_.state(); }
 
   // The Lua source of the insert script (KEYS: entry, versions...; ARGV:
@@ -81,6 +82,7 @@ class RedisStore final : public cache::Store {
   net::Timer probe_timer_;
   std::vector<std::unique_ptr<RedisConnection>> connections_;
   size_t next_ = 0;
+  bool connected_once_ = false;  // a connection has been ready at least once
 };
 
 }  // namespace larder::store

@@ -2,14 +2,18 @@
 
 #include <signal.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <regex>
 #include <thread>
 
+#include <doctest/doctest.h>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "harness/harness_error.h"
 #include "harness/ports.h"
+#include "harness/rss_sampler.h"
 
 namespace larder::test {
 namespace {
@@ -81,7 +85,34 @@ LarderProcess::LarderProcess(std::string_view config_fragment, LarderOptions opt
 }
 
 LarderProcess::~LarderProcess() {
-  if (process_) process_->kill();
+  if (process_) stopAndCheck();
+}
+
+void LarderProcess::stopAndCheck() {
+  // Only a process that exits by itself runs LeakSanitizer's exit check, and
+  // a sanitized build is slow to drain: it gets SIGTERM and a while first.
+  if (process_->isRunning() && isSanitized(process_->pid()) && process_->signal(SIGTERM) &&
+      !process_->waitExit(20s)) {
+    MESSAGE("larder did not exit within 20s of SIGTERM: killed, no leak check");
+  }
+  process_->kill();
+  checkSanitizerReports(stderrText(), "larder");
+}
+
+std::string findSanitizerReport(std::string_view stderr_text) {
+  static constexpr std::string_view kMarkers[] = {"ERROR: AddressSanitizer", "ERROR: LeakSanitizer",
+                                                  "runtime error:", "WARNING: ThreadSanitizer"};
+  size_t first = std::string_view::npos;
+  for (std::string_view marker : kMarkers) first = std::min(first, stderr_text.find(marker));
+  if (first == std::string_view::npos) return {};
+  size_t begin = stderr_text.rfind('\n', first);
+  begin = begin == std::string_view::npos ? 0 : begin + 1;
+  return std::string(stderr_text.substr(begin, 6000));
+}
+
+void checkSanitizerReports(std::string_view stderr_text, std::string_view what) {
+  std::string report = findSanitizerReport(stderr_text);
+  if (!report.empty()) FAIL_CHECK(fmt::format("{} printed a sanitizer report:\n{}", what, report));
 }
 
 bool LarderProcess::terminate() { return process_->signal(SIGTERM); }
@@ -109,6 +140,7 @@ CommandResult runLarder(std::vector<std::string> args, Millis timeout) {
   if (!result.exit_code) process.kill();
   result.stdout_text = process.stdoutText();
   result.stderr_text = process.stderrText();
+  checkSanitizerReports(result.stderr_text, fmt::format("{}", fmt::join(args, " ")));
   return result;
 }
 

@@ -9,6 +9,10 @@
 //
 // The binary is LARDER_BINARY (set by CMake) unless the environment variable
 // LARDER_BINARY names another one.
+//
+// Sanitizer reports fail the test: the destructor stops larder (under a
+// sanitizer with SIGTERM first, so that LeakSanitizer runs at exit) and then
+// scans its stderr with checkSanitizerReports().
 #pragma once
 
 #include <cstdint>
@@ -66,6 +70,8 @@ class LarderProcess {
   bool isRunning() { return process_->isRunning(); }
 
  private:
+  // Stops larder (see the top) and fails the current test on a sanitizer report.
+  void stopAndCheck();
   void waitListening(Millis timeout);
 
   TempDir dir_;
@@ -76,6 +82,13 @@ class LarderProcess {
 };
 
 std::string larderBinary();
+
+// The first sanitizer report in a process's stderr (AddressSanitizer,
+// LeakSanitizer, UndefinedBehaviorSanitizer or ThreadSanitizer), with some
+// context; "" if there is none.
+std::string findSanitizerReport(std::string_view stderr_text);
+// Fails the current test (without throwing) if stderr_text holds a report.
+void checkSanitizerReports(std::string_view stderr_text, std::string_view what);
 
 struct CommandResult {
   std::optional<int> exit_code;  // nullopt: killed after the timeout

@@ -1,0 +1,102 @@
+#include "cache/vary.h"
+
+#include <algorithm>
+#include <cctype>
+
+namespace larder::cache {
+namespace {
+
+std::string_view trim(std::string_view text) {
+  while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
+  while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
+  return text;
+}
+
+std::string lower(std::string_view text) {
+  std::string out(text);
+  std::transform(out.begin(), out.end(), out.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return out;
+}
+
+template <typename Fn>
+void forEachListItem(std::string_view list, Fn fn) {
+  while (!list.empty()) {
+    size_t comma = list.find(',');
+    std::string_view item = trim(list.substr(0, comma));
+    if (!item.empty()) fn(item);
+    if (comma == std::string_view::npos) break;
+    list.remove_prefix(comma + 1);
+  }
+}
+
+// "q=0", "q=0.0", "q=0.000" (RFC 9110 §12.4.2).
+bool isZeroWeight(std::string_view params) {
+  size_t q = params.find("q=");
+  if (q == std::string_view::npos) return false;
+  std::string_view weight = trim(params.substr(q + 2));
+  if (weight.empty() || weight[0] != '0') return false;
+  for (char c : weight.substr(1)) {
+    if (c != '.' && c != '0') return c == ';' || c == ' ';
+  }
+  return true;
+}
+
+}  // namespace
+
+std::vector<std::string> unkeyedVaryNames(const http::HeaderMap& response_headers,
+                                          const config::Route& route) {
+  std::vector<std::string> names;
+  for (std::string_view field : response_headers.findAll("Vary")) {
+    forEachListItem(field, [&](std::string_view item) {
+      std::string name = lower(item);
+      if (name == "*") {
+        names = {"*"};
+        return;
+      }
+      bool keyed = std::any_of(route.vary.begin(), route.vary.end(),
+                               [&](const std::string& k) { return http::equalsIgnoreCase(k, name); });
+      if (!keyed && std::find(names.begin(), names.end(), name) == names.end()) names.push_back(name);
+    });
+    if (names.size() == 1 && names[0] == "*") break;
+  }
+  return names;
+}
+
+std::string normalizeVaryValue(std::string_view name, std::string_view value) {
+  if (!http::equalsIgnoreCase(name, "accept-encoding")) return std::string(value);
+  std::vector<std::string> codings;
+  forEachListItem(value, [&](std::string_view item) {
+    size_t semicolon = item.find(';');
+    std::string_view coding = trim(item.substr(0, semicolon));
+    if (semicolon != std::string_view::npos && isZeroWeight(item.substr(semicolon + 1))) return;
+    if (!coding.empty()) codings.push_back(lower(coding));
+  });
+  std::sort(codings.begin(), codings.end());
+  codings.erase(std::unique(codings.begin(), codings.end()), codings.end());
+  std::string out;
+  for (const auto& coding : codings) {
+    if (!out.empty()) out += ',';
+    out += coding;
+  }
+  return out;
+}
+
+std::vector<std::string> VaryMemo::find(const std::string& primary_key) const {
+  std::lock_guard lock(mutex_);
+  auto it = names_.find(primary_key);
+  return it == names_.end() ? std::vector<std::string>{} : it->second;
+}
+
+void VaryMemo::remember(const std::string& primary_key, std::vector<std::string> names) {
+  std::lock_guard lock(mutex_);
+  if (names.empty()) {
+    names_.erase(primary_key);
+    return;
+  }
+  // Bounded: when full, start over; the cost is one relearning fetch each.
+  if (names_.size() >= max_entries_ && names_.count(primary_key) == 0) names_.clear();
+  names_[primary_key] = std::move(names);
+}
+
+}  // namespace larder::cache

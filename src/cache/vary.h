@@ -1,0 +1,45 @@
+// Vary (RFC 9111 §4.1): an upstream answer may depend on request fields the
+// route does not key on. Such answers are stored per variant: the extra
+// fields join the key. VaryMemo remembers, per resource (its key without the
+// extra fields), which fields its upstream varies on, so later lookups go
+// straight to their variant in one round trip. The memo is per process and
+// learned from answers; a new process learns a resource's Vary from its
+// first fetch of it.
+#pragma once
+
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "config/config.h"
+#include "http/header_map.h"
+
+namespace larder::cache {
+
+// Lower-case names in the answer's Vary that the route does not key on, in
+// first-seen order; {"*"} when Vary is "*" (not storable at all).
+std::vector<std::string> unkeyedVaryNames(const http::HeaderMap& response_headers,
+                                          const config::Route& route);
+
+// The value of a varied request field as keyed. Accept-Encoding is reduced to
+// its sorted, de-duplicated codings (q=0 dropped, parameters ignored), so
+// "gzip, br" and "br,gzip;q=0.9" share a variant.
+std::string normalizeVaryValue(std::string_view name, std::string_view value);
+
+class VaryMemo {
+ public:
+  explicit VaryMemo(size_t max_entries = 100000) : max_entries_(max_entries) {}
+  std::vector<std::string> find(const std::string& primary_key) const;
+  // Empty names forget the resource (its upstream stopped varying).
+  void remember(const std::string& primary_key, std::vector<std::string> names);
+
+ private:
+  mutable std::mutex mutex_;
+  size_t max_entries_;
+  std::unordered_map<std::string, std::vector<std::string>> names_;
+};
+
+}  // namespace larder::cache
