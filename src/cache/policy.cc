@@ -4,6 +4,7 @@
 #include <limits>
 
 #include "cache/entry_codec.h"
+#include "cache/revalidation.h"
 #include "http/cache_control.h"
 #include "http/hop_by_hop.h"
 
@@ -148,10 +149,11 @@ StoreDecision decideStore(const config::Route& route, std::string_view request_m
   if (honor_upstream) {
     if (cc.no_store) return refuse("no_store");       // RFC 9111 §5.2.2.5
     if (cc.is_private) return refuse("private");      // RFC 9111 §5.2.2.7
-    // RFC 9111 §5.2.2.4 would allow storing with revalidation on every use;
-    // revalidation is not implemented, so not storing is the safe reading.
-    if (cc.no_cache) return refuse("no_cache");
+    // RFC 9111 §5.2.2.4: stored, but revalidated before every use. Without
+    // validators every revalidation is a full fetch, so it is not stored.
+    if (cc.no_cache && !hasValidators(response_headers)) return refuse("no_cache");
   }
+  const bool revalidate_always = honor_upstream && cc.no_cache;
 
   milliseconds ttl{0};
   if (route.ttl_from_upstream) {
@@ -179,6 +181,7 @@ StoreDecision decideStore(const config::Route& route, std::string_view request_m
   const int64_t age = ageSeconds(response_headers);
   ttl -= duration_cast<milliseconds>(seconds(age));
   if (ttl <= milliseconds(0)) return refuse("zero_ttl");
+  if (revalidate_always) return StoreDecision{true, "stored", milliseconds(0), age, ttl};
   return StoreDecision{true, "stored", ttl, age};
 }
 

@@ -42,8 +42,10 @@ RequestDecision classifyRequest(std::string_view method, const http::HeaderMap& 
 struct StoreDecision {
   bool store = false;
   std::string_view reason;
-  std::chrono::milliseconds ttl{0};  // > 0 when store
+  std::chrono::milliseconds ttl{0};  // freshness; 0 for no-cache answers (revalidated on every use)
   int64_t initial_age_seconds = 0;   // the upstream's Age (RFC 9111 §4.2.3), for Entry
+  // How long to keep an entry that is never fresh (no-cache) for revalidation.
+  std::chrono::milliseconds keep{0};
 };
 
 // Decides whether a complete upstream answer to a cacheable request is stored.

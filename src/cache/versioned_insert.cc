@@ -17,7 +17,13 @@ InsertRequest buildVersionedInsert(std::string entry_key, Entry& entry,
   entry.versions.clear();
   for (size_t i = 0; i < version_keys.size(); ++i) {
     bool absent = i >= seen_versions.size() || !seen_versions[i].has_value();
-    std::string token = absent ? std::string(kCreatedTokenPrefix) + newVersionToken() : *seen_versions[i];
+    std::string token;
+    if (absent) {
+      token.append(kCreatedTokenPrefix);
+      token.append(newVersionToken());
+    } else {
+      token = *seen_versions[i];
+    }
     entry.versions.emplace_back(version_keys[i], token);
     insert.versions.push_back({version_keys[i], std::move(token), absent});
   }

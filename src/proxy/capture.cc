@@ -35,6 +35,7 @@ bool Capture::begin(std::string_view upstream_method, const http::HeaderMap& req
   entry_.stored_at = request_time;
   entry_.ttl = decision.ttl;
   entry_.initial_age_seconds = decision.initial_age_seconds;
+  keep_ = decision.keep;
   entry_.identity = slot_.identity;
   if (length) entry_.body.reserve(*length);
   if (slot_.fill) slot_.fill->publishHead({entry_.status, entry_.reason, entry_.headers, length});
@@ -85,7 +86,7 @@ cache::Entry Capture::renew(cache::Entry stale, const http::HeaderMap& not_modif
 
 void Capture::store(cache::Entry& entry) {
   const config::Config& config = *slot_.config;
-  auto keep = cache::retention(entry.headers, entry.ttl, *slot_.route, config.cache);
+  auto keep = std::max(keep_, cache::retention(entry.headers, entry.ttl, *slot_.route, config.cache));
   cache::InsertRequest insert = cache::buildVersionedInsert(
       slot_.entry_key, entry, slot_.version_keys, slot_.seen_versions, keep);
   cache::Store::InsertCallback on_stored;

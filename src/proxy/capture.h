@@ -70,6 +70,7 @@ class Capture {
   CacheSlot slot_;
   bool active_ = false;
   cache::Entry entry_;
+  std::chrono::milliseconds keep_{0};  // StoreDecision::keep
 };
 
 }  // namespace larder::proxy

@@ -142,7 +142,7 @@ void Exchange::onLookup(cache::LookupResult&& result) {
     }
     auto windows = cache::staleWindows(entry->headers, *route_, config_->cache);
     auto stale_for = cache::staleness(*entry, now);
-    if (stale_for <= windows.while_revalidate) {
+    if (windows.while_revalidate.count() > 0 && stale_for <= windows.while_revalidate) {
       refreshInBackground(*entry);
       serveEntry(std::move(*entry), "STALE");
       return;
@@ -204,7 +204,8 @@ void Exchange::refreshInBackground(const cache::Entry& stale) {
 }
 
 bool Exchange::serveStaleOnError() {
-  if (!stale_entry_ || cache::staleness(*stale_entry_, base::WallClock::now()) > stale_if_error_)
+  if (!stale_entry_ || stale_if_error_.count() == 0 ||
+      cache::staleness(*stale_entry_, base::WallClock::now()) > stale_if_error_)
     return false;
   LOG_INFO("serving stale {} {}: upstream failed", request_.method, request_.target);
   capture_.reset();

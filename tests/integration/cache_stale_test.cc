@@ -218,3 +218,32 @@ TEST_CASE("a client's no-cache is ignored by default and revalidates when the ro
     CHECK(fixture.upstreamRequests() == (honour ? 4u : 1u));
   }
 }
+
+TEST_CASE("a no-cache answer with an ETag is stored and revalidated before every use") {
+  StaleFixture fixture("");
+  std::string body(5000, 'n');
+  std::atomic<int> revalidations{0};
+  fixture.upstream.setHandler([&](const RecordedRequest& request) {
+    FakeResponse response;
+    response.headers = {{"Cache-Control", "no-cache"}, {"ETag", "\"n1\""}};
+    if (request.header("If-None-Match") == "\"n1\"") {
+      ++revalidations;
+      response.status = 304;
+      response.reason = "Not Modified";
+      return response;
+    }
+    response.body = body;
+    return response;
+  });
+  HttpClient client = fixture.client();
+  CHECK(xCache(mustGet(client)) == "MISS");
+  uint64_t body_bytes = fixture.upstream.bodyBytesSent();
+  for (int i = 1; i <= 3; ++i) {
+    HttpResponse response = mustGet(client);
+    CHECK(response.status == 200);
+    CHECK(xCache(response) == "REVALIDATED");
+    CHECK((response.body == body));
+    CHECK(revalidations == i);
+  }
+  CHECK(fixture.upstream.bodyBytesSent() == body_bytes);
+}
