@@ -5,7 +5,7 @@ DEBUG_DIR ?= build-debug
 JOBS ?= $(shell nproc)
 CONFIG ?= conf/larder.yaml
 
-.PHONY: all deps run test test-debug deb clean
+.PHONY: all deps run test test-debug test-asan test-tsan fuzz-smoke deb clean
 
 all: $(BUILD_DIR)/larder
 
@@ -25,16 +25,31 @@ test:
 	cmake --build $(BUILD_DIR) -j $(JOBS)
 	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS)
 
-# The same suite under AddressSanitizer and UndefinedBehaviorSanitizer.
+# The same suite under AddressSanitizer and UndefinedBehaviorSanitizer
+# (LeakSanitizer runs when larder exits: the harness fails a test on any
+# sanitizer report in larder's stderr). Not the .deb test, which runs dpkg.
 test-asan:
 	@.ci/install-deps test
 	cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DLARDER_SANITIZE=ON
 	cmake --build build-asan -j $(JOBS)
-	cd build-asan && ctest --output-on-failure -j $(JOBS)
+	cd build-asan && ctest --output-on-failure -j $(JOBS) -LE packaging
+
+# The same suite under ThreadSanitizer.
+test-tsan:
+	@.ci/install-deps test
+	cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=Debug -DLARDER_TSAN=ON
+	cmake --build build-tsan -j $(JOBS)
+	cd build-tsan && ctest --output-on-failure -j $(JOBS) -LE packaging
+
+# Every libFuzzer target for FUZZ_SECONDS from its seed corpus (needs clang).
+FUZZ_SECONDS ?= 20
+fuzz-smoke:
+	@.ci/install-deps fuzz
+	JOBS=$(JOBS) tests/fuzz/run_smoke.sh $(FUZZ_SECONDS)
 
 # The Debian package (packaging/cpack.cmake): $(BUILD_DIR)/larder_<version>_<arch>.deb
 deb: $(BUILD_DIR)/larder
 	cd $(BUILD_DIR) && cpack -G DEB
 
 clean:
-	rm -rf $(BUILD_DIR) $(DEBUG_DIR) build-asan
+	rm -rf $(BUILD_DIR) $(DEBUG_DIR) build-asan build-tsan build-fuzz

@@ -126,7 +126,6 @@ void Worker::run(std::promise<std::string> started) {
   started.set_value("");
   state_->loop.run();
   LOG_DEBUG("worker {} stopped", index_);
-  state_.reset();
 }
 
 void Worker::shutdown() {
@@ -194,8 +193,12 @@ bool Worker::heartbeat() {
   return alive;
 }
 
+// The state outlives the thread: other threads may still post to its queue
+// (shutdown, reload, heartbeats) until they join. Its loop has stopped, so
+// destroying it here, on the joining thread, only drains close callbacks.
 void Worker::join() {
   if (thread_.joinable()) thread_.join();
+  state_.reset();
 }
 
 }  // namespace larder::app

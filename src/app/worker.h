@@ -65,8 +65,8 @@ class Worker {
   config::ConfigPtr initial_config_;
   SharedState& shared_;
   std::thread thread_;
-  // Created and destroyed on the worker thread; published to other threads
-  // by start()'s promise, and used by them only until shutdown().
+  // Created on the worker thread and published to other threads by
+  // start()'s promise; destroyed by join(), after the thread has ended.
   std::unique_ptr<State> state_;
   uint64_t heartbeats_posted_ = 0;  // supervisor thread only
   std::atomic<uint64_t> heartbeats_seen_{0};

@@ -106,17 +106,22 @@ void Capture::store(cache::Entry& entry) {
   store_.insert(std::move(insert), std::move(on_stored));
 }
 
-void Capture::rekey(std::string entry_key, std::string identity, std::string fill_key,
-                    std::vector<std::string> extra_vary) {
-  // Lead the variant's fill before letting the old fill's waiters go, so
-  // the ones that want this variant find it (on any worker).
+Capture::PreviousFill Capture::rekey(std::string entry_key, std::string identity,
+                                     std::string fill_key, std::vector<std::string> extra_vary) {
   auto joined = coalescer_.join(fill_key);
-  abandon();
+  PreviousFill previous{std::move(slot_.fill_key), std::move(slot_.fill)};
   slot_.entry_key = std::move(entry_key);
   slot_.identity = std::move(identity);
   slot_.fill_key = std::move(fill_key);
   slot_.extra_vary = std::move(extra_vary);
-  if (joined.leader) slot_.fill = std::move(joined.fill);
+  slot_.fill = joined.leader ? std::move(joined.fill) : nullptr;
+  return previous;
+}
+
+void Capture::releaseFill(PreviousFill previous) {
+  if (!previous.fill) return;
+  previous.fill->abandon();
+  coalescer_.forget(previous.key, previous.fill);
 }
 
 void Capture::abandon() {

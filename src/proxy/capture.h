@@ -54,10 +54,17 @@ class Capture {
   cache::Entry renew(cache::Entry stale, const http::HeaderMap& not_modified_headers,
                      const http::HeaderMap& request_headers, base::WallTime request_time);
   // The answer varies on more fields than the key had: it belongs to another
-  // variant. Leaves the old fill (its waiters look up again) and leads the
-  // variant's fill if nobody does yet. Call before begin().
-  void rekey(std::string entry_key, std::string identity, std::string fill_key,
-             std::vector<std::string> extra_vary);
+  // variant. Leads the variant's fill if nobody does yet and returns the old
+  // fill, which the caller releases (releaseFill) once its waiters can find
+  // their own variants. Call before begin().
+  struct PreviousFill {
+    std::string key;
+    std::shared_ptr<cache::Fill> fill;
+  };
+  PreviousFill rekey(std::string entry_key, std::string identity, std::string fill_key,
+                     std::vector<std::string> extra_vary);
+  // Abandons a fill this capture led: its waiters look up again or fetch.
+  void releaseFill(PreviousFill previous);
   // Gives up: the fill's waiters fetch for themselves.
   void abandon();
   bool isActive() const { return active_; }

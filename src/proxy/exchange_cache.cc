@@ -168,10 +168,14 @@ void Exchange::keyFor(const std::vector<std::string>& vary_names) {
 void Exchange::rekeyForVary(const http::ResponseHead& head) {
   std::vector<std::string> names = cache::unkeyedVaryNames(head.headers, *route_);
   if (names == vary_names_ || (names.size() == 1 && names[0] == "*")) return;
-  context_.vary_memo.remember(primary_key_, names);
+  // Order matters across workers: lead the variant's fill first, then
+  // publish the Vary, then release the old fill's waiters, so a request
+  // wanting this variant always finds this fetch.
   keyFor(names);
   fill_key_ = fillKey();
-  capture_->rekey(entry_key_, identity_, fill_key_, vary_names_);
+  auto previous = capture_->rekey(entry_key_, identity_, fill_key_, vary_names_);
+  context_.vary_memo.remember(primary_key_, std::move(names));
+  capture_->releaseFill(std::move(previous));
 }
 
 CacheSlot Exchange::cacheSlot() const {

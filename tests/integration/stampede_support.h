@@ -17,10 +17,13 @@ namespace larder::test {
 
 struct StaleFixture {
   // route_options: extra keys of the /item route, e.g. "stale_while_revalidate: 10s".
+  // The Redis timeout is generous: a lookup that times out bypasses the
+  // version-checked fills (it coalesces only with other bypasses), and these
+  // tests are about a healthy store on a loaded CI host.
   explicit StaleFixture(std::string route_options = "", bool use_redis = false, int workers = 2,
                         std::string cache_options = "") {
     if (use_redis) redis = std::make_unique<RedisServer>();
-    std::string store = redis ? fmt::format("store: {{ redis: {{ url: \"{}\", timeout: 200ms }} }}\n", redis->url())
+    std::string store = redis ? fmt::format("store: {{ redis: {{ url: \"{}\", timeout: 1s }} }}\n", redis->url())
                               : std::string();
     std::string fragment = fmt::format(
         "workers: {}\n"
