@@ -75,21 +75,21 @@ Fill::State Fill::state() const {
   return state_;
 }
 
-void Fill::markRetired(uint64_t at_ms) {
+void Fill::markRetired(uint64_t tick) {
   std::lock_guard lock(mutex_);
-  retired_at_ms_ = at_ms;
+  retired_tick_ = tick;
 }
 
-bool Fill::isRetiredBefore(uint64_t ms) const {
+bool Fill::isRetiredBefore(uint64_t tick) const {
   std::lock_guard lock(mutex_);
-  return retired_at_ms_ != kNotRetired && retired_at_ms_ <= ms;
+  return retired_tick_ != kNotRetired && retired_tick_ < tick;
 }
 
-Coalescer::Joined Coalescer::join(const std::string& key, uint64_t lookup_started_ms) {
+Coalescer::Joined Coalescer::join(const std::string& key, uint64_t lookup_tick) {
   std::lock_guard lock(mutex_);
   auto it = fills_.find(key);
   if (it != fills_.end() && it->second->state() != Fill::State::kAbandoned &&
-      !it->second->isRetiredBefore(lookup_started_ms))
+      !it->second->isRetiredBefore(lookup_tick))
     return {it->second, false};
   auto fill = std::make_shared<Fill>();
   fills_[key] = fill;
@@ -103,7 +103,7 @@ void Coalescer::forget(const std::string& key, const std::shared_ptr<Fill>& fill
 }
 
 void Coalescer::retire(const std::string& key, const std::shared_ptr<Fill>& fill, uint64_t now_ms) {
-  fill->markRetired(now_ms);
+  fill->markRetired(tick());
   std::lock_guard lock(mutex_);
   retired_.push_back({key, fill, now_ms});
 }

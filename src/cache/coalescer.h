@@ -18,6 +18,7 @@
 // (workers post it to their own loop). No I/O happens here.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -62,9 +63,9 @@ class Fill {
   void publishBody(std::string_view data);
   void complete();
   void abandon();
-  // Set by Coalescer::retire: when the fill's entry landed in the store.
-  void markRetired(uint64_t at_ms);
-  bool isRetiredBefore(uint64_t ms) const;
+  // Set by Coalescer::retire: the tick at which its entry was in the store.
+  void markRetired(uint64_t tick);
+  bool isRetiredBefore(uint64_t tick) const;
 
   // Waiter side.
   Progress read(size_t offset) const;
@@ -79,7 +80,7 @@ class Fill {
   mutable std::mutex mutex_;
   State state_ = State::kFetching;
   static constexpr uint64_t kNotRetired = UINT64_MAX;
-  uint64_t retired_at_ms_ = kNotRetired;
+  uint64_t retired_tick_ = kNotRetired;
   std::shared_ptr<const Head> head_;
   std::string body_;
   WaiterId next_waiter_ = 1;
@@ -93,11 +94,14 @@ class Coalescer {
     bool leader = false;
   };
 
+  // A point in the coalescer's own order of events; take one just before
+  // sending a store lookup.
+  uint64_t tick() { return clock_.fetch_add(1) + 1; }
   // Leads a new fill for `key`, or joins the one in flight. A retired fill
-  // (completed and stored) is joined only by a request whose lookup started
-  // before it was retired: a later lookup would have seen the stored entry,
-  // or an invalidation since (DESIGN invariants 3 and 4).
-  Joined join(const std::string& key, uint64_t lookup_started_ms = UINT64_MAX);
+  // (completed and stored) is joined only by a request whose lookup was sent
+  // before it was retired (`lookup_tick`): a later lookup would have seen the
+  // stored entry, or an invalidation since (DESIGN invariants 3 and 4).
+  Joined join(const std::string& key, uint64_t lookup_tick = UINT64_MAX);
   // The leader gave `fill` up: new misses on `key` start afresh. A fill
   // already replaced is left alone.
   void forget(const std::string& key, const std::shared_ptr<Fill>& fill);
@@ -110,6 +114,7 @@ class Coalescer {
 
  private:
   mutable std::mutex mutex_;
+  std::atomic<uint64_t> clock_{0};
   std::unordered_map<std::string, std::shared_ptr<Fill>> fills_;
   struct Retired {
     std::string key;

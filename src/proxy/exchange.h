@@ -140,7 +140,7 @@ class Exchange : public upstream::ResponseHandler {
   std::vector<std::string> version_keys_;
   std::vector<std::optional<std::string>> seen_versions_;
   cache::Pending lookup_;
-  uint64_t lookup_started_ms_ = 0;        // when the current lookup was sent
+  uint64_t lookup_tick_ = 0;              // Coalescer::tick() when the lookup was sent
 
   // A miss: the answer captured for the store (and the fill it leads).
   std::unique_ptr<Capture> capture_;

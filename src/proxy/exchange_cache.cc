@@ -97,7 +97,7 @@ void Exchange::lookUp() {
     return;
   }
   setState(ExchangeState::kLookingUp);
-  lookup_started_ms_ = base::monoMillis();
+  lookup_tick_ = context_.coalescer.tick();
   lookup_ = context_.store.lookup(version_keys_, entry_key_,
                                   [this](cache::LookupResult&& result) { onLookup(std::move(result)); });
 }
@@ -194,7 +194,7 @@ CacheSlot Exchange::cacheSlot() const {
 // RFC 5861: the stale entry is served now; one request refreshes it behind.
 void Exchange::refreshInBackground(const cache::Entry& stale) {
   std::string fill_key = fillKey();
-  auto joined = context_.coalescer.join(fill_key, lookup_started_ms_);
+  auto joined = context_.coalescer.join(fill_key, lookup_tick_);
   if (!joined.leader) return;  // a refresh or fetch is already under way
   CacheSlot slot = cacheSlot();
   slot.fill_key = std::move(fill_key);

@@ -25,7 +25,7 @@ void Exchange::missed(std::string_view cache_status) {
   // The versions seen are part of the fill's key: a request that saw a write's
   // new version must not join a fetch that started before it (invariant 3).
   fill_key_ = fillKey();
-  auto joined = context_.coalescer.join(fill_key_, lookup_started_ms_);
+  auto joined = context_.coalescer.join(fill_key_, lookup_tick_);
   if (!joined.leader) {
     fill_ = std::move(joined.fill);
     waitForFill();

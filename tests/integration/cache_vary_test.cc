@@ -87,11 +87,7 @@ TEST_CASE("Accept-Encoding is normalized: reordered or q-weighted lists share a 
   CHECK(fixture.upstreamRequests() == 2);
 }
 
-// Skipped: about one run in four sends a second request for one variant when
-// two workers race on a cold varying resource (issue 4 note: an unresolved
-// race between re-keying a fill and waiters re-running their lookup). The
-// assertion states the intended behaviour and stays as it is.
-TEST_CASE("concurrent misses on a cold varying resource send one request per variant" * doctest::skip()) {
+TEST_CASE("concurrent misses on a cold varying resource send one request per variant") {
   StaleFixture fixture("");
   std::atomic<int> count{0};
   auto gate = std::make_shared<Gate>();
