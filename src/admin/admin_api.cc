@@ -1,5 +1,7 @@
 #include "admin/admin_api.h"
 
+#include "http/header_map.h"
+
 #include <fmt/format.h>
 
 #include "admin/purge.h"
@@ -36,11 +38,6 @@ bool equalsConstantTime(std::string_view a, std::string_view b) {
   return diff == 0;
 }
 
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
 
 bool isReadMethod(std::string_view method) { return method == "GET" || method == "HEAD"; }
 
@@ -74,14 +71,14 @@ AdminApi::AdminApi(config::ConfigPtr config, cache::Store& store, cache::Invalid
 bool AdminApi::isAuthorized(const AdminRequest& request) const {
   const std::string& token = config_->admin.token;
   if (token.empty()) return true;
-  std::string_view value = trim(request.authorization);
+  std::string_view value = http::trimOws(request.authorization);
   constexpr std::string_view kScheme = "Bearer ";
   if (value.size() < kScheme.size()) return false;
   for (size_t i = 0; i < kScheme.size(); ++i)
     if (std::tolower(static_cast<unsigned char>(value[i])) !=
         std::tolower(static_cast<unsigned char>(kScheme[i])))
       return false;
-  return equalsConstantTime(trim(value.substr(kScheme.size())), token);
+  return equalsConstantTime(http::trimOws(value.substr(kScheme.size())), token);
 }
 
 cache::Pending AdminApi::handle(const AdminRequest& request, Respond respond) {

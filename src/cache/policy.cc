@@ -19,13 +19,8 @@ using std::chrono::seconds;
 // RFC 9111 §1.2.2: delta-seconds past 2^31 are taken as 2^31.
 constexpr int64_t kDeltaSecondsMax = int64_t{1} << 31;
 
-bool isOws(char c) { return c == ' ' || c == '\t'; }
-
-std::string_view trimOws(std::string_view s) {
-  while (!s.empty() && isOws(s.front())) s.remove_prefix(1);
-  while (!s.empty() && isOws(s.back())) s.remove_suffix(1);
-  return s;
-}
+using http::isOws;
+using http::trimOws;
 
 bool isGetOrHead(std::string_view method) { return method == "GET" || method == "HEAD"; }
 

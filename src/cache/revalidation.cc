@@ -22,28 +22,23 @@ milliseconds pick(const std::optional<std::chrono::seconds>& upstream,
   return std::chrono::duration_cast<milliseconds>(global);
 }
 
-std::string_view trim(std::string_view text) {
-  while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
-  while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
-  return text;
-}
 
 // Weak comparison (RFC 9110 §8.8.3.2): "W/" prefixes do not matter.
 std::string_view opaqueTag(std::string_view tag) {
-  tag = trim(tag);
+  tag = http::trimOws(tag);
   if (tag.size() >= 2 && (tag[0] == 'W' || tag[0] == 'w') && tag[1] == '/') tag.remove_prefix(2);
   return tag;
 }
 
 bool etagListMatches(std::string_view list, std::string_view etag) {
-  if (trim(list) == "*") return true;
+  if (http::trimOws(list) == "*") return true;
   std::string_view wanted = opaqueTag(etag);
   size_t start = 0;
   while (start <= list.size()) {
     size_t comma = list.find(',', start);
     std::string_view item = list.substr(start, comma == std::string_view::npos ? std::string_view::npos
                                                                                : comma - start);
-    if (!trim(item).empty() && opaqueTag(item) == wanted) return true;
+    if (!http::trimOws(item).empty() && opaqueTag(item) == wanted) return true;
     if (comma == std::string_view::npos) break;
     start = comma + 1;
   }

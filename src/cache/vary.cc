@@ -6,11 +6,6 @@
 namespace larder::cache {
 namespace {
 
-std::string_view trim(std::string_view text) {
-  while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
-  while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
-  return text;
-}
 
 std::string lower(std::string_view text) {
   std::string out(text);
@@ -23,7 +18,7 @@ template <typename Fn>
 void forEachListItem(std::string_view list, Fn fn) {
   while (!list.empty()) {
     size_t comma = list.find(',');
-    std::string_view item = trim(list.substr(0, comma));
+    std::string_view item = http::trimOws(list.substr(0, comma));
     if (!item.empty()) fn(item);
     if (comma == std::string_view::npos) break;
     list.remove_prefix(comma + 1);
@@ -34,7 +29,7 @@ void forEachListItem(std::string_view list, Fn fn) {
 bool isZeroWeight(std::string_view params) {
   size_t q = params.find("q=");
   if (q == std::string_view::npos) return false;
-  std::string_view weight = trim(params.substr(q + 2));
+  std::string_view weight = http::trimOws(params.substr(q + 2));
   if (weight.empty() || weight[0] != '0') return false;
   for (char c : weight.substr(1)) {
     if (c != '.' && c != '0') return c == ';' || c == ' ';
@@ -68,7 +63,7 @@ std::string normalizeVaryValue(std::string_view name, std::string_view value) {
   std::vector<std::string> codings;
   forEachListItem(value, [&](std::string_view item) {
     size_t semicolon = item.find(';');
-    std::string_view coding = trim(item.substr(0, semicolon));
+    std::string_view coding = http::trimOws(item.substr(0, semicolon));
     if (semicolon != std::string_view::npos && isZeroWeight(item.substr(semicolon + 1))) return;
     if (!coding.empty()) codings.push_back(lower(coding));
   });

@@ -12,13 +12,6 @@ namespace {
 // RFC 9111 §1.2.2: a delta-seconds too large to represent is taken as 2^31.
 constexpr int64_t kDeltaSecondsMax = int64_t{1} << 31;
 
-bool isOws(char c) { return c == ' ' || c == '\t'; }
-
-std::string_view trimOws(std::string_view s) {
-  while (!s.empty() && isOws(s.front())) s.remove_prefix(1);
-  while (!s.empty() && isOws(s.back())) s.remove_suffix(1);
-  return s;
-}
 
 std::optional<std::chrono::seconds> parseDeltaSeconds(std::string_view text) {
   if (text.empty()) return std::nullopt;

@@ -1,5 +1,7 @@
 #include "http/head_scanner.h"
 
+#include "http/header_map.h"
+
 namespace larder::http {
 
 void HeadScanner::startHead() {
@@ -77,13 +79,6 @@ HeadScanner::Result HeadScanner::scan(std::string_view data) {
 
 namespace {
 
-bool isOws(char c) { return c == ' ' || c == '\t'; }
-
-std::string_view trimOws(std::string_view s) {
-  while (!s.empty() && isOws(s.front())) s.remove_prefix(1);
-  while (!s.empty() && isOws(s.back())) s.remove_suffix(1);
-  return s;
-}
 
 }  // namespace
 

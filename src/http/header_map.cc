@@ -8,7 +8,6 @@ namespace {
 
 constexpr char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + ('a' - 'A')) : c; }
 
-bool isOws(char c) { return c == ' ' || c == '\t'; }
 
 }  // namespace
 

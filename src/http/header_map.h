@@ -15,6 +15,14 @@ struct Header {
 
 bool equalsIgnoreCase(std::string_view a, std::string_view b);
 
+// Optional whitespace (RFC 9110 §5.6.3): space and horizontal tab.
+constexpr bool isOws(char c) { return c == ' ' || c == '\t'; }
+constexpr std::string_view trimOws(std::string_view s) {
+  while (!s.empty() && isOws(s.front())) s.remove_prefix(1);
+  while (!s.empty() && isOws(s.back())) s.remove_suffix(1);
+  return s;
+}
+
 class HeaderMap {
  public:
   void add(std::string name, std::string value);

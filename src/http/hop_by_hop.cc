@@ -12,7 +12,6 @@ bool startsWithIgnoreCase(std::string_view s, std::string_view prefix) {
   return s.size() >= prefix.size() && equalsIgnoreCase(s.substr(0, prefix.size()), prefix);
 }
 
-bool isOws(char c) { return c == ' ' || c == '\t'; }
 
 }  // namespace
 
