@@ -23,6 +23,22 @@ HttpResponse mustGet(HttpClient& client, const Headers& headers = {}) {
   return *response;
 }
 
+// "good" fresh for 1 s, or a 503 "overloaded" once `failing` is set.
+void answerGoodUntilFailing(FakeUpstream& upstream, std::atomic<bool>& failing) {
+  upstream.setHandler([&failing](const RecordedRequest&) {
+    FakeResponse response;
+    if (failing) {
+      response.status = 503;
+      response.reason = "Service Unavailable";
+      response.body = "overloaded";
+    } else {
+      response.headers = {{"Cache-Control", "max-age=1"}};
+      response.body = "good";
+    }
+    return response;
+  });
+}
+
 }  // namespace
 
 TEST_CASE("an expired entry inside stale_while_revalidate is served STALE at once and refreshed once") {
@@ -60,18 +76,7 @@ TEST_CASE("an expired entry inside stale_while_revalidate is served STALE at onc
 TEST_CASE("stale_if_error serves the expired entry when the upstream answers 503 or is down") {
   StaleFixture fixture("    stale_if_error: 30s\n");
   std::atomic<bool> failing{false};
-  fixture.upstream.setHandler([&](const RecordedRequest&) {
-    FakeResponse response;
-    if (failing) {
-      response.status = 503;
-      response.reason = "Service Unavailable";
-      response.body = "overloaded";
-    } else {
-      response.headers = {{"Cache-Control", "max-age=1"}};
-      response.body = "good";
-    }
-    return response;
-  });
+  answerGoodUntilFailing(fixture.upstream, failing);
   HttpClient client = fixture.client();
   CHECK(xCache(mustGet(client)) == "MISS");
   waitForExpiry();
@@ -92,18 +97,7 @@ TEST_CASE("stale_if_error serves the expired entry when the upstream answers 503
 TEST_CASE("outside stale_if_error the upstream's error reaches the client") {
   StaleFixture fixture("");  // no stale window
   std::atomic<bool> failing{false};
-  fixture.upstream.setHandler([&](const RecordedRequest&) {
-    FakeResponse response;
-    if (failing) {
-      response.status = 503;
-      response.reason = "Service Unavailable";
-      response.body = "overloaded";
-    } else {
-      response.headers = {{"Cache-Control", "max-age=1"}};
-      response.body = "good";
-    }
-    return response;
-  });
+  answerGoodUntilFailing(fixture.upstream, failing);
   HttpClient client = fixture.client();
   CHECK(xCache(mustGet(client)) == "MISS");
   waitForExpiry();
