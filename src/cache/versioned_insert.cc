@@ -31,4 +31,34 @@ InsertRequest buildVersionedInsert(std::string entry_key, Entry& entry,
   return insert;
 }
 
+std::optional<InsertRequest> adoptCreatedVersions(const InsertRequest& refused,
+                                                  const std::vector<std::optional<std::string>>& current) {
+  if (current.size() != refused.versions.size()) return std::nullopt;
+  InsertRequest retry{refused.key, {}, refused.ttl, refused.versions, refused.version_ttl};
+  bool adopted = false;
+  for (size_t i = 0; i < current.size(); ++i) {
+    VersionExpectation& expected = retry.versions[i];
+    if (!current[i]) {
+      if (!expected.create) return std::nullopt;  // evicted since: not ours to recreate
+      continue;
+    }
+    if (*current[i] == expected.token) continue;
+    if (!expected.create || !current[i]->starts_with(kCreatedTokenPrefix)) return std::nullopt;
+    expected.token = *current[i];
+    expected.create = false;
+    adopted = true;
+  }
+  if (!adopted) return std::nullopt;
+  std::optional<Entry> entry = decodeEntry(refused.value);
+  if (!entry || entry->versions.size() != retry.versions.size()) return std::nullopt;
+  for (size_t i = 0; i < retry.versions.size(); ++i) entry->versions[i].second = retry.versions[i].token;
+  retry.value = encodeEntry(*entry);
+  return retry;
+}
+
+bool createsVersions(const InsertRequest& insert) {
+  return std::any_of(insert.versions.begin(), insert.versions.end(),
+                     [](const VersionExpectation& expected) { return expected.create; });
+}
+
 }  // namespace larder::cache

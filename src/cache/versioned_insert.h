@@ -30,4 +30,16 @@ InsertRequest buildVersionedInsert(std::string entry_key, Entry& entry,
                                    const std::vector<std::optional<std::string>>& seen_versions,
                                    std::chrono::milliseconds retention);
 
+// Concurrent first fills under a namespace each bring their own created
+// token; the store keeps the first, so the others are refused though no
+// write happened. A created token is no write: a refused insert adopts the
+// created tokens now `current` (one per expectation) when its other versions
+// are unchanged. nullopt when a write did happen, or nothing was adopted.
+std::optional<InsertRequest> adoptCreatedVersions(const InsertRequest& refused,
+                                                  const std::vector<std::optional<std::string>>& current);
+
+// Whether an insert creates a version key, and so may be refused by another
+// insert's creation rather than by a write.
+bool createsVersions(const InsertRequest& insert);
+
 }  // namespace larder::cache

@@ -7,6 +7,43 @@
 #include "proxy/proxy_metrics.h"
 
 namespace larder::proxy {
+namespace {
+
+// Inserts; when refused only because a concurrent first fill created a
+// version key before us, adopts that token and inserts once more
+// (cache::adoptCreatedVersions). Without this, every cold namespace would
+// keep just one of the entries filled into it at once.
+void insertAdoptingCreated(cache::Store& store, cache::InsertRequest insert,
+                           cache::Store::InsertCallback on_done) {
+  if (!cache::createsVersions(insert)) {
+    store.insert(std::move(insert), std::move(on_done));
+    return;
+  }
+  auto refused = std::make_shared<const cache::InsertRequest>(insert);
+  auto retry = [&store, refused, on_done = std::move(on_done)](cache::InsertOutcome outcome) mutable {
+    if (outcome != cache::InsertOutcome::kVersionChanged) {
+      if (on_done) on_done(outcome);
+      return;
+    }
+    std::vector<std::string> version_keys;
+    for (const auto& expected : refused->versions) version_keys.push_back(expected.key);
+    // The callback owns its Pending: nothing else outlives the insert.
+    auto lookup = std::make_shared<cache::Pending>();
+    *lookup = store.lookup(std::move(version_keys), refused->key,
+                           [&store, refused, lookup, on_done = std::move(on_done)](cache::LookupResult&& now) {
+      std::optional<cache::InsertRequest> adopted;
+      if (now.status == cache::StoreStatus::kOk) adopted = cache::adoptCreatedVersions(*refused, now.versions);
+      if (adopted) {
+        store.insert(std::move(*adopted), on_done);
+      } else if (on_done) {
+        on_done(cache::InsertOutcome::kVersionChanged);
+      }
+    });
+  };
+  store.insert(std::move(insert), std::move(retry));
+}
+
+}  // namespace
 
 Capture::Capture(cache::Store& store, cache::Coalescer& coalescer)
     : store_(store), coalescer_(coalescer) {}
@@ -103,7 +140,7 @@ void Capture::store(cache::Entry& entry) {
     };
     slot_.fill.reset();
   }
-  store_.insert(std::move(insert), std::move(on_stored));
+  insertAdoptingCreated(store_, std::move(insert), std::move(on_stored));
 }
 
 Capture::PreviousFill Capture::rekey(std::string entry_key, std::string identity,

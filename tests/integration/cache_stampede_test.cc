@@ -161,3 +161,45 @@ TEST_CASE("when the shared fetch fails before its answer, each waiter fetches fo
   CHECK(bad_gateway == 1);
   CHECK(good == clients.size() - 1);
 }
+
+TEST_CASE("concurrent first fills of different keys under one cold namespace are all stored") {
+  for (bool use_redis : {false, true}) {
+    CAPTURE(use_redis);
+    StaleFixture fixture("", use_redis);
+    auto gate = std::make_shared<Gate>();
+    fixture.upstream.setHandler([&](const RecordedRequest& request) {
+      FakeResponse response;
+      response.headers = {{"Cache-Control", "max-age=60"}};
+      response.body = "answer for " + request.target;
+      response.hold = gate;
+      return response;
+    });
+    // Both lookups see the namespace versions absent; both fills then create
+    // them, and the second finds the first one's tokens.
+    const std::vector<std::string> targets = {"/item?a", "/item?b", "/item?c"};
+    std::vector<std::unique_ptr<HttpClient>> clients;
+    for (const auto& target : targets) {
+      clients.push_back(std::make_unique<HttpClient>(fixture.larder->port()));
+      REQUIRE(clients.back()->send(fmt::format("GET {} HTTP/1.1\r\nHost: shop\r\n\r\n", target)));
+    }
+    REQUIRE(fixture.upstream.waitForRequests(targets.size(), 5s));
+    gate->open();
+    for (auto& client : clients) {
+      auto response = client->readResponse(5s);
+      REQUIRE(response);
+      CHECK(xCache(*response) == "MISS");
+    }
+    if (fixture.redis) {
+      CHECK(waitUntil([&] { return fixture.redis->keys("v1:e:*").size() == targets.size(); }, 3s));
+    }
+    HttpClient client = fixture.client();
+    for (const auto& target : targets) {
+      CAPTURE(target);
+      auto again = client.get(target, {{"Host", "shop"}});
+      REQUIRE(again);
+      CHECK(xCache(*again) == "HIT");
+      CHECK(again->body == "answer for " + target);
+    }
+    CHECK(fixture.upstreamRequests() == targets.size());
+  }
+}
