@@ -64,9 +64,9 @@ std::string jsonString(std::string_view text) {
   return out;
 }
 
-AdminApi::AdminApi(config::ConfigPtr config, cache::Store& store, cache::InvalidationBacklog* backlog,
+AdminApi::AdminApi(config::ConfigPtr config, cache::Store& store, PurgeReach reach,
                    const Readiness& readiness)
-    : config_(std::move(config)), store_(store), backlog_(backlog), readiness_(readiness) {}
+    : config_(std::move(config)), store_(store), reach_(reach), readiness_(readiness) {}
 
 bool AdminApi::isAuthorized(const AdminRequest& request) const {
   const std::string& token = config_->admin.token;
@@ -152,6 +152,7 @@ cache::Pending AdminApi::purge(const PurgeRequest& purge, Respond respond) {
   cache::Invalidation invalidation = makeInvalidation(config_->cache.key_prefix, purge);
   std::string key = invalidation.version_keys.front();
   cache::Invalidation copy = invalidation;
+  if (reach_.tier != nullptr) reach_.tier->invalidate(invalidation.version_keys);
   return store_.invalidate(
       std::move(copy), [this, purge, key, invalidation, respond = std::move(respond)](
                            cache::StoreStatus status) {
@@ -168,12 +169,12 @@ cache::Pending AdminApi::purge(const PurgeRequest& purge, Respond respond) {
         }
         // DESIGN invariant 5: not dropped. This instance stops serving the
         // namespace at once; a worker retries until the store takes it.
-        if (backlog_ != nullptr) backlog_->add(invalidation);
+        if (reach_.backlog != nullptr) reach_.backlog->add(invalidation);
         LOG_WARN("admin: purge of {} could not reach the {} store; queued for retry", purge.ns,
                  store_.name());
         respond(json(503, fmt::format("{{\"ok\":false,{},\"error\":\"store unavailable\","
                                       "\"queued_for_retry\":{}}}",
-                                      fields, backlog_ != nullptr ? "true" : "false")));
+                                      fields, reach_.backlog != nullptr ? "true" : "false")));
       });
 }
 

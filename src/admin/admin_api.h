@@ -21,6 +21,7 @@
 #include <string>
 
 #include "cache/invalidation_backlog.h"
+#include "cache/memory_tier.h"
 #include "cache/store.h"
 #include "config/config.h"
 
@@ -42,6 +43,13 @@ struct AdminResponse {
 };
 
 // What /readyz reports besides the store.
+// What the process keeps besides the store that a purge must reach; either
+// may be null.
+struct PurgeReach {
+  cache::InvalidationBacklog* backlog = nullptr;  // retries purges the store could not take
+  cache::MemoryTier* tier = nullptr;               // forgets purged copies at once
+};
+
 struct Readiness {
   std::atomic<bool> listening{false};
 };
@@ -50,9 +58,7 @@ class AdminApi {
  public:
   using Respond = std::function<void(AdminResponse&&)>;
 
-  // `backlog` may be null (no retries of failed purges).
-  AdminApi(config::ConfigPtr config, cache::Store& store, cache::InvalidationBacklog* backlog,
-           const Readiness& readiness);
+  AdminApi(config::ConfigPtr config, cache::Store& store, PurgeReach reach, const Readiness& readiness);
 
   // Answers through `respond`: at once (before returning, and then the
   // returned Pending is empty) or later on this loop, once the store has
@@ -68,7 +74,7 @@ class AdminApi {
 
   config::ConfigPtr config_;
   cache::Store& store_;
-  cache::InvalidationBacklog* backlog_;
+  PurgeReach reach_;
   const Readiness& readiness_;
 };
 

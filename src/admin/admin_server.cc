@@ -15,10 +15,10 @@ namespace larder::admin {
 // Pendings) go before the api and the store, the loop last.
 struct AdminServer::State {
   State(config::ConfigPtr config, const StoreFactory& make_store,
-        cache::InvalidationBacklog* backlog, const Readiness& readiness)
+        PurgeReach reach, const Readiness& readiness)
       : queue(loop),
         store(make_store(loop, *config)),
-        api(config, *store, backlog, readiness),
+        api(config, *store, reach, readiness),
         listener(loop) {}
 
   void onConnection() {
@@ -48,8 +48,8 @@ struct AdminServer::State {
 };
 
 AdminServer::AdminServer(config::ConfigPtr config, StoreFactory make_store,
-                         cache::InvalidationBacklog* backlog)
-    : initial_config_(std::move(config)), make_store_(std::move(make_store)), backlog_(backlog) {}
+                         PurgeReach reach)
+    : initial_config_(std::move(config)), make_store_(std::move(make_store)), reach_(reach) {}
 
 AdminServer::~AdminServer() { stop(); }
 
@@ -64,7 +64,7 @@ std::string AdminServer::start() {
 }
 
 void AdminServer::run(std::promise<std::string> started) {
-  auto state = std::make_unique<State>(initial_config_, make_store_, backlog_, readiness_);
+  auto state = std::make_unique<State>(initial_config_, make_store_, reach_, readiness_);
   const config::Address& listen = *initial_config_->admin.listen;
   net::SocketAddress address;
   std::string error;

@@ -27,9 +27,9 @@ class AdminServer {
   // Called on the admin thread with the admin loop.
   using StoreFactory = std::function<std::unique_ptr<cache::Store>(net::Loop&, const config::Config&)>;
 
-  // `backlog` (may be null) takes purges the store could not take, for the
-  // workers to retry.
-  AdminServer(config::ConfigPtr config, StoreFactory make_store, cache::InvalidationBacklog* backlog);
+  // `reach`: the backlog takes purges the store could not take, for the
+  // workers to retry; the tier forgets purged copies.
+  AdminServer(config::ConfigPtr config, StoreFactory make_store, PurgeReach reach);
   ~AdminServer();
   AdminServer(const AdminServer&) = delete;
   AdminServer& operator=(const AdminServer&) = delete;
@@ -50,7 +50,7 @@ class AdminServer {
 
   config::ConfigPtr initial_config_;
   StoreFactory make_store_;
-  cache::InvalidationBacklog* backlog_;
+  PurgeReach reach_;
   Readiness readiness_;
   std::thread thread_;
   // Created and destroyed on the admin thread; used by other threads only

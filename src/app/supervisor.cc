@@ -59,6 +59,9 @@ bool applyLogConfig(const config::LogConfig& log) {
 Supervisor::Supervisor(std::string config_path, config::ConfigPtr config)
     : config_path_(std::move(config_path)), config_(std::move(config)), watchdog_timer_(loop_) {
   shared_.memory = std::make_shared<store::MemoryBackend>(config_->store.memory_max_size);
+  shared_.tier.setMaxBytes(config_->cache.memory_tier_size);
+  // With Redis, other instances' writes are heard only once subscribed.
+  shared_.tier.setCoherent(!config_->store.redis);
   // Values kept elsewhere, copied into gauges when /metrics is rendered
   // (on the admin thread; both sources are thread-safe).
   collector_ = base::MetricCollectors::add([this] {
@@ -68,6 +71,8 @@ Supervisor::Supervisor(std::string config_path, config::ConfigPtr config)
     m::memory_store_max_bytes.set(static_cast<int64_t>(stats.max_bytes));
     m::memory_store_evictions.setTotal(stats.evictions);
     m::invalidation_backlog.set(static_cast<int64_t>(shared_.backlog.size()));
+    m::memory_tier_bytes.set(static_cast<int64_t>(shared_.tier.bytes()));
+    m::memory_tier_entries.set(static_cast<int64_t>(shared_.tier.size()));
   });
 }
 
@@ -82,7 +87,7 @@ int Supervisor::run() {
   admin_ = std::make_unique<admin::AdminServer>(
       config_,
       [this](net::Loop& loop, const config::Config& config) { return makeStore(loop, config, shared_); },
-      &shared_.backlog);
+      admin::PurgeReach{&shared_.backlog, &shared_.tier});
   if (std::string error = admin_->start(); !error.empty()) {
     LOG_ERROR("cannot listen on admin.listen {}: {}", config_->admin.listen->toString(), error);
     return 1;
@@ -166,6 +171,9 @@ void Supervisor::reload() {
     }
     applyLogConfig(next->log);
     config_ = next;
+    // Copies were validated under the old routes' namespaces.
+    shared_.tier.flush();
+    shared_.tier.setMaxBytes(config_->cache.memory_tier_size);
     for (auto& worker : workers_) worker->reconfigure(config_);
     admin_->reconfigure(config_);
     m::config_reloads.add(m::index(m::ReloadResult::kOk), 1);

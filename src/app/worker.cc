@@ -7,6 +7,7 @@
 #include "proxy/background_refresh.h"
 #include "proxy/server.h"
 #include "store/memory/memory_store.h"
+#include "store/redis/invalidation_channel.h"
 #include "store/redis/redis_store.h"
 #include "upstream/pool.h"
 
@@ -14,8 +15,10 @@ namespace larder::app {
 
 namespace {
 
-store::RedisOptions redisOptions(const config::RedisConfig& redis) {
+store::RedisOptions redisOptions(const config::Config& config) {
+  const config::RedisConfig& redis = *config.store.redis;
   store::RedisOptions options;
+  options.invalidation_channel = store::invalidationChannel(config.cache.key_prefix);
   if (redis.address.kind == config::Address::Kind::kUnix) {
     options.unix_path = redis.address.path;
   } else {
@@ -36,7 +39,7 @@ store::RedisOptions redisOptions(const config::RedisConfig& redis) {
 
 std::unique_ptr<cache::Store> makeStore(net::Loop& loop, const config::Config& config,
                                         SharedState& shared) {
-  if (config.store.redis) return std::make_unique<store::RedisStore>(loop, redisOptions(*config.store.redis));
+  if (config.store.redis) return std::make_unique<store::RedisStore>(loop, redisOptions(config));
   return std::make_unique<store::MemoryStore>(loop, shared.memory);
 }
 
@@ -60,7 +63,7 @@ struct Worker::State {
         store(makeStore(loop, *config, shared)),
         pool(loop, config->upstream),
         refreshes(pool, *store, shared.coalescer),
-        context{loop, pool, config, *store, shared.backlog, shared.coalescer, shared.vary_memo, queue, refreshes},
+        context{loop, pool, config, *store, shared.backlog, shared.coalescer, shared.vary_memo, shared.tier, queue, refreshes},
         server(context),
         drain_timer(loop),
         backlog_timer(loop) {}

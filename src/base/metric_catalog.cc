@@ -116,6 +116,14 @@ Gauge memory_store_max_bytes("larder_memory_store_max_bytes",
                              "Size bound of the in-process memory store (store.memory.max_size).");
 Counter memory_store_evictions("larder_memory_store_evictions_total",
                                "Items the in-process memory store evicted to make room.");
+Counter memory_tier_hits("larder_memory_tier_hits_total",
+                         "Hits answered from the in-process tier, without asking the store.");
+Gauge memory_tier_bytes("larder_memory_tier_bytes",
+                        "Bytes held by the in-process tier (cache.memory_tier_size bounds it).");
+Gauge memory_tier_entries("larder_memory_tier_entries", "Entries held by the in-process tier.");
+Counter memory_tier_flushes("larder_memory_tier_flushes_total",
+                            "Times the in-process tier was emptied because invalidations from "
+                            "other instances could have been missed.");
 
 CounterFamily purges("larder_admin_purges_total", "Purges requested through the admin API.",
                      labelSets("scope", {"namespace", "url", "all"}, "result", {"ok", "failed"}));

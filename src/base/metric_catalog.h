@@ -77,6 +77,11 @@ extern Gauge memory_store_bytes;
 extern Gauge memory_store_items;
 extern Gauge memory_store_max_bytes;
 extern Counter memory_store_evictions;
+// The in-process tier (routes with memory_ttl).
+extern Counter memory_tier_hits;           // larder_memory_tier_hits_total
+extern Gauge memory_tier_bytes;            // larder_memory_tier_bytes
+extern Gauge memory_tier_entries;          // larder_memory_tier_entries
+extern Counter memory_tier_flushes;        // larder_memory_tier_flushes_total
 
 // Operations.
 extern CounterFamily purges;               // larder_admin_purges_total{scope,result}

@@ -78,6 +78,8 @@ struct CacheConfig {
   Duration stale_if_error = 0s;
   Duration lock_timeout = 5s;
   std::string status_header = "X-Cache";
+  // The in-process tier of the routes with memory_ttl, per process.
+  uint64_t memory_tier_size = 64ull * 1024 * 1024;
 };
 
 // Which query parameters take part in the key. Patterns may end in '*'.
@@ -117,6 +119,10 @@ struct Route {
   bool honour_client_no_cache = false;
   std::optional<Duration> stale_while_revalidate;  // overrides cache.*
   std::optional<Duration> stale_if_error;
+  // Opts into the in-process tier: how long a copy may answer without the
+  // store, and so the longest it can lag another instance's write if an
+  // invalidation message is lost.
+  std::optional<Duration> memory_ttl;
 
   // Write routes: namespaces a non-error answer invalidates.
   std::vector<Template> invalidates;

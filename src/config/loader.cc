@@ -325,6 +325,8 @@ class Loader {
       r_.readDuration(*v, m.pathOf("stale_if_error"), cache.stale_if_error);
     if (auto v = m.take("lock_timeout"))
       r_.readPositiveDuration(*v, m.pathOf("lock_timeout"), cache.lock_timeout);
+    if (auto v = m.take("memory_tier_size"))
+      r_.readSize(*v, m.pathOf("memory_tier_size"), cache.memory_tier_size);
     if (auto v = m.take("status_header")) {
       std::string name;
       if (r_.readNonEmptyString(*v, m.pathOf("status_header"), name)) {

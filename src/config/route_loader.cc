@@ -11,7 +11,7 @@ namespace {
 
 constexpr std::array<std::string_view, 7> kMethods{"GET",   "HEAD",   "POST",   "PUT",
                                                    "PATCH", "DELETE", "OPTIONS"};
-constexpr std::array<std::string_view, 11> kReadKeys{"ttl",
+constexpr std::array<std::string_view, 12> kReadKeys{"ttl",
                                                      "max_ttl",
                                                      "namespaces",
                                                      "vary",
@@ -21,7 +21,8 @@ constexpr std::array<std::string_view, 11> kReadKeys{"ttl",
                                                      "ignore_upstream_cache_control",
                                                      "stale_while_revalidate",
                                                      "stale_if_error",
-                                                     "client_no_cache"};
+                                                     "client_no_cache",
+                                                     "memory_ttl"};
 
 bool isReadMethod(std::string_view method) { return method == "GET" || method == "HEAD"; }
 
@@ -186,6 +187,12 @@ class RouteLoader {
     if (key == "ignore_upstream_cache_control")
       return r_.readBool(value, path, route.ignore_upstream_cache_control);
     if (key == "client_no_cache") return loadClientNoCache(value, path, route);
+    if (key == "memory_ttl") {
+      Duration ttl{};
+      if (!r_.readPositiveDuration(value, path, ttl)) return false;
+      route.memory_ttl = ttl;
+      return true;
+    }
     Duration stale{};
     if (!r_.readDuration(value, path, stale)) return false;
     (key == "stale_while_revalidate" ? route.stale_while_revalidate : route.stale_if_error) = stale;

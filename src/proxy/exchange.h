@@ -90,6 +90,8 @@ class Exchange : public upstream::ResponseHandler {
   void keyFor(const std::vector<std::string>& vary_names);
   void rekeyForVary(const http::ResponseHead& head);
   void onLookup(cache::LookupResult&& result);
+  bool serveFromTier();
+  void keepInTier(std::string&& encoded);
   void serveEntry(cache::Entry&& entry, std::string_view cache_status);
   bool serveStaleOnError();
   void refreshInBackground(const cache::Entry& stale);
@@ -141,6 +143,7 @@ class Exchange : public upstream::ResponseHandler {
   std::vector<std::optional<std::string>> seen_versions_;
   cache::Pending lookup_;
   uint64_t lookup_tick_ = 0;              // Coalescer::tick() when the lookup was sent
+  uint64_t tier_tick_ = 0;                // MemoryTier::tick() then; 0: not for the tier
 
   // A miss: the answer captured for the store (and the fill it leads).
   std::unique_ptr<Capture> capture_;

@@ -96,6 +96,11 @@ void Exchange::lookUp() {
     bypass("invalidation_pending");
     return;
   }
+  tier_tick_ = 0;
+  if (route.memory_ttl && !client_wants_fresh_ && context_.tier.isEnabled()) {
+    if (serveFromTier()) return;
+    tier_tick_ = context_.tier.tick();
+  }
   setState(ExchangeState::kLookingUp);
   lookup_tick_ = context_.coalescer.tick();
   lookup_ = context_.store.lookup(version_keys_, entry_key_,
@@ -137,6 +142,7 @@ void Exchange::onLookup(cache::LookupResult&& result) {
       return;
     }
     if (cache::isFresh(entry->stored_at, entry->ttl, now)) {
+      if (tier_tick_ != 0) keepInTier(std::move(*result.entry));
       serveEntry(std::move(*entry), "HIT");
       return;
     }
@@ -151,6 +157,26 @@ void Exchange::onLookup(cache::LookupResult&& result) {
     stale_entry_ = std::move(entry);
   }
   missed();
+}
+
+// Zero round trips (DESIGN invariant 1): a copy the tier still vouches for.
+bool Exchange::serveFromTier() {
+  std::shared_ptr<const std::string> encoded = context_.tier.get(entry_key_, base::MonoClock::now());
+  if (!encoded) return false;
+  std::optional<cache::Entry> entry = cache::decodeEntry(*encoded);
+  if (!entry || entry->identity != identity_ ||
+      !cache::isFresh(entry->stored_at, entry->ttl, base::WallClock::now()))
+    return false;
+  recordTierHit();
+  serveEntry(std::move(*entry), "HIT");
+  return true;
+}
+
+// A fresh entry the store just validated, for the routes that opt in.
+void Exchange::keepInTier(std::string&& encoded) {
+  auto expires = base::MonoClock::now() + *route_->memory_ttl;
+  context_.tier.put(entry_key_, std::make_shared<const std::string>(std::move(encoded)), version_keys_,
+                    expires, tier_tick_);
 }
 
 // The key of this request's variant: the route's key plus `vary_names`.
@@ -276,6 +302,9 @@ void Exchange::invalidateBeforeAnswer(http::ResponseHead& head) {
     invalidation.version_keys.push_back(cache::namespaceKey(prefix, name));
     invalidation.tokens.push_back(cache::newVersionToken());
   }
+  // This instance's own tier forgets at once; other instances' hear of it
+  // from the store.
+  context_.tier.invalidate(invalidation.version_keys);
   pending_invalidation_ = invalidation;
   held_head_ = std::move(head);
   setState(ExchangeState::kInvalidating);

@@ -41,6 +41,8 @@ void recordStoreRejected(std::string_view reason) {
   m::store_rejected.add(m::storeRejectReasonIndex(reason), 1);
 }
 
+void recordTierHit() { m::memory_tier_hits.inc(); }
+
 void recordInvalidation(bool ok) {
   m::invalidations.add(m::index(ok ? m::InvalidationResult::kOk : m::InvalidationResult::kFailed), 1);
 }

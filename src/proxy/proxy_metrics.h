@@ -18,6 +18,7 @@ void recordExchangeMetrics(std::string_view method, std::string_view cache_statu
 void recordStoreRejected(std::string_view reason);
 // A write's invalidation reached the store, or not (then it is retried).
 void recordInvalidation(bool ok);
+void recordTierHit();
 // A client connection opened / closed for `reason`.
 void recordConnectionOpened();
 void recordConnectionClosed(CloseReason reason);

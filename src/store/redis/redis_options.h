@@ -23,6 +23,8 @@ struct RedisOptions {
   // Connecting plus the handshake (AUTH, SELECT, SCRIPT LOAD).
   base::Duration connect_timeout{1000};
   int connections = 2;  // per worker; commands are pipelined on each
+  // Where invalidations are announced to other instances' tiers; empty: not.
+  std::string invalidation_channel;
 
   int breaker_failures = 5;               // consecutive failures that open it
   base::Duration breaker_cooldown{1000};  // open this long before a probe

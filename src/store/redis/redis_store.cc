@@ -4,6 +4,7 @@
 
 #include "base/log.h"
 #include "base/metric_catalog.h"
+#include "store/redis/invalidation_channel.h"
 #include "store/request_checks.h"
 
 namespace larder::store {
@@ -211,6 +212,12 @@ cache::Pending RedisStore::invalidate(cache::Invalidation invalidation, StatusCa
              if (*on_done_shared) (*on_done_shared)(status);
            });
          });
+  }
+  // Pipelined behind the SETs: other instances drop their tiers' copies
+  // (cache/memory_tier.h). A lost announcement only costs memory_ttl.
+  if (!options_.invalidation_channel.empty()) {
+    const std::string message = encodeInvalidationMessage(invalidation.version_keys);
+    send(connection, {"PUBLISH", options_.invalidation_channel, message}, [](const redisReply*) {});
   }
   return cache::Pending(state);
 }

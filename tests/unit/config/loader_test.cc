@@ -150,6 +150,7 @@ cache:
   stale_if_error: 1m
   lock_timeout: 3s
   status_header: X-Larder
+  memory_tier_size: 16MiB
 routes:
   - match: GET|HEAD /api/items/{id}
     ttl: upstream
@@ -161,6 +162,7 @@ routes:
     statuses: [200, 203, 404]
     stale_while_revalidate: 30s
     stale_if_error: 5m
+    memory_ttl: 2s
   - match: GET /api/me
     ttl: 1m
     per_user: { cookie: session }
@@ -212,12 +214,13 @@ admin:
   CHECK(config->cache.stale_if_error == 1min);
   CHECK(config->cache.lock_timeout == 3s);
   CHECK(config->cache.status_header == "X-Larder");
+  CHECK(config->cache.memory_tier_size == 16ull << 20);
 
   REQUIRE(config->routes.size() == 3);
   const Route& items = config->routes[0];
   CHECK(items.match_text == "GET|HEAD /api/items/{id}");
   CHECK(items.methods == std::vector<std::string>{"GET", "HEAD"});
-  CHECK(items.line == 31);
+  CHECK(items.line == 32);
   CHECK(items.isRead());
   CHECK(items.ttl_from_upstream);
   CHECK_FALSE(items.ttl.has_value());
@@ -234,6 +237,7 @@ admin:
   CHECK(items.statuses == std::vector<int>{200, 203, 404});
   CHECK(items.stale_while_revalidate == 30s);
   CHECK(items.stale_if_error == 5min);
+  CHECK(items.memory_ttl == 2s);
 
   const Route& me = config->routes[1];
   CHECK(me.ttl == 1min);
@@ -243,6 +247,7 @@ admin:
   CHECK(me.ignore_upstream_cache_control);
   CHECK(me.statuses == std::vector<int>{200});
   CHECK_FALSE(me.stale_if_error.has_value());
+  CHECK_FALSE(me.memory_ttl.has_value());
 
   const Route& write = config->routes[2];
   CHECK_FALSE(write.isRead());
@@ -401,6 +406,12 @@ TEST_CASE("each class of mistake gets an error naming the key, at its line and c
        5},
       {route + "  - match: GET /api\n    ttl: 0s\n", "routes[0].ttl: must be greater than 0", 5,
        10},
+      {route + "  - match: GET /api\n    ttl: 1s\n    memory_ttl: 0s\n",
+       "routes[0].memory_ttl: must be greater than 0", 6, 17},
+      {route + "  - match: GET /api\n    ttl: 1s\n    memory_ttl: forever\n",
+       "routes[0].memory_ttl: invalid duration \"forever\"", 6, 17},
+      {kMinimal + "cache: { memory_tier_size: huge }\n",
+       "cache.memory_tier_size: invalid size \"huge\"", 3, 28},
       {route + "  - match: GET /api\n    ttl: 5 minutes\n",
        "routes[0].ttl: invalid duration \"5 minutes\"", 5, 10},
       {route + "  - match: GET /api\n    ttl: 1h\n    max_ttl: 1m\n",
