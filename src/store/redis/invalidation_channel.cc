@@ -5,10 +5,12 @@
 namespace larder::store {
 namespace {
 
-// Reads decimal digits up to `terminator` and consumes both.
+// Reads canonical decimal digits (no sign, no leading zero) up to
+// `terminator` and consumes both: one message has one spelling.
 std::optional<size_t> readNumber(std::string_view& text, char terminator) {
   size_t end = text.find(terminator);
   if (end == 0 || end == std::string_view::npos || end > 10) return std::nullopt;
+  if (text[0] == '0' && end > 1) return std::nullopt;
   size_t value = 0;
   auto [ptr, error] = std::from_chars(text.data(), text.data() + end, value);
   if (error != std::errc() || ptr != text.data() + end) return std::nullopt;
