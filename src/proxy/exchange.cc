@@ -185,7 +185,12 @@ void Exchange::sendResponseHead(http::ResponseHead& head) {
   out.reserve(512);
   http::appendResponseHead(request_.version_minor, head.status, head.reason, headers, out);
   setState(ExchangeState::kStreamingResponse);
-  client_.write(std::move(out));
+  unsent_head_ = std::move(out);
+}
+
+void Exchange::flushHead() {
+  if (!unsent_head_.empty()) client_.write(std::move(unsent_head_));
+  unsent_head_.clear();
 }
 
 void Exchange::onUpstreamBody(std::string_view data) {
@@ -205,13 +210,25 @@ void Exchange::onUpstreamBody(std::string_view data) {
 void Exchange::writeBody(std::string body) {
   if (head_request_ || body.empty()) return;
   body_bytes_sent_ += body.size();
+  std::vector<std::string> pieces;
+  pieces.reserve(4);
+  if (!unsent_head_.empty()) pieces.push_back(std::move(unsent_head_));
+  unsent_head_.clear();
   if (chunked_to_client_) {
     std::string chunk_header;
     http::appendChunkHeader(body.size(), chunk_header);
-    client_.write(std::move(chunk_header), std::move(body), std::string(http::kChunkEnd));
+    pieces.push_back(std::move(chunk_header));
+    pieces.push_back(std::move(body));
+    pieces.emplace_back(http::kChunkEnd);
   } else {
-    client_.write(std::move(body));
+    pieces.push_back(std::move(body));
   }
+  client_.write(std::move(pieces));
+}
+
+void Exchange::writeLastChunk() {
+  flushHead();
+  if (chunked_to_client_) client_.write(std::string(http::kLastChunk));
 }
 
 void Exchange::onClientDrained() {
@@ -236,7 +253,7 @@ void Exchange::onUpstreamComplete() {
     held_complete_ = true;
     return;
   }
-  if (chunked_to_client_) client_.write(std::string(http::kLastChunk));
+  writeLastChunk();
   finish();
 }
 
@@ -264,6 +281,7 @@ void Exchange::replyLocally(int status, std::string_view message, std::string_vi
 }
 
 void Exchange::finish() {
+  flushHead();
   setState(ExchangeState::kComplete);
   logAccess();
   client_.onExchangeComplete(keep_alive_);  // may destroy this

@@ -331,10 +331,11 @@ void Exchange::onInvalidated(cache::StoreStatus status) {
     writeBody(std::move(body));
   }
   if (held_complete_) {
-    if (chunked_to_client_) client_.write(std::string(http::kLastChunk));
+    writeLastChunk();
     finish();
     return;
   }
+  flushHead();
   if (upstream_ != nullptr) upstream_->resumeReading();
 }
 

@@ -116,9 +116,11 @@ void Exchange::onFillProgress() {
   writeBody(std::move(progress.body));
   if (progress.state == cache::Fill::State::kComplete) {
     stopWaiting();
-    if (chunked_to_client_) client_.write(std::string(http::kLastChunk));
+    writeLastChunk();
     finish();
+    return;
   }
+  flushHead();  // the leader has published no more yet
 }
 
 }  // namespace larder::proxy

@@ -119,6 +119,7 @@ void UpstreamConnection::onStreamRead(std::string_view data) {
     }
     if (parser_.isPaused()) parser_.resume();  // an interim 1xx response ended
   }
+  if (state_ == State::kActive && request_ != nullptr) request_->onReadEnd();
 }
 
 void UpstreamConnection::onStreamEnd(int status) {

@@ -31,6 +31,9 @@ class ResponseHandler {
   virtual void onUpstreamError(UpstreamError error) = 0;
   // The request body queue fell below the low-water mark.
   virtual void onUpstreamBodyDrained() {}
+  // Everything one read from the upstream held has been delivered, and the
+  // response goes on: what was held back to share a write may go now.
+  virtual void onUpstreamReadEnd() {}
 };
 
 struct OutgoingRequest {
@@ -70,6 +73,7 @@ class UpstreamRequest {
 
   // Called by UpstreamConnection.
   void onConnected(UpstreamConnection& connection);
+  void onReadEnd() { handler_.onUpstreamReadEnd(); }
   void onHead(http::ResponseHead& head);
   void onBody(std::string_view data);
   void onComplete();

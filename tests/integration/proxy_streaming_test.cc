@@ -2,12 +2,16 @@
 // directions, and a slow reader does not make larder buffer (DESIGN
 // invariant 8). larder's RSS is sampled from another thread during each
 // transfer; the bound is skipped for sanitizer builds (shadow memory).
+#include <poll.h>
+#include <sys/socket.h>
+
 #include <optional>
 #include <string>
 
 #include <doctest/doctest.h>
 #include <fmt/format.h>
 
+#include "harness/gate.h"
 #include "harness/pattern.h"
 #include "harness/proxy_fixture.h"
 #include "harness/rss_sampler.h"
@@ -89,4 +93,52 @@ TEST_CASE("a slow reader does not make larder buffer the upstream's response") {
 }
 
 }  // namespace
+}  // namespace larder::test
+
+namespace larder::test {
+
+// larder sends a response head together with the first body bytes when they
+// arrive together; when the body is late, the head must not wait for it.
+TEST_CASE("a response head is passed on at once even while the upstream holds back the body") {
+  for (bool chunked : {false, true}) {
+    CAPTURE(chunked);
+    ProxyFixture proxy;
+    auto body_gate = std::make_shared<Gate>();
+    proxy.upstream.setHandler([&](const RecordedRequest&) {
+      FakeResponse response;
+      response.body = "late body";
+      response.chunked = chunked;
+      response.hold_body = body_gate;
+      return response;
+    });
+    HttpClient client = proxy.client();
+    REQUIRE(client.send(formatRequest("GET", "/slow", {}, {}, "x")));
+    std::string received;
+    Deadline deadline = deadlineIn(5s);
+    while (received.find("\r\n\r\n") == std::string::npos && Clock::now() < deadline) {
+      pollfd pfd{client.fd(), POLLIN, 0};
+      if (::poll(&pfd, 1, 50) <= 0) continue;
+      char buffer[4096];
+      ssize_t n = ::recv(client.fd(), buffer, sizeof buffer, 0);
+      if (n <= 0) break;
+      received.append(buffer, static_cast<size_t>(n));
+    }
+    CHECK(received.rfind("HTTP/1.1 200 OK\r\n", 0) == 0);
+    CHECK(received.find("\r\n\r\n") != std::string::npos);
+    CHECK(received.find("late body") == std::string::npos);
+    body_gate->open();
+    std::string rest;
+    deadline = deadlineIn(5s);
+    while (rest.find(chunked ? "0\r\n\r\n" : "late body") == std::string::npos && Clock::now() < deadline) {
+      pollfd pfd{client.fd(), POLLIN, 0};
+      if (::poll(&pfd, 1, 50) <= 0) continue;
+      char buffer[4096];
+      ssize_t n = ::recv(client.fd(), buffer, sizeof buffer, 0);
+      if (n <= 0) break;
+      rest.append(buffer, static_cast<size_t>(n));
+    }
+    CHECK(rest.find("late body") != std::string::npos);
+  }
+}
+
 }  // namespace larder::test

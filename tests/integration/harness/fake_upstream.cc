@@ -240,6 +240,12 @@ bool FakeUpstream::writeResponse(int fd, const RecordedRequest& request, const F
   head += "\r\n";
   if (!sendAll(fd, head, deadlineIn(kWriteProgressTimeout))) return false;
   if (!has_body) return true;
+  if (response.hold_body) {
+    Deadline deadline = deadlineIn(response.hold_timeout);
+    while (!response.hold_body->wait(20ms)) {
+      if (stopping_ || Clock::now() >= deadline) return false;
+    }
+  }
 
   auto sendPiece = [&](std::string_view data) {
     Deadline deadline = deadlineIn(kWriteProgressTimeout);

@@ -61,6 +61,7 @@ struct FakeResponse {
   Millis delay{0};                    // wait before writing the response
   bool close_after = false;           // close the connection after it
   std::shared_ptr<Gate> hold;         // wait for this gate before answering
+  std::shared_ptr<Gate> hold_body;    // after the head, wait for this gate before the body
   Millis hold_timeout{30000};         // gate not opened in time: close, no answer
   std::optional<uint64_t> stream_bytes;  // instead of body: this many pattern
                                          // bytes (see pattern.h), generated
