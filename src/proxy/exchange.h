@@ -94,7 +94,7 @@ class Exchange : public upstream::ResponseHandler {
   void rekeyForVary(const http::ResponseHead& head);
   void onLookup(cache::LookupResult&& result);
   bool serveFromTier();
-  void keepInTier(std::string&& encoded);
+  void keepInTier(std::string&& encoded, const cache::Entry& entry);
   void serveEntry(cache::Entry&& entry, std::string_view cache_status);
   bool serveStaleOnError();
   void refreshInBackground(const cache::Entry& stale);

@@ -142,7 +142,7 @@ void Exchange::onLookup(cache::LookupResult&& result) {
       return;
     }
     if (cache::isFresh(entry->stored_at, entry->ttl, now)) {
-      if (tier_tick_ != 0) keepInTier(std::move(*result.entry));
+      if (tier_tick_ != 0) keepInTier(std::move(*result.entry), *entry);
       serveEntry(std::move(*entry), "HIT");
       return;
     }
@@ -172,11 +172,15 @@ bool Exchange::serveFromTier() {
   return true;
 }
 
-// A fresh entry the store just validated, for the routes that opt in.
-void Exchange::keepInTier(std::string&& encoded) {
+// A fresh entry the store just validated, for the routes that opt in. It
+// answers to every namespace it was stored under, not only the route's.
+void Exchange::keepInTier(std::string&& encoded, const cache::Entry& entry) {
+  std::vector<std::string> version_keys;
+  version_keys.reserve(entry.versions.size());
+  for (const auto& [key, token] : entry.versions) version_keys.push_back(key);
   auto expires = base::MonoClock::now() + *route_->memory_ttl;
-  context_.tier.put(entry_key_, std::make_shared<const std::string>(std::move(encoded)), version_keys_,
-                    expires, tier_tick_);
+  context_.tier.put(entry_key_, std::make_shared<const std::string>(std::move(encoded)),
+                    std::move(version_keys), expires, tier_tick_);
 }
 
 // The key of this request's variant: the route's key plus `vary_names`.
