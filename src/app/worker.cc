@@ -7,6 +7,7 @@
 #include "proxy/background_refresh.h"
 #include "proxy/server.h"
 #include "store/memory/memory_store.h"
+#include "store/redis/redis_fill_lock.h"
 #include "store/redis/redis_store.h"
 #include "upstream/pool.h"
 
@@ -40,6 +41,15 @@ std::unique_ptr<cache::Store> makeStore(net::Loop& loop, const config::Config& c
   return std::make_unique<store::MemoryStore>(loop, shared.memory);
 }
 
+std::unique_ptr<cache::FillLock> makeFillLock(net::Loop& loop, const config::Config& config,
+                                              unsigned index) {
+  if (!config.store.redis || !config.cache.distributed_lock.enabled) return nullptr;
+  auto lock = std::make_unique<store::RedisFillLock>(loop, redisOptions(*config.store.redis),
+                                                     static_cast<int>(index));
+  lock->listen(cache::fillNoticeChannel(config.cache.key_prefix));
+  return lock;
+}
+
 namespace {
 
 // How often the retrying worker tries the invalidation backlog again.
@@ -55,12 +65,14 @@ constexpr base::Duration kStoreStartupWait{1000};
 // Member order is destruction order in reverse: the loop goes last, after
 // every handle owner has let go of its handles.
 struct Worker::State {
-  State(config::ConfigPtr config, SharedState& shared)
+  State(config::ConfigPtr config, SharedState& shared, unsigned index)
       : queue(loop),
         store(makeStore(loop, *config, shared)),
+        fill_lock(makeFillLock(loop, *config, index)),
         pool(loop, config->upstream),
         refreshes(pool, *store, shared.coalescer),
-        context{loop, pool, config, *store, shared.backlog, shared.coalescer, shared.vary_memo, queue, refreshes},
+        context{loop, pool, config, *store, shared.backlog, shared.coalescer, shared.vary_memo,
+                queue, refreshes, fill_lock.get()},
         server(context),
         drain_timer(loop),
         backlog_timer(loop) {}
@@ -68,6 +80,8 @@ struct Worker::State {
   net::Loop loop;
   net::CrossThreadQueue queue;
   std::unique_ptr<cache::Store> store;
+  // After the store: captures release locks from the store's insert callbacks.
+  std::unique_ptr<cache::FillLock> fill_lock;
   upstream::Pool pool;
   proxy::BackgroundRefreshes refreshes;
   proxy::ProxyContext context;
@@ -81,12 +95,17 @@ struct Worker::State {
 // (and are not coalesced), so a worker gives its store a moment before it
 // accepts connections. Bounded: Redis is optional (DESIGN invariant 5).
 void Worker::awaitStore(State& state) {
-  if (state.store->isReady()) return;
+  // The fill lock too: until it is ready, this worker's fills would not
+  // coalesce with other instances'.
+  auto ready = [&state] {
+    return state.store->isReady() && (!state.fill_lock || state.fill_lock->isReady());
+  };
+  if (ready()) return;
   bool waited_enough = false;
   net::Timer limit(state.loop);
   limit.start(kStoreStartupWait, [&waited_enough] { waited_enough = true; });
-  while (!waited_enough && !state.store->isReady()) uv_run(state.loop.raw(), UV_RUN_ONCE);
-  if (!state.store->isReady())
+  while (!waited_enough && !ready()) uv_run(state.loop.raw(), UV_RUN_ONCE);
+  if (!ready())
     LOG_WARN("worker {}: store {} not ready after {} ms; serving without it until it is", index_,
              state.store->name(), kStoreStartupWait.count());
 }
@@ -104,7 +123,7 @@ std::string Worker::start() {
 }
 
 void Worker::run(std::promise<std::string> started) {
-  auto state = std::make_unique<State>(initial_config_, shared_);
+  auto state = std::make_unique<State>(initial_config_, shared_, index_);
   awaitStore(*state);
   const config::Address& listen = initial_config_->server.listen;
   net::SocketAddress address;
@@ -155,6 +174,9 @@ void Worker::reconfigure(config::ConfigPtr config) {
   State* state = state_.get();
   state->queue.post([state, config = std::move(config)] {
     state->context.config = config;
+    // A new key_prefix means a new notice channel: listen before it is needed.
+    if (state->fill_lock && config->cache.distributed_lock.enabled)
+      state->fill_lock->listen(cache::fillNoticeChannel(config->cache.key_prefix));
     state->pool.reconfigure(config->upstream);
   });
 }

@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "cache/coalescer.h"
+#include "cache/fill_lock.h"
 #include "cache/invalidation_backlog.h"
 #include "cache/vary.h"
 #include "cache/store.h"
@@ -35,6 +36,11 @@ struct SharedState {
 // `loop`'s thread only.
 std::unique_ptr<cache::Store> makeStore(net::Loop& loop, const config::Config& config,
                                         SharedState& shared);
+
+// The distributed fill lock for a loop: a RedisFillLock when store.redis is
+// set and cache.distributed_lock is on; otherwise null.
+std::unique_ptr<cache::FillLock> makeFillLock(net::Loop& loop, const config::Config& config,
+                                              unsigned index);
 
 class Worker {
  public:

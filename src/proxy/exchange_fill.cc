@@ -37,6 +37,10 @@ void Exchange::missed(std::string_view cache_status) {
   capture_->setSlot(std::move(slot));
   // An expired entry with validators is revalidated: a 304 renews it.
   revalidate_ = stale_entry_ && cache::hasValidators(stale_entry_->headers);
+  if (useFillLock()) {
+    lockFill();  // exchange_lock.cc: other instances may be fetching it
+    return;
+  }
   proceedUpstream();
 }
 
