@@ -107,6 +107,7 @@ class Exchange : public upstream::ResponseHandler {
   void missed(std::string_view cache_status = "MISS");
   std::string fillKey() const;
   void waitForFill();
+  void startLockTimer();
   void onFillProgress();
   void stopWaiting();
 
@@ -180,6 +181,7 @@ class Exchange : public upstream::ResponseHandler {
   cache::FillWaiter fill_waiter_;
   size_t fill_offset_ = 0;                // body bytes already sent from the fill
   bool fill_head_sent_ = false;
+  uint64_t fill_restarts_seen_ = 0;       // Fill::Progress::restarts
   std::unique_ptr<net::Timer> lock_timer_;
   net::Liveness liveness_;                // last member: dies first
 };

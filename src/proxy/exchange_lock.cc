@@ -17,6 +17,7 @@ bool Exchange::useFillLock() const {
 
 void Exchange::lockFill() {
   setState(ExchangeState::kAwaitingLock);
+  if (capture_ && capture_->slot().fill) capture_->slot().fill->holdWaiters();
   const config::CacheConfig& cache = config_->cache;
   lock_wait_ = std::make_unique<LockWait>(
       *context_.fill_lock, context_.loop, cache::lockName(cache.key_prefix, fill_key_),
@@ -75,6 +76,9 @@ void Exchange::fetchAfterLock() {
     capture_->holdLock(*context_.fill_lock, std::move(held.name), std::move(held.token));
   }
   lock_wait_.reset();
+  // The local waiters' lock_timeout covers the wait for this fetch; the
+  // wait for the lock was this leader's to bound.
+  if (capture_ && capture_->slot().fill) capture_->slot().fill->restartWait();
   proceedUpstream();
 }
 

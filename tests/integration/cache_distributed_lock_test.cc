@@ -33,6 +33,7 @@ std::string itemBody() {
 struct FleetOptions {
   bool lock = true;
   std::string ttl = "10s";
+  std::string lock_timeout = "10s";
   std::string redis_user;  // connect as this ACL user (password in LARDER_TEST_REDIS_PW)
 };
 
@@ -48,6 +49,7 @@ struct Instance {
       response.headers = {{"Cache-Control", "max-age=60"}};
       response.body = body;
       response.hold = gate;
+      response.delay = Millis(answer_delay_ms.load());
       return response;
     });
     std::string url = options.redis_user.empty()
@@ -59,10 +61,11 @@ struct Instance {
         "upstream: {{ servers: [127.0.0.1:{}], response_timeout: 20s, connect_timeout: 500ms }}\n"
         "log: {{ level: info }}\n"
         "store: {{ redis: {{ url: \"{}\", timeout: 1s{} }} }}\n"
-        "cache:\n  lock_timeout: 10s\n  distributed_lock: {{ enabled: {}, ttl: {} }}\n"
+        "cache:\n  lock_timeout: {}\n  distributed_lock: {{ enabled: {}, ttl: {} }}\n"
         "routes:\n  - match: GET /item\n    ttl: 60s\n"
         "{}",
-        upstream.port(), url, password, options.lock, options.ttl, adminSection(admin_port));
+        upstream.port(), url, password, options.lock_timeout, options.lock, options.ttl,
+        adminSection(admin_port));
     LarderOptions larder_options;
     larder_options.env = {{"LARDER_TEST_REDIS_PW", std::string(kRedisPassword)}};
     larder = std::make_unique<LarderProcess>(fragment, larder_options);
@@ -73,6 +76,7 @@ struct Instance {
     return metric(fmt::format("larder_fill_lock_events_total{{event=\"{}\"}}", event));
   }
 
+  std::atomic<int64_t> answer_delay_ms{0};  // before the handler may read it
   FakeUpstream upstream;
   std::shared_ptr<Gate> gate;
   uint16_t admin_port;
@@ -207,6 +211,32 @@ TEST_CASE("the lock's owner killed mid-fetch: the other instance recovers within
   CHECK(owner.upstream.requestCount() == 1);
   CHECK(survivor.lockEvents("expired") >= 1);
   CHECK(survivor.lockEvents("acquired") == 1);
+}
+
+TEST_CASE("an owner dead with a lock that outlives lock_timeout: each instance then fetches once") {
+  FleetOptions options;
+  options.ttl = "30s";
+  options.lock_timeout = "2s";
+  Fleet fleet(options);
+  constexpr size_t kPerInstance = 100;
+  Clients a = sendRequests(fleet.instances[0]->larder->port(), kPerInstance);
+  Clients b = sendRequests(fleet.instances[1]->larder->port(), kPerInstance);
+  REQUIRE(waitUntil([&] { return fleet.upstreamRequests() >= 1; }, 10s));
+  const size_t owner_index = fleet.fetcher();
+  Instance& survivor = *fleet.instances[1 - owner_index];
+  Clients& survivor_clients = owner_index == 0 ? b : a;
+  REQUIRE(waitUntil([&] { return survivor.lockEvents("lost") >= 1; }, 10s, 20ms));
+  // Slower than the gap between the leader's lock_timeout and its waiters'.
+  survivor.answer_delay_ms = 500;
+  survivor.gate->open();
+  fleet.instances[owner_index]->larder->process().kill();
+  const auto killed_at = std::chrono::steady_clock::now();
+  CHECK(readIdentical(survivor_clients, fleet.body, 10s) == kPerInstance);
+  CHECK(std::chrono::steady_clock::now() - killed_at < 2s + 500ms + 1500ms);
+  // The leader gave up on the lock at lock_timeout and fetched; its waiters
+  // waited for that fetch instead of each fetching when their own ran out.
+  CHECK(survivor.upstream.requestCount() == 1);
+  CHECK(survivor.lockEvents("timed_out") == 1);
 }
 
 TEST_CASE("with the lock off, each instance sends its own one request") {
