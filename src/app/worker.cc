@@ -106,8 +106,9 @@ void Worker::awaitStore(State& state) {
   limit.start(kStoreStartupWait, [&waited_enough] { waited_enough = true; });
   while (!waited_enough && !ready()) uv_run(state.loop.raw(), UV_RUN_ONCE);
   if (!ready())
-    LOG_WARN("worker {}: store {} not ready after {} ms; serving without it until it is", index_,
-             state.store->name(), kStoreStartupWait.count());
+    LOG_WARN("worker {}: store {}{} not ready after {} ms; serving without it until it is",
+             index_, state.store->name(), state.fill_lock ? " (or its fill lock)" : "",
+             kStoreStartupWait.count());
 }
 
 Worker::Worker(unsigned index, config::ConfigPtr config, SharedState& shared)

@@ -146,9 +146,9 @@ bool allWaiting(Fleet& fleet, size_t per_instance) {
 
 }  // namespace
 
-TEST_CASE("400 concurrent misses over two instances with the lock: one request upstream") {
+TEST_CASE("500 concurrent misses over two instances with the lock: one request upstream") {
   Fleet fleet;
-  constexpr size_t kPerInstance = 200;
+  constexpr size_t kPerInstance = 250;
   Clients a = sendRequests(fleet.instances[0]->larder->port(), kPerInstance);
   Clients b = sendRequests(fleet.instances[1]->larder->port(), kPerInstance);
   REQUIRE(waitUntil([&] { return fleet.upstreamRequests() >= 1; }, 10s));
