@@ -92,6 +92,7 @@ int Supervisor::run() {
     LOG_ERROR("cannot listen on admin.listen {}: {}", config_->admin.listen->toString(), error);
     return 1;
   }
+  started_with_fill_lock_ = config_->store.redis && config_->cache.distributed_lock.enabled;
   unsigned count = config_->server.workers;
   if (count == 0) count = std::max(1u, std::thread::hardware_concurrency());
   for (unsigned i = 0; i < count; ++i) {
@@ -169,6 +170,8 @@ void Supervisor::reload() {
       LOG_WARN("listen address and worker count changes need a restart; kept {}",
                config_->server.listen.toString());
     }
+    if (next->cache.distributed_lock.enabled && !started_with_fill_lock_)
+      LOG_WARN("turning cache.distributed_lock on needs a restart; it stays off until then");
     applyLogConfig(next->log);
     config_ = next;
     // Copies were validated under the old routes' namespaces.

@@ -45,6 +45,8 @@ class Supervisor {
 
   std::string config_path_;
   config::ConfigPtr config_;
+  // Workers build their fill lock at start only (cache.distributed_lock).
+  bool started_with_fill_lock_ = false;
   SharedState shared_;
   std::vector<std::unique_ptr<Worker>> workers_;
   std::unique_ptr<admin::AdminServer> admin_;

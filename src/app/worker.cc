@@ -8,6 +8,8 @@
 #include "proxy/server.h"
 #include "store/memory/memory_store.h"
 #include "store/redis/invalidation_channel.h"
+#include "store/redis/redis_fill_lock.h"
+#include "store/redis/redis_subscriber.h"
 #include "store/redis/redis_store.h"
 #include "upstream/pool.h"
 
@@ -43,6 +45,15 @@ std::unique_ptr<cache::Store> makeStore(net::Loop& loop, const config::Config& c
   return std::make_unique<store::MemoryStore>(loop, shared.memory);
 }
 
+std::unique_ptr<cache::FillLock> makeFillLock(net::Loop& loop, const config::Config& config,
+                                              unsigned index) {
+  if (!config.store.redis || !config.cache.distributed_lock.enabled) return nullptr;
+  auto lock = std::make_unique<store::RedisFillLock>(loop, redisOptions(config),
+                                                     static_cast<int>(index));
+  lock->listen(cache::fillNoticeChannel(config.cache.key_prefix));
+  return lock;
+}
+
 namespace {
 
 // How often the retrying worker tries the invalidation backlog again.
@@ -58,12 +69,14 @@ constexpr base::Duration kStoreStartupWait{1000};
 // Member order is destruction order in reverse: the loop goes last, after
 // every handle owner has let go of its handles.
 struct Worker::State {
-  State(config::ConfigPtr config, SharedState& shared)
+  State(config::ConfigPtr config, SharedState& shared, unsigned index)
       : queue(loop),
         store(makeStore(loop, *config, shared)),
+        fill_lock(makeFillLock(loop, *config, index)),
         pool(loop, config->upstream),
         refreshes(pool, *store, shared.coalescer),
-        context{loop, pool, config, *store, shared.backlog, shared.coalescer, shared.vary_memo, shared.tier, queue, refreshes},
+        context{loop, pool, config, *store, shared.backlog, shared.coalescer, shared.vary_memo,
+                shared.tier, queue, refreshes, fill_lock.get()},
         server(context),
         drain_timer(loop),
         backlog_timer(loop) {}
@@ -71,6 +84,8 @@ struct Worker::State {
   net::Loop loop;
   net::CrossThreadQueue queue;
   std::unique_ptr<cache::Store> store;
+  // After the store: captures release locks from the store's insert callbacks.
+  std::unique_ptr<cache::FillLock> fill_lock;
   upstream::Pool pool;
   proxy::BackgroundRefreshes refreshes;
   proxy::ProxyContext context;
@@ -78,20 +93,30 @@ struct Worker::State {
   net::Timer drain_timer;
   net::Timer backlog_timer;
   cache::Pending backlog_retry;
+  // Worker 0 with Redis: other instances' invalidations, for the tier.
+  std::unique_ptr<store::RedisSubscriber> tier_subscriber;
+  std::string tier_channel;
+  store::RedisSubscriber::Subscription tier_subscription;  // before the subscriber goes
 };
 
 // Requests that arrive before the store has a connection bypass the cache
 // (and are not coalesced), so a worker gives its store a moment before it
 // accepts connections. Bounded: Redis is optional (DESIGN invariant 5).
 void Worker::awaitStore(State& state) {
-  if (state.store->isReady()) return;
+  // The fill lock too: until it is ready, this worker's fills would not
+  // coalesce with other instances'.
+  auto ready = [&state] {
+    return state.store->isReady() && (!state.fill_lock || state.fill_lock->isReady());
+  };
+  if (ready()) return;
   bool waited_enough = false;
   net::Timer limit(state.loop);
   limit.start(kStoreStartupWait, [&waited_enough] { waited_enough = true; });
-  while (!waited_enough && !state.store->isReady()) uv_run(state.loop.raw(), UV_RUN_ONCE);
-  if (!state.store->isReady())
-    LOG_WARN("worker {}: store {} not ready after {} ms; serving without it until it is", index_,
-             state.store->name(), kStoreStartupWait.count());
+  while (!waited_enough && !ready()) uv_run(state.loop.raw(), UV_RUN_ONCE);
+  if (!ready())
+    LOG_WARN("worker {}: store {}{} not ready after {} ms; serving without it until it is",
+             index_, state.store->name(), state.fill_lock ? " (or its fill lock)" : "",
+             kStoreStartupWait.count());
 }
 
 Worker::Worker(unsigned index, config::ConfigPtr config, SharedState& shared)
@@ -107,7 +132,7 @@ std::string Worker::start() {
 }
 
 void Worker::run(std::promise<std::string> started) {
-  auto state = std::make_unique<State>(initial_config_, shared_);
+  auto state = std::make_unique<State>(initial_config_, shared_, index_);
   awaitStore(*state);
   const config::Address& listen = initial_config_->server.listen;
   net::SocketAddress address;
@@ -156,16 +181,53 @@ void Worker::shutdown() {
 void Worker::reconfigure(config::ConfigPtr config) {
   if (!state_) return;
   State* state = state_.get();
-  state->queue.post([state, config = std::move(config)] {
+  state->queue.post([this, state, config = std::move(config)] {
     state->context.config = config;
+    // A new key_prefix means new channels: listen before they are needed.
+    if (state->fill_lock && config->cache.distributed_lock.enabled)
+      state->fill_lock->listen(cache::fillNoticeChannel(config->cache.key_prefix));
+    if (index_ == 0) listenForInvalidations(*state, *config);
     state->pool.reconfigure(config->upstream);
   });
+}
+
+// The tier stays coherent with other instances only while this process
+// hears every invalidation they announce (cache/memory_tier.h). Whenever the
+// channel is lost or back, messages may have been missed: the tier starts
+// over, and is off while the channel is down.
+void Worker::listenForInvalidations(State& state, const config::Config& config) {
+  if (!config.store.redis) return;
+  std::string channel = store::invalidationChannel(config.cache.key_prefix);
+  if (state.tier_subscriber && channel == state.tier_channel) return;
+  if (!state.tier_subscriber)
+    state.tier_subscriber = std::make_unique<store::RedisSubscriber>(state.loop, redisOptions(config), 0);
+  state.tier_channel = channel;
+  cache::MemoryTier& tier = shared_.tier;
+  tier.setCoherent(false);  // until the channel is confirmed
+  state.tier_subscription = state.tier_subscriber->subscribe(
+      channel,
+      [&tier](std::string_view message) {
+        auto keys = store::decodeInvalidationMessage(message);
+        if (keys) {
+          tier.invalidate(*keys);
+          return;
+        }
+        LOG_WARN("unreadable message on the invalidation channel; emptying the in-process tier");
+        tier.flush();
+        base::metrics::memory_tier_flushes.inc();
+      },
+      [&tier](bool subscribed) {
+        tier.setCoherent(subscribed);
+        tier.flush();
+        base::metrics::memory_tier_flushes.inc();
+      });
 }
 
 // Process-wide chores, done by one worker: retrying failed invalidations
 // until they land (DESIGN invariant 5) and dropping retired fills.
 void Worker::startHousekeeping() {
   State* state = state_.get();
+  listenForInvalidations(*state, *state->context.config);
   state->backlog_timer.unref();
   state->backlog_timer.startRepeating(kBacklogRetryInterval, [this, state] {
     shared_.coalescer.sweep(base::monoMillis(), kFillGraceMs);

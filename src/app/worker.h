@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "cache/coalescer.h"
+#include "cache/fill_lock.h"
 #include "cache/invalidation_backlog.h"
 #include "cache/memory_tier.h"
 #include "cache/vary.h"
@@ -38,6 +39,11 @@ struct SharedState {
 std::unique_ptr<cache::Store> makeStore(net::Loop& loop, const config::Config& config,
                                         SharedState& shared);
 
+// The distributed fill lock for a loop: a RedisFillLock when store.redis is
+// set and cache.distributed_lock is on; otherwise null.
+std::unique_ptr<cache::FillLock> makeFillLock(net::Loop& loop, const config::Config& config,
+                                              unsigned index);
+
 class Worker {
  public:
   Worker(unsigned index, config::ConfigPtr config, SharedState& shared);
@@ -61,6 +67,7 @@ class Worker {
   struct State;
   void run(std::promise<std::string> started);
   void startHousekeeping();
+  void listenForInvalidations(State& state, const config::Config& config);
   void awaitStore(State& state);
 
   unsigned index_;

@@ -92,6 +92,10 @@ Gauge coalesced_waiters("larder_coalesced_waiters",
                         "Requests currently waiting behind another request's fetch of the same key.");
 Counter coalesced_requests("larder_coalesced_requests_total",
                            "Requests that waited behind another request's fetch of the same key.");
+CounterFamily fill_lock_events("larder_fill_lock_events_total",
+                               "Distributed fill lock events of fill leaders (cache.distributed_lock).",
+                               labelSets("event", {"acquired", "lost", "notified", "expired",
+                                                   "timed_out", "unavailable"}));
 
 Histogram redis_command_seconds("larder_redis_command_seconds",
                                 "Redis command round-trip time (replies only).",

@@ -32,6 +32,15 @@ enum class PurgeScope { kNamespace, kUrl, kAll };
 enum class PurgeResult { kOk, kFailed };
 enum class BreakerState { kClosed, kOpen, kHalfOpen };
 enum class ReloadResult { kOk, kRejected };
+// The distributed fill lock (cache/fill_lock.h), as seen by a fill's leader.
+enum class FillLockEvent {
+  kAcquired,     // won the lock: this instance fetches
+  kLost,         // another instance holds it: wait
+  kNotified,     // a wait ended by the owner's notice
+  kExpired,      // a wait ended by the lock's expiry (owner died, or slow)
+  kTimedOut,     // cache.lock_timeout passed: fetched anyway
+  kUnavailable,  // Redis could not answer: coalesced in this process only
+};
 
 inline size_t index(MethodClass m, CacheResult c) {
   return static_cast<size_t>(m) * kCacheResults + static_cast<size_t>(c);
@@ -65,6 +74,7 @@ extern Gauge invalidation_backlog;         // larder_invalidation_backlog_keys
 // behind another one's fetch of the same key.
 extern Gauge coalesced_waiters;            // larder_coalesced_waiters
 extern Counter coalesced_requests;         // larder_coalesced_requests_total
+extern CounterFamily fill_lock_events;     // larder_fill_lock_events_total{event}
 
 // Stores.
 extern Histogram redis_command_seconds;

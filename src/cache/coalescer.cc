@@ -32,6 +32,24 @@ void Fill::abandon() {
   notifyAll(lock);
 }
 
+void Fill::holdWaiters() {
+  std::lock_guard lock(mutex_);
+  held_ = true;
+}
+
+void Fill::restartWait() {
+  std::unique_lock lock(mutex_);
+  held_ = false;
+  if (state_ != State::kFetching) return;
+  ++restarts_;
+  notifyAll(lock);
+}
+
+Fill::WaitPhase Fill::waitPhase() const {
+  std::lock_guard lock(mutex_);
+  return {restarts_, held_ && state_ == State::kFetching};
+}
+
 void Fill::notifyAll(std::unique_lock<std::mutex>& lock) {
   // Copied so a notify may (indirectly, later) remove waiters.
   auto waiters = waiters_;
@@ -44,6 +62,7 @@ Fill::Progress Fill::read(size_t offset) const {
   Progress progress;
   progress.state = state_;
   progress.head = head_;
+  progress.restarts = restarts_;
   if (offset < body_.size()) progress.body.assign(body_, offset, std::string::npos);
   return progress;
 }

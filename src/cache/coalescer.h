@@ -54,6 +54,7 @@ class Fill {
     State state = State::kFetching;
     std::shared_ptr<const Head> head;
     std::string body;
+    uint64_t restarts = 0;  // restartWait() calls so far
   };
 
   using WaiterId = uint64_t;
@@ -63,6 +64,18 @@ class Fill {
   void publishBody(std::string_view data);
   void complete();
   void abandon();
+  // The leader checks with other instances before it fetches (the
+  // distributed lock); its own lock_timeout bounds that, so waiters do not
+  // time out meanwhile. restartWait() ends it: the leader goes upstream now,
+  // and waiters count their lock_timeout afresh from then, instead of all
+  // fetching for themselves just when the leader's own wait ran out.
+  void holdWaiters();
+  void restartWait();
+  struct WaitPhase {
+    uint64_t restarts = 0;  // restartWait() calls so far
+    bool held = false;      // between holdWaiters() and restartWait()
+  };
+  WaitPhase waitPhase() const;
   // Set by Coalescer::retire: the tick at which its entry was in the store.
   void markRetired(uint64_t tick);
   bool isRetiredBefore(uint64_t tick) const;
@@ -81,6 +94,8 @@ class Fill {
   State state_ = State::kFetching;
   static constexpr uint64_t kNotRetired = UINT64_MAX;
   uint64_t retired_tick_ = kNotRetired;
+  uint64_t restarts_ = 0;
+  bool held_ = false;
   std::shared_ptr<const Head> head_;
   std::string body_;
   WaiterId next_waiter_ = 1;

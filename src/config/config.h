@@ -71,6 +71,12 @@ struct StoreConfig {
   StoreFailureMode on_failure = StoreFailureMode::kBypass;
 };
 
+// The fleet-wide fill lock (cache/fill_lock.h); needs store.redis.
+struct DistributedLockConfig {
+  bool enabled = false;
+  Duration ttl = 10s;                  // how long a lock outlives an owner that died
+};
+
 struct CacheConfig {
   std::string key_prefix = "v1";
   uint64_t max_object_size = 1024 * 1024;
@@ -80,6 +86,7 @@ struct CacheConfig {
   std::string status_header = "X-Cache";
   // The in-process tier of the routes with memory_ttl, per process.
   uint64_t memory_tier_size = 64ull * 1024 * 1024;
+  DistributedLockConfig distributed_lock;
 };
 
 // Which query parameters take part in the key. Patterns may end in '*'.

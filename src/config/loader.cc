@@ -189,6 +189,7 @@ class Loader {
   void loadStore(const YAML::Node& node, StoreConfig& store) {
     MapReader m(r_, node, "store");
     if (auto v = m.take("redis")) {
+      has_redis_ = true;  // even if invalid: that error is the one to report
       // `redis:` with nothing under it is a mistake, not "no redis": the user
       // asked for Redis and would silently get the memory store.
       if (v->IsNull()) {
@@ -337,6 +338,24 @@ class Loader {
         }
       }
     }
+    if (auto v = m.take("distributed_lock"))
+      loadDistributedLock(*v, m.pathOf("distributed_lock"), cache.distributed_lock);
+  }
+
+  // Enabled without Redis is an error, not ignored: the lock lives in the
+  // Redis the instances share, and a fleet that believes it is protected
+  // while each instance fetches on its own is worse than a refused config.
+  void loadDistributedLock(const YAML::Node& node, const std::string& path,
+                           DistributedLockConfig& lock) {
+    MapReader m(r_, node, path);
+    if (auto v = m.take("enabled")) {
+      if (r_.readBool(*v, m.pathOf("enabled"), lock.enabled) && lock.enabled &&
+          !has_redis_) {
+        r_.error(*v, m.pathOf("enabled"),
+                 "needs store.redis (the lock lives in the Redis the instances share)");
+      }
+    }
+    if (auto v = m.take("ttl")) r_.readPositiveDuration(*v, m.pathOf("ttl"), lock.ttl);
   }
 
   void loadLog(const YAML::Node& node, LogConfig& log) {
@@ -379,6 +398,7 @@ class Loader {
   }
 
   NodeReader& r_;
+  bool has_redis_ = false;  // store.redis is configured (loaded before cache)
 };
 
 // Records where each document starts; the events themselves are not needed.

@@ -127,18 +127,27 @@ void Capture::store(cache::Entry& entry) {
   cache::InsertRequest insert = cache::buildVersionedInsert(
       slot_.entry_key, entry, slot_.version_keys, slot_.seen_versions, keep);
   cache::Store::InsertCallback on_stored;
-  if (slot_.fill) {
-    slot_.fill->complete();
+  std::shared_ptr<cache::Fill> fill = std::move(slot_.fill);
+  if (fill) fill->complete();
+  std::optional<HeldLock> lock = std::exchange(lock_, std::nullopt);
+  if (fill || lock) {
     // The completed fill keeps answering new misses until the entry is in
-    // the store, so no second fetch slips in between (DESIGN invariant 9).
-    on_stored = [coalescer = &coalescer_, key = slot_.fill_key, fill = slot_.fill](cache::InsertOutcome outcome) {
-      if (outcome == cache::InsertOutcome::kStored) {
-        coalescer->retire(key, fill, base::monoMillis());
-      } else {
-        coalescer->forget(key, fill);
+    // the store, so no second fetch slips in between (DESIGN invariant 9);
+    // for the same reason the lock is released only then, and its notice
+    // sends other instances' waiters to an entry that is there.
+    on_stored = [coalescer = &coalescer_, key = slot_.fill_key, fill, lock](cache::InsertOutcome outcome) {
+      const bool stored = outcome == cache::InsertOutcome::kStored;
+      if (fill) {
+        if (stored) {
+          coalescer->retire(key, fill, base::monoMillis());
+        } else {
+          coalescer->forget(key, fill);
+        }
       }
+      if (lock)
+        lock->lock->release(lock->name, lock->token,
+                            stored ? cache::FillEnd::kStored : cache::FillEnd::kAbandoned);
     };
-    slot_.fill.reset();
   }
   insertAdoptingCreated(store_, std::move(insert), std::move(on_stored));
 }
@@ -161,9 +170,29 @@ void Capture::releaseFill(PreviousFill previous) {
   coalescer_.forget(previous.key, previous.fill);
 }
 
+void Capture::holdLock(cache::FillLock& lock, cache::LockName name, std::string token) {
+  lock_ = HeldLock{&lock, std::move(name), std::move(token)};
+}
+
+void Capture::shareStored(const cache::Entry& entry, base::WallTime now) {
+  active_ = false;
+  if (!slot_.fill) return;
+  http::HeaderMap headers = entry.headers;
+  headers.set("Age", std::to_string(cache::currentAge(entry.stored_at, entry.initial_age_seconds, now)));
+  slot_.fill->publishHead({entry.status, entry.reason, std::move(headers), entry.body.size()});
+  slot_.fill->publishBody(entry.body);
+  slot_.fill->complete();
+  coalescer_.retire(slot_.fill_key, slot_.fill, base::monoMillis());
+  slot_.fill.reset();
+}
+
 void Capture::abandon() {
   active_ = false;
   std::string().swap(entry_.body);
+  if (lock_) {
+    lock_->lock->release(lock_->name, lock_->token, cache::FillEnd::kAbandoned);
+    lock_.reset();
+  }
   if (slot_.fill) {
     slot_.fill->abandon();
     coalescer_.forget(slot_.fill_key, slot_.fill);

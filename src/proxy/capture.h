@@ -12,6 +12,7 @@
 #include "base/time.h"
 #include "cache/coalescer.h"
 #include "cache/entry_codec.h"
+#include "cache/fill_lock.h"
 #include "cache/store.h"
 #include "config/config.h"
 #include "http/message.h"
@@ -67,10 +68,24 @@ class Capture {
   void releaseFill(PreviousFill previous);
   // Gives up: the fill's waiters fetch for themselves.
   void abandon();
+  // This capture's fetch runs under the distributed lock `name`: it releases
+  // it once the entry is stored (or refused), or when it gives up. `lock`
+  // must outlive the store's insert callbacks (the worker's order does it).
+  void holdLock(cache::FillLock& lock, cache::LockName name, std::string token);
+  // Another instance stored the answer this fill waited for: the fill's
+  // waiters get `entry` as if fetched, and the fill retires (the entry is in
+  // the store already). Nothing is stored; the capture is done.
+  void shareStored(const cache::Entry& entry, base::WallTime now);
   bool isActive() const { return active_; }
 
  private:
   void store(cache::Entry& entry);
+
+  struct HeldLock {
+    cache::FillLock* lock;
+    cache::LockName name;
+    std::string token;
+  };
 
   cache::Store& store_;
   cache::Coalescer& coalescer_;
@@ -78,6 +93,7 @@ class Capture {
   bool active_ = false;
   cache::Entry entry_;
   std::chrono::milliseconds keep_{0};  // StoreDecision::keep
+  std::optional<HeldLock> lock_;
 };
 
 }  // namespace larder::proxy

@@ -17,6 +17,7 @@ std::string_view toString(ExchangeState state) {
   switch (state) {
     case ExchangeState::kLookingUp: return "looking_up";
     case ExchangeState::kWaitingForFill: return "waiting_for_fill";
+    case ExchangeState::kAwaitingLock: return "awaiting_lock";
     case ExchangeState::kBufferingBody: return "buffering_body";
     case ExchangeState::kForwarding: return "forwarding";
     case ExchangeState::kInvalidating: return "invalidating";
@@ -69,7 +70,7 @@ void Exchange::proceedUpstream() {
 
 void Exchange::onRequestBody(std::string_view data) {
   if (state_ == ExchangeState::kBufferingBody || state_ == ExchangeState::kLookingUp ||
-      state_ == ExchangeState::kWaitingForFill) {
+      state_ == ExchangeState::kWaitingForFill || state_ == ExchangeState::kAwaitingLock) {
     buffered_body_.append(data);
     if (state_ == ExchangeState::kBufferingBody && buffered_body_.size() >= kBodyBufferSize)
       forward();

@@ -8,7 +8,8 @@
 //
 // Files: exchange.cc forwards and streams; exchange_cache.cc looks up,
 // serves entries (fresh, stale, revalidated, 304) and invalidates;
-// exchange_fill.cc coalesces concurrent misses.
+// exchange_fill.cc coalesces concurrent misses; exchange_lock.cc extends
+// that across instances with the distributed lock.
 #pragma once
 
 #include <memory>
@@ -26,6 +27,7 @@
 #include "net/loop.h"
 #include "net/timer.h"
 #include "proxy/capture.h"
+#include "proxy/lock_wait.h"
 #include "proxy/proxy_context.h"
 #include "upstream/upstream_request.h"
 
@@ -36,6 +38,7 @@ class ClientConnection;
 enum class ExchangeState {
   kLookingUp,          // waiting for the store: entry and namespace versions
   kWaitingForFill,     // a miss waiting for another request's fetch of the same key
+  kAwaitingLock,       // a fill's leader checking with other instances (distributed lock)
   kBufferingBody,      // holding a small request body before forwarding it whole
   kForwarding,         // request on its way upstream; waiting for the response head
   kInvalidating,       // a write's answer is held until its invalidation lands
@@ -95,6 +98,8 @@ class Exchange : public upstream::ResponseHandler {
   void onLookup(cache::LookupResult&& result);
   bool serveFromTier();
   void keepInTier(std::string&& encoded, const cache::Entry& entry);
+  std::optional<cache::Entry> validEntry(const std::optional<std::string>& bytes,
+                                         const std::vector<std::optional<std::string>>& versions) const;
   void serveEntry(cache::Entry&& entry, std::string_view cache_status);
   bool serveStaleOnError();
   void refreshInBackground(const cache::Entry& stale);
@@ -107,8 +112,17 @@ class Exchange : public upstream::ResponseHandler {
   void missed(std::string_view cache_status = "MISS");
   std::string fillKey() const;
   void waitForFill();
+  void startLockTimer();
   void onFillProgress();
   void stopWaiting();
+
+  // exchange_lock.cc
+  bool useFillLock() const;
+  void lockFill();
+  void onLockStep(LockWait::Step step);
+  void lookUpAgain();
+  void onLookedUpAgain(cache::LookupResult&& result);
+  void fetchAfterLock();
 
   ClientConnection& client_;
   ProxyContext& context_;
@@ -150,6 +164,8 @@ class Exchange : public upstream::ResponseHandler {
 
   // A miss: the answer captured for the store (and the fill it leads).
   std::unique_ptr<Capture> capture_;
+  // A fill's leader before it goes upstream, with the distributed lock on.
+  std::unique_ptr<LockWait> lock_wait_;
   // An expired entry kept for revalidation and stale-if-error.
   std::optional<cache::Entry> stale_entry_;
   std::chrono::milliseconds stale_if_error_{0};
@@ -174,6 +190,7 @@ class Exchange : public upstream::ResponseHandler {
   cache::FillWaiter fill_waiter_;
   size_t fill_offset_ = 0;                // body bytes already sent from the fill
   bool fill_head_sent_ = false;
+  uint64_t fill_restarts_seen_ = 0;       // Fill::Progress::restarts
   std::unique_ptr<net::Timer> lock_timer_;
   net::Liveness liveness_;                // last member: dies first
 };

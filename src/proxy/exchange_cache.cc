@@ -123,17 +123,8 @@ void Exchange::onLookup(cache::LookupResult&& result) {
   }
   seen_versions_ = std::move(result.versions);
   seen_versions_.resize(version_keys_.size());
-  std::optional<cache::Entry> entry;
-  if (result.entry) entry = cache::decodeEntry(*result.entry);
-  // DESIGN invariant 7: the full identity decides, never the digest alone.
-  // Invariant 3: every namespace must still hold the token it was fetched
-  // under; an entry from before a write is never served, not even stale.
-  bool valid = entry && entry->identity == identity_ && entry->versions.size() == version_keys_.size();
-  for (size_t i = 0; valid && i < version_keys_.size(); ++i) {
-    valid = entry->versions[i].first == version_keys_[i] && seen_versions_[i] &&
-            entry->versions[i].second == *seen_versions_[i];
-  }
-  if (valid) {
+  std::optional<cache::Entry> entry = validEntry(result.entry, seen_versions_);
+  if (entry) {
     base::WallTime now = base::WallClock::now();
     if (client_wants_fresh_) {
       // The client asked for a revalidated answer: no hit, no stale.
@@ -181,6 +172,26 @@ void Exchange::keepInTier(std::string&& encoded, const cache::Entry& entry) {
   auto expires = base::MonoClock::now() + *route_->memory_ttl;
   context_.tier.put(entry_key_, std::make_shared<const std::string>(std::move(encoded)),
                     std::move(version_keys), expires, tier_tick_);
+}
+
+// The stored entry if it answers this request under `versions` (one per
+// version key, as looked up). DESIGN invariant 7: the full identity decides,
+// never the digest alone. Invariant 3: every namespace must still hold the
+// token it was fetched under; an entry from before a write is never served,
+// not even stale.
+std::optional<cache::Entry> Exchange::validEntry(
+    const std::optional<std::string>& bytes,
+    const std::vector<std::optional<std::string>>& versions) const {
+  if (!bytes) return std::nullopt;
+  std::optional<cache::Entry> entry = cache::decodeEntry(*bytes);
+  bool valid = entry && entry->identity == identity_ &&
+               entry->versions.size() == version_keys_.size() && versions.size() == version_keys_.size();
+  for (size_t i = 0; valid && i < version_keys_.size(); ++i) {
+    valid = entry->versions[i].first == version_keys_[i] && versions[i] &&
+            entry->versions[i].second == *versions[i];
+  }
+  if (!valid) return std::nullopt;
+  return entry;
 }
 
 // The key of this request's variant: the route's key plus `vary_names`.

@@ -37,6 +37,10 @@ void Exchange::missed(std::string_view cache_status) {
   capture_->setSlot(std::move(slot));
   // An expired entry with validators is revalidated: a 304 renews it.
   revalidate_ = stale_entry_ && cache::hasValidators(stale_entry_->headers);
+  if (useFillLock()) {
+    lockFill();  // exchange_lock.cc: other instances may be fetching it
+    return;
+  }
   proceedUpstream();
 }
 
@@ -62,14 +66,30 @@ void Exchange::waitForFill() {
   fill_waiter_ = cache::FillWaiter(fill_, std::move(notify));
   base::metrics::coalesced_requests.inc();
   base::metrics::coalesced_waiters.inc();
+  fill_restarts_seen_ = 0;
   lock_timer_ = std::make_unique<net::Timer>(context_.loop);
+  startLockTimer();
+  onFillProgress();  // it may be complete already
+}
+
+void Exchange::startLockTimer() {
   lock_timer_->start(config_->cache.lock_timeout, [this] {
     if (fill_head_sent_) return;
+    // The leader is still checking with other instances (bounded by its own
+    // lock_timeout), or has just gone upstream and the news is on its way:
+    // this wait starts over rather than sending everyone upstream at once.
+    if (fill_) {
+      cache::Fill::WaitPhase phase = fill_->waitPhase();
+      if (phase.held || phase.restarts != fill_restarts_seen_) {
+        fill_restarts_seen_ = phase.restarts;
+        startLockTimer();
+        return;
+      }
+    }
     LOG_DEBUG("lock timeout waiting for {}; fetching", request_.target);
     stopWaiting();
     proceedUpstream();
   });
-  onFillProgress();  // it may be complete already
 }
 
 void Exchange::stopWaiting() {
@@ -98,7 +118,13 @@ void Exchange::onFillProgress() {
     proceedUpstream();  // as nginx's proxy_cache_lock: each waiter fetches
     return;
   }
-  if (progress.state == cache::Fill::State::kFetching) return;
+  if (progress.state == cache::Fill::State::kFetching) {
+    if (progress.restarts != fill_restarts_seen_) {
+      fill_restarts_seen_ = progress.restarts;
+      startLockTimer();
+    }
+    return;
+  }
   if (!fill_head_sent_) {
     fill_head_sent_ = true;
     if (lock_timer_) lock_timer_->stop();

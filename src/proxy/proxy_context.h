@@ -3,6 +3,7 @@
 #pragma once
 
 #include "cache/coalescer.h"
+#include "cache/fill_lock.h"
 #include "cache/invalidation_backlog.h"
 #include "cache/memory_tier.h"
 #include "cache/vary.h"
@@ -34,6 +35,9 @@ struct ProxyContext {
   net::CrossThreadQueue& queue;
   // Refreshes of stale entries that outlive the requests that started them.
   BackgroundRefreshes& refreshes;
+  // This worker's distributed fill lock; null without Redis or when
+  // cache.distributed_lock was off at start (config decides per request).
+  cache::FillLock* fill_lock = nullptr;
 };
 
 }  // namespace larder::proxy

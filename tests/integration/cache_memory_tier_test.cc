@@ -3,6 +3,8 @@
 // by other instances' (Redis pub/sub), flushed when that channel is lost,
 // and never larger than cache.memory_tier_size.
 #include <chrono>
+#include <memory>
+#include <optional>
 #include <string>
 
 #include "cache_support.h"
@@ -110,6 +112,100 @@ TEST_CASE("memory tier: never holds more than cache.memory_tier_size") {
   const int64_t before = fixture.metric(kTierHits);
   CHECK(xCache(mustGet(client, "/api/products/59")) == "HIT");
   CHECK(fixture.metric(kTierHits) == before + 1);
+}
+
+// Both instances see requests for one host (their ports differ).
+const Headers kShop = {{"Host", "shop"}};
+
+// Two instances on one Redis, each with its own admin port for its metrics.
+struct TwoInstances {
+  TwoInstances() : a_admin(freePort()), b_admin(freePort()), cache(options(a_admin)) {
+    b = std::make_unique<LarderProcess>(proxyConfig(cache.upstream.port(), cacheSections(cache.redis.get(), options(b_admin))));
+    REQUIRE(cache.waitForLarderConnections(2 * CacheFixture::kConnectionsPerLarder));
+  }
+
+  static CacheOptions options(uint16_t admin_port) {
+    CacheOptions options;
+    options.routes = adminSection(admin_port) + std::string(kTierRoutes);
+    return options;
+  }
+
+  int64_t bMetric(const std::string& name) { return static_cast<int64_t>(scrape(b_admin).value(name)); }
+
+  // A tier is on only while its process listens to the invalidation channel.
+  bool waitForBothSubscribed() {
+    return waitUntil([&] {
+      RedisReply reply = cache.redis->command({"PUBSUB", "NUMSUB", "v1:invalidations"});
+      return reply.elements.size() == 2 && reply.elements[1].integer >= 2;
+    }, 5s);
+  }
+
+  // B answers `target` from its tier (waiting for A's fill to reach Redis).
+  HttpResponse warmTierOfB(HttpClient& client_b, const std::string& target) {
+    REQUIRE(cache.waitForEntries(1));
+    REQUIRE(xCache(mustGet(client_b, target, kShop)) == "HIT");  // from the store: validated, then kept
+    const int64_t before = bMetric(kTierHits);
+    HttpResponse from_tier = mustGet(client_b, target, kShop);
+    REQUIRE(xCache(from_tier) == "HIT");
+    REQUIRE(bMetric(kTierHits) == before + 1);
+    return from_tier;
+  }
+
+  uint16_t a_admin;
+  uint16_t b_admin;
+  CacheFixture cache;  // larder A
+  std::unique_ptr<LarderProcess> b;
+};
+
+TEST_CASE("memory tier: a write through instance A drops instance B's copy within 100 ms") {
+  TwoInstances fleet;
+  HttpClient client_a = fleet.cache.client();
+  HttpClient client_b(fleet.b->port());
+  REQUIRE(fleet.waitForBothSubscribed());
+  HttpResponse original = mustGet(client_a, "/api/products/7", kShop);
+  REQUIRE(xCache(original) == "MISS");
+  HttpResponse from_tier = fleet.warmTierOfB(client_b, "/api/products/7");
+  CHECK(from_tier.body == original.body);
+
+  REQUIRE(mustRequest(client_a, "PUT", "/api/products/7", kShop, "{}").status == 200);
+  const auto written = Clock::now();
+  std::optional<HttpResponse> changed;
+  while (Clock::now() - written < 100ms) {
+    HttpResponse response = mustGet(client_b, "/api/products/7", kShop);
+    if (response.body != original.body) {
+      changed = response;
+      break;
+    }
+  }
+  REQUIRE_MESSAGE(changed.has_value(), "B still served the copy from before A's write after 100 ms");
+  CHECK(xCache(*changed) == "MISS");
+}
+
+TEST_CASE("memory tier: losing the invalidation subscription flushes the tier") {
+  TwoInstances fleet;
+  HttpClient client_a = fleet.cache.client();
+  HttpClient client_b(fleet.b->port());
+  REQUIRE(fleet.waitForBothSubscribed());
+  mustGet(client_a, "/api/products/8", kShop);
+  fleet.warmTierOfB(client_b, "/api/products/8");
+  REQUIRE(fleet.bMetric("larder_memory_tier_entries") >= 1);
+  const int64_t flushes = fleet.bMetric("larder_memory_tier_flushes_total");
+
+  // Cut every pub/sub connection: a message published now would be lost.
+  REQUIRE(fleet.cache.redis->command({"CLIENT", "KILL", "TYPE", "pubsub"}).integer >= 2);
+  CHECK(waitUntil([&] { return fleet.bMetric("larder_memory_tier_flushes_total") > flushes; }, 2s));
+  CHECK(fleet.bMetric("larder_memory_tier_entries") == 0);
+  const int64_t hits = fleet.bMetric(kTierHits);
+  HttpResponse after = mustGet(client_b, "/api/products/8", kShop);
+  CHECK(xCache(after) == "HIT");  // from Redis, not from the flushed tier
+  CHECK(fleet.bMetric(kTierHits) == hits);
+
+  // Subscribed again, the tier serves again.
+  REQUIRE(fleet.waitForBothSubscribed());
+  CHECK(waitUntil([&] {
+    mustGet(client_b, "/api/products/8", kShop);
+    return fleet.bMetric(kTierHits) > hits;
+  }, 3s));
 }
 
 }  // namespace larder::test

@@ -1,0 +1,50 @@
+#include "cache/coalescer.h"
+
+#include <doctest/doctest.h>
+
+using namespace larder::cache;
+
+TEST_CASE("fill: held waiters, then a restarted wait that wakes them, only while fetching") {
+  Coalescer coalescer;
+  auto leader = coalescer.join("key");
+  REQUIRE(leader.leader);
+  auto waiter = coalescer.join("key");
+  CHECK_FALSE(waiter.leader);
+  int woken = 0;
+  FillWaiter registration(waiter.fill, [&] { ++woken; });
+
+  CHECK(waiter.fill->read(0).restarts == 0);
+  CHECK_FALSE(waiter.fill->waitPhase().held);
+  leader.fill->holdWaiters();
+  CHECK(waiter.fill->waitPhase().held);
+  CHECK(woken == 0);
+  leader.fill->restartWait();
+  CHECK_FALSE(waiter.fill->waitPhase().held);
+  CHECK(waiter.fill->waitPhase().restarts == 1);
+  CHECK(woken == 1);
+  Fill::Progress progress = waiter.fill->read(0);
+  CHECK(progress.state == Fill::State::kFetching);
+  CHECK(progress.restarts == 1);
+
+  // Once the head is out the wait is over: a restart means nothing then.
+  leader.fill->publishHead({200, "OK", {}, 2});
+  leader.fill->restartWait();
+  CHECK(woken == 2);
+  CHECK(waiter.fill->read(0).restarts == 1);
+  leader.fill->abandon();
+  leader.fill->restartWait();
+  CHECK(waiter.fill->read(0).restarts == 1);
+}
+
+TEST_CASE("fill: held waiters are released by whatever ends the fetching state") {
+  Coalescer coalescer;
+  auto leader = coalescer.join("key");
+  leader.fill->holdWaiters();
+  // A remote hit published as the answer: nobody is held behind a head.
+  leader.fill->publishHead({200, "OK", {}, 0});
+  CHECK_FALSE(leader.fill->waitPhase().held);
+  auto other = coalescer.join("other");
+  other.fill->holdWaiters();
+  other.fill->abandon();
+  CHECK_FALSE(other.fill->waitPhase().held);
+}
