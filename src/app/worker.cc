@@ -60,7 +60,8 @@ struct Worker::State {
         store(makeStore(loop, *config, shared)),
         pool(loop, config->upstream),
         refreshes(pool, *store, shared.coalescer),
-        context{loop, pool, config, *store, shared.backlog, shared.coalescer, shared.vary_memo, queue, refreshes},
+        context{loop, pool, config, *store, shared.backlog, shared.coalescer, shared.vary_memo,
+                shared.surrogate_memo, queue, refreshes},
         server(context),
         drain_timer(loop),
         backlog_timer(loop) {}

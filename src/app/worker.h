@@ -13,6 +13,7 @@
 
 #include "cache/coalescer.h"
 #include "cache/invalidation_backlog.h"
+#include "cache/surrogate_keys.h"
 #include "cache/vary.h"
 #include "cache/store.h"
 #include "config/config.h"
@@ -28,6 +29,7 @@ struct SharedState {
   cache::InvalidationBacklog backlog;
   cache::Coalescer coalescer;
   cache::VaryMemo vary_memo;
+  cache::SurrogateMemo surrogate_memo;
 };
 
 // The cache backend for a loop: a RedisStore when store.redis is set, else a

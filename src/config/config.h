@@ -71,6 +71,15 @@ struct StoreConfig {
   StoreFailureMode on_failure = StoreFailureMode::kBypass;
 };
 
+// Namespaces from the application (cache/surrogate_keys.h): a response
+// field naming namespaces that tag a stored answer, or that a write's answer
+// invalidates.
+struct SurrogateKeyConfig {
+  bool enabled = true;
+  std::string header = "Surrogate-Key";
+  bool strip = true;                   // removed before the answer reaches the client
+};
+
 struct CacheConfig {
   std::string key_prefix = "v1";
   uint64_t max_object_size = 1024 * 1024;
@@ -78,6 +87,7 @@ struct CacheConfig {
   Duration stale_if_error = 0s;
   Duration lock_timeout = 5s;
   std::string status_header = "X-Cache";
+  SurrogateKeyConfig surrogate_keys;
 };
 
 // Which query parameters take part in the key. Patterns may end in '*'.

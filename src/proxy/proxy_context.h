@@ -4,6 +4,7 @@
 
 #include "cache/coalescer.h"
 #include "cache/invalidation_backlog.h"
+#include "cache/surrogate_keys.h"
 #include "cache/vary.h"
 #include "cache/store.h"
 #include "config/config.h"
@@ -27,6 +28,8 @@ struct ProxyContext {
   cache::Coalescer& coalescer;
   // Process-wide: which request fields each resource's upstream varies on.
   cache::VaryMemo& vary_memo;
+  // Process-wide: which surrogate keys each entry key's last answer named.
+  cache::SurrogateMemo& surrogate_memo;
   // This worker's queue: how other workers' fills wake our waiters.
   net::CrossThreadQueue& queue;
   // Refreshes of stale entries that outlive the requests that started them.
