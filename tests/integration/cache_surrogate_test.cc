@@ -7,6 +7,7 @@
 #include <atomic>
 #include <memory>
 #include <string>
+#include <thread>
 
 #include "cache_support.h"
 #include "harness/admin_fixture.h"
@@ -219,6 +220,37 @@ TEST_CASE("a request waiting on a fetch that began before a write naming its ent
   REQUIRE(own);
   CHECK(own->body == "new");  // not the answer from before the write
   CHECK(cache.upstreamCount("GET", "/api/products/1") == 2);
+}
+
+TEST_CASE("an entry renewed by a 304 without the field keeps its names") {
+  CacheFixture cache(optionsFor(storeKind()));
+  cache.customize([](const RecordedRequest& request, FakeResponse& response) {
+    tagAnswers(request, response);
+    if (request.target != "/api/flash") return;
+    if (request.hasHeader("If-None-Match")) {
+      response.status = 304;
+      response.reason = "Not Modified";
+      response.body.clear();
+      return;
+    }
+    response.headers.emplace_back("Surrogate-Key", "flash");
+  });
+  HttpClient client = cache.client();
+  HttpResponse first = mustGet(client, "/api/flash");  // route ttl: 1s
+  CHECK(xCache(first) == "MISS");
+  REQUIRE(cache.waitForEntries(1));
+  std::this_thread::sleep_for(1300ms);  // expired; kept for revalidation (it has an ETag)
+  const int64_t fills = cache.fillCount();
+  HttpResponse renewed = mustGet(client, "/api/flash");
+  CHECK(xCache(renewed) == "REVALIDATED");
+  CHECK(renewed.body == first.body);
+  REQUIRE(cache.waitForFillAfter(fills));
+  REQUIRE(xCache(mustGet(client, "/api/flash")) == "HIT");
+
+  REQUIRE(write(client, "flash").status == 200);
+  HttpResponse after = mustGet(client, "/api/flash");
+  CHECK(xCache(after) == "MISS");
+  CHECK(after.body != first.body);
 }
 
 TEST_CASE("Redis: names become version keys with TTLs, stamped by an epoch key every lookup reads") {
