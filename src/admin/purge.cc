@@ -89,6 +89,7 @@ cache::Invalidation makeInvalidation(std::string_view key_prefix, const PurgeReq
   invalidation.version_keys.push_back(cache::namespaceKey(key_prefix, purge.ns));
   invalidation.tokens.push_back(cache::newVersionToken());
   invalidation.version_ttl = kVersionTtl;
+  invalidation.epoch_key = cache::epochKey(key_prefix);
   return invalidation;
 }
 

@@ -36,7 +36,8 @@ Options:
 
 Purging (through a running larder's admin API, admin.listen):
   larder purge namespace NAME   drop every entry of one namespace (a route's
-                                namespaces: value, e.g. products or product:42)
+                                namespaces: value, e.g. products or product:42,
+                                or sk:NAME for a Surrogate-Key name)
   larder purge url URL          drop every cached variant of one URL, e.g.
                                 http://api.example.com/api/products/42
   larder purge all              drop everything

@@ -76,7 +76,7 @@ struct Worker::State {
         pool(loop, config->upstream),
         refreshes(pool, *store, shared.coalescer),
         context{loop, pool, config, *store, shared.backlog, shared.coalescer, shared.vary_memo,
-                shared.tier, queue, refreshes, fill_lock.get()},
+                shared.tier, shared.surrogate_memo, queue, refreshes, fill_lock.get()},
         server(context),
         drain_timer(loop),
         backlog_timer(loop) {}

@@ -15,6 +15,7 @@
 #include "cache/fill_lock.h"
 #include "cache/invalidation_backlog.h"
 #include "cache/memory_tier.h"
+#include "cache/surrogate_keys.h"
 #include "cache/vary.h"
 #include "cache/store.h"
 #include "config/config.h"
@@ -31,6 +32,7 @@ struct SharedState {
   cache::Coalescer coalescer;
   cache::VaryMemo vary_memo;
   cache::MemoryTier tier;
+  cache::SurrogateMemo surrogate_memo;
 };
 
 // The cache backend for a loop: a RedisStore when store.redis is set, else a

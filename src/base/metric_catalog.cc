@@ -14,7 +14,7 @@ const std::vector<std::string_view> kCodeLabels{"1xx", "2xx", "3xx", "4xx", "5xx
 const std::vector<std::string_view> kRejectLabels{
     "method",   "status",     "set_cookie",   "vary_star", "vary_unkeyed", "too_big",
     "authorization", "cookie", "no_store",   "private",   "no_cache",     "no_freshness",
-    "no_ttl",   "zero_ttl",   "other"};
+    "no_ttl",   "zero_ttl",   "invalidation_pending", "written_during_fetch", "other"};
 
 int64_t nowSeconds() {
   return std::chrono::duration_cast<std::chrono::seconds>(

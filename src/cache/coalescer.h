@@ -46,6 +46,10 @@ class Fill {
     std::string reason;
     http::HeaderMap headers;
     std::optional<uint64_t> content_length;
+    // The surrogate version keys the answer named and the epoch the
+    // leader's lookup read (cache/surrogate_keys.h fillServesLookup).
+    std::vector<std::string> surrogate_keys;
+    std::optional<uint64_t> lookup_epoch;
   };
 
   // What a waiter reads: the state, the head once known, and body bytes

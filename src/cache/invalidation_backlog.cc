@@ -7,6 +7,7 @@ void InvalidationBacklog::add(const Invalidation& invalidation) {
   for (size_t i = 0; i < invalidation.version_keys.size() && i < invalidation.tokens.size(); ++i)
     pending_[invalidation.version_keys[i]] = invalidation.tokens[i];
   version_ttl_ = invalidation.version_ttl;
+  if (!invalidation.epoch_key.empty()) epoch_key_ = invalidation.epoch_key;
 }
 
 bool InvalidationBacklog::isPending(const std::vector<std::string>& version_keys) const {
@@ -31,6 +32,7 @@ Invalidation InvalidationBacklog::snapshot() const {
   std::lock_guard lock(mutex_);
   Invalidation out;
   out.version_ttl = version_ttl_;
+  out.epoch_key = epoch_key_;
   for (const auto& [key, token] : pending_) {
     out.version_keys.push_back(key);
     out.tokens.push_back(token);

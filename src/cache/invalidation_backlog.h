@@ -22,8 +22,8 @@ class InvalidationBacklog {
   bool isPending(const std::vector<std::string>& version_keys) const;
   bool empty() const;
   size_t size() const;
-  // Everything pending, as one invalidation to retry (version_ttl from the
-  // newest addition).
+  // Everything pending, as one invalidation to retry (version_ttl and
+  // epoch_key from the newest addition).
   Invalidation snapshot() const;
   // The retry of `retried` landed: drop the keys whose token is unchanged
   // (a newer failure for the same key stays pending).
@@ -33,6 +33,7 @@ class InvalidationBacklog {
   mutable std::mutex mutex_;
   std::unordered_map<std::string, std::string> pending_;  // version key → token
   std::chrono::milliseconds version_ttl_{0};
+  std::string epoch_key_;
 };
 
 }  // namespace larder::cache

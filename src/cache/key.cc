@@ -459,6 +459,12 @@ std::string namespaceKey(std::string_view key_prefix, std::string_view ns) {
   return out;
 }
 
+std::string epochKey(std::string_view key_prefix) {
+  std::string out(key_prefix);
+  out += ":epoch";
+  return out;
+}
+
 std::string uriNamespace(std::string_view host, std::string_view path) {
   std::string out = "uri:";
   out += normalizeHost(host);

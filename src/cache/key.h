@@ -76,6 +76,8 @@ RequestIdentity buildIdentity(std::string_view method, std::string_view host,
 std::string entryKey(std::string_view key_prefix, const RequestIdentity& identity);
 // "<prefix>:ns:<ns>"
 std::string namespaceKey(std::string_view key_prefix, std::string_view ns);
+// "<prefix>:epoch": advanced by every invalidation (cache/store.h).
+std::string epochKey(std::string_view key_prefix);
 // "uri:<host><path>", host normalized as above. The query is ignored on
 // purpose: a write invalidates every query variant of the path, and
 // invalidating more is safe.

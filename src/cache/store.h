@@ -9,6 +9,12 @@
 // invalidates, never resurrects): insert() creates missing version keys with
 // the tokens the entry records, and only if they are still missing.
 //
+// The epoch (surrogate keys, cache/surrogate_keys.h): every invalidation
+// also advances one epoch key, atomically with its writes, to
+// max(the store's clock in microseconds, its previous value + 1), and writes
+// each token as "<epoch>.<token>". A lookup that reads the epoch key can so
+// tell, later, whether a version key it did not read was written after it.
+//
 // Threading and callbacks: a Store instance belongs to one worker loop. Every
 // callback runs later on that loop, never inside the call that started the
 // operation, exactly once unless its Pending was destroyed first (then never).
@@ -97,7 +103,15 @@ struct Invalidation {
   std::vector<std::string> version_keys;
   std::vector<std::string> tokens;  // fresh tokens, one per key
   std::chrono::milliseconds version_ttl;
+  // Advanced with every invalidation (see the top); required with keys.
+  std::string epoch_key;
 };
+
+// Separates the epoch from the caller's token in what invalidate() writes.
+inline constexpr char kEpochSeparator = '.';
+// The epoch key's TTL (DESIGN invariant 2), at least: it outlives version
+// keys, so a lookup rarely finds it expired (cache/versioned_insert.h).
+inline constexpr std::chrono::milliseconds kEpochTtl = std::chrono::hours(24 * 30);
 
 class Store {
  public:
@@ -108,7 +122,8 @@ class Store {
   virtual ~Store() = default;
 
   // Reads `version_keys` and `entry_key` together, in one round trip
-  // (DESIGN invariant 1).
+  // (DESIGN invariant 1). An empty `entry_key` reads versions only (the
+  // result's entry is nullopt).
   virtual Pending lookup(std::vector<std::string> version_keys, std::string entry_key,
                          LookupCallback on_done) = 0;
 
@@ -117,8 +132,9 @@ class Store {
   // may go away; `on_done` may be empty.
   virtual void insert(InsertRequest request, InsertCallback on_done) = 0;
 
-  // Writes fresh tokens to the version keys (with version_ttl). kOk once they
-  // are written; kUnavailable if they could not be (the caller retries).
+  // Advances the epoch and writes "<epoch>.<token>" to each version key
+  // (with version_ttl), all atomically. kOk once they are written;
+  // kUnavailable if they could not be (the caller retries).
   virtual Pending invalidate(Invalidation invalidation, StatusCallback on_done) = 0;
 
   // Deletes keys (purges). kOk once done.

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -41,5 +42,52 @@ std::optional<InsertRequest> adoptCreatedVersions(const InsertRequest& refused,
 // Whether an insert creates a version key, and so may be refused by another
 // insert's creation rather than by a write.
 bool createsVersions(const InsertRequest& insert);
+
+// ---- Versions the lookup did not read -------------------------------------
+// An answer may name surrogate keys its lookup did not read (cache/
+// surrogate_keys.h). Invariant 3 still holds for them through the epoch
+// (cache/store.h): such a key, read once the answer is in, counts as seen at
+// the lookup if it is absent, holds a created token, or holds a token whose
+// epoch is not after the epoch the lookup read. Any later token was written
+// after the lookup, and the entry is not stored.
+
+// Whether the versions `entry` records still hold (DESIGN invariant 3): its
+// first `base_count` are the first `base_count` read keys, each holding the
+// token the entry records (an absent key never matches, invariant 4), and
+// every further one that was read holds its token too. Further ones that
+// were not read are added to `unread`: the entry may be served only once
+// they are read and hold.
+bool recordedVersionsHold(const Entry& entry, const std::vector<std::string>& read_keys,
+                          const std::vector<std::optional<std::string>>& read_seen, size_t base_count,
+                          std::vector<std::string>& unread);
+
+// The epoch an invalidation wrote into `token`; 0 for a created token (no
+// write); nullopt when it carries none.
+std::optional<uint64_t> tokenEpoch(std::string_view token);
+// The epoch key's value as a lookup read it; nullopt when absent or malformed.
+std::optional<uint64_t> parseEpoch(const std::optional<std::string>& value);
+
+// The answer's keys that are not among `read_keys`, in order.
+std::vector<std::string> unreadKeys(const std::vector<std::string>& answer_keys,
+                                    const std::vector<std::string>& read_keys);
+
+// The versions an entry is stored under and what was seen of them, as
+// buildVersionedInsert takes them.
+struct EntryVersions {
+  std::vector<std::string> keys;
+  std::vector<std::optional<std::string>> seen;
+};
+
+// The first `base_count` of `read_keys` (the route's namespaces), then the
+// answer's keys not among them. A read key keeps what the lookup saw
+// (`read_seen`); an unread one takes its value in `unread_now` (one per
+// unreadKeys() key, read after the answer) by the rule above. nullopt when
+// one was written after the lookup: the entry must not be stored.
+std::optional<EntryVersions> entryVersions(const std::vector<std::string>& read_keys,
+                                           const std::vector<std::optional<std::string>>& read_seen,
+                                           size_t base_count,
+                                           const std::vector<std::string>& answer_keys,
+                                           const std::vector<std::optional<std::string>>& unread_now,
+                                           std::optional<uint64_t> lookup_epoch);
 
 }  // namespace larder::cache

@@ -77,6 +77,15 @@ struct DistributedLockConfig {
   Duration ttl = 10s;                  // how long a lock outlives an owner that died
 };
 
+// Namespaces from the application (cache/surrogate_keys.h): a response
+// field naming namespaces that tag a stored answer, or that a write's answer
+// invalidates.
+struct SurrogateKeyConfig {
+  bool enabled = true;
+  std::string header = "Surrogate-Key";
+  bool strip = true;                   // removed before the answer reaches the client
+};
+
 struct CacheConfig {
   std::string key_prefix = "v1";
   uint64_t max_object_size = 1024 * 1024;
@@ -87,6 +96,7 @@ struct CacheConfig {
   // The in-process tier of the routes with memory_ttl, per process.
   uint64_t memory_tier_size = 64ull * 1024 * 1024;
   DistributedLockConfig distributed_lock;
+  SurrogateKeyConfig surrogate_keys;
 };
 
 // Which query parameters take part in the key. Patterns may end in '*'.

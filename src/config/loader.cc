@@ -15,6 +15,7 @@
 #include "config/node_reader.h"
 #include "config/route_loader.h"
 #include "config/units.h"
+#include "http/header_map.h"
 
 namespace larder::config {
 
@@ -32,6 +33,18 @@ constexpr uint64_t kMinHeaderSize = 1024;
 bool isTokenChar(char c) {
   if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
   return std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
+}
+
+// Fields that frame or steer the answer: stripping one, or reading names
+// from it, would change what larder does with the answer.
+bool isReservedField(std::string_view name) {
+  constexpr std::string_view kReserved[] = {
+      "Age",        "Cache-Control",    "Connection", "Content-Length", "Content-Location",
+      "Date",       "ETag",             "Expires",    "Keep-Alive",     "Last-Modified",
+      "Location",   "Proxy-Connection", "Set-Cookie", "TE",             "Trailer",
+      "Transfer-Encoding", "Upgrade",   "Vary"};
+  return std::any_of(std::begin(kReserved), std::end(kReserved),
+                     [&](std::string_view reserved) { return http::equalsIgnoreCase(name, reserved); });
 }
 
 bool isHeaderValueSafe(std::string_view value) {
@@ -340,6 +353,7 @@ class Loader {
     }
     if (auto v = m.take("distributed_lock"))
       loadDistributedLock(*v, m.pathOf("distributed_lock"), cache.distributed_lock);
+    if (auto v = m.take("surrogate_keys")) loadSurrogateKeys(*v, m.pathOf("surrogate_keys"), cache);
   }
 
   // Enabled without Redis is an error, not ignored: the lock lives in the
@@ -356,6 +370,33 @@ class Loader {
       }
     }
     if (auto v = m.take("ttl")) r_.readPositiveDuration(*v, m.pathOf("ttl"), lock.ttl);
+  }
+
+  // `off`, or { header: NAME, strip: BOOL }.
+  void loadSurrogateKeys(const YAML::Node& node, const std::string& path, CacheConfig& cache) {
+    SurrogateKeyConfig& keys = cache.surrogate_keys;
+    if (node.IsScalar()) {
+      if (node.Scalar() == "off") {
+        keys.enabled = false;
+      } else {
+        r_.error(node, path, "expected off or a mapping { header, strip }, got \"" + node.Scalar() + "\"");
+      }
+      return;
+    }
+    MapReader m(r_, node, path);
+    if (auto v = m.take("header")) {
+      std::string name;
+      if (r_.readNonEmptyString(*v, m.pathOf("header"), name)) {
+        if (!std::all_of(name.begin(), name.end(), isTokenChar)) {
+          r_.error(*v, m.pathOf("header"), "is not a valid header name");
+        } else if (isReservedField(name) || http::equalsIgnoreCase(name, cache.status_header)) {
+          r_.error(*v, m.pathOf("header"), "names a field larder itself reads or writes: \"" + name + "\"");
+        } else {
+          keys.header = std::move(name);
+        }
+      }
+    }
+    if (auto v = m.take("strip")) r_.readBool(*v, m.pathOf("strip"), keys.strip);
   }
 
   void loadLog(const YAML::Node& node, LogConfig& log) {

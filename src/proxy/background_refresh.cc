@@ -2,6 +2,7 @@
 
 #include "base/log.h"
 #include "cache/revalidation.h"
+#include "cache/surrogate_keys.h"
 #include "http/hop_by_hop.h"
 #include "http/serializer.h"
 #include "proxy/forwarding.h"
@@ -29,8 +30,11 @@ void BackgroundRefresh::start(upstream::Pool& pool) {
 
 void BackgroundRefresh::onUpstreamHead(http::ResponseHead& head) {
   http::removeHopByHop(head.headers);
+  const config::CacheConfig& cache = capture_.slot().config->cache;
+  auto keys = cache::takeSurrogateKeys(head.headers, cache.key_prefix, cache.surrogate_keys);
   if (head.status == 304 && cache::hasValidators(stale_.headers)) {
     not_modified_ = std::move(head.headers);
+    if (keys) not_modified_keys_ = std::move(keys->version_keys);
     return;
   }
   if (head.status >= 500) {
@@ -38,7 +42,8 @@ void BackgroundRefresh::onUpstreamHead(http::ResponseHead& head) {
     capture_.abandon();
     return;
   }
-  capture_.begin("GET", request_.headers, head, request_time_);
+  capture_.begin("GET", request_.headers, head, request_time_,
+                 keys ? std::move(keys->version_keys) : std::vector<std::string>{});
 }
 
 void BackgroundRefresh::onUpstreamBody(std::string_view data) {
@@ -47,7 +52,8 @@ void BackgroundRefresh::onUpstreamBody(std::string_view data) {
 
 void BackgroundRefresh::onUpstreamComplete() {
   if (not_modified_) {
-    capture_.renew(std::move(stale_), *not_modified_, request_.headers, request_time_);
+    capture_.renew(std::move(stale_), *not_modified_, std::move(not_modified_keys_), request_.headers,
+                   request_time_);
   } else if (capture_.isActive()) {
     capture_.commit();
   }

@@ -37,6 +37,7 @@ class BackgroundRefresh : public upstream::ResponseHandler {
   cache::Entry stale_;
   base::WallTime request_time_;
   std::optional<http::HeaderMap> not_modified_;
+  std::optional<std::vector<std::string>> not_modified_keys_;  // the 304's surrogate keys
   std::unique_ptr<upstream::UpstreamRequest> upstream_;
 };
 

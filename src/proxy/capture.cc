@@ -1,5 +1,8 @@
 #include "proxy/capture.h"
 
+#include <algorithm>
+
+#include "base/assert.h"
 #include "base/log.h"
 #include "cache/policy.h"
 #include "cache/revalidation.h"
@@ -29,7 +32,7 @@ void insertAdoptingCreated(cache::Store& store, cache::InsertRequest insert,
     for (const auto& expected : refused->versions) version_keys.push_back(expected.key);
     // The callback owns its Pending: nothing else outlives the insert.
     auto lookup = std::make_shared<cache::Pending>();
-    *lookup = store.lookup(std::move(version_keys), refused->key,
+    *lookup = store.lookup(std::move(version_keys), "",
                            [&store, refused, lookup, on_done = std::move(on_done)](cache::LookupResult&& now) {
       std::optional<cache::InsertRequest> adopted;
       if (now.status == cache::StoreStatus::kOk) adopted = cache::adoptCreatedVersions(*refused, now.versions);
@@ -43,6 +46,48 @@ void insertAdoptingCreated(cache::Store& store, cache::InsertRequest insert,
   store.insert(std::move(insert), std::move(retry));
 }
 
+// What an entry needs once the surrogate keys it alone names are read.
+struct UnreadInsert {
+  cache::Entry entry;
+  std::string entry_key;
+  std::vector<std::string> read_keys;
+  std::vector<std::optional<std::string>> read_seen;
+  size_t base_versions = 0;
+  std::optional<uint64_t> lookup_epoch;
+  std::vector<std::string> answer_keys;
+  std::chrono::milliseconds keep{0};
+};
+
+// The answer named version keys its lookup did not read: reads them (one
+// more round trip, after the client has its answer), and stores the entry
+// only if none was written after the lookup (cache/versioned_insert.h).
+void insertAfterReading(cache::Store& store, std::vector<std::string> unread, UnreadInsert job,
+                        cache::Store::InsertCallback on_done) {
+  // The callback owns its Pending: nothing else outlives the read.
+  auto lookup = std::make_shared<cache::Pending>();
+  *lookup = store.lookup(std::move(unread), "",
+                         [&store, lookup, job = std::move(job), on_done = std::move(on_done)](
+                             cache::LookupResult&& now) mutable {
+    std::optional<cache::EntryVersions> versions;
+    if (now.status == cache::StoreStatus::kOk) {
+      versions = cache::entryVersions(job.read_keys, job.read_seen, job.base_versions, job.answer_keys,
+                                      now.versions, job.lookup_epoch);
+    }
+    if (!versions) {
+      bool written = now.status == cache::StoreStatus::kOk;
+      if (written) {
+        LOG_DEBUG("not storing {}: a surrogate key was invalidated during the fetch", job.entry_key);
+        recordStoreRejected("written_during_fetch");
+      }
+      if (on_done) on_done(written ? cache::InsertOutcome::kVersionChanged : cache::InsertOutcome::kUnavailable);
+      return;
+    }
+    insertAdoptingCreated(store, cache::buildVersionedInsert(job.entry_key, job.entry, versions->keys,
+                                                             versions->seen, job.keep),
+                          std::move(on_done));
+  });
+}
+
 }  // namespace
 
 Capture::Capture(cache::Store& store, cache::Coalescer& coalescer)
@@ -51,7 +96,8 @@ Capture::Capture(cache::Store& store, cache::Coalescer& coalescer)
 Capture::~Capture() { abandon(); }
 
 bool Capture::begin(std::string_view upstream_method, const http::HeaderMap& request_headers,
-                    const http::ResponseHead& head, base::WallTime request_time) {
+                    const http::ResponseHead& head, base::WallTime request_time,
+                    std::vector<std::string> surrogate_keys) {
   const config::Config& config = *slot_.config;
   std::optional<uint64_t> length;
   if (head.framing == http::BodyFraming::kContentLength) length = head.content_length;
@@ -64,7 +110,16 @@ bool Capture::begin(std::string_view upstream_method, const http::HeaderMap& req
     abandon();
     return false;
   }
+  if (slot_.backlog != nullptr && slot_.backlog->isPending(surrogate_keys)) {
+    // DESIGN invariant 5: a write to one of its namespaces has not reached
+    // the store yet, so the store cannot refuse an entry from before it.
+    LOG_DEBUG("not storing {}: an invalidation of its surrogate keys is pending", slot_.entry_key);
+    recordStoreRejected("invalidation_pending");
+    abandon();
+    return false;
+  }
   active_ = true;
+  surrogate_keys_ = std::move(surrogate_keys);
   entry_ = cache::Entry{};
   entry_.status = head.status;
   entry_.reason = head.reason;
@@ -75,7 +130,8 @@ bool Capture::begin(std::string_view upstream_method, const http::HeaderMap& req
   keep_ = decision.keep;
   entry_.identity = slot_.identity;
   if (length) entry_.body.reserve(*length);
-  if (slot_.fill) slot_.fill->publishHead({entry_.status, entry_.reason, entry_.headers, length});
+  if (slot_.fill)
+    slot_.fill->publishHead({entry_.status, entry_.reason, entry_.headers, length, surrogate_keys_, slot_.lookup_epoch});
   return true;
 }
 
@@ -99,7 +155,14 @@ void Capture::commit() {
 }
 
 cache::Entry Capture::renew(cache::Entry stale, const http::HeaderMap& not_modified_headers,
+                            std::optional<std::vector<std::string>> surrogate_keys,
                             const http::HeaderMap& request_headers, base::WallTime request_time) {
+  if (!surrogate_keys) {
+    // The stored keys beyond the route's (their field may have been stripped).
+    surrogate_keys.emplace();
+    for (size_t i = slot_.base_versions; i < stale.versions.size(); ++i)
+      surrogate_keys->push_back(stale.versions[i].first);
+  }
   cache::mergeNotModified(stale.headers, not_modified_headers);
   http::ResponseHead head;
   head.status = stale.status;
@@ -107,7 +170,7 @@ cache::Entry Capture::renew(cache::Entry stale, const http::HeaderMap& not_modif
   head.headers = stale.headers;
   head.framing = http::BodyFraming::kContentLength;
   head.content_length = stale.body.size();
-  if (begin("GET", request_headers, head, request_time)) {
+  if (begin("GET", request_headers, head, request_time, std::move(*surrogate_keys))) {
     append(stale.body);
     if (active_) {
       active_ = false;
@@ -124,8 +187,6 @@ cache::Entry Capture::renew(cache::Entry stale, const http::HeaderMap& not_modif
 void Capture::store(cache::Entry& entry) {
   const config::Config& config = *slot_.config;
   auto keep = std::max(keep_, cache::retention(entry.headers, entry.ttl, *slot_.route, config.cache));
-  cache::InsertRequest insert = cache::buildVersionedInsert(
-      slot_.entry_key, entry, slot_.version_keys, slot_.seen_versions, keep);
   cache::Store::InsertCallback on_stored;
   std::shared_ptr<cache::Fill> fill = std::move(slot_.fill);
   if (fill) fill->complete();
@@ -149,7 +210,24 @@ void Capture::store(cache::Entry& entry) {
                             stored ? cache::FillEnd::kStored : cache::FillEnd::kAbandoned);
     };
   }
-  insertAdoptingCreated(store_, std::move(insert), std::move(on_stored));
+  std::vector<std::string> unread = cache::unreadKeys(surrogate_keys_, slot_.version_keys);
+  if (!unread.empty()) {
+    insertAfterReading(store_, std::move(unread),
+                       {entry, slot_.entry_key, slot_.version_keys, slot_.seen_versions, slot_.base_versions,
+                        slot_.lookup_epoch, surrogate_keys_, keep},
+                       std::move(on_stored));
+    return;
+  }
+  auto versions = cache::entryVersions(slot_.version_keys, slot_.seen_versions, slot_.base_versions,
+                                       surrogate_keys_, {}, slot_.lookup_epoch);
+  if (!versions) {
+    LARDER_BUG("entry versions of {} unresolved though every key was read", slot_.entry_key);
+    if (on_stored) on_stored(cache::InsertOutcome::kVersionChanged);
+    return;
+  }
+  insertAdoptingCreated(store_, cache::buildVersionedInsert(slot_.entry_key, entry, versions->keys,
+                                                            versions->seen, keep),
+                        std::move(on_stored));
 }
 
 Capture::PreviousFill Capture::rekey(std::string entry_key, std::string identity,
@@ -179,7 +257,14 @@ void Capture::shareStored(const cache::Entry& entry, base::WallTime now) {
   if (!slot_.fill) return;
   http::HeaderMap headers = entry.headers;
   headers.set("Age", std::to_string(cache::currentAge(entry.stored_at, entry.initial_age_seconds, now)));
-  slot_.fill->publishHead({entry.status, entry.reason, std::move(headers), entry.body.size()});
+  // The keys the entry records beyond the ones this slot read: surrogate
+  // keys its answer named, which a waiter may not have read.
+  std::vector<std::string> named;
+  for (const auto& [key, token] : entry.versions)
+    if (std::find(slot_.version_keys.begin(), slot_.version_keys.end(), key) == slot_.version_keys.end())
+      named.push_back(key);
+  slot_.fill->publishHead(
+      {entry.status, entry.reason, std::move(headers), entry.body.size(), std::move(named), slot_.lookup_epoch});
   slot_.fill->publishBody(entry.body);
   slot_.fill->complete();
   coalescer_.retire(slot_.fill_key, slot_.fill, base::monoMillis());

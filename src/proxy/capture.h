@@ -13,6 +13,7 @@
 #include "cache/coalescer.h"
 #include "cache/entry_codec.h"
 #include "cache/fill_lock.h"
+#include "cache/invalidation_backlog.h"
 #include "cache/store.h"
 #include "config/config.h"
 #include "http/message.h"
@@ -26,8 +27,14 @@ struct CacheSlot {
   const config::Route* route = nullptr;  // owned by `config`
   std::string entry_key;
   std::string identity;
+  // Read by the lookup: the route's namespaces, the URI's and "*" (the
+  // first `base_versions`), then surrogate keys it read in advance.
   std::vector<std::string> version_keys;
   std::vector<std::optional<std::string>> seen_versions;
+  size_t base_versions = 0;
+  std::optional<uint64_t> lookup_epoch;  // the epoch the lookup read (cache/store.h)
+  // Process-wide; an answer naming a key pending there is not stored.
+  const cache::InvalidationBacklog* backlog = nullptr;
   std::string fill_key;
   std::shared_ptr<cache::Fill> fill;     // null unless leading a fill
   std::vector<std::string> extra_vary;   // fields the upstream varies on beyond route.vary
@@ -44,15 +51,20 @@ class Capture {
   const CacheSlot& slot() const { return slot_; }
 
   // Decides from the response head whether to store; false (and the fill
-  // abandoned) when not. `request_time` is when the request went upstream.
+  // abandoned) when not. `request_time` is when the request went upstream;
+  // `surrogate_keys` are the version keys the answer named
+  // (cache::takeSurrogateKeys).
   bool begin(std::string_view upstream_method, const http::HeaderMap& request_headers,
-             const http::ResponseHead& head, base::WallTime request_time);
+             const http::ResponseHead& head, base::WallTime request_time,
+             std::vector<std::string> surrogate_keys);
   // False once the body outgrew max_object_size (DESIGN invariant 8).
   bool append(std::string_view data);
   // The answer is complete: store it and complete the fill.
   void commit();
   // A 304 renewed `stale`: store the renewed entry; returns it for serving.
+  // The 304's surrogate keys replace the entry's; nullopt keeps them.
   cache::Entry renew(cache::Entry stale, const http::HeaderMap& not_modified_headers,
+                     std::optional<std::vector<std::string>> surrogate_keys,
                      const http::HeaderMap& request_headers, base::WallTime request_time);
   // The answer varies on more fields than the key had: it belongs to another
   // variant. Leads the variant's fill if nobody does yet and returns the old
@@ -94,6 +106,7 @@ class Capture {
   cache::Entry entry_;
   std::chrono::milliseconds keep_{0};  // StoreDecision::keep
   std::optional<HeldLock> lock_;
+  std::vector<std::string> surrogate_keys_;
 };
 
 }  // namespace larder::proxy

@@ -4,6 +4,7 @@
 
 #include "base/log.h"
 #include "cache/revalidation.h"
+#include "cache/surrogate_keys.h"
 #include "http/hop_by_hop.h"
 #include "http/serializer.h"
 #include "proxy/client_connection.h"
@@ -140,6 +141,7 @@ void Exchange::onUpstreamHead(http::ResponseHead& head) {
   upstream_latency_ = upstream_->headLatency();
   status_ = head.status;
   http::removeHopByHop(head.headers);
+  takeAnswerKeys(head.headers);
   if (revalidate_ && head.status == 304) {
     // The stored body is still good; it is served once the 304 completes.
     not_modified_ = std::move(head.headers);
@@ -147,13 +149,37 @@ void Exchange::onUpstreamHead(http::ResponseHead& head) {
   }
   if (head.status >= 500 && serveStaleOnError()) return;
   if (capture_) rekeyForVary(head);
-  if (capture_ && !capture_->begin(upstream_method_, request_.headers, head, request_time_))
-    capture_.reset();
+  if (capture_) {
+    std::vector<std::string> keys = answer_keys_.value_or(std::vector<std::string>{});
+    if (capture_->begin(upstream_method_, request_.headers, head, request_time_, keys)) {
+      // The next lookup of this entry reads them at once (one round trip).
+      context_.surrogate_memo.remember(entry_key_, std::move(keys));
+    } else {
+      capture_.reset();
+    }
+  }
   if (invalidates_ && head.status < 400) {
     invalidateBeforeAnswer(head);
     return;
   }
   sendResponseHead(head);
+}
+
+// The namespaces the upstream names in its answer (cache/surrogate_keys.h),
+// and the field removed if configured: before the answer is stored or sent.
+void Exchange::takeAnswerKeys(http::HeaderMap& headers) {
+  const config::CacheConfig& cache = config_->cache;
+  auto keys = cache::takeSurrogateKeys(headers, cache.key_prefix, cache.surrogate_keys);
+  if (!keys) {
+    answer_keys_.reset();
+    return;
+  }
+  if (keys->ignored > 0) {
+    LOG_DEBUG("{} {}: ignored {} invalid or surplus name(s) in {} (at most {} of at most {} bytes)",
+              request_.method, request_.target, keys->ignored, cache.surrogate_keys.header,
+              cache::kMaxSurrogateKeys, cache::kMaxSurrogateKeyLength);
+  }
+  answer_keys_ = std::move(keys->version_keys);
 }
 
 void Exchange::sendResponseHead(http::ResponseHead& head) {
@@ -244,8 +270,8 @@ void Exchange::onUpstreamBodyDrained() { client_.resumeRequestBody(); }
 void Exchange::onUpstreamComplete() {
   if (state_ == ExchangeState::kComplete) return;
   if (not_modified_) {
-    cache::Entry renewed = capture_->renew(std::move(*stale_entry_), *not_modified_, request_.headers,
-                                           request_time_);
+    cache::Entry renewed = capture_->renew(std::move(*stale_entry_), *not_modified_, answer_keys_,
+                                           request_.headers, request_time_);
     serveEntry(std::move(renewed), "REVALIDATED");
     return;
   }

@@ -82,6 +82,7 @@ class Exchange : public upstream::ResponseHandler {
   void proceedUpstream();
   void forward();
   upstream::OutgoingRequest buildUpstreamRequest();
+  void takeAnswerKeys(http::HeaderMap& headers);
   void sendResponseHead(http::ResponseHead& head);
   void writeBody(std::string body);
   void writeLastChunk();
@@ -97,9 +98,11 @@ class Exchange : public upstream::ResponseHandler {
   void rekeyForVary(const http::ResponseHead& head);
   void onLookup(cache::LookupResult&& result);
   bool serveFromTier();
-  void keepInTier(std::string&& encoded, const cache::Entry& entry);
+  void keepInTier(const cache::Entry& entry);
   std::optional<cache::Entry> validEntry(const std::optional<std::string>& bytes,
                                          const std::vector<std::optional<std::string>>& versions) const;
+  void onChecked(cache::LookupResult&& result, std::vector<std::string> keys);
+  void useEntry(std::optional<cache::Entry> entry);
   void serveEntry(cache::Entry&& entry, std::string_view cache_status);
   bool serveStaleOnError();
   void refreshInBackground(const cache::Entry& stale);
@@ -156,8 +159,13 @@ class Exchange : public upstream::ResponseHandler {
   std::vector<std::string> vary_names_;   // upstream-varied fields in the key
   std::string identity_;                  // serialized RequestIdentity
   std::string entry_key_;
+  // Read by the lookup: the route's (the first base_versions_), then
+  // surrogate keys (SurrogateMemo, or a second lookup's).
   std::vector<std::string> version_keys_;
   std::vector<std::optional<std::string>> seen_versions_;
+  size_t base_versions_ = 0;
+  std::optional<uint64_t> lookup_epoch_;  // the epoch the lookup read (cache/store.h)
+  std::optional<cache::Entry> checking_;  // its surrogate versions being read (onChecked)
   cache::Pending lookup_;
   uint64_t lookup_tick_ = 0;              // Coalescer::tick() when the lookup was sent
   uint64_t tier_tick_ = 0;                // MemoryTier::tick() then; 0: not for the tier
@@ -172,6 +180,8 @@ class Exchange : public upstream::ResponseHandler {
   bool revalidate_ = false;               // the entry's validators went upstream
   bool client_wants_fresh_ = false;       // honoured client no-cache / max-age=0
   std::optional<http::HeaderMap> not_modified_;  // the upstream's 304 fields
+  // The surrogate version keys the upstream's answer named (nullopt: none).
+  std::optional<std::vector<std::string>> answer_keys_;
 
   // A write: its answer is held while its invalidation is in flight.
   bool invalidates_ = false;

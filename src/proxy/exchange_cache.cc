@@ -9,6 +9,7 @@
 #include "cache/key.h"
 #include "cache/policy.h"
 #include "cache/revalidation.h"
+#include "cache/surrogate_keys.h"
 #include "cache/versioned_insert.h"
 #include "http/cache_control.h"
 #include "http/serializer.h"
@@ -90,6 +91,14 @@ void Exchange::lookUp() {
     version_keys_.push_back(cache::namespaceKey(prefix, ns.expand(params_)));
   version_keys_.push_back(cache::namespaceKey(prefix, cache::uriNamespace(host_, target_->path)));
   version_keys_.push_back(cache::namespaceKey(prefix, kEverythingNamespace));
+  base_versions_ = version_keys_.size();
+  // Read with the rest, so a hit on an entry tagged by its answer stays one
+  // round trip (cache/surrogate_keys.h); the epoch tells, once an answer
+  // names keys not read here, whether they were written since.
+  for (auto& key : context_.surrogate_memo.find(entry_key_))
+    if (std::find(version_keys_.begin(), version_keys_.end(), key) == version_keys_.end())
+      version_keys_.push_back(std::move(key));
+  const bool surrogates = config_->cache.surrogate_keys.enabled;
   client_wants_fresh_ = route.honour_client_no_cache && clientWantsFresh(request_.headers);
   if (context_.backlog.isPending(version_keys_)) {
     // An invalidation of these namespaces has not reached the store yet.
@@ -101,14 +110,17 @@ void Exchange::lookUp() {
     if (serveFromTier()) return;
     tier_tick_ = context_.tier.tick();
   }
+  std::vector<std::string> keys = version_keys_;
+  if (surrogates) keys.push_back(cache::epochKey(prefix));
   setState(ExchangeState::kLookingUp);
   lookup_tick_ = context_.coalescer.tick();
-  lookup_ = context_.store.lookup(version_keys_, entry_key_,
+  lookup_ = context_.store.lookup(std::move(keys), entry_key_,
                                   [this](cache::LookupResult&& result) { onLookup(std::move(result)); });
 }
 
 void Exchange::onLookup(cache::LookupResult&& result) {
   lookup_ = cache::Pending();
+  lookup_epoch_.reset();
   if (result.status != cache::StoreStatus::kOk) {
     if (config_->store.on_failure == config::StoreFailureMode::kReject) {
       cache_status_ = "BYPASS";
@@ -121,9 +133,62 @@ void Exchange::onLookup(cache::LookupResult&& result) {
     missed("BYPASS");
     return;
   }
+  if (config_->cache.surrogate_keys.enabled && result.versions.size() > version_keys_.size()) {
+    lookup_epoch_ = cache::parseEpoch(result.versions.back());
+    result.versions.pop_back();
+  }
   seen_versions_ = std::move(result.versions);
   seen_versions_.resize(version_keys_.size());
-  std::optional<cache::Entry> entry = validEntry(result.entry, seen_versions_);
+  std::optional<cache::Entry> entry;
+  if (result.entry) entry = cache::decodeEntry(*result.entry);
+  // DESIGN invariant 7: the full identity decides, never the digest alone.
+  // Invariant 3: every namespace must still hold the token it was fetched
+  // under; an entry from before a write is never served, not even stale.
+  std::vector<std::string> unread;
+  if (entry && (entry->identity != identity_ ||
+                !cache::recordedVersionsHold(*entry, version_keys_, seen_versions_, base_versions_, unread)))
+    entry.reset();
+  if (!entry || unread.empty()) {
+    useEntry(std::move(entry));
+    return;
+  }
+  if (context_.backlog.isPending(unread)) {
+    useEntry(std::nullopt);  // DESIGN invariant 5, as in lookUp()
+    return;
+  }
+  // The entry names surrogate keys this lookup did not read: the one case
+  // of a second round trip before a hit (cache/surrogate_keys.h).
+  checking_ = std::move(entry);
+  lookup_ = context_.store.lookup(unread, "", [this, unread](cache::LookupResult&& checked) {
+    onChecked(std::move(checked), unread);
+  });
+}
+
+void Exchange::onChecked(cache::LookupResult&& result, std::vector<std::string> keys) {
+  lookup_ = cache::Pending();
+  std::optional<cache::Entry> entry = std::move(checking_);
+  checking_.reset();
+  if (result.status != cache::StoreStatus::kOk || result.versions.size() != keys.size()) {
+    useEntry(std::nullopt);  // unchecked: never served
+    return;
+  }
+  // Read before any fetch this request leads, so a refill is stored under them.
+  for (size_t i = 0; i < keys.size(); ++i) {
+    version_keys_.push_back(keys[i]);
+    seen_versions_.push_back(std::move(result.versions[i]));
+  }
+  std::vector<std::string> unread;
+  bool hold = cache::recordedVersionsHold(*entry, version_keys_, seen_versions_, base_versions_, unread) &&
+              unread.empty();
+  std::vector<std::string> named;
+  for (size_t i = base_versions_; i < entry->versions.size(); ++i) named.push_back(entry->versions[i].first);
+  context_.surrogate_memo.remember(entry_key_, std::move(named));
+  if (!hold) entry.reset();
+  useEntry(std::move(entry));
+}
+
+// `entry` is the stored entry, valid for this request, or nullopt.
+void Exchange::useEntry(std::optional<cache::Entry> entry) {
   if (entry) {
     base::WallTime now = base::WallClock::now();
     if (client_wants_fresh_) {
@@ -133,7 +198,7 @@ void Exchange::onLookup(cache::LookupResult&& result) {
       return;
     }
     if (cache::isFresh(entry->stored_at, entry->ttl, now)) {
-      if (tier_tick_ != 0) keepInTier(std::move(*result.entry), *entry);
+      if (tier_tick_ != 0) keepInTier(*entry);
       serveEntry(std::move(*entry), "HIT");
       return;
     }
@@ -164,13 +229,14 @@ bool Exchange::serveFromTier() {
 }
 
 // A fresh entry the store just validated, for the routes that opt in. It
-// answers to every namespace it was stored under, not only the route's.
-void Exchange::keepInTier(std::string&& encoded, const cache::Entry& entry) {
+// answers to every namespace it was stored under (surrogate keys too), not
+// only the route's. Encoded again: once per key per memory_ttl.
+void Exchange::keepInTier(const cache::Entry& entry) {
   std::vector<std::string> version_keys;
   version_keys.reserve(entry.versions.size());
   for (const auto& [key, token] : entry.versions) version_keys.push_back(key);
   auto expires = base::MonoClock::now() + *route_->memory_ttl;
-  context_.tier.put(entry_key_, std::make_shared<const std::string>(std::move(encoded)),
+  context_.tier.put(entry_key_, std::make_shared<const std::string>(cache::encodeEntry(entry)),
                     std::move(version_keys), expires, tier_tick_);
 }
 
@@ -178,19 +244,17 @@ void Exchange::keepInTier(std::string&& encoded, const cache::Entry& entry) {
 // version key, as looked up). DESIGN invariant 7: the full identity decides,
 // never the digest alone. Invariant 3: every namespace must still hold the
 // token it was fetched under; an entry from before a write is never served,
-// not even stale.
+// not even stale. One that names surrogate keys this lookup did not read is
+// not vouched for here (onLookup reads them; this caller fetches instead).
 std::optional<cache::Entry> Exchange::validEntry(
     const std::optional<std::string>& bytes,
     const std::vector<std::optional<std::string>>& versions) const {
   if (!bytes) return std::nullopt;
   std::optional<cache::Entry> entry = cache::decodeEntry(*bytes);
-  bool valid = entry && entry->identity == identity_ &&
-               entry->versions.size() == version_keys_.size() && versions.size() == version_keys_.size();
-  for (size_t i = 0; valid && i < version_keys_.size(); ++i) {
-    valid = entry->versions[i].first == version_keys_[i] && versions[i] &&
-            entry->versions[i].second == *versions[i];
-  }
-  if (!valid) return std::nullopt;
+  std::vector<std::string> unread;
+  if (!entry || entry->identity != identity_ ||
+      !cache::recordedVersionsHold(*entry, version_keys_, versions, base_versions_, unread) || !unread.empty())
+    return std::nullopt;
   return entry;
 }
 
@@ -227,6 +291,9 @@ CacheSlot Exchange::cacheSlot() const {
   slot.identity = identity_;
   slot.version_keys = version_keys_;
   slot.seen_versions = seen_versions_;
+  slot.base_versions = base_versions_;
+  slot.lookup_epoch = lookup_epoch_;
+  slot.backlog = &context_.backlog;
   slot.fill_key = fill_key_;
   slot.extra_vary = vary_names_;
   return slot;
@@ -266,6 +333,8 @@ void Exchange::serveEntry(cache::Entry&& entry, std::string_view cache_status) {
   bool not_modified = cache::clientHasCurrent(request_.headers, entry.headers);
   http::HeaderMap headers = not_modified ? cache::notModifiedHeaders(entry.headers)
                                          : std::move(entry.headers);
+  // Stored with the field by an instance configured to keep it.
+  cache::stripSurrogateKeys(headers, config_->cache.surrogate_keys);
   status_ = not_modified ? 304 : entry.status;
   headers.set("Age", std::to_string(cache::currentAge(entry.stored_at, entry.initial_age_seconds, now)));
   if (!not_modified) headers.set("Content-Length", std::to_string(entry.body.size()));
@@ -313,9 +382,17 @@ void Exchange::invalidateBeforeAnswer(http::ResponseHead& head) {
   }
   cache::Invalidation invalidation;
   invalidation.version_ttl = cache::kVersionTtl;
+  invalidation.epoch_key = cache::epochKey(prefix);
   for (const auto& name : names) {
     invalidation.version_keys.push_back(cache::namespaceKey(prefix, name));
     invalidation.tokens.push_back(cache::newVersionToken());
+  }
+  // The namespaces the application named in its answer (surrogate keys).
+  if (answer_keys_) {
+    for (const auto& key : *answer_keys_) {
+      invalidation.version_keys.push_back(key);
+      invalidation.tokens.push_back(cache::newVersionToken());
+    }
   }
   // This instance's own tier forgets at once; other instances' hear of it
   // from the store.

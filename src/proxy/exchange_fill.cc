@@ -4,6 +4,7 @@
 #include "base/metric_catalog.h"
 #include "cache/versioned_insert.h"
 #include "cache/revalidation.h"
+#include "cache/surrogate_keys.h"
 #include "http/serializer.h"
 #include "proxy/client_connection.h"
 #include "proxy/exchange.h"
@@ -49,9 +50,16 @@ std::string Exchange::fillKey() const {
   // Only a write's token separates fills: absent keys and keys an insert
   // created mean the same (cache/versioned_insert.h). The remaining gap: a
   // write's token evicted and re-created by an insert within one fetch.
-  for (const auto& version : seen_versions_) {
+  // Surrogate keys read in advance differ between requests: named too, so
+  // requests sharing a fill read the same keys (cache::fillServesLookup).
+  for (size_t i = 0; i < seen_versions_.size(); ++i) {
+    const auto& version = seen_versions_[i];
     bool written = version && !version->starts_with(cache::kCreatedTokenPrefix);
     key += '\n';
+    if (i >= base_versions_ && i < version_keys_.size()) {
+      key += version_keys_[i];
+      key += '=';
+    }
     key += written ? *version : std::string("-");
   }
   return key;
@@ -123,6 +131,15 @@ void Exchange::onFillProgress() {
       fill_restarts_seen_ = progress.restarts;
       startLockTimer();
     }
+    return;
+  }
+  if (!fill_head_sent_ && !cache::fillServesLookup(progress.head->surrogate_keys, progress.head->lookup_epoch,
+                                                   version_keys_, lookup_epoch_)) {
+    // The answer names namespaces this lookup did not read, and something
+    // was invalidated since the leader's lookup: perhaps one of them
+    // (DESIGN invariant 3). Fetch for ourselves, without storing.
+    stopWaiting();
+    proceedUpstream();
     return;
   }
   if (!fill_head_sent_) {

@@ -6,6 +6,7 @@
 #include "cache/fill_lock.h"
 #include "cache/invalidation_backlog.h"
 #include "cache/memory_tier.h"
+#include "cache/surrogate_keys.h"
 #include "cache/vary.h"
 #include "cache/store.h"
 #include "config/config.h"
@@ -31,6 +32,8 @@ struct ProxyContext {
   cache::VaryMemo& vary_memo;
   // Process-wide: hot entries of the routes with memory_ttl.
   cache::MemoryTier& tier;
+  // Process-wide: which surrogate keys each entry key's last answer named.
+  cache::SurrogateMemo& surrogate_memo;
   // This worker's queue: how other workers' fills wake our waiters.
   net::CrossThreadQueue& queue;
   // Refreshes of stale entries that outlive the requests that started them.

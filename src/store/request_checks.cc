@@ -29,6 +29,10 @@ bool isValidInvalidation(const cache::Invalidation& invalidation) {
              invalidation.version_ttl.count());
     return false;
   }
+  if (!invalidation.version_keys.empty() && invalidation.epoch_key.empty()) {
+    LOG_WARN("store: invalidation refused: no epoch key");
+    return false;
+  }
   return true;
 }
 

@@ -160,7 +160,9 @@ class CacheFixture {
     return waitUntil([&] { return entryKeys().size() >= n; }, timeout);
   }
 
-  // Insert scripts Redis has run (stored or refused), from INFO commandstats.
+  // Scripts Redis has run, from INFO commandstats: inserts (stored or
+  // refused) and invalidations, so take it after the writes it should not
+  // count.
   int64_t fillCount();
   // Waits until a fill after `before` (a fillCount()) has landed: for a
   // refill, whose entry key already exists.

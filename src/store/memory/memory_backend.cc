@@ -1,6 +1,7 @@
 #include "store/memory/memory_backend.h"
 
 #include <algorithm>
+#include <charconv>
 
 #include "base/log.h"
 #include "store/request_checks.h"
@@ -20,6 +21,7 @@ cache::LookupResult MemoryBackend::lookup(const std::vector<std::string>& versio
     const Item* item = findLocked(key, now);
     result.versions.push_back(item ? std::optional<std::string>(item->value) : std::nullopt);
   }
+  if (entry_key.empty()) return result;
   if (const Item* item = findLocked(entry_key, now)) result.entry = item->value;
   return result;
 }
@@ -57,18 +59,42 @@ cache::InsertOutcome MemoryBackend::insert(const cache::InsertRequest& request) 
 
 cache::StoreStatus MemoryBackend::invalidate(const cache::Invalidation& invalidation) {
   if (!isValidInvalidation(invalidation)) return cache::StoreStatus::kUnavailable;
+  if (invalidation.version_keys.empty()) return cache::StoreStatus::kOk;
   std::lock_guard lock(mutex_);
-  const base::MonoTime expiry = clock_() + invalidation.version_ttl;
+  const base::MonoTime now = clock_();
+  const std::string epoch = advanceEpochLocked(invalidation, now);
+  const base::MonoTime expiry = now + invalidation.version_ttl;
   for (size_t i = 0; i < invalidation.version_keys.size(); ++i) {
-    if (!fits(invalidation.version_keys[i], invalidation.tokens[i])) {
+    std::string token = epoch + cache::kEpochSeparator + invalidation.tokens[i];
+    if (!fits(invalidation.version_keys[i], token)) {
       // Dropping the key invalidates just as well (DESIGN invariant 4).
       if (auto it = index_.find(invalidation.version_keys[i]); it != index_.end())
         eraseLocked(it->second);
       continue;
     }
-    setLocked(invalidation.version_keys[i], invalidation.tokens[i], expiry);
+    setLocked(invalidation.version_keys[i], token, expiry);
   }
   return cache::StoreStatus::kOk;
+}
+
+// The monotonic clock never goes back, so an evicted epoch key restarts
+// above every epoch handed out before (cache/store.h).
+std::string MemoryBackend::advanceEpochLocked(const cache::Invalidation& invalidation,
+                                              base::MonoTime now) {
+  uint64_t epoch = static_cast<uint64_t>(
+      std::chrono::duration_cast<std::chrono::microseconds>(now.time_since_epoch()).count());
+  if (const Item* item = findLocked(invalidation.epoch_key, now)) {
+    uint64_t previous = 0;
+    const char* end = item->value.data() + item->value.size();
+    auto [ptr, error] = std::from_chars(item->value.data(), end, previous);
+    if (ptr == end && error == std::errc() && previous >= epoch && previous < UINT64_MAX) epoch = previous + 1;
+  }
+  std::string text = std::to_string(epoch);
+  if (fits(invalidation.epoch_key, text)) {
+    auto ttl = std::max(invalidation.version_ttl, std::chrono::milliseconds(cache::kEpochTtl));
+    setLocked(invalidation.epoch_key, text, now + ttl);
+  }
+  return text;
 }
 
 void MemoryBackend::remove(const std::vector<std::string>& keys) {

@@ -69,6 +69,8 @@ class MemoryBackend {
   // Returns the live item for `key` (marking it recently used), or nullptr;
   // drops it if it has expired.
   Item* findLocked(std::string_view key, base::MonoTime now);
+  // Advances the epoch key of `invalidation` (cache/store.h); its new value.
+  std::string advanceEpochLocked(const cache::Invalidation& invalidation, base::MonoTime now);
   // Replaces or adds an item, then evicts down to the bound. The caller has
   // checked that the item fits.
   void setLocked(const std::string& key, const std::string& value, base::MonoTime expiry);

@@ -37,13 +37,28 @@ redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
 return 1
 )lua";
 
+// Advances the epoch and writes the tokens in one step (cache/store.h): a
+// lookup sees either none of it or all of it. Lua numbers are doubles, exact
+// up to 2^53 microseconds (year 2255). Sent with EVAL: invalidations are rare
+// next to lookups, and EVAL never meets NOSCRIPT. KEYS: epoch, versions...;
+// ARGV: version ttl, epoch ttl, then a token per version.
+constexpr std::string_view kInvalidateScript = R"lua(
+if redis.replicate_commands then redis.replicate_commands() end
+local now = redis.call('TIME')
+local epoch = tonumber(now[1]) * 1000000 + tonumber(now[2])
+local previous = tonumber(redis.call('GET', KEYS[1]))
+if previous and previous >= epoch and previous < 9007199254740000 then epoch = previous + 1 end
+local text = string.format('%.0f', epoch)
+redis.call('SET', KEYS[1], text, 'PX', ARGV[2])
+for i = 2, #KEYS do
+  redis.call('SET', KEYS[i], text .. '.' .. ARGV[i + 1], 'PX', ARGV[1])
+end
+return text
+)lua";
+
 std::string_view textOf(const redisReply* reply) { return {reply->str, reply->len}; }
 
-bool isOkStatus(const redisReply* reply) {
-  return reply != nullptr && reply->type == REDIS_REPLY_STATUS && textOf(reply) == "OK";
-}
-
-cache::LookupResult parseLookup(const redisReply* reply, size_t version_count) {
+cache::LookupResult parseLookup(const redisReply* reply, size_t version_count, bool with_entry) {
   cache::LookupResult result;
   result.status = cache::StoreStatus::kUnavailable;
   if (reply == nullptr) return result;  // the connection logged why
@@ -51,7 +66,7 @@ cache::LookupResult parseLookup(const redisReply* reply, size_t version_count) {
     LOG_WARN("redis: MGET failed: {}", textOf(reply));
     return result;
   }
-  if (reply->type != REDIS_REPLY_ARRAY || reply->elements != version_count + 1) {
+  if (reply->type != REDIS_REPLY_ARRAY || reply->elements != version_count + (with_entry ? 1 : 0)) {
     LOG_WARN("redis: MGET returned an unexpected reply (type {})", reply->type);
     return result;
   }
@@ -68,8 +83,10 @@ cache::LookupResult parseLookup(const redisReply* reply, size_t version_count) {
       return result;
     }
   }
-  result.entry = std::move(values.back());
-  values.pop_back();
+  if (with_entry) {
+    result.entry = std::move(values.back());
+    values.pop_back();
+  }
   result.versions = std::move(values);
   result.status = cache::StoreStatus::kOk;
   return result;
@@ -112,15 +129,23 @@ RedisStore::~RedisStore() = default;
 cache::Pending RedisStore::lookup(std::vector<std::string> version_keys, std::string entry_key,
                                   LookupCallback on_done) {
   auto state = std::make_shared<cache::PendingState>();
+  const bool with_entry = !entry_key.empty();
+  if (version_keys.empty() && !with_entry) {
+    deliver(state, [on_done = std::move(on_done)] {
+      if (on_done) on_done(cache::LookupResult{});
+    });
+    return cache::Pending(state);
+  }
   std::vector<std::string_view> args;
   args.reserve(version_keys.size() + 2);
   args.emplace_back("MGET");
   for (const auto& key : version_keys) args.emplace_back(key);
-  args.emplace_back(entry_key);
+  if (with_entry) args.emplace_back(entry_key);
   const size_t version_count = version_keys.size();
   send(pick(), args,
-       [this, state, version_count, on_done = std::move(on_done)](const redisReply* reply) mutable {
-         cache::LookupResult result = parseLookup(reply, version_count);
+       [this, state, version_count, with_entry,
+        on_done = std::move(on_done)](const redisReply* reply) mutable {
+         cache::LookupResult result = parseLookup(reply, version_count, with_entry);
          recordOutcome(result.status == cache::StoreStatus::kOk);
          deliver(state, [on_done = std::move(on_done), result = std::move(result)]() mutable {
            if (on_done) on_done(std::move(result));
@@ -187,34 +212,37 @@ cache::Pending RedisStore::invalidate(cache::Invalidation invalidation, StatusCa
     });
     return cache::Pending(state);
   }
-  struct Batch {
-    size_t remaining;
-    bool failed = false;
-  };
-  auto batch = std::make_shared<Batch>(Batch{invalidation.version_keys.size()});
-  auto on_done_shared = std::make_shared<StatusCallback>(std::move(on_done));
-  // One connection for all: the SETs leave in one write and pipeline.
-  RedisConnection* connection = pick();
   const std::string version_ttl = std::to_string(invalidation.version_ttl.count());
-  for (size_t i = 0; i < invalidation.version_keys.size(); ++i) {
-    send(connection,
-         {"SET", invalidation.version_keys[i], invalidation.tokens[i], "PX", version_ttl},
-         [this, state, batch, on_done_shared](const redisReply* reply) {
-           if (!isOkStatus(reply)) {
-             if (reply != nullptr) LOG_WARN("redis: SET of a version key failed");
-             batch->failed = true;
-           }
-           if (--batch->remaining != 0) return;
-           recordOutcome(!batch->failed);
-           const auto status =
-               batch->failed ? cache::StoreStatus::kUnavailable : cache::StoreStatus::kOk;
-           deliver(state, [on_done_shared, status] {
-             if (*on_done_shared) (*on_done_shared)(status);
-           });
-         });
-  }
-  // Pipelined behind the SETs: other instances drop their tiers' copies
-  // (cache/memory_tier.h). A lost announcement only costs memory_ttl.
+  const std::string epoch_ttl =
+      std::to_string(std::max(invalidation.version_ttl, std::chrono::milliseconds(cache::kEpochTtl)).count());
+  std::vector<std::string_view> args;
+  args.reserve(6 + 2 * invalidation.version_keys.size());
+  args.emplace_back("EVAL");
+  args.emplace_back(kInvalidateScript);
+  const std::string key_count = std::to_string(invalidation.version_keys.size() + 1);
+  args.emplace_back(key_count);
+  args.emplace_back(invalidation.epoch_key);
+  for (const auto& key : invalidation.version_keys) args.emplace_back(key);
+  args.emplace_back(version_ttl);
+  args.emplace_back(epoch_ttl);
+  for (const auto& token : invalidation.tokens) args.emplace_back(token);
+  RedisConnection* connection = pick();
+  send(connection, args, [this, state, on_done = std::move(on_done)](const redisReply* reply) {
+    const bool ok = reply != nullptr && reply->type == REDIS_REPLY_STRING;
+    if (reply != nullptr && !ok) {
+      LOG_WARN("redis: invalidation script failed: {}",
+               reply->type == REDIS_REPLY_ERROR ? textOf(reply) : "unexpected reply");
+    }
+    recordOutcome(ok);
+    const auto status = ok ? cache::StoreStatus::kOk : cache::StoreStatus::kUnavailable;
+    deliver(state, [on_done, status] {
+      if (on_done) on_done(status);
+    });
+  });
+  // Other instances drop their tiers' copies (cache/memory_tier.h). On the
+  // same connection, so Redis runs it after the script: a copy dropped on
+  // this notice and looked up again gets the new versions. A lost
+  // announcement only costs memory_ttl.
   if (!options_.invalidation_channel.empty()) {
     const std::string message = encodeInvalidationMessage(invalidation.version_keys);
     send(connection, {"PUBLISH", options_.invalidation_channel, message}, [](const redisReply*) {});

@@ -44,7 +44,7 @@ class RedisStore final : public cache::Store {
   // EVALSHA of the insert script (EVAL after NOSCRIPT): checks and writes
   // atomically (invariant 3).
   void insert(cache::InsertRequest request, InsertCallback on_done) override;
-  // One SET ... PX per key, pipelined on one connection.
+  // EVAL of the invalidation script: the epoch and every key in one step.
   cache::Pending invalidate(cache::Invalidation invalidation, StatusCallback on_done) override;
   // DEL of the keys.
   cache::Pending remove(std::vector<std::string> keys, StatusCallback on_done) override;

@@ -60,6 +60,7 @@ TEST_CASE("a purge writes one fresh token under the key prefix with the 7-day ve
   CHECK(first.tokens.size() == 1);
   CHECK(first.tokens[0] != second.tokens[0]);
   CHECK(first.version_ttl == std::chrono::hours(24 * 7));
+  CHECK(first.epoch_key == cache::epochKey("v1"));
 }
 
 TEST_CASE("JSON strings escape quotes, backslashes and control bytes") {

@@ -27,7 +27,7 @@ TEST_CASE("fill: held waiters, then a restarted wait that wakes them, only while
   CHECK(progress.restarts == 1);
 
   // Once the head is out the wait is over: a restart means nothing then.
-  leader.fill->publishHead({200, "OK", {}, 2});
+  leader.fill->publishHead({200, "OK", {}, 2, {}, std::nullopt});
   leader.fill->restartWait();
   CHECK(woken == 2);
   CHECK(waiter.fill->read(0).restarts == 1);
@@ -41,7 +41,7 @@ TEST_CASE("fill: held waiters are released by whatever ends the fetching state")
   auto leader = coalescer.join("key");
   leader.fill->holdWaiters();
   // A remote hit published as the answer: nobody is held behind a head.
-  leader.fill->publishHead({200, "OK", {}, 0});
+  leader.fill->publishHead({200, "OK", {}, 0, {}, std::nullopt});
   CHECK_FALSE(leader.fill->waitPhase().held);
   auto other = coalescer.join("other");
   other.fill->holdWaiters();

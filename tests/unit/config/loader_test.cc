@@ -110,6 +110,9 @@ TEST_CASE("a minimal config gets the documented defaults") {
   CHECK_FALSE(config->store.redis.has_value());
   CHECK(config->store.memory_max_size == 64ull << 20);
   CHECK(config->cache.status_header == "X-Cache");
+  CHECK(config->cache.surrogate_keys.enabled);
+  CHECK(config->cache.surrogate_keys.header == "Surrogate-Key");
+  CHECK(config->cache.surrogate_keys.strip);
   CHECK(config->routes.empty());
   REQUIRE(config->admin.listen.has_value());
   CHECK(config->admin.listen->toString() == "127.0.0.1:9091");
@@ -151,6 +154,7 @@ cache:
   lock_timeout: 3s
   status_header: X-Larder
   memory_tier_size: 16MiB
+  surrogate_keys: { header: X-Cache-Tags, strip: false }
 routes:
   - match: GET|HEAD /api/items/{id}
     ttl: upstream
@@ -215,12 +219,15 @@ admin:
   CHECK(config->cache.lock_timeout == 3s);
   CHECK(config->cache.status_header == "X-Larder");
   CHECK(config->cache.memory_tier_size == 16ull << 20);
+  CHECK(config->cache.surrogate_keys.enabled);
+  CHECK(config->cache.surrogate_keys.header == "X-Cache-Tags");
+  CHECK_FALSE(config->cache.surrogate_keys.strip);
 
   REQUIRE(config->routes.size() == 3);
   const Route& items = config->routes[0];
   CHECK(items.match_text == "GET|HEAD /api/items/{id}");
   CHECK(items.methods == std::vector<std::string>{"GET", "HEAD"});
-  CHECK(items.line == 32);
+  CHECK(items.line == 33);
   CHECK(items.isRead());
   CHECK(items.ttl_from_upstream);
   CHECK_FALSE(items.ttl.has_value());
@@ -275,6 +282,11 @@ TEST_CASE("small variants of the schema load") {
   CHECK(load(kMinimal + "routes: []\n")->routes.empty());
   CHECK(load(kMinimal + "routes:\n  - match: POST /api/ping\n")->routes.size() == 1);
   CHECK(load("# only a comment\n" + kMinimal)->upstream.servers.size() == 1);
+  CHECK_FALSE(load(kMinimal + "cache: { surrogate_keys: off }\n")->cache.surrogate_keys.enabled);
+  auto tags = load(kMinimal + "cache: { surrogate_keys: { header: xkey } }\n");
+  CHECK(tags->cache.surrogate_keys.header == "xkey");
+  CHECK(tags->cache.surrogate_keys.strip);
+  CHECK(load(kMinimal + "cache: { surrogate_keys: {} }\n")->cache.surrogate_keys.enabled);
 }
 
 TEST_CASE("each class of mistake gets an error naming the key, at its line and column") {
@@ -342,6 +354,22 @@ TEST_CASE("each class of mistake gets an error naming the key, at its line and c
       {kMinimal + "cache: { key_prefix: \"a b\" }\n", "cache.key_prefix: may contain only", 3, 22},
       {kMinimal + "cache: { status_header: \"X Cache\" }\n",
        "cache.status_header: is not a valid header name", 3, 25},
+      {kMinimal + "cache: { surrogate_keys: on }\n",
+       "cache.surrogate_keys: expected off or a mapping { header, strip }, got \"on\"", 3, 26},
+      {kMinimal + "cache: { surrogate_keys: [Surrogate-Key] }\n",
+       "cache.surrogate_keys: expected a mapping, got a list", 3, 26},
+      {kMinimal + "cache: { surrogate_keys: { heder: X-Tags } }\n",
+       "unknown key cache.surrogate_keys.heder (did you mean header?)", 3, 28},
+      {kMinimal + "cache: { surrogate_keys: { header: \"Surrogate Key\" } }\n",
+       "cache.surrogate_keys.header: is not a valid header name", 3, 36},
+      {kMinimal + "cache: { surrogate_keys: { header: \"\" } }\n",
+       "cache.surrogate_keys.header: must not be empty", 3, 36},
+      {kMinimal + "cache: { surrogate_keys: { header: content-length } }\n",
+       "cache.surrogate_keys.header: names a field larder itself reads or writes", 3, 36},
+      {kMinimal + "cache: { status_header: X-Tags, surrogate_keys: { header: x-tags } }\n",
+       "cache.surrogate_keys.header: names a field larder itself reads or writes", 3, 59},
+      {kMinimal + "cache: { surrogate_keys: { strip: sometimes } }\n",
+       "cache.surrogate_keys.strip: expected true or false", 3, 35},
       {kMinimal + "listen: 0.0.0.0\n", "listen: invalid address \"0.0.0.0\": missing port", 3, 9},
       {kMinimal + "listen: 0.0.0.0:0\n", "listen: invalid address \"0.0.0.0:0\": port must be", 3,
        9},

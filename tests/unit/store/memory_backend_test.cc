@@ -50,22 +50,24 @@ TEST_CASE("memory: entries and version keys expire on the injected clock") {
 
 TEST_CASE("memory: an insert under an existing version only raises its TTL") {
   Clocked c(1 << 20);
-  cache::Invalidation invalidation{{"v"}, {"tok"}, 100s};
+  cache::Invalidation invalidation{{"v"}, {"written"}, 100s, "epoch"};
   REQUIRE(c.backend.invalidate(invalidation) == cache::StoreStatus::kOk);
+  const std::string tok = c.backend.lookup({"v"}, "").versions[0].value_or("");
+  REQUIRE(tok.ends_with(".written"));
 
   auto shorter = entry("e1", "x");
-  shorter.versions = {{"v", "tok", false}};
+  shorter.versions = {{"v", tok, false}};
   shorter.version_ttl = 10s;
   REQUIRE(c.backend.insert(shorter) == cache::InsertOutcome::kStored);
   c.now += 50s;
-  CHECK(c.backend.lookup({"v"}, "e1").versions[0] == "tok");
+  CHECK(c.backend.lookup({"v"}, "e1").versions[0] == tok);
 
   auto longer = entry("e2", "x");
-  longer.versions = {{"v", "tok", false}};
+  longer.versions = {{"v", tok, false}};
   longer.version_ttl = 200s;
   REQUIRE(c.backend.insert(longer) == cache::InsertOutcome::kStored);
   c.now += 150s;  // past the invalidation's 100s, within the raised 200s
-  CHECK(c.backend.lookup({"v"}, "e2").versions[0] == "tok");
+  CHECK(c.backend.lookup({"v"}, "e2").versions[0] == tok);
 }
 
 TEST_CASE("memory: the LRU never exceeds its byte bound and evicts the coldest first") {
@@ -113,7 +115,7 @@ TEST_CASE("memory: malformed requests are refused, not stored") {
   no_version_ttl.versions = {{"v", "tok", true}};
   no_version_ttl.version_ttl = 0ms;
   CHECK(c.backend.insert(no_version_ttl) == cache::InsertOutcome::kUnavailable);
-  cache::Invalidation mismatched{{"a", "b"}, {"t"}, 10s};
+  cache::Invalidation mismatched{{"a", "b"}, {"t"}, 10s, "epoch"};
   CHECK(c.backend.invalidate(mismatched) == cache::StoreStatus::kUnavailable);
   CHECK(c.backend.stats().items == 0);
 }

@@ -2,6 +2,7 @@
 // MemoryStore and against RedisStore on a real redis-server.
 #include <doctest/doctest.h>
 
+#include "cache/versioned_insert.h"
 #include "store_fixtures.h"
 
 using namespace larder;
@@ -73,7 +74,7 @@ TEST_CASE_TEMPLATE("insert is refused when a version was invalidated after the l
   CHECK(insertNow(f, makeInsert("e:2", "stale", {{"v:a", "tok-1", false}})) ==
         InsertOutcome::kVersionChanged);
   auto after = lookupNow(f, {"v:a"}, "e:2");
-  CHECK(after.versions[0] == "tok-2");
+  CHECK(writtenToken(after.versions[0]) == "tok-2");
   CHECK_FALSE(after.entry.has_value());
 }
 
@@ -89,7 +90,7 @@ TEST_CASE_TEMPLATE("insert is refused when an expected-absent version key appear
   // Nothing at all was written, not even the first version key.
   auto after = lookupNow(f, {"v:a", "v:b"}, "e:1");
   CHECK_FALSE(after.versions[0].has_value());
-  CHECK(after.versions[1] == "fresh");
+  CHECK(writtenToken(after.versions[1]) == "fresh");
   CHECK_FALSE(after.entry.has_value());
 }
 
@@ -101,8 +102,8 @@ TEST_CASE_TEMPLATE("invalidate writes fresh tokens that lookup then returns", F,
   CHECK(invalidateNow(f, makeInvalidation({"v:a", "v:b"}, {"tok-2a", "tok-2b"})) ==
         StoreStatus::kOk);
   auto result = lookupNow(f, {"v:a", "v:b"}, "e:1");
-  CHECK(result.versions[0] == "tok-2a");
-  CHECK(result.versions[1] == "tok-2b");
+  CHECK(writtenToken(result.versions[0]) == "tok-2a");
+  CHECK(writtenToken(result.versions[1]) == "tok-2b");
   // The entry is still there; it is cache/'s job to see its tokens differ.
   CHECK(result.entry == "body");
 
@@ -133,7 +134,7 @@ TEST_CASE_TEMPLATE("a Pending destroyed before completion never calls back", F, 
   // The operations still complete; a later one proves they were processed.
   auto after = lookupNow(f, {"v:a"}, "e:1");
   CHECK(calls == 0);
-  CHECK(after.versions[0] == "t");
+  CHECK(writtenToken(after.versions[0]) == "t");
 
   // Cancelling explicitly behaves the same.
   cache::Pending pending = f.store->lookup({}, "e:1", [&](cache::LookupResult&&) { ++calls; });
@@ -173,7 +174,7 @@ TEST_CASE_TEMPLATE("every key written carries a TTL", F, STORES) {
   REQUIRE(insertNow(f, makeInsert("e:2", "body", {{"v:a", "t1", false}})) ==
           InsertOutcome::kStored);
   REQUIRE(invalidateNow(f, makeInvalidation({"v:b", "v:c"}, {"t2", "t2"})) == StoreStatus::kOk);
-  f.expectEveryKeyExpires({"e:1", "e:2", "v:a", "v:b", "v:c"});
+  f.expectEveryKeyExpires({"e:1", "e:2", "v:a", "v:b", "v:c", "epoch"});
 }
 
 TEST_CASE_TEMPLATE("writes without a TTL are refused and write nothing", F, STORES) {
@@ -188,4 +189,67 @@ TEST_CASE_TEMPLATE("writes without a TTL are refused and write nothing", F, STOR
   CHECK(invalidateNow(f, invalidation) == StoreStatus::kUnavailable);
   CHECK(invalidateNow(f, makeInvalidation({"v:a", "v:b"}, {"t"})) == StoreStatus::kUnavailable);
   CHECK_FALSE(lookupNow(f, {"v:a"}, "e:1").versions[0].has_value());
+}
+
+TEST_CASE_TEMPLATE("a lookup with an empty entry key reads the versions only", F, STORES) {
+  F f;
+  REQUIRE(insertNow(f, makeInsert("e:1", "body", {{"v:a", "t1", true}})) == InsertOutcome::kStored);
+  auto result = lookupNow(f, {"v:a", "v:b"}, "");
+  CHECK(result.status == StoreStatus::kOk);
+  CHECK(result.versions == std::vector<std::optional<std::string>>{"t1", std::nullopt});
+  CHECK_FALSE(result.entry.has_value());
+  CHECK(lookupNow(f, {}, "").status == StoreStatus::kOk);
+}
+
+TEST_CASE_TEMPLATE("invalidate advances the epoch key and stamps each token with it, atomically", F,
+                   STORES) {
+  F f;
+  CHECK_FALSE(lookupNow(f, {"epoch"}, "").versions[0].has_value());
+  REQUIRE(invalidateNow(f, makeInvalidation({"v:a", "v:b"}, {"ta", "tb"})) == StoreStatus::kOk);
+  auto first = lookupNow(f, {"epoch", "v:a", "v:b"}, "");
+  std::optional<uint64_t> epoch = cache::parseEpoch(first.versions[0]);
+  REQUIRE(epoch.has_value());
+  CHECK(*epoch > 0);
+  // One epoch for the whole invalidation, and it is the epoch key's value.
+  CHECK(cache::tokenEpoch(*first.versions[1]) == epoch);
+  CHECK(cache::tokenEpoch(*first.versions[2]) == epoch);
+  CHECK(writtenToken(first.versions[1]) == "ta");
+
+  // A lookup that saw this epoch tells a later write apart (cache/versioned_insert.h).
+  REQUIRE(invalidateNow(f, makeInvalidation({"v:a"}, {"ta2"})) == StoreStatus::kOk);
+  auto second = lookupNow(f, {"epoch", "v:a", "v:b"}, "");
+  std::optional<uint64_t> later = cache::parseEpoch(second.versions[0]);
+  REQUIRE(later.has_value());
+  CHECK(*later > *epoch);
+  CHECK(cache::tokenEpoch(*second.versions[1]) == later);
+  CHECK(second.versions[2] == first.versions[2]);  // untouched
+}
+
+TEST_CASE_TEMPLATE("the epoch only rises: past a value ahead of the clock, and never below it", F, STORES) {
+  F f;
+  // An epoch key ahead of this store's clock (another clock wrote it).
+  const uint64_t ahead = 8'000'000'000'000'000;
+  REQUIRE(insertNow(f, makeInsert("e:1", "x", {{"epoch", std::to_string(ahead), true}})) ==
+          InsertOutcome::kStored);
+  REQUIRE(invalidateNow(f, makeInvalidation({"v:a"}, {"t"})) == StoreStatus::kOk);
+  auto result = lookupNow(f, {"epoch", "v:a"}, "");
+  CHECK(cache::parseEpoch(result.versions[0]) == ahead + 1);
+  CHECK(cache::tokenEpoch(*result.versions[1]) == ahead + 1);
+  REQUIRE(invalidateNow(f, makeInvalidation({"v:a"}, {"t"})) == StoreStatus::kOk);
+  CHECK(cache::parseEpoch(lookupNow(f, {"epoch"}, "").versions[0]) == ahead + 2);
+
+  // Evicted (here: removed), it restarts from the clock, not from 0.
+  REQUIRE(removeNow(f, {"epoch"}) == StoreStatus::kOk);
+  REQUIRE(invalidateNow(f, makeInvalidation({"v:a"}, {"t"})) == StoreStatus::kOk);
+  auto restarted = cache::parseEpoch(lookupNow(f, {"epoch"}, "").versions[0]);
+  REQUIRE(restarted.has_value());
+  CHECK(*restarted > 1'000'000'000);
+}
+
+TEST_CASE_TEMPLATE("an invalidation without an epoch key is refused and writes nothing", F, STORES) {
+  F f;
+  auto invalidation = makeInvalidation({"v:a"}, {"t"});
+  invalidation.epoch_key.clear();
+  CHECK(invalidateNow(f, invalidation) == StoreStatus::kUnavailable);
+  CHECK_FALSE(lookupNow(f, {"v:a"}, "").versions[0].has_value());
 }

@@ -34,7 +34,7 @@ struct MemoryFixture {
   // Past every TTL, every key is gone, and the backend holds nothing.
   void expectEveryKeyExpires(const std::vector<std::string>& keys) {
     CHECK(backend->stats().items == keys.size());
-    now += std::chrono::hours(24);
+    now += cache::kEpochTtl + std::chrono::hours(1);
     auto result = backend->lookup(keys, "no-such-entry");
     for (const auto& version : result.versions) CHECK_FALSE(version.has_value());
     CHECK(backend->stats().items == 0);
@@ -141,7 +141,16 @@ inline cache::InsertRequest makeInsert(std::string key, std::string value,
 
 inline cache::Invalidation makeInvalidation(std::vector<std::string> keys,
                                             std::vector<std::string> tokens) {
-  return cache::Invalidation{std::move(keys), std::move(tokens), 600s};
+  return cache::Invalidation{std::move(keys), std::move(tokens), 600s, "epoch"};
+}
+
+// The caller's token in what invalidate() wrote ("<epoch>.<token>"); empty
+// when the value is absent or carries no epoch.
+inline std::string writtenToken(const std::optional<std::string>& value) {
+  if (!value) return {};
+  size_t separator = value->find(cache::kEpochSeparator);
+  if (separator == std::string::npos || separator == 0) return {};
+  return value->substr(separator + 1);
 }
 
 }  // namespace larder::store::test
