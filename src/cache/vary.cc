@@ -7,13 +7,6 @@ namespace larder::cache {
 namespace {
 
 
-std::string lower(std::string_view text) {
-  std::string out(text);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
-
 template <typename Fn>
 void forEachListItem(std::string_view list, Fn fn) {
   while (!list.empty()) {
@@ -44,7 +37,7 @@ std::vector<std::string> unkeyedVaryNames(const http::HeaderMap& response_header
   std::vector<std::string> names;
   for (std::string_view field : response_headers.findAll("Vary")) {
     forEachListItem(field, [&](std::string_view item) {
-      std::string name = lower(item);
+      std::string name = http::asciiLower(item);
       if (name == "*") {
         names = {"*"};
         return;
@@ -65,7 +58,7 @@ std::string normalizeVaryValue(std::string_view name, std::string_view value) {
     size_t semicolon = item.find(';');
     std::string_view coding = http::trimOws(item.substr(0, semicolon));
     if (semicolon != std::string_view::npos && isZeroWeight(item.substr(semicolon + 1))) return;
-    if (!coding.empty()) codings.push_back(lower(coding));
+    if (!coding.empty()) codings.push_back(http::asciiLower(coding));
   });
   std::sort(codings.begin(), codings.end());
   codings.erase(std::unique(codings.begin(), codings.end()), codings.end());

@@ -5,6 +5,8 @@
 #include <array>
 #include <cctype>
 
+#include "http/header_map.h"
+
 namespace larder::config {
 
 namespace {
@@ -32,12 +34,6 @@ bool isToken(std::string_view text) {
     return std::isalnum(static_cast<unsigned char>(c)) ||
            std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
   });
-}
-
-std::string lowerCase(std::string_view text) {
-  std::string out(text);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
 }
 
 std::string join(const std::vector<std::string>& items, std::string_view separator) {
@@ -138,7 +134,7 @@ class RouteLoader {
       if (std::find(kMethods.begin(), kMethods.end(), method) == kMethods.end()) {
         std::string message = "unknown method \"" + std::string(method) + "\" (expected " +
                               "GET, HEAD, POST, PUT, PATCH, DELETE or OPTIONS";
-        message += lowerCase(method) == method && !method.empty() ? ", in upper case)" : ")";
+        message += http::asciiLower(method) == method && !method.empty() ? ", in upper case)" : ")";
         r_.error(*value, path, message);
         ok = false;
       } else if (std::find(route.methods.begin(), route.methods.end(), method) !=
@@ -235,7 +231,7 @@ class RouteLoader {
     std::vector<std::pair<std::string, YAML::Node>> items;
     bool ok = r_.readStringList(value, path, items);
     for (auto& [name, node] : items) {
-      std::string lower = lowerCase(name);
+      std::string lower = http::asciiLower(name);
       if (!isToken(name)) {
         r_.error(node, path, "\"" + name + "\" is not a valid header name");
         ok = false;

@@ -14,6 +14,8 @@ struct Header {
 };
 
 bool equalsIgnoreCase(std::string_view a, std::string_view b);
+// ASCII letters lowered; every other byte kept (no locale).
+std::string asciiLower(std::string_view text);
 
 // Optional whitespace (RFC 9110 §5.6.3): space and horizontal tab.
 constexpr bool isOws(char c) { return c == ' ' || c == '\t'; }

@@ -1,6 +1,6 @@
-// The cache's part of an Exchange: route matching, lookup, serving entries
-// (fresh, stale, revalidated, or a 304 to a conditional client), and
-// invalidation by writes.
+// The cache's part of an Exchange: route matching, lookup (the in-process
+// tier, then the store), and serving entries (fresh, stale, revalidated, or
+// a 304 to a conditional client). Writes: exchange_invalidation.cc.
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -25,17 +25,10 @@ namespace {
 // one invalidation.
 constexpr std::string_view kEverythingNamespace = "*";
 
-std::string lowerCase(std::string_view text) {
-  std::string out(text);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
-
 // The host a request is for: its Host field, else the absolute-form authority.
 std::string requestHost(const http::RequestHead& request, const http::Target& target) {
-  if (const std::string* host = request.headers.find("Host")) return lowerCase(*host);
-  return lowerCase(target.authority);
+  if (const std::string* host = request.headers.find("Host")) return http::asciiLower(*host);
+  return http::asciiLower(target.authority);
 }
 
 // RFC 9111 §5.2.1.4 and §5.4: a client that asks for an answer validated
@@ -363,72 +356,6 @@ void Exchange::bypass(std::string_view reason) {
   LOG_DEBUG("cache bypass for {} {}: {}", request_.method, request_.target, reason);
   cache_status_ = "BYPASS";
   proceedUpstream();
-}
-
-void Exchange::invalidateBeforeAnswer(http::ResponseHead& head) {
-  const std::string& prefix = config_->cache.key_prefix;
-  std::vector<std::string> names;
-  if (route_ != nullptr)
-    for (const auto& ns : route_->invalidates) names.push_back(ns.expand(params_));
-  names.push_back(cache::uriNamespace(host_, path_));
-  // RFC 9111 §4.4: Location and Content-Location on the same host too.
-  for (std::string_view field : {"Location", "Content-Location"}) {
-    const std::string* value = head.headers.find(field);
-    if (value == nullptr) continue;
-    auto target = http::parseTarget(*value);
-    if (!target) continue;
-    if (!target->authority.empty() && lowerCase(target->authority) != host_) continue;
-    names.push_back(cache::uriNamespace(host_, target->path));
-  }
-  cache::Invalidation invalidation;
-  invalidation.version_ttl = cache::kVersionTtl;
-  invalidation.epoch_key = cache::epochKey(prefix);
-  for (const auto& name : names) {
-    invalidation.version_keys.push_back(cache::namespaceKey(prefix, name));
-    invalidation.tokens.push_back(cache::newVersionToken());
-  }
-  // The namespaces the application named in its answer (surrogate keys).
-  if (answer_keys_) {
-    for (const auto& key : *answer_keys_) {
-      invalidation.version_keys.push_back(key);
-      invalidation.tokens.push_back(cache::newVersionToken());
-    }
-  }
-  // This instance's own tier forgets at once; other instances' hear of it
-  // from the store.
-  context_.tier.invalidate(invalidation.version_keys);
-  pending_invalidation_ = invalidation;
-  held_head_ = std::move(head);
-  setState(ExchangeState::kInvalidating);
-  if (upstream_ != nullptr) upstream_->pauseReading();
-  invalidation_ = context_.store.invalidate(
-      std::move(invalidation), [this](cache::StoreStatus status) { onInvalidated(status); });
-}
-
-void Exchange::onInvalidated(cache::StoreStatus status) {
-  invalidation_ = cache::Pending();
-  recordInvalidation(status == cache::StoreStatus::kOk);
-  if (status != cache::StoreStatus::kOk) {
-    // DESIGN invariant 5: kept, retried, and not served from cache meanwhile.
-    LOG_WARN("invalidation of {} namespace(s) could not reach the store; will retry",
-             pending_invalidation_.version_keys.size());
-    context_.backlog.add(pending_invalidation_);
-  }
-  http::ResponseHead head = std::move(*held_head_);
-  held_head_.reset();
-  sendResponseHead(head);
-  if (!held_body_.empty()) {
-    std::string body = std::move(held_body_);
-    held_body_.clear();
-    writeBody(std::move(body));
-  }
-  if (held_complete_) {
-    writeLastChunk();
-    finish();
-    return;
-  }
-  flushHead();
-  if (upstream_ != nullptr) upstream_->resumeReading();
 }
 
 }  // namespace larder::proxy

@@ -1,0 +1,81 @@
+// A write's part of an Exchange (RFC 9111 §4.4, DESIGN invariant 3): its
+// non-error answer invalidates the route's namespaces, its URI's, those of
+// Location and Content-Location on the same host, and the surrogate keys it
+// names, before the answer reaches the client.
+#include "base/log.h"
+#include "cache/key.h"
+#include "cache/versioned_insert.h"
+#include "http/serializer.h"
+#include "proxy/client_connection.h"
+#include "proxy/exchange.h"
+#include "proxy/proxy_metrics.h"
+
+namespace larder::proxy {
+
+void Exchange::invalidateBeforeAnswer(http::ResponseHead& head) {
+  const std::string& prefix = config_->cache.key_prefix;
+  std::vector<std::string> names;
+  if (route_ != nullptr)
+    for (const auto& ns : route_->invalidates) names.push_back(ns.expand(params_));
+  names.push_back(cache::uriNamespace(host_, path_));
+  // RFC 9111 §4.4: Location and Content-Location on the same host too.
+  for (std::string_view field : {"Location", "Content-Location"}) {
+    const std::string* value = head.headers.find(field);
+    if (value == nullptr) continue;
+    auto target = http::parseTarget(*value);
+    if (!target) continue;
+    if (!target->authority.empty() && http::asciiLower(target->authority) != host_) continue;
+    names.push_back(cache::uriNamespace(host_, target->path));
+  }
+  cache::Invalidation invalidation;
+  invalidation.version_ttl = cache::kVersionTtl;
+  invalidation.epoch_key = cache::epochKey(prefix);
+  for (const auto& name : names) {
+    invalidation.version_keys.push_back(cache::namespaceKey(prefix, name));
+    invalidation.tokens.push_back(cache::newVersionToken());
+  }
+  // The namespaces the application named in its answer (surrogate keys).
+  if (answer_keys_) {
+    for (const auto& key : *answer_keys_) {
+      invalidation.version_keys.push_back(key);
+      invalidation.tokens.push_back(cache::newVersionToken());
+    }
+  }
+  // This instance's own tier forgets at once; other instances' hear of it
+  // from the store.
+  context_.tier.invalidate(invalidation.version_keys);
+  pending_invalidation_ = invalidation;
+  held_head_ = std::move(head);
+  setState(ExchangeState::kInvalidating);
+  if (upstream_ != nullptr) upstream_->pauseReading();
+  invalidation_ = context_.store.invalidate(
+      std::move(invalidation), [this](cache::StoreStatus status) { onInvalidated(status); });
+}
+
+void Exchange::onInvalidated(cache::StoreStatus status) {
+  invalidation_ = cache::Pending();
+  recordInvalidation(status == cache::StoreStatus::kOk);
+  if (status != cache::StoreStatus::kOk) {
+    // DESIGN invariant 5: kept, retried, and not served from cache meanwhile.
+    LOG_WARN("invalidation of {} namespace(s) could not reach the store; will retry",
+             pending_invalidation_.version_keys.size());
+    context_.backlog.add(pending_invalidation_);
+  }
+  http::ResponseHead head = std::move(*held_head_);
+  held_head_.reset();
+  sendResponseHead(head);
+  if (!held_body_.empty()) {
+    std::string body = std::move(held_body_);
+    held_body_.clear();
+    writeBody(std::move(body));
+  }
+  if (held_complete_) {
+    writeLastChunk();
+    finish();
+    return;
+  }
+  flushHead();
+  if (upstream_ != nullptr) upstream_->resumeReading();
+}
+
+}  // namespace larder::proxy
