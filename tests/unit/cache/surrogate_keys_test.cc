@@ -1,6 +1,7 @@
 #include "cache/surrogate_keys.h"
 
 #include <doctest/doctest.h>
+#include <fmt/format.h>
 
 #include "cache/key.h"
 
@@ -50,11 +51,11 @@ TEST_CASE("surrogate key names: space-separated, every field, de-duplicated, inv
 
 TEST_CASE("at most kMaxSurrogateKeys names per answer; the rest are ignored") {
   std::string value;
-  for (size_t i = 0; i < kMaxSurrogateKeys + 3; ++i) value += "k" + std::to_string(i) + " ";
+  for (size_t i = 0; i < kMaxSurrogateKeys + 3; ++i) value += fmt::format("k{} ", i);
   SurrogateNames parsed = parseSurrogateKeys(fields({{"Surrogate-Key", value.c_str()}}), "Surrogate-Key");
   REQUIRE(parsed.names.size() == kMaxSurrogateKeys);
   CHECK(parsed.names.front() == "k0");
-  CHECK(parsed.names.back() == "k" + std::to_string(kMaxSurrogateKeys - 1));
+  CHECK(parsed.names.back() == fmt::format("k{}", kMaxSurrogateKeys - 1));
   CHECK(parsed.ignored == 3);
 }
 
