@@ -101,9 +101,27 @@ bool TcpStream::submit(std::unique_ptr<WriteRequest> request) {
     request->bytes += piece.size();
   }
   if (bufs.empty()) return true;
+  auto* stream = reinterpret_cast<uv_stream_t*>(raw_);
+  // Straight to the socket when nothing is queued: what fits leaves now,
+  // without a write request, its callback, or libuv re-arming the fd in
+  // epoll afterwards (one epoll_ctl per response otherwise). Only the rest
+  // is queued; bytes never overtake queued ones (libuv refuses then). An
+  // error is left to uv_write, which reports it through onStreamWritten as
+  // before, never from inside this call.
+  size_t skip = 0;
+  if (write_directly_ && queued_bytes_ == 0) {
+    int written = uv_try_write(stream, bufs.data(), static_cast<unsigned>(bufs.size()));
+    if (written > 0) skip = static_cast<size_t>(written);
+  }
+  if (skip == request->bytes) return true;
+  request->bytes -= skip;
+  auto first = bufs.begin();
+  while (skip > 0 && skip >= first->len) skip -= (first++)->len;
+  first->base += skip;
+  first->len -= static_cast<decltype(first->len)>(skip);
+  bufs.erase(bufs.begin(), first);
   request->req.data = request.get();
-  int rc = uv_write(&request->req, reinterpret_cast<uv_stream_t*>(raw_), bufs.data(), static_cast<unsigned>(bufs.size()),
-                    &TcpStream::onWrite);
+  int rc = uv_write(&request->req, stream, bufs.data(), static_cast<unsigned>(bufs.size()), &TcpStream::onWrite);
   if (rc != 0) return false;
   queued_bytes_ += request->bytes;
   request.release();  // owned by libuv until onWrite

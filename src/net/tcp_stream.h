@@ -8,7 +8,10 @@
 //
 // Writes: write() takes ownership of its buffers until libuv is done with
 // them. writeQueueBytes() reports bytes accepted but not yet on the wire, for
-// backpressure; onStreamDrained() fires whenever a write completes.
+// backpressure; onStreamWritten() fires whenever a queued write completes.
+// With writeDirectly(true), what the socket takes at once is written inside
+// write() and never queued, so no onStreamWritten() follows for it: only for
+// owners that need the callback only while bytes are queued.
 #pragma once
 
 #include <functional>
@@ -58,6 +61,7 @@ class TcpStream {
   // One vectored write of several buffers.
   bool write(std::vector<std::string> pieces);
   size_t writeQueueBytes() const { return queued_bytes_; }
+  void writeDirectly(bool enabled) { write_directly_ = enabled; }
 
   void close();
   bool isClosing() const { return closing_; }
@@ -82,6 +86,7 @@ class TcpStream {
   std::function<void(int)> on_connected_;
   size_t queued_bytes_ = 0;
   bool reading_ = false;
+  bool write_directly_ = false;
   bool closing_ = false;
   bool closed_ = false;
 };

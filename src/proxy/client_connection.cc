@@ -42,6 +42,9 @@ bool ClientConnection::accept(uv_stream_t* server) {
     return false;
   }
   peer_ip_ = stream_.peerIp();
+  // Answers leave inside write(): this connection needs onStreamWritten only
+  // while bytes are queued (backpressure, close after flush).
+  stream_.writeDirectly(true);
   armTimer(config_->server.header_timeout, CloseReason::kHeaderTimeout);
   updateReading();
   return true;

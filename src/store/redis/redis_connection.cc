@@ -1,13 +1,12 @@
 #include "store/redis/redis_connection.h"
 
-#include <hiredis/adapters/libuv.h>
-
 #include <algorithm>
 #include <utility>
 
 #include "base/assert.h"
 #include "base/log.h"
 #include "base/metric_catalog.h"
+#include "store/redis/libuv_attach.h"
 
 namespace larder::store {
 
@@ -77,7 +76,7 @@ void RedisConnection::startConnect() {
     return;
   }
   context->data = this;
-  if (redisLibuvAttach(context, loop_.raw()) != REDIS_OK) {
+  if (attachToLoop(context, loop_.raw()) != REDIS_OK) {
     // The adapter installs its cleanup hook before it can fail, and that
     // hook would dereference the missing event data: unhook it first.
     context->ev.cleanup = nullptr;

@@ -1,13 +1,12 @@
 #include "store/redis/redis_subscriber.h"
 
-#include <hiredis/adapters/libuv.h>
-
 #include <algorithm>
 #include <utility>
 #include <vector>
 
 #include "base/assert.h"
 #include "base/log.h"
+#include "store/redis/libuv_attach.h"
 
 namespace larder::store {
 
@@ -97,7 +96,7 @@ void RedisSubscriber::startConnect() {
     return;
   }
   context->data = this;
-  if (redisLibuvAttach(context, loop_.raw()) != REDIS_OK) {
+  if (attachToLoop(context, loop_.raw()) != REDIS_OK) {
     context->ev.cleanup = nullptr;  // see RedisConnection::startConnect
     LOG_WARN("redis subscriber {}: cannot attach to the loop", describe());
     redisAsyncFree(context);
