@@ -55,6 +55,9 @@ void UpstreamConnection::detach() {
 }
 
 void UpstreamConnection::write(std::string bytes) {
+  // Straight to the socket once the request has no body left to stream: a
+  // paused client body resumes only from a queued write's callback.
+  stream_.writeDirectly(request_ == nullptr || request_->isBodyComplete());
   if (!stream_.write(std::move(bytes))) fail(UpstreamError::kReset, false);
 }
 
