@@ -1,5 +1,6 @@
 #include "store/redis/libuv_attach.h"
 
+#include <fmt/format.h>
 #include <hiredis/adapters/libuv.h>
 
 namespace larder::store {
@@ -33,13 +34,41 @@ void delWrite(void* privdata) {
 
 }  // namespace
 
-int attachToLoop(redisAsyncContext* context, uv_loop_t* loop) {
-  if (redisLibuvAttach(context, loop) != REDIS_OK) return REDIS_ERR;
+redisAsyncContext* connectOnLoop(const RedisOptions& options, uv_loop_t* loop, void* owner,
+                                 std::string& error) {
+  redisAsyncContext* context = options.unix_path.empty()
+                                   ? redisAsyncConnect(options.host.c_str(), options.port)
+                                   : redisAsyncConnectUnix(options.unix_path.c_str());
+  if (context == nullptr) {
+    error = "cannot allocate a connection";
+    return nullptr;
+  }
+  if (context->err != 0) {
+    // Refused at once (a unix socket, or a local port with nobody on it).
+    // No callback is registered yet, so freeing it here calls nothing.
+    error = fmt::format("connect failed: {}", context->errstr);
+    redisAsyncFree(context);
+    return nullptr;
+  }
+  context->data = owner;
+  if (redisLibuvAttach(context, loop) != REDIS_OK) {
+    // The adapter installs its cleanup hook before it can fail, and that
+    // hook would dereference the missing event data: unhook it first.
+    context->ev.cleanup = nullptr;
+    error = "cannot attach to the loop";
+    redisAsyncFree(context);
+    return nullptr;
+  }
   context->ev.addRead = addRead;
   context->ev.delRead = delRead;
   context->ev.addWrite = addWrite;
   context->ev.delWrite = delWrite;
-  return REDIS_OK;
+  return context;
+}
+
+std::string describeRedis(const RedisOptions& options, int index) {
+  if (!options.unix_path.empty()) return fmt::format("{}#{}", options.unix_path, index);
+  return fmt::format("{}:{}#{}", options.host, options.port, index);
 }
 
 }  // namespace larder::store

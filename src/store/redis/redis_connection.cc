@@ -59,29 +59,10 @@ bool RedisConnection::send(const std::vector<std::string_view>& args, ReplyCallb
 }
 
 void RedisConnection::startConnect() {
-  redisAsyncContext* context = options_.unix_path.empty()
-                                   ? redisAsyncConnect(options_.host.c_str(), options_.port)
-                                   : redisAsyncConnectUnix(options_.unix_path.c_str());
+  std::string error;
+  redisAsyncContext* context = connectOnLoop(options_, loop_.raw(), this, error);
   if (context == nullptr) {
-    LOG_WARN("redis {}: cannot allocate a connection", describe());
-    scheduleReconnect();
-    return;
-  }
-  if (context->err != 0) {
-    // Refused at once (a unix socket, or a local port with nobody on it).
-    // No callback is registered yet, so freeing it here calls nothing.
-    logFailure(fmt::format("connect failed: {}", context->errstr));
-    redisAsyncFree(context);
-    scheduleReconnect();
-    return;
-  }
-  context->data = this;
-  if (attachToLoop(context, loop_.raw()) != REDIS_OK) {
-    // The adapter installs its cleanup hook before it can fail, and that
-    // hook would dereference the missing event data: unhook it first.
-    context->ev.cleanup = nullptr;
-    LOG_WARN("redis {}: cannot attach to the loop", describe());
-    redisAsyncFree(context);
+    logFailure(error);
     scheduleReconnect();
     return;
   }
@@ -224,10 +205,7 @@ void RedisConnection::logFailure(std::string_view why) {
   }
 }
 
-std::string RedisConnection::describe() const {
-  if (!options_.unix_path.empty()) return fmt::format("{}#{}", options_.unix_path, index_);
-  return fmt::format("{}:{}#{}", options_.host, options_.port, index_);
-}
+std::string RedisConnection::describe() const { return describeRedis(options_, index_); }
 
 void RedisConnection::onConnect(const redisAsyncContext* context, int status) {
   auto* self = static_cast<RedisConnection*>(context->data);

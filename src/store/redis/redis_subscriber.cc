@@ -81,25 +81,10 @@ bool RedisSubscriber::isSubscribed(const std::string& channel) const {
 void RedisSubscriber::unsubscribe(uint64_t id) { handlers_.erase(id); }
 
 void RedisSubscriber::startConnect() {
-  redisAsyncContext* context = options_.unix_path.empty()
-                                   ? redisAsyncConnect(options_.host.c_str(), options_.port)
-                                   : redisAsyncConnectUnix(options_.unix_path.c_str());
+  std::string error;
+  redisAsyncContext* context = connectOnLoop(options_, loop_.raw(), this, error);
   if (context == nullptr) {
-    LOG_WARN("redis subscriber {}: cannot allocate a connection", describe());
-    scheduleReconnect();
-    return;
-  }
-  if (context->err != 0) {
-    logFailure(fmt::format("connect failed: {}", context->errstr));
-    redisAsyncFree(context);
-    scheduleReconnect();
-    return;
-  }
-  context->data = this;
-  if (attachToLoop(context, loop_.raw()) != REDIS_OK) {
-    context->ev.cleanup = nullptr;  // see RedisConnection::startConnect
-    LOG_WARN("redis subscriber {}: cannot attach to the loop", describe());
-    redisAsyncFree(context);
+    logFailure(error);
     scheduleReconnect();
     return;
   }
@@ -255,10 +240,7 @@ void RedisSubscriber::logFailure(std::string_view why) {
   }
 }
 
-std::string RedisSubscriber::describe() const {
-  if (!options_.unix_path.empty()) return fmt::format("{}#{}", options_.unix_path, index_);
-  return fmt::format("{}:{}#{}", options_.host, options_.port, index_);
-}
+std::string RedisSubscriber::describe() const { return describeRedis(options_, index_); }
 
 void RedisSubscriber::onConnect(const redisAsyncContext* context, int status) {
   auto* self = static_cast<RedisSubscriber*>(context->data);
