@@ -223,8 +223,9 @@ void Worker::listenForInvalidations(State& state, const config::Config& config) 
       });
 }
 
-// Process-wide chores, done by one worker: retrying failed invalidations
-// until they land (DESIGN invariant 5) and dropping retired fills.
+// Process-wide chores, done by one worker: listening for other instances'
+// invalidations (for the tier), retrying failed invalidations until they
+// land (DESIGN invariant 5) and dropping retired fills.
 void Worker::startHousekeeping() {
   State* state = state_.get();
   listenForInvalidations(*state, *state->context.config);
