@@ -62,21 +62,4 @@ bool fillServesLookup(const std::vector<std::string>& answer_keys, std::optional
   return all_read || waiter_epoch.value_or(0) <= leader_epoch.value_or(0);
 }
 
-std::vector<std::string> SurrogateMemo::find(const std::string& entry_key) const {
-  std::lock_guard lock(mutex_);
-  auto it = keys_.find(entry_key);
-  return it == keys_.end() ? std::vector<std::string>{} : it->second;
-}
-
-void SurrogateMemo::remember(const std::string& entry_key, std::vector<std::string> version_keys) {
-  std::lock_guard lock(mutex_);
-  if (version_keys.empty()) {
-    keys_.erase(entry_key);
-    return;
-  }
-  // Bounded: when full, start over; the cost is a second lookup each.
-  if (keys_.size() >= max_entries_ && keys_.count(entry_key) == 0) keys_.clear();
-  keys_[entry_key] = std::move(version_keys);
-}
-
 }  // namespace larder::cache

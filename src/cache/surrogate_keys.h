@@ -27,13 +27,12 @@
 #pragma once
 
 #include <cstdint>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
+#include "cache/list_memo.h"
 #include "config/config.h"
 #include "http/header_map.h"
 
@@ -77,19 +76,7 @@ void stripSurrogateKeys(http::HeaderMap& headers, const config::SurrogateKeyConf
 bool fillServesLookup(const std::vector<std::string>& answer_keys, std::optional<uint64_t> leader_epoch,
                       const std::vector<std::string>& read_keys, std::optional<uint64_t> waiter_epoch);
 
-// Which version keys each entry key's last answer named (see the top).
-// Process-wide and thread-safe; bounded (when full it starts over).
-class SurrogateMemo {
- public:
-  explicit SurrogateMemo(size_t max_entries = 100000) : max_entries_(max_entries) {}
-  std::vector<std::string> find(const std::string& entry_key) const;
-  // Empty keys forget the entry key.
-  void remember(const std::string& entry_key, std::vector<std::string> version_keys);
-
- private:
-  mutable std::mutex mutex_;
-  size_t max_entries_;
-  std::unordered_map<std::string, std::vector<std::string>> keys_;
-};
+// Entry key -> the version keys its last answer named (see the top).
+using SurrogateMemo = ListMemo;
 
 }  // namespace larder::cache

@@ -70,21 +70,4 @@ std::string normalizeVaryValue(std::string_view name, std::string_view value) {
   return out;
 }
 
-std::vector<std::string> VaryMemo::find(const std::string& primary_key) const {
-  std::lock_guard lock(mutex_);
-  auto it = names_.find(primary_key);
-  return it == names_.end() ? std::vector<std::string>{} : it->second;
-}
-
-void VaryMemo::remember(const std::string& primary_key, std::vector<std::string> names) {
-  std::lock_guard lock(mutex_);
-  if (names.empty()) {
-    names_.erase(primary_key);
-    return;
-  }
-  // Bounded: when full, start over; the cost is one relearning fetch each.
-  if (names_.size() >= max_entries_ && names_.count(primary_key) == 0) names_.clear();
-  names_[primary_key] = std::move(names);
-}
-
 }  // namespace larder::cache

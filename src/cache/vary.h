@@ -7,13 +7,12 @@
 // first fetch of it.
 #pragma once
 
-#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
+#include "cache/list_memo.h"
 #include "config/config.h"
 #include "http/header_map.h"
 
@@ -29,17 +28,8 @@ std::vector<std::string> unkeyedVaryNames(const http::HeaderMap& response_header
 // "gzip, br" and "br,gzip;q=0.9" share a variant.
 std::string normalizeVaryValue(std::string_view name, std::string_view value);
 
-class VaryMemo {
- public:
-  explicit VaryMemo(size_t max_entries = 100000) : max_entries_(max_entries) {}
-  std::vector<std::string> find(const std::string& primary_key) const;
-  // Empty names forget the resource (its upstream stopped varying).
-  void remember(const std::string& primary_key, std::vector<std::string> names);
-
- private:
-  mutable std::mutex mutex_;
-  size_t max_entries_;
-  std::unordered_map<std::string, std::vector<std::string>> names_;
-};
+// Primary key -> the fields its upstream varies on; empty names forget the
+// resource (its upstream stopped varying).
+using VaryMemo = ListMemo;
 
 }  // namespace larder::cache
