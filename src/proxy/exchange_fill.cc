@@ -27,6 +27,16 @@ void Exchange::missed(std::string_view cache_status) {
   // new version must not join a fetch that started before it (invariant 3).
   fill_key_ = fillKey();
   auto joined = context_.coalescer.join(fill_key_, lookup_tick_);
+  if (joined.leader && context_.vary_memo.find(primary_key_) != vary_names_) {
+    // The Vary was learned between the check above and the join: the fill
+    // this request would lead is one the learner has just released, and
+    // this request's variant may be in flight already. The learner
+    // publishes the Vary before releasing, so this second look is enough.
+    joined.fill->abandon();
+    context_.coalescer.forget(fill_key_, joined.fill);
+    lookUp();
+    return;
+  }
   if (!joined.leader) {
     fill_ = std::move(joined.fill);
     waitForFill();
