@@ -52,7 +52,8 @@ bool ClientConnection::accept(uv_stream_t* server) {
 
 void ClientConnection::shutdown() {
   shutting_down_ = true;
-  if (exchange_ == nullptr && !parser_.isMidMessage()) close(CloseReason::kShutdown);
+  // Answers already queued (pipelined ones waiting on a slow reader) still go.
+  if (exchange_ == nullptr && !parser_.isMidMessage()) closeAfterFlush(CloseReason::kShutdown);
 }
 
 void ClientConnection::close(CloseReason reason) {
@@ -134,9 +135,14 @@ void ClientConnection::onStreamEnd(int status) {
     return;
   }
   peer_eof_ = true;
-  // A half-closed client still gets the answer to a complete request.
+  // A half-closed client still gets the answer to a complete request, and
+  // the answers already queued for it.
   if (exchange_ != nullptr && !parser_.isMidMessage()) {
     updateReading();
+    return;
+  }
+  if (output_paused_) {
+    closeAfterFlush(CloseReason::kClientClosed);
     return;
   }
   close(CloseReason::kClientClosed);
@@ -149,6 +155,15 @@ void ClientConnection::onStreamWritten(int status) {
   }
   if (close_after_flush_) {
     if (stream_.writeQueueBytes() == 0) close(pending_close_reason_);
+    return;
+  }
+  if (output_paused_) {
+    if (stream_.writeQueueBytes() > kOutputLowWater) {
+      // The client reads: its allowance of idle_timeout starts over.
+      armTimer(config_->server.idle_timeout, CloseReason::kSendTimeout);
+      return;
+    }
+    if (startNextRequest()) processInput();
     return;
   }
   if (exchange_ != nullptr) exchange_->onClientDrained();
@@ -172,9 +187,7 @@ void ClientConnection::processInput() {
         closeAfterFlush(shutting_down_ ? CloseReason::kShutdown : CloseReason::kNotKeepAlive);
         break;
       }
-      parser_.resume();
-      request_started_ = false;
-      if (input_.empty()) armTimer(config_->server.idle_timeout, CloseReason::kIdleTimeout);
+      if (!startNextRequest()) break;
     }
     if (parser_.isPaused() || input_.empty()) break;
     if (!request_started_) {
@@ -190,6 +203,23 @@ void ClientConnection::processInput() {
   }
   processing_ = false;
   updateReading();
+}
+
+// DESIGN invariant 12: each answer is queued whole (a hit is one write of
+// head and entry), so without this a client pipelining GETs of one entry
+// and never reading would make larder hold one copy per request.
+bool ClientConnection::startNextRequest() {
+  if (stream_.writeQueueBytes() > kOutputHighWater) {
+    output_paused_ = true;
+    // A client that takes none of its answers for idle_timeout is gone.
+    armTimer(config_->server.idle_timeout, CloseReason::kSendTimeout);
+    return false;
+  }
+  output_paused_ = false;
+  parser_.resume();
+  request_started_ = false;
+  if (input_.empty()) armTimer(config_->server.idle_timeout, CloseReason::kIdleTimeout);
+  return true;
 }
 
 void ClientConnection::rejectRequest(http::ParseError error) {

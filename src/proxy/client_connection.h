@@ -4,10 +4,15 @@
 //
 // Pipelining: the parser pauses after each complete request; the next one is
 // parsed only when the current exchange has queued its whole answer, so
-// answers go out in order. Unparsed bytes wait in `input_` (bounded).
+// answers go out in order, and only while fewer than kOutputHighWater answer
+// bytes wait unsent: a client that pipelines without reading holds at most
+// that mark plus one answer (DESIGN invariant 12). Parsing resumes once the
+// queue falls below kOutputLowWater. Unparsed bytes wait in `input_`
+// (bounded by kMaxBufferedInput plus one read).
 //
 // Timers: header_timeout from the first byte of a request to its complete
-// head; body_timeout between body reads; idle_timeout between requests.
+// head; body_timeout between body reads; idle_timeout between requests, and
+// between two writes the client takes while pipelined requests wait on it.
 #pragma once
 
 #include <functional>
@@ -66,6 +71,9 @@ class ClientConnection : public net::TcpStream::Handler, public http::RequestPar
   void onRequestComplete() override;
 
   void processInput();
+  // Lets the parser take the next pipelined request, unless the client has
+  // too many answer bytes unread; false when it must wait for a drain.
+  bool startNextRequest();
   void rejectRequest(http::ParseError error);
   void closeAfterFlush(CloseReason reason);
   void updateReading();
@@ -73,6 +81,8 @@ class ClientConnection : public net::TcpStream::Handler, public http::RequestPar
   void onTimeout(CloseReason reason);
 
   static constexpr size_t kMaxBufferedInput = 64 * 1024;
+  static constexpr size_t kOutputHighWater = Exchange::kClientHighWater;
+  static constexpr size_t kOutputLowWater = Exchange::kClientLowWater;
 
   ProxyContext& context_;
   ClosedCallback on_closed_;
@@ -97,6 +107,7 @@ class ClientConnection : public net::TcpStream::Handler, public http::RequestPar
   bool request_started_ = false;
   bool reading_body_ = false;
   bool body_paused_ = false;
+  bool output_paused_ = false;  // next request waits for the client to read
 };
 
 }  // namespace larder::proxy

@@ -197,11 +197,19 @@ void Exchange::sendResponseHead(http::ResponseHead& head) {
     } else {
       keep_alive_ = false;  // an HTTP/1.0 client reads to the close
     }
+  } else if (head.status == 204) {
+    // RFC 9110 §8.6: never a Content-Length on a 204, whatever the upstream
+    // sent (Transfer-Encoding, hop-by-hop, is gone already; RFC 9112 §6.1).
+    headers.remove("Content-Length");
   } else if (head_request_ && upstream_method_ != request_.method &&
              head.framing == http::BodyFraming::kContentLength) {
     // A HEAD sent upstream as GET (to fill the cache) still reports the length.
     headers.set("Content-Length", std::to_string(head.content_length));
   }
+  // Otherwise a bodyless answer keeps the upstream's Content-Length: for
+  // HEAD and for a 304 it states the length of the representation a GET
+  // would have carried, which RFC 9110 §8.6 allows and only the origin
+  // knows; RFC 9112 §6.3 ends such answers at their head whatever it says.
   if (cache_status_ != "-") headers.set(config_->cache.status_header, std::string(cache_status_));
   if (!keep_alive_) {
     headers.set("Connection", "close");
@@ -228,7 +236,11 @@ void Exchange::onUpstreamBody(std::string_view data) {
     return;
   }
   writeBody(std::string(data));
-  if (!upstream_paused_ && client_.writeQueueBytes() > kClientHighWater) {
+  // While the answer is captured (at most max_object_size), reading never
+  // waits on this client: the fill's other readers and the store would
+  // wait with it (DESIGN invariant 12). Its queue holds at most the entry.
+  bool capturing = capture_ && capture_->isActive();
+  if (!upstream_paused_ && !capturing && client_.writeQueueBytes() > kClientHighWater) {
     upstream_paused_ = true;
     upstream_->pauseReading();
   }
@@ -287,15 +299,34 @@ void Exchange::onUpstreamComplete() {
 void Exchange::onUpstreamError(upstream::UpstreamError error) {
   if (state_ == ExchangeState::kComplete) return;
   LOG_WARN("upstream {} for {} {}", upstream::toString(error), request_.method, request_.target);
-  capture_.reset();  // its fill's waiters fetch for themselves
-  if (!hasResponseStarted() && serveStaleOnError()) return;
-  if (hasResponseStarted()) {
+  capture_.reset();  // never stored; its fill's waiters fetch for themselves
+  if (state_ == ExchangeState::kInvalidating) {
+    // The write was applied (its head said so) and its invalidation is in
+    // flight; the broken answer is still held whole: a 502 once it lands.
+    held_error_ = error;
+    return;
+  }
+  if (hasResponseStarted() && unsent_head_.empty()) {
     // Too late for an error status: a cut connection tells the client.
     status_ = statusFor(error);
     logAccess();
     client_.abort(CloseReason::kUpstreamFailed);
     return;
   }
+  if (hasResponseStarted()) {
+    // The head is still held for the first body bytes (flushHead): nothing
+    // has left, so the client can still get a clean 502 instead of a cut.
+    unsent_head_.clear();
+    chunked_to_client_ = false;
+  }
+  if (serveStaleOnError()) return;
+  // DESIGN invariant 13: a write that reached the upstream and got no
+  // answer may have been applied.
+  if (invalidates_ && status_ == 0 && invalidateUnanswered(error)) return;
+  replyUpstreamFailed(error);
+}
+
+void Exchange::replyUpstreamFailed(upstream::UpstreamError error) {
   replyLocally(statusFor(error), statusFor(error) == 504 ? "upstream timed out" : "bad gateway");
 }
 

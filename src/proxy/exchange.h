@@ -88,6 +88,7 @@ class Exchange : public upstream::ResponseHandler {
   void writeLastChunk();
   void flushHead();
   void replyLocally(int status, std::string_view message, std::string_view extra_headers = {});
+  void replyUpstreamFailed(upstream::UpstreamError error);
   void finish();
   void logAccess();
 
@@ -109,6 +110,8 @@ class Exchange : public upstream::ResponseHandler {
   void bypass(std::string_view reason);
   CacheSlot cacheSlot() const;
   void invalidateBeforeAnswer(http::ResponseHead& head);
+  bool invalidateUnanswered(upstream::UpstreamError error);
+  void invalidate(const http::HeaderMap* answer_headers);
   void onInvalidated(cache::StoreStatus status);
 
   // exchange_fill.cc
@@ -191,8 +194,11 @@ class Exchange : public upstream::ResponseHandler {
   // The response head, serialized, waiting to leave in one write with the
   // first body bytes (one segment, one syscall: as nginx does).
   std::string unsent_head_;
-  std::string held_body_;
+  std::string held_body_;                 // at most one upstream read: reading is paused
   bool held_complete_ = false;
+  // The upstream failed after the write reached it: this error is answered
+  // once the invalidation lands (DESIGN invariant 13).
+  std::optional<upstream::UpstreamError> held_error_;
 
   // Waiting on another request's fill (exchange_fill.cc).
   std::string fill_key_;

@@ -330,7 +330,11 @@ void Exchange::serveEntry(cache::Entry&& entry, std::string_view cache_status) {
   cache::stripSurrogateKeys(headers, config_->cache.surrogate_keys);
   status_ = not_modified ? 304 : entry.status;
   headers.set("Age", std::to_string(cache::currentAge(entry.stored_at, entry.initial_age_seconds, now)));
-  if (!not_modified) headers.set("Content-Length", std::to_string(entry.body.size()));
+  if (status_ == 204) {
+    headers.remove("Content-Length");  // RFC 9110 §8.6, as in sendResponseHead
+  } else if (!not_modified) {
+    headers.set("Content-Length", std::to_string(entry.body.size()));
+  }
   headers.set(config_->cache.status_header, std::string(cache_status));
   keep_alive_ = keep_alive_ && !client_.isShuttingDown();
   if (!keep_alive_) {

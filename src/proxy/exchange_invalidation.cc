@@ -1,7 +1,11 @@
 // A write's part of an Exchange (RFC 9111 §4.4, DESIGN invariant 3): its
 // non-error answer invalidates the route's namespaces, its URI's, those of
 // Location and Content-Location on the same host, and the surrogate keys it
-// names, before the answer reaches the client.
+// names, before the answer reaches the client. A write that reached the
+// upstream but got no answer head back (a timeout, a reset, a broken
+// answer) may have been applied: it invalidates the route's namespaces and
+// its URI's before larder answers 502 or 504 (DESIGN invariant 13). Only an
+// error status from the upstream says the write was not applied.
 #include "base/log.h"
 #include "cache/key.h"
 #include "cache/versioned_insert.h"
@@ -13,6 +17,27 @@
 namespace larder::proxy {
 
 void Exchange::invalidateBeforeAnswer(http::ResponseHead& head) {
+  held_head_ = std::move(head);
+  invalidate(&held_head_->headers);
+}
+
+// False when nothing can have reached the upstream: the connect failed.
+// (A request the pool retried after a reused connection closed before any
+// answer byte ends here with the retry's error; that first attempt is
+// counted as not applied, as the retry rule already assumes.)
+bool Exchange::invalidateUnanswered(upstream::UpstreamError error) {
+  if (error == upstream::UpstreamError::kConnectFailed || error == upstream::UpstreamError::kConnectTimeout)
+    return false;
+  LOG_INFO("{} {}: no answer from the upstream ({}); invalidating as if applied", request_.method,
+           request_.target, upstream::toString(error));
+  held_error_ = error;
+  invalidate(nullptr);
+  return true;
+}
+
+// `answer_headers`: the upstream's non-error answer (its Location and
+// surrogate keys count too), or null when none came back.
+void Exchange::invalidate(const http::HeaderMap* answer_headers) {
   const std::string& prefix = config_->cache.key_prefix;
   std::vector<std::string> names;
   if (route_ != nullptr)
@@ -20,7 +45,8 @@ void Exchange::invalidateBeforeAnswer(http::ResponseHead& head) {
   names.push_back(cache::uriNamespace(host_, path_));
   // RFC 9111 §4.4: Location and Content-Location on the same host too.
   for (std::string_view field : {"Location", "Content-Location"}) {
-    const std::string* value = head.headers.find(field);
+    if (answer_headers == nullptr) break;
+    const std::string* value = answer_headers->find(field);
     if (value == nullptr) continue;
     auto target = http::parseTarget(*value);
     if (!target) continue;
@@ -45,8 +71,9 @@ void Exchange::invalidateBeforeAnswer(http::ResponseHead& head) {
   // from the store.
   context_.tier.invalidate(invalidation.version_keys);
   pending_invalidation_ = invalidation;
-  held_head_ = std::move(head);
   setState(ExchangeState::kInvalidating);
+  // What arrives meanwhile is held: at most the rest of the read that
+  // carried the head (DESIGN invariant 12).
   if (upstream_ != nullptr) upstream_->pauseReading();
   invalidation_ = context_.store.invalidate(
       std::move(invalidation), [this](cache::StoreStatus status) { onInvalidated(status); });
@@ -60,6 +87,13 @@ void Exchange::onInvalidated(cache::StoreStatus status) {
     LOG_WARN("invalidation of {} namespace(s) could not reach the store; will retry",
              pending_invalidation_.version_keys.size());
     context_.backlog.add(pending_invalidation_);
+  }
+  if (held_error_) {
+    // No answer, or one that broke before any of it left: held back whole.
+    held_head_.reset();
+    std::string().swap(held_body_);
+    replyUpstreamFailed(*held_error_);
+    return;
   }
   http::ResponseHead head = std::move(*held_head_);
   held_head_.reset();

@@ -274,5 +274,28 @@ TEST_CASE("an oversized response streams whole to the client and is not stored")
   CHECK(cache.entryKeys().size() == 1);
 }
 
+TEST_CASE("a stored 204 is served without Content-Length, as the miss was (RFC 9110 8.6)") {
+  CacheOptions options;
+  options.routes = "routes:\n  - match: GET /api/empty\n    ttl: 5m\n    statuses: [204]\n";
+  CacheFixture cache(options);
+  cache.customize([](const RecordedRequest&, FakeResponse& response) {
+    response.status = 204;
+    response.reason = "No Content";
+    response.body.clear();
+    response.headers.emplace_back("Content-Length", "44");
+  });
+  HttpClient client = cache.client();
+  HttpResponse miss = mustGet(client, "/api/empty");
+  CHECK(miss.status == 204);
+  CHECK(xCache(miss) == "MISS");
+  CHECK_FALSE(miss.hasHeader("Content-Length"));
+  REQUIRE(cache.waitForEntries(1));
+  HttpResponse hit = mustGet(client, "/api/empty");
+  CHECK(hit.status == 204);
+  CHECK(xCache(hit) == "HIT");
+  CHECK_FALSE(hit.hasHeader("Content-Length"));
+  CHECK(hit.body.empty());
+}
+
 }  // namespace
 }  // namespace larder::test

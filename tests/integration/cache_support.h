@@ -71,6 +71,7 @@ struct CacheOptions {
   std::string redis_timeout = "250ms";
   std::string cache_section;  // extra lines under `cache:` (indented two spaces)
   std::string routes{kCacheRoutes};
+  std::string response_timeout = "30s";  // upstream.response_timeout
 };
 
 // The YAML store/cache/routes sections for a larder in front of `redis`
@@ -130,7 +131,7 @@ class CacheFixture {
   // The fragment of this fixture's larder: another LarderProcess started on
   // it shares the upstream and the Redis.
   std::string configFragment() const {
-    return proxyConfig(upstream.port(), cacheSections(redis.get(), options_));
+    return proxyConfig(upstream.port(), cacheSections(redis.get(), options_), options_.response_timeout);
   }
 
   HttpClient client() { return HttpClient(larder->port()); }

@@ -49,6 +49,27 @@ TEST_CASE("upstream slower than response_timeout: 504") {
   CHECK(proxy.upstream.requestCount() == 1);
 }
 
+TEST_CASE("an upstream answer whose chunked framing breaks before any body byte: 502, not a cut connection") {
+  ProxyFixture proxy;
+  proxy.upstream.setHandler([](const RecordedRequest& request) {
+    FakeResponse response;
+    if (request.target == "/broken")
+      response.raw = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nX-From: upstream\r\n\r\n"
+                     "zz\r\nhello\r\n0\r\n\r\n";
+    return response;
+  });
+  HttpClient client = proxy.client();
+  auto response = client.get("/broken", {}, 5s);
+  REQUIRE(response);
+  CHECK(response->status == 502);
+  CHECK_FALSE(response->hasHeader("X-From"));  // nothing of the broken head
+  CHECK(response->header("Content-Type").rfind("text/plain", 0) == 0);
+  // The connection stays usable: the request was whole.
+  auto next = client.get("/fine", {}, 5s);
+  REQUIRE(next);
+  CHECK(next->status == 200);
+}
+
 TEST_CASE("malformed request line: 400 and the connection is closed") {
   ProxyFixture proxy;
   HttpClient client = proxy.client();

@@ -229,6 +229,45 @@ TEST_CASE("HEAD gets the headers and no body, and the connection stays in step")
   CHECK(requests[0].method == "HEAD");
 }
 
+// RFC 9110 §8.6: never a Content-Length on a 204; on a 304 the origin's
+// value (the representation's length) may stay; RFC 9112 §6.3: both end at
+// their head whatever the fields say.
+TEST_CASE("a 204 loses the upstream's Content-Length and Transfer-Encoding; a 304 keeps its Content-Length") {
+  ProxyFixture proxy;
+  proxy.upstream.setHandler([](const RecordedRequest& request) {
+    FakeResponse response;
+    if (request.target == "/no-content") {
+      response.raw = "HTTP/1.1 204 No Content\r\nContent-Length: 44\r\nX-Kept: yes\r\n\r\n";
+    } else if (request.target == "/no-content-chunked") {
+      response.raw = "HTTP/1.1 204 No Content\r\nTransfer-Encoding: chunked\r\nX-Kept: yes\r\n\r\n";
+    } else if (request.target == "/not-modified") {
+      response.raw = "HTTP/1.1 304 Not Modified\r\nContent-Length: 44\r\nETag: \"v1\"\r\n\r\n";
+    } else {
+      response.body = "after";
+    }
+    return response;
+  });
+  for (std::string_view target : {"/no-content", "/no-content-chunked"}) {
+    CAPTURE(target);
+    HttpClient client = proxy.client();
+    auto response = client.get(target, {}, 5s);
+    REQUIRE(response);
+    CHECK(response->status == 204);
+    CHECK(response->header("X-Kept") == "yes");
+    CHECK_FALSE(response->hasHeader("Content-Length"));
+    CHECK_FALSE(response->hasHeader("Transfer-Encoding"));
+    auto next = client.get("/after", {}, 5s);  // still in step
+    REQUIRE(next);
+    CHECK(next->body == "after");
+  }
+  HttpClient client = proxy.client();
+  auto response = client.get("/not-modified", {{"If-None-Match", "\"v1\""}}, 5s);
+  REQUIRE(response);
+  CHECK(response->status == 304);
+  CHECK(response->header("Content-Length") == "44");
+  CHECK(response->body.empty());
+}
+
 TEST_CASE("hop-by-hop request headers are not forwarded upstream") {
   ProxyFixture proxy;
   HttpClient client = proxy.client();
