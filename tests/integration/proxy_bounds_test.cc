@@ -77,6 +77,22 @@ TEST_CASE("800 pipelined hits to a client that never reads: larder's RSS stays b
   checkPeak(proxy.larder.pid(), peak_unread);
 }
 
+TEST_CASE("a pipelining client that takes none of its answers for timeouts.idle is closed (send_timeout)") {
+  uint16_t admin_port = freePort();
+  ProxyFixture proxy(cachedRoute(adminSection(admin_port) + "timeouts: { idle: 1s }\n"));
+  proxy.upstream.setHandler([](const RecordedRequest&) { return streamingResponse(256 * 1024); });
+  HttpClient pipeliner = proxy.client();
+  std::string requests;
+  for (int i = 0; i < 200; ++i) requests += formatRequest("GET", "/entry", {}, {}, "x");
+  REQUIRE(pipeliner.send(requests));
+  const std::string series = "larder_connections_closed_total{reason=\"send_timeout\"}";
+  CHECK(waitUntil([&] { return scrape(admin_port).value(series) == 1; }, 10s, 100ms));
+  // Some answers were queued before the cut, never all 200.
+  int answered = 0;
+  while (answered < 200 && pipeliner.readResponseDiscardingBody(5s)) ++answered;
+  CHECK(answered < 200);
+}
+
 TEST_CASE("a fill's leader whose client never reads does not hold up the fill's other readers") {
   // Far more than socket buffers hold, within max_object_size: stored.
   constexpr uint64_t kBodySize = 24 * kMiB;
