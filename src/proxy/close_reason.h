@@ -16,7 +16,7 @@ namespace larder::proxy {
   X(kShutdown, "shutdown", false, "server shutting down")                         \
   X(kHeaderTimeout, "header_timeout", true, "request head not received in time")  \
   X(kBodyTimeout, "body_timeout", true, "request body stalled")                   \
-  X(kSendTimeout, "send_timeout", true, "client took no answer bytes in time")     \
+  X(kSendTimeout, "send_timeout", true, "client left its answers unread too long") \
   X(kBadRequest, "bad_request", true, "malformed request")                        \
   X(kHeadersTooLarge, "headers_too_large", true, "request header section too large") \
   X(kBodyTooLarge, "body_too_large", true, "request body too large")              \

@@ -22,9 +22,11 @@ void Exchange::invalidateBeforeAnswer(http::ResponseHead& head) {
 }
 
 // False when nothing can have reached the upstream: the connect failed.
-// (A request the pool retried after a reused connection closed before any
-// answer byte ends here with the retry's error; that first attempt is
-// counted as not applied, as the retry rule already assumes.)
+// An upstream down is then no reason to drop entries that stale_if_error
+// could still serve. TODO(#11): a bodyless idempotent write the pool retried
+// (its reused connection closed before any answer byte) whose retry could
+// not connect ends here as a connect failure, though the first attempt was
+// sent; the pool should say whether any attempt sent the request.
 bool Exchange::invalidateUnanswered(upstream::UpstreamError error) {
   if (error == upstream::UpstreamError::kConnectFailed || error == upstream::UpstreamError::kConnectTimeout)
     return false;
