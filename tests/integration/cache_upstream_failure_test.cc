@@ -152,5 +152,24 @@ TEST_CASE("a cacheable GET whose chunked answer breaks before any byte left: 502
   CHECK(cache.upstreamCount("GET", "/api/products/7") == 2);
 }
 
+TEST_CASE("a cacheable GET whose upstream closes before its Content-Length is complete is cut and not stored") {
+  CacheFixture cache;
+  auto broken = std::make_shared<std::atomic<bool>>(true);
+  cache.customize([broken](const RecordedRequest&, FakeResponse& response) {
+    if (*broken) response.raw = "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 100\r\n\r\npartial";
+  });
+  HttpClient client = cache.client();
+  REQUIRE(client.send(formatRequest("GET", "/api/products/7", {}, {}, "x")));
+  auto received = client.readUntilClosed(5s);
+  REQUIRE(received);  // cut: the head and "partial" had left
+  *broken = false;
+
+  HttpClient again = cache.client();
+  HttpResponse second = mustGet(again, "/api/products/7", {{"Host", "x"}});
+  CHECK(second.status == 200);
+  CHECK(xCache(second) == "MISS");
+  CHECK(second.body.find("partial") == std::string::npos);
+}
+
 }  // namespace
 }  // namespace larder::test
