@@ -102,8 +102,8 @@ bool Capture::begin(std::string_view upstream_method, const http::HeaderMap& req
   std::optional<uint64_t> length;
   if (head.framing == http::BodyFraming::kContentLength) length = head.content_length;
   auto decision = cache::decideStore(*slot_.route, upstream_method, request_headers, head.status,
-                                     head.headers, length, config.cache.max_object_size,
-                                     base::WallClock::now(), slot_.extra_vary);
+                                     head.headers, length, config.cache, base::WallClock::now(),
+                                     slot_.extra_vary);
   if (!decision.store) {
     LOG_DEBUG("not storing {}: {}", slot_.entry_key, decision.reason);
     recordStoreRejected(decision.reason);

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "base/log.h"
+#include "cache/policy.h"
 #include "cache/revalidation.h"
 #include "cache/surrogate_keys.h"
 #include "http/hop_by_hop.h"
@@ -114,6 +115,12 @@ upstream::OutgoingRequest Exchange::buildUpstreamRequest() {
     cache::setValidators(stale_entry_->headers, *revalidation_headers);
   }
   http::HeaderMap& headers = revalidation_headers ? *revalidation_headers : request_.headers;
+  if (capture_) {
+    // A fill fetches the whole answer: it is stored, and shared with
+    // requests that asked for other ranges or none (http/range.h).
+    headers.remove("Range");
+    headers.remove("If-Range");
+  }
 
   upstream::OutgoingRequest out;
   out.body_framing = request_.framing;
@@ -184,6 +191,8 @@ void Exchange::takeAnswerKeys(http::HeaderMap& headers) {
 
 void Exchange::sendResponseHead(http::ResponseHead& head) {
   http::HeaderMap& headers = head.headers;
+  // After the capture read them: the entry keeps them, the client does not.
+  cache::stripOwnTargetedFields(headers, config_->cache);
   keep_alive_ = keep_alive_ && !client_.isShuttingDown();
   bool bodyless = head_request_ || head.status == 204 || head.status == 304;
   if (!bodyless) {

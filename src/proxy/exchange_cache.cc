@@ -12,6 +12,7 @@
 #include "cache/surrogate_keys.h"
 #include "cache/versioned_insert.h"
 #include "http/cache_control.h"
+#include "http/range.h"
 #include "http/serializer.h"
 #include "proxy/background_refresh.h"
 #include "proxy/client_connection.h"
@@ -305,6 +306,9 @@ void Exchange::refreshInBackground(const cache::Entry& stale) {
   request.target = request_.target;
   request.version_minor = 1;
   request.headers = request_.headers;
+  // A refresh fetches the whole answer to store (http/range.h).
+  request.headers.remove("Range");
+  request.headers.remove("If-Range");
   context_.refreshes.start(std::move(slot), std::move(request), client_.peerIp(), stale);
 }
 
@@ -328,9 +332,15 @@ void Exchange::serveEntry(cache::Entry&& entry, std::string_view cache_status) {
                                          : std::move(entry.headers);
   // Stored with the field by an instance configured to keep it.
   cache::stripSurrogateKeys(headers, config_->cache.surrogate_keys);
+  cache::stripOwnTargetedFields(headers, config_->cache);
   status_ = not_modified ? 304 : entry.status;
   headers.set("Age", std::to_string(cache::currentAge(entry.stored_at, entry.initial_age_seconds, now)));
-  if (!not_modified) headers.set("Content-Length", std::to_string(entry.body.size()));
+  std::string body = std::move(entry.body);
+  // RFC 9110 §14: the parts of the complete stored answer that are asked for.
+  if (!not_modified && request_.headers.has("Range"))
+    status_ = http::applyRange(request_.headers, status_, headers, body, cache::newVersionToken());
+  // RFC 9110 §8.6: never on a 204 (nor on this 304).
+  if (!not_modified && status_ != 204) headers.set("Content-Length", std::to_string(body.size()));
   headers.set(config_->cache.status_header, std::string(cache_status));
   keep_alive_ = keep_alive_ && !client_.isShuttingDown();
   if (!keep_alive_) {
@@ -341,13 +351,13 @@ void Exchange::serveEntry(cache::Entry&& entry, std::string_view cache_status) {
   std::string head;
   head.reserve(512);
   http::appendResponseHead(request_.version_minor, status_,
-                           not_modified ? http::reasonPhrase(304) : std::string_view(entry.reason),
+                           status_ == entry.status ? std::string_view(entry.reason) : http::reasonPhrase(status_),
                            headers, head);
-  if (head_request_ || not_modified || entry.body.empty()) {
+  if (head_request_ || not_modified || body.empty()) {
     client_.write(std::move(head));
   } else {
-    body_bytes_sent_ = entry.body.size();
-    client_.write(std::move(head), std::move(entry.body));
+    body_bytes_sent_ = body.size();
+    client_.write(std::move(head), std::move(body));
   }
   finish();
 }
