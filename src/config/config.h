@@ -92,7 +92,9 @@ struct CacheConfig {
   Duration stale_while_revalidate = 0s;
   Duration stale_if_error = 0s;
   Duration lock_timeout = 5s;
-  std::string status_header = "X-Cache";
+  std::string status_header = "X-Cache";  // empty ("off"): not sent
+  // The cache's name in Cache-Status (RFC 9211); empty ("off"): not sent.
+  std::string cache_status = "larder";
   // The in-process tier of the routes with memory_ttl, per process.
   uint64_t memory_tier_size = 64ull * 1024 * 1024;
   DistributedLockConfig distributed_lock;

@@ -343,7 +343,9 @@ class Loader {
       r_.readSize(*v, m.pathOf("memory_tier_size"), cache.memory_tier_size);
     if (auto v = m.take("status_header")) {
       std::string name;
-      if (r_.readNonEmptyString(*v, m.pathOf("status_header"), name)) {
+      if (v->IsScalar() && v->Scalar() == "off") {
+        cache.status_header.clear();
+      } else if (r_.readNonEmptyString(*v, m.pathOf("status_header"), name)) {
         if (std::all_of(name.begin(), name.end(), isTokenChar)) {
           cache.status_header = std::move(name);
         } else {
@@ -354,6 +356,18 @@ class Loader {
     if (auto v = m.take("distributed_lock"))
       loadDistributedLock(*v, m.pathOf("distributed_lock"), cache.distributed_lock);
     if (auto v = m.take("surrogate_keys")) loadSurrogateKeys(*v, m.pathOf("surrogate_keys"), cache);
+    if (auto v = m.take("cache_status")) {
+      std::string name;
+      if (v->IsScalar() && v->Scalar() == "off") {
+        cache.cache_status.clear();
+      } else if (r_.readNonEmptyString(*v, m.pathOf("cache_status"), name)) {
+        if (std::all_of(name.begin(), name.end(), [](char c) { return c >= 0x20 && c < 0x7f; })) {
+          cache.cache_status = std::move(name);
+        } else {
+          r_.error(*v, m.pathOf("cache_status"), "must be printable ASCII");
+        }
+      }
+    }
     if (auto v = m.take("targeted_cache_control"))
       loadTargetedFields(*v, m.pathOf("targeted_cache_control"), cache);
   }

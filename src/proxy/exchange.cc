@@ -159,9 +159,11 @@ void Exchange::onUpstreamHead(http::ResponseHead& head) {
   if (capture_) {
     std::vector<std::string> keys = answer_keys_.value_or(std::vector<std::string>{});
     if (capture_->begin(upstream_method_, request_.headers, head, request_time_, keys)) {
+      cache_report_.stored = true;
       // The next lookup of this entry reads them at once (one round trip).
       context_.surrogate_memo.remember(entry_key_, std::move(keys));
     } else {
+      cache_report_.detail = capture_->refusal();
       capture_.reset();
     }
   }
@@ -211,7 +213,12 @@ void Exchange::sendResponseHead(http::ResponseHead& head) {
     // A HEAD sent upstream as GET (to fill the cache) still reports the length.
     headers.set("Content-Length", std::to_string(head.content_length));
   }
-  if (cache_status_ != "-") headers.set(config_->cache.status_header, std::string(cache_status_));
+  if (!cache_report_.hit) {
+    cache_report_.fwd_status = head.status;
+    if (cache_report_.fwd == cache::CacheStatus::Forward::kNone)
+      cache_report_.fwd = cache::CacheStatus::Forward::kMiss;
+  }
+  addCacheStatusFields(headers);
   if (!keep_alive_) {
     headers.set("Connection", "close");
   } else if (request_.version_minor == 0) {
@@ -222,6 +229,15 @@ void Exchange::sendResponseHead(http::ResponseHead& head) {
   http::appendResponseHead(request_.version_minor, head.status, head.reason, headers, out);
   setState(ExchangeState::kStreamingResponse);
   unsent_head_ = std::move(out);
+}
+
+// X-Cache and Cache-Status (RFC 9211), on the answers of cacheable routes.
+void Exchange::addCacheStatusFields(http::HeaderMap& headers) {
+  if (cache_status_ == "-") return;
+  const config::CacheConfig& cache = config_->cache;
+  if (!cache.status_header.empty()) headers.set(cache.status_header, std::string(cache_status_));
+  if (!cache.cache_status.empty())
+    cache::appendCacheStatus(headers, cache::formatCacheStatus(cache.cache_status, cache_report_));
 }
 
 void Exchange::flushHead() {

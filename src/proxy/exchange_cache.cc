@@ -124,6 +124,8 @@ void Exchange::onLookup(cache::LookupResult&& result) {
     // Still one upstream request per key (DESIGN invariant 9): requests that
     // could not reach the store coalesce among themselves.
     seen_versions_.assign(version_keys_.size(), std::nullopt);
+    cache_report_.fwd = cache::CacheStatus::Forward::kBypass;
+    cache_report_.detail = "store_unavailable";
     missed("BYPASS");
     return;
   }
@@ -183,10 +185,13 @@ void Exchange::onChecked(cache::LookupResult&& result, std::vector<std::string> 
 
 // `entry` is the stored entry, valid for this request, or nullopt.
 void Exchange::useEntry(std::optional<cache::Entry> entry) {
+  using Forward = cache::CacheStatus::Forward;
+  cache_report_.fwd = entry ? Forward::kStale : vary_names_.empty() ? Forward::kUriMiss : Forward::kVaryMiss;
   if (entry) {
     base::WallTime now = base::WallClock::now();
     if (client_wants_fresh_) {
       // The client asked for a revalidated answer: no hit, no stale.
+      cache_report_.fwd = Forward::kRequest;
       stale_entry_ = std::move(entry);
       missed();
       return;
@@ -333,6 +338,17 @@ void Exchange::serveEntry(cache::Entry&& entry, std::string_view cache_status) {
   // Stored with the field by an instance configured to keep it.
   cache::stripSurrogateKeys(headers, config_->cache.surrogate_keys);
   cache::stripOwnTargetedFields(headers, config_->cache);
+  const auto remaining = entry.ttl - std::chrono::duration_cast<std::chrono::milliseconds>(
+                                         std::max(now - entry.stored_at, base::WallTime::duration::zero()));
+  cache_report_.ttl = std::chrono::floor<std::chrono::seconds>(remaining).count();
+  if (cache_status == "REVALIDATED") {
+    cache_report_.fwd = cache::CacheStatus::Forward::kStale;
+    cache_report_.fwd_status = 304;
+    cache_report_.stored = true;
+  } else {
+    cache_report_.hit = true;
+    cache_report_.fwd = cache::CacheStatus::Forward::kNone;
+  }
   status_ = not_modified ? 304 : entry.status;
   headers.set("Age", std::to_string(cache::currentAge(entry.stored_at, entry.initial_age_seconds, now)));
   std::string body = std::move(entry.body);
@@ -341,7 +357,7 @@ void Exchange::serveEntry(cache::Entry&& entry, std::string_view cache_status) {
     status_ = http::applyRange(request_.headers, status_, headers, body, cache::newVersionToken());
   // RFC 9110 §8.6: never on a 204 (nor on this 304).
   if (!not_modified && status_ != 204) headers.set("Content-Length", std::to_string(body.size()));
-  headers.set(config_->cache.status_header, std::string(cache_status));
+  addCacheStatusFields(headers);
   keep_alive_ = keep_alive_ && !client_.isShuttingDown();
   if (!keep_alive_) {
     headers.set("Connection", "close");
@@ -365,6 +381,8 @@ void Exchange::serveEntry(cache::Entry&& entry, std::string_view cache_status) {
 void Exchange::bypass(std::string_view reason) {
   LOG_DEBUG("cache bypass for {} {}: {}", request_.method, request_.target, reason);
   cache_status_ = "BYPASS";
+  cache_report_.fwd = cache::CacheStatus::Forward::kBypass;
+  cache_report_.detail = reason;
   proceedUpstream();
 }
 

@@ -511,6 +511,8 @@ TEST_CASE("each class of mistake gets an error naming the key, at its line and c
        "\"Cache-Control\" is not a targeted cache-control field", 3, 35},
       {kMinimal + "cache: { targeted_cache_control: [A-CC, a-cc] }\n",
        "\"a-cc\" is listed twice", 3, 41},
+      {kMinimal + "cache: { cache_status: \"\" }\n", "cache.cache_status: must not be empty", 3, 24},
+      {kMinimal + "cache: { cache_status: \"a\\tb\" }\n", "cache.cache_status: must be printable ASCII", 3, 24},
       {kMinimal + "cache: { targeted_cache_control: CDN-Cache-Control }\n",
        "cache.targeted_cache_control", 3, 34},
       {route + "  - match: GET /api\n    ttl: upstream\n    ignore_upstream_cache_control: true\n",
@@ -558,6 +560,10 @@ routes:
   CHECK(config->routes[1].statuses == std::vector<int>{200, 404});
   CHECK_FALSE(config->routes[2].heuristic.has_value());
   CHECK(load(kMinimal + "cache: { targeted_cache_control: [] }\n")->cache.targeted_cache_control.empty());
+  CHECK(load(kMinimal)->cache.cache_status == "larder");
+  CHECK(load(kMinimal + "cache: { cache_status: off }\n")->cache.cache_status.empty());
+  CHECK(load(kMinimal + "cache: { cache_status: edge-1 }\n")->cache.cache_status == "edge-1");
+  CHECK(load(kMinimal + "cache: { status_header: off }\n")->cache.status_header.empty());
   CHECK(load(kMinimal)->cache.targeted_cache_control ==
         std::vector<std::string>{"Larder-Cache-Control", "CDN-Cache-Control"});
 }
