@@ -48,6 +48,15 @@ std::string_view varyProblem(const http::HeaderMap& response_headers, const conf
   return {};
 }
 
+// The answer's Date, or `now` (its receipt) when Date is missing or invalid
+// (RFC 9110 §6.6.1: a recipient may then use its own time of receipt).
+base::WallTime dateOr(const http::HeaderMap& headers, base::WallTime now) {
+  if (const std::string* date = headers.find("date")) {
+    if (const auto date_at = http::parseHttpDate(*date)) return *date_at;
+  }
+  return now;
+}
+
 // Expires relative to Date (RFC 9111 §4.2.1), or to `now` when Date is
 // missing or invalid (the time the response was received). An invalid
 // Expires, such as "0", means already expired (RFC 9111 §5.3).
@@ -56,27 +65,63 @@ std::optional<milliseconds> expiresLifetime(const http::HeaderMap& headers, base
   if (!expires) return std::nullopt;
   const auto expires_at = http::parseHttpDate(*expires);
   if (!expires_at) return milliseconds(0);
-  base::WallTime base = now;
-  if (const std::string* date = headers.find("date")) {
-    if (const auto date_at = http::parseHttpDate(*date)) base = *date_at;
-  }
-  return duration_cast<milliseconds>(*expires_at - base);
+  return duration_cast<milliseconds>(*expires_at - dateOr(headers, now));
 }
 
 // The freshness lifetime the upstream gives a shared cache (RFC 9111 §4.2.1):
-// s-maxage, else max-age, else Expires; nullopt when it gives none.
-std::optional<milliseconds> upstreamLifetime(const http::CacheControl& cc,
+// s-maxage, else max-age, else Expires (which a targeted field overrides,
+// RFC 9213 §2.1); nullopt when it gives none.
+std::optional<milliseconds> upstreamLifetime(const ResponseControl& control,
                                              const http::HeaderMap& headers, base::WallTime now) {
-  if (cc.s_maxage) return duration_cast<milliseconds>(*cc.s_maxage);
-  if (cc.max_age) return duration_cast<milliseconds>(*cc.max_age);
+  if (control.cc.s_maxage) return duration_cast<milliseconds>(*control.cc.s_maxage);
+  if (control.cc.max_age) return duration_cast<milliseconds>(*control.cc.max_age);
+  if (control.targeted) return std::nullopt;
   return expiresLifetime(headers, now);
 }
 
-// The Age field as delta-seconds (RFC 9111 §5.1); an invalid value is ignored.
+// RFC 9110 §15.1: the statuses a cache may store without explicit
+// freshness. 206 is left out: larder stores whole answers only.
+bool isHeuristicallyCacheable(int status) {
+  switch (status) {
+    case 200: case 203: case 204: case 300: case 301: case 308:
+    case 404: case 405: case 410: case 414: case 501:
+      return true;
+    default:
+      return false;
+  }
+}
+
+// RFC 9111 §4.2.2: a fraction of the time since Last-Modified, as of Date
+// (or of receipt when Date is missing). None when Last-Modified is missing,
+// invalid, or not in the past.
+std::optional<milliseconds> heuristicLifetime(const http::HeaderMap& headers, double fraction,
+                                              base::WallTime now) {
+  const std::string* last_modified = headers.find("last-modified");
+  if (!last_modified) return std::nullopt;
+  const auto modified_at = http::parseHttpDate(*last_modified);
+  const base::WallTime date = dateOr(headers, now);
+  if (!modified_at || *modified_at >= date) return std::nullopt;
+  return duration_cast<milliseconds>((date - *modified_at) * fraction);
+}
+
+// Whether the route may store an answer with this status at all; freshness
+// is decided afterwards.
+bool isStorableStatus(const config::Route& route, int status) {
+  if (route.statuses)
+    return std::find(route.statuses->begin(), route.statuses->end(), status) != route.statuses->end();
+  if (!route.ttl_from_upstream) return status == 200;
+  // Any final status (RFC 9111 §3), but a partial or not-modified answer is
+  // no whole response to replay.
+  return status >= 200 && status <= 599 && status != 206 && status != 304;
+}
+
+// The Age field as delta-seconds (RFC 9111 §5.1). Age is a singleton field:
+// a value that is not delta-seconds ("7200.0", "-1", "7200,0"), or more
+// than one field line, is invalid and ignored (RFC 9110 §5.5).
 int64_t ageSeconds(const http::HeaderMap& headers) {
-  const std::string* age = headers.find("age");
-  if (!age) return 0;
-  const std::string_view text = trimOws(*age);
+  const auto ages = headers.findAll("age");
+  if (ages.size() != 1) return 0;
+  const std::string_view text = trimOws(ages.front());
   if (text.empty()) return 0;
   int64_t value = 0;
   for (char c : text) {
@@ -109,12 +154,11 @@ RequestDecision classifyRequest(std::string_view method, const http::HeaderMap& 
 StoreDecision decideStore(const config::Route& route, std::string_view request_method,
                           const http::HeaderMap& request_headers, int status,
                           const http::HeaderMap& response_headers,
-                          std::optional<uint64_t> content_length, uint64_t max_object_size,
-                          base::WallTime now, const std::vector<std::string>& extra_vary) {
+                          std::optional<uint64_t> content_length,
+                          const config::CacheConfig& cache, base::WallTime now,
+                          const std::vector<std::string>& extra_vary) {
   if (request_method != "GET") return refuse("method");
-  if (std::find(route.statuses.begin(), route.statuses.end(), status) == route.statuses.end()) {
-    return refuse("status");
-  }
+  if (!isStorableStatus(route, status)) return refuse("status");
   // DESIGN invariant 6: checked before ignore_upstream_cache_control is
   // consulted, because no setting may share another user's cookie.
   if (response_headers.has("set-cookie") || response_headers.has("set-cookie2")) {
@@ -124,10 +168,11 @@ StoreDecision decideStore(const config::Route& route, std::string_view request_m
       !problem.empty()) {
     return refuse(problem);
   }
-  if (content_length && *content_length > max_object_size) return refuse("too_big");
+  if (content_length && *content_length > cache.max_object_size) return refuse("too_big");
 
   const bool honor_upstream = !route.ignore_upstream_cache_control;
-  const http::CacheControl cc = http::parseCacheControl(response_headers);
+  const ResponseControl control = responseControl(response_headers, cache.targeted_cache_control);
+  const http::CacheControl& cc = control.cc;
   if (!route.per_user) {
     // RFC 9111 §3.5: an answer to a request with Authorization is shared only
     // when the upstream says so explicitly. With the upstream's Cache-Control
@@ -154,13 +199,19 @@ StoreDecision decideStore(const config::Route& route, std::string_view request_m
   if (route.ttl_from_upstream) {
     // The upstream's lifetime is the TTL itself, so it is read even when
     // ignore_upstream_cache_control switches its other directives off.
-    const auto lifetime = upstreamLifetime(cc, response_headers, now);
+    auto lifetime = upstreamLifetime(control, response_headers, now);
+    // RFC 9111 §4.2.2: heuristics only without explicit freshness, and only
+    // for statuses cacheable by default or answers marked public.
+    if (!lifetime && route.heuristic && (isHeuristicallyCacheable(status) || cc.is_public)) {
+      lifetime = heuristicLifetime(response_headers, *route.heuristic, now);
+      if (lifetime && !route.max_ttl) lifetime = std::min(*lifetime, kMaxHeuristicTtl);
+    }
     if (!lifetime) return refuse("no_freshness");
     ttl = *lifetime;
   } else if (route.ttl) {
     ttl = *route.ttl;
     if (honor_upstream) {
-      if (const auto lifetime = upstreamLifetime(cc, response_headers, now)) {
+      if (const auto lifetime = upstreamLifetime(control, response_headers, now)) {
         ttl = std::min(ttl, *lifetime);
       }
     }
@@ -178,6 +229,21 @@ StoreDecision decideStore(const config::Route& route, std::string_view request_m
   if (ttl <= milliseconds(0)) return refuse("zero_ttl");
   if (revalidate_always) return StoreDecision{true, "stored", milliseconds(0), age, ttl};
   return StoreDecision{true, "stored", ttl, age};
+}
+
+ResponseControl responseControl(const http::HeaderMap& response_headers,
+                                const std::vector<std::string>& targeted_fields) {
+  for (const std::string& field : targeted_fields) {
+    if (!response_headers.has(field)) continue;
+    if (auto targeted = http::parseTargetedCacheControl(response_headers.joined(field)))
+      return ResponseControl{*targeted, true};
+  }
+  return ResponseControl{http::parseCacheControl(response_headers), false};
+}
+
+void stripOwnTargetedFields(http::HeaderMap& headers, const config::CacheConfig& cache) {
+  for (const std::string& field : cache.targeted_cache_control)
+    if (!http::equalsIgnoreCase(field, "CDN-Cache-Control")) headers.remove(field);
 }
 
 http::HeaderMap storableHeaders(const http::HeaderMap& response_headers,

@@ -19,6 +19,7 @@
 
 #include "base/time.h"
 #include "config/config.h"
+#include "http/cache_control.h"
 #include "http/header_map.h"
 
 namespace larder::cache {
@@ -53,13 +54,39 @@ struct StoreDecision {
 //    GET and HEAD share entries, and a HEAD answer has no body. (The caller
 //    may fetch a HEAD miss with GET and pass "GET".)
 //  - content_length: nullopt when unknown (chunked, until close); the caller
-//    then enforces max_object_size while capturing.
+//    then enforces cache.max_object_size while capturing.
 //  - now: when the response head arrived; used only when Date is missing.
+// Statuses: route.statuses when set; else 200 on fixed-TTL routes, and on
+// `ttl: upstream` routes any final status but 206 and 304 with explicit
+// freshness, or heuristic freshness (route.heuristic, capped by max_ttl or
+// else kMaxHeuristicTtl) for the heuristically cacheable ones.
 StoreDecision decideStore(const config::Route& route, std::string_view request_method,
                           const http::HeaderMap& request_headers, int status,
                           const http::HeaderMap& response_headers,
-                          std::optional<uint64_t> content_length, uint64_t max_object_size,
-                          base::WallTime now, const std::vector<std::string>& extra_vary = {});
+                          std::optional<uint64_t> content_length,
+                          const config::CacheConfig& cache, base::WallTime now,
+                          const std::vector<std::string>& extra_vary = {});
+
+// Heuristic freshness is capped at a day unless the route sets max_ttl (the
+// limit past which RFC 7234 asked for a warning; Traffic Server's default).
+inline constexpr std::chrono::milliseconds kMaxHeuristicTtl = std::chrono::hours(24);
+
+// The directives a shared cache obeys for an answer: the first targeted
+// field (RFC 9213) of `targeted_fields` that the answer carries with a valid
+// value, else its Cache-Control. With a targeted field, Cache-Control and
+// Expires are ignored.
+struct ResponseControl {
+  http::CacheControl cc;
+  bool targeted = false;
+};
+ResponseControl responseControl(const http::HeaderMap& response_headers,
+                                const std::vector<std::string>& targeted_fields);
+
+// Removes the targeted fields addressed to larder alone from an answer on
+// its way to the client: every field of cache.targeted_cache_control except
+// CDN-Cache-Control, which a CDN in front of larder obeys as well (RFC 9213
+// §3 targets every CDN cache on the path). They stay in the stored entry.
+void stripOwnTargetedFields(http::HeaderMap& headers, const config::CacheConfig& cache);
 
 // The fields stored with an entry: hop-by-hop fields (and those Connection
 // names), Set-Cookie, Age and the configured status header are dropped.

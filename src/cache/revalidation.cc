@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "cache/policy.h"
 #include "http/cache_control.h"
 #include "http/hop_by_hop.h"
 
@@ -49,7 +50,7 @@ bool etagListMatches(std::string_view list, std::string_view etag) {
 
 StaleWindows staleWindows(const http::HeaderMap& stored_headers, const config::Route& route,
                           const config::CacheConfig& cache) {
-  http::CacheControl cc = http::parseCacheControl(stored_headers);
+  const http::CacheControl cc = responseControl(stored_headers, cache.targeted_cache_control).cc;
   if (cc.must_revalidate || cc.proxy_revalidate || cc.no_cache) return {};
   return {pick(cc.stale_while_revalidate, route.stale_while_revalidate, cache.stale_while_revalidate),
           pick(cc.stale_if_error, route.stale_if_error, cache.stale_if_error)};

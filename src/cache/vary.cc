@@ -51,7 +51,49 @@ std::vector<std::string> unkeyedVaryNames(const http::HeaderMap& response_header
   return names;
 }
 
+namespace {
+
+// One list member of an Accept-style field with the whitespace its grammar
+// allows around ";" and "=" removed (RFC 9110 §5.6.6), and the parts that
+// are case-insensitive lowered: the whole member for language ranges and
+// charsets, the media range and parameter names for Accept (parameter
+// values may be case-sensitive).
+std::string normalizeMember(std::string_view member, bool lower_values) {
+  std::string out;
+  size_t part = 0;
+  while (true) {
+    const size_t semicolon = member.find(';');
+    std::string_view piece = http::trimOws(member.substr(0, semicolon));
+    const size_t eq = piece.find('=');
+    std::string name(http::trimOws(piece.substr(0, eq)));
+    std::string value = eq == std::string_view::npos ? "" : std::string(http::trimOws(piece.substr(eq + 1)));
+    if (part++ > 0) out += ';';
+    out += http::asciiLower(name);
+    if (eq != std::string_view::npos) {
+      out += '=';
+      out += lower_values ? http::asciiLower(value) : value;
+    }
+    if (semicolon == std::string_view::npos) break;
+    member.remove_prefix(semicolon + 1);
+  }
+  return out;
+}
+
+}  // namespace
+
 std::string normalizeVaryValue(std::string_view name, std::string_view value) {
+  // RFC 9111 §4.1: field lines combined, whitespace the syntax allows, and
+  // case where the field's values are case-insensitive.
+  const bool accept = http::equalsIgnoreCase(name, "accept");
+  if (accept || http::equalsIgnoreCase(name, "accept-language") ||
+      http::equalsIgnoreCase(name, "accept-charset")) {
+    std::string out;
+    forEachListItem(value, [&](std::string_view item) {
+      if (!out.empty()) out += ',';
+      out += normalizeMember(item, !accept);
+    });
+    return out;
+  }
   if (!http::equalsIgnoreCase(name, "accept-encoding")) return std::string(value);
   std::vector<std::string> codings;
   forEachListItem(value, [&](std::string_view item) {

@@ -23,9 +23,13 @@ namespace larder::cache {
 std::vector<std::string> unkeyedVaryNames(const http::HeaderMap& response_headers,
                                           const config::Route& route);
 
-// The value of a varied request field as keyed. Accept-Encoding is reduced to
-// its sorted, de-duplicated codings (q=0 dropped, parameters ignored), so
-// "gzip, br" and "br,gzip;q=0.9" share a variant.
+// The value of a varied request field as keyed (RFC 9111 §4.1). Accept-Encoding
+// is reduced to its sorted, de-duplicated codings (q=0 dropped, parameters
+// ignored), so "gzip, br" and "br,gzip;q=0.9" share a variant. Accept,
+// Accept-Language and Accept-Charset keep their members in order, without
+// the optional whitespace and in lower case where values are
+// case-insensitive ("en-US, fr;q=0.5" and "en-us,FR; q=0.5" share one).
+// Other fields are keyed as sent (field lines joined with ", ").
 std::string normalizeVaryValue(std::string_view name, std::string_view value);
 
 // Primary key -> the fields its upstream varies on; empty names forget the

@@ -92,11 +92,17 @@ struct CacheConfig {
   Duration stale_while_revalidate = 0s;
   Duration stale_if_error = 0s;
   Duration lock_timeout = 5s;
-  std::string status_header = "X-Cache";
+  std::string status_header = "X-Cache";  // empty ("off"): not sent
+  // The cache's name in Cache-Status (RFC 9211); empty ("off"): not sent.
+  std::string cache_status = "larder";
   // The in-process tier of the routes with memory_ttl, per process.
   uint64_t memory_tier_size = 64ull * 1024 * 1024;
   DistributedLockConfig distributed_lock;
   SurrogateKeyConfig surrogate_keys;
+  // Targeted cache-control fields (RFC 9213), in precedence order: the first
+  // one an answer carries with a valid value replaces its Cache-Control and
+  // Expires for larder's decisions. Empty: none is read.
+  std::vector<std::string> targeted_cache_control{"Larder-Cache-Control", "CDN-Cache-Control"};
 };
 
 // Which query parameters take part in the key. Patterns may end in '*'.
@@ -129,7 +135,13 @@ struct Route {
   std::vector<std::string> vary;       // lower-case request header names in the key
   QueryPolicy query;
   std::optional<PrincipalSource> per_user;
-  std::vector<int> statuses{200};
+  // Statuses that may be stored. Unset: 200 on fixed-TTL routes; on
+  // `ttl: upstream` routes any final status with explicit freshness, and the
+  // heuristically cacheable ones (RFC 9110 §15.1) with heuristic freshness.
+  std::optional<std::vector<int>> statuses;
+  // `ttl: upstream` only: the fraction of (Date - Last-Modified) used as
+  // heuristic freshness (RFC 9111 §4.2.2); nullopt: off.
+  std::optional<double> heuristic = 0.1;
   bool ignore_upstream_cache_control = false;
   // A client's Cache-Control: no-cache / max-age=0 or Pragma: no-cache:
   // ignored by default (as nginx and Varnish do); honoured, it revalidates.

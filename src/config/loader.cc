@@ -343,7 +343,9 @@ class Loader {
       r_.readSize(*v, m.pathOf("memory_tier_size"), cache.memory_tier_size);
     if (auto v = m.take("status_header")) {
       std::string name;
-      if (r_.readNonEmptyString(*v, m.pathOf("status_header"), name)) {
+      if (v->IsScalar() && v->Scalar() == "off") {
+        cache.status_header.clear();
+      } else if (r_.readNonEmptyString(*v, m.pathOf("status_header"), name)) {
         if (std::all_of(name.begin(), name.end(), isTokenChar)) {
           cache.status_header = std::move(name);
         } else {
@@ -354,6 +356,46 @@ class Loader {
     if (auto v = m.take("distributed_lock"))
       loadDistributedLock(*v, m.pathOf("distributed_lock"), cache.distributed_lock);
     if (auto v = m.take("surrogate_keys")) loadSurrogateKeys(*v, m.pathOf("surrogate_keys"), cache);
+    if (auto v = m.take("cache_status")) {
+      std::string name;
+      if (v->IsScalar() && v->Scalar() == "off") {
+        cache.cache_status.clear();
+      } else if (r_.readNonEmptyString(*v, m.pathOf("cache_status"), name)) {
+        if (std::all_of(name.begin(), name.end(), [](char c) { return c >= 0x20 && c < 0x7f; })) {
+          cache.cache_status = std::move(name);
+        } else {
+          r_.error(*v, m.pathOf("cache_status"), "must be printable ASCII");
+        }
+      }
+    }
+    if (auto v = m.take("targeted_cache_control"))
+      loadTargetedFields(*v, m.pathOf("targeted_cache_control"), cache);
+  }
+
+  // A list of field names, in precedence order (RFC 9213 §2.1); [] for none.
+  void loadTargetedFields(const YAML::Node& node, const std::string& path, CacheConfig& cache) {
+    if (node.IsSequence() && node.size() == 0) {
+      cache.targeted_cache_control.clear();
+      return;
+    }
+    std::vector<std::pair<std::string, YAML::Node>> items;
+    if (!r_.readStringList(node, path, items)) return;
+    std::vector<std::string> fields;
+    for (auto& [name, item] : items) {
+      const bool duplicate = std::any_of(fields.begin(), fields.end(), [&](const std::string& f) {
+        return http::equalsIgnoreCase(f, name);
+      });
+      if (name.empty() || !std::all_of(name.begin(), name.end(), isTokenChar)) {
+        r_.error(item, path, "\"" + name + "\" is not a valid header name");
+      } else if (isReservedField(name)) {
+        r_.error(item, path, "\"" + name + "\" is not a targeted cache-control field");
+      } else if (duplicate) {
+        r_.error(item, path, "\"" + name + "\" is listed twice");
+      } else {
+        fields.push_back(std::move(name));
+      }
+    }
+    cache.targeted_cache_control = std::move(fields);
   }
 
   // Enabled without Redis is an error, not ignored: the lock lives in the

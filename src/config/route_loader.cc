@@ -13,7 +13,7 @@ namespace {
 
 constexpr std::array<std::string_view, 7> kMethods{"GET",   "HEAD",   "POST",   "PUT",
                                                    "PATCH", "DELETE", "OPTIONS"};
-constexpr std::array<std::string_view, 12> kReadKeys{"ttl",
+constexpr std::array<std::string_view, 13> kReadKeys{"ttl",
                                                      "max_ttl",
                                                      "namespaces",
                                                      "vary",
@@ -24,7 +24,8 @@ constexpr std::array<std::string_view, 12> kReadKeys{"ttl",
                                                      "stale_while_revalidate",
                                                      "stale_if_error",
                                                      "client_no_cache",
-                                                     "memory_ttl"};
+                                                     "memory_ttl",
+                                                     "heuristic"};
 
 bool isReadMethod(std::string_view method) { return method == "GET" || method == "HEAD"; }
 
@@ -96,6 +97,11 @@ class RouteLoader {
     }
     if (route.ttl && route.max_ttl && *route.max_ttl < *route.ttl) {
       r_.error(*m_.take("max_ttl"), m_.pathOf("max_ttl"), "is less than ttl");
+      ok = false;
+    }
+    if (route.ttl && m_.has("heuristic")) {
+      r_.error(*m_.take("heuristic"), m_.pathOf("heuristic"),
+               "only applies to ttl: upstream (a fixed ttl needs no heuristic)");
       ok = false;
     }
     if (route.ttl_from_upstream && route.ignore_upstream_cache_control) {
@@ -180,6 +186,7 @@ class RouteLoader {
     if (key == "query") return loadQuery(value, path, route);
     if (key == "per_user") return loadPerUser(value, path, route);
     if (key == "statuses") return loadStatuses(value, path, route);
+    if (key == "heuristic") return loadHeuristic(value, path, route);
     if (key == "ignore_upstream_cache_control")
       return r_.readBool(value, path, route.ignore_upstream_cache_control);
     if (key == "client_no_cache") return loadClientNoCache(value, path, route);
@@ -314,12 +321,33 @@ class RouteLoader {
     return ok;
   }
 
+  // "10%" (the customary fraction, RFC 9111 §4.2.2) or "off".
+  bool loadHeuristic(const YAML::Node& value, const std::string& path, Route& route) {
+    std::string text;
+    if (!r_.readString(value, path, text)) return false;
+    if (text == "off") {
+      route.heuristic.reset();
+      return true;
+    }
+    unsigned percent = 0;
+    const bool digits = text.size() >= 2 && text.size() <= 4 && text.back() == '%' &&
+                        std::all_of(text.begin(), text.end() - 1,
+                                    [](char c) { return c >= '0' && c <= '9'; });
+    if (digits) percent = static_cast<unsigned>(std::stoul(text.substr(0, text.size() - 1)));
+    if (!digits || percent == 0 || percent > 100) {
+      r_.error(value, path, fmt::format("expected a percentage from 1% to 100% or off, got \"{}\"", text));
+      return false;
+    }
+    route.heuristic = percent / 100.0;
+    return true;
+  }
+
   bool loadStatuses(const YAML::Node& value, const std::string& path, Route& route) {
     if (!value.IsSequence() || value.size() == 0) {
       r_.error(value, path, "expected a non-empty list of status codes");
       return false;
     }
-    route.statuses.clear();
+    std::vector<int> statuses;
     bool ok = true;
     size_t index = 0;
     for (const YAML::Node& item : value) {
@@ -331,14 +359,15 @@ class RouteLoader {
         // A partial or not-modified answer is not a whole response to replay.
         r_.error(item, item_path, std::to_string(status) + " cannot be cached as a whole response");
         ok = false;
-      } else if (std::find(route.statuses.begin(), route.statuses.end(),
-                           static_cast<int>(status)) != route.statuses.end()) {
+      } else if (std::find(statuses.begin(), statuses.end(), static_cast<int>(status)) !=
+                 statuses.end()) {
         r_.error(item, item_path, "listed twice");
         ok = false;
       } else {
-        route.statuses.push_back(static_cast<int>(status));
+        statuses.push_back(static_cast<int>(status));
       }
     }
+    route.statuses = std::move(statuses);
     return ok;
   }
 

@@ -1,9 +1,12 @@
 #include "http/cache_control.h"
 
+#include <algorithm>
 #include <ctime>
 #include <string>
 
 #include <fmt/format.h>
+
+#include "http/structured_field.h"
 
 namespace larder::http {
 
@@ -48,11 +51,17 @@ void parseInto(std::string_view value, CacheControl& cc, Seen& seen) {
     if (i >= n) break;
     const size_t name_start = i;
     while (i < n && value[i] != '=' && value[i] != ',') ++i;
-    std::string_view name = trimOws(value.substr(name_start, i - name_start));
+    std::string_view raw_name = value.substr(name_start, i - name_start);
+    std::string_view name = trimOws(raw_name);
     std::optional<std::string_view> arg;
+    // "max-age =5" and "max-age= 5" are not the grammar: such a directive
+    // is dropped rather than guessed at.
+    const bool spaced = i < n && value[i] == '=' &&
+                        ((!raw_name.empty() && isOws(raw_name.back())) ||
+                         (i + 1 < n && isOws(value[i + 1])));
+    if (spaced) name = {};
     if (i < n && value[i] == '=') {
       ++i;
-      while (i < n && isOws(value[i])) ++i;
       if (i < n && value[i] == '"') {
         ++i;
         unquoted.clear();
@@ -120,6 +129,44 @@ CacheControl parseCacheControl(std::string_view value) {
   CacheControl cc;
   Seen seen;
   parseInto(value, cc, seen);
+  return cc;
+}
+
+std::optional<CacheControl> parseTargetedCacheControl(std::string_view value) {
+  auto dictionary = parseStructuredDictionary(value);
+  if (!dictionary || dictionary->empty()) return std::nullopt;
+  CacheControl cc;
+  for (const auto& [key, item] : *dictionary) {
+    using Type = StructuredItem::Type;
+    std::optional<std::chrono::seconds>* delta = nullptr;
+    if (key == "max-age") delta = &cc.max_age;
+    else if (key == "s-maxage") delta = &cc.s_maxage;
+    else if (key == "stale-while-revalidate") delta = &cc.stale_while_revalidate;
+    else if (key == "stale-if-error") delta = &cc.stale_if_error;
+    if (delta != nullptr) {
+      // RFC 9213 §2.1: an Integer; anything else makes the field invalid.
+      if (item.type != Type::kInteger || item.integer < 0) return std::nullopt;
+      *delta = std::chrono::seconds(std::min(item.integer, kDeltaSecondsMax));
+      continue;
+    }
+    // Directives without an argument are Booleans; no-cache and private may
+    // also carry field names (a String or an Inner List), which still mean
+    // the directive applies (the conservative reading, as for Cache-Control).
+    const bool set = item.type != Type::kBoolean || item.boolean;
+    const bool may_list = item.type == Type::kString || item.type == Type::kInnerList;
+    bool* flag = nullptr;
+    if (key == "no-store") flag = &cc.no_store;
+    else if (key == "no-cache") flag = &cc.no_cache;
+    else if (key == "private") flag = &cc.is_private;
+    else if (key == "public") flag = &cc.is_public;
+    else if (key == "must-revalidate") flag = &cc.must_revalidate;
+    else if (key == "proxy-revalidate") flag = &cc.proxy_revalidate;
+    else if (key == "no-transform") flag = &cc.no_transform;
+    if (flag == nullptr) continue;  // an extension directive
+    const bool lists_fields = may_list && (key == "no-cache" || key == "private");
+    if (item.type != Type::kBoolean && !lists_fields) return std::nullopt;
+    *flag = set;
+  }
   return cc;
 }
 

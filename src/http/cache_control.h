@@ -29,10 +29,20 @@ struct CacheControl {
 };
 
 // Parses every Cache-Control field of `headers` (lists combine). Unknown
-// directives are ignored; a malformed delta-seconds drops that directive.
+// directives are ignored; a malformed delta-seconds drops that directive,
+// and so does whitespace around its "=" (cache-directive = token [ "="
+// ( token / quoted-string ) ], RFC 9111 §5.2, has none). Both forms of an
+// argument are accepted: max-age=5 and max-age="5" are equivalent.
 // Duplicate directives: the first wins (conservatively, per RFC 9111 §4.2.1).
 CacheControl parseCacheControl(const HeaderMap& headers);
 CacheControl parseCacheControl(std::string_view value);
+
+// A targeted cache-control field (RFC 9213 §2.1), such as CDN-Cache-Control:
+// a Structured Field Dictionary. nullopt when the value is not a valid
+// dictionary, is empty, or gives a known directive a value of the wrong type
+// (max-age="5"); RFC 9213 then has the cache ignore the field. Delta-second
+// values past 2^31 are taken as 2^31, as for Cache-Control.
+std::optional<CacheControl> parseTargetedCacheControl(std::string_view value);
 
 // IMF-fixdate, obsolete RFC 850 and asctime forms; nullopt when invalid.
 std::optional<base::WallTime> parseHttpDate(std::string_view text);

@@ -102,10 +102,11 @@ bool Capture::begin(std::string_view upstream_method, const http::HeaderMap& req
   std::optional<uint64_t> length;
   if (head.framing == http::BodyFraming::kContentLength) length = head.content_length;
   auto decision = cache::decideStore(*slot_.route, upstream_method, request_headers, head.status,
-                                     head.headers, length, config.cache.max_object_size,
-                                     base::WallClock::now(), slot_.extra_vary);
+                                     head.headers, length, config.cache, base::WallClock::now(),
+                                     slot_.extra_vary);
   if (!decision.store) {
     LOG_DEBUG("not storing {}: {}", slot_.entry_key, decision.reason);
+    refusal_ = decision.reason;
     recordStoreRejected(decision.reason);
     abandon();
     return false;
@@ -114,6 +115,7 @@ bool Capture::begin(std::string_view upstream_method, const http::HeaderMap& req
     // DESIGN invariant 5: a write to one of its namespaces has not reached
     // the store yet, so the store cannot refuse an entry from before it.
     LOG_DEBUG("not storing {}: an invalidation of its surrogate keys is pending", slot_.entry_key);
+    refusal_ = "invalidation_pending";
     recordStoreRejected("invalidation_pending");
     abandon();
     return false;

@@ -89,6 +89,8 @@ class Capture {
   // the store already). Nothing is stored; the capture is done.
   void shareStored(const cache::Entry& entry, base::WallTime now);
   bool isActive() const { return active_; }
+  // Why the answer is not stored (a store_rejected reason), or empty.
+  std::string_view refusal() const { return refusal_; }
 
  private:
   void store(cache::Entry& entry);
@@ -103,6 +105,7 @@ class Capture {
   cache::Coalescer& coalescer_;
   CacheSlot slot_;
   bool active_ = false;
+  std::string_view refusal_;  // static storage (cache/policy.h reasons)
   cache::Entry entry_;
   std::chrono::milliseconds keep_{0};  // StoreDecision::keep
   std::optional<HeldLock> lock_;

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "base/log.h"
+#include "cache/policy.h"
 #include "cache/revalidation.h"
 #include "cache/surrogate_keys.h"
 #include "http/hop_by_hop.h"
@@ -114,6 +115,12 @@ upstream::OutgoingRequest Exchange::buildUpstreamRequest() {
     cache::setValidators(stale_entry_->headers, *revalidation_headers);
   }
   http::HeaderMap& headers = revalidation_headers ? *revalidation_headers : request_.headers;
+  if (capture_) {
+    // A fill fetches the whole answer: it is stored, and shared with
+    // requests that asked for other ranges or none (http/range.h).
+    headers.remove("Range");
+    headers.remove("If-Range");
+  }
 
   upstream::OutgoingRequest out;
   out.body_framing = request_.framing;
@@ -152,9 +159,11 @@ void Exchange::onUpstreamHead(http::ResponseHead& head) {
   if (capture_) {
     std::vector<std::string> keys = answer_keys_.value_or(std::vector<std::string>{});
     if (capture_->begin(upstream_method_, request_.headers, head, request_time_, keys)) {
+      cache_report_.stored = true;
       // The next lookup of this entry reads them at once (one round trip).
       context_.surrogate_memo.remember(entry_key_, std::move(keys));
     } else {
+      cache_report_.detail = capture_->refusal();
       capture_.reset();
     }
   }
@@ -184,6 +193,8 @@ void Exchange::takeAnswerKeys(http::HeaderMap& headers) {
 
 void Exchange::sendResponseHead(http::ResponseHead& head) {
   http::HeaderMap& headers = head.headers;
+  // After the capture read them: the entry keeps them, the client does not.
+  cache::stripOwnTargetedFields(headers, config_->cache);
   keep_alive_ = keep_alive_ && !client_.isShuttingDown();
   bool bodyless = head_request_ || head.status == 204 || head.status == 304;
   if (!bodyless) {
@@ -210,7 +221,12 @@ void Exchange::sendResponseHead(http::ResponseHead& head) {
   // HEAD and for a 304 it states the length of the representation a GET
   // would have carried, which RFC 9110 §8.6 allows and only the origin
   // knows; RFC 9112 §6.3 ends such answers at their head whatever it says.
-  if (cache_status_ != "-") headers.set(config_->cache.status_header, std::string(cache_status_));
+  if (!cache_report_.hit) {
+    cache_report_.fwd_status = head.status;
+    if (cache_report_.fwd == cache::CacheStatus::Forward::kNone)
+      cache_report_.fwd = cache::CacheStatus::Forward::kMiss;
+  }
+  addCacheStatusFields(headers);
   if (!keep_alive_) {
     headers.set("Connection", "close");
   } else if (request_.version_minor == 0) {
@@ -221,6 +237,15 @@ void Exchange::sendResponseHead(http::ResponseHead& head) {
   http::appendResponseHead(request_.version_minor, head.status, head.reason, headers, out);
   setState(ExchangeState::kStreamingResponse);
   unsent_head_ = std::move(out);
+}
+
+// X-Cache and Cache-Status (RFC 9211), on the answers of cacheable routes.
+void Exchange::addCacheStatusFields(http::HeaderMap& headers) {
+  if (cache_status_ == "-") return;
+  const config::CacheConfig& cache = config_->cache;
+  if (!cache.status_header.empty()) headers.set(cache.status_header, std::string(cache_status_));
+  if (!cache.cache_status.empty())
+    cache::appendCacheStatus(headers, cache::formatCacheStatus(cache.cache_status, cache_report_));
 }
 
 void Exchange::flushHead() {

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "base/time.h"
+#include "cache/cache_status.h"
 #include "cache/coalescer.h"
 #include "cache/entry_codec.h"
 #include "cache/store.h"
@@ -84,6 +85,7 @@ class Exchange : public upstream::ResponseHandler {
   upstream::OutgoingRequest buildUpstreamRequest();
   void takeAnswerKeys(http::HeaderMap& headers);
   void sendResponseHead(http::ResponseHead& head);
+  void addCacheStatusFields(http::HeaderMap& headers);
   void writeBody(std::string body);
   void writeLastChunk();
   void flushHead();
@@ -147,7 +149,8 @@ class Exchange : public upstream::ResponseHandler {
   uint64_t body_bytes_sent_ = 0;
   base::MonoTime started_at_;
   base::Duration upstream_latency_{-1};
-  std::string_view cache_status_ = "-";
+  std::string_view cache_status_ = "-";  // X-Cache; "-" off cacheable routes
+  cache::CacheStatus cache_report_;       // Cache-Status (RFC 9211)
 
   // The request as the cache sees it.
   const config::Route* route_ = nullptr;  // owned by config_

@@ -12,6 +12,7 @@
 #include "cache/surrogate_keys.h"
 #include "cache/versioned_insert.h"
 #include "http/cache_control.h"
+#include "http/range.h"
 #include "http/serializer.h"
 #include "proxy/background_refresh.h"
 #include "proxy/client_connection.h"
@@ -123,6 +124,8 @@ void Exchange::onLookup(cache::LookupResult&& result) {
     // Still one upstream request per key (DESIGN invariant 9): requests that
     // could not reach the store coalesce among themselves.
     seen_versions_.assign(version_keys_.size(), std::nullopt);
+    cache_report_.fwd = cache::CacheStatus::Forward::kBypass;
+    cache_report_.detail = "store_unavailable";
     missed("BYPASS");
     return;
   }
@@ -182,10 +185,13 @@ void Exchange::onChecked(cache::LookupResult&& result, std::vector<std::string> 
 
 // `entry` is the stored entry, valid for this request, or nullopt.
 void Exchange::useEntry(std::optional<cache::Entry> entry) {
+  using Forward = cache::CacheStatus::Forward;
+  cache_report_.fwd = entry ? Forward::kStale : vary_names_.empty() ? Forward::kUriMiss : Forward::kVaryMiss;
   if (entry) {
     base::WallTime now = base::WallClock::now();
     if (client_wants_fresh_) {
       // The client asked for a revalidated answer: no hit, no stale.
+      cache_report_.fwd = Forward::kRequest;
       stale_entry_ = std::move(entry);
       missed();
       return;
@@ -305,6 +311,9 @@ void Exchange::refreshInBackground(const cache::Entry& stale) {
   request.target = request_.target;
   request.version_minor = 1;
   request.headers = request_.headers;
+  // A refresh fetches the whole answer to store (http/range.h).
+  request.headers.remove("Range");
+  request.headers.remove("If-Range");
   context_.refreshes.start(std::move(slot), std::move(request), client_.peerIp(), stale);
 }
 
@@ -328,14 +337,30 @@ void Exchange::serveEntry(cache::Entry&& entry, std::string_view cache_status) {
                                          : std::move(entry.headers);
   // Stored with the field by an instance configured to keep it.
   cache::stripSurrogateKeys(headers, config_->cache.surrogate_keys);
+  cache::stripOwnTargetedFields(headers, config_->cache);
+  const auto remaining = entry.ttl - std::chrono::duration_cast<std::chrono::milliseconds>(
+                                         std::max(now - entry.stored_at, base::WallTime::duration::zero()));
+  cache_report_.ttl = std::chrono::floor<std::chrono::seconds>(remaining).count();
+  if (cache_status == "REVALIDATED") {
+    cache_report_.fwd = cache::CacheStatus::Forward::kStale;
+    cache_report_.fwd_status = 304;
+    cache_report_.stored = true;
+  } else {
+    cache_report_.hit = true;
+    cache_report_.fwd = cache::CacheStatus::Forward::kNone;
+  }
   status_ = not_modified ? 304 : entry.status;
   headers.set("Age", std::to_string(cache::currentAge(entry.stored_at, entry.initial_age_seconds, now)));
+  std::string body = std::move(entry.body);
+  // RFC 9110 §14: the parts of the complete stored answer that are asked for.
+  if (!not_modified && request_.headers.has("Range"))
+    status_ = http::applyRange(request_.headers, status_, headers, body, cache::newVersionToken());
   if (status_ == 204) {
     headers.remove("Content-Length");  // RFC 9110 §8.6, as in sendResponseHead
   } else if (!not_modified) {
-    headers.set("Content-Length", std::to_string(entry.body.size()));
+    headers.set("Content-Length", std::to_string(body.size()));
   }
-  headers.set(config_->cache.status_header, std::string(cache_status));
+  addCacheStatusFields(headers);
   keep_alive_ = keep_alive_ && !client_.isShuttingDown();
   if (!keep_alive_) {
     headers.set("Connection", "close");
@@ -345,13 +370,13 @@ void Exchange::serveEntry(cache::Entry&& entry, std::string_view cache_status) {
   std::string head;
   head.reserve(512);
   http::appendResponseHead(request_.version_minor, status_,
-                           not_modified ? http::reasonPhrase(304) : std::string_view(entry.reason),
+                           status_ == entry.status ? std::string_view(entry.reason) : http::reasonPhrase(status_),
                            headers, head);
-  if (head_request_ || not_modified || entry.body.empty()) {
+  if (head_request_ || not_modified || body.empty()) {
     client_.write(std::move(head));
   } else {
-    body_bytes_sent_ = entry.body.size();
-    client_.write(std::move(head), std::move(entry.body));
+    body_bytes_sent_ = body.size();
+    client_.write(std::move(head), std::move(body));
   }
   finish();
 }
@@ -359,6 +384,8 @@ void Exchange::serveEntry(cache::Entry&& entry, std::string_view cache_status) {
 void Exchange::bypass(std::string_view reason) {
   LOG_DEBUG("cache bypass for {} {}: {}", request_.method, request_.target, reason);
   cache_status_ = "BYPASS";
+  cache_report_.fwd = cache::CacheStatus::Forward::kBypass;
+  cache_report_.detail = reason;
   proceedUpstream();
 }
 

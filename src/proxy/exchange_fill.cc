@@ -77,6 +77,7 @@ std::string Exchange::fillKey() const {
 
 void Exchange::waitForFill() {
   setState(ExchangeState::kWaitingForFill);
+  cache_report_.collapsed = true;
   // Called from whichever worker publishes; wakes us on our own loop.
   auto notify = [queue = &context_.queue, owner = liveness_.ref(), this] {
     queue->post(owner, [this] { onFillProgress(); });

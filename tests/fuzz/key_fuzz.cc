@@ -75,7 +75,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (larder::cache::entryKey("v1", identity) != larder::cache::entryKey("v1", again)) std::abort();
   (void)larder::cache::uriNamespace(host, target->path);
   (void)larder::cache::classifyRequest("GET", headers, route, !principal.empty());
-  (void)larder::cache::decideStore(route, "GET", headers, 200, headers, std::nullopt, 1 << 20,
+  (void)larder::cache::decideStore(route, "GET", headers, 200, headers, std::nullopt,
+                                   larder::config::CacheConfig{},
                                    std::chrono::system_clock::time_point());
   return 0;
 }

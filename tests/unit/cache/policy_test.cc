@@ -39,7 +39,8 @@ struct RouteSpec {
   bool ignore_cc = false;
   bool per_user = false;
   std::vector<std::string> vary = {};
-  std::vector<int> statuses{200};
+  std::optional<std::vector<int>> statuses = std::nullopt;
+  std::optional<double> heuristic = 0.1;
 };
 
 config::Route makeRoute(const RouteSpec& spec) {
@@ -54,10 +55,20 @@ config::Route makeRoute(const RouteSpec& spec) {
   }
   route.vary = spec.vary;
   route.statuses = spec.statuses;
+  route.heuristic = spec.heuristic;
   return route;
 }
 
 constexpr uint64_t kMaxObject = 1000;
+
+const config::CacheConfig& testCache() {
+  static const config::CacheConfig cache = [] {
+    config::CacheConfig c;
+    c.max_object_size = kMaxObject;
+    return c;
+  }();
+  return cache;
+}
 
 }  // namespace
 
@@ -115,7 +126,8 @@ TEST_CASE("decideStore: every rule, with its reason and TTL") {
       {"POST", {}, {}, {}, "method", 0s, 200, 10, "POST"},
       {"status not listed", {}, {}, {}, "status", 0s, 404},
       {"500 not listed", {}, {}, {}, "status", 0s, 500},
-      {"status listed", {.statuses = {200, 404}}, {}, {}, "stored", 60s, 404},
+      {"status listed", {.statuses = std::vector<int>{200, 404}}, {}, {}, "stored", 60s, 404},
+      {"a list replaces the default", {.statuses = std::vector<int>{404}}, {}, {}, "status"},
       // Set-Cookie: never, whatever the route says.
       {"Set-Cookie", {}, {}, {{"Set-Cookie", "a=1"}}, "set_cookie"},
       {"Set-Cookie despite ignore_upstream_cache_control", {.ignore_cc = true}, {}, {{"set-cookie", "a=1"}}, "set_cookie"},
@@ -193,6 +205,13 @@ TEST_CASE("decideStore: every rule, with its reason and TTL") {
       {"Age at the ttl", {}, {}, {{"Age", "60"}}, "zero_ttl"},
       {"Age beyond the ttl", {}, {}, {{"Age", "99999999999999999999"}}, "zero_ttl"},
       {"invalid Age ignored", {}, {}, {{"Age", "-5"}}, "stored", 60s},
+      // RFC 9111 §5.1 + RFC 9110 §5.5: Age is a singleton; anything but one
+      // delta-seconds value is invalid and ignored.
+      {"Age with trailing junk ignored", {}, {}, {{"Age", "15abc"}}, "stored", 60s},
+      {"fractional Age ignored", {}, {}, {{"Age", "15.0"}}, "stored", 60s},
+      {"Age list ignored", {}, {}, {{"Age", "15, 15"}}, "stored", 60s},
+      {"Age on two lines ignored", {}, {}, {{"Age", "15"}, {"Age", "0"}}, "stored", 60s},
+      {"Age with OWS", {}, {}, {{"Age", " 15 "}}, "stored", 45s},
       {"Age subtracted even when Cache-Control is ignored", {.ignore_cc = true}, {}, {{"Age", "15"}}, "stored", 45s},
       // TTL from the upstream (RFC 9111 §4.2.1).
       {"upstream: no freshness", {.ttl = std::nullopt, .ttl_from_upstream = true}, {}, {}, "no_freshness"},
@@ -218,12 +237,95 @@ TEST_CASE("decideStore: every rule, with its reason and TTL") {
        {.ttl = std::nullopt, .ttl_from_upstream = true}, {}, {{"Cache-Control", "max-age=99999999999"}}, "stored",
        kMaxEntryTtl},
       {"route without ttl", {.ttl = std::nullopt}, {}, {}, "no_ttl"},
+      // RFC 9111 §3: under ttl: upstream any final status with explicit
+      // freshness is storable, unless the route lists statuses.
+      {"upstream: 404 with max-age", {.ttl = std::nullopt, .ttl_from_upstream = true}, {},
+       {{"Cache-Control", "max-age=60"}}, "stored", 60s, 404},
+      {"upstream: 500 with max-age", {.ttl = std::nullopt, .ttl_from_upstream = true}, {},
+       {{"Cache-Control", "max-age=60"}}, "stored", 60s, 500},
+      {"upstream: 302 with Expires", {.ttl = std::nullopt, .ttl_from_upstream = true}, {},
+       {{"Date", dateAt(0s)}, {"Expires", dateAt(30s)}}, "stored", 30s, 302},
+      {"upstream: 599 with max-age", {.ttl = std::nullopt, .ttl_from_upstream = true}, {},
+       {{"Cache-Control", "max-age=60"}}, "stored", 60s, 599},
+      {"upstream: 206 is never a whole answer", {.ttl = std::nullopt, .ttl_from_upstream = true}, {},
+       {{"Cache-Control", "max-age=60"}}, "status", 0s, 206},
+      {"upstream: 304 is never a whole answer", {.ttl = std::nullopt, .ttl_from_upstream = true}, {},
+       {{"Cache-Control", "max-age=60"}}, "status", 0s, 304},
+      {"upstream: listed statuses restrict", {.ttl = std::nullopt, .ttl_from_upstream = true,
+                                              .statuses = std::vector<int>{200}},
+       {}, {{"Cache-Control", "max-age=60"}}, "status", 0s, 404},
+      {"fixed ttl: 404 needs listing even with max-age", {}, {}, {{"Cache-Control", "max-age=60"}}, "status", 0s,
+       404},
+      // RFC 9111 §4.2.2: heuristic freshness.
+      {"upstream: heuristic 10% of Date - Last-Modified", {.ttl = std::nullopt, .ttl_from_upstream = true}, {},
+       {{"Date", dateAt(0s)}, {"Last-Modified", dateAt(-1000s)}}, "stored", 100s},
+      {"upstream: heuristic from receipt without Date", {.ttl = std::nullopt, .ttl_from_upstream = true}, {},
+       {{"Last-Modified", dateAt(-1000s)}}, "stored", 100s},
+      {"upstream: heuristic 50%", {.ttl = std::nullopt, .ttl_from_upstream = true, .heuristic = 0.5}, {},
+       {{"Last-Modified", dateAt(-1000s)}}, "stored", 500s},
+      {"upstream: heuristic minus Age", {.ttl = std::nullopt, .ttl_from_upstream = true}, {},
+       {{"Last-Modified", dateAt(-1000s)}, {"Age", "30"}}, "stored", 70s},
+      {"upstream: heuristic for a 404", {.ttl = std::nullopt, .ttl_from_upstream = true}, {},
+       {{"Last-Modified", dateAt(-1000s)}}, "stored", 100s, 404},
+      {"upstream: heuristic for a 308", {.ttl = std::nullopt, .ttl_from_upstream = true}, {},
+       {{"Last-Modified", dateAt(-1000s)}}, "stored", 100s, 308},
+      {"upstream: no heuristic for 201", {.ttl = std::nullopt, .ttl_from_upstream = true}, {},
+       {{"Last-Modified", dateAt(-1000s)}}, "no_freshness", 0s, 201},
+      {"upstream: no heuristic for 503", {.ttl = std::nullopt, .ttl_from_upstream = true}, {},
+       {{"Last-Modified", dateAt(-1000s)}}, "no_freshness", 0s, 503},
+      {"upstream: public allows a heuristic for any status", {.ttl = std::nullopt, .ttl_from_upstream = true}, {},
+       {{"Last-Modified", dateAt(-1000s)}, {"Cache-Control", "public"}}, "stored", 100s, 599},
+      {"upstream: heuristic off", {.ttl = std::nullopt, .ttl_from_upstream = true, .heuristic = std::nullopt}, {},
+       {{"Last-Modified", dateAt(-1000s)}}, "no_freshness"},
+      {"upstream: heuristic capped at a day", {.ttl = std::nullopt, .ttl_from_upstream = true}, {},
+       {{"Last-Modified", dateAt(-std::chrono::seconds(100 * 86400))}}, "stored", std::chrono::hours(24)},
+      {"upstream: max_ttl replaces the day cap", {.ttl = std::nullopt, .ttl_from_upstream = true,
+                                                   .max_ttl = std::chrono::hours(48)},
+       {}, {{"Last-Modified", dateAt(-std::chrono::seconds(100 * 86400))}}, "stored", std::chrono::hours(48)},
+      {"upstream: Last-Modified after Date", {.ttl = std::nullopt, .ttl_from_upstream = true}, {},
+       {{"Date", dateAt(0s)}, {"Last-Modified", dateAt(10s)}}, "no_freshness"},
+      {"upstream: invalid Last-Modified", {.ttl = std::nullopt, .ttl_from_upstream = true}, {},
+       {{"Last-Modified", "yesterday"}}, "no_freshness"},
+      {"upstream: explicit freshness wins over the heuristic", {.ttl = std::nullopt, .ttl_from_upstream = true}, {},
+       {{"Last-Modified", dateAt(-1000s)}, {"Cache-Control", "max-age=7"}}, "stored", 7s},
+      // RFC 9213: targeted fields replace Cache-Control and Expires.
+      {"targeted: CDN-Cache-Control over Cache-Control no-store", {.ttl = std::nullopt, .ttl_from_upstream = true},
+       {}, {{"Cache-Control", "no-store"}, {"CDN-Cache-Control", "max-age=600"}}, "stored", 600s},
+      {"targeted: long CDN max-age over a short max-age", {.ttl = std::nullopt, .ttl_from_upstream = true}, {},
+       {{"Cache-Control", "max-age=1"}, {"CDN-Cache-Control", "max-age=3600"}}, "stored", 3600s},
+      {"targeted: short CDN max-age over a long max-age", {.ttl = std::nullopt, .ttl_from_upstream = true}, {},
+       {{"Cache-Control", "max-age=3600"}, {"CDN-Cache-Control", "max-age=1"}}, "stored", 1s},
+      {"targeted: past Expires ignored", {.ttl = std::nullopt, .ttl_from_upstream = true}, {},
+       {{"CDN-Cache-Control", "max-age=3600"}, {"Date", dateAt(0s)}, {"Expires", dateAt(-10000s)}}, "stored", 3600s},
+      {"targeted: max-age=0 despite a future Expires", {.ttl = std::nullopt, .ttl_from_upstream = true}, {},
+       {{"CDN-Cache-Control", "max-age=0"}, {"Date", dateAt(0s)}, {"Expires", dateAt(10000s)}}, "zero_ttl"},
+      {"targeted: private", {.ttl = std::nullopt, .ttl_from_upstream = true}, {},
+       {{"CDN-Cache-Control", "private"}, {"Cache-Control", "max-age=10000"}}, "private"},
+      {"targeted: no-store", {}, {}, {{"CDN-Cache-Control", "no-store"}, {"Cache-Control", "max-age=10000"}},
+       "no_store"},
+      {"targeted: no-cache without validators", {.ttl = std::nullopt, .ttl_from_upstream = true}, {},
+       {{"CDN-Cache-Control", "no-cache"}, {"Cache-Control", "max-age=10000"}}, "no_cache"},
+      {"targeted: Age still counts", {.ttl = std::nullopt, .ttl_from_upstream = true}, {},
+       {{"CDN-Cache-Control", "max-age=3600"}, {"Age", "7200"}}, "zero_ttl"},
+      {"targeted: an invalid field is ignored", {.ttl = std::nullopt, .ttl_from_upstream = true}, {},
+       {{"CDN-Cache-Control", "max-age=10000, &&&&&"}, {"Cache-Control", "no-store"}}, "no_store"},
+      {"targeted: a wrong type invalidates the field", {.ttl = std::nullopt, .ttl_from_upstream = true}, {},
+       {{"CDN-Cache-Control", "max-age=\"10000\""}, {"Cache-Control", "no-store"}}, "no_store"},
+      {"targeted: Larder-Cache-Control first", {.ttl = std::nullopt, .ttl_from_upstream = true}, {},
+       {{"CDN-Cache-Control", "max-age=100"}, {"Larder-Cache-Control", "max-age=60"}}, "stored", 60s},
+      {"targeted: an invalid first field falls to the next", {.ttl = std::nullopt, .ttl_from_upstream = true}, {},
+       {{"CDN-Cache-Control", "max-age=100"}, {"Larder-Cache-Control", "max-age=x"}}, "stored", 100s},
+      {"targeted: caps a fixed ttl", {}, {}, {{"CDN-Cache-Control", "max-age=30"}}, "stored", 30s},
+      {"targeted: without a lifetime, Expires stays ignored", {.ttl = std::nullopt, .ttl_from_upstream = true}, {},
+       {{"CDN-Cache-Control", "public"}, {"Date", dateAt(0s)}, {"Expires", dateAt(100s)}}, "no_freshness"},
+      {"targeted: field lines combine", {.ttl = std::nullopt, .ttl_from_upstream = true}, {},
+       {{"CDN-Cache-Control", "public"}, {"CDN-Cache-Control", "max-age=40"}}, "stored", 40s},
   };
   for (const Row& row : rows) {
     CAPTURE(row.name);
     const auto decision =
         decideStore(makeRoute(row.route), row.method, toHeaders(row.request), row.status, toHeaders(row.response),
-                    row.content_length, kMaxObject, testNow());
+                    row.content_length, testCache(), testNow());
     CHECK(decision.reason == row.reason);
     CHECK(decision.store == (row.reason == "stored"));
     CHECK(decision.ttl == row.ttl);
@@ -232,11 +334,31 @@ TEST_CASE("decideStore: every rule, with its reason and TTL") {
 
 TEST_CASE("decideStore reports the upstream's Age as the initial age") {
   const auto route = makeRoute({});
-  const auto with_age = decideStore(route, "GET", {}, 200, toHeaders({{"Age", "7"}}), 1, kMaxObject, testNow());
+  const auto with_age = decideStore(route, "GET", {}, 200, toHeaders({{"Age", "7"}}), 1, testCache(), testNow());
   CHECK(with_age.store);
   CHECK(with_age.initial_age_seconds == 7);
-  const auto without = decideStore(route, "GET", {}, 200, {}, 1, kMaxObject, testNow());
+  const auto without = decideStore(route, "GET", {}, 200, {}, 1, testCache(), testNow());
   CHECK(without.initial_age_seconds == 0);
+}
+
+TEST_CASE("RFC 9213: an empty targeted list reads Cache-Control alone") {
+  config::CacheConfig cache = testCache();
+  cache.targeted_cache_control.clear();
+  config::Route route = makeRoute({.ttl = std::nullopt, .ttl_from_upstream = true});
+  const auto headers = toHeaders({{"Cache-Control", "max-age=5"}, {"CDN-Cache-Control", "max-age=100"}});
+  const auto decision = decideStore(route, "GET", {}, 200, headers, 1, cache, testNow());
+  CHECK(decision.ttl == 5s);
+  CHECK_FALSE(responseControl(headers, cache.targeted_cache_control).targeted);
+  CHECK(responseControl(headers, testCache().targeted_cache_control).targeted);
+}
+
+TEST_CASE("RFC 9213: larder's own targeted fields are stripped; CDN-Cache-Control is forwarded") {
+  auto headers = toHeaders({{"Larder-Cache-Control", "max-age=5"}, {"CDN-Cache-Control", "max-age=100"},
+                            {"Cache-Control", "no-store"}});
+  stripOwnTargetedFields(headers, testCache());
+  CHECK_FALSE(headers.has("Larder-Cache-Control"));
+  CHECK(headers.has("CDN-Cache-Control"));
+  CHECK(headers.has("Cache-Control"));
 }
 
 TEST_CASE("storableHeaders drops hop-by-hop, Set-Cookie, Age and the status header") {

@@ -70,6 +70,18 @@ std::string sourceDir() {
 
 }  // namespace
 
+TEST_CASE("conf/plain-cache.yaml, the plain HTTP cache example, loads without errors") {
+  auto result = loadConfigFile(sourceDir() + "/conf/plain-cache.yaml");
+  if (!result.ok()) MESSAGE(joined(result.error()));
+  REQUIRE(result.ok());
+  Params params;
+  const Route* route = (*result)->matchRoute("GET", "/anything/at/all", params);
+  REQUIRE(route != nullptr);
+  CHECK(route->ttl_from_upstream);
+  CHECK_FALSE(route->statuses.has_value());
+  CHECK(route->heuristic == 0.1);
+}
+
 TEST_CASE("conf/larder.yaml, the documented example, loads without errors") {
   auto result = loadConfigFile(sourceDir() + "/conf/larder.yaml");
   if (!result.ok()) MESSAGE(joined(result.error()));
@@ -242,6 +254,7 @@ admin:
   CHECK(items.per_user->claim == "sub");
   CHECK(items.per_user->name == "X-Token");
   CHECK(items.statuses == std::vector<int>{200, 203, 404});
+  CHECK(items.heuristic == 0.1);
   CHECK(items.stale_while_revalidate == 30s);
   CHECK(items.stale_if_error == 5min);
   CHECK(items.memory_ttl == 2s);
@@ -252,7 +265,7 @@ admin:
   CHECK(me.per_user->name == "session");
   CHECK(me.query.mode == QueryPolicy::Mode::kKeepOnly);
   CHECK(me.ignore_upstream_cache_control);
-  CHECK(me.statuses == std::vector<int>{200});
+  CHECK_FALSE(me.statuses.has_value());  // the default: 200 on a fixed-TTL route
   CHECK_FALSE(me.stale_if_error.has_value());
   CHECK_FALSE(me.memory_ttl.has_value());
 
@@ -480,6 +493,28 @@ TEST_CASE("each class of mistake gets an error naming the key, at its line and c
        "routes[0].statuses[0]: 206 cannot be cached", 6, 16},
       {route + "  - match: GET /api\n    ttl: 1s\n    statuses: []\n",
        "routes[0].statuses: expected a non-empty list", 6, 15},
+      {route + "  - match: GET /api\n    ttl: upstream\n    heuristic: 10\n",
+       "routes[0].heuristic: expected a percentage from 1% to 100% or off, got \"10\"", 6, 16},
+      {route + "  - match: GET /api\n    ttl: upstream\n    heuristic: 0%\n",
+       "routes[0].heuristic: expected a percentage", 6, 16},
+      {route + "  - match: GET /api\n    ttl: upstream\n    heuristic: 101%\n",
+       "routes[0].heuristic: expected a percentage", 6, 16},
+      {route + "  - match: GET /api\n    ttl: upstream\n    heuristic: [10%]\n",
+       "routes[0].heuristic", 6, 16},
+      {route + "  - match: GET /api\n    ttl: 1m\n    heuristic: 10%\n",
+       "routes[0].heuristic: only applies to ttl: upstream", 6, 16},
+      {route + "  - match: PUT /api\n    heuristic: 10%\n",
+       "routes[0].heuristic: only allowed on GET/HEAD routes", 5, 16},
+      {kMinimal + "cache: { targeted_cache_control: [\"Bad Name\"] }\n",
+       "cache.targeted_cache_control: \"Bad Name\" is not a valid header name", 3, 35},
+      {kMinimal + "cache: { targeted_cache_control: [Cache-Control] }\n",
+       "\"Cache-Control\" is not a targeted cache-control field", 3, 35},
+      {kMinimal + "cache: { targeted_cache_control: [A-CC, a-cc] }\n",
+       "\"a-cc\" is listed twice", 3, 41},
+      {kMinimal + "cache: { cache_status: \"\" }\n", "cache.cache_status: must not be empty", 3, 24},
+      {kMinimal + "cache: { cache_status: \"a\\tb\" }\n", "cache.cache_status: must be printable ASCII", 3, 24},
+      {kMinimal + "cache: { targeted_cache_control: CDN-Cache-Control }\n",
+       "cache.targeted_cache_control", 3, 34},
       {route + "  - match: GET /api\n    ttl: upstream\n    ignore_upstream_cache_control: true\n",
        "contradicts ttl: upstream", 6, 36},
       {route + "  - match: GET /api\n    ttl: 1s\n    tll: 2s\n",
@@ -502,6 +537,35 @@ TEST_CASE("each class of mistake gets an error naming the key, at its line and c
       CHECK(found->column == row.column);
     }
   }
+}
+
+TEST_CASE("ttl: upstream routes: heuristic and statuses defaults, targeted fields") {
+  auto config = load(kMinimal + R"(cache:
+  targeted_cache_control: [My-CC, CDN-Cache-Control]
+routes:
+  - match: GET /a
+    ttl: upstream
+  - match: GET /b
+    ttl: upstream
+    heuristic: 25%
+    statuses: [200, 404]
+  - match: GET /c
+    ttl: upstream
+    heuristic: off
+)");
+  CHECK(config->cache.targeted_cache_control == std::vector<std::string>{"My-CC", "CDN-Cache-Control"});
+  CHECK(config->routes[0].heuristic == 0.1);
+  CHECK_FALSE(config->routes[0].statuses.has_value());
+  CHECK(config->routes[1].heuristic == 0.25);
+  CHECK(config->routes[1].statuses == std::vector<int>{200, 404});
+  CHECK_FALSE(config->routes[2].heuristic.has_value());
+  CHECK(load(kMinimal + "cache: { targeted_cache_control: [] }\n")->cache.targeted_cache_control.empty());
+  CHECK(load(kMinimal)->cache.cache_status == "larder");
+  CHECK(load(kMinimal + "cache: { cache_status: off }\n")->cache.cache_status.empty());
+  CHECK(load(kMinimal + "cache: { cache_status: edge-1 }\n")->cache.cache_status == "edge-1");
+  CHECK(load(kMinimal + "cache: { status_header: off }\n")->cache.status_header.empty());
+  CHECK(load(kMinimal)->cache.targeted_cache_control ==
+        std::vector<std::string>{"Larder-Cache-Control", "CDN-Cache-Control"});
 }
 
 TEST_CASE("an error prints as FILE:LINE:COL: key path and problem") {

@@ -37,7 +37,17 @@ TEST_CASE("Cache-Control edge cases") {
       {"", std::nullopt, false, false},
       {"max-age=0", seconds(0), false, false},
       {"MAX-AGE=10", seconds(10), false, false},
-      {"max-age = 10", seconds(10), false, false},
+      // RFC 9111 §5.2: no whitespace around "=": the directive is dropped.
+      {"max-age = 10", std::nullopt, false, false},
+      {"max-age =10", std::nullopt, false, false},
+      {"max-age= 10", std::nullopt, false, false},
+      {"max-age =1, max-age=20", seconds(20), false, false},
+      {"max-age=003600", seconds(3600), false, false},
+      {"max-age='3600'", std::nullopt, false, false},
+      {"max-age=3600.5", std::nullopt, false, false},         // fractional: not delta-seconds
+      {"max-age=3600a", std::nullopt, false, false},
+      {"extension=\"max-age=3600\", max-age=1", seconds(1), false, false},
+      {"max-age=1, extension=\"max-age=3600\"", seconds(1), false, false},
       {"max-age=\"15\"", seconds(15), false, false},
       {"max-age=abc", std::nullopt, false, false},
       {"max-age=-1", std::nullopt, false, false},
@@ -115,4 +125,56 @@ TEST_CASE("HTTP dates are formatted as IMF-fixdate and round-trip") {
   CHECK(formatHttpDate(t) == "Sun, 06 Nov 1994 08:49:37 GMT");
   const auto now = larder::base::WallClock::from_time_t(1700000000);
   CHECK(parseHttpDate(formatHttpDate(now)) == now);
+}
+
+TEST_CASE("RFC 9213 §2.1: targeted fields are Structured Field Dictionaries") {
+  struct Row {
+    const char* value;
+    bool valid;
+    std::optional<seconds> max_age;
+    bool no_store = false;
+    bool is_private = false;
+    bool no_cache = false;
+  };
+  const Row rows[] = {
+      {"max-age=3600", true, seconds(3600)},
+      {"foobar, max-age=3600", true, seconds(3600)},
+      {"max-age=2147483648", true, seconds(int64_t{1} << 31)},
+      {"max-age=99999999999", true, seconds(int64_t{1} << 31)},
+      {"max-age=0", true, seconds(0)},
+      {"no-store", true, std::nullopt, true},
+      {"no-store=?0", true, std::nullopt, false},
+      {"private", true, std::nullopt, false, true},
+      {"no-cache=\"set-cookie\"", true, std::nullopt, false, false, true},
+      {"no-cache=(\"set-cookie\" \"x\")", true, std::nullopt, false, false, true},
+      {"max-age=5;a=1, no-store", true, seconds(5), true},
+      {"max-age=5, max-age=7", true, seconds(7)},  // a dictionary: the last wins
+      // Invalid: the whole field is ignored.
+      {"", false, std::nullopt},
+      {"max-age=10000, &&&&&", false, std::nullopt},
+      {"max-age=\"10000\"", false, std::nullopt},   // wrong type
+      {"max-age=-1", false, std::nullopt},
+      {"max-age=1.5", false, std::nullopt},
+      {"max-age =100", false, std::nullopt},
+      {"max-age= 100", false, std::nullopt},
+      {"MaX-aGe=3600", false, std::nullopt},          // keys are lower case
+      {"max-age=3600,", false, std::nullopt},
+      {"no-store=1", false, std::nullopt},
+      {"max-age=1234567890123456", false, std::nullopt},  // 16 digits
+      {"a=\"unterminated", false, std::nullopt},
+      {"a=:aGk=:, max-age=1", true, seconds(1)},
+      {"a=:a?:", false, std::nullopt},
+      {"a=?2", false, std::nullopt},
+      {"a=(1 2", false, std::nullopt},
+  };
+  for (const Row& row : rows) {
+    CAPTURE(row.value);
+    const auto cc = parseTargetedCacheControl(row.value);
+    REQUIRE(cc.has_value() == row.valid);
+    if (!cc) continue;
+    CHECK(cc->max_age == row.max_age);
+    CHECK(cc->no_store == row.no_store);
+    CHECK(cc->is_private == row.is_private);
+    CHECK(cc->no_cache == row.no_cache);
+  }
 }
