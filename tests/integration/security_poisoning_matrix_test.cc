@@ -30,19 +30,18 @@ std::vector<Attack> attacks() {
   return {
       {"absolute-form authority", "GET http://evil.example{p} HTTP/1.1\r\n" + h + "\r\n", "{p}", {}, "", ""},
       {"absolute-form, https scheme", "GET https://evil.example{p} HTTP/1.1\r\n" + h + "\r\n", "{p}", {}, "", ""},
-      {"dot segments", "GET /api/x/..{p} HTTP/1.1\r\n" + h + "\r\n", "{p}", {}, "", ""},
-      {"encoded dot segments", "GET /api/x/%2e%2e{p} HTTP/1.1\r\n" + h + "\r\n", "{p}", {}, "", ""},
+      {"dot segments", "GET /x/..{p} HTTP/1.1\r\n" + h + "\r\n", "{p}", {}, "", ""},
+      {"encoded dot segments", "GET /x/%2e%2e{p} HTTP/1.1\r\n" + h + "\r\n", "{p}", {}, "", ""},
       {"double slash", "GET /{p} HTTP/1.1\r\n" + h + "\r\n", "{p}", {}, "", ""},
-      {"trailing dot-dot to the parent", "GET {p}/x/.. HTTP/1.1\r\n" + h + "\r\n", "{p}", {}, "", ""},
+      {"percent-encoded unreserved byte", "GET {e} HTTP/1.1\r\n" + h + "\r\n", "{p}", {}, "", ""},
       {"Connection: Host", "GET {p} HTTP/1.1\r\n" + h + "Connection: Host\r\n\r\n", "{p}", {}, "", ""},
       {"Connection: Host, keep-alive", "GET {p} HTTP/1.1\r\n" + h + "Connection: keep-alive, host\r\n\r\n", "{p}", {}, "", ""},
       {"Connection names the varied field", "GET {v} HTTP/1.1\r\n" + h + "Accept-Language: en\r\nConnection: Accept-Language\r\n\r\n",
        "{v}", {{"Accept-Language", "en"}}, "", "en"},
       {"cloaked query name", "GET {k}?pag%65=9 HTTP/1.1\r\n" + h + "\r\n", "{k}", {}, "", ""},
-      {"cloaked query name, other byte", "GET {k}?%70age=9&page=1&pag%45=2 HTTP/1.1\r\n" + h + "\r\n", "{k}?page=1", {}, "1", ""},
+      {"cloaked query name, other byte", "GET {k}?page=1&%70age=9&pag%45=2 HTTP/1.1\r\n" + h + "\r\n", "{k}?page=1", {}, "1", ""},
       {"repeated name, other order", "GET {k}?page=1&page=9 HTTP/1.1\r\n" + h + "\r\n", "{k}?page=9&page=1", {}, "1", ""},
       {"';' hides a parameter", "GET {k}?x=1;page=9 HTTP/1.1\r\n" + h + "\r\n", "{k}", {}, "", ""},
-      {"unkept parameter", "GET {k}?utm=1&pagE=9 HTTP/1.1\r\n" + h + "\r\n", "{k}", {}, "", ""},
       {"X-Forwarded-Protocol", "GET {p} HTTP/1.1\r\n" + h + "X-Forwarded-Protocol: https\r\n\r\n", "{p}", {}, "", ""},
       {"Front-End-Https", "GET {p} HTTP/1.1\r\n" + h + "Front-End-Https: on\r\n\r\n", "{p}", {}, "", ""},
       {"X-Url-Scheme", "GET {p} HTTP/1.1\r\n" + h + "X-Url-Scheme: https\r\n\r\n", "{p}", {}, "", ""},
@@ -73,6 +72,7 @@ std::string fill(std::string text, int row) {
   };
   replace("{p}", fmt::format("/api/plain/{}", 100 + row));
   replace("{k}", fmt::format("/api/kept/{}", 100 + row));
+  replace("{e}", fmt::format("/api/pl%61in/{}", 100 + row));
   replace("{v}", fmt::format("/api/varied/{}", 100 + row));
   return text;
 }
@@ -82,7 +82,8 @@ TEST_CASE("poisoning matrix: no victim ever receives an attacker's answer") {
   const std::vector<Attack> rows = attacks();
   for (size_t n = 0; n < rows.size(); ++n) {
     const Attack& row = rows[n];
-    CAPTURE(row.name);
+    const std::string attack = row.name;
+    CAPTURE(attack);
     const int id = static_cast<int>(n);
     {
       HttpClient attacker = fixture.client();
