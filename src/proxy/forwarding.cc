@@ -112,7 +112,8 @@ base::Result<ForwardedRequest, ForwardRefusal> deriveForwardedRequest(
     return config.request_headers.strips(h.name) && !routeKeys(route, h.name);
   });
   headers.remove("Host");
-  headers.set("Host", config.upstream.host ? *config.upstream.host : out.host);
+  // First, as RFC 9112 §3.2 asks of a client.
+  fields.insert(fields.begin(), http::Header{"Host", config.upstream.host ? *config.upstream.host : out.host});
   if (const std::string* forwarded_for = headers.find("X-Forwarded-For")) {
     headers.set("X-Forwarded-For", fmt::format("{}, {}", *forwarded_for, client_ip));
   } else {
