@@ -76,10 +76,10 @@ base::Result<ForwardedRequest, ForwardRefusal> deriveForwardedRequest(
   if (host.empty() && host_field != nullptr) host = *host_field;
   host = http::trimOws(host);
   if (host.empty()) {
-    if (target.authority.empty() && host_field == nullptr) return base::Unexpected(ForwardRefusal::kMissingHost);
-    return base::Unexpected(ForwardRefusal::kBadHost);
+    if (target.authority.empty() && host_field == nullptr) return base::Unexpected{ForwardRefusal::kMissingHost};
+    return base::Unexpected{ForwardRefusal::kBadHost};
   }
-  if (!isValidHost(host)) return base::Unexpected(ForwardRefusal::kBadHost);
+  if (!isValidHost(host)) return base::Unexpected{ForwardRefusal::kBadHost};
   out.host = cache::normalizeHost(host);
 
   out.parsed.path = target.path;
