@@ -94,6 +94,18 @@ TEST_CASE("Connection cannot strip Host, and a keyed field it names is keyed as 
   CHECK(english.body == expectedBody("victim.example", "/api/varied/5", "", "en"));
 }
 
+TEST_CASE("Connection naming the principal's field leaves the request without one: not cached for that user") {
+  VhostFixture fixture;
+  auto stripped = fixture.raw(
+      "GET /api/mine/1 HTTP/1.1\r\nHost: victim.example\r\nX-User: alice\r\nConnection: X-User\r\n\r\n");
+  REQUIRE(stripped);
+  CHECK_FALSE(lastSeen(fixture).hasHeader("X-User"));
+  CHECK(stripped->header("X-Cache") == "BYPASS");  // no principal as forwarded: nothing keyed per user
+  HttpResponse alice = victimGet(fixture, "/api/mine/1", {{"X-User", "alice"}});
+  CHECK(alice.header("X-Cache") == "MISS");
+  CHECK(alice.body == expectedBody("victim.example", "/api/mine/1", "", "", "[user=alice]"));
+}
+
 TEST_CASE("query names are keyed decoded, repeated names keep their order, and unkeyed parameters are not forwarded") {
   VhostFixture fixture;
   SUBCASE("a percent-encoded name is the name the upstream decodes") {

@@ -96,6 +96,7 @@ inline FakeResponse vhostAnswer(const RecordedRequest& request) {
     }
     if (cgi == "x-forwarded-host" && lowerAscii(value) != host) extra += fmt::format("[x-forwarded-host={}]", value);
   }
+  if (request.hasHeader("X-User")) extra += "[user=" + request.header("X-User") + "]";
   if (!request.body.empty()) extra += "[body=" + request.body + "]";
   FakeResponse response;
   response.headers = {{"Content-Type", "text/plain"}};
@@ -114,8 +115,9 @@ inline FakeResponse vhostAnswer(const RecordedRequest& request) {
 }
 
 // larder (memory store) in front of vhostAnswer. Routes: keep only "page"
-// under /api/kept, key Accept-Language under /api/varied, everything else
-// under /api/; 404s are stored (as the shipped example config does).
+// under /api/kept, key Accept-Language under /api/varied, per user (X-User)
+// under /api/mine, everything else under /api/; 404s are stored (as the
+// shipped example config does).
 struct VhostFixture {
   explicit VhostFixture(std::string_view extra_config = {}) {
     upstream.setHandler([](const RecordedRequest& request) { return vhostAnswer(request); });
@@ -132,6 +134,9 @@ struct VhostFixture {
         "    ttl: 1m\n"
         "    statuses: [200, 404]\n"
         "    vary: [Accept-Language]\n"
+        "  - match: GET /api/mine/{{id}}\n"
+        "    ttl: 1m\n"
+        "    per_user: {{ header: X-User }}\n"
         "  - match: GET /api/*\n"
         "    ttl: 1m\n"
         "    statuses: [200, 404]\n"
