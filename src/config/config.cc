@@ -38,8 +38,8 @@ bool RequestHeaderConfig::strips(std::string_view name) const {
     return std::any_of(names.begin(), names.end(),
                        [&](const std::string& n) { return http::equalsIgnoreCase(n, name); });
   };
-  if (listed(forward)) return false;
-  return http::isDefaultStripped(name) || http::hasUnderscore(name) || listed(strip);
+  const bool stripped = http::isDefaultStripped(name) || http::hasUnderscore(name) || listed(strip);
+  return stripped && !listed(forward);
 }
 
 bool Route::matchesMethod(std::string_view method) const {

@@ -27,8 +27,14 @@ constexpr std::array<std::string_view, 31> kDefaultStripped = {
 std::span<const std::string_view> defaultStrippedFields() { return kDefaultStripped; }
 
 bool isDefaultStripped(std::string_view name) {
-  return std::any_of(kDefaultStripped.begin(), kDefaultStripped.end(),
-                     [&](std::string_view listed) { return equalsIgnoreCase(listed, name); });
+  // Called for every field of every request, and most fields are not listed:
+  // the length and first letter reject them before any full comparison.
+  if (name.empty()) return false;
+  const auto lower = [](char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c; };
+  const char first = lower(name.front());
+  return std::any_of(kDefaultStripped.begin(), kDefaultStripped.end(), [&](std::string_view listed) {
+    return listed.size() == name.size() && lower(listed.front()) == first && equalsIgnoreCase(listed, name);
+  });
 }
 
 bool hasUnderscore(std::string_view name) { return name.find('_') != std::string_view::npos; }
