@@ -418,7 +418,9 @@ RequestIdentity buildIdentity(std::string_view method, std::string_view host,
   id.method_class = (method == "HEAD") ? std::string("GET") : std::string(method);
   id.host = normalizeHost(host);
   id.path = target.path;
-  http::QueryParams params = http::parseQuery(target.query);
+  // Decoded names, stable by name (http::canonicalQuery); the proxy forwards
+  // exactly this text on read routes (proxy/forwarding.h, invariant 11).
+  http::QueryParams params = http::decodeQuery(target.query);
   std::erase_if(params, [&](const auto& param) { return !route.query.keeps(param.first); });
   id.query = http::canonicalQuery(std::move(params));
   id.vary.reserve(route.vary.size() + extra_vary.size());

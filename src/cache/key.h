@@ -34,7 +34,8 @@ struct RequestIdentity {                // DESIGN invariant 7
   std::string method_class;             // "GET" for GET and HEAD (they share entries)
   std::string host;                     // lower-case, default port :80 dropped
   std::string path;                     // normalized (http::parseTarget)
-  std::string query;                    // canonical: filtered by the route's QueryPolicy, sorted
+  std::string query;                    // http::canonicalQuery: decoded, filtered by the route's
+                                        // QueryPolicy, stable-sorted by name
   // (lower-case name, value) per route.vary, in route order. The value is
   // every field of that name joined with ", "; kAbsentHeader when none.
   std::vector<std::pair<std::string, std::string>> vary;
@@ -64,7 +65,10 @@ std::optional<std::string> extractPrincipal(const config::PrincipalSource& sourc
 // Host as keyed: lower-case, an empty or default (:80) port dropped.
 std::string normalizeHost(std::string_view host);
 
-// `principal` is empty on routes that are not per-user.
+// DESIGN invariant 11: the proxy calls this with the request as forwarded
+// (proxy/forwarding.h): its host, target and fields after hop-by-hop
+// processing and stripping, so the key is computed from what the upstream
+// sees. `principal` is empty on routes that are not per-user.
 // `extra_vary`: lower-case request fields the upstream varies on beyond
 // route.vary (cache/vary.h); they join the key after the route's own.
 RequestIdentity buildIdentity(std::string_view method, std::string_view host,

@@ -2,6 +2,9 @@
 
 #include <algorithm>
 
+#include "http/header_map.h"
+#include "http/override_fields.h"
+
 namespace larder::config {
 
 std::string Address::toString() const {
@@ -28,6 +31,15 @@ bool QueryPolicy::keeps(std::string_view name) const {
       std::any_of(patterns.begin(), patterns.end(),
                   [&](const std::string& pattern) { return globMatches(pattern, name); });
   return mode == Mode::kKeepOnly ? listed : !listed;
+}
+
+bool RequestHeaderConfig::strips(std::string_view name) const {
+  auto listed = [&](const std::vector<std::string>& names) {
+    return std::any_of(names.begin(), names.end(),
+                       [&](const std::string& n) { return http::equalsIgnoreCase(n, name); });
+  };
+  const bool stripped = http::isDefaultStripped(name) || http::hasUnderscore(name) || listed(strip);
+  return stripped && !listed(forward);
 }
 
 bool Route::matchesMethod(std::string_view method) const {

@@ -43,6 +43,16 @@ struct ServerConfig {
   uint64_t max_body_size = 1024ull * 1024 * 1024;  // request bodies; 0 = unlimited
 };
 
+// Which request fields never reach the upstream unless a route keys on them
+// (http/override_fields.h, DESIGN invariant 11): the default list, plus
+// `strip`, minus `forward`.
+struct RequestHeaderConfig {
+  std::vector<std::string> strip;      // lower-case names added to the default list
+  std::vector<std::string> forward;    // lower-case names taken off it (or names with '_')
+  // True when `name` is removed before forwarding, unless a route keys on it.
+  bool strips(std::string_view name) const;
+};
+
 struct UpstreamConfig {
   std::vector<Address> servers;
   Duration connect_timeout = 1s;
@@ -174,6 +184,7 @@ struct AdminConfig {
 struct Config {
   std::string source_path;
   ServerConfig server;
+  RequestHeaderConfig request_headers;
   UpstreamConfig upstream;
   StoreConfig store;
   CacheConfig cache;

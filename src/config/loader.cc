@@ -16,6 +16,7 @@
 #include "config/route_loader.h"
 #include "config/units.h"
 #include "http/header_map.h"
+#include "http/override_fields.h"
 
 namespace larder::config {
 
@@ -101,6 +102,7 @@ class Loader {
     }
     if (auto v = top.take("timeouts")) loadTimeouts(*v, config.server);
     if (auto v = top.take("limits")) loadLimits(*v, config.server);
+    if (auto v = top.take("request_headers")) loadRequestHeaders(*v, config.request_headers);
     auto upstream = top.take("upstream");
     if (upstream) {
       loadUpstream(*upstream, config.upstream);
@@ -154,6 +156,45 @@ class Loader {
     // 0 means unlimited (documented in config.h).
     if (auto v = m.take("max_body_size"))
       r_.readSize(*v, m.pathOf("max_body_size"), server.max_body_size);
+  }
+
+  // DESIGN invariant 11: what may reach the upstream without being keyed.
+  void loadRequestHeaders(const YAML::Node& node, RequestHeaderConfig& out) {
+    MapReader m(r_, node, "request_headers");
+    auto names = [&](std::string_view key, std::vector<std::string>& into, auto&& check) {
+      auto v = m.take(key);
+      if (!v) return;
+      const std::string path = m.pathOf(key);
+      std::vector<std::pair<std::string, YAML::Node>> items;
+      if (!r_.readStringList(*v, path, items)) return;
+      for (auto& [name, item] : items) {
+        if (name.empty() || !std::all_of(name.begin(), name.end(), isTokenChar)) {
+          r_.error(item, path, "\"" + name + "\" is not a valid header name");
+          continue;
+        }
+        std::string lower = http::asciiLower(name);
+        if (const char* problem = check(lower)) {
+          r_.error(item, path, "\"" + name + "\" " + problem);
+          continue;
+        }
+        if (std::find(into.begin(), into.end(), lower) == into.end()) into.push_back(std::move(lower));
+      }
+    };
+    names("strip", out.strip, [](const std::string& name) -> const char* {
+      // The Host is the key's; framing is larder's own (it re-frames bodies).
+      if (name == "host" || name == "content-length" || name == "transfer-encoding")
+        return "cannot be stripped (larder sets it itself)";
+      return nullptr;
+    });
+    names("forward", out.forward, [](const std::string& name) -> const char* {
+      if (!http::isDefaultStripped(name) && !http::hasUnderscore(name))
+        return "is not stripped by default (see the README's list), so there is nothing to forward";
+      return nullptr;
+    });
+    for (const std::string& name : out.forward) {
+      if (std::find(out.strip.begin(), out.strip.end(), name) != out.strip.end())
+        r_.error(node, m.pathOf("forward"), "\"" + name + "\" is listed in both strip and forward");
+    }
   }
 
   void loadUpstream(const YAML::Node& node, UpstreamConfig& upstream) {

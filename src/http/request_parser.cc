@@ -30,6 +30,9 @@ struct RequestParser::Impl final : WireParser::Events {
   }
 
   int onHeadersComplete(const llhttp_t& p) override {
+    // A request line without a version is HTTP/0.9 to llhttp: no fields, so
+    // no Host. Refused (505, then closed), never answered or forwarded as 1.1.
+    if (p.http_major != 1) return wire.fail(ParseError::kUnsupported, "HTTP/0.9 request line");
     const auto method = static_cast<llhttp_method_t>(p.method);
     // We do not tunnel (DESIGN: a caching proxy): CONNECT is 501-class.
     if (method == HTTP_CONNECT) return wire.fail(ParseError::kUnsupported, "CONNECT not supported");

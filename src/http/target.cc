@@ -198,23 +198,78 @@ QueryParams parseQuery(std::string_view query) {
   return params;
 }
 
-std::string canonicalQuery(QueryParams params) {
-  std::stable_sort(params.begin(), params.end());
+QueryParams decodeQuery(std::string_view query) {
+  QueryParams params;
+  auto decoded = [](std::string_view in) {
+    std::string out;
+    out.reserve(in.size());
+    for (size_t i = 0; i < in.size(); ++i) {
+      const char c = in[i];
+      if (c == '+') {
+        out += ' ';
+      } else if (c == '%' && i + 2 < in.size() && hexValue(in[i + 1]) >= 0 && hexValue(in[i + 2]) >= 0) {
+        out += static_cast<char>(hexValue(in[i + 1]) * 16 + hexValue(in[i + 2]));
+        i += 2;
+      } else {
+        out += c;
+      }
+    }
+    return out;
+  };
+  while (!query.empty()) {
+    const size_t amp = query.find('&');
+    std::string_view piece = query.substr(0, amp);
+    if (!piece.empty()) {
+      const size_t eq = piece.find('=');
+      if (eq == std::string_view::npos) {
+        params.emplace_back(decoded(piece), std::string());
+      } else {
+        params.emplace_back(decoded(piece.substr(0, eq)), decoded(piece.substr(eq + 1)));
+      }
+    }
+    if (amp == std::string_view::npos) break;
+    query.remove_prefix(amp + 1);
+  }
+  return params;
+}
+
+namespace {
+
+// One canonical spelling per decoded byte string (see canonicalQuery).
+void appendQueryText(std::string_view in, bool is_value, std::string& out) {
+  for (char ch : in) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (c == ' ') {
+      out += '+';
+    } else if (isUnreserved(c) || (isSubDelim(c) && c != '&' && c != '+' && c != '=') || c == ':' ||
+               c == '@' || c == '/' || c == '?' || (is_value && c == '=')) {
+      out += ch;
+    } else {
+      appendEncoded(c, out);
+    }
+  }
+}
+
+}  // namespace
+
+std::string canonicalQuery(QueryParams decoded) {
+  std::stable_sort(decoded.begin(), decoded.end(),
+                   [](const auto& a, const auto& b) { return a.first < b.first; });
   std::string out;
   size_t size = 0;
-  for (const auto& [name, value] : params) size += name.size() + value.size() + 2;
+  for (const auto& [name, value] : decoded) size += name.size() + value.size() + 2;
   out.reserve(size);
   bool first = true;
-  for (const auto& [name, value] : params) {
+  for (const auto& [name, value] : decoded) {
     // "=" carries nothing, and would print as an empty piece that
-    // parseQuery drops: skipping it keeps canonical forms fixed points.
+    // decodeQuery drops: skipping it keeps canonical forms fixed points.
     if (name.empty() && value.empty()) continue;
     if (!first) out += '&';
     first = false;
-    out += name;
+    appendQueryText(name, false, out);
     if (!value.empty()) {
       out += '=';
-      out += value;
+      appendQueryText(value, true, out);
     }
   }
   return out;

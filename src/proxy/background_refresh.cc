@@ -5,7 +5,6 @@
 #include "cache/surrogate_keys.h"
 #include "http/hop_by_hop.h"
 #include "http/serializer.h"
-#include "proxy/forwarding.h"
 
 namespace larder::proxy {
 
@@ -68,9 +67,7 @@ void BackgroundRefresh::onUpstreamError(upstream::UpstreamError error) {
 
 void BackgroundRefresh::done() { owner_.finished(*this); }  // destroys this
 
-void BackgroundRefreshes::start(CacheSlot slot, http::RequestHead request, std::string_view client_ip,
-                                const cache::Entry& stale) {
-  rewriteForUpstream(request.headers, request.version_minor, client_ip, *slot.config, slot.route);
+void BackgroundRefreshes::start(CacheSlot slot, http::RequestHead request, const cache::Entry& stale) {
   auto refresh = std::make_unique<BackgroundRefresh>(*this, std::move(slot), std::move(request), stale);
   BackgroundRefresh& ref = *refresh;
   refreshes_.emplace(&ref, std::move(refresh));

@@ -47,9 +47,9 @@ class BackgroundRefreshes {
   BackgroundRefreshes(upstream::Pool& pool, cache::Store& store, cache::Coalescer& coalescer)
       : pool_(pool), store_(store), coalescer_(coalescer) {}
 
-  // `slot.fill` must be a fill this refresh leads.
-  void start(CacheSlot slot, http::RequestHead request, std::string_view client_ip,
-             const cache::Entry& stale);
+  // `slot.fill` must be a fill this refresh leads. `request` is the
+  // request as forwarded (proxy/forwarding.h): sent as it is.
+  void start(CacheSlot slot, http::RequestHead request, const cache::Entry& stale);
   size_t size() const { return refreshes_.size(); }
 
   // For BackgroundRefresh.

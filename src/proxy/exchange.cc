@@ -9,7 +9,6 @@
 #include "http/hop_by_hop.h"
 #include "http/serializer.h"
 #include "proxy/client_connection.h"
-#include "proxy/forwarding.h"
 #include "proxy/local_reply.h"
 #include "proxy/proxy_metrics.h"
 
@@ -106,7 +105,8 @@ void Exchange::forward() {
 }
 
 upstream::OutgoingRequest Exchange::buildUpstreamRequest() {
-  rewriteForUpstream(request_.headers, request_.version_minor, client_.peerIp(), *config_, route_);
+  // request_.headers and upstream_target_ are already the forwarded request
+  // (route(), proxy/forwarding.h); only framing and validators are added.
   // Revalidation sends the entry's validators on a copy: the client's own
   // conditional fields still decide what the client gets (serveEntry).
   std::optional<http::HeaderMap> revalidation_headers;
@@ -139,7 +139,7 @@ upstream::OutgoingRequest Exchange::buildUpstreamRequest() {
   out.retryable = request_.framing == http::BodyFraming::kNone &&
                   http::isIdempotentMethod(request_.method);
   out.head.reserve(512);
-  http::appendRequestHead(upstream_method_, request_.target, headers, out.head);
+  http::appendRequestHead(upstream_method_, upstream_target_, headers, out.head);
   return out;
 }
 

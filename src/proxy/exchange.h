@@ -157,6 +157,7 @@ class Exchange : public upstream::ResponseHandler {
   config::Params params_;
   std::string host_;
   std::string path_;
+  std::string upstream_target_;           // origin-form, as forwarded and keyed
   std::string upstream_method_;           // GET when a HEAD miss fills the cache
   base::WallTime request_time_;
   std::optional<http::Target> target_;

@@ -17,6 +17,7 @@
 #include "proxy/background_refresh.h"
 #include "proxy/client_connection.h"
 #include "proxy/exchange.h"
+#include "proxy/forwarding.h"
 #include "proxy/proxy_metrics.h"
 
 namespace larder::proxy {
@@ -25,12 +26,6 @@ namespace {
 // Every entry also belongs to this namespace, so a purge of everything is
 // one invalidation.
 constexpr std::string_view kEverythingNamespace = "*";
-
-// The host a request is for: its Host field, else the absolute-form authority.
-std::string requestHost(const http::RequestHead& request, const http::Target& target) {
-  if (const std::string* host = request.headers.find("Host")) return http::asciiLower(*host);
-  return http::asciiLower(target.authority);
-}
 
 // RFC 9111 §5.2.1.4 and §5.4: a client that asks for an answer validated
 // with the origin.
@@ -42,6 +37,9 @@ bool clientWantsFresh(const http::HeaderMap& headers) {
 
 }  // namespace
 
+// One derivation (proxy/forwarding.h) gives both what is forwarded and what
+// is keyed (DESIGN invariant 11): from here on request_ holds the fields as
+// forwarded, target_ the target as forwarded, host_ the keyed host.
 void Exchange::route() {
   auto target = http::parseTarget(request_.target);
   if (!target) {
@@ -49,9 +47,18 @@ void Exchange::route() {
     replyLocally(400, "bad request target");
     return;
   }
-  host_ = requestHost(request_, *target);
-  path_ = target->path;
-  route_ = config_->matchRoute(request_.method, path_, params_);
+  route_ = config_->matchRoute(request_.method, target->path, params_);
+  auto forwarded = deriveForwardedRequest(request_.method, *target, std::move(request_.headers),
+                                          request_.version_minor, client_.peerIp(), *config_, route_);
+  if (!forwarded) {
+    keep_alive_ = false;
+    replyLocally(400, toString(forwarded.error()));
+    return;
+  }
+  host_ = std::move(forwarded->host);
+  path_ = forwarded->parsed.path;
+  upstream_target_ = std::move(forwarded->target);
+  request_.headers = std::move(forwarded->headers);
   if (!http::isSafeMethod(request_.method)) {
     // RFC 9111 §4.4: a non-error answer to an unsafe method invalidates.
     invalidates_ = true;
@@ -60,7 +67,7 @@ void Exchange::route() {
   }
   if (route_ != nullptr && route_->isRead() &&
       (request_.method == "GET" || request_.method == "HEAD")) {
-    target_ = std::move(target);
+    target_ = std::move(forwarded->parsed);
     lookUp();
     return;
   }
@@ -69,6 +76,16 @@ void Exchange::route() {
 
 void Exchange::lookUp() {
   const config::Route& route = *route_;
+  // A GET or HEAD with a body (RFC 9110 §9.3.1: content without defined
+  // semantics, which some APIs read anyway): forwarded with its body, but
+  // the key cannot cover the body, so its answer is never stored and no
+  // entry answers it.
+  const bool has_body = request_.framing == http::BodyFraming::kChunked ||
+                        (request_.framing == http::BodyFraming::kContentLength && request_.content_length > 0);
+  if (has_body) {
+    bypass("request_body");
+    return;
+  }
   if (route.per_user) principal_ = cache::extractPrincipal(*route.per_user, request_.headers);
   auto decision = cache::classifyRequest(request_.method, request_.headers, route, principal_.has_value());
   if (!decision.use_cache) {
@@ -308,13 +325,13 @@ void Exchange::refreshInBackground(const cache::Entry& stale) {
   slot.fill = std::move(joined.fill);
   http::RequestHead request;
   request.method = "GET";
-  request.target = request_.target;
+  request.target = upstream_target_;
   request.version_minor = 1;
-  request.headers = request_.headers;
+  request.headers = request_.headers;  // as forwarded (route())
   // A refresh fetches the whole answer to store (http/range.h).
   request.headers.remove("Range");
   request.headers.remove("If-Range");
-  context_.refreshes.start(std::move(slot), std::move(request), client_.peerIp(), stale);
+  context_.refreshes.start(std::move(slot), std::move(request), stale);
 }
 
 bool Exchange::serveStaleOnError() {

@@ -52,7 +52,8 @@ void Exchange::invalidate(const http::HeaderMap* answer_headers) {
     if (value == nullptr) continue;
     auto target = http::parseTarget(*value);
     if (!target) continue;
-    if (!target->authority.empty() && http::asciiLower(target->authority) != host_) continue;
+    // host_ is the keyed host (proxy/forwarding.h): compared in the same form.
+    if (!target->authority.empty() && cache::normalizeHost(target->authority) != host_) continue;
     names.push_back(cache::uriNamespace(host_, target->path));
   }
   cache::Invalidation invalidation;

@@ -1,62 +1,132 @@
 #include "proxy/forwarding.h"
 
 #include <algorithm>
-#include <array>
+#include <cctype>
 
 #include <fmt/format.h>
 
+#include "cache/key.h"
 #include "http/header_map.h"
 #include "http/hop_by_hop.h"
 
 namespace larder::proxy {
 namespace {
 
-// Request fields that frameworks and proxies read as the request's host,
-// scheme, port, path or method, but that are not part of a cache key: a
-// client that sets one could make the upstream answer differently and have
-// that answer stored under everyone's key (web cache poisoning through
-// unkeyed inputs). They are dropped unless the route names the field in
-// `vary`, which puts its value in the key (DESIGN invariants 6 and 10).
-// X-Forwarded-For/-Host/-Proto are rewritten below instead.
-constexpr std::array<std::string_view, 13> kUnkeyedOverrides = {
-    "Forwarded",          "X-Forwarded-Port",       "X-Forwarded-Prefix", "X-Forwarded-Scheme",
-    "X-Forwarded-Server", "X-Forwarded-Ssl",        "X-Host",             "X-Original-Host",
-    "X-Original-URL",     "X-Rewrite-URL",          "X-HTTP-Method-Override",
-    "X-HTTP-Method",      "X-Method-Override",
-};
+// RFC 9110 §7.2 / RFC 3986 §3.2.2-3: uri-host [":" port]. A reg-name,
+// IPv4 or a bracketed IP literal; anything else ('/', '@', '\', spaces,
+// non-ASCII) could be read as another host by the upstream.
+bool isValidHost(std::string_view host) {
+  if (host.empty()) return false;
+  std::string_view name = host;
+  std::string_view port;
+  if (host.front() == '[') {
+    const size_t close = host.find(']');
+    if (close == std::string_view::npos || close == 1) return false;
+    for (char c : host.substr(1, close - 1)) {
+      if (!(std::isxdigit(static_cast<unsigned char>(c)) || c == ':' || c == '.')) return false;
+    }
+    std::string_view rest = host.substr(close + 1);
+    if (!rest.empty() && rest.front() != ':') return false;
+    port = rest.empty() ? rest : rest.substr(1);
+    name = {};
+  } else {
+    const size_t colon = host.find(':');
+    if (colon != std::string_view::npos) {
+      name = host.substr(0, colon);
+      port = host.substr(colon + 1);
+    }
+    if (name.empty()) return false;
+  }
+  for (char c : name) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+                    c == '.' || c == '_' || c == '~';
+    if (!ok) return false;
+  }
+  if (port.size() > 5) return false;
+  return std::all_of(port.begin(), port.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
 
-bool isKeyed(std::string_view field, const config::Route* route) {
+bool keyedQueryRoute(std::string_view method, const config::Route* route) {
+  return route != nullptr && route->isRead() && (method == "GET" || method == "HEAD");
+}
+
+}  // namespace
+
+std::string_view toString(ForwardRefusal refusal) {
+  switch (refusal) {
+    case ForwardRefusal::kMissingHost: return "missing Host";
+    case ForwardRefusal::kBadHost: return "invalid Host";
+  }
+  return "?";
+}
+
+bool routeKeys(const config::Route* route, std::string_view field) {
   if (route == nullptr) return false;
   return std::any_of(route->vary.begin(), route->vary.end(),
                      [&](const std::string& name) { return http::equalsIgnoreCase(name, field); });
 }
 
-}  // namespace
+base::Result<ForwardedRequest, ForwardRefusal> deriveForwardedRequest(
+    std::string_view method, const http::Target& target, http::HeaderMap headers, int version_minor,
+    std::string_view client_ip, const config::Config& config, const config::Route* route) {
+  ForwardedRequest out;
+  // RFC 9112 §3.2.2: the absolute-form authority wins over Host.
+  std::string_view host = target.authority;
+  const std::string* host_field = headers.find("Host");
+  if (host.empty() && host_field != nullptr) host = *host_field;
+  host = http::trimOws(host);
+  if (host.empty()) {
+    if (target.authority.empty() && host_field == nullptr) return base::Unexpected{ForwardRefusal::kMissingHost};
+    return base::Unexpected{ForwardRefusal::kBadHost};
+  }
+  if (!isValidHost(host)) return base::Unexpected{ForwardRefusal::kBadHost};
+  out.host = cache::normalizeHost(host);
 
-void rewriteForUpstream(http::HeaderMap& headers, int version_minor, std::string_view client_ip,
-                        const config::Config& config, const config::Route* route) {
+  out.parsed.path = target.path;
+  out.keyed_query = keyedQueryRoute(method, route);
+  if (out.keyed_query) {
+    // What is keyed is what is forwarded: parameters the route leaves out of
+    // its key (query.keep / query.ignore) are not sent either, so they
+    // cannot change a shared answer; names are compared decoded, so
+    // "pag%65" is "page" for the filter and the upstream alike.
+    http::QueryParams params = http::decodeQuery(target.query);
+    std::erase_if(params, [&](const auto& param) { return !route->query.keeps(param.first); });
+    out.parsed.query = http::canonicalQuery(std::move(params));
+    out.parsed.has_query = !out.parsed.query.empty();
+  } else {
+    out.parsed.query = target.query;
+    out.parsed.has_query = target.has_query;
+  }
+  out.target = out.parsed.path;
+  if (out.parsed.has_query) {
+    out.target += '?';
+    out.target += out.parsed.query;
+  }
+
+  // Hop-by-hop first: the fields a client's Connection names are gone
+  // before anything is keyed, and Host is set after it (never removable).
   http::removeHopByHop(headers);
   headers.remove("Expect");  // larder answers 100-continue itself
-  for (std::string_view field : kUnkeyedOverrides) {
-    if (!isKeyed(field, route)) headers.remove(field);
-  }
+  auto& fields = headers.fields();
+  std::erase_if(fields, [&](const http::Header& h) {
+    return config.request_headers.strips(h.name) && !routeKeys(route, h.name);
+  });
+  headers.remove("Host");
+  // First, as RFC 9112 §3.2 asks of a client.
+  fields.insert(fields.begin(), http::Header{"Host", config.upstream.host ? *config.upstream.host : out.host});
   if (const std::string* forwarded_for = headers.find("X-Forwarded-For")) {
     headers.set("X-Forwarded-For", fmt::format("{}, {}", *forwarded_for, client_ip));
   } else {
     headers.add("X-Forwarded-For", std::string(client_ip));
   }
-  // Overwritten, never trusted from the client: a shared entry must not be
-  // poisoned by a client-chosen host or scheme.
+  // Overwritten, never trusted from the client.
   headers.set("X-Forwarded-Proto", "http");
-  if (const std::string* host = headers.find("Host")) {
-    headers.set("X-Forwarded-Host", *host);
-  } else {
-    headers.remove("X-Forwarded-Host");
-  }
+  headers.set("X-Forwarded-Host", out.host);
   std::string via = fmt::format("1.{} larder", version_minor);
   if (const std::string* existing = headers.find("Via")) via = fmt::format("{}, {}", *existing, via);
   headers.set("Via", std::move(via));
-  if (config.upstream.host) headers.set("Host", *config.upstream.host);
+  out.headers = std::move(headers);
+  return out;
 }
 
 }  // namespace larder::proxy

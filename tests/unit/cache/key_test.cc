@@ -65,6 +65,22 @@ TEST_CASE("query parameter order does not split keys") {
   CHECK(keyFor("GET", "h", "/p", route) != keyFor("GET", "h", "/p?a", route));
 }
 
+TEST_CASE("query names are keyed decoded, and a repeated name keeps its values' order") {
+  const auto route = readRoute();
+  CHECK(keyFor("GET", "h", "/p?pag%65=9", route) == keyFor("GET", "h", "/p?page=9", route));
+  CHECK(keyFor("GET", "h", "/p?q=a+b", route) == keyFor("GET", "h", "/p?q=a%20b", route));
+  CHECK(keyFor("GET", "h", "/p?q=a%2Bb", route) != keyFor("GET", "h", "/p?q=a+b", route));
+  CHECK(keyFor("GET", "h", "/p?page=9&page=1", route) != keyFor("GET", "h", "/p?page=1&page=9", route));
+  CHECK(keyFor("GET", "h", "/p?k=1;page=9", route) != keyFor("GET", "h", "/p?k=1", route));
+
+  auto keeping = readRoute();
+  keeping.query.mode = config::QueryPolicy::Mode::kKeepOnly;
+  keeping.query.patterns = {"page"};
+  // A cloaked "page" is page: keyed, not dropped as an unknown name.
+  CHECK(keyFor("GET", "h", "/p?pag%65=9", keeping) != keyFor("GET", "h", "/p", keeping));
+  CHECK(buildIdentity("GET", "h", targetOf("/p?pag%65=9&x=1"), keeping, {}, "").query == "page=9");
+}
+
 TEST_CASE("the route's query policy decides which parameters are keyed") {
   auto ignoring = readRoute();
   ignoring.query.mode = config::QueryPolicy::Mode::kIgnore;

@@ -329,6 +329,17 @@ TEST_CASE("HTTP versions other than 1.0 and 1.1, CONNECT and h2 prior knowledge 
   }
 }
 
+TEST_CASE("an HTTP/0.9 request line (no version) is refused, never taken as a request") {
+  // "GET /\r\n" alone is not yet a request: llhttp waits for the field section.
+  CHECK(parseRequests("GET /\r\n").seen.empty());
+  for (const char* row : {"GET /\r\n\r\n", "GET /api/products\r\nHost: a\r\n\r\n"}) {
+    CAPTURE(row);
+    auto out = parseRequests(row);
+    CHECK(toString(out.error) == toString(ParseError::kUnsupported));
+    CHECK(out.seen.empty());
+  }
+}
+
 TEST_CASE("a request with Upgrade is parsed as plain HTTP and parsing continues") {
   auto out = parseRequests(
       "GET /ws HTTP/1.1\r\nHost: a\r\nConnection: upgrade\r\nUpgrade: websocket\r\n\r\n"

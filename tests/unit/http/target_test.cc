@@ -111,9 +111,42 @@ TEST_CASE("queries split into ordered pairs with normalized escapes") {
   CHECK(parseQuery("&&&").empty());
 }
 
-TEST_CASE("canonical queries sort by name then value, stably") {
-  CHECK(canonicalQuery(parseQuery("b=2&a=1&b=1")) == "a=1&b=1&b=2");
-  CHECK(canonicalQuery(parseQuery("z&y=%2f")) == "y=%2F&z");
+TEST_CASE("decodeQuery decodes names and values as form decoders do; only '&' separates") {
+  const QueryParams params = decodeQuery("pag%65=9&a+b=c%20d&&flag&x=%2f%41&=v&s=1;t=2&bad=%zz&plus=%2B");
+  const QueryParams expected = {{"page", "9"}, {"a b", "c d"}, {"flag", ""}, {"x", "/A"},
+                                {"", "v"},     {"s", "1;t=2"}, {"bad", "%zz"}, {"plus", "+"}};
+  CHECK(params == expected);
+  CHECK(decodeQuery("").empty());
+  CHECK(decodeQuery("&&&").empty());
+}
+
+TEST_CASE("canonical queries sort by name only, keeping the order of a repeated name's values") {
+  struct Row {
+    const char* query;
+    const char* canonical;
+  };
+  const Row rows[] = {
+      {"b=2&a=1&b=1", "a=1&b=2&b=1"},
+      {"page=9&page=1", "page=9&page=1"},
+      {"page=1&page=9", "page=1&page=9"},
+      {"pag%65=9", "page=9"},                 // cloaked name: the upstream decodes it to "page"
+      {"z&y=%2f", "y=/&z"},
+      {"q=a+b&q=a%20b", "q=a+b&q=a+b"},        // '+' and %20 are one space
+      {"q=%2B", "q=%2B"},                      // a literal plus stays encoded
+      {"a%3Db=1", "a%3Db=1"},                  // '=' in a name stays encoded
+      {"a=b=c", "a=b=c"},                      // '=' in a value does not
+      {"k=1;page=9", "k=1;page=9"},            // ';' is data, kept as sent
+      {"n=%e2%82%ac", "n=%E2%82%AC"},
+      {"flag=&flag", "flag&flag"},
+      {"=", ""},
+  };
+  for (const Row& row : rows) {
+    CAPTURE(row.query);
+    const std::string canonical = canonicalQuery(decodeQuery(row.query));
+    CHECK(canonical == row.canonical);
+    CHECK(canonicalQuery(decodeQuery(canonical)) == canonical);  // a fixed point
+  }
   CHECK(canonicalQuery({}).empty());
-  CHECK(canonicalQuery(parseQuery("a=1&b=2")) == canonicalQuery(parseQuery("b=2&a=1")));
+  CHECK(canonicalQuery(decodeQuery("a=1&b=2")) == canonicalQuery(decodeQuery("b=2&a=1")));
+  CHECK(canonicalQuery(decodeQuery("page=9&page=1")) != canonicalQuery(decodeQuery("page=1&page=9")));
 }
