@@ -143,6 +143,18 @@ upstream::OutgoingRequest Exchange::buildUpstreamRequest() {
   return out;
 }
 
+// RFC 9110 §15.2: 1xx answers are relayed, in order and before the final
+// one, to HTTP/1.1 clients (an HTTP/1.0 client must never get one). 100 is
+// not: larder answered the client's Expect itself and forwards none.
+void Exchange::onUpstreamInterim(const http::ResponseHead& head) {
+  if (request_.version_minor < 1 || head.status == 100 || hasResponseStarted()) return;
+  http::HeaderMap headers = head.headers;
+  http::removeHopByHop(headers);
+  std::string out;
+  http::appendResponseHead(1, head.status, head.reason, headers, out);
+  client_.write(std::move(out));
+}
+
 void Exchange::onUpstreamHead(http::ResponseHead& head) {
   if (state_ == ExchangeState::kComplete) return;
   upstream_latency_ = upstream_->headLatency();

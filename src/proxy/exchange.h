@@ -71,6 +71,7 @@ class Exchange : public upstream::ResponseHandler {
 
  private:
   // upstream::ResponseHandler
+  void onUpstreamInterim(const http::ResponseHead& head) override;
   void onUpstreamHead(http::ResponseHead& head) override;
   void onUpstreamBody(std::string_view data) override;
   void onUpstreamComplete() override;

@@ -159,7 +159,12 @@ void UpstreamConnection::onStreamClosed() { pool_.onClosed(*this); }
 
 void UpstreamConnection::onResponseHead(http::ResponseHead& head) {
   last_head_interim_ = head.isInterim();
-  if (last_head_interim_) return;  // 100 Continue and friends are not forwarded
+  if (last_head_interim_) {
+    // 101 would switch protocols, which larder never asks for (Upgrade is
+    // hop-by-hop and not forwarded); other 1xx go to the handler.
+    if (head.status != 101 && request_ != nullptr) request_->onInterim(head);
+    return;
+  }
   keep_alive_ = head.keep_alive;
   if (request_ != nullptr) request_->onHead(head);
 }

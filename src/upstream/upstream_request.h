@@ -21,6 +21,9 @@ class UpstreamConnection;
 class ResponseHandler {
  public:
   virtual ~ResponseHandler() = default;
+  // An interim (1xx) response head other than 101, before the final one;
+  // zero or more times. Hop-by-hop fields are still in it.
+  virtual void onUpstreamInterim(const http::ResponseHead& head) { (void)head; }
   // The final (non-1xx) response head; the handler may move fields out.
   virtual void onUpstreamHead(http::ResponseHead& head) = 0;
   // Decoded body bytes; valid only during the call.
@@ -74,6 +77,7 @@ class UpstreamRequest {
   // Called by UpstreamConnection.
   void onConnected(UpstreamConnection& connection);
   void onReadEnd() { handler_.onUpstreamReadEnd(); }
+  void onInterim(const http::ResponseHead& head) { handler_.onUpstreamInterim(head); }
   void onHead(http::ResponseHead& head);
   void onBody(std::string_view data);
   void onComplete();
