@@ -73,6 +73,20 @@ void NodeReader::error(const YAML::Mark& at, std::string message) {
                      std::move(message)});
 }
 
+void NodeReader::warning(const YAML::Node& at, const std::string& path, std::string_view message) {
+  const YAML::Mark mark = at.Mark();
+  warnings_.push_back({file_, mark.line >= 0 ? mark.line + 1 : 0,
+                       mark.column >= 0 ? mark.column + 1 : 0,
+                       path.empty() ? std::string(message) : path + ": " + std::string(message)});
+}
+
+std::vector<ConfigError> NodeReader::takeWarnings() {
+  std::stable_sort(warnings_.begin(), warnings_.end(), [](const ConfigError& a, const ConfigError& b) {
+    return a.line != b.line ? a.line < b.line : a.column < b.column;
+  });
+  return std::move(warnings_);
+}
+
 std::vector<ConfigError> NodeReader::takeErrors() {
   std::stable_sort(errors_.begin(), errors_.end(), [](const ConfigError& a, const ConfigError& b) {
     return a.line != b.line ? a.line < b.line : a.column < b.column;

@@ -29,6 +29,10 @@ class NodeReader {
   bool hasErrors() const { return !errors_.empty(); }
   // Sorted by position, so the report reads top to bottom like the file.
   std::vector<ConfigError> takeErrors();
+  // Valid but suspicious: reported, never a reason to refuse the file.
+  void warning(const YAML::Node& at, const std::string& path, std::string_view message);
+  // Sorted like takeErrors().
+  std::vector<ConfigError> takeWarnings();
 
   bool readString(const YAML::Node& node, const std::string& path, std::string& out);
   bool readNonEmptyString(const YAML::Node& node, const std::string& path, std::string& out);
@@ -52,6 +56,7 @@ class NodeReader {
  private:
   std::string file_;
   std::vector<ConfigError> errors_;
+  std::vector<ConfigError> warnings_;
   std::vector<std::pair<YAML::Node, YAML::Mark>> null_marks_;
 };
 
