@@ -13,6 +13,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "config/config.h"
@@ -57,7 +58,8 @@ class NodeReader {
   std::string file_;
   std::vector<ConfigError> errors_;
   std::vector<ConfigError> warnings_;
-  std::vector<std::pair<YAML::Node, YAML::Mark>> null_marks_;
+  // Empty values by their own mark's position: (value, its key's mark).
+  std::unordered_map<int, std::vector<std::pair<YAML::Node, YAML::Mark>>> null_marks_;
 };
 
 // One YAML mapping of the schema. take() hands out known keys; finish()
