@@ -66,7 +66,14 @@ std::string jsonString(std::string_view text) {
 
 AdminApi::AdminApi(config::ConfigPtr config, cache::Store& store, PurgeReach reach,
                    const Readiness& readiness)
-    : config_(std::move(config)), store_(store), reach_(reach), readiness_(readiness) {}
+    : store_(store), reach_(reach), readiness_(readiness) {
+  setConfig(std::move(config));
+}
+
+void AdminApi::setConfig(config::ConfigPtr config) {
+  config_ = std::move(config);
+  namespaces_ = std::make_shared<const config::NamespaceIndex>(config_->routes);
+}
 
 bool AdminApi::isAuthorized(const AdminRequest& request) const {
   const std::string& token = config_->admin.token;
@@ -153,16 +160,19 @@ cache::Pending AdminApi::purge(const PurgeRequest& purge, Respond respond) {
   std::string key = invalidation.version_keys.front();
   cache::Invalidation copy = invalidation;
   if (reach_.tier != nullptr) reach_.tier->invalidate(invalidation.version_keys);
+  std::optional<std::string> warning = purgeWarning(purge, *namespaces_);
   return store_.invalidate(
-      std::move(copy), [this, purge, key, invalidation, respond = std::move(respond)](
-                           cache::StoreStatus status) {
+      std::move(copy), [this, purge, key, invalidation, warning = std::move(warning),
+                        respond = std::move(respond)](cache::StoreStatus status) {
         const bool ok = status == cache::StoreStatus::kOk;
         m::purges.add(m::index(purge.scope, ok ? m::PurgeResult::kOk : m::PurgeResult::kFailed), 1);
         std::string fields = fmt::format(
             "\"scope\":{},\"subject\":{},\"namespace\":{},\"key\":{},\"store\":{}",
             jsonString(scopeName(purge.scope)), jsonString(purge.subject), jsonString(purge.ns),
             jsonString(key), jsonString(store_.name()));
+        if (warning) fields += fmt::format(",\"warning\":{}", jsonString(*warning));
         if (ok) {
+          if (warning) LOG_WARN("admin: purge of namespace {}: {}", purge.ns, *warning);
           LOG_INFO("admin: purged {} {} (namespace {})", scopeName(purge.scope), purge.subject, purge.ns);
           respond(json(200, fmt::format("{{\"ok\":true,{}}}", fields)));
           return;

@@ -24,6 +24,7 @@
 #include "cache/memory_tier.h"
 #include "cache/store.h"
 #include "config/config.h"
+#include "config/namespace_index.h"
 
 namespace larder::admin {
 
@@ -65,7 +66,7 @@ class AdminApi {
   // answered. Destroying the returned Pending drops a late answer.
   cache::Pending handle(const AdminRequest& request, Respond respond);
 
-  void setConfig(config::ConfigPtr config) { config_ = std::move(config); }
+  void setConfig(config::ConfigPtr config);
 
  private:
   bool isAuthorized(const AdminRequest& request) const;
@@ -73,6 +74,8 @@ class AdminApi {
   cache::Pending ready(Respond respond);
 
   config::ConfigPtr config_;
+  // The read routes' namespaces of config_, for the purge answer's warning.
+  std::shared_ptr<const config::NamespaceIndex> namespaces_;
   cache::Store& store_;
   PurgeReach reach_;
   const Readiness& readiness_;

@@ -102,4 +102,12 @@ std::string_view scopeName(base::metrics::PurgeScope scope) {
   return "?";
 }
 
+std::optional<std::string> purgeWarning(const PurgeRequest& purge,
+                                        const config::NamespaceIndex& namespaces) {
+  if (purge.scope != base::metrics::PurgeScope::kNamespace) return std::nullopt;
+  if (namespaces.mayHold(purge.ns)) return std::nullopt;
+  return "no route uses the namespace \"" + purge.ns +
+         "\" (no read route's namespaces: names it; a typo?); purged anyway";
+}
+
 }  // namespace larder::admin

@@ -17,6 +17,7 @@
 
 #include "base/metric_catalog.h"
 #include "cache/store.h"
+#include "config/namespace_index.h"
 
 namespace larder::admin {
 
@@ -44,5 +45,12 @@ PurgeRequest everythingPurge();
 cache::Invalidation makeInvalidation(std::string_view key_prefix, const PurgeRequest& purge);
 
 std::string_view scopeName(base::metrics::PurgeScope scope);
+
+// What the purge answer should warn about, or nothing: a namespace purge of
+// a name that no read route files entries under (a typo such as "prodcts"
+// would purge nothing). The purge is done all the same: entries may still be
+// stored under a name a previous configuration used.
+std::optional<std::string> purgeWarning(const PurgeRequest& purge,
+                                        const config::NamespaceIndex& namespaces);
 
 }  // namespace larder::admin

@@ -30,7 +30,9 @@ Options:
   -c, --config FILE    configuration file (default: /etc/larder/larder.yaml)
   -t, --check-config   validate the configuration and exit: prints "ok" and
                        exits 0, or prints every error as FILE:LINE:COL: message
-                       and exits 1
+                       and exits 1. Warnings (FILE:LINE:COL: warning: message,
+                       e.g. routes that overlap, or an invalidates: name no
+                       read route uses) are printed too; they do not fail it
   -v, --version        print the version and exit
   -h, --help           print this help and exit
 
@@ -113,6 +115,8 @@ int runMain(int argc, char** argv) {
       printErrors(result.error());
       return 1;
     }
+    for (const std::string& warning : result.value()->warnings)
+      std::fprintf(stderr, "%s\n", warning.c_str());
     std::printf("ok\n");
     return 0;
   }
@@ -126,6 +130,7 @@ int runMain(int argc, char** argv) {
                  config->log.error_log.c_str(), config->log.access_log.c_str());
     return 1;
   }
+  logConfigWarnings(*config);
   // Bodies pass through in buffers of up to 64 KiB; with glibc's default
   // 128 KiB trim threshold every such cycle gave pages back to the kernel
   // and faulted them in again (bench/: ~2x on 64 KiB answers). A few MiB

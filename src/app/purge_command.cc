@@ -124,6 +124,20 @@ std::optional<std::string> httpExchange(const std::string& host, const std::stri
   return response;
 }
 
+// The "warning" string of the admin API's JSON answer, unescaped, if any.
+std::optional<std::string> warningOf(std::string_view body) {
+  constexpr std::string_view kKey = "\"warning\":\"";
+  const size_t at = body.find(kKey);
+  if (at == std::string_view::npos) return std::nullopt;
+  std::string text;
+  for (size_t i = at + kKey.size(); i < body.size(); ++i) {
+    if (body[i] == '"') return text;
+    if (body[i] == '\\' && i + 1 < body.size()) ++i;
+    text += body[i];
+  }
+  return std::nullopt;
+}
+
 int parsePurgeArguments(int argc, char** argv, PurgeOptions& options) {
   std::vector<std::string_view> positional;
   for (int i = 2; i < argc; ++i) {
@@ -233,6 +247,8 @@ int runPurgeCommand(int argc, char** argv) {
   std::string body = body_at == std::string::npos ? std::string() : response->substr(body_at + 4);
   std::fputs(body.c_str(), stdout);
   if (!body.empty() && body.back() != '\n') std::fputc('\n', stdout);
+  if (auto warning = warningOf(body))
+    std::fprintf(stderr, "larder purge: warning: %s\n", warning->c_str());
   if (status != 200) {
     std::fprintf(stderr, "larder purge: the admin API answered %d\n", status);
     return 1;

@@ -49,15 +49,24 @@ std::chrono::microseconds watchdogInterval() {
 
 }  // namespace
 
+void logConfigWarnings(const config::Config& config) {
+  if (!base::Log::enabled(base::LogLevel::kWarn)) return;
+  for (const std::string& warning : config.warnings) base::Log::write(base::LogLevel::kWarn, warning);
+}
+
 bool applyLogConfig(const config::LogConfig& log) {
   base::Log::setLevel(log.level);
+  base::Log::setRateLimit(log.rate_limit);
   bool ok = base::Log::setErrorLogPath(log.error_log);
   if (log.access_log != "off") ok = base::Log::setAccessLogPath(log.access_log) && ok;
   return ok;
 }
 
 Supervisor::Supervisor(std::string config_path, config::ConfigPtr config)
-    : config_path_(std::move(config_path)), config_(std::move(config)), watchdog_timer_(loop_) {
+    : config_path_(std::move(config_path)),
+      config_(std::move(config)),
+      watchdog_timer_(loop_),
+      log_timer_(loop_) {
   shared_.memory = std::make_shared<store::MemoryBackend>(config_->store.memory_max_size);
   shared_.tier.setMaxBytes(config_->cache.memory_tier_size);
   // With Redis, other instances' writes are heard only once subscribed.
@@ -117,9 +126,14 @@ int Supervisor::run() {
   watchSignal(user1_, SIGUSR1);
   sdNotify("READY=1");
   startWatchdog();
+  // Rate-limited call sites report what they held back once their window
+  // ends, even when nothing else is logged there afterwards.
+  log_timer_.unref();
+  log_timer_.startRepeating(std::chrono::seconds(1), [] { base::Log::flushSuppressed(); });
   loop_.run();
   for (auto& worker : workers_) worker->join();
   admin_->stop();
+  base::Log::flushSuppressed(true);
   LOG_INFO("larder stopped");
   return 0;
 }
@@ -143,6 +157,7 @@ void Supervisor::onSignal(int signum) {
     sdNotify("STOPPING=1");
     admin_->setListening(false);
     watchdog_timer_.stop();
+    log_timer_.stop();
     stopWorkers();
     for (auto* handle : {&terminate_, &interrupt_, &hangup_, &user1_}) handle->close();
   } else if (signum == SIGHUP) {
@@ -160,7 +175,9 @@ void Supervisor::reload() {
     // Every error is logged; the running configuration stays in force.
     LOG_ERROR("reload of {} rejected ({} error(s)); keeping the running configuration:",
               config_path_, result.error().size());
-    for (const auto& error : result.error()) LOG_ERROR("  {}", error.toString());
+    // Every error, past the per-call-site rate limit: the operator needs the list.
+    for (const auto& error : result.error())
+      base::Log::write(base::LogLevel::kError, "  " + error.toString());
     m::config_reloads.add(m::index(m::ReloadResult::kRejected), 1);
     m::config_last_reload_successful.set(0);
   } else {
@@ -181,6 +198,7 @@ void Supervisor::reload() {
     admin_->reconfigure(config_);
     m::config_reloads.add(m::index(m::ReloadResult::kOk), 1);
     m::config_last_reload_successful.set(1);
+    logConfigWarnings(*config_);
     LOG_INFO("configuration reloaded from {}", config_path_);
   }
   sdNotify("READY=1");

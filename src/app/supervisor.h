@@ -23,6 +23,8 @@ namespace larder::app {
 
 // Applies the log section (level, files); false if a log file cannot open.
 bool applyLogConfig(const config::LogConfig& log);
+// Logs the loader's warnings, every one (not rate-limited).
+void logConfigWarnings(const config::Config& config);
 
 class Supervisor {
  public:
@@ -54,6 +56,7 @@ class Supervisor {
   net::Loop loop_;
   net::UvHandle<uv_signal_t> terminate_, interrupt_, hangup_, user1_;
   net::Timer watchdog_timer_;
+  net::Timer log_timer_;  // flushes rate-limited log summaries
 };
 
 }  // namespace larder::app

@@ -4,7 +4,10 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstring>
 #include <mutex>
+
+#include "base/metric_catalog.h"
 
 namespace larder::base {
 namespace {
@@ -17,6 +20,10 @@ struct Sink {
 };
 
 std::mutex sinks_mutex;
+// Call sites that have suppressed a line, for flushSuppressed(). A site is
+// pushed once and never removed (sites are static); readers walk from the
+// head they loaded, so pushes need no lock.
+std::atomic<LogSite*> suppressing_sites{nullptr};
 Sink error_sink{"", STDERR_FILENO, STDERR_FILENO};
 Sink access_sink{"", STDOUT_FILENO, STDOUT_FILENO};
 
@@ -45,7 +52,51 @@ void writeLine(const Sink& sink, std::string_view line) {
   }
 }
 
+std::string_view baseName(const char* path) {
+  const char* slash = std::strrchr(path, '/');
+  return slash != nullptr ? slash + 1 : path;
+}
+
+void writeSummary(const LogSite& site, uint64_t count) {
+  Log::write(site.level,
+             fmt::format("suppressed {} similar message{} from {}:{} (\"{}\"; log.rate_limit is {} "
+                         "per second)",
+                         count, count == 1 ? "" : "s", baseName(site.file), site.line, site.format,
+                         Log::rateLimit()));
+}
+
+void listSite(LogSite& site) {
+  if (site.listed.exchange(true)) return;
+  LogSite* head = suppressing_sites.load(std::memory_order_acquire);
+  do {
+    site.next = head;
+  } while (!suppressing_sites.compare_exchange_weak(head, &site, std::memory_order_release,
+                                                    std::memory_order_acquire));
+}
+
 }  // namespace
+
+bool Log::admit(LogSite& site) { return admit(site, LogLimiter::Clock::now()); }
+
+bool Log::admit(LogSite& site, LogLimiter::Clock::time_point now) {
+  const LogLimiter::Admission admission = site.limiter.admit(now, rateLimit());
+  if (admission.suppressed > 0) writeSummary(site, admission.suppressed);
+  if (!admission.write) {
+    metrics::log_lines_suppressed.add(metrics::index(site.level), 1);
+    listSite(site);
+  }
+  return admission.write;
+}
+
+void Log::flushSuppressed(bool all) { flushSuppressed(LogLimiter::Clock::now(), all); }
+
+void Log::flushSuppressed(LogLimiter::Clock::time_point now, bool all) {
+  for (LogSite* site = suppressing_sites.load(std::memory_order_acquire); site != nullptr;
+       site = site->next) {
+    const uint64_t count = all ? site->limiter.takeAll() : site->limiter.takeExpired(now);
+    if (count > 0) writeSummary(*site, count);
+  }
+}
 
 std::string_view toString(LogLevel level) {
   switch (level) {

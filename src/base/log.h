@@ -1,6 +1,12 @@
 // Logging: one line per event, written with a single write(2) so lines from
 // worker threads never interleave. The error log goes to stderr by default
 // (journald takes it); the access log to stdout or a file.
+//
+// Every LOG_* call site is rate-limited on its own (base/log_limiter.h):
+// at most log.rate_limit lines per second pass, the others are counted in
+// larder_log_lines_suppressed_total and reported as one "suppressed N
+// similar messages" line. Log::write() itself is not limited: it is for
+// lists whose every line matters (a rejected reload's errors).
 #pragma once
 
 #include <fmt/format.h>
@@ -9,6 +15,8 @@
 #include <string>
 #include <string_view>
 
+#include "base/log_limiter.h"
+
 namespace larder::base {
 
 enum class LogLevel { kDebug = 0, kInfo = 1, kWarn = 2, kError = 3, kOff = 4 };
@@ -16,6 +24,21 @@ enum class LogLevel { kDebug = 0, kInfo = 1, kWarn = 2, kError = 3, kOff = 4 };
 std::string_view toString(LogLevel level);
 // Parses "debug", "info", "warn", "error", "off"; false when unknown.
 bool parseLogLevel(std::string_view text, LogLevel& out);
+
+// One LOG_* call site: where it is, its format (named in the summary line),
+// its limiter, and a link in the list of sites that have suppressed lines.
+struct LogSite {
+  constexpr LogSite(const char* file_name, int line_number, const char* format_text,
+                    LogLevel site_level)
+      : file(file_name), line(line_number), format(format_text), level(site_level) {}
+  const char* file;
+  int line;
+  const char* format;
+  LogLevel level;
+  LogLimiter limiter;
+  std::atomic<bool> listed{false};
+  LogSite* next = nullptr;  // written once, before the site is published
+};
 
 class Log {
  public:
@@ -31,16 +54,33 @@ class Log {
   static void write(LogLevel level, std::string_view message);
   static void access(std::string_view line);
 
+  // Lines per second per call site (log.rate_limit); 0 = unlimited.
+  static void setRateLimit(unsigned lines) { rate_limit_.store(lines, std::memory_order_relaxed); }
+  static unsigned rateLimit() { return rate_limit_.load(std::memory_order_relaxed); }
+  // Whether `site` may write a line now; writes the summary of an ended
+  // window first, and counts the line when it is suppressed.
+  static bool admit(LogSite& site);
+  static bool admit(LogSite& site, LogLimiter::Clock::time_point now);
+  // Writes the summary of every site whose suppressing window has ended
+  // (`all`: whatever the window, at exit). The supervisor calls it every second.
+  static void flushSuppressed(bool all = false);
+  static void flushSuppressed(LogLimiter::Clock::time_point now, bool all);
+
  private:
   static inline std::atomic<LogLevel> level_{LogLevel::kInfo};
+  static inline std::atomic<unsigned> rate_limit_{10};
 };
 
 }  // namespace larder::base
 
-#define LARDER_LOG(level, ...)                                              \
-  do {                                                                      \
-    if (::larder::base::Log::enabled(level))                                \
-      ::larder::base::Log::write(level, ::fmt::format(__VA_ARGS__));        \
+#define LARDER_LOG(level, log_format, ...)                                                  \
+  do {                                                                                        \
+    if (::larder::base::Log::enabled(level)) {                                                \
+      static ::larder::base::LogSite larder_log_site_{__FILE__, __LINE__, log_format, level}; \
+      if (::larder::base::Log::admit(larder_log_site_))                                       \
+        ::larder::base::Log::write(level,                                                     \
+                                   ::fmt::format(log_format __VA_OPT__(, ) __VA_ARGS__));     \
+    }                                                                                         \
   } while (0)
 #define LOG_DEBUG(...) LARDER_LOG(::larder::base::LogLevel::kDebug, __VA_ARGS__)
 #define LOG_INFO(...) LARDER_LOG(::larder::base::LogLevel::kInfo, __VA_ARGS__)

@@ -141,6 +141,10 @@ Gauge config_last_reload_timestamp("larder_config_last_reload_timestamp_seconds"
 CounterFamily build_info("larder_build_info", "Always 1; the version as a label.",
                          labelSets("version", {LARDER_VERSION}), MetricType::kGauge);
 Gauge process_start_time("larder_process_start_time_seconds", "Unix time the process started.");
+CounterFamily log_lines_suppressed("larder_log_lines_suppressed_total",
+                                   "Error-log lines not written because their call site logged "
+                                   "more than log.rate_limit lines in a second, by level.",
+                                   labelSets("level", {"debug", "info", "warn", "error"}));
 
 namespace {
 // Values that are not counts of events.

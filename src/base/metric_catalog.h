@@ -100,5 +100,8 @@ extern Gauge config_last_reload_successful;
 extern Gauge config_last_reload_timestamp;
 extern CounterFamily build_info;           // larder_build_info{version} 1
 extern Gauge process_start_time;
+// Log lines a call site's rate limit held back (base/log_limiter.h), by the
+// site's level (base::LogLevel order: debug, info, warn, error).
+extern CounterFamily log_lines_suppressed;  // larder_log_lines_suppressed_total{level}
 
 }  // namespace larder::base::metrics

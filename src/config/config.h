@@ -170,10 +170,24 @@ struct Route {
   bool matchesMethod(std::string_view method) const;
 };
 
+// How request paths compare with route paths (config/route_pattern.h),
+// by route kind; a route's own trailing_slash: / case: override these.
+// Writes are lenient by default: a write that the application takes for
+// /api/products/7 although it is spelled /API/products/7/ must still
+// invalidate (DESIGN invariant 13). Reads are exact by default: a read that
+// matches no route only goes upstream uncached, while a leniently matched one
+// is cached under its own spelling, which an unsafe request matching no write
+// route would not invalidate (RFC 9111 §4.4 drops only its own URI).
+struct RouteMatchingConfig {
+  PathMatching reads{false, false};
+  PathMatching writes{true, true};
+};
+
 struct LogConfig {
   base::LogLevel level = base::LogLevel::kInfo;
   std::string error_log;               // empty: stderr
   std::string access_log;              // empty: stdout; "off": none
+  unsigned rate_limit = 10;            // error-log lines per second per call site; 0 = no limit
 };
 
 struct AdminConfig {
@@ -188,9 +202,13 @@ struct Config {
   UpstreamConfig upstream;
   StoreConfig store;
   CacheConfig cache;
+  RouteMatchingConfig route_matching;
   std::vector<Route> routes;
   LogConfig log;
   AdminConfig admin;
+  // What the loader found suspicious but valid, each "FILE:LINE:COL:
+  // warning: message": printed by --check-config, logged at start and reload.
+  std::vector<std::string> warnings;
 
   // First route whose methods and pattern match; fills `params`.
   const Route* matchRoute(std::string_view method, std::string_view path, Params& params) const;

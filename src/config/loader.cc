@@ -111,7 +111,8 @@ class Loader {
     }
     if (auto v = top.take("store")) loadStore(*v, config.store);
     if (auto v = top.take("cache")) loadCache(*v, config.cache);
-    if (auto v = top.take("routes")) loadRoutes(r_, *v, config.routes);
+    if (auto v = top.take("route_matching")) loadRouteMatching(r_, *v, config.route_matching);
+    if (auto v = top.take("routes")) loadRoutes(r_, *v, config.route_matching, config.routes);
     if (auto v = top.take("log")) loadLog(*v, config.log);
     if (auto v = top.take("admin")) loadAdmin(*v, config);
   }
@@ -493,6 +494,13 @@ class Loader {
     }
     if (auto v = m.take("error_log")) r_.readString(*v, m.pathOf("error_log"), log.error_log);
     if (auto v = m.take("access_log")) r_.readString(*v, m.pathOf("access_log"), log.access_log);
+    if (auto v = m.take("rate_limit")) {
+      if (v->IsScalar() && v->Scalar() == "off") {
+        log.rate_limit = 0;
+      } else {
+        r_.readUnsigned(*v, m.pathOf("rate_limit"), 0, 1000000, log.rate_limit);
+      }
+    }
   }
 
   void loadAdmin(const YAML::Node& node, Config& config) {
@@ -562,13 +570,34 @@ void checkSingleDocument(const std::string& yaml, NodeReader& reader) {
   }
 }
 
+// A later document needs a line starting with "---" (explicit start), after
+// "..." (end of the previous one) or "%" (a directive) (YAML 1.2 §9.2).
+bool mayHoldSeveralDocuments(std::string_view yaml) {
+  for (std::string_view marker : {"---", "...", "%"}) {
+    if (yaml.starts_with(marker)) return true;
+    if (yaml.find("\n" + std::string(marker)) != std::string_view::npos) return true;
+  }
+  return false;
+}
+
 LoadResult load(const std::string& yaml, const std::string& name, const std::string& source_path) {
   NodeReader reader(name);
   auto config = std::make_shared<Config>();
   config->source_path = source_path;
   try {
-    checkSingleDocument(yaml, reader);
-    Loader(reader).load(YAML::Load(yaml), *config);
+    // The document walk costs a third of a parse, so it is skipped when it
+    // cannot find anything: no marker line, and a block mapping at the root
+    // (yaml-cpp throws on a token after one instead of leaving it behind,
+    // which only happens after other roots, e.g. "," alone).
+    YAML::Node root;
+    if (mayHoldSeveralDocuments(yaml)) {
+      checkSingleDocument(yaml, reader);
+      root = YAML::Load(yaml);
+    } else {
+      root = YAML::Load(yaml);
+      if (!root.IsMap() || root.Style() != YAML::EmitterStyle::Block) checkSingleDocument(yaml, reader);
+    }
+    Loader(reader).load(root, *config);
   } catch (const YAML::Exception& e) {
     // Parse errors (and anything yaml-cpp throws while walking) stop here: STYLE E2.
     reader.error(e.mark, "YAML syntax error: " + e.msg);
@@ -576,6 +605,11 @@ LoadResult load(const std::string& yaml, const std::string& name, const std::str
     reader.error(YAML::Mark::null_mark(), std::string("cannot load: ") + e.what());
   }
   if (reader.hasErrors()) return Unexpected{reader.takeErrors()};
+  for (const ConfigError& warning : reader.takeWarnings()) {
+    ConfigError text = warning;
+    text.message = "warning: " + text.message;
+    config->warnings.push_back(text.toString());
+  }
   return ConfigPtr(std::move(config));
 }
 

@@ -56,21 +56,40 @@ size_t editDistance(std::string_view a, std::string_view b) {
 void NodeReader::error(const YAML::Node& at, const std::string& path, std::string_view message) {
   YAML::Mark mark = at.Mark();
   if (at.IsNull()) {
-    for (const auto& [value, key_mark] : null_marks_) {
-      if (value.is(at)) mark = key_mark;
+    // Filed by position, so that an error costs the same however many empty
+    // values the file has (the loader stays linear).
+    auto found = null_marks_.find(mark.pos);
+    if (found != null_marks_.end()) {
+      for (const auto& [value, key_mark] : found->second) {
+        if (value.is(at)) mark = key_mark;
+      }
     }
   }
   error(mark, path.empty() ? std::string(message) : path + ": " + std::string(message));
 }
 
 void NodeReader::setNullValueMark(const YAML::Node& value, const YAML::Mark& key_mark) {
-  null_marks_.emplace_back(value, key_mark);
+  null_marks_[value.Mark().pos].emplace_back(value, key_mark);
 }
 
 void NodeReader::error(const YAML::Mark& at, std::string message) {
   // yaml-cpp marks are 0-based, and -1 when the node has no position.
   errors_.push_back({file_, at.line >= 0 ? at.line + 1 : 0, at.column >= 0 ? at.column + 1 : 0,
                      std::move(message)});
+}
+
+void NodeReader::warning(const YAML::Node& at, const std::string& path, std::string_view message) {
+  const YAML::Mark mark = at.Mark();
+  warnings_.push_back({file_, mark.line >= 0 ? mark.line + 1 : 0,
+                       mark.column >= 0 ? mark.column + 1 : 0,
+                       path.empty() ? std::string(message) : path + ": " + std::string(message)});
+}
+
+std::vector<ConfigError> NodeReader::takeWarnings() {
+  std::stable_sort(warnings_.begin(), warnings_.end(), [](const ConfigError& a, const ConfigError& b) {
+    return a.line != b.line ? a.line < b.line : a.column < b.column;
+  });
+  return std::move(warnings_);
 }
 
 std::vector<ConfigError> NodeReader::takeErrors() {

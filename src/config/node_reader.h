@@ -13,6 +13,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "config/config.h"
@@ -29,6 +30,10 @@ class NodeReader {
   bool hasErrors() const { return !errors_.empty(); }
   // Sorted by position, so the report reads top to bottom like the file.
   std::vector<ConfigError> takeErrors();
+  // Valid but suspicious: reported, never a reason to refuse the file.
+  void warning(const YAML::Node& at, const std::string& path, std::string_view message);
+  // Sorted like takeErrors().
+  std::vector<ConfigError> takeWarnings();
 
   bool readString(const YAML::Node& node, const std::string& path, std::string& out);
   bool readNonEmptyString(const YAML::Node& node, const std::string& path, std::string& out);
@@ -52,7 +57,9 @@ class NodeReader {
  private:
   std::string file_;
   std::vector<ConfigError> errors_;
-  std::vector<std::pair<YAML::Node, YAML::Mark>> null_marks_;
+  std::vector<ConfigError> warnings_;
+  // Empty values by their own mark's position: (value, its key's mark).
+  std::unordered_map<int, std::vector<std::pair<YAML::Node, YAML::Mark>>> null_marks_;
 };
 
 // One YAML mapping of the schema. take() hands out known keys; finish()

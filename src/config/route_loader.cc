@@ -5,6 +5,7 @@
 #include <array>
 #include <cctype>
 
+#include "config/route_checks.h"
 #include "http/header_map.h"
 
 namespace larder::config {
@@ -48,8 +49,9 @@ std::string join(const std::vector<std::string>& items, std::string_view separat
 
 class RouteLoader {
  public:
-  RouteLoader(NodeReader& reader, const YAML::Node& node, std::string path)
-      : r_(reader), node_(node), m_(reader, node, path), path_(std::move(path)) {}
+  RouteLoader(NodeReader& reader, const YAML::Node& node, std::string path,
+              const RouteMatchingConfig& matching)
+      : r_(reader), node_(node), m_(reader, node, path), path_(std::move(path)), matching_(matching) {}
 
   // Returns false when the route has an error (it is then not added).
   bool load(Route& route) {
@@ -65,6 +67,9 @@ class RouteLoader {
     if (matched)
       kind = std::all_of(route.methods.begin(), route.methods.end(), isReadMethod) ? Kind::kRead
                                                                                    : Kind::kWrite;
+    PathMatching matching = kind == Kind::kRead ? matching_.reads : matching_.writes;
+    ok &= loadPathMatching(r_, m_, matching);
+    route.pattern.setMatching(matching);
 
     for (std::string_view key : kReadKeys) {
       auto value = m_.take(key);
@@ -375,33 +380,45 @@ class RouteLoader {
   YAML::Node node_;
   MapReader m_;
   std::string path_;
+  const RouteMatchingConfig& matching_;
 };
-
-// A later route with the same path and no method the earlier one lacks can
-// never match: first match wins. Almost always a copy-paste slip.
-void checkUnreachable(NodeReader& reader, const YAML::Node& node, const std::vector<Route>& routes,
-                      const std::vector<size_t>& indexes) {
-  for (size_t later = 1; later < routes.size(); ++later) {
-    for (size_t earlier = 0; earlier < later; ++earlier) {
-      const Route& a = routes[earlier];
-      const Route& b = routes[later];
-      if (a.pattern.text() != b.pattern.text()) continue;
-      const bool covered =
-          std::all_of(b.methods.begin(), b.methods.end(),
-                      [&](const std::string& method) { return a.matchesMethod(method); });
-      if (!covered) continue;
-      const std::string path = "routes[" + std::to_string(indexes[later]) + "].match";
-      reader.error(node[indexes[later]], path,
-                   "unreachable: routes[" + std::to_string(indexes[earlier]) + "] (line " +
-                       std::to_string(a.line) + ") matches the same requests first");
-      break;
-    }
-  }
-}
 
 }  // namespace
 
-void loadRoutes(NodeReader& reader, const YAML::Node& node, std::vector<Route>& routes) {
+bool loadPathMatching(NodeReader& reader, MapReader& m, PathMatching& out) {
+  bool ok = true;
+  auto choose = [&](std::string_view key, std::string_view lenient, std::string_view strict,
+                    bool& value) {
+    auto node = m.take(key);
+    if (!node) return;
+    std::string text;
+    if (!reader.readString(*node, m.pathOf(key), text)) {
+      ok = false;
+    } else if (text == lenient || text == strict) {
+      value = text == lenient;
+    } else {
+      reader.error(*node, m.pathOf(key),
+                   fmt::format("expected {} or {}, got \"{}\"", lenient, strict, text));
+      ok = false;
+    }
+  };
+  choose("trailing_slash", "ignore", "strict", out.ignore_trailing_slash);
+  choose("case", "insensitive", "sensitive", out.case_insensitive);
+  return ok;
+}
+
+void loadRouteMatching(NodeReader& reader, const YAML::Node& node, RouteMatchingConfig& out) {
+  MapReader m(reader, node, "route_matching");
+  for (std::string_view kind : {"reads", "writes"}) {
+    auto value = m.take(kind);
+    if (!value) continue;
+    MapReader kind_map(reader, *value, m.pathOf(kind));
+    loadPathMatching(reader, kind_map, kind == "reads" ? out.reads : out.writes);
+  }
+}
+
+void loadRoutes(NodeReader& reader, const YAML::Node& node, const RouteMatchingConfig& matching,
+                std::vector<Route>& routes) {
   if (node.IsNull()) return;
   if (!node.IsSequence()) {
     reader.error(node, "routes", "expected a list of routes");
@@ -411,13 +428,13 @@ void loadRoutes(NodeReader& reader, const YAML::Node& node, std::vector<Route>& 
   size_t index = 0;
   for (const YAML::Node& item : node) {
     Route route;
-    if (RouteLoader(reader, item, "routes[" + std::to_string(index) + "]").load(route)) {
+    if (RouteLoader(reader, item, "routes[" + std::to_string(index) + "]", matching).load(route)) {
       routes.push_back(std::move(route));
       indexes.push_back(index);
     }
     ++index;
   }
-  checkUnreachable(reader, node, routes, indexes);
+  checkRoutes(reader, node, routes, indexes);
 }
 
 }  // namespace larder::config

@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 #include <algorithm>
 
+#include "http/header_map.h"
+
 namespace larder::config {
 
 namespace {
@@ -83,27 +85,73 @@ bool RoutePattern::parse(std::string_view text, RoutePattern& out, std::string& 
 bool RoutePattern::match(std::string_view path, Params& params) const {
   params.clear();
   if (path.empty() || path[0] != '/') return false;
-  std::vector<std::string_view> segments = splitPath(path);
-  // The wildcard takes zero or more segments, so "/static/*" also matches
-  // "/static", and "/*" (no fixed segments) matches everything.
-  if (trailing_wildcard_ ? segments.size() < segments_.size()
-                         : segments.size() != segments_.size()) {
-    return false;
+  size_t wanted = segments_.size();
+  if (matching_.ignore_trailing_slash) {
+    // One trailing slash, on either side: "/a/7/" is "/a/7", and a pattern
+    // written "/a/" also matches "/a". The root "/" stays itself.
+    if (path.size() > 1 && path.back() == '/') path.remove_suffix(1);
+    if (wanted > 1 && !segments_.back().is_param && segments_.back().literal_or_name.empty())
+      --wanted;
   }
-  for (size_t i = 0; i < segments_.size(); ++i) {
+  // Segments are walked in place: this runs for every route a request is
+  // tried against, so it allocates only for the params it keeps.
+  std::string_view rest = path.substr(1);
+  bool exhausted = false;
+  for (size_t i = 0; i < wanted; ++i) {
+    if (exhausted) {
+      params.clear();
+      return false;
+    }
+    const size_t slash = rest.find('/');
+    const std::string_view segment = rest.substr(0, slash);
+    if (slash == std::string_view::npos) {
+      exhausted = true;
+    } else {
+      rest.remove_prefix(slash + 1);
+    }
     const Segment& want = segments_[i];
     if (want.is_param) {
-      if (segments[i].empty()) {
+      if (segment.empty()) {
         params.clear();
         return false;
       }
-      params.emplace_back(want.literal_or_name, std::string(segments[i]));
-    } else if (segments[i] != want.literal_or_name) {
+      params.emplace_back(want.literal_or_name, std::string(segment));
+      continue;
+    }
+    const bool same = matching_.case_insensitive
+                          ? http::equalsIgnoreCase(segment, want.literal_or_name)
+                          : segment == want.literal_or_name;
+    if (!same) {
       params.clear();
       return false;
     }
   }
+  // The wildcard takes zero or more segments, so "/static/*" also matches
+  // "/static", and "/*" (no fixed segments) matches everything.
+  if (!trailing_wildcard_ && !exhausted) {
+    params.clear();
+    return false;
+  }
   return true;
+}
+
+std::string RoutePattern::shape(bool fold_case, bool strip_slash) const {
+  size_t count = segments_.size();
+  if (strip_slash && count > 1 && !segments_.back().is_param &&
+      segments_.back().literal_or_name.empty())
+    --count;
+  std::string out;
+  for (size_t i = 0; i < count; ++i) {
+    out += '/';
+    const Segment& segment = segments_[i];
+    if (segment.is_param) {
+      out += "{}";
+    } else {
+      out += fold_case ? http::asciiLower(segment.literal_or_name) : segment.literal_or_name;
+    }
+  }
+  if (trailing_wildcard_) out += "/*";
+  return out;
 }
 
 bool Template::parse(std::string_view text, const std::vector<std::string>& allowed, Template& out,
@@ -145,6 +193,10 @@ bool Template::parse(std::string_view text, const std::vector<std::string>& allo
   }
   out = std::move(result);
   return true;
+}
+
+bool Template::hasParams() const {
+  return std::any_of(parts_.begin(), parts_.end(), [](const auto& part) { return part.first; });
 }
 
 std::string Template::expand(const Params& params) const {

@@ -110,6 +110,33 @@ TEST_CASE("purge of everything drops every entry, and `larder purge` drives the 
   CHECK(proxy.cacheStatus("/products/8?x=1") == "MISS");
 }
 
+// Issue #10 item 15: a typo used to answer a plain ok.
+TEST_CASE("a purge of a namespace no route uses says so, and still purges") {
+  PurgeProxy proxy;
+  proxy.warm({"/products/1"});
+  auto response = adminRequest(proxy.admin_port, "POST", "/purge/namespace/nosuchns");
+  REQUIRE(response);
+  CHECK(response->status == 200);
+  CHECK(response->body.find("\"ok\":true") != std::string::npos);
+  CHECK(response->body.find("\"warning\":\"no route uses the namespace \\\"nosuchns\\\"") != std::string::npos);
+  CHECK(proxy.cacheStatus("/products/1") == "HIT");
+  // A name a route's template produces is in use: no warning.
+  response = adminRequest(proxy.admin_port, "POST", "/purge/namespace/product%3A1");
+  REQUIRE(response);
+  CHECK(response->body.find("\"warning\"") == std::string::npos);
+
+  auto result = runLarder({"purge", "namespace", "prodcts", "--admin", purgeAddress(proxy.admin_port)});
+  CHECK(result.exit_code == 0);
+  CHECK(result.stdout_text.find("\"namespace\":\"prodcts\"") != std::string::npos);
+  CHECK(result.stderr_text.find("larder purge: warning: no route uses the namespace \"prodcts\"") !=
+        std::string::npos);
+  result = runLarder({"purge", "namespace", "sk:product-1", "--admin", purgeAddress(proxy.admin_port)});
+  CHECK(result.exit_code == 0);
+  CHECK(result.stderr_text.find("warning") == std::string::npos);
+  PrometheusText metrics = scrape(proxy.admin_port);
+  CHECK(metrics.value("larder_admin_purges_total{scope=\"namespace\",result=\"ok\"}") == 4);
+}
+
 TEST_CASE("`larder purge` exits non-zero when the admin API cannot be reached or refuses") {
   auto result = runLarder({"purge", "all", "--admin", purgeAddress(freePort())});
   CHECK(result.exit_code == 1);

@@ -111,6 +111,53 @@ TEST_CASE("two larder instances on one Redis share entries and read their writes
   }
 }
 
+// Issue #10 item 11 (DESIGN invariant 13): many frameworks answer these as
+// product 7, so by default a write route matches them too.
+TEST_CASE("PUT /api/products/7/ and PUT /API/products/7 invalidate the cached GET /api/products/7") {
+  CacheFixture cache;
+  HttpClient client = cache.client();
+  for (std::string_view target : {"/api/products/7/", "/API/products/7", "/Api/Products/7/"}) {
+    CAPTURE(target);
+    HttpResponse before;
+    REQUIRE(waitUntil([&] {
+      before = mustGet(client, "/api/products/7");
+      return xCache(before) == "HIT";
+    }, 5s));
+    HttpResponse put = mustRequest(client, "PUT", std::string(target), {{"Content-Type", "application/json"}}, "{}");
+    CHECK(put.status == 200);
+    HttpResponse after = mustGet(client, "/api/products/7");
+    CHECK(xCache(after) == "MISS");
+    CHECK(after.body != before.body);
+    // Reads match exactly by default: another spelling is passed through
+    // uncached, never answered with /api/products/7's entry.
+    HttpResponse spelled = mustGet(client, std::string(target));
+    CHECK(xCache(spelled) != "HIT");
+    CHECK(spelled.body.starts_with("GET " + std::string(target) + " #"));
+  }
+}
+
+TEST_CASE("a write route with case: sensitive and trailing_slash: strict matches only its own spelling") {
+  CacheOptions options;
+  options.routes = std::string(kCacheRoutes) +
+                   "  - match: PUT /api/categories/{slug}\n"
+                   "    invalidates: [categories]\n"
+                   "    case: sensitive\n"
+                   "    trailing_slash: strict\n";
+  options.routes.replace(options.routes.find("  - match: GET /api/categories\n"), 0,
+                         "  - match: GET /api/categories/{slug}\n    ttl: 5m\n    namespaces: [categories]\n");
+  CacheFixture cache(options);
+  HttpClient client = cache.client();
+  warm(cache, client, {"/api/categories/shoes"});
+  for (std::string_view target : {"/API/categories/shoes", "/api/categories/shoes/"}) {
+    CAPTURE(target);
+    CHECK(mustRequest(client, "PUT", std::string(target), {}, "{}").status == 200);
+    // Only RFC 9111 §4.4's own-URI invalidation, which is another spelling.
+    CHECK(xCache(mustGet(client, "/api/categories/shoes")) == "HIT");
+  }
+  CHECK(mustRequest(client, "PUT", "/api/categories/shoes", {}, "{}").status == 200);
+  CHECK(xCache(mustGet(client, "/api/categories/shoes")) == "MISS");
+}
+
 TEST_CASE("an unsafe method without a write route invalidates its own URI (RFC 9111 4.4)") {
   CacheFixture cache;
   HttpClient client = cache.client();

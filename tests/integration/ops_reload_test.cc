@@ -137,4 +137,36 @@ TEST_CASE("SIGHUP with an invalid file keeps the running configuration and logs 
   CHECK(ready->body.find("\"last_reload_ok\":false") != std::string::npos);
 }
 
+// Issue #10 items 11 and 15: routes that overlap once the matching rule
+// applies, and an invalidated namespace no read route uses, are warnings:
+// printed by --check-config (which still passes), logged at a reload.
+TEST_CASE("--check-config prints route warnings and passes; a reload logs them") {
+  FakeUpstream upstream;
+  const std::string warned = routes("1h") +
+                             "  - match: PUT /items/{id}\n"
+                             "    invalidates: [itmes]\n"
+                             "  - match: PUT /Items/{id}/\n"
+                             "    invalidates: [items]\n";
+  LarderProcess larder(proxyConfig(upstream.port(), routes("1h")));
+  CHECK(larder.stderrText().find("warning:") == std::string::npos);
+  const std::string listen = fmt::format("listen: 127.0.0.1:{}\n", larder.port());
+  rewrite(larder.configPath(), listen + proxyConfig(upstream.port(), warned));
+
+  CommandResult check = checkConfig(larder.configPath());
+  CAPTURE(check.output());
+  CHECK(check.exit_code == 0);
+  CHECK(check.stdout_text == "ok\n");
+  const std::string file = larder.configPath().string();
+  CHECK(check.stderr_text.find(file + ":") != std::string::npos);
+  CHECK(check.stderr_text.find(": warning: routes[1].invalidates[0]: \"itmes\" is not a namespace") !=
+        std::string::npos);
+  CHECK(check.stderr_text.find(": warning: routes[2].match: overlaps routes[1]") != std::string::npos);
+
+  REQUIRE(larder.process().signal(SIGHUP));
+  REQUIRE(logged(larder, "configuration reloaded"));
+  const std::string log = larder.stderrText();
+  CHECK(log.find("warning: routes[1].invalidates[0]") != std::string::npos);
+  CHECK(log.find("warning: routes[2].match: overlaps") != std::string::npos);
+}
+
 }  // namespace larder::test

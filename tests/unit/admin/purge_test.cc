@@ -3,6 +3,7 @@
 #include "admin/admin_api.h"
 #include "admin/purge.h"
 #include "cache/key.h"
+#include "config/loader.h"
 
 using namespace larder;
 using namespace larder::admin;
@@ -65,4 +66,40 @@ TEST_CASE("a purge writes one fresh token under the key prefix with the 7-day ve
 
 TEST_CASE("JSON strings escape quotes, backslashes and control bytes") {
   CHECK(jsonString("a\"b\\c\n\x01") == "\"a\\\"b\\\\c\\n\\u0001\"");
+}
+
+TEST_CASE("a namespace purge of a name no read route uses carries a warning; it is still a purge") {
+  auto loaded = config::loadConfigString(
+      "upstream:\n  servers: [127.0.0.1:8000]\n"
+      "routes:\n"
+      "  - match: GET /api/products/{id}\n"
+      "    ttl: 1h\n"
+      "    namespaces: [products, \"product:{id}\"]\n",
+      "conf.yaml");
+  REQUIRE(loaded.ok());
+  const config::NamespaceIndex index((*loaded)->routes);
+  std::string error;
+  struct Row {
+    std::string_view encoded;
+    bool warns;
+  };
+  for (const Row& row : {Row{"nosuchns", true}, Row{"prodcts", true}, Row{"products", false},
+                         Row{"product%3A42", false}, Row{"sk%3Aproduct-42", false}, Row{"%2A", false}}) {
+    CAPTURE(row.encoded);
+    auto purge = namespacePurge(row.encoded, error);
+    REQUIRE(purge);
+    auto warning = purgeWarning(*purge, index);
+    CHECK(warning.has_value() == row.warns);
+    if (warning) {
+      CHECK(warning->find("no route uses the namespace \"" + purge->ns + "\"") != std::string::npos);
+      CHECK(warning->find("purged anyway") != std::string::npos);
+    }
+    // The invalidation itself does not depend on the warning.
+    CHECK(makeInvalidation("v1", *purge).version_keys[0] == cache::namespaceKey("v1", purge->ns));
+  }
+  // URL and everything purges name implicit namespaces: never a warning.
+  CHECK_FALSE(purgeWarning(everythingPurge(), index));
+  auto url = urlPurge("http://example.com/nothing/here", error);
+  REQUIRE(url);
+  CHECK_FALSE(purgeWarning(*url, index));
 }

@@ -126,6 +126,7 @@ TEST_CASE("a minimal config gets the documented defaults") {
   CHECK(config->cache.surrogate_keys.header == "Surrogate-Key");
   CHECK(config->cache.surrogate_keys.strip);
   CHECK(config->routes.empty());
+  CHECK(config->log.rate_limit == 10);
   REQUIRE(config->admin.listen.has_value());
   CHECK(config->admin.listen->toString() == "127.0.0.1:9091");
   CHECK(config->source_path.empty());
@@ -186,7 +187,7 @@ routes:
     ignore_upstream_cache_control: true
   - match: PUT|PATCH|DELETE /api/items/{id}
     invalidates: [items, "item:{id}"]
-log: { level: debug, error_log: /var/log/larder/error.log, access_log: "off" }
+log: { level: debug, error_log: /var/log/larder/error.log, access_log: "off", rate_limit: 3 }
 admin:
   listen: unix:/run/larder-admin.sock
   token_file: )" + token +
@@ -277,6 +278,7 @@ admin:
          larder::base::LogLevel::kDebug));  // toString(LogLevel) confuses doctest
   CHECK(config->log.error_log == "/var/log/larder/error.log");
   CHECK(config->log.access_log == "off");
+  CHECK(config->log.rate_limit == 3);
   REQUIRE(config->admin.listen.has_value());
   CHECK(config->admin.listen->path == "/run/larder-admin.sock");
   CHECK(config->admin.token == "tok");
@@ -349,6 +351,8 @@ TEST_CASE("each class of mistake gets an error naming the key, at its line and c
       {kMinimal + "store: { on_failure: retry }\n", "store.on_failure: expected bypass or reject",
        3, 22},
       {kMinimal + "log: { error_log: }\n", "log.error_log: expected a string, got nothing", 3, 8},
+      {kMinimal + "log: { rate_limit: lots }\n", "log.rate_limit", 3, 20},
+      {kMinimal + "log: { rate_limit: -1 }\n", "log.rate_limit", 3, 20},
       // bad values
       {kMinimal + "timeouts: { idle: 5 minutes }\n",
        "timeouts.idle: invalid duration \"5 minutes\"", 3, 19},
@@ -708,4 +712,10 @@ TEST_CASE("hostile input gives errors, never an exception") {
     CHECK_NOTHROW(result = loadConfigString(input, "fuzz.yaml"));
     CHECK_FALSE(result.ok());
   }
+}
+
+TEST_CASE("log.rate_limit: a number of lines per second, or off (0) for no limit") {
+  CHECK(load(kMinimal + "log: { rate_limit: off }\n")->log.rate_limit == 0);
+  CHECK(load(kMinimal + "log: { rate_limit: 0 }\n")->log.rate_limit == 0);
+  CHECK(load(kMinimal + "log: { rate_limit: 1000 }\n")->log.rate_limit == 1000);
 }
