@@ -20,8 +20,9 @@ struct StaleFixture {
   // The Redis timeout is generous: a lookup that times out bypasses the
   // version-checked fills (it coalesces only with other bypasses), and these
   // tests are about a healthy store on a loaded CI host.
+  // ttl: the route's; short by default, for the stale tests.
   explicit StaleFixture(std::string route_options = "", bool use_redis = false, int workers = 2,
-                        std::string cache_options = "") {
+                        std::string cache_options = "", std::string ttl = "1s") {
     if (use_redis) redis = std::make_unique<RedisServer>();
     std::string store = redis ? fmt::format("store: {{ redis: {{ url: \"{}\", timeout: 1s }} }}\n", redis->url())
                               : std::string();
@@ -32,8 +33,8 @@ struct StaleFixture {
         "{}"
         "cache:\n  lock_timeout: 10s\n{}"
         "routes:\n"
-        "  - match: GET /item\n    ttl: 1s\n{}",
-        workers, upstream.port(), store, cache_options, route_options);
+        "  - match: GET /item\n    ttl: {}\n{}",
+        workers, upstream.port(), store, cache_options, ttl, route_options);
     larder = std::make_unique<LarderProcess>(fragment);
   }
 
