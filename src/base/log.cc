@@ -1,5 +1,7 @@
 #include "base/log.h"
 
+#include <ctime>
+
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -133,11 +135,18 @@ bool Log::reopen() {
   return openSink(error_sink, error_path) && openSink(access_sink, access_path);
 }
 
+std::string rfc3339Now() {
+  const auto now = std::chrono::system_clock::now();
+  const auto millis = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
+  const std::time_t seconds = static_cast<std::time_t>(millis / 1000);
+  std::tm tm{};
+  gmtime_r(&seconds, &tm);
+  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+                     tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(millis % 1000));
+}
+
 void Log::write(LogLevel level, std::string_view message) {
-  auto now = std::chrono::system_clock::now();
-  auto millis = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch());
-  std::string line = fmt::format("{}.{:03d} [{}] {}\n", millis.count() / 1000,
-                                 static_cast<int>(millis.count() % 1000), toString(level), message);
+  std::string line = fmt::format("{} [{}] {}\n", rfc3339Now(), toString(level), message);
   std::lock_guard lock(sinks_mutex);
   writeLine(error_sink, line);
 }

@@ -40,6 +40,10 @@ struct LogSite {
   LogSite* next = nullptr;  // written once, before the site is published
 };
 
+// The current time as RFC 3339 in UTC with milliseconds:
+// "2026-12-06T14:02:34.123Z".
+std::string rfc3339Now();
+
 class Log {
  public:
   static void setLevel(LogLevel level) { level_.store(level, std::memory_order_relaxed); }
@@ -51,6 +55,8 @@ class Log {
   static bool setAccessLogPath(const std::string& path);
   static bool reopen();
 
+  // "2026-12-06T14:02:34.123Z [info] message": RFC 3339 in UTC, readable
+  // outside journald too.
   static void write(LogLevel level, std::string_view message);
   static void access(std::string_view line);
 

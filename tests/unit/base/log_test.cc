@@ -24,3 +24,17 @@ TEST_CASE("result holds a value or an error") {
   REQUIRE_FALSE(bad.ok());
   CHECK(bad.error() == "nope");
 }
+
+TEST_CASE("error log timestamps are RFC 3339 in UTC with milliseconds") {
+  const std::string now = rfc3339Now();
+  CAPTURE(now);
+  REQUIRE(now.size() == 24);
+  for (size_t i : {4u, 7u}) CHECK(now[i] == '-');
+  CHECK(now[10] == 'T');
+  for (size_t i : {13u, 16u}) CHECK(now[i] == ':');
+  CHECK(now[19] == '.');
+  CHECK(now[23] == 'Z');
+  for (size_t i : {0u, 1u, 2u, 3u, 5u, 6u, 8u, 9u, 11u, 12u, 14u, 15u, 17u, 18u, 20u, 21u, 22u})
+    CHECK((now[i] >= '0' && now[i] <= '9'));
+  CHECK(now.substr(0, 2) == "20");
+}

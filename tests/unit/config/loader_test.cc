@@ -101,8 +101,9 @@ TEST_CASE("conf/larder.yaml, the documented example, loads without errors") {
   CHECK(me->per_user->kind == PrincipalSource::Kind::kHeader);
   const Route* product = config.matchRoute("GET", "/api/products/7", params);
   REQUIRE(product != nullptr);
-  REQUIRE(product->namespaces.size() == 2);
-  CHECK(product->namespaces[1].expand(params) == "product:7");
+  // The example teaches one namespace per item (README "Designing namespaces").
+  REQUIRE(product->namespaces.size() == 1);
+  CHECK(product->namespaces[0].expand(params) == "product:7");
   const Route* update = config.matchRoute("PATCH", "/api/products/7", params);
   REQUIRE(update != nullptr);
   CHECK_FALSE(update->isRead());
