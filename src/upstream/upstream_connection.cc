@@ -62,7 +62,7 @@ void UpstreamConnection::write(std::string bytes) {
 }
 
 void UpstreamConnection::resumeReading() {
-  if (state_ == State::kActive) stream_.startReading();
+  if (state_ == State::kActive || state_ == State::kIdle) stream_.startReading();
 }
 
 void UpstreamConnection::close() {
@@ -111,7 +111,11 @@ void UpstreamConnection::onStreamRead(std::string_view data) {
       bool reusable = keep_alive_ && offset == data.size() && request->isBodyComplete();
       ++requests_served_;
       if (reusable) {
+        // An idle connection always reads, whoever paused it while it was
+        // busy (client backpressure, a write's invalidation): the server's
+        // keep-alive close must be seen at once, not by the next request.
         state_ = State::kIdle;
+        stream_.startReading();
         timer_.start(pool_.config().idle_timeout, [this] { close(); });
         pool_.release(*this);
       } else {

@@ -31,7 +31,11 @@ class UpstreamConnection : public net::TcpStream::Handler, public http::Response
   void detach();
   void write(std::string bytes);
   size_t writeQueueBytes() const { return stream_.writeQueueBytes(); }
-  void pauseReading() { stream_.stopReading(); }
+  // Response backpressure while serving a request. An idle connection
+  // always reads (to see the server's close), so pausing one does nothing.
+  void pauseReading() {
+    if (state_ != State::kIdle) stream_.stopReading();
+  }
   void resumeReading();
   void close();
 
