@@ -73,6 +73,9 @@ CounterFamily upstream_errors("larder_upstream_errors_total",
 Histogram upstream_response_seconds("larder_upstream_response_seconds",
                                     "Time from sending a request upstream to its response head.",
                                     Histogram::latencyBuckets());
+Counter upstream_retries("larder_upstream_retries_total",
+                         "Idempotent requests resent on a new connection because a reused one "
+                         "closed before any byte of the answer.");
 
 CounterFamily store_rejected("larder_cache_store_rejected_total",
                              "Cacheable-route responses not stored, by reason.",

@@ -64,6 +64,7 @@ extern Counter connections_accepted;       // larder_connections_accepted_total
 extern CounterFamily upstream_responses;   // larder_upstream_responses_total{code}
 extern CounterFamily upstream_errors;      // larder_upstream_errors_total{reason} (UpstreamError order)
 extern Histogram upstream_response_seconds;
+extern Counter upstream_retries;           // larder_upstream_retries_total
 
 // Cache.
 extern CounterFamily store_rejected;       // larder_cache_store_rejected_total{reason}

@@ -47,7 +47,10 @@ struct UpstreamConfig {
   std::vector<Address> servers;
   Duration connect_timeout = 1s;
   Duration response_timeout = 30s;     // until the response head, and between body reads
-  Duration idle_timeout = 60s;         // keep-alive connection in the pool
+  // An idle pooled connection is closed after this: below the keep-alive
+  // timeouts of common app servers (gunicorn 2s, uvicorn and Node 5s), so
+  // larder, not the server, closes it (upstream/keep_alive.h).
+  Duration idle_timeout = 1s;
   unsigned keepalive = 64;             // idle connections kept per worker
   std::optional<std::string> host;     // overrides the Host header sent upstream
 };

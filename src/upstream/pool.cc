@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "base/log.h"
+#include "upstream/keep_alive.h"
 #include "upstream/upstream_connection.h"
 
 namespace larder::upstream {
@@ -66,16 +67,19 @@ std::unique_ptr<UpstreamRequest> Pool::start(OutgoingRequest request, ResponseHa
   return pending;
 }
 
-UpstreamConnection& Pool::acquire(bool allow_idle) {
+UpstreamConnection& Pool::acquire(Reuse reuse) {
   size_t index = addresses_.empty() ? 0 : next_server_++ % addresses_.size();
-  if (allow_idle) {
+  if (reuse != Reuse::kNone) {
+    const base::MonoTime now = base::MonoClock::now();
     for (auto it = idle_.rbegin(); it != idle_.rend(); ++it) {
       UpstreamConnection* connection = *it;
-      if (connection->serverIndex() == index &&
-          connection->state() == UpstreamConnection::State::kIdle) {
-        idle_.erase(std::next(it).base());
-        return *connection;
-      }
+      if (connection->serverIndex() != index ||
+          connection->state() != UpstreamConnection::State::kIdle)
+        continue;
+      // idle_ is in release order: older ones have been idle longer still.
+      if (reuse == Reuse::kRecent && now - connection->idleSince() > kUnretryableIdleLimit) break;
+      idle_.erase(std::next(it).base());
+      return *connection;
     }
   }
   auto connection = std::make_unique<UpstreamConnection>(*this, loop_, index);

@@ -1,7 +1,10 @@
 // Pool: a worker's upstream connections (STYLE L7: the Worker owns the Pool,
 // the Pool owns every UpstreamConnection, idle or busy). Servers are chosen
-// round robin; an idle keep-alive connection to the chosen server is reused
-// before a new one is opened. At most `keepalive` idle connections are kept.
+// round robin; the most recently used idle keep-alive connection to the
+// chosen server is reused before a new one is opened, if the request may
+// take it (Reuse). At most `keepalive` idle connections are kept; each one
+// is retired after its idle limit (upstream/keep_alive.h), and closed at
+// once when the server closes it (an idle connection always reads).
 #pragma once
 
 #include <memory>
@@ -34,8 +37,14 @@ class Pool {
   // A reload swaps servers and timeouts for requests started afterwards.
   void reconfigure(const config::UpstreamConfig& config);
 
+  // Which idle connection a request may take.
+  enum class Reuse {
+    kAny,     // any idle one: the request can be resent if it turns out dead
+    kRecent,  // one idle for at most kUnretryableIdleLimit (cannot be resent)
+    kNone,    // a new connection (a resent request)
+  };
   // For UpstreamRequest / UpstreamConnection.
-  UpstreamConnection& acquire(bool allow_idle);
+  UpstreamConnection& acquire(Reuse reuse);
   void release(UpstreamConnection& connection);
   void onClosed(UpstreamConnection& connection);
   net::Loop& loop() { return loop_; }

@@ -1,6 +1,7 @@
 #include "upstream/upstream_connection.h"
 
 #include "base/log.h"
+#include "upstream/keep_alive.h"
 #include "upstream/pool.h"
 #include "upstream/upstream_request.h"
 
@@ -116,7 +117,8 @@ void UpstreamConnection::onStreamRead(std::string_view data) {
         // keep-alive close must be seen at once, not by the next request.
         state_ = State::kIdle;
         stream_.startReading();
-        timer_.start(pool_.config().idle_timeout, [this] { close(); });
+        idle_since_ = base::MonoClock::now();
+        timer_.start(idle_limit_, [this] { close(); });
         pool_.release(*this);
       } else {
         close();
@@ -165,6 +167,10 @@ void UpstreamConnection::onResponseHead(http::ResponseHead& head) {
   last_head_interim_ = head.isInterim();
   if (last_head_interim_) return;  // 100 Continue and friends are not forwarded
   keep_alive_ = head.keep_alive;
+  // Retire the connection before the server would (upstream/keep_alive.h).
+  const std::string* hint = head.headers.find("Keep-Alive");
+  idle_limit_ = idleLimit(pool_.config().idle_timeout, hint != nullptr ? parseKeepAlive(*hint) : KeepAliveHint{});
+  if (idle_limit_ <= base::Duration(0)) keep_alive_ = false;
   if (request_ != nullptr) request_->onHead(head);
 }
 

@@ -41,6 +41,8 @@ class UpstreamConnection : public net::TcpStream::Handler, public http::Response
 
   State state() const { return state_; }
   bool isReused() const { return requests_served_ > 0; }
+  // Since when an idle connection has been idle.
+  base::MonoTime idleSince() const { return idle_since_; }
   size_t serverIndex() const { return server_index_; }
 
  private:
@@ -69,6 +71,8 @@ class UpstreamConnection : public net::TcpStream::Handler, public http::Response
   bool last_head_interim_ = false;
   bool keep_alive_ = true;
   unsigned requests_served_ = 0;
+  base::Duration idle_limit_{0};  // of the last answer: upstream/keep_alive.h
+  base::MonoTime idle_since_{};
 };
 
 }  // namespace larder::upstream

@@ -1,5 +1,6 @@
 #include "upstream/upstream_request.h"
 
+#include "base/log.h"
 #include "base/metric_catalog.h"
 #include "http/serializer.h"
 #include "upstream/pool.h"
@@ -20,10 +21,16 @@ UpstreamRequest::~UpstreamRequest() {
 
 void UpstreamRequest::start() {
   started_at_ = base::MonoClock::now();
-  // The head is kept only when a retry might need to send it again.
-  std::string head = request_.retryable ? request_.head : std::move(request_.head);
-  unsent_.insert(0, head);
-  connection_ = &pool_.acquire(/*allow_idle=*/!retried_);
+  if (request_.retryable) {
+    // The head (and body) are kept while a resend might need them.
+    unsent_ = request_.head + replay_;
+  } else {
+    unsent_.insert(0, std::move(request_.head));
+  }
+  Pool::Reuse reuse = retried_ ? Pool::Reuse::kNone
+                      : request_.retryable ? Pool::Reuse::kAny
+                                           : Pool::Reuse::kRecent;
+  connection_ = &pool_.acquire(reuse);
   connection_->attach(*this, request_.method);
 }
 
@@ -36,6 +43,15 @@ void UpstreamRequest::onConnected(UpstreamConnection& connection) {
 }
 
 void UpstreamRequest::writeToConnection(std::string bytes) {
+  if (request_.retryable) {
+    if (replay_.size() + bytes.size() > kMaxReplayBytes) {
+      request_.retryable = false;  // too long to keep: sent once only
+      replay_.clear();
+      replay_.shrink_to_fit();
+    } else {
+      replay_ += bytes;
+    }
+  }
   if (connection_ != nullptr && connection_->state() == UpstreamConnection::State::kActive) {
     connection_->write(std::move(bytes));
   } else {
@@ -45,7 +61,6 @@ void UpstreamRequest::writeToConnection(std::string bytes) {
 
 void UpstreamRequest::sendBody(std::string_view data) {
   if (data.empty()) return;
-  body_started_ = true;
   if (request_.body_framing == http::BodyFraming::kChunked) {
     std::string framed;
     framed.reserve(data.size() + 16);
@@ -100,8 +115,14 @@ void UpstreamRequest::onComplete() {
 
 void UpstreamRequest::onFailed(UpstreamError error, bool reused_connection_closed_early) {
   connection_ = nullptr;
-  if (reused_connection_closed_early && request_.retryable && !retried_ && !body_started_) {
+  if (reused_connection_closed_early && request_.retryable && !retried_) {
+    // The server closed a kept-alive connection as the request went out
+    // (RFC 9112 §9.3.1): nothing was answered, and resending an idempotent
+    // request is safe (RFC 9110 §9.2.2). Once, on a new connection.
     retried_ = true;
+    base::metrics::upstream_retries.inc();
+    LOG_DEBUG("upstream {} on a reused connection before any answer to {}: resending on a new one",
+              toString(error), request_.method);
     start();
     return;
   }

@@ -41,7 +41,11 @@ struct OutgoingRequest {
   std::string head;  // serialized request head, ready to send
   http::BodyFraming body_framing = http::BodyFraming::kNone;  // kNone, kContentLength or kChunked
   // Safe to resend on a fresh connection when a reused one closes before
-  // any byte of the answer (idempotent method, no body).
+  // any byte of the answer: an idempotent method (RFC 9110 §9.2.2) whose
+  // whole body, if any, is handed over at once. The body is kept for the
+  // resend (up to kMaxReplayBytes; a longer one is not resent). A request
+  // that is not retryable only reuses a connection idle for a moment
+  // (Pool::Reuse::kRecent).
   bool retryable = false;
 };
 
@@ -69,6 +73,8 @@ class UpstreamRequest {
   base::Duration headLatency() const { return head_latency_; }
 
   static constexpr size_t kHighWater = 256 * 1024;
+  // The proxy hands over bodies of up to 64 KiB whole (and a last read).
+  static constexpr size_t kMaxReplayBytes = 128 * 1024;
   static constexpr size_t kLowWater = 64 * 1024;
 
   // Called by UpstreamConnection.
@@ -88,8 +94,8 @@ class UpstreamRequest {
   ResponseHandler& handler_;
   UpstreamConnection* connection_ = nullptr;
   std::string unsent_;   // bytes waiting for the connection to be ready
+  std::string replay_;   // the framed body sent so far, while retryable
   bool body_finished_ = false;
-  bool body_started_ = false;
   bool retried_ = false;
   bool paused_ = false;
   base::MonoTime started_at_{};
