@@ -43,6 +43,15 @@ struct ServerConfig {
   uint64_t max_body_size = 1024ull * 1024 * 1024;  // request bodies; 0 = unlimited
 };
 
+// Passive health (upstream/server_health.h): this many consecutive failed
+// attempts (connect failures and timeouts, response timeouts) mark a server
+// down for `cooldown`; then one request probes it. failures 0: never down.
+struct PassiveHealthConfig {
+  unsigned failures = 3;
+  Duration cooldown = 5s;
+  friend bool operator==(const PassiveHealthConfig&, const PassiveHealthConfig&) = default;
+};
+
 struct UpstreamConfig {
   std::vector<Address> servers;
   Duration connect_timeout = 1s;
@@ -53,6 +62,7 @@ struct UpstreamConfig {
   Duration idle_timeout = 1s;
   unsigned keepalive = 64;             // idle connections kept per worker
   std::optional<std::string> host;     // overrides the Host header sent upstream
+  PassiveHealthConfig passive_health;
 };
 
 struct RedisConfig {

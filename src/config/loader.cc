@@ -186,6 +186,13 @@ class Loader {
     // 0 keeps no idle connections: every request opens a new one.
     if (auto v = m.take("keepalive"))
       r_.readUnsigned(*v, m.pathOf("keepalive"), 0, 100000, upstream.keepalive);
+    if (auto v = m.take("passive_health")) {
+      MapReader health(r_, *v, m.pathOf("passive_health"));
+      if (auto f = health.take("failures"))
+        r_.readUnsigned(*f, health.pathOf("failures"), 0, 1000, upstream.passive_health.failures);
+      if (auto c = health.take("cooldown"))
+        r_.readPositiveDuration(*c, health.pathOf("cooldown"), upstream.passive_health.cooldown);
+    }
     if (auto v = m.take("host")) {
       std::string host;
       if (r_.readNonEmptyString(*v, m.pathOf("host"), host)) {

@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "base/log.h"
+#include "base/metric_catalog.h"
 #include "upstream/keep_alive.h"
 #include "upstream/upstream_connection.h"
 
@@ -40,7 +41,7 @@ Pool::Pool(net::Loop& loop, const config::UpstreamConfig& config) : loop_(loop),
 Pool::~Pool() = default;
 
 void Pool::resolveServers() {
-  addresses_.clear();
+  targets_.clear();
   for (const auto& server : config_.servers) {
     net::SocketAddress address;
     if (server.kind != config::Address::Kind::kTcp || !resolve(server, address)) {
@@ -48,8 +49,11 @@ void Pool::resolveServers() {
       // Keep an unconnectable placeholder so round robin stays aligned.
       net::makeSocketAddress("0.0.0.0", 0, address);
     }
-    addresses_.push_back(address);
+    targets_.push_back(Target{address, &serverHealth(server.toString())});
   }
+  // A validated configuration names a server; without one, fail like an
+  // unreachable server rather than index an empty list.
+  if (targets_.empty()) targets_.push_back(Target{net::SocketAddress{}, &serverHealth("0.0.0.0:0")});
 }
 
 void Pool::reconfigure(const config::UpstreamConfig& config) {
@@ -67,14 +71,36 @@ std::unique_ptr<UpstreamRequest> Pool::start(OutgoingRequest request, ResponseHa
   return pending;
 }
 
-UpstreamConnection& Pool::acquire(Reuse reuse) {
-  size_t index = addresses_.empty() ? 0 : next_server_++ % addresses_.size();
+size_t Pool::chooseServer(const std::vector<const ServerHealth*>& tried) {
+  const size_t n = targets_.size();
+  auto wasTried = [&](size_t i) {
+    return std::find(tried.begin(), tried.end(), targets_[i].health) != tried.end();
+  };
+  const uint64_t now = base::monoMillis();
+  for (size_t k = 0; k < n; ++k) {
+    size_t i = (next_server_ + k) % n;
+    if (!wasTried(i) && targets_[i].health->admit(now, config_.passive_health) !=
+                            ServerHealth::Admission::kDown)
+      return i;
+  }
+  // Every untried server is down: try one anyway rather than fail unasked.
+  for (size_t k = 0; k < n; ++k) {
+    size_t i = (next_server_ + k) % n;
+    if (!wasTried(i)) return i;
+  }
+  return next_server_ % n;
+}
+
+UpstreamConnection& Pool::acquire(Reuse reuse, const std::vector<const ServerHealth*>& tried) {
+  const size_t index = chooseServer(tried);
+  next_server_ = index + 1;
+  ServerHealth& server = *targets_[index].health;
+  base::metrics::upstream_server_requests.add(server.metricIndex(), 1);
   if (reuse != Reuse::kNone) {
     const base::MonoTime now = base::MonoClock::now();
     for (auto it = idle_.rbegin(); it != idle_.rend(); ++it) {
       UpstreamConnection* connection = *it;
-      if (connection->serverIndex() != index ||
-          connection->state() != UpstreamConnection::State::kIdle)
+      if (&connection->server() != &server || connection->state() != UpstreamConnection::State::kIdle)
         continue;
       // idle_ is in release order: older ones have been idle longer still.
       if (reuse == Reuse::kRecent && now - connection->idleSince() > kUnretryableIdleLimit) break;
@@ -82,10 +108,10 @@ UpstreamConnection& Pool::acquire(Reuse reuse) {
       return *connection;
     }
   }
-  auto connection = std::make_unique<UpstreamConnection>(*this, loop_, index);
+  auto connection = std::make_unique<UpstreamConnection>(*this, loop_, server);
   UpstreamConnection& ref = *connection;
   connections_.emplace(&ref, std::move(connection));
-  ref.connect(addresses_.empty() ? net::SocketAddress{} : addresses_[index], config_.connect_timeout);
+  ref.connect(targets_[index].address, config_.connect_timeout);
   return ref;
 }
 

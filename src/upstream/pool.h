@@ -1,6 +1,9 @@
 // Pool: a worker's upstream connections (STYLE L7: the Worker owns the Pool,
-// the Pool owns every UpstreamConnection, idle or busy). Servers are chosen
-// round robin; the most recently used idle keep-alive connection to the
+// the Pool owns every UpstreamConnection, idle or busy; each connection
+// points at its server's process-wide ServerHealth, which outlives it).
+// Servers are chosen round robin among those that are up (or whose probe is
+// due; upstream/server_health.h), skipping those a request already tried;
+// when every server is down, round robin among all. The most recently used idle keep-alive connection to the
 // chosen server is reused before a new one is opened, if the request may
 // take it (Reuse). At most `keepalive` idle connections are kept; each one
 // is retired after its idle limit (upstream/keep_alive.h), and closed at
@@ -14,6 +17,7 @@
 #include "config/config.h"
 #include "net/loop.h"
 #include "net/socket_address.h"
+#include "upstream/server_health.h"
 #include "upstream/upstream_request.h"
 
 namespace larder::upstream {
@@ -43,8 +47,10 @@ class Pool {
     kRecent,  // one idle for at most kUnretryableIdleLimit (cannot be resent)
     kNone,    // a new connection (a resent request)
   };
-  // For UpstreamRequest / UpstreamConnection.
-  UpstreamConnection& acquire(Reuse reuse);
+  // For UpstreamRequest / UpstreamConnection. `tried`: servers this request
+  // already failed on, avoided while another one remains.
+  UpstreamConnection& acquire(Reuse reuse, const std::vector<const ServerHealth*>& tried);
+  size_t serverCount() const { return targets_.size(); }
   void release(UpstreamConnection& connection);
   void onClosed(UpstreamConnection& connection);
   net::Loop& loop() { return loop_; }
@@ -54,7 +60,13 @@ class Pool {
 
   net::Loop& loop_;
   config::UpstreamConfig config_;
-  std::vector<net::SocketAddress> addresses_;
+  struct Target {
+    net::SocketAddress address;
+    ServerHealth* health;
+  };
+  size_t chooseServer(const std::vector<const ServerHealth*>& tried);
+
+  std::vector<Target> targets_;
   size_t next_server_ = 0;
   std::unordered_map<UpstreamConnection*, std::unique_ptr<UpstreamConnection>> connections_;
   std::vector<UpstreamConnection*> idle_;  // most recently used last

@@ -3,16 +3,17 @@
 #include "base/log.h"
 #include "upstream/keep_alive.h"
 #include "upstream/pool.h"
+#include "upstream/server_health.h"
 #include "upstream/upstream_request.h"
 
 namespace larder::upstream {
 
-UpstreamConnection::UpstreamConnection(Pool& pool, net::Loop& loop, size_t server_index)
+UpstreamConnection::UpstreamConnection(Pool& pool, net::Loop& loop, ServerHealth& server)
     : pool_(pool),
       stream_(loop, *this),
       parser_(*this, http::ResponseParser::Limits{}),
       timer_(loop),
-      server_index_(server_index) {}
+      server_(server) {}
 
 void UpstreamConnection::connect(const net::SocketAddress& address, base::Duration timeout) {
   state_ = State::kConnecting;
@@ -79,11 +80,19 @@ void UpstreamConnection::armResponseTimer() {
                [this] { fail(UpstreamError::kResponseTimeout, false); });
 }
 
-void UpstreamConnection::fail(UpstreamError error, bool reused_closed_early) {
+void UpstreamConnection::fail(UpstreamError error, bool closed_before_answer) {
   if (state_ == State::kClosing) return;
   UpstreamRequest* request = request_;
   close();
-  if (request != nullptr) request->onFailed(error, reused_closed_early);
+  if (error == UpstreamError::kConnectFailed || error == UpstreamError::kConnectTimeout ||
+      error == UpstreamError::kResponseTimeout) {
+    server_.onFailure(base::monoMillis(), pool_.config().passive_health);
+  } else if (!(closed_before_answer && isReused())) {
+    // A kept-alive connection closed as a request went out is the keep-alive
+    // race, not the server failing; other resets and bad answers are counted.
+    server_.countFailure();
+  }
+  if (request != nullptr) request->onFailed(error, closed_before_answer);
 }
 
 void UpstreamConnection::onStreamRead(std::string_view data) {
@@ -147,12 +156,12 @@ void UpstreamConnection::onStreamEnd(int status) {
   }
   // A keep-alive connection the server closed before answering: the request
   // may be retried on a fresh one.
-  fail(UpstreamError::kReset, isReused() && !response_bytes_seen_);
+  fail(UpstreamError::kReset, !response_bytes_seen_);
 }
 
 void UpstreamConnection::onStreamWritten(int status) {
   if (status != 0) {
-    if (status != UV_ECANCELED) fail(UpstreamError::kReset, isReused() && !response_bytes_seen_);
+    if (status != UV_ECANCELED) fail(UpstreamError::kReset, !response_bytes_seen_);
     return;
   }
   if (state_ == State::kActive && request_ != nullptr) {
@@ -167,6 +176,7 @@ void UpstreamConnection::onResponseHead(http::ResponseHead& head) {
   last_head_interim_ = head.isInterim();
   if (last_head_interim_) return;  // 100 Continue and friends are not forwarded
   keep_alive_ = head.keep_alive;
+  server_.onSuccess();
   // Retire the connection before the server would (upstream/keep_alive.h).
   const std::string* hint = head.headers.find("Keep-Alive");
   idle_limit_ = idleLimit(pool_.config().idle_timeout, hint != nullptr ? parseKeepAlive(*hint) : KeepAliveHint{});

@@ -3,6 +3,9 @@
 // (STYLE L2). While serving a request it holds a pointer to it; the request
 // detaches on destruction, which closes the connection unless the response
 // had already completed and the connection went back to the pool.
+// Attempts that fail for the server's sake (connect refused, connect or
+// response timeout) are reported to its ServerHealth, and an answer's head
+// as a success.
 #pragma once
 
 #include <string>
@@ -16,13 +19,14 @@
 namespace larder::upstream {
 
 class Pool;
+class ServerHealth;
 class UpstreamRequest;
 
 class UpstreamConnection : public net::TcpStream::Handler, public http::ResponseParser::Handler {
  public:
   enum class State { kConnecting, kIdle, kActive, kClosing };
 
-  UpstreamConnection(Pool& pool, net::Loop& loop, size_t server_index);
+  UpstreamConnection(Pool& pool, net::Loop& loop, ServerHealth& server);
 
   void connect(const net::SocketAddress& address, base::Duration timeout);
   // Begins serving `request`; it must send its head via write().
@@ -43,7 +47,7 @@ class UpstreamConnection : public net::TcpStream::Handler, public http::Response
   bool isReused() const { return requests_served_ > 0; }
   // Since when an idle connection has been idle.
   base::MonoTime idleSince() const { return idle_since_; }
-  size_t serverIndex() const { return server_index_; }
+  ServerHealth& server() const { return server_; }
 
  private:
   // net::TcpStream::Handler
@@ -56,14 +60,14 @@ class UpstreamConnection : public net::TcpStream::Handler, public http::Response
   void onResponseBody(std::string_view data) override;
   void onResponseComplete() override;
 
-  void fail(UpstreamError error, bool reused_closed_early);
+  void fail(UpstreamError error, bool closed_before_answer);
   void armResponseTimer();
 
   Pool& pool_;
   net::TcpStream stream_;
   http::ResponseParser parser_;
   net::Timer timer_;
-  size_t server_index_;
+  ServerHealth& server_;  // process-wide, outlives every connection
   State state_ = State::kConnecting;
   UpstreamRequest* request_ = nullptr;
   bool response_bytes_seen_ = false;

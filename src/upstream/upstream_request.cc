@@ -4,6 +4,7 @@
 #include "base/metric_catalog.h"
 #include "http/serializer.h"
 #include "upstream/pool.h"
+#include "upstream/server_health.h"
 #include "upstream/upstream_connection.h"
 
 namespace larder::upstream {
@@ -27,10 +28,15 @@ void UpstreamRequest::start() {
   } else {
     unsent_.insert(0, std::move(request_.head));
   }
+  acquireConnection();
+}
+
+void UpstreamRequest::acquireConnection() {
   Pool::Reuse reuse = retried_ ? Pool::Reuse::kNone
                       : request_.retryable ? Pool::Reuse::kAny
                                            : Pool::Reuse::kRecent;
-  connection_ = &pool_.acquire(reuse);
+  connection_ = &pool_.acquire(reuse, tried_);
+  tried_.push_back(&connection_->server());
   connection_->attach(*this, request_.method);
 }
 
@@ -113,16 +119,24 @@ void UpstreamRequest::onComplete() {
   handler_.onUpstreamComplete();
 }
 
-void UpstreamRequest::onFailed(UpstreamError error, bool reused_connection_closed_early) {
+void UpstreamRequest::onFailed(UpstreamError error, bool closed_before_answer) {
   connection_ = nullptr;
-  if (reused_connection_closed_early && request_.retryable && !retried_) {
-    // The server closed a kept-alive connection as the request went out
-    // (RFC 9112 §9.3.1): nothing was answered, and resending an idempotent
-    // request is safe (RFC 9110 §9.2.2). Once, on a new connection.
+  const bool nothing_sent = error == UpstreamError::kConnectFailed || error == UpstreamError::kConnectTimeout;
+  if (nothing_sent && tried_.size() < pool_.serverCount()) {
+    // Never connected, so nothing was sent: any method may go elsewhere.
+    LOG_DEBUG("upstream {} for {}: trying the next server", toString(error), request_.method);
+    acquireConnection();
+    return;
+  }
+  if (closed_before_answer && request_.retryable && !retried_) {
+    // A kept-alive connection the server closed as the request went out
+    // (RFC 9112 §9.3.1), or a server that died with it: nothing was
+    // answered, and resending an idempotent request is safe (RFC 9110
+    // §9.2.2). Once, on a new connection.
     retried_ = true;
     base::metrics::upstream_retries.inc();
-    LOG_DEBUG("upstream {} on a reused connection before any answer to {}: resending on a new one",
-              toString(error), request_.method);
+    LOG_DEBUG("upstream {} before any answer to {}: resending on a new connection", toString(error),
+              request_.method);
     start();
     return;
   }

@@ -65,8 +65,11 @@ async def app(scope, receive, send):
 
 class UvicornServer {
  public:
-  // keep_alive: uvicorn's --timeout-keep-alive in seconds (nullopt: its default, 5).
-  explicit UvicornServer(std::optional<int> keep_alive = std::nullopt) : port_(freePort()) {
+  // keep_alive: uvicorn's --timeout-keep-alive in seconds (nullopt: its
+  // default, 5). port: 0 for a free one, or the port of a server that was
+  // killed, to bring it back.
+  explicit UvicornServer(std::optional<int> keep_alive = std::nullopt, uint16_t port = 0)
+      : port_(port != 0 ? port : freePort()) {
     dir_.writeFile("larder_test_app.py", kAsgiApp);
     std::vector<std::string> argv = {"/usr/bin/python3", "-m", "uvicorn", "--app-dir", dir_.path().string(),
                                      "--host", "127.0.0.1", "--port", std::to_string(port_),
@@ -84,7 +87,10 @@ class UvicornServer {
   }
 
   uint16_t port() const { return port_; }
+  std::string address() const { return fmt::format("127.0.0.1:{}", port_); }
   Process& process() { return *process_; }
+  // SIGKILL: its connections are reset, new ones refused.
+  void kill() { process_->kill(); }
 
  private:
   TempDir dir_;

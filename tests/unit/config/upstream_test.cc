@@ -1,0 +1,62 @@
+// upstream.idle_timeout and upstream.passive_health: defaults, values, mistakes.
+#include <doctest/doctest.h>
+
+#include <string>
+
+#include "config/loader.h"
+
+using namespace larder::config;
+using namespace std::chrono_literals;
+
+namespace {
+
+std::string withUpstream(const std::string& lines) {
+  return "upstream:\n  servers: [127.0.0.1:8000, 127.0.0.1:8001]\n" + lines;
+}
+
+}  // namespace
+
+TEST_CASE("upstream defaults: 1s idle timeout (below app servers' keep-alive), 3 failures, 5s cooldown") {
+  auto result = loadConfigString(withUpstream(""), "conf.yaml");
+  REQUIRE(result.ok());
+  const UpstreamConfig& upstream = (*result)->upstream;
+  CHECK(upstream.idle_timeout == 1s);
+  CHECK(upstream.passive_health.failures == 3);
+  CHECK(upstream.passive_health.cooldown == 5s);
+}
+
+TEST_CASE("upstream.passive_health: its values, and 0 failures turns it off") {
+  auto result = loadConfigString(withUpstream("  passive_health: { failures: 5, cooldown: 1500ms }\n"), "conf.yaml");
+  REQUIRE(result.ok());
+  CHECK((*result)->upstream.passive_health.failures == 5);
+  CHECK((*result)->upstream.passive_health.cooldown == 1500ms);
+  result = loadConfigString(withUpstream("  passive_health: { failures: 0 }\n"), "conf.yaml");
+  REQUIRE(result.ok());
+  CHECK((*result)->upstream.passive_health.failures == 0);
+}
+
+TEST_CASE("upstream.passive_health: bad values get an error naming the key, at its line") {
+  struct Row {
+    std::string yaml;
+    std::string message;  // a substring
+  };
+  const Row rows[] = {
+      {"  passive_health: { failures: -1 }\n", "upstream.passive_health.failures"},
+      {"  passive_health: { failures: many }\n", "upstream.passive_health.failures"},
+      {"  passive_health: { failures: 1001 }\n", "upstream.passive_health.failures"},
+      {"  passive_health: { cooldown: 0s }\n", "upstream.passive_health.cooldown: must be greater than 0"},
+      {"  passive_health: { cooldown: soon }\n", "upstream.passive_health.cooldown: invalid duration"},
+      {"  passive_health: { failure: 3 }\n", "unknown key upstream.passive_health.failure"},
+      {"  passive_health: 3\n", "upstream.passive_health: expected a mapping, got a scalar"},
+      {"  idle_timeout: 0s\n", "upstream.idle_timeout: must be greater than 0"},
+  };
+  for (const Row& row : rows) {
+    CAPTURE(row.yaml);
+    auto result = loadConfigString(withUpstream(row.yaml), "conf.yaml");
+    REQUIRE_FALSE(result.ok());
+    REQUIRE(result.error().size() == 1);
+    const ConfigError& error = result.error()[0];
+    CHECK(error.message.find(row.message) != std::string::npos);
+    CHECK(error.line == 3);
+  }
+}
