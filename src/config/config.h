@@ -63,6 +63,7 @@ struct UpstreamConfig {
   unsigned keepalive = 64;             // idle connections kept per worker
   std::optional<std::string> host;     // overrides the Host header sent upstream
   PassiveHealthConfig passive_health;
+  Duration resolve_interval = 10s;     // servers named by a DNS name are looked up again
 };
 
 struct RedisConfig {

@@ -186,6 +186,8 @@ class Loader {
     // 0 keeps no idle connections: every request opens a new one.
     if (auto v = m.take("keepalive"))
       r_.readUnsigned(*v, m.pathOf("keepalive"), 0, 100000, upstream.keepalive);
+    if (auto v = m.take("resolve_interval"))
+      r_.readPositiveDuration(*v, m.pathOf("resolve_interval"), upstream.resolve_interval);
     if (auto v = m.take("passive_health")) {
       MapReader health(r_, *v, m.pathOf("passive_health"));
       if (auto f = health.take("failures"))

@@ -16,7 +16,9 @@
 
 #include "config/config.h"
 #include "net/loop.h"
+#include "net/resolver.h"
 #include "net/socket_address.h"
+#include "net/timer.h"
 #include "upstream/server_health.h"
 #include "upstream/upstream_request.h"
 
@@ -26,8 +28,14 @@ class UpstreamConnection;
 
 class Pool {
  public:
-  // Resolves the configured servers (blocking, at construction only).
-  Pool(net::Loop& loop, const config::UpstreamConfig& config);
+  // Servers named by an IP address are used as they are. Names are
+  // resolved through `resolver`, asynchronously: at construction, every
+  // upstream.resolve_interval, and after a connect to the server fails (at
+  // most once a second). Every address of a name is used, in turn; a
+  // request for a name not yet resolved waits for it (within
+  // connect_timeout); a failed lookup keeps the addresses of the last one.
+  Pool(net::Loop& loop, const config::UpstreamConfig& config,
+       net::Resolver& resolver = net::SystemResolver::instance());
   ~Pool();
   Pool(const Pool&) = delete;
   Pool& operator=(const Pool&) = delete;
@@ -53,20 +61,31 @@ class Pool {
   size_t serverCount() const { return targets_.size(); }
   void release(UpstreamConnection& connection);
   void onClosed(UpstreamConnection& connection);
+  void onConnectFailed(const ServerHealth& server);
   net::Loop& loop() { return loop_; }
 
  private:
-  void resolveServers();
+  struct Target {
+    config::Address server;
+    ServerHealth* health = nullptr;
+    bool literal = false;                       // an IP address: never resolved
+    std::vector<net::SocketAddress> addresses;  // empty until first resolved
+    size_t next_address = 0;
+    net::Resolution resolution;                 // a lookup in flight
+    uint64_t resolved_at_ms = 0;
+    std::vector<UpstreamConnection*> waiting;   // connections waiting for an address
+  };
+  void setServers();
+  void startResolving(Target& target);
+  void onResolved(Target& target, int status, std::vector<net::SocketAddress> addresses);
+  void connect(Target& target, UpstreamConnection& connection);
+  size_t chooseServer(const std::vector<const ServerHealth*>& tried);
 
   net::Loop& loop_;
   config::UpstreamConfig config_;
-  struct Target {
-    net::SocketAddress address;
-    ServerHealth* health;
-  };
-  size_t chooseServer(const std::vector<const ServerHealth*>& tried);
-
-  std::vector<Target> targets_;
+  net::Resolver& resolver_;
+  std::vector<std::unique_ptr<Target>> targets_;  // stable: lookups point at them
+  net::Timer refresh_timer_;
   size_t next_server_ = 0;
   std::unordered_map<UpstreamConnection*, std::unique_ptr<UpstreamConnection>> connections_;
   std::vector<UpstreamConnection*> idle_;  // most recently used last

@@ -15,9 +15,12 @@ UpstreamConnection::UpstreamConnection(Pool& pool, net::Loop& loop, ServerHealth
       timer_(loop),
       server_(server) {}
 
-void UpstreamConnection::connect(const net::SocketAddress& address, base::Duration timeout) {
+void UpstreamConnection::awaitAddress(base::Duration timeout) {
   state_ = State::kConnecting;
   timer_.start(timeout, [this] { fail(UpstreamError::kConnectTimeout, false); });
+}
+
+void UpstreamConnection::connectTo(const net::SocketAddress& address) {
   int rc = stream_.connect(address, [this](int status) {
     if (state_ != State::kConnecting) return;  // closed or timed out first
     timer_.stop();
@@ -87,6 +90,7 @@ void UpstreamConnection::fail(UpstreamError error, bool closed_before_answer) {
   if (error == UpstreamError::kConnectFailed || error == UpstreamError::kConnectTimeout ||
       error == UpstreamError::kResponseTimeout) {
     server_.onFailure(base::monoMillis(), pool_.config().passive_health);
+    if (error != UpstreamError::kResponseTimeout) pool_.onConnectFailed(server_);
   } else if (!(closed_before_answer && isReused())) {
     // A kept-alive connection closed as a request went out is the keep-alive
     // race, not the server failing; other resets and bad answers are counted.

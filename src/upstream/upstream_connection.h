@@ -28,7 +28,11 @@ class UpstreamConnection : public net::TcpStream::Handler, public http::Response
 
   UpstreamConnection(Pool& pool, net::Loop& loop, ServerHealth& server);
 
-  void connect(const net::SocketAddress& address, base::Duration timeout);
+  // Connecting: starts the connect timeout (a name may still be resolving),
+  // then connectTo() once the address is known, or failToConnect().
+  void awaitAddress(base::Duration timeout);
+  void connectTo(const net::SocketAddress& address);
+  void failToConnect() { fail(UpstreamError::kConnectFailed, false); }
   // Begins serving `request`; it must send its head via write().
   void attach(UpstreamRequest& request, std::string_view method);
   // The request is gone. Closes unless idle.

@@ -23,6 +23,17 @@ TEST_CASE("upstream defaults: 1s idle timeout (below app servers' keep-alive), 3
   CHECK(upstream.idle_timeout == 1s);
   CHECK(upstream.passive_health.failures == 3);
   CHECK(upstream.passive_health.cooldown == 5s);
+  CHECK(upstream.resolve_interval == 10s);
+}
+
+TEST_CASE("upstream servers may be DNS names; resolve_interval sets how often they are looked up") {
+  auto result = loadConfigString("upstream:\n  servers: [api:8000, \"backend.internal:81\"]\n"
+                                 "  resolve_interval: 2s\n", "conf.yaml");
+  REQUIRE(result.ok());
+  REQUIRE((*result)->upstream.servers.size() == 2);
+  CHECK((*result)->upstream.servers[0].host == "api");
+  CHECK((*result)->upstream.servers[1].toString() == "backend.internal:81");
+  CHECK((*result)->upstream.resolve_interval == 2s);
 }
 
 TEST_CASE("upstream.passive_health: its values, and 0 failures turns it off") {
@@ -49,6 +60,8 @@ TEST_CASE("upstream.passive_health: bad values get an error naming the key, at i
       {"  passive_health: { failure: 3 }\n", "unknown key upstream.passive_health.failure"},
       {"  passive_health: 3\n", "upstream.passive_health: expected a mapping, got a scalar"},
       {"  idle_timeout: 0s\n", "upstream.idle_timeout: must be greater than 0"},
+      {"  resolve_interval: 0s\n", "upstream.resolve_interval: must be greater than 0"},
+      {"  resolve_interval: often\n", "upstream.resolve_interval: invalid duration"},
   };
   for (const Row& row : rows) {
     CAPTURE(row.yaml);
