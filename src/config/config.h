@@ -52,6 +52,20 @@ struct PassiveHealthConfig {
   friend bool operator==(const PassiveHealthConfig&, const PassiveHealthConfig&) = default;
 };
 
+// Active checks (upstream/health_check.h): every `interval` each server is
+// asked GET `path`; an answer other than `expect` (a status, or a class
+// such as 2xx: expect_class), or none within `timeout`, marks it down; an
+// expected answer marks it up.
+struct HealthCheckConfig {
+  std::string path = "/";
+  Duration interval = 5s;
+  Duration timeout = 1s;
+  int expect = 200;                    // 0 when expect_class is set
+  int expect_class = 0;                // 2 for "2xx"
+  bool matches(int status) const { return expect_class != 0 ? status / 100 == expect_class : status == expect; }
+  friend bool operator==(const HealthCheckConfig&, const HealthCheckConfig&) = default;
+};
+
 struct UpstreamConfig {
   std::vector<Address> servers;
   Duration connect_timeout = 1s;
@@ -64,6 +78,7 @@ struct UpstreamConfig {
   std::optional<std::string> host;     // overrides the Host header sent upstream
   PassiveHealthConfig passive_health;
   Duration resolve_interval = 10s;     // servers named by a DNS name are looked up again
+  std::optional<HealthCheckConfig> health_check;  // none: passive health only
 };
 
 struct RedisConfig {

@@ -10,11 +10,12 @@
 namespace larder::upstream {
 
 Pool::Pool(net::Loop& loop, const config::UpstreamConfig& config, net::Resolver& resolver)
-    : loop_(loop), config_(config), resolver_(resolver), refresh_timer_(loop) {
+    : loop_(loop), config_(config), resolver_(resolver), refresh_timer_(loop), check_timer_(loop) {
   setServers();
 }
 
-Pool::~Pool() = default;
+// Health checks first: their requests detach from connections still alive.
+Pool::~Pool() { targets_.clear(); }
 
 // Keeps the targets (their addresses, lookups and waiting connections) of
 // servers that stay; new ones start resolving at once.
@@ -53,6 +54,19 @@ void Pool::setServers() {
     target->literal = true;
     target->addresses.emplace_back();
     targets_.push_back(std::move(target));
+  }
+  for (auto& target : targets_) {
+    if (!config_.health_check) {
+      target->check.reset();
+    } else if (!target->check) {
+      std::string host = config_.host.value_or(target->server.toString());
+      target->check = std::make_unique<HealthCheck>(*this, loop_, *target->health, std::move(host));
+    }
+  }
+  check_timer_.stop();
+  if (config_.health_check) {
+    check_timer_.startRepeating(config_.health_check->interval, [this] { runHealthChecks(); });
+    check_timer_.unref();
   }
   bool any_name = false;
   for (auto& target : targets_) {
@@ -145,8 +159,19 @@ std::unique_ptr<UpstreamRequest> Pool::start(OutgoingRequest request, ResponseHa
   return pending;
 }
 
-size_t Pool::chooseServer(const std::vector<const ServerHealth*>& tried) {
+void Pool::runHealthChecks() {
+  const uint64_t now = base::monoMillis();
+  for (auto& target : targets_) {
+    if (target->check && !target->check->isRunning() &&
+        target->health->claimCheck(now, config_.health_check->interval))
+      target->check->run(*config_.health_check);
+  }
+}
+
+size_t Pool::chooseServer(const std::vector<const ServerHealth*>& tried, const ServerHealth* only) {
   const size_t n = targets_.size();
+  for (size_t i = 0; only != nullptr && i < n; ++i)
+    if (targets_[i]->health == only) return i;
   auto wasTried = [&](size_t i) {
     return std::find(tried.begin(), tried.end(), targets_[i]->health) != tried.end();
   };
@@ -165,9 +190,10 @@ size_t Pool::chooseServer(const std::vector<const ServerHealth*>& tried) {
   return next_server_ % n;
 }
 
-UpstreamConnection& Pool::acquire(Reuse reuse, const std::vector<const ServerHealth*>& tried) {
-  const size_t index = chooseServer(tried);
-  next_server_ = index + 1;
+UpstreamConnection& Pool::acquire(Reuse reuse, const std::vector<const ServerHealth*>& tried,
+                                  const ServerHealth* only) {
+  const size_t index = chooseServer(tried, only);
+  if (only == nullptr) next_server_ = index + 1;
   ServerHealth& server = *targets_[index]->health;
   base::metrics::upstream_server_requests.add(server.metricIndex(), 1);
   if (reuse != Reuse::kNone) {

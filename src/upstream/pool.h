@@ -7,7 +7,8 @@
 // chosen server is reused before a new one is opened, if the request may
 // take it (Reuse). At most `keepalive` idle connections are kept; each one
 // is retired after its idle limit (upstream/keep_alive.h), and closed at
-// once when the server closes it (an idle connection always reads).
+// once when the server closes it (an idle connection always reads). With
+// upstream.health_check, each server's entry owns its HealthCheck.
 #pragma once
 
 #include <memory>
@@ -19,6 +20,7 @@
 #include "net/resolver.h"
 #include "net/socket_address.h"
 #include "net/timer.h"
+#include "upstream/health_check.h"
 #include "upstream/server_health.h"
 #include "upstream/upstream_request.h"
 
@@ -57,7 +59,9 @@ class Pool {
   };
   // For UpstreamRequest / UpstreamConnection. `tried`: servers this request
   // already failed on, avoided while another one remains.
-  UpstreamConnection& acquire(Reuse reuse, const std::vector<const ServerHealth*>& tried);
+  // `only`: that server and no other (when it is still configured).
+  UpstreamConnection& acquire(Reuse reuse, const std::vector<const ServerHealth*>& tried,
+                              const ServerHealth* only = nullptr);
   size_t serverCount() const { return targets_.size(); }
   void release(UpstreamConnection& connection);
   void onClosed(UpstreamConnection& connection);
@@ -74,18 +78,21 @@ class Pool {
     net::Resolution resolution;                 // a lookup in flight
     uint64_t resolved_at_ms = 0;
     std::vector<UpstreamConnection*> waiting;   // connections waiting for an address
+    std::unique_ptr<HealthCheck> check;         // with upstream.health_check
   };
   void setServers();
   void startResolving(Target& target);
   void onResolved(Target& target, int status, std::vector<net::SocketAddress> addresses);
   void connect(Target& target, UpstreamConnection& connection);
-  size_t chooseServer(const std::vector<const ServerHealth*>& tried);
+  size_t chooseServer(const std::vector<const ServerHealth*>& tried, const ServerHealth* only);
+  void runHealthChecks();
 
   net::Loop& loop_;
   config::UpstreamConfig config_;
   net::Resolver& resolver_;
   std::vector<std::unique_ptr<Target>> targets_;  // stable: lookups point at them
   net::Timer refresh_timer_;
+  net::Timer check_timer_;
   size_t next_server_ = 0;
   std::unordered_map<UpstreamConnection*, std::unique_ptr<UpstreamConnection>> connections_;
   std::vector<UpstreamConnection*> idle_;  // most recently used last

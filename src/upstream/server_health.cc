@@ -48,6 +48,20 @@ void ServerHealth::onFailure(uint64_t now_ms, const config::PassiveHealthConfig&
   if (down || failures >= config.failures) markDown(now_ms, config);
 }
 
+bool ServerHealth::claimCheck(uint64_t now_ms, base::Duration interval) {
+  uint64_t next = next_check_.load(std::memory_order_acquire);
+  if (now_ms < next) return false;
+  // Slightly early is fine: workers' timers drift against each other.
+  const uint64_t period = static_cast<uint64_t>(interval.count());
+  return next_check_.compare_exchange_strong(next, now_ms + period - period / 10, std::memory_order_acq_rel);
+}
+
+void ServerHealth::onCheckFailed(uint64_t now_ms, const config::PassiveHealthConfig& config) {
+  m::upstream_server_failures.add(metric_index_, 1);
+  failures_.store(config.failures, std::memory_order_relaxed);
+  markDown(now_ms, config);
+}
+
 void ServerHealth::countFailure() { m::upstream_server_failures.add(metric_index_, 1); }
 
 void ServerHealth::markDown(uint64_t now_ms, const config::PassiveHealthConfig& config) {

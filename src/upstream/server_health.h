@@ -4,7 +4,8 @@
 //
 // Passive health, as nginx's max_fails/fail_timeout: `failures` consecutive
 // failed attempts (connect refused or unreachable, connect or response
-// timeout) mark the server down for `cooldown`. Once the cooldown has
+// timeout) mark the server down for `cooldown`; so does one failed active
+// check (upstream/health_check.h). Once the cooldown has
 // passed, admit() lets exactly one request through as a probe (per probe
 // window: a probe that never reports, say because its client left, frees
 // the slot after another cooldown). The probe's success marks the server up;
@@ -39,6 +40,13 @@ class ServerHealth {
   Admission admit(uint64_t now_ms, const config::PassiveHealthConfig& config);
   void onSuccess();
   void onFailure(uint64_t now_ms, const config::PassiveHealthConfig& config);
+  // Active checks: true for the one caller (of every worker) whose turn it
+  // is to check at `now_ms`; the next turn comes `interval` later.
+  bool claimCheck(uint64_t now_ms, base::Duration interval);
+  // A failed active check marks the server down at once (for the passive
+  // cooldown, after which a request may probe it too); a passed one is
+  // onSuccess().
+  void onCheckFailed(uint64_t now_ms, const config::PassiveHealthConfig& config);
   // A failed attempt that says nothing of the server's health (a reset, a
   // bad answer): counted in the metrics only.
   void countFailure();
@@ -57,6 +65,7 @@ class ServerHealth {
   std::atomic<unsigned> failures_{0};
   std::atomic<uint64_t> down_until_{0};    // 0: up
   std::atomic<uint64_t> probe_expires_{0};  // a probe is out until then
+  std::atomic<uint64_t> next_check_{0};
 };
 
 // The process-wide entry for `name` ("host:port"), created on first use.

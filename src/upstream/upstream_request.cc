@@ -32,10 +32,10 @@ void UpstreamRequest::start() {
 }
 
 void UpstreamRequest::acquireConnection() {
-  Pool::Reuse reuse = retried_ ? Pool::Reuse::kNone
-                      : request_.retryable ? Pool::Reuse::kAny
-                                           : Pool::Reuse::kRecent;
-  connection_ = &pool_.acquire(reuse, tried_);
+  Pool::Reuse reuse = retried_ || request_.server != nullptr ? Pool::Reuse::kNone
+                      : request_.retryable                    ? Pool::Reuse::kAny
+                                                              : Pool::Reuse::kRecent;
+  connection_ = &pool_.acquire(reuse, tried_, request_.server);
   tried_.push_back(&connection_->server());
   connection_->attach(*this, request_.method);
 }
@@ -122,7 +122,7 @@ void UpstreamRequest::onComplete() {
 void UpstreamRequest::onFailed(UpstreamError error, bool closed_before_answer) {
   connection_ = nullptr;
   const bool nothing_sent = error == UpstreamError::kConnectFailed || error == UpstreamError::kConnectTimeout;
-  if (nothing_sent && tried_.size() < pool_.serverCount()) {
+  if (nothing_sent && request_.server == nullptr && tried_.size() < pool_.serverCount()) {
     // Never connected, so nothing was sent: any method may go elsewhere.
     LOG_DEBUG("upstream {} for {}: trying the next server", toString(error), request_.method);
     acquireConnection();

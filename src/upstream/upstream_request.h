@@ -55,6 +55,8 @@ struct OutgoingRequest {
   // that is not retryable only reuses a connection idle for a moment
   // (Pool::Reuse::kRecent).
   bool retryable = false;
+  // Only this server: no other is tried, nothing is resent (health checks).
+  const ServerHealth* server = nullptr;
 };
 
 class UpstreamRequest {

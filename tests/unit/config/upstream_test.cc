@@ -73,3 +73,56 @@ TEST_CASE("upstream.passive_health: bad values get an error naming the key, at i
     CHECK(error.line == 3);
   }
 }
+
+TEST_CASE("upstream.health_check: absent by default; its values; expect as a status or a class") {
+  auto result = loadConfigString(withUpstream(""), "conf.yaml");
+  REQUIRE(result.ok());
+  CHECK_FALSE((*result)->upstream.health_check.has_value());
+
+  result = loadConfigString(
+      withUpstream("  health_check: { path: /healthz, interval: 2s, timeout: 300ms, expect: 204 }\n"), "conf.yaml");
+  REQUIRE(result.ok());
+  REQUIRE((*result)->upstream.health_check.has_value());
+  const HealthCheckConfig& check = *(*result)->upstream.health_check;
+  CHECK(check.path == "/healthz");
+  CHECK(check.interval == 2s);
+  CHECK(check.timeout == 300ms);
+  CHECK(check.matches(204));
+  CHECK_FALSE(check.matches(200));
+
+  result = loadConfigString(withUpstream("  health_check: { expect: 2xx }\n"), "conf.yaml");
+  REQUIRE(result.ok());
+  const HealthCheckConfig& any2xx = *(*result)->upstream.health_check;
+  CHECK(any2xx.path == "/");
+  CHECK(any2xx.interval == 5s);
+  CHECK(any2xx.timeout == 1s);
+  CHECK(any2xx.matches(200));
+  CHECK(any2xx.matches(299));
+  CHECK_FALSE(any2xx.matches(301));
+
+  result = loadConfigString(withUpstream("  health_check: {}\n"), "conf.yaml");
+  REQUIRE(result.ok());
+  CHECK((*result)->upstream.health_check->matches(200));
+}
+
+TEST_CASE("upstream.health_check: bad values get an error naming the key") {
+  const char* rows[][2] = {
+      {"  health_check: { path: healthz }\n", "upstream.health_check.path: must start with /"},
+      {"  health_check: { path: \"/a b\" }\n", "upstream.health_check.path: must start with /"},
+      {"  health_check: { path: \"\" }\n", "upstream.health_check.path"},
+      {"  health_check: { interval: 0s }\n", "upstream.health_check.interval: must be greater than 0"},
+      {"  health_check: { timeout: fast }\n", "upstream.health_check.timeout: invalid duration"},
+      {"  health_check: { expect: 700 }\n", "upstream.health_check.expect: expected a status (200) or a class (2xx)"},
+      {"  health_check: { expect: 2xy }\n", "upstream.health_check.expect: expected a status"},
+      {"  health_check: { expect: [200] }\n", "upstream.health_check.expect: expected a status (200) or a class (2xx)"},
+      {"  health_check: { method: HEAD }\n", "unknown key upstream.health_check.method"},
+      {"  health_check: /healthz\n", "upstream.health_check: expected a mapping, got a scalar"},
+  };
+  for (const auto& row : rows) {
+    CAPTURE(row[0]);
+    auto result = loadConfigString(withUpstream(row[0]), "conf.yaml");
+    REQUIRE_FALSE(result.ok());
+    REQUIRE(result.error().size() == 1);
+    CHECK(result.error()[0].message.find(row[1]) != std::string::npos);
+  }
+}
