@@ -21,17 +21,24 @@ void HealthCheck::run(const config::HealthCheckConfig& check) {
   headers.set("Host", host_header_);
   headers.set("User-Agent", "larder-health-check");
   http::appendRequestHead("GET", check_.path, headers, out.head);
-  timeout_.start(check_.timeout, [this] { finish(false, "no answer within the check's timeout"); });
+  timeout_.start(check_.timeout, [this] {
+    server_.countFailure();
+    finish(false, "no answer within the check's timeout");
+  });
   request_ = pool_.start(std::move(out), *this);
 }
 
 void HealthCheck::onUpstreamHead(http::ResponseHead& head) {
   passed_ = check_.matches(head.status);
-  if (!passed_) finish(false, "status " + std::to_string(head.status));
+  if (!passed_) {
+    server_.countFailure();
+    finish(false, "status " + std::to_string(head.status));
+  }
 }
 
 void HealthCheck::onUpstreamComplete() { finish(passed_, "passed"); }
 
+// The connection has counted the failed attempt already.
 void HealthCheck::onUpstreamError(UpstreamError error) { finish(false, toString(error)); }
 
 void HealthCheck::finish(bool passed, std::string_view why) {

@@ -31,8 +31,10 @@ ServerHealth::Admission ServerHealth::admit(uint64_t now_ms, const config::Passi
 }
 
 void ServerHealth::onSuccess() {
-  failures_.store(0, std::memory_order_relaxed);
-  if (down_until_.exchange(0, std::memory_order_acq_rel) != 0) {
+  // Every answer comes here, from every worker: only read the shared state
+  // unless it has to change, so the cache line is not written per response.
+  if (failures_.load(std::memory_order_relaxed) != 0) failures_.store(0, std::memory_order_relaxed);
+  if (down_until_.load(std::memory_order_acquire) != 0 && down_until_.exchange(0, std::memory_order_acq_rel) != 0) {
     probe_expires_.store(0, std::memory_order_release);
     m::upstream_server_up.set(metric_index_, 1);
     LOG_WARN("upstream {}: up again", name_);
@@ -57,7 +59,6 @@ bool ServerHealth::claimCheck(uint64_t now_ms, base::Duration interval) {
 }
 
 void ServerHealth::onCheckFailed(uint64_t now_ms, const config::PassiveHealthConfig& config) {
-  m::upstream_server_failures.add(metric_index_, 1);
   failures_.store(config.failures, std::memory_order_relaxed);
   markDown(now_ms, config);
 }

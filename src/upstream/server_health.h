@@ -45,7 +45,7 @@ class ServerHealth {
   bool claimCheck(uint64_t now_ms, base::Duration interval);
   // A failed active check marks the server down at once (for the passive
   // cooldown, after which a request may probe it too); a passed one is
-  // onSuccess().
+  // onSuccess(). Not counted here: the attempt is counted where it failed.
   void onCheckFailed(uint64_t now_ms, const config::PassiveHealthConfig& config);
   // A failed attempt that says nothing of the server's health (a reset, a
   // bad answer): counted in the metrics only.

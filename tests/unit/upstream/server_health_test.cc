@@ -72,3 +72,17 @@ TEST_CASE("the table has one entry per server name, at a stable address") {
   CHECK(&serverHealth("10.9.0.4:80") == &a);
   CHECK(&serverHealth("10.9.0.5:80") != &a);
 }
+
+TEST_CASE("active checks: one claimant per interval; a failed check marks down at once, a pass up") {
+  ServerHealth& server = serverHealth("10.9.0.6:80");
+  const auto config = threeFailures();
+  CHECK(server.claimCheck(1000, 1000ms));
+  CHECK_FALSE(server.claimCheck(1000, 1000ms));  // another worker, same turn
+  CHECK_FALSE(server.claimCheck(1800, 1000ms));
+  CHECK(server.claimCheck(1900, 1000ms));         // a tenth early is still its turn
+  server.onCheckFailed(2000, config);
+  CHECK_FALSE(server.isUp());
+  CHECK(server.admit(2001, config) == Admission::kDown);
+  server.onSuccess();
+  CHECK(server.isUp());
+}
