@@ -8,6 +8,7 @@
 #include "base/log.h"
 #include "base/metric_catalog.h"
 #include "http/target.h"
+#include "upstream/server_health.h"
 
 namespace larder::admin {
 namespace {
@@ -191,15 +192,24 @@ cache::Pending AdminApi::purge(const PurgeRequest& purge, Respond respond) {
 cache::Pending AdminApi::ready(Respond respond) {
   const config::Config& config = *config_;
   const bool listening = readiness_.listening.load();
-  auto answer = [listening, has_redis = config.store.redis.has_value(),
-                 source = config.source_path](std::optional<bool> redis_reachable) {
+  // Each upstream server as passive health sees it: reported, like Redis,
+  // without making larder unready (it still answers from cache).
+  std::string upstreams;
+  for (const auto& server : config.upstream.servers) {
+    const std::string name = server.toString();
+    if (!upstreams.empty()) upstreams += ",";
+    upstreams += fmt::format("{{\"server\":{},\"up\":{}}}", jsonString(name),
+                             upstream::serverHealth(name).isUp());
+  }
+  auto answer = [listening, has_redis = config.store.redis.has_value(), source = config.source_path,
+                 upstreams = std::move(upstreams)](std::optional<bool> redis_reachable) {
     std::string redis = !has_redis ? "null" : (*redis_reachable ? "true" : "false");
     bool last_reload_ok = m::config_last_reload_successful.value() != 0;
     return json(listening ? 200 : 503,
                 fmt::format("{{\"ready\":{},\"listening\":{},\"config_loaded\":true,\"config\":{},"
-                            "\"last_reload_ok\":{},\"store\":{},\"redis_reachable\":{}}}",
+                            "\"last_reload_ok\":{},\"store\":{},\"redis_reachable\":{},\"upstream\":[{}]}}",
                             listening, listening, jsonString(source), last_reload_ok,
-                            jsonString(has_redis ? "redis" : "memory"), redis));
+                            jsonString(has_redis ? "redis" : "memory"), redis, upstreams));
   };
   if (!config.store.redis) {
     respond(answer(std::nullopt));

@@ -73,6 +73,23 @@ CounterFamily upstream_errors("larder_upstream_errors_total",
 Histogram upstream_response_seconds("larder_upstream_response_seconds",
                                     "Time from sending a request upstream to its response head.",
                                     Histogram::latencyBuckets());
+Counter upstream_retries("larder_upstream_retries_total",
+                         "Idempotent requests resent on a new connection because a reused one "
+                         "closed before any byte of the answer.");
+KeyedFamily upstream_server_requests("larder_upstream_server_requests_total",
+                                     "Requests sent to each upstream server (each attempt).",
+                                     "server");
+KeyedFamily upstream_server_failures("larder_upstream_server_failures_total",
+                                     "Failed attempts on each upstream server: connect failures and "
+                                     "timeouts, response timeouts, resets, bad responses.",
+                                     "server");
+KeyedFamily upstream_server_up("larder_upstream_server_up",
+                               "1 while an upstream server takes requests, 0 while it is marked down.",
+                               "server", MetricType::kGauge);
+KeyedFamily upstream_server_marked_down("larder_upstream_server_marked_down_total",
+                                        "Times an upstream server was marked down (passive health "
+                                        "or a failed active check).",
+                                        "server");
 
 CounterFamily store_rejected("larder_cache_store_rejected_total",
                              "Cacheable-route responses not stored, by reason.",

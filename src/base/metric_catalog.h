@@ -64,6 +64,12 @@ extern Counter connections_accepted;       // larder_connections_accepted_total
 extern CounterFamily upstream_responses;   // larder_upstream_responses_total{code}
 extern CounterFamily upstream_errors;      // larder_upstream_errors_total{reason} (UpstreamError order)
 extern Histogram upstream_response_seconds;
+extern Counter upstream_retries;           // larder_upstream_retries_total
+// Per upstream server (label server="host:port"; upstream/server_health.h).
+extern KeyedFamily upstream_server_requests;     // larder_upstream_server_requests_total
+extern KeyedFamily upstream_server_failures;     // larder_upstream_server_failures_total
+extern KeyedFamily upstream_server_up;           // larder_upstream_server_up
+extern KeyedFamily upstream_server_marked_down;  // larder_upstream_server_marked_down_total
 
 // Cache.
 extern CounterFamily store_rejected;       // larder_cache_store_rejected_total{reason}

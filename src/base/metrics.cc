@@ -96,6 +96,41 @@ void CounterFamily::renderSeries(std::string& out) const {
   }
 }
 
+KeyedFamily::KeyedFamily(std::string_view name, std::string_view help, std::string_view key,
+                         MetricType type)
+    : Metric(name, help, type), key_(key) {}
+
+size_t KeyedFamily::indexOf(std::string_view value) {
+  // Prometheus label values escape backslash, double quote and newline.
+  std::string escaped;
+  for (char c : value) {
+    if (c == '\n') {
+      escaped += "\\n";
+      continue;
+    }
+    if (c == '\\' || c == '"') escaped += '\\';
+    escaped += c;
+  }
+  std::string label = fmt::format("{}=\"{}\"", key_, escaped);
+  std::lock_guard lock(mutex_);
+  for (size_t i = 0; i < labels_.size(); ++i)
+    if (labels_[i] == label) return i;
+  if (labels_.size() + 1 < kMaxSeries) {
+    labels_.push_back(std::move(label));
+    return labels_.size() - 1;
+  }
+  if (labels_.size() + 1 == kMaxSeries) labels_.push_back(fmt::format("{}=\"other\"", key_));
+  return kMaxSeries - 1;
+}
+
+void KeyedFamily::renderSeries(std::string& out) const {
+  std::lock_guard lock(mutex_);
+  for (size_t i = 0; i < labels_.size(); ++i) {
+    appendSeriesName(out, name(), labels_[i]);
+    out += fmt::format(" {}\n", values_[i].load(std::memory_order_relaxed));
+  }
+}
+
 Histogram::Histogram(std::string_view name, std::string_view help, std::vector<double> bounds)
     : Metric(name, help, MetricType::kHistogram),
       bounds_(std::move(bounds)),

@@ -21,6 +21,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -104,6 +105,36 @@ class Gauge : public CounterFamily {
   void dec(int64_t n = 1) { add(0, -n); }
   void set(int64_t n) { CounterFamily::set(0, n); }
   int64_t value() const { return CounterFamily::value(0); }
+};
+
+// A family with one label whose values are learned at run time (upstream
+// servers named by the configuration). At most kMaxSeries values get their
+// own series; later ones share the last, labelled "other", so a long-running
+// process with many reloads stays bounded. indexOf() takes a lock (call it
+// when the configuration is applied, not per request); add() is one relaxed
+// atomic add. A series, once added, is rendered for the life of the process.
+class KeyedFamily : public Metric {
+ public:
+  static constexpr size_t kMaxSeries = 64;
+  KeyedFamily(std::string_view name, std::string_view help, std::string_view key,
+              MetricType type = MetricType::kCounter);
+  size_t indexOf(std::string_view value);
+  void add(size_t index, int64_t delta) {
+    values_[index < kMaxSeries ? index : kMaxSeries - 1].fetch_add(delta, std::memory_order_relaxed);
+  }
+  void set(size_t index, int64_t value) {
+    values_[index < kMaxSeries ? index : kMaxSeries - 1].store(value, std::memory_order_relaxed);
+  }
+  int64_t value(size_t index) const {
+    return values_[index < kMaxSeries ? index : kMaxSeries - 1].load(std::memory_order_relaxed);
+  }
+  void renderSeries(std::string& out) const override;
+
+ private:
+  std::string_view key_;
+  mutable std::mutex mutex_;
+  std::vector<std::string> labels_;  // rendered `key="value"`, guarded by mutex_
+  std::array<std::atomic<int64_t>, kMaxSeries> values_{};
 };
 
 // A latency histogram with fixed bucket upper bounds in seconds.

@@ -53,13 +53,42 @@ struct RequestHeaderConfig {
   bool strips(std::string_view name) const;
 };
 
+// Passive health (upstream/server_health.h): this many consecutive failed
+// attempts (connect failures and timeouts, response timeouts) mark a server
+// down for `cooldown`; then one request probes it. failures 0: never down.
+struct PassiveHealthConfig {
+  unsigned failures = 3;
+  Duration cooldown = 5s;
+  friend bool operator==(const PassiveHealthConfig&, const PassiveHealthConfig&) = default;
+};
+
+// Active checks (upstream/health_check.h): every `interval` each server is
+// asked GET `path`; an answer other than `expect` (a status, or a class
+// such as 2xx: expect_class), or none within `timeout`, marks it down; an
+// expected answer marks it up.
+struct HealthCheckConfig {
+  std::string path = "/";
+  Duration interval = 5s;
+  Duration timeout = 1s;
+  int expect = 200;                    // 0 when expect_class is set
+  int expect_class = 0;                // 2 for "2xx"
+  bool matches(int status) const { return expect_class != 0 ? status / 100 == expect_class : status == expect; }
+  friend bool operator==(const HealthCheckConfig&, const HealthCheckConfig&) = default;
+};
+
 struct UpstreamConfig {
   std::vector<Address> servers;
   Duration connect_timeout = 1s;
   Duration response_timeout = 30s;     // until the response head, and between body reads
-  Duration idle_timeout = 60s;         // keep-alive connection in the pool
+  // An idle pooled connection is closed after this: below the keep-alive
+  // timeouts of common app servers (gunicorn 2s, uvicorn and Node 5s), so
+  // larder, not the server, closes it (upstream/keep_alive.h).
+  Duration idle_timeout = 1s;
   unsigned keepalive = 64;             // idle connections kept per worker
   std::optional<std::string> host;     // overrides the Host header sent upstream
+  PassiveHealthConfig passive_health;
+  Duration resolve_interval = 10s;     // servers named by a DNS name are looked up again
+  std::optional<HealthCheckConfig> health_check;  // none: passive health only
 };
 
 struct RedisConfig {

@@ -228,6 +228,16 @@ class Loader {
     // 0 keeps no idle connections: every request opens a new one.
     if (auto v = m.take("keepalive"))
       r_.readUnsigned(*v, m.pathOf("keepalive"), 0, 100000, upstream.keepalive);
+    if (auto v = m.take("resolve_interval"))
+      r_.readPositiveDuration(*v, m.pathOf("resolve_interval"), upstream.resolve_interval);
+    if (auto v = m.take("passive_health")) {
+      MapReader health(r_, *v, m.pathOf("passive_health"));
+      if (auto f = health.take("failures"))
+        r_.readUnsigned(*f, health.pathOf("failures"), 0, 1000, upstream.passive_health.failures);
+      if (auto c = health.take("cooldown"))
+        r_.readPositiveDuration(*c, health.pathOf("cooldown"), upstream.passive_health.cooldown);
+    }
+    if (auto v = m.take("health_check")) loadHealthCheck(*v, m.pathOf("health_check"), upstream);
     if (auto v = m.take("host")) {
       std::string host;
       if (r_.readNonEmptyString(*v, m.pathOf("host"), host)) {
@@ -239,6 +249,40 @@ class Loader {
         }
       }
     }
+  }
+
+  void loadHealthCheck(const YAML::Node& node, const std::string& path, UpstreamConfig& upstream) {
+    MapReader m(r_, node, path);
+    HealthCheckConfig check;
+    if (auto v = m.take("path")) {
+      std::string value;
+      if (r_.readNonEmptyString(*v, m.pathOf("path"), value)) {
+        // It becomes a request line: no spaces or control characters.
+        if (value.front() != '/' || !isHeaderValueSafe(value) || value.find(' ') != std::string::npos) {
+          r_.error(*v, m.pathOf("path"), "must start with / and contain no spaces or control characters");
+        } else {
+          check.path = std::move(value);
+        }
+      }
+    }
+    if (auto v = m.take("interval")) r_.readPositiveDuration(*v, m.pathOf("interval"), check.interval);
+    if (auto v = m.take("timeout")) r_.readPositiveDuration(*v, m.pathOf("timeout"), check.timeout);
+    if (auto v = m.take("expect")) {
+      std::string value;
+      if (r_.expectScalar(*v, m.pathOf("expect"), "a status (200) or a class (2xx)")) {
+        value = v->Scalar();
+        uint64_t status = 0;
+        if (value.size() == 3 && value[0] >= '1' && value[0] <= '5' && value.substr(1) == "xx") {
+          check.expect = 0;
+          check.expect_class = value[0] - '0';
+        } else if (parseUnsigned(value, status) && status >= 100 && status <= 599) {
+          check.expect = static_cast<int>(status);
+        } else {
+          r_.error(*v, m.pathOf("expect"), "expected a status (200) or a class (2xx), got \"" + value + "\"");
+        }
+      }
+    }
+    if (m.isMap() || node.IsNull()) upstream.health_check = std::move(check);
   }
 
   void loadStore(const YAML::Node& node, StoreConfig& store) {

@@ -136,8 +136,8 @@ upstream::OutgoingRequest Exchange::buildUpstreamRequest() {
     }
   }
   out.method = upstream_method_;
-  out.retryable = request_.framing == http::BodyFraming::kNone &&
-                  http::isIdempotentMethod(request_.method);
+  // A body read whole before forwarding can be resent (OutgoingRequest::retryable).
+  out.retryable = request_complete_ && http::isIdempotentMethod(request_.method);
   out.head.reserve(512);
   http::appendRequestHead(upstream_method_, upstream_target_, headers, out.head);
   return out;

@@ -1,21 +1,26 @@
 #include "upstream/upstream_connection.h"
 
 #include "base/log.h"
+#include "upstream/keep_alive.h"
 #include "upstream/pool.h"
+#include "upstream/server_health.h"
 #include "upstream/upstream_request.h"
 
 namespace larder::upstream {
 
-UpstreamConnection::UpstreamConnection(Pool& pool, net::Loop& loop, size_t server_index)
+UpstreamConnection::UpstreamConnection(Pool& pool, net::Loop& loop, ServerHealth& server)
     : pool_(pool),
       stream_(loop, *this),
       parser_(*this, http::ResponseParser::Limits{}),
       timer_(loop),
-      server_index_(server_index) {}
+      server_(server) {}
 
-void UpstreamConnection::connect(const net::SocketAddress& address, base::Duration timeout) {
+void UpstreamConnection::awaitAddress(base::Duration timeout) {
   state_ = State::kConnecting;
   timer_.start(timeout, [this] { fail(UpstreamError::kConnectTimeout, false); });
+}
+
+void UpstreamConnection::connectTo(const net::SocketAddress& address) {
   int rc = stream_.connect(address, [this](int status) {
     if (state_ != State::kConnecting) return;  // closed or timed out first
     timer_.stop();
@@ -62,7 +67,7 @@ void UpstreamConnection::write(std::string bytes) {
 }
 
 void UpstreamConnection::resumeReading() {
-  if (state_ == State::kActive) stream_.startReading();
+  if (state_ == State::kActive || state_ == State::kIdle) stream_.startReading();
 }
 
 void UpstreamConnection::close() {
@@ -78,11 +83,20 @@ void UpstreamConnection::armResponseTimer() {
                [this] { fail(UpstreamError::kResponseTimeout, false); });
 }
 
-void UpstreamConnection::fail(UpstreamError error, bool reused_closed_early) {
+void UpstreamConnection::fail(UpstreamError error, bool closed_before_answer) {
   if (state_ == State::kClosing) return;
   UpstreamRequest* request = request_;
   close();
-  if (request != nullptr) request->onFailed(error, reused_closed_early);
+  if (error == UpstreamError::kConnectFailed || error == UpstreamError::kConnectTimeout ||
+      error == UpstreamError::kResponseTimeout) {
+    server_.onFailure(base::monoMillis(), pool_.config().passive_health);
+    if (error != UpstreamError::kResponseTimeout) pool_.onConnectFailed(server_);
+  } else if (!(closed_before_answer && isReused())) {
+    // A kept-alive connection closed as a request went out is the keep-alive
+    // race, not the server failing; other resets and bad answers are counted.
+    server_.countFailure();
+  }
+  if (request != nullptr) request->onFailed(error, closed_before_answer);
 }
 
 void UpstreamConnection::onStreamRead(std::string_view data) {
@@ -111,8 +125,13 @@ void UpstreamConnection::onStreamRead(std::string_view data) {
       bool reusable = keep_alive_ && offset == data.size() && request->isBodyComplete();
       ++requests_served_;
       if (reusable) {
+        // An idle connection always reads, whoever paused it while it was
+        // busy (client backpressure, a write's invalidation): the server's
+        // keep-alive close must be seen at once, not by the next request.
         state_ = State::kIdle;
-        timer_.start(pool_.config().idle_timeout, [this] { close(); });
+        stream_.startReading();
+        idle_since_ = base::MonoClock::now();
+        timer_.start(idle_limit_, [this] { close(); });
         pool_.release(*this);
       } else {
         close();
@@ -141,12 +160,12 @@ void UpstreamConnection::onStreamEnd(int status) {
   }
   // A keep-alive connection the server closed before answering: the request
   // may be retried on a fresh one.
-  fail(UpstreamError::kReset, isReused() && !response_bytes_seen_);
+  fail(UpstreamError::kReset, !response_bytes_seen_);
 }
 
 void UpstreamConnection::onStreamWritten(int status) {
   if (status != 0) {
-    if (status != UV_ECANCELED) fail(UpstreamError::kReset, isReused() && !response_bytes_seen_);
+    if (status != UV_ECANCELED) fail(UpstreamError::kReset, !response_bytes_seen_);
     return;
   }
   if (state_ == State::kActive && request_ != nullptr) {
@@ -166,6 +185,11 @@ void UpstreamConnection::onResponseHead(http::ResponseHead& head) {
     return;
   }
   keep_alive_ = head.keep_alive;
+  server_.onSuccess();
+  // Retire the connection before the server would (upstream/keep_alive.h).
+  const std::string* hint = head.headers.find("Keep-Alive");
+  idle_limit_ = idleLimit(pool_.config().idle_timeout, hint != nullptr ? parseKeepAlive(*hint) : KeepAliveHint{});
+  if (idle_limit_ <= base::Duration(0)) keep_alive_ = false;
   if (request_ != nullptr) request_->onHead(head);
 }
 

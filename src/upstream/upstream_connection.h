@@ -3,6 +3,9 @@
 // (STYLE L2). While serving a request it holds a pointer to it; the request
 // detaches on destruction, which closes the connection unless the response
 // had already completed and the connection went back to the pool.
+// Attempts that fail for the server's sake (connect refused, connect or
+// response timeout) are reported to its ServerHealth, and an answer's head
+// as a success.
 #pragma once
 
 #include <string>
@@ -16,28 +19,39 @@
 namespace larder::upstream {
 
 class Pool;
+class ServerHealth;
 class UpstreamRequest;
 
 class UpstreamConnection : public net::TcpStream::Handler, public http::ResponseParser::Handler {
  public:
   enum class State { kConnecting, kIdle, kActive, kClosing };
 
-  UpstreamConnection(Pool& pool, net::Loop& loop, size_t server_index);
+  UpstreamConnection(Pool& pool, net::Loop& loop, ServerHealth& server);
 
-  void connect(const net::SocketAddress& address, base::Duration timeout);
+  // Connecting: starts the connect timeout (a name may still be resolving),
+  // then connectTo() once the address is known, or failToConnect().
+  void awaitAddress(base::Duration timeout);
+  void connectTo(const net::SocketAddress& address);
+  void failToConnect() { fail(UpstreamError::kConnectFailed, false); }
   // Begins serving `request`; it must send its head via write().
   void attach(UpstreamRequest& request, std::string_view method);
   // The request is gone. Closes unless idle.
   void detach();
   void write(std::string bytes);
   size_t writeQueueBytes() const { return stream_.writeQueueBytes(); }
-  void pauseReading() { stream_.stopReading(); }
+  // Response backpressure while serving a request. An idle connection
+  // always reads (to see the server's close), so pausing one does nothing.
+  void pauseReading() {
+    if (state_ != State::kIdle) stream_.stopReading();
+  }
   void resumeReading();
   void close();
 
   State state() const { return state_; }
   bool isReused() const { return requests_served_ > 0; }
-  size_t serverIndex() const { return server_index_; }
+  // Since when an idle connection has been idle.
+  base::MonoTime idleSince() const { return idle_since_; }
+  ServerHealth& server() const { return server_; }
 
  private:
   // net::TcpStream::Handler
@@ -50,14 +64,14 @@ class UpstreamConnection : public net::TcpStream::Handler, public http::Response
   void onResponseBody(std::string_view data) override;
   void onResponseComplete() override;
 
-  void fail(UpstreamError error, bool reused_closed_early);
+  void fail(UpstreamError error, bool closed_before_answer);
   void armResponseTimer();
 
   Pool& pool_;
   net::TcpStream stream_;
   http::ResponseParser parser_;
   net::Timer timer_;
-  size_t server_index_;
+  ServerHealth& server_;  // process-wide, outlives every connection
   State state_ = State::kConnecting;
   UpstreamRequest* request_ = nullptr;
   bool response_bytes_seen_ = false;
@@ -65,6 +79,8 @@ class UpstreamConnection : public net::TcpStream::Handler, public http::Response
   bool last_head_interim_ = false;
   bool keep_alive_ = true;
   unsigned requests_served_ = 0;
+  base::Duration idle_limit_{0};  // of the last answer: upstream/keep_alive.h
+  base::MonoTime idle_since_{};
 };
 
 }  // namespace larder::upstream

@@ -1,8 +1,10 @@
 #include "upstream/upstream_request.h"
 
+#include "base/log.h"
 #include "base/metric_catalog.h"
 #include "http/serializer.h"
 #include "upstream/pool.h"
+#include "upstream/server_health.h"
 #include "upstream/upstream_connection.h"
 
 namespace larder::upstream {
@@ -20,10 +22,21 @@ UpstreamRequest::~UpstreamRequest() {
 
 void UpstreamRequest::start() {
   started_at_ = base::MonoClock::now();
-  // The head is kept only when a retry might need to send it again.
-  std::string head = request_.retryable ? request_.head : std::move(request_.head);
-  unsent_.insert(0, head);
-  connection_ = &pool_.acquire(/*allow_idle=*/!retried_);
+  if (request_.retryable) {
+    // The head (and body) are kept while a resend might need them.
+    unsent_ = request_.head + replay_;
+  } else {
+    unsent_.insert(0, std::move(request_.head));
+  }
+  acquireConnection();
+}
+
+void UpstreamRequest::acquireConnection() {
+  Pool::Reuse reuse = retried_ || request_.server != nullptr ? Pool::Reuse::kNone
+                      : request_.retryable                    ? Pool::Reuse::kAny
+                                                              : Pool::Reuse::kRecent;
+  connection_ = &pool_.acquire(reuse, tried_, request_.server);
+  tried_.push_back(&connection_->server());
   connection_->attach(*this, request_.method);
 }
 
@@ -36,6 +49,15 @@ void UpstreamRequest::onConnected(UpstreamConnection& connection) {
 }
 
 void UpstreamRequest::writeToConnection(std::string bytes) {
+  if (request_.retryable) {
+    if (replay_.size() + bytes.size() > kMaxReplayBytes) {
+      request_.retryable = false;  // too long to keep: sent once only
+      replay_.clear();
+      replay_.shrink_to_fit();
+    } else {
+      replay_ += bytes;
+    }
+  }
   if (connection_ != nullptr && connection_->state() == UpstreamConnection::State::kActive) {
     connection_->write(std::move(bytes));
   } else {
@@ -45,7 +67,6 @@ void UpstreamRequest::writeToConnection(std::string bytes) {
 
 void UpstreamRequest::sendBody(std::string_view data) {
   if (data.empty()) return;
-  body_started_ = true;
   if (request_.body_framing == http::BodyFraming::kChunked) {
     std::string framed;
     framed.reserve(data.size() + 16);
@@ -98,10 +119,24 @@ void UpstreamRequest::onComplete() {
   handler_.onUpstreamComplete();
 }
 
-void UpstreamRequest::onFailed(UpstreamError error, bool reused_connection_closed_early) {
+void UpstreamRequest::onFailed(UpstreamError error, bool closed_before_answer) {
   connection_ = nullptr;
-  if (reused_connection_closed_early && request_.retryable && !retried_ && !body_started_) {
+  const bool nothing_sent = error == UpstreamError::kConnectFailed || error == UpstreamError::kConnectTimeout;
+  if (nothing_sent && request_.server == nullptr && tried_.size() < pool_.serverCount()) {
+    // Never connected, so nothing was sent: any method may go elsewhere.
+    LOG_DEBUG("upstream {} for {}: trying the next server", toString(error), request_.method);
+    acquireConnection();
+    return;
+  }
+  if (closed_before_answer && request_.retryable && !retried_) {
+    // A kept-alive connection the server closed as the request went out
+    // (RFC 9112 §9.3.1), or a server that died with it: nothing was
+    // answered, and resending an idempotent request is safe (RFC 9110
+    // §9.2.2). Once, on a new connection.
     retried_ = true;
+    base::metrics::upstream_retries.inc();
+    LOG_DEBUG("upstream {} before any answer to {}: resending on a new connection", toString(error),
+              request_.method);
     start();
     return;
   }

@@ -2,11 +2,18 @@
 // `Pending` its owner keeps (STYLE L4). Destroying it detaches from the
 // connection: a connection in mid-response is closed, never reused, and no
 // callback reaches the handler afterwards.
+//
+// Attempts: a connect that fails or times out sent nothing, so any request
+// goes on to the next server not yet tried. A retryable request (see
+// OutgoingRequest) whose connection closes before any byte of the answer is
+// resent once on a new connection, to another server if there is one. The
+// handler sees only the final outcome.
 #pragma once
 
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "base/time.h"
 #include "http/message.h"
@@ -15,6 +22,7 @@
 namespace larder::upstream {
 
 class Pool;
+class ServerHealth;
 class UpstreamConnection;
 
 // Receives the response. Each callback may destroy the UpstreamRequest.
@@ -43,9 +51,15 @@ struct OutgoingRequest {
   std::string method;
   std::string head;  // serialized request head, ready to send
   http::BodyFraming body_framing = http::BodyFraming::kNone;  // kNone, kContentLength or kChunked
-  // Safe to resend on a fresh connection when a reused one closes before
-  // any byte of the answer (idempotent method, no body).
+  // Safe to resend on a new connection when one closes before any byte of
+  // the answer: an idempotent method (RFC 9110 §9.2.2) whose
+  // whole body, if any, is handed over at once. The body is kept for the
+  // resend (up to kMaxReplayBytes; a longer one is not resent). A request
+  // that is not retryable only reuses a connection idle for a moment
+  // (Pool::Reuse::kRecent).
   bool retryable = false;
+  // Only this server: no other is tried, nothing is resent (health checks).
+  const ServerHealth* server = nullptr;
 };
 
 class UpstreamRequest {
@@ -72,6 +86,8 @@ class UpstreamRequest {
   base::Duration headLatency() const { return head_latency_; }
 
   static constexpr size_t kHighWater = 256 * 1024;
+  // The proxy hands over bodies of up to 64 KiB whole (and a last read).
+  static constexpr size_t kMaxReplayBytes = 128 * 1024;
   static constexpr size_t kLowWater = 64 * 1024;
 
   // Called by UpstreamConnection.
@@ -81,19 +97,21 @@ class UpstreamRequest {
   void onHead(http::ResponseHead& head);
   void onBody(std::string_view data);
   void onComplete();
-  void onFailed(UpstreamError error, bool reused_connection_closed_early);
+  void onFailed(UpstreamError error, bool closed_before_answer);
   void onWritten();
 
  private:
   void writeToConnection(std::string bytes);
+  void acquireConnection();
 
   Pool& pool_;
   OutgoingRequest request_;
   ResponseHandler& handler_;
   UpstreamConnection* connection_ = nullptr;
   std::string unsent_;   // bytes waiting for the connection to be ready
+  std::string replay_;   // the framed body sent so far, while retryable
+  std::vector<const ServerHealth*> tried_;  // servers of the attempts so far
   bool body_finished_ = false;
-  bool body_started_ = false;
   bool retried_ = false;
   bool paused_ = false;
   base::MonoTime started_at_{};

@@ -134,9 +134,12 @@ TEST_CASE("when the shared fetch fails before its answer, each waiter fetches fo
   fixture.upstream.setHandler([&](const RecordedRequest&) {
     FakeResponse response;
     response.headers = {{"Cache-Control", "max-age=60"}};
-    if (++answered == 1) {
-      response.hold = gate;
-      response.raw = "";  // the connection closes without an answer
+    const int n = ++answered;
+    if (n <= 2) {
+      // The connection closes without an answer; the leader's GET is resent
+      // once (upstream: closed before any answer byte), and fails again.
+      if (n == 1) response.hold = gate;
+      response.raw = "";
       response.close_after = true;
     } else {
       response.body = "good answer";

@@ -1,8 +1,10 @@
 // Upstream servers killed under load: larder has two upstream servers
-// (round robin, no health checks). While a few client threads issue
-// uncached GETs, the first server is stopped (its connections shut down),
-// then the second. Every request gets a complete answer in bounded time: a
-// 200 from a live server or a clean 502, never a hang or a dropped
+// (round robin, a refused connect goes to the other one). While a few
+// client threads issue uncached GETs, the first server is stopped (its
+// connections shut down), then the second. Every request gets a complete
+// answer in bounded time: a 200 from a live server or a clean 502 (only
+// those in flight on a server as it stops, and all once both are down),
+// never a hang or a dropped
 // connection without an answer; and once the clients are gone, larder's open
 // file descriptors are back at their baseline (no leaked connections).
 #include <chrono>
@@ -64,8 +66,8 @@ TEST_CASE("upstream servers killed under load: 200 or a clean 502, no hang, no l
     CHECK(stats->p99_ms < kBoundedP99Ms);               // refused connects fail fast
   }
   CHECK(both.non_200 <= kThreads);  // only requests in flight when the first server stopped
-  CHECK(one.status_502 > 0);
-  CHECK(one.sent - one.non_200 > 0);                    // the live server still serves
+  CHECK(one.status_502 <= kThreads);  // in flight as it stopped; then the live server serves
+  CHECK(one.sent - one.non_200 > 0);
   CHECK(none.status_502 == none.sent);
 
   const size_t settled = settledFdCount(larder.process(), baseline);

@@ -94,3 +94,26 @@ TEST_CASE("catalog helpers map exchange outcomes to label indexes") {
   CHECK(storeRejectReasonIndex("method") == 0);
   CHECK(storeRejectReasonIndex("no_such_reason") == storeRejectReasonIndex("other"));
 }
+
+namespace {
+KeyedFamily test_keyed("larder_test_per_server_total", "Per server.", "server");
+}  // namespace
+
+TEST_CASE("a keyed family learns label values at run time, escaped, and is bounded") {
+  const size_t a = test_keyed.indexOf("10.0.0.1:8000");
+  const size_t b = test_keyed.indexOf("api\"x\\y\n:1");
+  CHECK(test_keyed.indexOf("10.0.0.1:8000") == a);  // the same value, the same series
+  CHECK(a != b);
+  test_keyed.add(a, 3);
+  test_keyed.add(b, 1);
+  std::string text = renderMetrics();
+  CHECK(contains(text, "larder_test_per_server_total{server=\"10.0.0.1:8000\"} 3\n"));
+  CHECK(contains(text, "larder_test_per_server_total{server=\"api\\\"x\\\\y\\n:1\"} 1\n"));
+  for (size_t i = 0; i < KeyedFamily::kMaxSeries + 10; ++i) test_keyed.indexOf("host-" + std::to_string(i) + ":80");
+  const size_t other = test_keyed.indexOf("one-too-many:80");
+  CHECK(other == KeyedFamily::kMaxSeries - 1);
+  test_keyed.add(other, 7);
+  text = renderMetrics();
+  CHECK(contains(text, "larder_test_per_server_total{server=\"other\"} 7\n"));
+  CHECK(!contains(text, "one-too-many"));
+}
