@@ -21,15 +21,12 @@ void Exchange::invalidateBeforeAnswer(http::ResponseHead& head) {
   invalidate(&held_head_->headers);
 }
 
-// False when nothing can have reached the upstream: the connect failed.
+// False when nothing can have reached the upstream: no attempt connected.
 // An upstream down is then no reason to drop entries that stale_if_error
-// could still serve. TODO(#11): a bodyless idempotent write the pool retried
-// (its reused connection closed before any answer byte) whose retry could
-// not connect ends here as a connect failure, though the first attempt was
-// sent; the pool should say whether any attempt sent the request.
+// could still serve. A write resent after its first attempt went out and
+// whose resend could not connect still counts as sent (DESIGN invariant 13).
 bool Exchange::invalidateUnanswered(upstream::UpstreamError error) {
-  if (error == upstream::UpstreamError::kConnectFailed || error == upstream::UpstreamError::kConnectTimeout)
-    return false;
+  if (upstream_ == nullptr || !upstream_->mayHaveReachedServer()) return false;
   LOG_INFO("{} {}: no answer from the upstream ({}); invalidating as if applied", request_.method,
            request_.target, upstream::toString(error));
   held_error_ = error;

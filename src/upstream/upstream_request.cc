@@ -41,6 +41,7 @@ void UpstreamRequest::acquireConnection() {
 }
 
 void UpstreamRequest::onConnected(UpstreamConnection& connection) {
+  sent_ = true;  // from here on, some attempt may have reached the server
   if (!unsent_.empty()) {
     std::string bytes = std::move(unsent_);
     unsent_.clear();

@@ -79,6 +79,9 @@ class UpstreamRequest {
   void pauseReading();
   void resumeReading();
   // The whole request has been handed over (the connection may be reused).
+  // Whether any attempt got as far as a connection, so the server may have
+  // received (and applied) the request, whatever the last attempt's error.
+  bool mayHaveReachedServer() const { return sent_; }
   bool isBodyComplete() const {
     return request_.body_framing == http::BodyFraming::kNone || body_finished_;
   }
@@ -113,6 +116,7 @@ class UpstreamRequest {
   std::vector<const ServerHealth*> tried_;  // servers of the attempts so far
   bool body_finished_ = false;
   bool retried_ = false;
+  bool sent_ = false;
   bool paused_ = false;
   base::MonoTime started_at_{};
   base::Duration head_latency_{0};

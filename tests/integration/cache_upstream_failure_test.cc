@@ -84,6 +84,29 @@ TEST_CASE("a PUT or DELETE whose upstream connection closes without an answer ge
   }
 }
 
+TEST_CASE("a PUT resent after its connection closed, whose resend cannot connect, still invalidates") {
+  CacheFixture cache;
+  auto never = std::make_shared<Gate>();
+  cache.customize([never](const RecordedRequest& request, FakeResponse& response) {
+    if (request.method == "PUT") response.hold = never;
+  });
+  HttpClient client = cache.client();
+  warm(cache, client);
+  HttpClient writer = cache.client();
+  REQUIRE(writer.send(formatRequest("PUT", "/api/products/7", {}, "{}", "x")));
+  REQUIRE(cache.upstream.waitForRequests(3 + 1, 5s));  // warm()'s 3 misses, then the PUT
+  // The server goes away with the PUT unanswered: larder resends it (PUT is
+  // idempotent), and the resend finds nothing listening. The first attempt
+  // reached the server and may have been applied (DESIGN invariant 13).
+  cache.upstream.stop();
+  auto put = writer.readResponse(5s);
+  REQUIRE(put);
+  CHECK(put->status == 502);
+  CHECK(xCache(mustGet(client, "/api/products/7")) != "HIT");
+  CHECK(xCache(mustGet(client, "/api/products")) != "HIT");
+  CHECK(xCache(mustGet(client, "/api/categories")) == "HIT");
+}
+
 TEST_CASE("a PUT answered 200 whose chunked body breaks before any of it left: 502, and invalidated") {
   CacheFixture cache;
   cache.customize([](const RecordedRequest& request, FakeResponse& response) {
