@@ -33,6 +33,7 @@ store::RedisOptions redisOptions(const config::Config& config) {
   options.command_timeout = redis.timeout;
   options.connections = static_cast<int>(redis.connections);
   options.max_in_flight = static_cast<int>(redis.max_in_flight);
+  options.max_in_flight_bytes = redis.max_in_flight_bytes;
   // The worker's queue is shared out between its connections.
   options.max_queued =
       static_cast<int>((redis.max_queued + redis.connections - 1) / redis.connections);

@@ -1,6 +1,6 @@
 // Redis busy, not dead, under load with large values (issue 13, DESIGN
 // invariants 5 and 9). Client threads keep asking for 256 KiB entries that
-// are all cached, while other clients of the same Redis read an 8 MiB value
+// are all cached, while other clients of the same Redis read a 512 KiB value
 // over and over: Redis is slow to answer but never stops delivering bytes.
 // Such a Redis must not be bypassed: the origin sees no request. A stopped
 // Redis (SIGSTOP) under the same load is bypassed within the timeout: no
@@ -15,6 +15,7 @@
 
 #include "cache_support.h"
 #include "fault_support.h"
+#include "harness/admin_fixture.h"
 #include "harness/resp_client.h"
 
 namespace larder::test {
@@ -25,6 +26,9 @@ using namespace std::chrono_literals;
 constexpr size_t kKeys = 8;
 constexpr size_t kBody = 256 * 1024;
 constexpr size_t kClients = 12;
+// Larger values stall Redis itself on this host (an 8 MiB GET read back to
+// back: PINGs wait up to 280 ms), which is a dead Redis, not a slow one.
+constexpr size_t kCompetitorValue = 512 * 1024;
 constexpr Millis kPhase = 2000ms;
 // Generous: two shared cores, a dozen clients, Redis and larder.
 constexpr double kBoundedP99Ms = 1000;
@@ -43,10 +47,12 @@ struct LoadFixture {
     });
     redis = std::make_unique<RedisServer>();
     CacheOptions options;
-    // Twice the 25ms default: the test host is shared with other builds.
+    // Twice the 25ms default: the test host is shared with other builds, and
+    // a Redis descheduled that long delivers nothing: dead, not slow.
     options.redis_timeout = "50ms";
-    larder = std::make_unique<LarderProcess>(
-        proxyConfig(upstream.port(), cacheSections(redis.get(), options)));
+    admin_port = freePort();
+    larder = std::make_unique<LarderProcess>(proxyConfig(
+        upstream.port(), cacheSections(redis.get(), options) + adminSection(admin_port)));
     warm();
   }
 
@@ -65,6 +71,21 @@ struct LoadFixture {
     }
   }
 
+  // The Redis figures of issue 13, for the test's messages.
+  std::string redisMetrics() const {
+    const PrometheusText metrics = scrape(admin_port);
+    return fmt::format(
+        "redis: timeouts {}, late replies {}, dropped (queue full {}, queue timeout {}), "
+        "reconnects {}, breaker opened {}, read {:.1f} MiB",
+        metrics.value("larder_redis_timeouts_total"), metrics.value("larder_redis_late_replies_total"),
+        metrics.value("larder_redis_commands_dropped_total{reason=\"queue_full\"}"),
+        metrics.value("larder_redis_commands_dropped_total{reason=\"queue_timeout\"}"),
+        metrics.value("larder_redis_reconnects_total"),
+        metrics.value("larder_redis_circuit_opened_total"),
+        metrics.value("larder_redis_read_bytes_total") / (1024.0 * 1024.0));
+  }
+
+  uint16_t admin_port = 0;
   FakeUpstream upstream;
   std::unique_ptr<RedisServer> redis;
   std::unique_ptr<LarderProcess> larder;
@@ -75,7 +96,7 @@ class CompetingReaders {
  public:
   CompetingReaders(uint16_t port, size_t threads) {
     RespClient setup(port);
-    REQUIRE(setup.command({"SET", "competitor:big", std::string(8u << 20, 'c')}).isStatus("OK"));
+    REQUIRE(setup.command({"SET", "competitor:big", std::string(kCompetitorValue, 'c')}).isStatus("OK"));
     for (size_t i = 0; i < threads; ++i) {
       threads_.emplace_back([this, port] {
         RespClient client(port, 5s);
@@ -120,8 +141,10 @@ TEST_CASE("Redis slow but alive (large values, competing readers) under load: ne
   const size_t origin = fixture.upstream.requestCount() - origin_before;
   const PhaseStats stats = load.stats(start, end);
   MESSAGE(stats.describe("slow Redis"));
-  MESSAGE(fmt::format("competing 8 MiB reads: {}; origin requests during the load: {}",
+  MESSAGE(fmt::format("competing 512 KiB reads: {}; origin requests during the load: {}",
                       competitors.reads(), origin));
+  MESSAGE(fixture.redisMetrics());
+  if (origin != 0) MESSAGE("larder's log:\n", fixture.larder->stderrText().substr(0, 4000));
   checkNoFailure(stats);
   CHECK(competitors.reads() > 0);
   CHECK(stats.hits == stats.sent);
@@ -144,6 +167,7 @@ TEST_CASE("Redis stopped (SIGSTOP) under load with large values: bypassed within
   const PhaseStats stats = load.stats(start, end);
   MESSAGE(stats.describe("stopped Redis"));
   MESSAGE(fmt::format("origin requests while Redis was stopped: {}", origin));
+  MESSAGE(fixture.redisMetrics());
   checkNoFailure(stats);
   // The answers came from the origin (at most one per key at a time:
   // coalescing still protects it, DESIGN invariant 9).

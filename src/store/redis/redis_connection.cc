@@ -32,6 +32,19 @@ uint64_t monoNowMs() {
 // offered new commands while others are free (isReceivingLargeReply()).
 constexpr size_t kLargeReplyBytes = 16 * 1024;
 
+// A queued command waits at most this many timeouts, however well the
+// commands ahead of it are answered (DESIGN invariant 5 bounds the wait).
+constexpr uint64_t kMaxQueueWaits = 8;
+
+// The bytes of a reply's strings (MGET: the entry and the versions).
+size_t replyBytes(const redisReply* reply, int depth = 0) {
+  size_t bytes = reply->len;
+  if (reply->type == REDIS_REPLY_ARRAY && depth < 2) {
+    for (size_t i = 0; i < reply->elements; ++i) bytes += replyBytes(reply->element[i], depth + 1);
+  }
+  return bytes;
+}
+
 struct FreeCommand {
   void operator()(char* formatted) const { redisFreeCommand(formatted); }
 };
@@ -119,9 +132,7 @@ bool RedisConnection::queue(const std::vector<std::string_view>& args, ReplyCall
   command->counted = counted;
   // The handshake goes out at once, ahead of any bound: nothing else is sent
   // before the connection is ready.
-  const bool room = !counted || (queued_.empty() && outstanding_.size() <
-                                                        static_cast<size_t>(std::max(1, options_.max_in_flight)));
-  if (room) {
+  if (!counted || (queued_.empty() && hasRoom())) {
     Command* raw = command.get();
     if (!dispatch(std::move(command))) return false;
     raw->on_reply = std::move(on_reply);
@@ -153,9 +164,16 @@ bool RedisConnection::dispatch(std::unique_ptr<Command> command) {
   return true;
 }
 
+bool RedisConnection::hasRoom() const {
+  if (outstanding_.empty()) return true;
+  if (outstanding_.size() >= static_cast<size_t>(std::max(1, options_.max_in_flight))) return false;
+  // Large values: few at a time, so that Redis does not hold a backlog of
+  // them in its output buffer and a reply is read soon after it is written.
+  return (outstanding_.size() + 1) * reply_bytes_ <= options_.max_in_flight_bytes;
+}
+
 void RedisConnection::pump() {
-  const auto bound = static_cast<size_t>(std::max(1, options_.max_in_flight));
-  while (state_ == State::kReady && !queued_.empty() && outstanding_.size() < bound) {
+  while (state_ == State::kReady && !queued_.empty() && hasRoom()) {
     std::unique_ptr<Command> command = std::move(queued_.front());
     queued_.pop_front();
     base::metrics::redis_queued.dec();
@@ -295,7 +313,11 @@ void RedisConnection::checkDeadlines() {
     if (command->counted) base::metrics::redis_timeouts.inc();
     if (command->on_reply) late.push_back(std::exchange(command->on_reply, nullptr));
   }
-  while (!queued_.empty() && now >= queued_.front()->queued_ms + timeout) {
+  // Queued commands wait as long as the ones ahead are answered in time (a
+  // busy Redis that delivers); behind a late one, at most the timeout.
+  const bool stalled = !outstanding_.empty() && outstanding_.front()->late;
+  while (!queued_.empty() &&
+         now >= queued_.front()->queued_ms + (stalled ? timeout : kMaxQueueWaits * timeout)) {
     late.push_back(std::move(queued_.front()->on_reply));
     queued_.pop_front();
     base::metrics::redis_queued.dec();
@@ -411,6 +433,12 @@ void RedisConnection::onReply(redisAsyncContext* context, void* reply, void* pri
   base::metrics::redis_in_flight.dec();
   if (!command->written && self->unwritten_ > 0) --self->unwritten_;
   const auto* typed = static_cast<const redisReply*>(reply);
+  if (typed != nullptr && command->counted) {
+    const size_t bytes = replyBytes(typed);
+    // Up at once, down slowly: the estimate errs towards fewer large
+    // replies in flight.
+    self->reply_bytes_ = bytes >= self->reply_bytes_ ? bytes : (self->reply_bytes_ * 7 + bytes) / 8;
+  }
   if (command->late) {
     // Its caller already bypassed Redis; the connection did nothing wrong.
     if (typed != nullptr) base::metrics::redis_late_replies.inc();

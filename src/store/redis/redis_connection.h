@@ -16,16 +16,20 @@
 // must not destroy this connection. Destroying the connection frees the
 // context and drops every callback.
 //
-// Bounded work (issue 13): at most options.max_in_flight commands are given
-// to Redis at once; the rest wait in queued_, inside larder, where they cost
-// a few bytes instead of a client output buffer in Redis, and where one big
-// reply delays only the commands behind it on this connection.
+// Bounded work (issue 13): at most options.max_in_flight commands, and
+// about options.max_in_flight_bytes of replies (estimated from the replies
+// seen so far), are given to Redis at once; the rest wait in queued_, inside
+// larder, where they cost a few bytes instead of a client output buffer in
+// Redis, and where one big reply delays only the commands behind it on this
+// connection.
 //
 // Deadlines tell slow from dead (DESIGN invariant 5):
 //  - a command's deadline starts when hiredis has written it to the socket;
 //    past it the caller gets Failure::kLate (it bypasses), and the reply,
 //    when it comes, is discarded and counted; the connection stays up;
-//  - a command waits in queued_ at most the timeout too (kLate);
+//  - a command waits in queued_ while the commands ahead of it are answered
+//    in time; once the oldest one is late it waits at most the timeout, and
+//    never more than kMaxQueueWaits timeouts (kLate);
 //  - a connection that owes replies and has received no byte for the
 //    timeout is dead: it is torn down and everything on it fails with
 //    kLost, which is what counts toward the circuit breaker;
@@ -99,6 +103,8 @@ class RedisConnection final : private RedisIoObserver {
   void startConnect();
   void sendHandshake();
   bool queue(const std::vector<std::string_view>& args, ReplyCallback&& on_reply, bool counted);
+  // Whether one more command may be given to Redis now.
+  bool hasRoom() const;
   // Gives queued commands to hiredis while the in-flight bound allows.
   void pump();
   bool dispatch(std::unique_ptr<Command> command);
@@ -136,6 +142,7 @@ class RedisConnection final : private RedisIoObserver {
   std::deque<std::unique_ptr<Command>> outstanding_;
   size_t unwritten_ = 0;  // the last `unwritten_` of outstanding_ are still in hiredis's buffer
   uint64_t last_read_ms_ = 0;  // when bytes last arrived (monotonic ms)
+  size_t reply_bytes_ = 0;     // expected reply size: the largest, decaying; 0: none seen
   base::Duration backoff_;
   bool down_logged_ = false;  // the first failure logs at warn, retries at debug
   int callback_depth_ = 0;    // > 0 while hiredis is calling us back

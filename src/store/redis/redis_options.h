@@ -26,6 +26,10 @@ struct RedisOptions {
   base::Duration connect_timeout{1000};
   int connections = 4;     // per worker; commands are pipelined on each
   int max_in_flight = 8;   // per connection: commands sent and not answered
+  // Per connection: replies expected in flight, in bytes, estimated from the
+  // replies seen so far (a larger one counts at once, smaller ones bring the
+  // estimate down slowly); a single command always fits.
+  uint64_t max_in_flight_bytes = 256 * 1024;
   int max_queued = 256;    // per connection: commands waiting inside larder
   // Where invalidations are announced to other instances' tiers; empty: not.
   std::string invalidation_channel;

@@ -1,5 +1,5 @@
-// store.redis load settings (issue 13): connections, the in-flight bound and
-// the queue inside larder; their defaults and their mistakes.
+// store.redis load settings (issue 13): connections, the in-flight bounds
+// and the queue inside larder; their defaults and their mistakes.
 #include <doctest/doctest.h>
 
 #include <string>
@@ -25,16 +25,20 @@ TEST_CASE("store.redis: 4 connections, 8 commands in flight each, 1024 queued by
   CHECK(redis.connections == 4);
   CHECK(redis.max_in_flight == 8);
   CHECK(redis.max_queued == 1024);
+  CHECK(redis.max_in_flight_bytes == 256 * 1024);
 }
 
 TEST_CASE("store.redis: max_in_flight and max_queued are read; 0 queued means never wait") {
   auto result =
-      loadConfigString(withRedis(", connections: 3, max_in_flight: 2, max_queued: 0"), "conf.yaml");
+      loadConfigString(withRedis(", connections: 3, max_in_flight: 2, max_queued: 0, "
+                                 "max_in_flight_bytes: 1MiB"),
+                       "conf.yaml");
   REQUIRE(result.ok());
   const RedisConfig& redis = *(*result)->store.redis;
   CHECK(redis.connections == 3);
   CHECK(redis.max_in_flight == 2);
   CHECK(redis.max_queued == 0);
+  CHECK(redis.max_in_flight_bytes == 1024 * 1024);
 }
 
 TEST_CASE("store.redis: bad load settings get an error naming the key") {
@@ -48,6 +52,8 @@ TEST_CASE("store.redis: bad load settings get an error naming the key") {
       {", max_in_flight: many", "store.redis.max_in_flight"},
       {", max_queued: -1", "store.redis.max_queued"},
       {", max_queued: 2000000", "store.redis.max_queued: must be from 0 to 1000000"},
+      {", max_in_flight_bytes: 0", "store.redis.max_in_flight_bytes: must be greater than 0"},
+      {", max_in_flight_bytes: lots", "store.redis.max_in_flight_bytes: invalid size"},
       {", max_inflight: 4", "unknown key store.redis.max_inflight (did you mean max_in_flight?)"},
   };
   for (const Row& row : rows) {

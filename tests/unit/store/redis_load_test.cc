@@ -213,3 +213,46 @@ TEST_CASE("redis load: a command waits inside larder at most the timeout") {
   CHECK(metrics::redis_dropped.value(1) - waited_before == 1);
   CHECK(f.store->isAvailable());
 }
+
+TEST_CASE("redis load: large replies go a few at a time (max_in_flight_bytes)") {
+  RelayFixture f([](store::RedisOptions& options) {
+    options.connections = 1;
+    options.max_in_flight = 8;
+    options.max_in_flight_bytes = 100 * 1024;
+    options.command_timeout = 2000ms;  // nothing may time out here
+  });
+  REQUIRE(f.server.command({"SET", "e:big", std::string(64 * 1024, 'w')}) == "OK");
+  REQUIRE(f.server.command({"SET", "e:1", "body"}) == "OK");
+  // Small replies: the count bound alone applies.
+  const auto in_flight_before = metrics::redis_in_flight.value();
+  const auto queued_before = metrics::redis_queued.value();
+  f.relay.freeze(true);
+  int done = 0;
+  std::vector<cache::Pending> pendings;
+  for (int i = 0; i < 4; ++i) {
+    pendings.push_back(f.store->lookup({}, "e:1", [&](cache::LookupResult&& r) {
+      done += r.status == StoreStatus::kOk ? 1 : 0;
+    }));
+  }
+  runFor(f.loop, 30ms);
+  CHECK(metrics::redis_in_flight.value() - in_flight_before == 4);
+  f.relay.freeze(false);
+  REQUIRE(runUntil(f.loop, [&] { return done == 4; }));
+
+  // Once 64 KiB replies have been seen, two would pass 100 KiB: one at a time.
+  for (int i = 0; i < 8; ++i) REQUIRE(lookupNow(f, "e:big").status == StoreStatus::kOk);
+  f.relay.freeze(true);
+  done = 0;
+  pendings.clear();
+  for (int i = 0; i < 4; ++i) {
+    pendings.push_back(f.store->lookup({}, "e:big", [&](cache::LookupResult&& r) {
+      done += r.entry.value_or("").size() == 64 * 1024 ? 1 : 0;
+    }));
+  }
+  runFor(f.loop, 30ms);
+  CHECK(metrics::redis_in_flight.value() - in_flight_before == 1);
+  CHECK(metrics::redis_queued.value() - queued_before == 3);
+  f.relay.freeze(false);
+  REQUIRE(runUntil(f.loop, [&] { return done == 4; }));
+  CHECK(metrics::redis_queued.value() == queued_before);
+}
