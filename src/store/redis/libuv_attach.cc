@@ -22,6 +22,9 @@ namespace {
 // One read asks for at least this much room: a 64 KiB value arrives in one
 // read instead of four 16 KiB ones, each a loop turn.
 constexpr size_t kReadRoom = 64 * 1024;
+// Reads in one poll callback stop after this much, so that one connection
+// streaming a large reply does not hold the loop for long.
+constexpr size_t kReadBudget = 1024 * 1024;
 
 // The adapter's state, owned by the context (freed through cleanup()).
 struct Events {
@@ -33,38 +36,66 @@ struct Events {
 
 void onClose(uv_handle_t* handle) { std::free(handle->data); }
 
+// Exported by hiredis 0.14 but declared only from 1.0 on: parses what the
+// reader holds and runs the reply callbacks (redisAsyncHandleRead's second
+// half).
+extern "C" void redisProcessCallbacks(redisAsyncContext* context);
+
+// What readIntoReader() found.
+struct ReadResult {
+  size_t bytes = 0;
+  bool leave_to_hiredis = false;  // end of file, an error, or not connected yet
+};
+
 // Reads what the socket has straight into the reader's buffer, with no
-// intermediate copy. Errors and end of file are left for hiredis to find:
-// its own read right after sees them again and disconnects as usual.
-void readIntoReader(Events* events) {
+// intermediate copy. End of file and errors are left to hiredis: its own
+// read sees them again and disconnects as usual.
+ReadResult readIntoReader(Events* events) {
+  ReadResult result;
   redisContext* c = &events->context->c;
   redisReader* reader = c->reader;
-  if ((c->flags & REDIS_CONNECTED) == 0 || reader == nullptr || reader->err != 0) return;
+  if ((c->flags & REDIS_CONNECTED) == 0 || reader == nullptr || reader->err != 0) {
+    result.leave_to_hiredis = true;
+    return result;
+  }
   if (reader->len == 0 && sdsalloc(reader->buf) > kKeptReaderBuffer) {
     sdsfree(reader->buf);
     reader->buf = sdsempty();
     reader->pos = 0;
-    if (reader->buf == nullptr) return;
   }
-  sds grown = sdsMakeRoomFor(reader->buf, kReadRoom);
-  if (grown == nullptr) return;
-  reader->buf = grown;
-  const ssize_t n = ::read(c->fd, reader->buf + sdslen(reader->buf), sdsavail(reader->buf));
-  if (n <= 0) return;
-  sdsIncrLen(reader->buf, static_cast<int>(n));
-  reader->len = sdslen(reader->buf);
-  base::metrics::redis_bytes_read.inc(static_cast<uint64_t>(n));
-  if (events->observer != nullptr) events->observer->onBytesRead(static_cast<size_t>(n));
+  while (result.bytes < kReadBudget) {
+    sds grown = reader->buf != nullptr ? sdsMakeRoomFor(reader->buf, kReadRoom) : nullptr;
+    if (grown == nullptr) {
+      result.leave_to_hiredis = true;  // out of memory: hiredis reports it
+      break;
+    }
+    reader->buf = grown;
+    const size_t room = sdsavail(reader->buf);
+    const ssize_t n = ::read(c->fd, reader->buf + sdslen(reader->buf), room);
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) break;
+    if (n <= 0) {
+      result.leave_to_hiredis = true;
+      break;
+    }
+    sdsIncrLen(reader->buf, static_cast<int>(n));
+    reader->len = sdslen(reader->buf);
+    result.bytes += static_cast<size_t>(n);
+    if (static_cast<size_t>(n) < room) break;  // the socket is drained
+  }
+  if (result.bytes > 0) {
+    base::metrics::redis_bytes_read.inc(result.bytes);
+    if (events->observer != nullptr) events->observer->onBytesRead(result.bytes);
+  }
+  return result;
 }
 
 void onPoll(uv_poll_t* handle, int status, int ready) {
   auto* events = static_cast<Events*>(handle->data);
   if (status != 0) return;
   if (events->context != nullptr && (ready & UV_READABLE) != 0) {
-    readIntoReader(events);
-    // Parses what was read and runs the reply callbacks; when the socket
-    // had more than the room read above, its own read takes the rest.
-    redisAsyncHandleRead(events->context);
+    const ReadResult read = readIntoReader(events);
+    if (read.bytes > 0) redisProcessCallbacks(events->context);
+    if (events->context != nullptr && read.leave_to_hiredis) redisAsyncHandleRead(events->context);
   }
   if (events->context != nullptr && (ready & UV_WRITABLE) != 0) {
     redisAsyncHandleWrite(events->context);

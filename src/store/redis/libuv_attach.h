@@ -10,9 +10,11 @@
 // - Reads: hiredis reads 16 KiB at a time into a stack buffer and copies it
 //   into its reader's buffer, which it frees whenever it is empty and more
 //   than 16 KiB large (reader->maxbuf), so every large reply regrew it from
-//   nothing. Here a readable socket is read in one go straight into the
-//   reader's buffer, which is kept (up to kKeptReaderBuffer) across replies;
-//   hiredis then parses it as usual.
+//   nothing. Here a readable socket is read until drained (up to 1 MiB a
+//   turn) straight into the reader's buffer, which is kept (up to
+//   kKeptReaderBuffer) across replies; hiredis then parses it without a read
+//   of its own (one syscall less per event). End of file and errors are
+//   left to hiredis's read, which disconnects as usual.
 // - Progress: the owner (RedisIoObserver) learns when reply bytes arrive and
 //   when the output buffer was flushed to the socket, which is what tells a
 //   slow Redis from a dead one and starts a command's deadline.

@@ -101,8 +101,8 @@ bool RedisConnection::isReceivingLargeReply() const {
 bool RedisConnection::send(const std::vector<std::string_view>& args, ReplyCallback&& on_reply,
                            bool* busy) {
   if (state_ != State::kReady) return false;
-  if (queued_.size() >= static_cast<size_t>(std::max(0, options_.max_queued)) &&
-      outstanding_.size() >= static_cast<size_t>(std::max(1, options_.max_in_flight))) {
+  const bool goes_now = queued_.empty() && hasRoom();
+  if (!goes_now && queued_.size() >= static_cast<size_t>(std::max(0, options_.max_queued))) {
     if (busy != nullptr) *busy = true;
     return false;
   }

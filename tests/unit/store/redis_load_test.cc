@@ -22,6 +22,14 @@ namespace {
 // Room for a loaded machine (several builds share two cores).
 constexpr auto kSlack = 300ms;
 
+// The slow-Redis tests: a timeout well above the scheduling stalls of a
+// loaded host (a stall that long would be a dead Redis), and a reply that
+// dribbles in for twice as long, a piece every 10 ms.
+constexpr auto kSlowTimeout = 300ms;
+constexpr size_t kDribble = 1024;  // bytes per 10 ms: 64 KiB take 640 ms
+
+void slowTimeout(store::RedisOptions& options) { options.command_timeout = kSlowTimeout; }
+
 std::chrono::milliseconds elapsedSince(Clock::time_point start) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start);
 }
@@ -64,11 +72,10 @@ cache::LookupResult lookupNow(RelayFixture& f, const std::string& entry) {
 }  // namespace
 
 TEST_CASE("redis load: a late reply is discarded and its connection stays up") {
-  RelayFixture f;
+  RelayFixture f(slowTimeout);
   REQUIRE(f.server.command({"SET", "e:big", std::string(64 * 1024, 'x')}) == "OK");
-  // 64 KiB at 4 KiB per 10 ms: about 160 ms, past the 100 ms timeout, with
-  // bytes arriving all along.
-  f.relay.throttle(4096, 10ms);
+  // Past the timeout, with bytes arriving all along.
+  f.relay.throttle(kDribble, 10ms);
   const auto late_before = metrics::redis_late_replies.value();
   const auto reconnects_before = metrics::redis_reconnects.value();
   const auto timeouts_before = metrics::redis_timeouts.value();
@@ -91,12 +98,12 @@ TEST_CASE("redis load: a late reply is discarded and its connection stays up") {
 }
 
 TEST_CASE("redis load: slow large replies never tear a connection down nor open the breaker") {
-  RelayFixture f;  // breaker_failures = 3
+  RelayFixture f(slowTimeout);  // breaker_failures = 3
   REQUIRE(f.server.command({"SET", "e:big", std::string(48 * 1024, 'y')}) == "OK");
-  f.relay.throttle(4096, 10ms);
+  f.relay.throttle(kDribble, 10ms);
   const auto reconnects_before = metrics::redis_reconnects.value();
   const auto opened_before = metrics::redis_breaker_opened.value();
-  for (int i = 0; i < 2 * f.options.breaker_failures; ++i) {
+  for (int i = 0; i < f.options.breaker_failures + 1; ++i) {
     CAPTURE(i);
     CHECK(lookupNow(f, "e:big").status == StoreStatus::kUnavailable);
     CHECK(f.store->isAvailable());
@@ -195,12 +202,14 @@ TEST_CASE("redis load: a command waits inside larder at most the timeout") {
   RelayFixture f([](store::RedisOptions& options) {
     options.connections = 1;
     options.max_in_flight = 1;
+    slowTimeout(options);
   });
   REQUIRE(f.server.command({"SET", "e:big", std::string(64 * 1024, 'z')}) == "OK");
   REQUIRE(f.server.command({"SET", "e:1", "body"}) == "OK");
-  // The first reply dribbles in for ~1.6 s: the connection is alive, and the
-  // second command waits behind it, in larder, not in Redis.
-  f.relay.throttle(400, 10ms);
+  // The first reply dribbles in past the timeout: the connection is alive,
+  // and the second command waits behind it, in larder, not in Redis; once
+  // the first is late, the second gives up too.
+  f.relay.throttle(kDribble, 10ms);
   const auto waited_before = metrics::redis_dropped.value(1);
   std::optional<StoreStatus> first;
   std::optional<StoreStatus> second;
@@ -255,4 +264,20 @@ TEST_CASE("redis load: large replies go a few at a time (max_in_flight_bytes)") 
   f.relay.freeze(false);
   REQUIRE(runUntil(f.loop, [&] { return done == 4; }));
   CHECK(metrics::redis_queued.value() == queued_before);
+}
+
+TEST_CASE("redis load: a 1 MiB reply arrives whole and its bytes are counted") {
+  RelayFixture f([](store::RedisOptions& options) { options.command_timeout = 2000ms; });
+  std::string value(1024 * 1024, 'v');
+  for (size_t i = 0; i < value.size(); i += 4096) value[i] = static_cast<char>('a' + i / 4096 % 26);
+  REQUIRE(f.server.command({"SET", "e:huge", value}) == "OK");
+  const auto read_before = metrics::redis_bytes_read.value();
+  for (int i = 0; i < 3; ++i) {
+    auto result = lookupNow(f, "e:huge");
+    REQUIRE(result.status == StoreStatus::kOk);
+    CHECK(result.entry == value);
+  }
+  const auto read = metrics::redis_bytes_read.value() - read_before;
+  CHECK(read >= static_cast<int64_t>(3 * value.size()));
+  CHECK(read < static_cast<int64_t>(3 * value.size() + 4096));
 }
