@@ -5,7 +5,11 @@
 // Such a Redis must not be bypassed: the origin sees no request. A stopped
 // Redis (SIGSTOP) under the same load is bypassed within the timeout: no
 // request fails and answers come from the origin. Both print the origin
-// requests they counted.
+// requests they counted, and larder's Redis metrics.
+//
+// The larder before issue 13 (2 pipelined connections, a deadline from
+// enqueueing, teardown on the first overdue command) fails the first test
+// on the same host: 1,608 origin requests, 12 timeouts, the breaker opened.
 #include <atomic>
 #include <chrono>
 #include <memory>
