@@ -83,6 +83,8 @@ class RedisConnection final : private RedisIoObserver {
   size_t queued() const { return queued_.size(); }
   // A reply of more than a few KiB is arriving: commands behind it wait.
   bool isReceivingLargeReply() const;
+  // A command sent now would go to Redis at once, not wait in the queue.
+  bool canSendNow() const { return state_ == State::kReady && queued_.empty() && hasRoom(); }
 
   // Sends one command (binary-safe; the arguments are copied). Returns
   // false when not ready or when the queue is full (`busy` set), leaving

@@ -25,7 +25,7 @@ struct RedisOptions {
   // Connecting plus the handshake (AUTH, SELECT, SCRIPT LOAD).
   base::Duration connect_timeout{1000};
   int connections = 4;     // per worker; commands are pipelined on each
-  int max_in_flight = 8;   // per connection: commands sent and not answered
+  int max_in_flight = 32;  // per connection: commands sent and not answered
   // Per connection: replies expected in flight, in bytes, estimated from the
   // replies seen so far (a larger one counts at once, smaller ones bring the
   // estimate down slowly); a single command always fits.

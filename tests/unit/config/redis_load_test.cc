@@ -18,12 +18,12 @@ std::string withRedis(const std::string& extra) {
 
 }  // namespace
 
-TEST_CASE("store.redis: 4 connections, 8 commands in flight each, 1024 queued by default") {
+TEST_CASE("store.redis: 4 connections, 32 commands in flight each, 1024 queued by default") {
   auto result = loadConfigString(withRedis(""), "conf.yaml");
   REQUIRE(result.ok());
   const RedisConfig& redis = *(*result)->store.redis;
   CHECK(redis.connections == 4);
-  CHECK(redis.max_in_flight == 8);
+  CHECK(redis.max_in_flight == 32);
   CHECK(redis.max_queued == 1024);
   CHECK(redis.max_in_flight_bytes == 256 * 1024);
 }
