@@ -32,6 +32,11 @@ store::RedisOptions redisOptions(const config::Config& config) {
   options.database = static_cast<int>(redis.database);
   options.command_timeout = redis.timeout;
   options.connections = static_cast<int>(redis.connections);
+  options.max_in_flight = static_cast<int>(redis.max_in_flight);
+  options.max_in_flight_bytes = redis.max_in_flight_bytes;
+  // The worker's queue is shared out between its connections.
+  options.max_queued =
+      static_cast<int>((redis.max_queued + redis.connections - 1) / redis.connections);
   options.breaker_failures = static_cast<int>(redis.breaker_failures);
   options.breaker_cooldown = redis.breaker_cooldown;
   return options;

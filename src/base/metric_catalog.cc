@@ -120,7 +120,8 @@ Histogram redis_command_seconds("larder_redis_command_seconds",
 Counter redis_errors("larder_redis_errors_total",
                      "Redis commands that failed: error replies and lost connections.");
 Counter redis_timeouts("larder_redis_timeouts_total",
-                       "Redis commands failed because no reply came within store.redis.timeout.");
+                       "Redis commands whose caller stopped waiting: no reply within store.redis.timeout of "
+                       "being written, or the connection fell silent.");
 Counter redis_skipped("larder_redis_commands_skipped_total",
                       "Redis commands not sent because the circuit was open or no connection "
                       "was ready.");
@@ -130,6 +131,23 @@ CounterFamily redis_breakers("larder_redis_circuit_breakers",
                              labelSets("state", {"closed", "open", "half_open"}), MetricType::kGauge);
 Counter redis_breaker_opened("larder_redis_circuit_opened_total",
                              "Times a Redis circuit breaker opened.");
+Gauge redis_in_flight("larder_redis_commands_in_flight",
+                      "Redis commands sent and not answered yet (late ones included).");
+Gauge redis_queued("larder_redis_commands_queued",
+                   "Redis commands waiting inside larder for room on a connection "
+                   "(store.redis.max_in_flight).");
+Counter redis_late_replies("larder_redis_late_replies_total",
+                           "Redis replies that came after their command's deadline, when the "
+                           "caller had already bypassed Redis: discarded, connection kept.");
+CounterFamily redis_dropped("larder_redis_commands_dropped_total",
+                            "Redis commands given up before being sent: the queue inside larder "
+                            "was full, or the command waited there longer than the timeout.",
+                            labelSets("reason", {"queue_full", "queue_timeout"}));
+Counter redis_bytes_read("larder_redis_read_bytes_total", "Bytes read from Redis connections.");
+Counter redis_reconnects("larder_redis_reconnects_total",
+                          "Reconnects scheduled: a Redis connection was closed by the peer, "
+                          "failed, could not connect, or owed replies and received nothing for "
+                          "store.redis.timeout.");
 Gauge memory_store_bytes("larder_memory_store_bytes", "Bytes held by the in-process memory store.");
 Gauge memory_store_items("larder_memory_store_items",
                          "Items (entries and namespace versions) held by the in-process memory store.");

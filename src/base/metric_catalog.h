@@ -89,6 +89,13 @@ extern Counter redis_timeouts;             // larder_redis_timeouts_total
 extern Counter redis_skipped;              // larder_redis_commands_skipped_total
 extern CounterFamily redis_breakers;       // larder_redis_circuit_breakers{state}
 extern Counter redis_breaker_opened;       // larder_redis_circuit_opened_total
+// Redis load (issue 13): fed by store::RedisConnection and its I/O adapter.
+extern Gauge redis_in_flight;              // larder_redis_commands_in_flight
+extern Gauge redis_queued;                 // larder_redis_commands_queued
+extern Counter redis_late_replies;         // larder_redis_late_replies_total
+extern CounterFamily redis_dropped;        // larder_redis_commands_dropped_total{reason}
+extern Counter redis_bytes_read;           // larder_redis_read_bytes_total
+extern Counter redis_reconnects;           // larder_redis_reconnects_total
 extern Gauge memory_store_bytes;
 extern Gauge memory_store_items;
 extern Gauge memory_store_max_bytes;

@@ -97,7 +97,10 @@ struct RedisConfig {
   std::string username;                // empty: AUTH with password only
   std::string password;                // loaded from password_file or password_env
   Duration timeout = 25ms;             // per command
-  unsigned connections = 2;            // per worker
+  unsigned connections = 4;            // per worker
+  unsigned max_in_flight = 32;         // per connection: commands sent, not answered yet
+  uint64_t max_in_flight_bytes = 256 * 1024;  // per connection: expected reply bytes in flight
+  unsigned max_queued = 1024;          // per worker: commands waiting inside larder
   unsigned breaker_failures = 5;       // consecutive failures that open the breaker
   Duration breaker_cooldown = 1s;      // open breaker: time before a probe
 };

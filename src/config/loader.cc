@@ -376,6 +376,18 @@ class Loader {
       ok &= r_.readPositiveDuration(*v, m.pathOf("timeout"), redis.timeout);
     if (auto v = m.take("connections"))
       ok &= r_.readUnsigned(*v, m.pathOf("connections"), 1, 64, redis.connections);
+    if (auto v = m.take("max_in_flight"))
+      ok &= r_.readUnsigned(*v, m.pathOf("max_in_flight"), 1, 1024, redis.max_in_flight);
+    if (auto v = m.take("max_in_flight_bytes")) {
+      if (!r_.readSize(*v, m.pathOf("max_in_flight_bytes"), redis.max_in_flight_bytes)) {
+        ok = false;
+      } else if (redis.max_in_flight_bytes == 0) {
+        r_.error(*v, m.pathOf("max_in_flight_bytes"), "must be greater than 0");
+        ok = false;
+      }
+    }
+    if (auto v = m.take("max_queued"))
+      ok &= r_.readUnsigned(*v, m.pathOf("max_queued"), 0, 1000000, redis.max_queued);
     if (auto v = m.take("breaker")) {
       MapReader breaker(r_, *v, m.pathOf("breaker"));
       ok &= breaker.isMap() || v->IsNull();

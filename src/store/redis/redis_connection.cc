@@ -1,19 +1,23 @@
 #include "store/redis/redis_connection.h"
 
+#include <hiredis/hiredis.h>
+#include <hiredis/read.h>
+#include <sys/ioctl.h>
+
 #include <algorithm>
+#include <cstdlib>
 #include <utility>
 
 #include "base/assert.h"
 #include "base/log.h"
 #include "base/metric_catalog.h"
-#include "store/redis/libuv_attach.h"
 
 namespace larder::store {
 
 namespace {
 
-// How often the oldest command's deadline is checked: a command fails at
-// most this long after its deadline.
+// How often deadlines are checked: a command fails at most this long after
+// its deadline.
 base::Duration tickFor(base::Duration timeout) {
   return std::clamp(timeout / 5, base::Duration(1), base::Duration(50));
 }
@@ -24,7 +28,44 @@ uint64_t monoNowMs() {
                                    .count());
 }
 
+// Bytes of a reply still being received above which a connection is not
+// offered new commands while others are free (isReceivingLargeReply()).
+constexpr size_t kLargeReplyBytes = 16 * 1024;
+
+// A queued command waits at most this many timeouts, however well the
+// commands ahead of it are answered (DESIGN invariant 5 bounds the wait).
+constexpr uint64_t kMaxQueueWaits = 8;
+
+// The bytes of a reply's strings (MGET: the entry and the versions).
+size_t replyBytes(const redisReply* reply, int depth = 0) {
+  size_t bytes = reply->len;
+  if (reply->type == REDIS_REPLY_ARRAY && depth < 2) {
+    for (size_t i = 0; i < reply->elements; ++i) bytes += replyBytes(reply->element[i], depth + 1);
+  }
+  return bytes;
+}
+
+struct FreeCommand {
+  void operator()(char* formatted) const { redisFreeCommand(formatted); }
+};
+
 }  // namespace
+
+struct RedisConnection::Command {
+  ReplyCallback on_reply;
+  // The command in the protocol, while it waits in queued_ (hiredis copies
+  // it into its output buffer when it is dispatched).
+  std::unique_ptr<char, FreeCommand> formatted;
+  size_t length = 0;
+  uint64_t queued_ms = 0;
+  uint64_t handed_ms = 0;    // given to hiredis
+  uint64_t deadline_ms = 0;  // 0 until written to the socket
+  base::MonoTime sent_at{};
+  bool counted = false;  // a cache command (not the handshake): in the metrics
+  bool written = false;
+  bool late = false;       // its caller got kLate; the reply will be discarded
+  bool timed_out = false;  // failed with a silent connection: counted as a timeout
+};
 
 RedisConnection::RedisConnection(net::Loop& loop, const RedisOptions& options, std::string script,
                                  int index)
@@ -47,61 +88,29 @@ RedisConnection::~RedisConnection() {
   for (auto& command : outstanding_) command->on_reply = nullptr;
   state_ = State::kBackoff;
   if (context_ != nullptr) redisAsyncFree(std::exchange(context_, nullptr));
+  base::metrics::redis_in_flight.dec(static_cast<int64_t>(outstanding_.size()));
+  base::metrics::redis_queued.dec(static_cast<int64_t>(queued_.size()));
 }
 
-bool RedisConnection::send(const std::vector<std::string_view>& args, ReplyCallback&& on_reply) {
+bool RedisConnection::isReceivingLargeReply() const {
+  if (context_ == nullptr || context_->c.reader == nullptr) return false;
+  const redisReader* reader = context_->c.reader;
+  return reader->len - reader->pos > kLargeReplyBytes;
+}
+
+bool RedisConnection::send(const std::vector<std::string_view>& args, ReplyCallback&& on_reply,
+                           bool* busy) {
   if (state_ != State::kReady) return false;
-  if (!sendInternal(args, std::move(on_reply),
-                    monoNowMs() + static_cast<uint64_t>(options_.command_timeout.count())))
+  const bool goes_now = queued_.empty() && hasRoom();
+  if (!goes_now && queued_.size() >= static_cast<size_t>(std::max(0, options_.max_queued))) {
+    if (busy != nullptr) *busy = true;
     return false;
-  outstanding_.back()->counted = true;
-  return true;
+  }
+  return queue(args, std::move(on_reply), true);
 }
 
-void RedisConnection::startConnect() {
-  std::string error;
-  redisAsyncContext* context = connectOnLoop(options_, loop_.raw(), this, error);
-  if (context == nullptr) {
-    logFailure(error);
-    scheduleReconnect();
-    return;
-  }
-  redisAsyncSetConnectCallback(context, &RedisConnection::onConnect);
-  redisAsyncSetDisconnectCallback(context, &RedisConnection::onDisconnect);
-  context_ = context;
-  state_ = State::kConnecting;
-  sendHandshake();
-}
-
-void RedisConnection::sendHandshake() {
-  // hiredis buffers these until the socket connects; they go out pipelined
-  // and SCRIPT LOAD's reply, the last, makes the connection ready.
-  const uint64_t deadline = monoNowMs() + static_cast<uint64_t>(options_.connect_timeout.count());
-  bool sent = true;
-  if (!options_.password.empty()) {
-    std::vector<std::string_view> args{"AUTH"};
-    if (!options_.username.empty()) args.emplace_back(options_.username);
-    args.emplace_back(options_.password);
-    sent = sent &&
-           sendInternal(
-               args, [this](const redisReply* r) { onHandshakeReply(r, "AUTH", false); }, deadline);
-  }
-  if (options_.database != 0) {
-    const std::string database = std::to_string(options_.database);
-    sent = sent &&
-           sendInternal(
-               {"SELECT", database},
-               [this](const redisReply* r) { onHandshakeReply(r, "SELECT", false); }, deadline);
-  }
-  sent = sent &&
-         sendInternal(
-             {"SCRIPT", "LOAD", script_},
-             [this](const redisReply* r) { onHandshakeReply(r, "SCRIPT LOAD", true); }, deadline);
-  if (!sent) failLater("cannot queue the handshake");
-}
-
-bool RedisConnection::sendInternal(const std::vector<std::string_view>& args,
-                                   ReplyCallback&& on_reply, uint64_t deadline_ms) {
+bool RedisConnection::queue(const std::vector<std::string_view>& args, ReplyCallback&& on_reply,
+                            bool counted) {
   std::vector<const char*> argv;
   std::vector<size_t> lengths;
   argv.reserve(args.size());
@@ -112,26 +121,125 @@ bool RedisConnection::sendInternal(const std::vector<std::string_view>& args,
     argv.push_back(arg.data() != nullptr ? arg.data() : "");
     lengths.push_back(arg.size());
   }
-  // Queued before the call so the privdata pointer exists; replies and the
-  // NULL replies of a free come back in this order.
-  outstanding_.push_back(
-      std::make_unique<Command>(Command{nullptr, deadline_ms, base::MonoClock::now()}));
-  if (redisAsyncCommandArgv(context_, &RedisConnection::onReply, outstanding_.back().get(),
-                            static_cast<int>(argv.size()), argv.data(),
-                            lengths.data()) != REDIS_OK) {
-    outstanding_.pop_back();
-    return false;
+  char* formatted = nullptr;
+  const int length = redisFormatCommandArgv(&formatted, static_cast<int>(argv.size()),
+                                            argv.data(), lengths.data());
+  if (length < 0 || formatted == nullptr) return false;
+  auto command = std::make_unique<Command>();
+  command->formatted.reset(formatted);
+  command->length = static_cast<size_t>(length);
+  command->queued_ms = monoNowMs();
+  command->counted = counted;
+  // The handshake goes out at once, ahead of any bound: nothing else is sent
+  // before the connection is ready.
+  if (!counted || (queued_.empty() && hasRoom())) {
+    Command* raw = command.get();
+    if (!dispatch(std::move(command))) return false;
+    raw->on_reply = std::move(on_reply);
+    return true;
   }
-  outstanding_.back()->on_reply = std::move(on_reply);
-  if (!deadline_timer_.isActive()) {
-    deadline_timer_.startRepeating(
-        tickFor(std::min(options_.command_timeout, options_.connect_timeout)),
-        [this] { checkDeadline(); });
-  }
+  command->on_reply = std::move(on_reply);
+  queued_.push_back(std::move(command));
+  base::metrics::redis_queued.inc();
+  armTimer();
   return true;
 }
 
-void RedisConnection::onHandshakeReply(const redisReply* reply, std::string_view what, bool last) {
+bool RedisConnection::dispatch(std::unique_ptr<Command> command) {
+  Command* raw = command.get();
+  // Queued before the call so the privdata pointer exists; replies and the
+  // NULL replies of a free come back in this order.
+  outstanding_.push_back(std::move(command));
+  if (redisAsyncFormattedCommand(context_, &RedisConnection::onReply, raw, raw->formatted.get(),
+                                 raw->length) != REDIS_OK) {
+    outstanding_.pop_back();
+    return false;
+  }
+  raw->formatted.reset();
+  raw->handed_ms = monoNowMs();
+  raw->sent_at = base::MonoClock::now();
+  ++unwritten_;
+  base::metrics::redis_in_flight.inc();
+  armTimer();
+  return true;
+}
+
+bool RedisConnection::hasRoom() const {
+  if (outstanding_.empty()) return true;
+  if (outstanding_.size() >= static_cast<size_t>(std::max(1, options_.max_in_flight))) return false;
+  // Large values: few at a time, so that Redis does not hold a backlog of
+  // them in its output buffer and a reply is read soon after it is written.
+  return (outstanding_.size() + 1) * reply_bytes_ <= options_.max_in_flight_bytes;
+}
+
+void RedisConnection::pump() {
+  while (state_ == State::kReady && !queued_.empty() && hasRoom()) {
+    std::unique_ptr<Command> command = std::move(queued_.front());
+    queued_.pop_front();
+    base::metrics::redis_queued.dec();
+    ReplyCallback on_reply = std::move(command->on_reply);
+    Command* raw = command.get();
+    if (!dispatch(std::move(command))) {
+      if (on_reply) on_reply(nullptr, Failure::kLost);
+      continue;
+    }
+    raw->on_reply = std::move(on_reply);
+  }
+}
+
+void RedisConnection::armTimer() {
+  if (deadline_timer_.isActive()) return;
+  deadline_timer_.startRepeating(
+      tickFor(std::min(options_.command_timeout, options_.connect_timeout)),
+      [this] { checkDeadlines(); });
+}
+
+void RedisConnection::startConnect() {
+  std::string error;
+  redisAsyncContext* context = connectOnLoop(options_, loop_.raw(), this, this, error);
+  if (context == nullptr) {
+    logFailure(error);
+    scheduleReconnect();
+    return;
+  }
+  redisAsyncSetConnectCallback(context, &RedisConnection::onConnect);
+  redisAsyncSetDisconnectCallback(context, &RedisConnection::onDisconnect);
+  context_ = context;
+  state_ = State::kConnecting;
+  last_read_ms_ = 0;
+  sendHandshake();
+}
+
+void RedisConnection::sendHandshake() {
+  // hiredis buffers these until the socket connects; they go out pipelined
+  // and SCRIPT LOAD's reply, the last, makes the connection ready.
+  bool sent = true;
+  if (!options_.password.empty()) {
+    std::vector<std::string_view> args{"AUTH"};
+    if (!options_.username.empty()) args.emplace_back(options_.username);
+    args.emplace_back(options_.password);
+    sent = sent && queue(
+                       args,
+                       [this](const redisReply* r, Failure) { onReplyHandshake(r, "AUTH", false); },
+                       false);
+  }
+  if (options_.database != 0) {
+    const std::string database = std::to_string(options_.database);
+    sent = sent &&
+           queue(
+               {"SELECT", database},
+               [this](const redisReply* r, Failure) { onReplyHandshake(r, "SELECT", false); },
+               false);
+  }
+  sent = sent &&
+         queue(
+             {"SCRIPT", "LOAD", script_},
+             [this](const redisReply* r, Failure) { onReplyHandshake(r, "SCRIPT LOAD", true); },
+             false);
+  if (!sent) failLater("cannot queue the handshake");
+}
+
+void RedisConnection::onReplyHandshake(const redisReply* reply, std::string_view what, bool last) {
   // NULL: the context is being freed, and whoever freed it (onConnect,
   // onDisconnect, teardown) already scheduled the reconnect.
   if (reply == nullptr || state_ != State::kConnecting) return;
@@ -155,23 +263,84 @@ void RedisConnection::onHandshakeReply(const redisReply* reply, std::string_view
   down_logged_ = false;
 }
 
-void RedisConnection::checkDeadline() {
-  if (outstanding_.empty()) {
+void RedisConnection::checkDeadlines() {
+  if (outstanding_.empty() && queued_.empty()) {
     deadline_timer_.stop();
     return;
   }
-  // Replies are FIFO: if the oldest command is overdue, everything behind it
-  // is stuck too, and the only way to fail them promptly is to drop the
-  // connection (DESIGN invariant 5: Redis slowness is bounded by the timeout).
-  if (monoNowMs() < outstanding_.front()->deadline_ms) return;
-  for (auto& command : outstanding_) {
-    command->timed_out = true;
-    if (command->counted) base::metrics::redis_timeouts.inc();
+  const uint64_t now = monoNowMs();
+  if (state_ == State::kConnecting) {
+    if (!outstanding_.empty() &&
+        now >= outstanding_.front()->handed_ms +
+                   static_cast<uint64_t>(options_.connect_timeout.count())) {
+      logFailure(fmt::format("no connection within {}ms", options_.connect_timeout.count()));
+      teardown();
+    }
+    return;
   }
-  logFailure(state_ == State::kReady
-                 ? fmt::format("no reply within {}ms", options_.command_timeout.count())
-                 : fmt::format("no connection within {}ms", options_.connect_timeout.count()));
-  teardown();
+  if (state_ != State::kReady) return;  // a teardown is already scheduled
+  // Replies already in the socket: this loop was slow to read them (a busy
+  // worker, a CPU taken by another process), not Redis to send them. Timers
+  // run before I/O in a loop turn; this turn's poll reads them.
+  if (hasUnreadBytes()) return;
+  const auto timeout = static_cast<uint64_t>(options_.command_timeout.count());
+  // Dead, not slow: it owes replies and nothing at all arrived for the
+  // timeout (a stopped, black-holed or wedged Redis). Everything on it
+  // fails now, as kLost, which the breaker counts (DESIGN invariant 5).
+  // Owed since the oldest command was written; one still in hiredis's
+  // buffer (the socket would not take it, or this loop has not run since)
+  // gets a second timeout to be written in.
+  const Command* oldest = outstanding_.empty() ? nullptr : outstanding_.front().get();
+  const uint64_t owed_since =
+      oldest == nullptr ? 0
+      : oldest->written ? oldest->deadline_ms - timeout
+                        : oldest->handed_ms + timeout;
+  if (oldest != nullptr && now >= std::max(last_read_ms_, owed_since) + timeout) {
+    for (auto& command : outstanding_) {
+      if (command->counted && !command->late) base::metrics::redis_timeouts.inc();
+      command->timed_out = true;
+    }
+    logFailure(fmt::format("nothing received for {}ms", options_.command_timeout.count()));
+    teardown();
+    return;
+  }
+  // Slow, not dead: the callers of overdue commands stop waiting (and
+  // bypass Redis); the connection and the commands behind them carry on.
+  std::vector<ReplyCallback> late;
+  for (auto& command : outstanding_) {
+    if (command->late || command->deadline_ms == 0 || now < command->deadline_ms) continue;
+    command->late = true;
+    if (command->counted) base::metrics::redis_timeouts.inc();
+    if (command->on_reply) late.push_back(std::exchange(command->on_reply, nullptr));
+  }
+  // Queued commands wait as long as the ones ahead are answered in time (a
+  // busy Redis that delivers); behind a late one, at most the timeout.
+  const bool stalled = !outstanding_.empty() && outstanding_.front()->late;
+  while (!queued_.empty() &&
+         now >= queued_.front()->queued_ms + (stalled ? timeout : kMaxQueueWaits * timeout)) {
+    late.push_back(std::move(queued_.front()->on_reply));
+    queued_.pop_front();
+    base::metrics::redis_queued.dec();
+    base::metrics::redis_dropped.add(1, 1);
+  }
+  // Called last: a callback may send (and so change both queues).
+  for (auto& on_reply : late) {
+    if (on_reply) on_reply(nullptr, Failure::kLate);
+  }
+}
+
+bool RedisConnection::hasUnreadBytes() const {
+  if (context_ == nullptr || context_->c.fd < 0) return false;
+  int pending = 0;
+  return ::ioctl(context_->c.fd, FIONREAD, &pending) == 0 && pending > 0;
+}
+
+void RedisConnection::failQueued(Failure failure) {
+  std::deque<std::unique_ptr<Command>> queued = std::exchange(queued_, {});
+  base::metrics::redis_queued.dec(static_cast<int64_t>(queued.size()));
+  for (auto& command : queued) {
+    if (command->on_reply) command->on_reply(nullptr, failure);
+  }
 }
 
 void RedisConnection::failLater(std::string_view why) {
@@ -186,11 +355,13 @@ void RedisConnection::teardown() {
   // usable connection.
   state_ = State::kBackoff;
   if (context_ != nullptr) redisAsyncFree(std::exchange(context_, nullptr));
+  failQueued(Failure::kLost);
   scheduleReconnect();
 }
 
 void RedisConnection::scheduleReconnect() {
   state_ = State::kBackoff;
+  base::metrics::redis_reconnects.inc();
   reconnect_timer_.start(backoff_, [this] { startConnect(); });
   backoff_ = std::min(backoff_ * 2, options_.reconnect_max);
 }
@@ -206,6 +377,22 @@ void RedisConnection::logFailure(std::string_view why) {
 }
 
 std::string RedisConnection::describe() const { return describeRedis(options_, index_); }
+
+void RedisConnection::onBytesRead(size_t /*bytes*/) { last_read_ms_ = monoNowMs(); }
+
+void RedisConnection::onOutputFlushed() {
+  if (unwritten_ == 0) return;
+  // The deadline starts now, not while the command waited in larder
+  // (issue 13): the last `unwritten_` commands just reached the socket.
+  const uint64_t deadline = monoNowMs() + static_cast<uint64_t>(options_.command_timeout.count());
+  for (auto it = outstanding_.rbegin(); it != outstanding_.rend() && unwritten_ > 0; ++it) {
+    if ((*it)->written) continue;
+    (*it)->written = true;
+    (*it)->deadline_ms = deadline;
+    --unwritten_;
+  }
+  unwritten_ = 0;
+}
 
 void RedisConnection::onConnect(const redisAsyncContext* context, int status) {
   auto* self = static_cast<RedisConnection*>(context->data);
@@ -224,7 +411,11 @@ void RedisConnection::onDisconnect(const redisAsyncContext* context, int /*statu
   // The peer closed or the socket failed. hiredis has already failed every
   // outstanding command with a NULL reply, and frees the context on return.
   self->context_ = nullptr;
+  self->state_ = State::kBackoff;
   self->logFailure(fmt::format("disconnected: {}", context->errstr ? context->errstr : "closed"));
+  ++self->callback_depth_;
+  self->failQueued(Failure::kLost);
+  --self->callback_depth_;
   self->scheduleReconnect();
 }
 
@@ -239,20 +430,34 @@ void RedisConnection::onReply(redisAsyncContext* context, void* reply, void* pri
   }
   std::unique_ptr<Command> command = std::move(*it);
   outstanding.erase(it);
-  if (outstanding.empty()) self->deadline_timer_.stop();
-  if (!command->on_reply) return;
-  if (command->counted) {
-    const auto* typed = static_cast<const redisReply*>(reply);
-    if (typed != nullptr) {
-      base::metrics::redis_command_seconds.observe(base::MonoClock::now() - command->sent_at);
-      if (typed->type == REDIS_REPLY_ERROR) base::metrics::redis_errors.inc();
-    } else if (!command->timed_out) {
-      base::metrics::redis_errors.inc();
-    }
+  base::metrics::redis_in_flight.dec();
+  if (!command->written && self->unwritten_ > 0) --self->unwritten_;
+  const auto* typed = static_cast<const redisReply*>(reply);
+  if (typed != nullptr && command->counted) {
+    const size_t bytes = replyBytes(typed);
+    // Up at once, down slowly: the estimate errs towards fewer large
+    // replies in flight.
+    self->reply_bytes_ = bytes >= self->reply_bytes_ ? bytes : (self->reply_bytes_ * 7 + bytes) / 8;
   }
-  ++self->callback_depth_;
-  command->on_reply(static_cast<const redisReply*>(reply));
-  --self->callback_depth_;
+  if (command->late) {
+    // Its caller already bypassed Redis; the connection did nothing wrong.
+    if (typed != nullptr) base::metrics::redis_late_replies.inc();
+  } else if (command->on_reply) {
+    if (command->counted) {
+      if (typed != nullptr) {
+        base::metrics::redis_command_seconds.observe(base::MonoClock::now() - command->sent_at);
+        if (typed->type == REDIS_REPLY_ERROR) base::metrics::redis_errors.inc();
+      } else if (!command->timed_out) {
+        base::metrics::redis_errors.inc();
+      }
+    }
+    ++self->callback_depth_;
+    command->on_reply(typed, typed != nullptr ? Failure::kNone : Failure::kLost);
+    --self->callback_depth_;
+  }
+  // A reply makes room: the next queued command goes out (in this turn's
+  // write, with whatever else the callbacks sent).
+  if (typed != nullptr) self->pump();
 }
 
 }  // namespace larder::store

@@ -2,21 +2,39 @@
 // only owner of its redisAsyncContext.
 //
 // Lifecycle: connecting (TCP connect, then AUTH / SELECT / SCRIPT LOAD
-// pipelined) -> ready -> on any failure (disconnect, error in the handshake,
-// an overdue command) the context is freed and a reconnect is scheduled with
-// exponential backoff. Commands are accepted only while ready; otherwise
-// send() returns false at once and the caller fails fast.
+// pipelined) -> ready -> on a failure (disconnect, error in the handshake, a
+// connection that delivers nothing for the timeout) the context is freed and
+// a reconnect is scheduled with exponential backoff. Commands are accepted
+// only while ready; otherwise send() returns false at once and the caller
+// fails fast.
 //
-// Ownership of commands: each outstanding command is a Command record in
-// outstanding_ (FIFO, like Redis replies); hiredis gets a raw pointer to it
-// as privdata and calls back exactly once, with a NULL reply when the
-// context is freed. The reply callback runs inside hiredis: it must copy what
-// it keeps (STYLE L5) and must not destroy this connection. Destroying the
-// connection frees the context and drops every outstanding callback.
+// Ownership of commands: each command is a Command record, first in queued_
+// (waiting inside larder) and then in outstanding_ (given to hiredis; FIFO,
+// like Redis replies). hiredis gets a raw pointer to it as privdata and calls
+// back exactly once, with a NULL reply when the context is freed. The reply
+// callback runs inside hiredis: it must copy what it keeps (STYLE L5) and
+// must not destroy this connection. Destroying the connection frees the
+// context and drops every callback.
 //
-// Deadlines: one repeating timer per connection, running while commands are
-// outstanding, checks the oldest one; if overdue the connection is declared
-// failed and all its commands fail together (they are stuck behind it).
+// Bounded work (issue 13): at most options.max_in_flight commands, and
+// about options.max_in_flight_bytes of replies (estimated from the replies
+// seen so far), are given to Redis at once; the rest wait in queued_, inside
+// larder, where they cost a few bytes instead of a client output buffer in
+// Redis, and where one big reply delays only the commands behind it on this
+// connection.
+//
+// Deadlines tell slow from dead (DESIGN invariant 5):
+//  - a command's deadline starts when hiredis has written it to the socket;
+//    past it the caller gets Failure::kLate (it bypasses), and the reply,
+//    when it comes, is discarded and counted; the connection stays up;
+//  - a command waits in queued_ while the commands ahead of it are answered
+//    in time; once the oldest one is late it waits at most the timeout, and
+//    never more than kMaxQueueWaits timeouts (kLate);
+//  - a connection that owes replies and has received no byte for the
+//    timeout is dead: it is torn down and everything on it fails with
+//    kLost, which is what counts toward the circuit breaker;
+//  - bytes waiting unread in the socket are the loop's delay, not Redis's:
+//    no deadline is enforced until they are read.
 #pragma once
 
 #include <hiredis/async.h>
@@ -32,15 +50,23 @@
 #include "base/time.h"
 #include "net/loop.h"
 #include "net/timer.h"
+#include "store/redis/libuv_attach.h"
 #include "store/redis/redis_options.h"
 
 namespace larder::store {
 
-class RedisConnection {
+class RedisConnection final : private RedisIoObserver {
  public:
-  // `reply` is nullptr when the command failed without a reply (timeout,
-  // disconnect); otherwise valid only during the call.
-  using ReplyCallback = std::function<void(const redisReply* reply)>;
+  // Why a command has no reply (kNone: it has one).
+  enum class Failure {
+    kNone,
+    kLate,  // no reply within the timeout, but the connection is alive
+    kBusy,  // not sent: the queue inside larder is full
+    kLost,  // the connection failed, or is not ready
+  };
+  // `reply` is nullptr when the command failed without a reply (`failure`
+  // says why); otherwise valid only during the call.
+  using ReplyCallback = std::function<void(const redisReply* reply, Failure failure)>;
 
   // Starts connecting at once. `script` is loaded with SCRIPT LOAD during
   // the handshake; scriptSha() names it once ready. `index` labels logs.
@@ -51,12 +77,21 @@ class RedisConnection {
 
   bool isReady() const { return state_ == State::kReady; }
   const std::string& scriptSha() const { return script_sha_; }
+  // Commands given to Redis and not answered yet (late ones included: Redis
+  // still sends their replies), and commands waiting inside larder.
+  size_t inFlight() const { return outstanding_.size(); }
+  size_t queued() const { return queued_.size(); }
+  // A reply of more than a few KiB is arriving: commands behind it wait.
+  bool isReceivingLargeReply() const;
+  // A command sent now would go to Redis at once, not wait in the queue.
+  bool canSendNow() const { return state_ == State::kReady && queued_.empty() && hasRoom(); }
 
-  // Sends one command (binary-safe; hiredis copies the arguments). Returns
-  // false when not ready, leaving `on_reply` untouched for the caller to
-  // fail; otherwise takes it, and it runs exactly once, later, unless this
-  // connection is destroyed first.
-  bool send(const std::vector<std::string_view>& args, ReplyCallback&& on_reply);
+  // Sends one command (binary-safe; the arguments are copied). Returns
+  // false when not ready or when the queue is full (`busy` set), leaving
+  // `on_reply` untouched for the caller to fail; otherwise takes it, and it
+  // runs exactly once, later, unless this connection is destroyed first.
+  bool send(const std::vector<std::string_view>& args, ReplyCallback&& on_reply,
+            bool* busy = nullptr);
 
  private:
   enum class State {
@@ -65,20 +100,22 @@ class RedisConnection {
     kReady,       // accepting commands
     kFailing,     // context exists but is condemned; teardown is scheduled
   };
-  struct Command {
-    ReplyCallback on_reply;
-    uint64_t deadline_ms;  // monotonic clock: loop time may be stale mid-turn
-    base::MonoTime sent_at;
-    bool counted = false;    // a cache command (not the handshake): in the metrics
-    bool timed_out = false;  // failed by checkDeadline(): a timeout, not an error
-  };
+  struct Command;
 
   void startConnect();
   void sendHandshake();
-  bool sendInternal(const std::vector<std::string_view>& args, ReplyCallback&& on_reply,
-                    uint64_t deadline_ms);
-  void onHandshakeReply(const redisReply* reply, std::string_view what, bool last);
-  void checkDeadline();
+  bool queue(const std::vector<std::string_view>& args, ReplyCallback&& on_reply, bool counted);
+  // Whether one more command may be given to Redis now.
+  bool hasRoom() const;
+  // Gives queued commands to hiredis while the in-flight bound allows.
+  void pump();
+  bool dispatch(std::unique_ptr<Command> command);
+  void armTimer();
+  void onReplyHandshake(const redisReply* reply, std::string_view what, bool last);
+  void checkDeadlines();
+  void failQueued(Failure failure);
+  // Bytes that arrived and this loop has not read yet (FIONREAD).
+  bool hasUnreadBytes() const;
   // From a hiredis callback, where the context may not be freed: mark it
   // failed and tear down on the next loop turn.
   void failLater(std::string_view why);
@@ -88,6 +125,9 @@ class RedisConnection {
   void scheduleReconnect();
   void logFailure(std::string_view why);
   std::string describe() const;
+
+  void onBytesRead(size_t bytes) override;
+  void onOutputFlushed() override;
 
   static void onConnect(const redisAsyncContext* context, int status);
   static void onDisconnect(const redisAsyncContext* context, int status);
@@ -100,7 +140,11 @@ class RedisConnection {
   redisAsyncContext* context_ = nullptr;  // owned; see teardown()
   State state_ = State::kBackoff;
   std::string script_sha_;
+  std::deque<std::unique_ptr<Command>> queued_;
   std::deque<std::unique_ptr<Command>> outstanding_;
+  size_t unwritten_ = 0;  // the last `unwritten_` of outstanding_ are still in hiredis's buffer
+  uint64_t last_read_ms_ = 0;  // when bytes last arrived (monotonic ms)
+  size_t reply_bytes_ = 0;     // expected reply size: the largest, decaying; 0: none seen
   base::Duration backoff_;
   bool down_logged_ = false;  // the first failure logs at warn, retries at debug
   int callback_depth_ = 0;    // > 0 while hiredis is calling us back

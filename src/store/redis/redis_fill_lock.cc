@@ -71,7 +71,7 @@ cache::Pending RedisFillLock::acquire(const cache::LockName& name, const std::st
       if (!attempt->state->cancelled && attempt->on_done) attempt->on_done(result);
     });
   };
-  RedisConnection::ReplyCallback on_set = [this, attempt, finish](const redisReply* reply) {
+  RedisConnection::ReplyCallback on_set = [this, attempt, finish](const redisReply* reply, RedisConnection::Failure) {
     if (reply != nullptr && reply->type == REDIS_REPLY_STATUS && textOf(reply) == "OK") {
       attempt->won = true;
     } else if (reply != nullptr && reply->type == REDIS_REPLY_NIL) {
@@ -84,15 +84,15 @@ cache::Pending RedisFillLock::acquire(const cache::LockName& name, const std::st
     }
     finish();
   };
-  RedisConnection::ReplyCallback on_pttl = [attempt, finish](const redisReply* reply) {
+  RedisConnection::ReplyCallback on_pttl = [attempt, finish](const redisReply* reply, RedisConnection::Failure) {
     if (reply != nullptr && reply->type == REDIS_REPLY_INTEGER) attempt->pttl = reply->integer;
     finish();
   };
   const std::string ttl_text = std::to_string(ttl.count());
   // One connection: the two commands leave together and answer in order.
   if (!connection_.send({"SET", name.key, token, "NX", "PX", ttl_text}, std::move(on_set)))
-    on_set(nullptr);
-  if (!connection_.send({"PTTL", name.key}, std::move(on_pttl))) on_pttl(nullptr);
+    on_set(nullptr, RedisConnection::Failure::kLost);
+  if (!connection_.send({"PTTL", name.key}, std::move(on_pttl))) on_pttl(nullptr, RedisConnection::Failure::kLost);
   return cache::Pending(attempt->state);
 }
 
@@ -111,7 +111,7 @@ void RedisFillLock::sendRelease(std::shared_ptr<const std::vector<std::string>> 
                            : std::string_view(releaseScript()));
   argv.emplace_back("1");
   for (const auto& arg : *args) argv.emplace_back(arg);
-  RedisConnection::ReplyCallback on_reply = [this, args, by_sha](const redisReply* reply) {
+  RedisConnection::ReplyCallback on_reply = [this, args, by_sha](const redisReply* reply, RedisConnection::Failure) {
     if (by_sha && reply != nullptr && reply->type == REDIS_REPLY_ERROR &&
         textOf(reply).starts_with("NOSCRIPT")) {
       sendRelease(args, false);  // the script cache was flushed since the handshake

@@ -17,12 +17,20 @@ struct RedisOptions {
   std::string password;   // empty: no AUTH
   int database = 0;       // SELECT when nonzero
 
-  // Every command gets this deadline; past it the connection is dropped and
-  // the command fails with kUnavailable (hiredis has no command timeouts).
+  // A command's deadline, from the moment it is written to the socket (and
+  // its longest wait inside larder before that); past it the caller gets
+  // kUnavailable and the reply is discarded when it comes. A connection that
+  // owes replies and receives nothing for this long is dropped.
   base::Duration command_timeout{25};
   // Connecting plus the handshake (AUTH, SELECT, SCRIPT LOAD).
   base::Duration connect_timeout{1000};
-  int connections = 2;  // per worker; commands are pipelined on each
+  int connections = 4;     // per worker; commands are pipelined on each
+  int max_in_flight = 32;  // per connection: commands sent and not answered
+  // Per connection: replies expected in flight, in bytes, estimated from the
+  // replies seen so far (a larger one counts at once, smaller ones bring the
+  // estimate down slowly); a single command always fits.
+  uint64_t max_in_flight_bytes = 256 * 1024;
+  int max_queued = 256;    // per connection: commands waiting inside larder
   // Where invalidations are announced to other instances' tiers; empty: not.
   std::string invalidation_channel;
 

@@ -2,16 +2,19 @@
 // on the worker's loop.
 //
 // Ownership: the worker owns the store; the store owns a fixed set of
-// RedisConnections (options.connections, round-robin; commands issued in one
-// loop turn pipeline on a connection), the circuit breaker and the queue its
+// RedisConnections (options.connections; each command goes to the least
+// loaded one, and commands issued in one loop turn pipeline on it), the circuit breaker and the queue its
 // completions are delivered from. Reply callbacks held by a connection may
 // point at the store: the store outlives its connections, and a connection
 // drops its callbacks when destroyed.
 //
 // Failure model (DESIGN invariant 5): every command has a deadline
-// (RedisConnection); a failure of any kind completes with kUnavailable and
-// counts toward the breaker; once open, operations fail on the next loop turn
-// without touching Redis until a PING probe after the cooldown succeeds.
+// (RedisConnection); a failure of any kind completes with kUnavailable (the
+// caller bypasses Redis). Error replies and lost connections count toward
+// the breaker; late replies on a live connection and a full queue do not
+// (issue 13: a busy Redis is not a dead one). Once open, operations fail on
+// the next loop turn without touching Redis until a PING probe after the
+// cooldown succeeds.
 // Keys (DESIGN invariant 2): every write sets a TTL, the insert script too.
 #pragma once
 
@@ -71,7 +74,8 @@ class RedisStore final : public cache::Store {
   void sendInsert(std::shared_ptr<const cache::InsertRequest> request, InsertCallback on_done,
                   bool by_sha);
   void deliver(const std::shared_ptr<cache::PendingState>& state, std::function<void()> fn);
-  void recordOutcome(bool ok);
+  // `ok`: the command succeeded; `failure`: why it had no reply.
+  void recordOutcome(bool ok, RedisConnection::Failure failure);
   void onBreakerOpened(bool after_probe);
   void probe();
 

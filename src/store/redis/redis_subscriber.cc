@@ -82,7 +82,7 @@ void RedisSubscriber::unsubscribe(uint64_t id) { handlers_.erase(id); }
 
 void RedisSubscriber::startConnect() {
   std::string error;
-  redisAsyncContext* context = connectOnLoop(options_, loop_.raw(), this, error);
+  redisAsyncContext* context = connectOnLoop(options_, loop_.raw(), this, nullptr, error);
   if (context == nullptr) {
     logFailure(error);
     scheduleReconnect();

@@ -45,6 +45,7 @@ inline RedisOptions testRedisOptions(uint16_t port) {
   RedisOptions options;
   options.port = port;
   options.command_timeout = 100ms;
+  options.connections = 2;
   options.connect_timeout = 300ms;
   options.reconnect_min = 20ms;
   options.reconnect_max = 200ms;

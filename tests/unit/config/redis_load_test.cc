@@ -1,0 +1,66 @@
+// store.redis load settings (issue 13): connections, the in-flight bounds
+// and the queue inside larder; their defaults and their mistakes.
+#include <doctest/doctest.h>
+
+#include <string>
+
+#include "config/loader.h"
+
+using namespace larder::config;
+
+namespace {
+
+const std::string kUpstream = "upstream:\n  servers: [127.0.0.1:8000]\n";
+
+std::string withRedis(const std::string& extra) {
+  return kUpstream + "store:\n  redis: { url: \"redis://127.0.0.1:6379/0\"" + extra + " }\n";
+}
+
+}  // namespace
+
+TEST_CASE("store.redis: 4 connections, 32 commands in flight each, 1024 queued by default") {
+  auto result = loadConfigString(withRedis(""), "conf.yaml");
+  REQUIRE(result.ok());
+  const RedisConfig& redis = *(*result)->store.redis;
+  CHECK(redis.connections == 4);
+  CHECK(redis.max_in_flight == 32);
+  CHECK(redis.max_queued == 1024);
+  CHECK(redis.max_in_flight_bytes == 256 * 1024);
+}
+
+TEST_CASE("store.redis: max_in_flight and max_queued are read; 0 queued means never wait") {
+  auto result =
+      loadConfigString(withRedis(", connections: 3, max_in_flight: 2, max_queued: 0, "
+                                 "max_in_flight_bytes: 1MiB"),
+                       "conf.yaml");
+  REQUIRE(result.ok());
+  const RedisConfig& redis = *(*result)->store.redis;
+  CHECK(redis.connections == 3);
+  CHECK(redis.max_in_flight == 2);
+  CHECK(redis.max_queued == 0);
+  CHECK(redis.max_in_flight_bytes == 1024 * 1024);
+}
+
+TEST_CASE("store.redis: bad load settings get an error naming the key") {
+  struct Row {
+    std::string extra;
+    std::string message;  // a substring
+  };
+  const Row rows[] = {
+      {", max_in_flight: 0", "store.redis.max_in_flight: must be from 1 to 1024"},
+      {", max_in_flight: 5000", "store.redis.max_in_flight: must be from 1 to 1024"},
+      {", max_in_flight: many", "store.redis.max_in_flight"},
+      {", max_queued: -1", "store.redis.max_queued"},
+      {", max_queued: 2000000", "store.redis.max_queued: must be from 0 to 1000000"},
+      {", max_in_flight_bytes: 0", "store.redis.max_in_flight_bytes: must be greater than 0"},
+      {", max_in_flight_bytes: lots", "store.redis.max_in_flight_bytes: invalid size"},
+      {", max_inflight: 4", "unknown key store.redis.max_inflight (did you mean max_in_flight?)"},
+  };
+  for (const Row& row : rows) {
+    CAPTURE(row.extra);
+    auto result = loadConfigString(withRedis(row.extra), "conf.yaml");
+    REQUIRE_FALSE(result.ok());
+    REQUIRE(!result.error().empty());
+    CHECK(result.error()[0].message.find(row.message) != std::string::npos);
+  }
+}
