@@ -14,7 +14,17 @@ void Fill::publishBody(std::string_view data) {
   std::unique_lock lock(mutex_);
   if (state_ != State::kStreaming) return;
   body_.append(data);
+  if (window_ != 0 && body_.size() >= 2 * window_) {
+    size_t drop = body_.size() - window_;
+    body_.erase(0, drop);
+    body_start_ += drop;
+  }
   notifyAll(lock);
+}
+
+void Fill::keepWindow(size_t window) {
+  std::lock_guard lock(mutex_);
+  window_ = window == 0 ? 1 : window;
 }
 
 void Fill::complete() {
@@ -63,7 +73,11 @@ Fill::Progress Fill::read(size_t offset) const {
   progress.state = state_;
   progress.head = head_;
   progress.restarts = restarts_;
-  if (offset < body_.size()) progress.body.assign(body_, offset, std::string::npos);
+  if (offset < body_start_) {
+    progress.fell_behind = true;
+    return progress;
+  }
+  if (offset - body_start_ < body_.size()) progress.body.assign(body_, offset - body_start_, std::string::npos);
   return progress;
 }
 

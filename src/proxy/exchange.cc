@@ -8,6 +8,7 @@
 #include "cache/surrogate_keys.h"
 #include "http/hop_by_hop.h"
 #include "http/serializer.h"
+#include "proxy/background_refresh.h"
 #include "proxy/client_connection.h"
 #include "proxy/local_reply.h"
 #include "proxy/proxy_metrics.h"
@@ -45,6 +46,27 @@ Exchange::~Exchange() {
     if (status_ == 0) status_ = 499;  // nginx's "client closed request"
     logAccess();
   }
+  handOffFill();
+}
+
+// STYLE §2, DESIGN invariants 9 and 12: the fetch belongs to no client. A
+// client gone before its fill's answer is complete leaves the fetch to the
+// worker while that answer may still be stored (before its head, or while
+// captured within max_object_size) or is streaming to other readers; an
+// answer neither stored nor read is cancelled with the exchange.
+void Exchange::handOffFill() {
+  if (!upstream_ || !capture_ || !relay_ || not_modified_ || state_ == ExchangeState::kComplete) return;
+  if (!upstream_->isBodyComplete()) return;  // the request itself never finished
+  const bool head_seen = capture_->isSharing();
+  if (head_seen && !capture_->isActive() && capture_->readers() == 0) return;
+  AdoptedFetch fetch;
+  fetch.relay = std::move(relay_);
+  fetch.upstream = std::move(upstream_);
+  fetch.capture = std::move(capture_);
+  fetch.request = std::move(request_);
+  fetch.request_time = request_time_;
+  if (revalidate_) fetch.stale = std::move(stale_entry_);
+  context_.refreshes.adopt(std::move(fetch));
 }
 
 void Exchange::setState(ExchangeState state) {
@@ -95,7 +117,12 @@ size_t Exchange::queuedRequestBodyBytes() const {
 
 void Exchange::forward() {
   setState(ExchangeState::kForwarding);
-  upstream_ = context_.pool.start(buildUpstreamRequest(), *this);
+  if (capture_) {
+    relay_ = std::make_unique<ResponseRelay>(*this);
+    upstream_ = context_.pool.start(buildUpstreamRequest(), *relay_);
+  } else {
+    upstream_ = context_.pool.start(buildUpstreamRequest(), *this);
+  }
   if (!buffered_body_.empty()) {
     std::string body = std::move(buffered_body_);
     buffered_body_.clear();
@@ -267,17 +294,28 @@ void Exchange::flushHead() {
 
 void Exchange::onUpstreamBody(std::string_view data) {
   if (data.empty() || state_ == ExchangeState::kComplete) return;
-  if (capture_ && capture_->isActive() && !capture_->append(data)) capture_.reset();
+  // Past max_object_size, the capture keeps streaming to the fill's
+  // readers (Capture::isSharing) or gives up.
+  if (capture_ && !capture_->append(data) && !capture_->isSharing()) capture_.reset();
   if (state_ == ExchangeState::kInvalidating) {
     held_body_.append(data);
     return;
   }
   writeBody(std::string(data));
-  // While the answer is captured (at most max_object_size), reading never
-  // waits on this client: the fill's other readers and the store would
-  // wait with it (DESIGN invariant 12). Its queue holds at most the entry.
+  // While the answer is captured (at most max_object_size) or shared,
+  // reading never waits on this client: the fill's other readers and the
+  // store would wait with it (DESIGN invariants 9, 12). Its queue holds at
+  // most the entry; for an unstored shared answer, this client is held to
+  // the fill's window like every other reader (Fill::keepWindow).
   bool capturing = capture_ && capture_->isActive();
-  if (!upstream_paused_ && !capturing && client_.writeQueueBytes() > kClientHighWater) {
+  bool shared = capture_ && !capturing && capture_->readers() > 0;
+  if (shared && client_.writeQueueBytes() > capture_->sharedWindow()) {
+    LOG_INFO("cutting {} {} for {}: {} bytes unread, behind the shared answer's window", request_.method,
+             request_.target, client_.peerIp(), client_.writeQueueBytes());
+    client_.abort(CloseReason::kFellBehind);  // deferred: the fetch goes on (handOffFill)
+    return;
+  }
+  if (!upstream_paused_ && !capturing && !shared && client_.writeQueueBytes() > kClientHighWater) {
     upstream_paused_ = true;
     upstream_->pauseReading();
   }
@@ -308,6 +346,10 @@ void Exchange::writeLastChunk() {
 }
 
 void Exchange::onClientDrained() {
+  if (fill_head_sent_ && fill_) {
+    onFillProgress();  // a reader of a fill reads at its own pace
+    return;
+  }
   if (upstream_paused_ && upstream_ != nullptr && client_.writeQueueBytes() < kClientLowWater) {
     upstream_paused_ = false;
     upstream_->resumeReading();
@@ -324,7 +366,7 @@ void Exchange::onUpstreamComplete() {
     serveEntry(std::move(renewed), "REVALIDATED");
     return;
   }
-  if (capture_ && capture_->isActive()) capture_->commit();
+  if (capture_) capture_->commit();
   if (state_ == ExchangeState::kInvalidating) {
     held_complete_ = true;
     return;

@@ -30,6 +30,7 @@
 #include "proxy/capture.h"
 #include "proxy/lock_wait.h"
 #include "proxy/proxy_context.h"
+#include "proxy/response_relay.h"
 #include "upstream/upstream_request.h"
 
 namespace larder::proxy {
@@ -94,6 +95,7 @@ class Exchange : public upstream::ResponseHandler {
   void replyUpstreamFailed(upstream::UpstreamError error);
   void finish();
   void logAccess();
+  void handOffFill();
 
   // exchange_cache.cc
   void route();
@@ -137,6 +139,9 @@ class Exchange : public upstream::ResponseHandler {
   ProxyContext& context_;
   config::ConfigPtr config_;
   http::RequestHead request_;
+  // A fill's fetch answers through a relay, so the worker can adopt it when
+  // this client goes (handOffFill). Declared first: outlives upstream_.
+  std::unique_ptr<ResponseRelay> relay_;
   std::unique_ptr<upstream::UpstreamRequest> upstream_;
   ExchangeState state_ = ExchangeState::kForwarding;
   std::string buffered_body_;

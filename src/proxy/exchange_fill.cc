@@ -120,7 +120,23 @@ void Exchange::stopWaiting() {
 
 void Exchange::onFillProgress() {
   if (!fill_) return;
+  // Each reader reads at its own pace: nothing more is taken from the fill
+  // while this client's queue is full (onClientDrained reads on).
+  if (fill_head_sent_ && client_.writeQueueBytes() > kClientHighWater) return;
   cache::Fill::Progress progress = fill_->read(fill_offset_);
+  if (progress.fell_behind) {
+    // The answer is not stored and this reader is behind the fill's window
+    // (Fill::keepWindow): it cannot be served from it.
+    stopWaiting();
+    if (!fill_head_sent_) {
+      proceedUpstream();  // nothing sent yet: fetch for itself
+      return;
+    }
+    LOG_INFO("cutting {} {} for {}: fell behind the shared answer's window at byte {}", request_.method,
+             request_.target, client_.peerIp(), fill_offset_);
+    client_.abort(CloseReason::kFellBehind);
+    return;
+  }
   if (progress.state == cache::Fill::State::kAbandoned) {
     stopWaiting();
     if (fill_head_sent_) {

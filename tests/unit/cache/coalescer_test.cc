@@ -48,3 +48,38 @@ TEST_CASE("fill: held waiters are released by whatever ends the fetching state")
   other.fill->abandon();
   CHECK_FALSE(other.fill->waitPhase().held);
 }
+
+TEST_CASE("fill: an unstored answer keeps a bounded window; a reader behind it fell behind") {
+  Coalescer coalescer;
+  auto leader = coalescer.join("key");
+  int woken = 0;
+  FillWaiter registration(leader.fill, [&] { ++woken; });
+  leader.fill->publishHead({200, "OK", {}, std::nullopt, {}, std::nullopt});
+  leader.fill->publishBody("0123");
+  leader.fill->keepWindow(4);
+  // Trimmed in batches: nothing is dropped below twice the window.
+  leader.fill->publishBody("456");
+  CHECK(leader.fill->read(0).body == "0123456");
+  leader.fill->publishBody("7");  // 8 bytes: back to the last 4
+  Fill::Progress behind = leader.fill->read(2);
+  CHECK(behind.fell_behind);
+  CHECK(behind.body.empty());
+  Fill::Progress within = leader.fill->read(5);
+  CHECK_FALSE(within.fell_behind);
+  CHECK(within.body == "567");
+  CHECK(leader.fill->read(8).body.empty());
+  leader.fill->complete();
+  CHECK(leader.fill->read(4).state == Fill::State::kComplete);
+  CHECK(leader.fill->read(4).body == "4567");
+  CHECK(woken == 5);  // the head, three publishes, completion
+}
+
+TEST_CASE("fill: a stored answer is kept whole for late readers") {
+  Coalescer coalescer;
+  auto leader = coalescer.join("key");
+  leader.fill->publishHead({200, "OK", {}, std::nullopt, {}, std::nullopt});
+  for (int i = 0; i < 100; ++i) leader.fill->publishBody("0123456789");
+  Fill::Progress progress = leader.fill->read(0);
+  CHECK_FALSE(progress.fell_behind);
+  CHECK(progress.body.size() == 1000);
+}
