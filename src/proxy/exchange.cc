@@ -29,6 +29,18 @@ std::string_view toString(ExchangeState state) {
   return "?";
 }
 
+std::string_view toString(CacheVerdict verdict) {
+  switch (verdict) {
+    case CacheVerdict::kNone: return "-";
+    case CacheVerdict::kHit: return "HIT";
+    case CacheVerdict::kStale: return "STALE";
+    case CacheVerdict::kRevalidated: return "REVALIDATED";
+    case CacheVerdict::kMiss: return "MISS";
+    case CacheVerdict::kBypass: return "BYPASS";
+  }
+  return "?";
+}
+
 Exchange::Exchange(ClientConnection& client, ProxyContext& context, http::RequestHead&& head)
     : client_(client),
       context_(context),
@@ -280,9 +292,9 @@ void Exchange::sendResponseHead(http::ResponseHead& head) {
 
 // X-Cache and Cache-Status (RFC 9211), on the answers of cacheable routes.
 void Exchange::addCacheStatusFields(http::HeaderMap& headers) {
-  if (cache_status_ == "-") return;
+  if (cache_status_ == CacheVerdict::kNone) return;
   const config::CacheConfig& cache = config_->cache;
-  if (!cache.status_header.empty()) headers.set(cache.status_header, std::string(cache_status_));
+  if (!cache.status_header.empty()) headers.set(cache.status_header, std::string(toString(cache_status_)));
   if (!cache.cache_status.empty())
     cache::appendCacheStatus(headers, cache::formatCacheStatus(cache.cache_status, cache_report_));
 }
@@ -363,7 +375,7 @@ void Exchange::onUpstreamComplete() {
   if (not_modified_) {
     cache::Entry renewed = capture_->renew(std::move(*stale_entry_), *not_modified_, answer_keys_,
                                            request_.headers, request_time_);
-    serveEntry(std::move(renewed), "REVALIDATED");
+    serveEntry(std::move(renewed), CacheVerdict::kRevalidated);
     return;
   }
   if (capture_) capture_->commit();
@@ -427,7 +439,7 @@ void Exchange::finish() {
 void Exchange::logAccess() {
   if (logged_) return;
   logged_ = true;
-  recordExchangeMetrics(request_.method, cache_status_, status_, body_bytes_sent_);
+  recordExchangeMetrics(request_.method, toString(cache_status_), status_, body_bytes_sent_);
   if (config_->log.access_log == "off") return;
   auto total = std::chrono::duration_cast<std::chrono::microseconds>(base::MonoClock::now() - started_at_);
   std::string upstream_time =
@@ -435,7 +447,7 @@ void Exchange::logAccess() {
   base::Log::access(fmt::format("{} \"{} {} HTTP/1.{}\" {} {} upstream={} cache={} time={:.3f}",
                                 client_.peerIp(), request_.method, request_.target,
                                 request_.version_minor, status_, body_bytes_sent_, upstream_time,
-                                cache_status_, total.count() / 1e6));
+                                toString(cache_status_), total.count() / 1e6));
 }
 
 }  // namespace larder::proxy

@@ -50,6 +50,19 @@ enum class ExchangeState {
 
 std::string_view toString(ExchangeState state);
 
+// How the cache answered (X-Cache, the access log, the metrics' label);
+// control flow compares these, never the strings.
+enum class CacheVerdict {
+  kNone,         // "-": not a cacheable route
+  kHit,          // served from a fresh entry
+  kStale,        // served from an expired entry (stale-while-revalidate / -if-error)
+  kRevalidated,  // an expired entry renewed by the upstream's 304
+  kMiss,         // fetched: the store was read and had nothing usable
+  kBypass,       // fetched: the store could not be asked (the versions are unknown)
+};
+
+std::string_view toString(CacheVerdict verdict);
+
 class Exchange : public upstream::ResponseHandler {
  public:
   Exchange(ClientConnection& client, ProxyContext& context, http::RequestHead&& head);
@@ -109,7 +122,7 @@ class Exchange : public upstream::ResponseHandler {
                                          const std::vector<std::optional<std::string>>& versions) const;
   void onChecked(cache::LookupResult&& result, std::vector<std::string> keys);
   void useEntry(std::optional<cache::Entry> entry);
-  void serveEntry(cache::Entry&& entry, std::string_view cache_status);
+  void serveEntry(cache::Entry&& entry, CacheVerdict verdict);
   bool serveStaleOnError();
   void refreshInBackground(const cache::Entry& stale);
   void bypass(std::string_view reason);
@@ -120,7 +133,7 @@ class Exchange : public upstream::ResponseHandler {
   void onInvalidated(cache::StoreStatus status);
 
   // exchange_fill.cc
-  void missed(std::string_view cache_status = "MISS");
+  void missed(CacheVerdict verdict = CacheVerdict::kMiss);
   std::string fillKey() const;
   void waitForFill();
   void startLockTimer();
@@ -155,7 +168,7 @@ class Exchange : public upstream::ResponseHandler {
   uint64_t body_bytes_sent_ = 0;
   base::MonoTime started_at_;
   base::Duration upstream_latency_{-1};
-  std::string_view cache_status_ = "-";  // X-Cache; "-" off cacheable routes
+  CacheVerdict cache_status_ = CacheVerdict::kNone;  // X-Cache
   cache::CacheStatus cache_report_;       // Cache-Status (RFC 9211)
 
   // The request as the cache sees it.

@@ -11,16 +11,16 @@
 
 namespace larder::proxy {
 
-// `cache_status` is BYPASS when the store could not be asked: the versions
+// `verdict` is kBypass when the store could not be asked: the versions
 // are unknown then, so such requests share fills only among themselves.
-void Exchange::missed(std::string_view cache_status) {
+void Exchange::missed(CacheVerdict verdict) {
   if (context_.vary_memo.find(primary_key_) != vary_names_) {
     // The upstream's Vary was learned while this lookup was in flight: look
     // up (and coalesce on) this request's own variant instead.
     lookUp();
     return;
   }
-  cache_status_ = cache_status;
+  cache_status_ = verdict;
   // A HEAD miss is fetched as GET so the answer can fill the cache.
   if (head_request_) upstream_method_ = "GET";
   // The versions seen are part of the fill's key: a request that saw a write's
@@ -56,7 +56,7 @@ void Exchange::missed(std::string_view cache_status) {
 }
 
 std::string Exchange::fillKey() const {
-  std::string key = cache_status_ == "BYPASS" ? "unavailable\n" + entry_key_ : entry_key_;
+  std::string key = cache_status_ == CacheVerdict::kBypass ? "unavailable\n" + entry_key_ : entry_key_;
   // Only a write's token separates fills: absent keys and keys an insert
   // created mean the same (cache/versioned_insert.h). The remaining gap: a
   // write's token evicted and re-created by an insert within one fetch.

@@ -65,14 +65,14 @@ struct Stampede {
   explicit Stampede(std::string_view max_object_size)
       : admin_port(freePort()), cache(fillOptions(admin_port, max_object_size)) {}
 
-  void start() {
+  void start(size_t count = kWaiters) {
     REQUIRE(leader.send(kRequest));
     REQUIRE(cache.upstream.waitForRequests(1, 10s));
-    for (size_t i = 0; i < kWaiters; ++i) {
+    for (size_t i = 0; i < count; ++i) {
       waiters.push_back(std::make_unique<HttpClient>(cache.larder->port()));
       REQUIRE(waiters.back()->send(kRequest));
     }
-    REQUIRE(waitUntil([&] { return scrape(admin_port).value("larder_coalesced_waiters") == kWaiters; }, 10s,
+    REQUIRE(waitUntil([&] { return scrape(admin_port).value("larder_coalesced_waiters") == count; }, 10s,
                       20ms));
   }
 
@@ -194,6 +194,47 @@ TEST_CASE("a chunked answer growing past max_object_size streams whole to every 
   REQUIRE(again.has_value());
   CHECK(again->body_bytes == kChunked);
   CHECK(stampede.cache.upstream.requestCount() == 2);
+}
+
+TEST_CASE("a leader that stops reading does not hold up the other readers of a stored answer") {
+  Stampede stampede("8MiB");
+  auto head = std::make_shared<Gate>();
+  auto body = std::make_shared<Gate>();
+  serveHeld(stampede, head, body);
+  stampede.start();
+  head->open();
+  body->open();
+  // The leader reads nothing until every waiter has the whole answer.
+  Outcome outcome = readAll(stampede.waiters, kAnswer);
+  CHECK(outcome.complete == kWaiters);
+  auto late = stampede.leader.readResponseDiscardingBody(30s);
+  REQUIRE(late.has_value());
+  CHECK(late->complete);
+  CHECK(late->body_bytes == kAnswer);
+  CHECK(stampede.cache.upstream.requestCount() == 1);
+}
+
+TEST_CASE("a reader that falls behind an unstored shared answer's window is cut; the others are not") {
+  // max_object_size 1 MiB: the window is its 4 MiB floor (Capture::sharedWindow).
+  Stampede stampede("1MiB");
+  constexpr uint64_t kLong = 48 * 1024 * 1024;  // beyond the window and any socket buffers
+  auto head = std::make_shared<Gate>();
+  stampede.cache.customize([head](const RecordedRequest&, FakeResponse& response) {
+    response = streamingResponse(kLong, /*chunked=*/true);
+    response.hold = head;
+  });
+  stampede.start(3);
+  // The last waiter reads nothing while the others read all of it.
+  std::unique_ptr<HttpClient> stalled = std::move(stampede.waiters.back());
+  stampede.waiters.pop_back();
+  stampede.waiters.push_back(std::make_unique<HttpClient>(std::move(stampede.leader)));
+  head->open();
+  Outcome outcome = readAll(stampede.waiters, kLong);
+  CHECK(outcome.complete == 3);
+  auto cut = stalled->readResponseDiscardingBody(30s);
+  CHECK((!cut || !cut->complete));
+  CHECK(scrape(stampede.admin_port).value("larder_connections_closed_total{reason=\"fell_behind\"}") == 1);
+  CHECK(stampede.cache.upstream.requestCount() == 1);
 }
 
 }  // namespace
