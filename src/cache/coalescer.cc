@@ -67,17 +67,18 @@ void Fill::notifyAll(std::unique_lock<std::mutex>& lock) {
   for (auto& [id, notify] : waiters) notify();
 }
 
-Fill::Progress Fill::read(size_t offset) const {
+Fill::Progress Fill::read(size_t offset, size_t limit) const {
   std::lock_guard lock(mutex_);
   Progress progress;
   progress.state = state_;
   progress.head = head_;
   progress.restarts = restarts_;
+  progress.end = body_start_ + body_.size();
   if (offset < body_start_) {
     progress.fell_behind = true;
     return progress;
   }
-  if (offset - body_start_ < body_.size()) progress.body.assign(body_, offset - body_start_, std::string::npos);
+  if (offset - body_start_ < body_.size()) progress.body.assign(body_, offset - body_start_, limit);
   return progress;
 }
 

@@ -60,7 +60,9 @@ class Fill {
   };
 
   // What a waiter reads: the state, the head once known, and body bytes
-  // from `offset` on (copied: the waiter owns them).
+  // from `offset` on, at most `limit` of them (copied: the waiter owns them).
+  // The answer is all read when `state` is kComplete and offset + body
+  // reaches `end`.
   struct Progress {
     State state = State::kFetching;
     std::shared_ptr<const Head> head;
@@ -69,6 +71,7 @@ class Fill {
     // The bytes at `offset` are gone from the window: this reader was too
     // slow for an unstored answer and cannot be served from the fill.
     bool fell_behind = false;
+    uint64_t end = 0;  // body bytes published so far
   };
 
   using WaiterId = uint64_t;
@@ -99,7 +102,7 @@ class Fill {
   bool isRetiredBefore(uint64_t tick) const;
 
   // Waiter side.
-  Progress read(size_t offset) const;
+  Progress read(size_t offset, size_t limit = SIZE_MAX) const;
   WaiterId addWaiter(std::function<void()> notify);
   void removeWaiter(WaiterId id);
   size_t waiterCount() const;

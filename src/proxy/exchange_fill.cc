@@ -123,7 +123,9 @@ void Exchange::onFillProgress() {
   // Each reader reads at its own pace: nothing more is taken from the fill
   // while this client's queue is full (onClientDrained reads on).
   if (fill_head_sent_ && client_.writeQueueBytes() > kClientHighWater) return;
-  cache::Fill::Progress progress = fill_->read(fill_offset_);
+  // A piece at a time: this client's queue holds at most about twice the
+  // high-water mark of the fill's answer (a HEAD writes no body: all of it).
+  cache::Fill::Progress progress = fill_->read(fill_offset_, head_request_ ? SIZE_MAX : kClientHighWater);
   if (progress.fell_behind) {
     // The answer is not stored and this reader is behind the fill's window
     // (Fill::keepWindow): it cannot be served from it.
@@ -182,13 +184,24 @@ void Exchange::onFillProgress() {
     status_ = head.status;
     sendResponseHead(head);
   }
-  fill_offset_ += progress.body.size();
-  writeBody(std::move(progress.body));
-  if (progress.state == cache::Fill::State::kComplete) {
-    stopWaiting();
-    writeLastChunk();
-    finish();
-    return;
+  // Piece by piece, until this client's queue is full (onClientDrained
+  // reads on: a write that leaves at once calls nothing back, hence the
+  // loop) or everything published is out.
+  for (;;) {
+    fill_offset_ += progress.body.size();
+    writeBody(std::move(progress.body));
+    if (progress.state == cache::Fill::State::kComplete && fill_offset_ == progress.end) {
+      stopWaiting();
+      writeLastChunk();
+      finish();
+      return;
+    }
+    if (fill_offset_ >= progress.end || client_.writeQueueBytes() > kClientHighWater) break;
+    progress = fill_->read(fill_offset_, kClientHighWater);
+    if (progress.fell_behind || progress.state == cache::Fill::State::kAbandoned) {
+      onFillProgress();  // handled above
+      return;
+    }
   }
   flushHead();  // the leader has published no more yet
 }

@@ -82,4 +82,9 @@ TEST_CASE("fill: a stored answer is kept whole for late readers") {
   Fill::Progress progress = leader.fill->read(0);
   CHECK_FALSE(progress.fell_behind);
   CHECK(progress.body.size() == 1000);
+  CHECK(progress.end == 1000);
+  // A reader takes a piece at a time.
+  Fill::Progress piece = leader.fill->read(995, 3);
+  CHECK(piece.body == "567");
+  CHECK(piece.end == 1000);
 }
