@@ -1,7 +1,8 @@
 // Capture: collects an upstream answer that the cache may store, publishes it
 // to the fill it leads (so coalesced waiters stream it), and hands it to the
 // store when complete (STYLE L6: the store owns the write from then on).
-// Shared by the Exchange (misses) and BackgroundRefresh (stale refreshes).
+// Shared by the Exchange (misses) and BackgroundRefresh (stale refreshes,
+// and misses whose client left: the Exchange hands its Capture over).
 #pragma once
 
 #include <algorithm>

@@ -75,7 +75,7 @@ void Exchange::handOffFill() {
   fetch.relay = std::move(relay_);
   fetch.upstream = std::move(upstream_);
   fetch.capture = std::move(capture_);
-  fetch.request = std::move(request_);
+  fetch.request = request_;  // a copy: the access log still reads it
   fetch.request_time = request_time_;
   if (revalidate_) fetch.stale = std::move(stale_entry_);
   context_.refreshes.adopt(std::move(fetch));
@@ -324,7 +324,8 @@ void Exchange::onUpstreamBody(std::string_view data) {
   if (shared && client_.writeQueueBytes() > capture_->sharedWindow()) {
     LOG_INFO("cutting {} {} for {}: {} bytes unread, behind the shared answer's window", request_.method,
              request_.target, client_.peerIp(), client_.writeQueueBytes());
-    client_.abort(CloseReason::kFellBehind);  // deferred: the fetch goes on (handOffFill)
+    handOffFill();  // now: the rest of the answer goes to the other readers only
+    client_.abort(CloseReason::kFellBehind);
     return;
   }
   if (!upstream_paused_ && !capturing && !shared && client_.writeQueueBytes() > kClientHighWater) {

@@ -1,7 +1,10 @@
 // Exchange: one request's whole state, from its head to the last byte of its
 // answer (STYLE §2). The ClientConnection owns it; it owns its Pendings (the
 // store lookup, the upstream request, the fill registration, timers), so
-// destroying it cancels everything in flight.
+// destroying it cancels everything in flight, except the fetch of a fill it
+// started: that belongs to no client, and handOffFill() gives it to the
+// worker (BackgroundRefreshes::adopt) for the fill's other readers and the
+// store.
 //
 // Re-entrancy: every call into ClientConnection that may end the exchange
 // (finish(), the client's abort) is the last thing an Exchange method does.

@@ -214,26 +214,40 @@ TEST_CASE("a leader that stops reading does not hold up the other readers of a s
   CHECK(stampede.cache.upstream.requestCount() == 1);
 }
 
-TEST_CASE("a reader that falls behind an unstored shared answer's window is cut; the others are not") {
-  // max_object_size 1 MiB: the window is its 4 MiB floor (Capture::sharedWindow).
-  Stampede stampede("1MiB");
-  constexpr uint64_t kLong = 48 * 1024 * 1024;  // beyond the window and any socket buffers
+TEST_CASE("a reader that falls behind an unstored shared answer's window is cut; the fetch goes on") {
+  // The window is max_object_size, 8 MiB (its floor is 4 MiB).
+  Stampede stampede("8MiB");
+  // Beyond twice the window plus what the stalled reader's sockets hold
+  // (its receive buffer is kept small; larder's send buffer autotunes).
+  constexpr uint64_t kLong = 24 * 1024 * 1024;
   auto head = std::make_shared<Gate>();
   stampede.cache.customize([head](const RecordedRequest&, FakeResponse& response) {
     response = streamingResponse(kLong, /*chunked=*/true);
     response.hold = head;
   });
-  stampede.start(3);
-  // The last waiter reads nothing while the others read all of it.
+  stampede.start(2);
+  // The last waiter reads nothing while the leader and the other waiter
+  // read.
   std::unique_ptr<HttpClient> stalled = std::move(stampede.waiters.back());
+  const int small = 64 * 1024;
+  REQUIRE(::setsockopt(stalled->fd(), SOL_SOCKET, SO_RCVBUF, &small, sizeof small) == 0);
   stampede.waiters.pop_back();
   stampede.waiters.push_back(std::make_unique<HttpClient>(std::move(stampede.leader)));
   head->open();
+  // Nothing paces the upstream, so a reader that reads, but more slowly
+  // than the upstream sends, by a window over the whole answer, is cut too:
+  // not asserted here (a loaded test host decides it), only reported.
   Outcome outcome = readAll(stampede.waiters, kLong);
-  CHECK(outcome.complete == 3);
+  MESSAGE("readers that kept up: ", outcome.complete, " of 2");
   auto cut = stalled->readResponseDiscardingBody(30s);
   CHECK((!cut || !cut->complete));
-  CHECK(scrape(stampede.admin_port).value("larder_connections_closed_total{reason=\"fell_behind\"}") == 1);
+  // Counted when larder's side has closed, which the client may see first.
+  CHECK(waitUntil(
+      [&] {
+        return scrape(stampede.admin_port).value("larder_connections_closed_total{reason=\"fell_behind\"}") ==
+               1 + static_cast<double>(outcome.cut);
+      },
+      5s, 20ms));
   CHECK(stampede.cache.upstream.requestCount() == 1);
 }
 
