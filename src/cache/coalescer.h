@@ -72,6 +72,10 @@ class Fill {
     // slow for an unstored answer and cannot be served from the fill.
     bool fell_behind = false;
     uint64_t end = 0;  // body bytes published so far
+    // Abandoned because the request leading it went away before anything
+    // was fetched: nothing is known about the answer, so the waiters
+    // coalesce afresh (look up again) rather than each fetch for itself.
+    bool leader_gone = false;
   };
 
   using WaiterId = uint64_t;
@@ -81,6 +85,8 @@ class Fill {
   void publishBody(std::string_view data);
   void complete();
   void abandon();
+  // Abandoned before the head because the leader went away (Progress::leader_gone).
+  void abandonLeaderGone();
   // The answer will not be stored, but readers have its head: from now on
   // only the last `window` body bytes are kept (at most 2 × window at any
   // time: trimmed in batches), and offsets before them are gone.
@@ -117,6 +123,7 @@ class Fill {
   uint64_t retired_tick_ = kNotRetired;
   uint64_t restarts_ = 0;
   bool held_ = false;
+  bool leader_gone_ = false;
   std::shared_ptr<const Head> head_;
   std::string body_;
   uint64_t body_start_ = 0;  // offset of body_[0] in the answer

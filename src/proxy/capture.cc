@@ -305,6 +305,11 @@ void Capture::releaseLock() {
   lock_.reset();
 }
 
+void Capture::leave() {
+  if (slot_.fill && !isSharing()) slot_.fill->abandonLeaderGone();
+  abandon();
+}
+
 void Capture::abandon() {
   active_ = false;
   unstored_ = false;

@@ -86,6 +86,10 @@ class Capture {
   void releaseFill(PreviousFill previous);
   // Gives up: the fill's waiters fetch for themselves.
   void abandon();
+  // The leading request went away before the answer's head, and its fetch
+  // was not handed off (it was not upstream yet, e.g. awaiting the
+  // distributed lock): the fill's waiters look up and coalesce afresh.
+  void leave();
   // This capture's fetch runs under the distributed lock `name`: it releases
   // it once the entry is stored (or refused), or when it gives up. `lock`
   // must outlive the store's insert callbacks (the worker's order does it).

@@ -67,8 +67,17 @@ Exchange::~Exchange() {
 // captured within max_object_size) or is streaming to other readers; an
 // answer neither stored nor read is cancelled with the exchange.
 void Exchange::handOffFill() {
+  if (capture_ && !upstream_ && !not_modified_ && state_ != ExchangeState::kComplete) {
+    // Not upstream yet (awaiting the distributed lock, or its own body):
+    // the waiters coalesce afresh, one of them leading.
+    capture_->leave();
+    return;
+  }
   if (!upstream_ || !capture_ || !relay_ || not_modified_ || state_ == ExchangeState::kComplete) return;
-  if (!upstream_->isBodyComplete()) return;  // the request itself never finished
+  if (!upstream_->isBodyComplete()) {
+    capture_->leave();  // the request itself never finished: nothing useful was fetched
+    return;
+  }
   const bool head_seen = capture_->isSharing();
   if (head_seen && !capture_->isActive() && capture_->readers() == 0) return;
   AdoptedFetch fetch;

@@ -146,6 +146,12 @@ void Exchange::onFillProgress() {
       client_.abort(CloseReason::kUpstreamFailed);
       return;
     }
+    if (progress.leader_gone) {
+      // The leader left before fetching anything: coalesce afresh (one of
+      // the waiters leads) rather than each fetch (DESIGN invariant 9).
+      lookUp();
+      return;
+    }
     if (context_.vary_memo.find(primary_key_) != vary_names_) {
       // The answer turned out to vary: look up (and coalesce on) this
       // request's own variant instead.
