@@ -109,6 +109,9 @@ Gauge coalesced_waiters("larder_coalesced_waiters",
                         "Requests currently waiting behind another request's fetch of the same key.");
 Counter coalesced_requests("larder_coalesced_requests_total",
                            "Requests that waited behind another request's fetch of the same key.");
+Counter fills_adopted("larder_fills_adopted_total",
+                      "Shared fetches that went on without the client that started them "
+                      "(it left before the answer was complete).");
 CounterFamily fill_lock_events("larder_fill_lock_events_total",
                                "Distributed fill lock events of fill leaders (cache.distributed_lock).",
                                labelSets("event", {"acquired", "lost", "notified", "expired",

@@ -80,6 +80,7 @@ extern Gauge invalidation_backlog;         // larder_invalidation_backlog_keys
 // behind another one's fetch of the same key.
 extern Gauge coalesced_waiters;            // larder_coalesced_waiters
 extern Counter coalesced_requests;         // larder_coalesced_requests_total
+extern Counter fills_adopted;              // larder_fills_adopted_total
 extern CounterFamily fill_lock_events;     // larder_fill_lock_events_total{event}
 
 // Stores.

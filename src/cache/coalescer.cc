@@ -14,7 +14,17 @@ void Fill::publishBody(std::string_view data) {
   std::unique_lock lock(mutex_);
   if (state_ != State::kStreaming) return;
   body_.append(data);
+  if (window_ != 0 && body_.size() >= 2 * window_) {
+    size_t drop = body_.size() - window_;
+    body_.erase(0, drop);
+    body_start_ += drop;
+  }
   notifyAll(lock);
+}
+
+void Fill::keepWindow(size_t window) {
+  std::lock_guard lock(mutex_);
+  window_ = window == 0 ? 1 : window;
 }
 
 void Fill::complete() {
@@ -30,6 +40,15 @@ void Fill::abandon() {
   state_ = State::kAbandoned;
   std::string().swap(body_);
   notifyAll(lock);
+}
+
+void Fill::abandonLeaderGone() {
+  {
+    std::lock_guard lock(mutex_);
+    if (state_ != State::kFetching) return;
+    leader_gone_ = true;
+  }
+  abandon();
 }
 
 void Fill::holdWaiters() {
@@ -57,13 +76,19 @@ void Fill::notifyAll(std::unique_lock<std::mutex>& lock) {
   for (auto& [id, notify] : waiters) notify();
 }
 
-Fill::Progress Fill::read(size_t offset) const {
+Fill::Progress Fill::read(size_t offset, size_t limit) const {
   std::lock_guard lock(mutex_);
   Progress progress;
   progress.state = state_;
   progress.head = head_;
   progress.restarts = restarts_;
-  if (offset < body_.size()) progress.body.assign(body_, offset, std::string::npos);
+  progress.end = body_start_ + body_.size();
+  progress.leader_gone = leader_gone_;
+  if (offset < body_start_) {
+    progress.fell_behind = true;
+    return progress;
+  }
+  if (offset - body_start_ < body_.size()) progress.body.assign(body_, offset - body_start_, limit);
   return progress;
 }
 

@@ -7,10 +7,17 @@
 // request that saw a newer version (after a write) never joins a fill that
 // started before the write (DESIGN invariant 3).
 //
-// A Fill shares only answers the cache would store (≤ max_object_size); when
-// the leader finds its answer unshareable, fails, or gives up, the Fill is
-// abandoned and every waiter fetches for itself, as nginx's
-// proxy_cache_lock does.
+// A Fill shares answers the cache would store (≤ max_object_size). When the
+// answer is refused at its head, or the fetch fails or gives up before the
+// head, the Fill is abandoned and every waiter fetches for itself, as nginx's
+// proxy_cache_lock does. An answer that turns unstorable mid-body (chunked,
+// past max_object_size) while readers have its head keeps streaming to them
+// through a bounded window (keepWindow): the Fill keeps only its last bytes,
+// and a reader that falls behind them is cut (Progress::fell_behind).
+//
+// The fetch behind a Fill belongs to no client (STYLE §2): when the request
+// that started it goes away, the worker adopts the fetch
+// (proxy/background_refresh.h), so the readers still get the whole answer.
 //
 // Threading: Coalescer and Fill are shared by every worker and guarded by
 // mutexes. Waiters are notified through the `notify` function they register,
@@ -53,12 +60,22 @@ class Fill {
   };
 
   // What a waiter reads: the state, the head once known, and body bytes
-  // from `offset` on (copied: the waiter owns them).
+  // from `offset` on, at most `limit` of them (copied: the waiter owns them).
+  // The answer is all read when `state` is kComplete and offset + body
+  // reaches `end`.
   struct Progress {
     State state = State::kFetching;
     std::shared_ptr<const Head> head;
     std::string body;
     uint64_t restarts = 0;  // restartWait() calls so far
+    // The bytes at `offset` are gone from the window: this reader was too
+    // slow for an unstored answer and cannot be served from the fill.
+    bool fell_behind = false;
+    uint64_t end = 0;  // body bytes published so far
+    // Abandoned because the request leading it went away before anything
+    // was fetched: nothing is known about the answer, so the waiters
+    // coalesce afresh (look up again) rather than each fetch for itself.
+    bool leader_gone = false;
   };
 
   using WaiterId = uint64_t;
@@ -68,6 +85,12 @@ class Fill {
   void publishBody(std::string_view data);
   void complete();
   void abandon();
+  // Abandoned before the head because the leader went away (Progress::leader_gone).
+  void abandonLeaderGone();
+  // The answer will not be stored, but readers have its head: from now on
+  // only the last `window` body bytes are kept (at most 2 × window at any
+  // time: trimmed in batches), and offsets before them are gone.
+  void keepWindow(size_t window);
   // The leader checks with other instances before it fetches (the
   // distributed lock); its own lock_timeout bounds that, so waiters do not
   // time out meanwhile. restartWait() ends it: the leader goes upstream now,
@@ -85,7 +108,7 @@ class Fill {
   bool isRetiredBefore(uint64_t tick) const;
 
   // Waiter side.
-  Progress read(size_t offset) const;
+  Progress read(size_t offset, size_t limit = SIZE_MAX) const;
   WaiterId addWaiter(std::function<void()> notify);
   void removeWaiter(WaiterId id);
   size_t waiterCount() const;
@@ -100,8 +123,11 @@ class Fill {
   uint64_t retired_tick_ = kNotRetired;
   uint64_t restarts_ = 0;
   bool held_ = false;
+  bool leader_gone_ = false;
   std::shared_ptr<const Head> head_;
   std::string body_;
+  uint64_t body_start_ = 0;  // offset of body_[0] in the answer
+  size_t window_ = 0;        // 0: the whole body is kept (storable)
   WaiterId next_waiter_ = 1;
   std::vector<std::pair<WaiterId, std::function<void()>>> waiters_;
 };

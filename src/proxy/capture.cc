@@ -138,10 +138,30 @@ bool Capture::begin(std::string_view upstream_method, const http::HeaderMap& req
 }
 
 bool Capture::append(std::string_view data) {
+  if (unstored_) {
+    slot_.fill->publishBody(data);
+    return false;
+  }
   if (!active_) return false;
-  if (entry_.body.size() + data.size() > slot_.config->cache.max_object_size) {
+  const size_t max_object_size = slot_.config->cache.max_object_size;
+  if (entry_.body.size() + data.size() > max_object_size) {
     recordStoreRejected("too_big");
-    abandon();
+    if (!slot_.fill || slot_.fill->waiterCount() == 0) {
+      abandon();
+      return false;
+    }
+    // Readers have the head: they get the rest through a bounded window
+    // (memory stays bounded, DESIGN invariant 8).
+    // New misses start afresh: the answer's beginning is gone.
+    LOG_DEBUG("not storing {}: past max_object_size; streaming on to {} reader(s)", slot_.entry_key,
+              slot_.fill->waiterCount());
+    active_ = false;
+    unstored_ = true;
+    std::string().swap(entry_.body);
+    releaseLock();
+    coalescer_.forget(slot_.fill_key, slot_.fill);
+    slot_.fill->keepWindow(sharedWindow());
+    slot_.fill->publishBody(data);
     return false;
   }
   entry_.body.append(data);
@@ -150,6 +170,12 @@ bool Capture::append(std::string_view data) {
 }
 
 void Capture::commit() {
+  if (unstored_) {
+    unstored_ = false;
+    slot_.fill->complete();
+    slot_.fill.reset();
+    return;
+  }
   if (!active_) return;
   active_ = false;
   store(entry_);
@@ -273,13 +299,22 @@ void Capture::shareStored(const cache::Entry& entry, base::WallTime now) {
   slot_.fill.reset();
 }
 
+void Capture::releaseLock() {
+  if (!lock_) return;
+  lock_->lock->release(lock_->name, lock_->token, cache::FillEnd::kAbandoned);
+  lock_.reset();
+}
+
+void Capture::leave() {
+  if (slot_.fill && !isSharing()) slot_.fill->abandonLeaderGone();
+  abandon();
+}
+
 void Capture::abandon() {
   active_ = false;
+  unstored_ = false;
   std::string().swap(entry_.body);
-  if (lock_) {
-    lock_->lock->release(lock_->name, lock_->token, cache::FillEnd::kAbandoned);
-    lock_.reset();
-  }
+  releaseLock();
   if (slot_.fill) {
     slot_.fill->abandon();
     coalescer_.forget(slot_.fill_key, slot_.fill);

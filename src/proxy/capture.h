@@ -1,9 +1,11 @@
 // Capture: collects an upstream answer that the cache may store, publishes it
 // to the fill it leads (so coalesced waiters stream it), and hands it to the
 // store when complete (STYLE L6: the store owns the write from then on).
-// Shared by the Exchange (misses) and BackgroundRefresh (stale refreshes).
+// Shared by the Exchange (misses) and BackgroundRefresh (stale refreshes,
+// and misses whose client left: the Exchange hands its Capture over).
 #pragma once
 
+#include <algorithm>
 #include <memory>
 #include <optional>
 #include <string>
@@ -57,9 +59,13 @@ class Capture {
   bool begin(std::string_view upstream_method, const http::HeaderMap& request_headers,
              const http::ResponseHead& head, base::WallTime request_time,
              std::vector<std::string> surrogate_keys);
-  // False once the body outgrew max_object_size (DESIGN invariant 8).
+  // False once the body outgrew max_object_size (DESIGN invariant 8):
+  // nothing is stored then. If the fill's readers have the head, the rest
+  // still streams to them through the fill's window (Fill::keepWindow, of
+  // sharedWindow() bytes) and isSharing() stays true; otherwise the fill
+  // is abandoned.
   bool append(std::string_view data);
-  // The answer is complete: store it and complete the fill.
+  // The answer is complete: store it (if storing) and complete the fill.
   void commit();
   // A 304 renewed `stale`: store the renewed entry; returns it for serving.
   // The 304's surrogate keys replace the entry's; nullopt keeps them.
@@ -80,6 +86,10 @@ class Capture {
   void releaseFill(PreviousFill previous);
   // Gives up: the fill's waiters fetch for themselves.
   void abandon();
+  // The leading request went away before the answer's head, and its fetch
+  // was not handed off (it was not upstream yet, e.g. awaiting the
+  // distributed lock): the fill's waiters look up and coalesce afresh.
+  void leave();
   // This capture's fetch runs under the distributed lock `name`: it releases
   // it once the entry is stored (or refused), or when it gives up. `lock`
   // must outlive the store's insert callbacks (the worker's order does it).
@@ -88,12 +98,23 @@ class Capture {
   // waiters get `entry` as if fetched, and the fill retires (the entry is in
   // the store already). Nothing is stored; the capture is done.
   void shareStored(const cache::Entry& entry, base::WallTime now);
+  // Storing the answer (and publishing it to the fill, if any).
   bool isActive() const { return active_; }
+  // Storing, or streaming an unstored answer to the fill's readers.
+  bool isSharing() const { return active_ || unstored_; }
+  // What an unstored shared answer keeps for its readers: max_object_size,
+  // and at least kMinSharedWindow, since one loop turn may read 32 × 64 KiB
+  // from the upstream before any reader runs (libuv's uv__read).
+  static constexpr size_t kMinSharedWindow = 4 * 1024 * 1024;
+  size_t sharedWindow() const { return std::max(slot_.config->cache.max_object_size, kMinSharedWindow); }
+  // Readers registered on the fill this capture leads.
+  size_t readers() const { return slot_.fill ? slot_.fill->waiterCount() : 0; }
   // Why the answer is not stored (a store_rejected reason), or empty.
   std::string_view refusal() const { return refusal_; }
 
  private:
   void store(cache::Entry& entry);
+  void releaseLock();
 
   struct HeldLock {
     cache::FillLock* lock;
@@ -105,6 +126,7 @@ class Capture {
   cache::Coalescer& coalescer_;
   CacheSlot slot_;
   bool active_ = false;
+  bool unstored_ = false;  // too big to store; still streamed to the fill's readers
   std::string_view refusal_;  // static storage (cache/policy.h reasons)
   cache::Entry entry_;
   std::chrono::milliseconds keep_{0};  // StoreDecision::keep

@@ -23,6 +23,7 @@ namespace larder::proxy {
   X(kUnsupported, "unsupported", true, "unsupported protocol feature")            \
   X(kClientError, "client_error", true, "client connection error")                \
   X(kUpstreamFailed, "upstream_failed", true, "upstream failed mid-response")     \
+  X(kFellBehind, "fell_behind", true, "reader fell behind an unstored shared answer's window") \
   X(kConnectionLimit, "connection_limit", true, "worker connection limit reached")
 
 enum class CloseReason {

@@ -8,6 +8,7 @@
 #include "cache/surrogate_keys.h"
 #include "http/hop_by_hop.h"
 #include "http/serializer.h"
+#include "proxy/background_refresh.h"
 #include "proxy/client_connection.h"
 #include "proxy/local_reply.h"
 #include "proxy/proxy_metrics.h"
@@ -24,6 +25,18 @@ std::string_view toString(ExchangeState state) {
     case ExchangeState::kInvalidating: return "invalidating";
     case ExchangeState::kStreamingResponse: return "streaming_response";
     case ExchangeState::kComplete: return "complete";
+  }
+  return "?";
+}
+
+std::string_view toString(CacheVerdict verdict) {
+  switch (verdict) {
+    case CacheVerdict::kNone: return "-";
+    case CacheVerdict::kHit: return "HIT";
+    case CacheVerdict::kStale: return "STALE";
+    case CacheVerdict::kRevalidated: return "REVALIDATED";
+    case CacheVerdict::kMiss: return "MISS";
+    case CacheVerdict::kBypass: return "BYPASS";
   }
   return "?";
 }
@@ -45,6 +58,36 @@ Exchange::~Exchange() {
     if (status_ == 0) status_ = 499;  // nginx's "client closed request"
     logAccess();
   }
+  handOffFill();
+}
+
+// STYLE §2, DESIGN invariants 9 and 12: the fetch belongs to no client. A
+// client gone before its fill's answer is complete leaves the fetch to the
+// worker while that answer may still be stored (before its head, or while
+// captured within max_object_size) or is streaming to other readers; an
+// answer neither stored nor read is cancelled with the exchange.
+void Exchange::handOffFill() {
+  if (capture_ && !upstream_ && !not_modified_ && state_ != ExchangeState::kComplete) {
+    // Not upstream yet (awaiting the distributed lock, or its own body):
+    // the waiters coalesce afresh, one of them leading.
+    capture_->leave();
+    return;
+  }
+  if (!upstream_ || !capture_ || !relay_ || not_modified_ || state_ == ExchangeState::kComplete) return;
+  if (!upstream_->isBodyComplete()) {
+    capture_->leave();  // the request itself never finished: nothing useful was fetched
+    return;
+  }
+  const bool head_seen = capture_->isSharing();
+  if (head_seen && !capture_->isActive() && capture_->readers() == 0) return;
+  AdoptedFetch fetch;
+  fetch.relay = std::move(relay_);
+  fetch.upstream = std::move(upstream_);
+  fetch.capture = std::move(capture_);
+  fetch.request = request_;  // a copy: the access log still reads it
+  fetch.request_time = request_time_;
+  if (revalidate_) fetch.stale = std::move(stale_entry_);
+  context_.refreshes.adopt(std::move(fetch));
 }
 
 void Exchange::setState(ExchangeState state) {
@@ -95,7 +138,12 @@ size_t Exchange::queuedRequestBodyBytes() const {
 
 void Exchange::forward() {
   setState(ExchangeState::kForwarding);
-  upstream_ = context_.pool.start(buildUpstreamRequest(), *this);
+  if (capture_) {
+    relay_ = std::make_unique<ResponseRelay>(*this);
+    upstream_ = context_.pool.start(buildUpstreamRequest(), *relay_);
+  } else {
+    upstream_ = context_.pool.start(buildUpstreamRequest(), *this);
+  }
   if (!buffered_body_.empty()) {
     std::string body = std::move(buffered_body_);
     buffered_body_.clear();
@@ -253,9 +301,9 @@ void Exchange::sendResponseHead(http::ResponseHead& head) {
 
 // X-Cache and Cache-Status (RFC 9211), on the answers of cacheable routes.
 void Exchange::addCacheStatusFields(http::HeaderMap& headers) {
-  if (cache_status_ == "-") return;
+  if (cache_status_ == CacheVerdict::kNone) return;
   const config::CacheConfig& cache = config_->cache;
-  if (!cache.status_header.empty()) headers.set(cache.status_header, std::string(cache_status_));
+  if (!cache.status_header.empty()) headers.set(cache.status_header, std::string(toString(cache_status_)));
   if (!cache.cache_status.empty())
     cache::appendCacheStatus(headers, cache::formatCacheStatus(cache.cache_status, cache_report_));
 }
@@ -267,17 +315,29 @@ void Exchange::flushHead() {
 
 void Exchange::onUpstreamBody(std::string_view data) {
   if (data.empty() || state_ == ExchangeState::kComplete) return;
-  if (capture_ && capture_->isActive() && !capture_->append(data)) capture_.reset();
+  // Past max_object_size, the capture keeps streaming to the fill's
+  // readers (Capture::isSharing) or gives up.
+  if (capture_ && !capture_->append(data) && !capture_->isSharing()) capture_.reset();
   if (state_ == ExchangeState::kInvalidating) {
     held_body_.append(data);
     return;
   }
   writeBody(std::string(data));
-  // While the answer is captured (at most max_object_size), reading never
-  // waits on this client: the fill's other readers and the store would
-  // wait with it (DESIGN invariant 12). Its queue holds at most the entry.
+  // While the answer is captured (at most max_object_size) or shared,
+  // reading never waits on this client: the fill's other readers and the
+  // store would wait with it (DESIGN invariants 9, 12). Its queue holds at
+  // most the entry; for an unstored shared answer, this client is held to
+  // the fill's window like every other reader (Fill::keepWindow).
   bool capturing = capture_ && capture_->isActive();
-  if (!upstream_paused_ && !capturing && client_.writeQueueBytes() > kClientHighWater) {
+  bool shared = capture_ && !capturing && capture_->readers() > 0;
+  if (shared && client_.writeQueueBytes() > capture_->sharedWindow()) {
+    LOG_INFO("cutting {} {} for {}: {} bytes unread, behind the shared answer's window", request_.method,
+             request_.target, client_.peerIp(), client_.writeQueueBytes());
+    handOffFill();  // now: the rest of the answer goes to the other readers only
+    client_.abort(CloseReason::kFellBehind);
+    return;
+  }
+  if (!upstream_paused_ && !capturing && !shared && client_.writeQueueBytes() > kClientHighWater) {
     upstream_paused_ = true;
     upstream_->pauseReading();
   }
@@ -308,6 +368,10 @@ void Exchange::writeLastChunk() {
 }
 
 void Exchange::onClientDrained() {
+  if (fill_head_sent_ && fill_) {
+    onFillProgress();  // a reader of a fill reads at its own pace
+    return;
+  }
   if (upstream_paused_ && upstream_ != nullptr && client_.writeQueueBytes() < kClientLowWater) {
     upstream_paused_ = false;
     upstream_->resumeReading();
@@ -321,10 +385,10 @@ void Exchange::onUpstreamComplete() {
   if (not_modified_) {
     cache::Entry renewed = capture_->renew(std::move(*stale_entry_), *not_modified_, answer_keys_,
                                            request_.headers, request_time_);
-    serveEntry(std::move(renewed), "REVALIDATED");
+    serveEntry(std::move(renewed), CacheVerdict::kRevalidated);
     return;
   }
-  if (capture_ && capture_->isActive()) capture_->commit();
+  if (capture_) capture_->commit();
   if (state_ == ExchangeState::kInvalidating) {
     held_complete_ = true;
     return;
@@ -385,7 +449,7 @@ void Exchange::finish() {
 void Exchange::logAccess() {
   if (logged_) return;
   logged_ = true;
-  recordExchangeMetrics(request_.method, cache_status_, status_, body_bytes_sent_);
+  recordExchangeMetrics(request_.method, toString(cache_status_), status_, body_bytes_sent_);
   if (config_->log.access_log == "off") return;
   auto total = std::chrono::duration_cast<std::chrono::microseconds>(base::MonoClock::now() - started_at_);
   std::string upstream_time =
@@ -393,7 +457,7 @@ void Exchange::logAccess() {
   base::Log::access(fmt::format("{} \"{} {} HTTP/1.{}\" {} {} upstream={} cache={} time={:.3f}",
                                 client_.peerIp(), request_.method, request_.target,
                                 request_.version_minor, status_, body_bytes_sent_, upstream_time,
-                                cache_status_, total.count() / 1e6));
+                                toString(cache_status_), total.count() / 1e6));
 }
 
 }  // namespace larder::proxy

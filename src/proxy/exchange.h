@@ -1,7 +1,10 @@
 // Exchange: one request's whole state, from its head to the last byte of its
 // answer (STYLE §2). The ClientConnection owns it; it owns its Pendings (the
 // store lookup, the upstream request, the fill registration, timers), so
-// destroying it cancels everything in flight.
+// destroying it cancels everything in flight, except the fetch of a fill it
+// started: that belongs to no client, and handOffFill() gives it to the
+// worker (BackgroundRefreshes::adopt) for the fill's other readers and the
+// store.
 //
 // Re-entrancy: every call into ClientConnection that may end the exchange
 // (finish(), the client's abort) is the last thing an Exchange method does.
@@ -30,6 +33,7 @@
 #include "proxy/capture.h"
 #include "proxy/lock_wait.h"
 #include "proxy/proxy_context.h"
+#include "proxy/response_relay.h"
 #include "upstream/upstream_request.h"
 
 namespace larder::proxy {
@@ -48,6 +52,19 @@ enum class ExchangeState {
 };
 
 std::string_view toString(ExchangeState state);
+
+// How the cache answered (X-Cache, the access log, the metrics' label);
+// control flow compares these, never the strings.
+enum class CacheVerdict {
+  kNone,         // "-": not a cacheable route
+  kHit,          // served from a fresh entry
+  kStale,        // served from an expired entry (stale-while-revalidate / -if-error)
+  kRevalidated,  // an expired entry renewed by the upstream's 304
+  kMiss,         // fetched: the store was read and had nothing usable
+  kBypass,       // fetched: the store could not be asked (the versions are unknown)
+};
+
+std::string_view toString(CacheVerdict verdict);
 
 class Exchange : public upstream::ResponseHandler {
  public:
@@ -94,6 +111,7 @@ class Exchange : public upstream::ResponseHandler {
   void replyUpstreamFailed(upstream::UpstreamError error);
   void finish();
   void logAccess();
+  void handOffFill();
 
   // exchange_cache.cc
   void route();
@@ -107,7 +125,7 @@ class Exchange : public upstream::ResponseHandler {
                                          const std::vector<std::optional<std::string>>& versions) const;
   void onChecked(cache::LookupResult&& result, std::vector<std::string> keys);
   void useEntry(std::optional<cache::Entry> entry);
-  void serveEntry(cache::Entry&& entry, std::string_view cache_status);
+  void serveEntry(cache::Entry&& entry, CacheVerdict verdict);
   bool serveStaleOnError();
   void refreshInBackground(const cache::Entry& stale);
   void bypass(std::string_view reason);
@@ -118,7 +136,7 @@ class Exchange : public upstream::ResponseHandler {
   void onInvalidated(cache::StoreStatus status);
 
   // exchange_fill.cc
-  void missed(std::string_view cache_status = "MISS");
+  void missed(CacheVerdict verdict = CacheVerdict::kMiss);
   std::string fillKey() const;
   void waitForFill();
   void startLockTimer();
@@ -137,6 +155,9 @@ class Exchange : public upstream::ResponseHandler {
   ProxyContext& context_;
   config::ConfigPtr config_;
   http::RequestHead request_;
+  // A fill's fetch answers through a relay, so the worker can adopt it when
+  // this client goes (handOffFill). Declared first: outlives upstream_.
+  std::unique_ptr<ResponseRelay> relay_;
   std::unique_ptr<upstream::UpstreamRequest> upstream_;
   ExchangeState state_ = ExchangeState::kForwarding;
   std::string buffered_body_;
@@ -150,7 +171,7 @@ class Exchange : public upstream::ResponseHandler {
   uint64_t body_bytes_sent_ = 0;
   base::MonoTime started_at_;
   base::Duration upstream_latency_{-1};
-  std::string_view cache_status_ = "-";  // X-Cache; "-" off cacheable routes
+  CacheVerdict cache_status_ = CacheVerdict::kNone;  // X-Cache
   cache::CacheStatus cache_report_;       // Cache-Status (RFC 9211)
 
   // The request as the cache sees it.

@@ -134,7 +134,7 @@ void Exchange::onLookup(cache::LookupResult&& result) {
   lookup_epoch_.reset();
   if (result.status != cache::StoreStatus::kOk) {
     if (config_->store.on_failure == config::StoreFailureMode::kReject) {
-      cache_status_ = "BYPASS";
+      cache_status_ = CacheVerdict::kBypass;
       replyLocally(503, "cache unavailable", "Retry-After: 1\r\n");
       return;
     }
@@ -143,7 +143,7 @@ void Exchange::onLookup(cache::LookupResult&& result) {
     seen_versions_.assign(version_keys_.size(), std::nullopt);
     cache_report_.fwd = cache::CacheStatus::Forward::kBypass;
     cache_report_.detail = "store_unavailable";
-    missed("BYPASS");
+    missed(CacheVerdict::kBypass);
     return;
   }
   if (config_->cache.surrogate_keys.enabled && result.versions.size() > version_keys_.size()) {
@@ -215,14 +215,14 @@ void Exchange::useEntry(std::optional<cache::Entry> entry) {
     }
     if (cache::isFresh(entry->stored_at, entry->ttl, now)) {
       if (tier_tick_ != 0) keepInTier(*entry);
-      serveEntry(std::move(*entry), "HIT");
+      serveEntry(std::move(*entry), CacheVerdict::kHit);
       return;
     }
     auto windows = cache::staleWindows(entry->headers, *route_, config_->cache);
     auto stale_for = cache::staleness(*entry, now);
     if (windows.while_revalidate.count() > 0 && stale_for <= windows.while_revalidate) {
       refreshInBackground(*entry);
-      serveEntry(std::move(*entry), "STALE");
+      serveEntry(std::move(*entry), CacheVerdict::kStale);
       return;
     }
     stale_if_error_ = windows.if_error;
@@ -240,7 +240,7 @@ bool Exchange::serveFromTier() {
       !cache::isFresh(entry->stored_at, entry->ttl, base::WallClock::now()))
     return false;
   recordTierHit();
-  serveEntry(std::move(*entry), "HIT");
+  serveEntry(std::move(*entry), CacheVerdict::kHit);
   return true;
 }
 
@@ -342,12 +342,12 @@ bool Exchange::serveStaleOnError() {
   capture_.reset();
   cache::Entry stale = std::move(*stale_entry_);
   stale_entry_.reset();
-  serveEntry(std::move(stale), "STALE");
+  serveEntry(std::move(stale), CacheVerdict::kStale);
   return true;
 }
 
-void Exchange::serveEntry(cache::Entry&& entry, std::string_view cache_status) {
-  cache_status_ = cache_status;
+void Exchange::serveEntry(cache::Entry&& entry, CacheVerdict verdict) {
+  cache_status_ = verdict;
   base::WallTime now = base::WallClock::now();
   bool not_modified = cache::clientHasCurrent(request_.headers, entry.headers);
   http::HeaderMap headers = not_modified ? cache::notModifiedHeaders(entry.headers)
@@ -358,7 +358,7 @@ void Exchange::serveEntry(cache::Entry&& entry, std::string_view cache_status) {
   const auto remaining = entry.ttl - std::chrono::duration_cast<std::chrono::milliseconds>(
                                          std::max(now - entry.stored_at, base::WallTime::duration::zero()));
   cache_report_.ttl = std::chrono::floor<std::chrono::seconds>(remaining).count();
-  if (cache_status == "REVALIDATED") {
+  if (verdict == CacheVerdict::kRevalidated) {
     cache_report_.fwd = cache::CacheStatus::Forward::kStale;
     cache_report_.fwd_status = 304;
     cache_report_.stored = true;
@@ -400,7 +400,7 @@ void Exchange::serveEntry(cache::Entry&& entry, std::string_view cache_status) {
 
 void Exchange::bypass(std::string_view reason) {
   LOG_DEBUG("cache bypass for {} {}: {}", request_.method, request_.target, reason);
-  cache_status_ = "BYPASS";
+  cache_status_ = CacheVerdict::kBypass;
   cache_report_.fwd = cache::CacheStatus::Forward::kBypass;
   cache_report_.detail = reason;
   proceedUpstream();

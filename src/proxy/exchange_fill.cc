@@ -11,16 +11,16 @@
 
 namespace larder::proxy {
 
-// `cache_status` is BYPASS when the store could not be asked: the versions
+// `verdict` is kBypass when the store could not be asked: the versions
 // are unknown then, so such requests share fills only among themselves.
-void Exchange::missed(std::string_view cache_status) {
+void Exchange::missed(CacheVerdict verdict) {
   if (context_.vary_memo.find(primary_key_) != vary_names_) {
     // The upstream's Vary was learned while this lookup was in flight: look
     // up (and coalesce on) this request's own variant instead.
     lookUp();
     return;
   }
-  cache_status_ = cache_status;
+  cache_status_ = verdict;
   // A HEAD miss is fetched as GET so the answer can fill the cache.
   if (head_request_) upstream_method_ = "GET";
   // The versions seen are part of the fill's key: a request that saw a write's
@@ -56,7 +56,7 @@ void Exchange::missed(std::string_view cache_status) {
 }
 
 std::string Exchange::fillKey() const {
-  std::string key = cache_status_ == "BYPASS" ? "unavailable\n" + entry_key_ : entry_key_;
+  std::string key = cache_status_ == CacheVerdict::kBypass ? "unavailable\n" + entry_key_ : entry_key_;
   // Only a write's token separates fills: absent keys and keys an insert
   // created mean the same (cache/versioned_insert.h). The remaining gap: a
   // write's token evicted and re-created by an insert within one fetch.
@@ -120,12 +120,36 @@ void Exchange::stopWaiting() {
 
 void Exchange::onFillProgress() {
   if (!fill_) return;
-  cache::Fill::Progress progress = fill_->read(fill_offset_);
+  // Each reader reads at its own pace: nothing more is taken from the fill
+  // while this client's queue is full (onClientDrained reads on).
+  if (fill_head_sent_ && client_.writeQueueBytes() > kClientHighWater) return;
+  // A piece at a time: this client's queue holds at most about twice the
+  // high-water mark of the fill's answer (a HEAD writes no body: all of it).
+  cache::Fill::Progress progress = fill_->read(fill_offset_, head_request_ ? SIZE_MAX : kClientHighWater);
+  if (progress.fell_behind) {
+    // The answer is not stored and this reader is behind the fill's window
+    // (Fill::keepWindow): it cannot be served from it.
+    stopWaiting();
+    if (!fill_head_sent_) {
+      proceedUpstream();  // nothing sent yet: fetch for itself
+      return;
+    }
+    LOG_INFO("cutting {} {} for {}: fell behind the shared answer's window at byte {}", request_.method,
+             request_.target, client_.peerIp(), fill_offset_);
+    client_.abort(CloseReason::kFellBehind);
+    return;
+  }
   if (progress.state == cache::Fill::State::kAbandoned) {
     stopWaiting();
     if (fill_head_sent_) {
       // Part of the answer is out already: only a cut connection can tell.
       client_.abort(CloseReason::kUpstreamFailed);
+      return;
+    }
+    if (progress.leader_gone) {
+      // The leader left before fetching anything: coalesce afresh (one of
+      // the waiters leads) rather than each fetch (DESIGN invariant 9).
+      lookUp();
       return;
     }
     if (context_.vary_memo.find(primary_key_) != vary_names_) {
@@ -166,13 +190,24 @@ void Exchange::onFillProgress() {
     status_ = head.status;
     sendResponseHead(head);
   }
-  fill_offset_ += progress.body.size();
-  writeBody(std::move(progress.body));
-  if (progress.state == cache::Fill::State::kComplete) {
-    stopWaiting();
-    writeLastChunk();
-    finish();
-    return;
+  // Piece by piece, until this client's queue is full (onClientDrained
+  // reads on: a write that leaves at once calls nothing back, hence the
+  // loop) or everything published is out.
+  for (;;) {
+    fill_offset_ += progress.body.size();
+    writeBody(std::move(progress.body));
+    if (progress.state == cache::Fill::State::kComplete && fill_offset_ == progress.end) {
+      stopWaiting();
+      writeLastChunk();
+      finish();
+      return;
+    }
+    if (fill_offset_ >= progress.end || client_.writeQueueBytes() > kClientHighWater) break;
+    progress = fill_->read(fill_offset_, kClientHighWater);
+    if (progress.fell_behind || progress.state == cache::Fill::State::kAbandoned) {
+      onFillProgress();  // handled above
+      return;
+    }
   }
   flushHead();  // the leader has published no more yet
 }

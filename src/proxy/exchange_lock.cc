@@ -12,7 +12,7 @@ bool Exchange::useFillLock() const {
   // BYPASS: the store did not answer this request's lookup; the lock lives
   // there too. Such fills coalesce in this process only (invariant 5).
   return context_.fill_lock != nullptr && config_->cache.distributed_lock.enabled &&
-         cache_status_ != "BYPASS";
+         cache_status_ != CacheVerdict::kBypass;
 }
 
 void Exchange::lockFill() {
@@ -59,7 +59,7 @@ void Exchange::onLookedUpAgain(cache::LookupResult&& result) {
     lock_wait_.reset();
     capture_->shareStored(*entry, now);
     capture_.reset();
-    serveEntry(std::move(*entry), "HIT");
+    serveEntry(std::move(*entry), CacheVerdict::kHit);
     return;
   }
   if (result.status != cache::StoreStatus::kOk || lock_wait_->isHeld()) {

@@ -3,6 +3,7 @@
 // owner that dies mid-fetch holds the others up for at most the lock's TTL.
 // Each instance has its own FakeUpstream, so a test knows which one fetched.
 #include <doctest/doctest.h>
+#include <sys/socket.h>
 #include <fmt/format.h>
 
 #include <atomic>
@@ -278,4 +279,30 @@ TEST_CASE("a Redis that refuses the lock: each instance falls back to coalescing
   CHECK(fleet.lockKeys().empty());
   // The cache itself still works through that user.
   CHECK(waitUntil([&] { return !fleet.redis.keys("v1:e:*").empty(); }, 3s));
+}
+
+TEST_CASE("a leader reset while it waits on another instance's lock: its waiters coalesce afresh, one fetch") {
+  Fleet fleet;
+  Instance& owner = *fleet.instances[0];
+  Instance& other = *fleet.instances[1];
+  Clients a = sendRequests(owner.larder->port(), 1);
+  REQUIRE(waitUntil([&] { return owner.upstream.requestCount() == 1; }, 10s));
+  HttpClient leader(other.larder->port());
+  REQUIRE(leader.send("GET /item HTTP/1.1\r\nHost: shop\r\n\r\n"));
+  REQUIRE(waitUntil([&] { return other.lockEvents("lost") >= 1; }, 10s, 50ms));
+  constexpr size_t kWaiters = 9;
+  Clients b = sendRequests(other.larder->port(), kWaiters);
+  REQUIRE(waitUntil([&] { return other.metric("larder_coalesced_waiters") == kWaiters; }, 10s, 50ms));
+  // RST: SO_LINGER with a zero timeout.
+  struct linger abort_on_close {1, 0};
+  REQUIRE(::setsockopt(leader.fd(), SOL_SOCKET, SO_LINGER, &abort_on_close, sizeof abort_on_close) == 0);
+  leader.close();
+  // One of the waiters leads now, and waits on the owner's lock in turn
+  // (the old code sent all nine upstream instead).
+  CHECK(waitUntil([&] { return other.lockEvents("lost") >= 2; }, 10s, 50ms));
+  CHECK(waitUntil([&] { return other.metric("larder_coalesced_waiters") == kWaiters - 1; }, 10s, 50ms));
+  for (auto& instance : fleet.instances) instance->gate->open();
+  CHECK(readIdentical(a, fleet.body, 20s) == 1);
+  CHECK(readIdentical(b, fleet.body, 20s) == kWaiters);
+  CHECK(fleet.upstreamRequests() == 1);
 }

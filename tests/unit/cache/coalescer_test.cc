@@ -48,3 +48,63 @@ TEST_CASE("fill: held waiters are released by whatever ends the fetching state")
   other.fill->abandon();
   CHECK_FALSE(other.fill->waitPhase().held);
 }
+
+TEST_CASE("fill: an unstored answer keeps a bounded window; a reader behind it fell behind") {
+  Coalescer coalescer;
+  auto leader = coalescer.join("key");
+  int woken = 0;
+  FillWaiter registration(leader.fill, [&] { ++woken; });
+  leader.fill->publishHead({200, "OK", {}, std::nullopt, {}, std::nullopt});
+  leader.fill->publishBody("0123");
+  leader.fill->keepWindow(4);
+  // Trimmed in batches: nothing is dropped below twice the window.
+  leader.fill->publishBody("456");
+  CHECK(leader.fill->read(0).body == "0123456");
+  leader.fill->publishBody("7");  // 8 bytes: back to the last 4
+  Fill::Progress behind = leader.fill->read(2);
+  CHECK(behind.fell_behind);
+  CHECK(behind.body.empty());
+  Fill::Progress within = leader.fill->read(5);
+  CHECK_FALSE(within.fell_behind);
+  CHECK(within.body == "567");
+  CHECK(leader.fill->read(8).body.empty());
+  leader.fill->complete();
+  CHECK(leader.fill->read(4).state == Fill::State::kComplete);
+  CHECK(leader.fill->read(4).body == "4567");
+  CHECK(woken == 5);  // the head, three publishes, completion
+}
+
+TEST_CASE("fill: a stored answer is kept whole for late readers") {
+  Coalescer coalescer;
+  auto leader = coalescer.join("key");
+  leader.fill->publishHead({200, "OK", {}, std::nullopt, {}, std::nullopt});
+  for (int i = 0; i < 100; ++i) leader.fill->publishBody("0123456789");
+  Fill::Progress progress = leader.fill->read(0);
+  CHECK_FALSE(progress.fell_behind);
+  CHECK(progress.body.size() == 1000);
+  CHECK(progress.end == 1000);
+  // A reader takes a piece at a time.
+  Fill::Progress piece = leader.fill->read(995, 3);
+  CHECK(piece.body == "567");
+  CHECK(piece.end == 1000);
+}
+
+TEST_CASE("fill: a leader gone before the head tells its waiters so; later abandons do not") {
+  Coalescer coalescer;
+  auto gone = coalescer.join("gone");
+  gone.fill->abandonLeaderGone();
+  CHECK(gone.fill->read(0).state == Fill::State::kAbandoned);
+  CHECK(gone.fill->read(0).leader_gone);
+
+  auto refused = coalescer.join("refused");
+  refused.fill->abandon();
+  CHECK_FALSE(refused.fill->read(0).leader_gone);
+
+  // Once the head is out the answer is known: this call leaves it alone
+  // (Capture::leave then abandons it as any capture does).
+  auto streaming = coalescer.join("streaming");
+  streaming.fill->publishHead({200, "OK", {}, std::nullopt, {}, std::nullopt});
+  streaming.fill->abandonLeaderGone();
+  CHECK(streaming.fill->read(0).state == Fill::State::kStreaming);
+  CHECK_FALSE(streaming.fill->read(0).leader_gone);
+}
