@@ -168,8 +168,33 @@ std::optional<Target> parseTarget(std::string_view target) {
   return out;
 }
 
-QueryParams parseQuery(std::string_view query) {
+namespace {
+
+// "a=1&b&&c=" into pairs in order, each name and value passed through
+// `transform`; empty pieces are dropped.
+template <typename Transform>
+QueryParams splitQuery(std::string_view query, Transform transform) {
   QueryParams params;
+  while (!query.empty()) {
+    const size_t amp = query.find('&');
+    std::string_view piece = query.substr(0, amp);
+    if (!piece.empty()) {
+      const size_t eq = piece.find('=');
+      if (eq == std::string_view::npos) {
+        params.emplace_back(transform(piece), std::string());
+      } else {
+        params.emplace_back(transform(piece.substr(0, eq)), transform(piece.substr(eq + 1)));
+      }
+    }
+    if (amp == std::string_view::npos) break;
+    query.remove_prefix(amp + 1);
+  }
+  return params;
+}
+
+}  // namespace
+
+QueryParams parseQuery(std::string_view query) {
   auto normalized = [](std::string_view in) {
     std::string s(in);
     for (size_t i = 0; i + 2 < s.size(); ++i) {
@@ -181,25 +206,10 @@ QueryParams parseQuery(std::string_view query) {
     }
     return s;
   };
-  while (!query.empty()) {
-    const size_t amp = query.find('&');
-    std::string_view piece = query.substr(0, amp);
-    if (!piece.empty()) {
-      const size_t eq = piece.find('=');
-      if (eq == std::string_view::npos) {
-        params.emplace_back(normalized(piece), std::string());
-      } else {
-        params.emplace_back(normalized(piece.substr(0, eq)), normalized(piece.substr(eq + 1)));
-      }
-    }
-    if (amp == std::string_view::npos) break;
-    query.remove_prefix(amp + 1);
-  }
-  return params;
+  return splitQuery(query, normalized);
 }
 
 QueryParams decodeQuery(std::string_view query) {
-  QueryParams params;
   auto decoded = [](std::string_view in) {
     std::string out;
     out.reserve(in.size());
@@ -216,21 +226,7 @@ QueryParams decodeQuery(std::string_view query) {
     }
     return out;
   };
-  while (!query.empty()) {
-    const size_t amp = query.find('&');
-    std::string_view piece = query.substr(0, amp);
-    if (!piece.empty()) {
-      const size_t eq = piece.find('=');
-      if (eq == std::string_view::npos) {
-        params.emplace_back(decoded(piece), std::string());
-      } else {
-        params.emplace_back(decoded(piece.substr(0, eq)), decoded(piece.substr(eq + 1)));
-      }
-    }
-    if (amp == std::string_view::npos) break;
-    query.remove_prefix(amp + 1);
-  }
-  return params;
+  return splitQuery(query, decoded);
 }
 
 namespace {
