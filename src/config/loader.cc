@@ -479,7 +479,10 @@ class Loader {
     std::vector<std::pair<std::string, YAML::Node>> items;
     if (!r_.readStringList(node, path, items)) return;
     std::vector<std::string> fields;
-    for (auto& [name, item] : items) {
+    // Not a structured binding: clang 14 cannot capture one in the lambda.
+    for (auto& listed : items) {
+      std::string& name = listed.first;
+      const YAML::Node& item = listed.second;
       const bool duplicate = std::any_of(fields.begin(), fields.end(), [&](const std::string& f) {
         return http::equalsIgnoreCase(f, name);
       });
