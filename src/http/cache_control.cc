@@ -221,6 +221,10 @@ class Cursor {
 
 std::optional<base::WallTime> toTime(int year, int mon, int mday, int hour, int min, int sec) {
   if (mday < 1 || mday > 31 || hour > 23 || min > 59 || sec > 60) return std::nullopt;
+  // system_clock counts nanoseconds: it spans about 1678-2262. Dates beyond
+  // are clamped (long past, or as far ahead as it goes), not overflowed:
+  // "Expires: ... 9999" still means a very long time.
+  year = std::clamp(year, 1900, 2200);
   std::tm tm{};
   tm.tm_year = year - 1900;
   tm.tm_mon = mon;

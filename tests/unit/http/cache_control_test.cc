@@ -178,3 +178,14 @@ TEST_CASE("RFC 9213 §2.1: targeted fields are Structured Field Dictionaries") {
     CHECK(cc->no_cache == row.no_cache);
   }
 }
+
+TEST_CASE("RFC 9110 §5.6.7: dates far outside the clock's range are clamped, not overflowed") {
+  const auto past = parseHttpDate("Sun, 06 Nov 0778 08:49:37 GMT");
+  const auto future = parseHttpDate("Fri, 31 Dec 9999 23:59:59 GMT");
+  const auto now = parseHttpDate("Sun, 06 Nov 1994 08:49:37 GMT");
+  REQUIRE(past.has_value());
+  REQUIRE(future.has_value());
+  REQUIRE(now.has_value());
+  CHECK(*past < *now);
+  CHECK(*future > *now);
+}
