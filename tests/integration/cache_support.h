@@ -105,27 +105,14 @@ class CacheFixture {
     REQUIRE_MESSAGE(waitForLarderConnections(kConnectionsPerLarder), "larder did not connect to Redis");
   }
 
-  // A worker's Redis connections (store.redis.connections, default 2).
+  // Redis connections each larder opens at least (store.redis.connections).
   static constexpr size_t kConnectionsPerLarder = 2;
 
   // larder listens before its Redis connections are ready and bypasses the
   // cache until then; tests that count misses and hits start after this:
   // n client connections have finished their handshake (SCRIPT LOAD last).
   bool waitForLarderConnections(size_t n, Millis timeout = 10s) {
-    if (!redis) return true;
-    return waitUntil(
-        [&] {
-          RedisReply list = redis->command({"CLIENT", "LIST"});
-          size_t ready = 0;
-          size_t at = 0;
-          while ((at = list.str.find(" cmd=", at)) != std::string::npos) {
-            at += 5;
-            std::string_view cmd(list.str.data() + at, list.str.find(' ', at) - at);
-            if (cmd != "client|list" && cmd != "NULL" && cmd != "auth" && cmd != "select") ++ready;
-          }
-          return ready >= n;
-        },
-        timeout);
+    return !redis || waitForRedisClients(*redis, n, timeout);
   }
 
   // The fragment of this fixture's larder: another LarderProcess started on

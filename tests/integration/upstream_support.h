@@ -116,23 +116,4 @@ inline size_t closeWaitSocketsTo(uint16_t port) {
   return count;
 }
 
-// larder listens before its Redis connections are ready and bypasses the
-// store until then; a write's invalidation is asynchronous only once they
-// are: n client connections of larder have finished their handshake.
-inline bool waitForRedisClients(RedisServer& redis, size_t n, Millis timeout = 10s) {
-  return waitUntil(
-      [&] {
-        RedisReply list = redis.command({"CLIENT", "LIST"});
-        size_t ready = 0;
-        size_t at = 0;
-        while ((at = list.str.find(" cmd=", at)) != std::string::npos) {
-          at += 5;
-          std::string_view cmd(list.str.data() + at, list.str.find(' ', at) - at);
-          if (cmd != "client|list" && cmd != "NULL" && cmd != "auth" && cmd != "select") ++ready;
-        }
-        return ready >= n;
-      },
-      timeout);
-}
-
 }  // namespace larder::test

@@ -10,8 +10,10 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
+#include "harness/gate.h"
 #include "harness/process.h"
 #include "harness/resp_client.h"
 #include "harness/temp_dir.h"
@@ -54,5 +56,24 @@ class RedisServer {
   std::unique_ptr<Process> process_;
   std::unique_ptr<RespClient> client_;
 };
+
+// larder listens before its Redis connections are ready and bypasses the
+// store until then: waits until n client connections (other than this
+// harness's own) have finished their handshake (SCRIPT LOAD last).
+inline bool waitForRedisClients(RedisServer& redis, size_t n, Millis timeout = 10s) {
+  return waitUntil(
+      [&] {
+        RedisReply list = redis.command({"CLIENT", "LIST"});
+        size_t ready = 0;
+        size_t at = 0;
+        while ((at = list.str.find(" cmd=", at)) != std::string::npos) {
+          at += 5;
+          std::string_view cmd(list.str.data() + at, list.str.find(' ', at) - at);
+          if (cmd != "client|list" && cmd != "NULL" && cmd != "auth" && cmd != "select") ++ready;
+        }
+        return ready >= n;
+      },
+      timeout);
+}
 
 }  // namespace larder::test
