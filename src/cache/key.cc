@@ -418,11 +418,8 @@ RequestIdentity buildIdentity(std::string_view method, std::string_view host,
   id.method_class = (method == "HEAD") ? std::string("GET") : std::string(method);
   id.host = normalizeHost(host);
   id.path = target.path;
-  // Decoded names, stable by name (http::canonicalQuery); the proxy forwards
-  // exactly this text on read routes (proxy/forwarding.h, invariant 11).
-  http::QueryParams params = http::decodeQuery(target.query);
-  std::erase_if(params, [&](const auto& param) { return !route.query.keeps(param.first); });
-  id.query = http::canonicalQuery(std::move(params));
+  // The proxy forwards exactly this text on read routes (invariant 11).
+  id.query = keyedQuery(route, target.query);
   id.vary.reserve(route.vary.size() + extra_vary.size());
   auto add_varied = [&](const std::string& name) {
     const auto values = request_headers.findAll(name);
@@ -445,6 +442,12 @@ RequestIdentity buildIdentity(std::string_view method, std::string_view host,
   for (const std::string& name : extra_vary) add_varied(name);
   id.principal = std::move(principal);
   return id;
+}
+
+std::string keyedQuery(const config::Route& route, std::string_view query) {
+  http::QueryParams params = http::decodeQuery(query);
+  std::erase_if(params, [&](const auto& param) { return !route.query.keeps(param.first); });
+  return http::canonicalQuery(std::move(params));
 }
 
 std::string entryKey(std::string_view key_prefix, const RequestIdentity& identity) {

@@ -76,6 +76,11 @@ RequestIdentity buildIdentity(std::string_view method, std::string_view host,
                               const http::HeaderMap& request_headers, std::string principal,
                               const std::vector<std::string>& extra_vary = {});
 
+// The query as keyed on `route`: names and values decoded, the parameters
+// route.query leaves out dropped, sorted stably by name (http::canonicalQuery).
+// On read routes it is also the query forwarded (proxy/forwarding.h).
+std::string keyedQuery(const config::Route& route, std::string_view query);
+
 // "<prefix>:e:<digest of identity.serialize()>"
 std::string entryKey(std::string_view key_prefix, const RequestIdentity& identity);
 // "<prefix>:ns:<ns>"

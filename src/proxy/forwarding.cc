@@ -89,9 +89,7 @@ base::Result<ForwardedRequest, ForwardRefusal> deriveForwardedRequest(
     // its key (query.keep / query.ignore) are not sent either, so they
     // cannot change a shared answer; names are compared decoded, so
     // "pag%65" is "page" for the filter and the upstream alike.
-    http::QueryParams params = http::decodeQuery(target.query);
-    std::erase_if(params, [&](const auto& param) { return !route->query.keeps(param.first); });
-    out.parsed.query = http::canonicalQuery(std::move(params));
+    out.parsed.query = cache::keyedQuery(*route, target.query);
     out.parsed.has_query = !out.parsed.query.empty();
   } else {
     out.parsed.query = target.query;
