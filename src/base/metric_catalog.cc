@@ -76,6 +76,10 @@ Histogram upstream_response_seconds("larder_upstream_response_seconds",
 Counter upstream_retries("larder_upstream_retries_total",
                          "Idempotent requests resent on a new connection because a reused one "
                          "closed before any byte of the answer.");
+CounterFamily upstream_tls_handshakes("larder_upstream_tls_handshakes_total",
+                                      "TLS handshakes with upstream servers: full, resumed (an earlier "
+                                      "session reused), or failed (counted as connect failures).",
+                                      labelSets("result", {"full", "resumed", "failed"}));
 KeyedFamily upstream_server_requests("larder_upstream_server_requests_total",
                                      "Requests sent to each upstream server (each attempt).",
                                      "server");

@@ -65,6 +65,9 @@ extern CounterFamily upstream_responses;   // larder_upstream_responses_total{co
 extern CounterFamily upstream_errors;      // larder_upstream_errors_total{reason} (UpstreamError order)
 extern Histogram upstream_response_seconds;
 extern Counter upstream_retries;           // larder_upstream_retries_total
+// TLS to upstream servers (net/tls_stream.h), in UpstreamTlsHandshake order.
+extern CounterFamily upstream_tls_handshakes;  // larder_upstream_tls_handshakes_total{result}
+enum class UpstreamTlsHandshake { kFull, kResumed, kFailed };
 // Per upstream server (label server="host:port"; upstream/server_health.h).
 extern KeyedFamily upstream_server_requests;     // larder_upstream_server_requests_total
 extern KeyedFamily upstream_server_failures;     // larder_upstream_server_failures_total

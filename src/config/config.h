@@ -27,6 +27,7 @@ struct Address {
   std::string host;  // literal IP or name, without brackets
   uint16_t port = 0;
   std::string path;  // unix socket path
+  bool tls = false;  // upstream servers only: https://host[:port], or upstream.tls
   std::string toString() const;
   friend bool operator==(const Address&, const Address&) = default;
 };
@@ -76,6 +77,17 @@ struct HealthCheckConfig {
   friend bool operator==(const HealthCheckConfig&, const HealthCheckConfig&) = default;
 };
 
+// TLS to upstream servers (net/tls_context.h): SNI and a verified
+// certificate for the server's host name (or `server_name`), against the
+// system store plus `ca_file`. verify: false is an explicit opt-out.
+struct UpstreamTlsConfig {
+  bool verify = true;                  // false: no certificate or name check
+  std::string ca_file;                 // "" = the system store only
+  std::string ca_pem;                  // ca_file's certificates, read at load
+  std::string server_name;             // "" = each server's host (SNI unless an IP)
+  friend bool operator==(const UpstreamTlsConfig&, const UpstreamTlsConfig&) = default;
+};
+
 struct UpstreamConfig {
   std::vector<Address> servers;
   Duration connect_timeout = 1s;
@@ -89,6 +101,8 @@ struct UpstreamConfig {
   PassiveHealthConfig passive_health;
   Duration resolve_interval = 10s;     // servers named by a DNS name are looked up again
   std::optional<HealthCheckConfig> health_check;  // none: passive health only
+  // Set when any server uses TLS (an https:// server or upstream.tls).
+  std::optional<UpstreamTlsConfig> tls;
 };
 
 struct RedisConfig {

@@ -15,6 +15,7 @@
 #include "config/node_reader.h"
 #include "config/route_loader.h"
 #include "config/units.h"
+#include "config/upstream_tls.h"
 #include "http/header_map.h"
 #include "http/override_fields.h"
 
@@ -200,6 +201,7 @@ class Loader {
 
   void loadUpstream(const YAML::Node& node, UpstreamConfig& upstream) {
     MapReader m(r_, node, "upstream");
+    std::vector<bool> server_has_scheme;
     auto servers = m.take("servers");
     if (!servers) {
       if (m.isMap() || node.IsNull())
@@ -211,12 +213,29 @@ class Loader {
     } else {
       size_t index = 0;
       for (const YAML::Node& item : *servers) {
-        Address address;
-        if (r_.readAddress(item, "upstream.servers[" + std::to_string(index++) + "]", address)) {
-          upstream.servers.push_back(std::move(address));
+        const std::string path = "upstream.servers[" + std::to_string(index++) + "]";
+        if (!r_.expectScalar(item, path, "an address")) continue;
+        auto server = parseUpstreamServer(item.Scalar());
+        if (!server) {
+          r_.error(item, path, "invalid server \"" + item.Scalar() + "\": " + server.error());
+          continue;
         }
+        upstream.servers.push_back(std::move(server->address));
+        server_has_scheme.push_back(server->has_scheme);
       }
     }
+    // upstream.tls turns TLS on for every server written without a scheme;
+    // an https:// server alone turns it on with the defaults.
+    if (auto v = m.take("tls")) {
+      UpstreamTlsConfig tls;
+      if (loadUpstreamTls(r_, *v, m.pathOf("tls"), tls)) {
+        for (size_t i = 0; i < upstream.servers.size(); ++i)
+          if (!server_has_scheme[i]) upstream.servers[i].tls = true;
+        upstream.tls = std::move(tls);
+      }
+    }
+    for (const Address& server : upstream.servers)
+      if (server.tls && !upstream.tls) upstream.tls.emplace();
     if (auto v = m.take("connect_timeout")) {
       r_.readPositiveDuration(*v, m.pathOf("connect_timeout"), upstream.connect_timeout);
     }

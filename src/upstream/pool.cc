@@ -11,7 +11,22 @@ namespace larder::upstream {
 
 Pool::Pool(net::Loop& loop, const config::UpstreamConfig& config, net::Resolver& resolver)
     : loop_(loop), config_(config), resolver_(resolver), refresh_timer_(loop), check_timer_(loop) {
+  buildTlsContext();
   setServers();
+}
+
+void Pool::buildTlsContext() {
+  tls_context_.reset();
+  if (!config_.tls) return;
+  auto context = net::TlsContext::create({config_.tls->verify, config_.tls->ca_pem});
+  if (!context) {
+    // The loader parsed the same certificates; what fails here is the
+    // environment (the system store, memory). Requests to TLS servers fail
+    // as connect failures, each logged.
+    LOG_ERROR("upstream TLS: {}", context.error());
+    return;
+  }
+  tls_context_ = std::move(*context);
 }
 
 // Health checks first: their requests detach from connections still alive.
@@ -129,6 +144,18 @@ void Pool::onResolved(Target& target, int status, std::vector<net::SocketAddress
 
 void Pool::connect(Target& target, UpstreamConnection& connection) {
   connection.awaitAddress(config_.connect_timeout);
+  if (target.server.tls) {
+    // SNI and the name checked: tls.server_name, else the server's host
+    // as configured (never the address it resolved to).
+    net::TlsStream::Peer peer;
+    peer.server_name = config_.tls && !config_.tls->server_name.empty() ? config_.tls->server_name
+                                                                         : target.server.host;
+    peer.session_key = peer.server_name + "@" + target.server.toString();
+    if (!connection.useTls(tls_context_, std::move(peer))) {
+      connection.failToConnectSoon();
+      return;
+    }
+  }
   if (target.addresses.empty()) {
     target.waiting.push_back(&connection);
     startResolving(target);
@@ -148,9 +175,12 @@ void Pool::onConnectFailed(const ServerHealth& server) {
 
 void Pool::reconfigure(const config::UpstreamConfig& config) {
   bool servers_changed = !(config.servers == config_.servers);
+  // Idle connections were verified under the old trust settings.
+  bool tls_changed = !(config.tls == config_.tls);
   config_ = config;
+  if (tls_changed) buildTlsContext();
   setServers();  // also restarts the refresh timer at the new interval
-  if (servers_changed) closeIdle();
+  if (servers_changed || tls_changed) closeIdle();
 }
 
 std::unique_ptr<UpstreamRequest> Pool::start(OutgoingRequest request, ResponseHandler& handler) {

@@ -9,6 +9,9 @@
 // is retired after its idle limit (upstream/keep_alive.h), and closed at
 // once when the server closes it (an idle connection always reads). With
 // upstream.health_check, each server's entry owns its HealthCheck.
+// With upstream.tls, the Pool owns this worker's TlsContext, built from the
+// configuration (and rebuilt when a reload changes it); connections to TLS
+// servers share it, and hold it as long as they live.
 #pragma once
 
 #include <memory>
@@ -20,6 +23,7 @@
 #include "net/resolver.h"
 #include "net/socket_address.h"
 #include "net/timer.h"
+#include "net/tls_context.h"
 #include "upstream/health_check.h"
 #include "upstream/server_health.h"
 #include "upstream/upstream_request.h"
@@ -86,6 +90,7 @@ class Pool {
   void connect(Target& target, UpstreamConnection& connection);
   size_t chooseServer(const std::vector<const ServerHealth*>& tried, const ServerHealth* only);
   void runHealthChecks();
+  void buildTlsContext();
 
   net::Loop& loop_;
   config::UpstreamConfig config_;
@@ -96,6 +101,7 @@ class Pool {
   size_t next_server_ = 0;
   std::unordered_map<UpstreamConnection*, std::unique_ptr<UpstreamConnection>> connections_;
   std::vector<UpstreamConnection*> idle_;  // most recently used last
+  std::shared_ptr<net::TlsContext> tls_context_;  // with config_.tls; null if it failed
 };
 
 }  // namespace larder::upstream

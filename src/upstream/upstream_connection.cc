@@ -1,6 +1,7 @@
 #include "upstream/upstream_connection.h"
 
 #include "base/log.h"
+#include "base/metric_catalog.h"
 #include "upstream/keep_alive.h"
 #include "upstream/pool.h"
 #include "upstream/server_health.h"
@@ -20,14 +21,42 @@ void UpstreamConnection::awaitAddress(base::Duration timeout) {
   timer_.start(timeout, [this] { fail(UpstreamError::kConnectTimeout, false); });
 }
 
+bool UpstreamConnection::useTls(std::shared_ptr<net::TlsContext> context, net::TlsStream::Peer peer) {
+  if (context == nullptr) {
+    LOG_ERROR("upstream {}: no TLS context (its creation failed at load; see above)", server_.name());
+    return false;
+  }
+  if (stream_.useTls(std::move(context), std::move(peer))) return true;
+  LOG_ERROR("upstream {}: cannot set up TLS: {}", server_.name(), stream_.tlsError());
+  return false;
+}
+
+void UpstreamConnection::failToConnectSoon() {
+  timer_.start(base::Duration(0), [this] { fail(UpstreamError::kConnectFailed, false); });
+}
+
 void UpstreamConnection::connectTo(const net::SocketAddress& address) {
   int rc = stream_.connect(address, [this](int status) {
     if (state_ != State::kConnecting) return;  // closed or timed out first
     timer_.stop();
+    if (status == net::TlsStream::kHandshakeFailed) {
+      // A connect failure for failover and passive health; the reason is
+      // what the operator must fix (a CA, a name, an expired certificate).
+      base::metrics::upstream_tls_handshakes.add(
+          static_cast<size_t>(base::metrics::UpstreamTlsHandshake::kFailed), 1);
+      LOG_WARN("upstream {}: TLS handshake failed: {}", server_.name(), stream_.tlsError());
+      fail(UpstreamError::kConnectFailed, false);
+      return;
+    }
     if (status != 0) {
       LOG_DEBUG("upstream connect failed: {}", uv_strerror(status));
       fail(UpstreamError::kConnectFailed, false);
       return;
+    }
+    if (stream_.isTls()) {
+      const auto result = stream_.isResumed() ? base::metrics::UpstreamTlsHandshake::kResumed
+                                              : base::metrics::UpstreamTlsHandshake::kFull;
+      base::metrics::upstream_tls_handshakes.add(static_cast<size_t>(result), 1);
     }
     state_ = State::kActive;
     stream_.startReading();
@@ -36,7 +65,7 @@ void UpstreamConnection::connectTo(const net::SocketAddress& address) {
   });
   // A synchronous failure is reported from the loop, never re-entrantly
   // from inside Pool::start().
-  if (rc != 0) timer_.start(base::Duration(0), [this] { fail(UpstreamError::kConnectFailed, false); });
+  if (rc != 0) failToConnectSoon();
 }
 
 void UpstreamConnection::attach(UpstreamRequest& request, std::string_view method) {
@@ -157,6 +186,12 @@ void UpstreamConnection::onStreamEnd(int status) {
     close();
     request->onComplete();
     return;
+  }
+  if (status == net::TlsStream::kTruncated) {
+    LOG_WARN("upstream {}: TLS connection closed without close_notify before the answer ended",
+             server_.name());
+  } else if (status == UV_EPROTO && stream_.isTls()) {
+    LOG_WARN("upstream {}: TLS error: {}", server_.name(), stream_.tlsError());
   }
   // A keep-alive connection the server closed before answering: the request
   // may be retried on a fresh one.

@@ -5,7 +5,8 @@
 // had already completed and the connection went back to the pool.
 // Attempts that fail for the server's sake (connect refused, connect or
 // response timeout) are reported to its ServerHealth, and an answer's head
-// as a success.
+// as a success. With useTls() it speaks TLS (net/tls_stream.h) and is
+// otherwise the same: a failed handshake is a connect failure.
 #pragma once
 
 #include <string>
@@ -13,6 +14,7 @@
 #include "base/time.h"
 #include "http/response_parser.h"
 #include "net/tcp_stream.h"
+#include "net/tls_stream.h"
 #include "net/timer.h"
 #include "upstream/upstream_error.h"
 
@@ -31,8 +33,13 @@ class UpstreamConnection : public net::TcpStream::Handler, public http::Response
   // Connecting: starts the connect timeout (a name may still be resolving),
   // then connectTo() once the address is known, or failToConnect().
   void awaitAddress(base::Duration timeout);
+  // Before connectTo(): TLS to `peer`. False when there is no context or
+  // OpenSSL cannot set it up (logged); the caller then fails the connect.
+  bool useTls(std::shared_ptr<net::TlsContext> context, net::TlsStream::Peer peer);
   void connectTo(const net::SocketAddress& address);
   void failToConnect() { fail(UpstreamError::kConnectFailed, false); }
+  // The same, from the loop: for a caller that must not be re-entered.
+  void failToConnectSoon();
   // Begins serving `request`; it must send its head via write().
   void attach(UpstreamRequest& request, std::string_view method);
   // The request is gone. Closes unless idle.
@@ -68,7 +75,7 @@ class UpstreamConnection : public net::TcpStream::Handler, public http::Response
   void armResponseTimer();
 
   Pool& pool_;
-  net::TcpStream stream_;
+  net::TlsStream stream_;  // plain unless useTls()
   http::ResponseParser parser_;
   net::Timer timer_;
   ServerHealth& server_;  // process-wide, outlives every connection
