@@ -217,7 +217,7 @@ class Loader {
         if (!r_.expectScalar(item, path, "an address")) continue;
         auto server = parseUpstreamServer(item.Scalar());
         if (!server) {
-          r_.error(item, path, "invalid server \"" + item.Scalar() + "\": " + server.error());
+          r_.error(item, path, "invalid address \"" + item.Scalar() + "\": " + server.error());
           continue;
         }
         upstream.servers.push_back(std::move(server->address));
