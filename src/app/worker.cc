@@ -155,16 +155,21 @@ void Worker::run(std::promise<std::string> started) {
     return;
   }
   state_ = std::move(state);
+  sender_ = state_->queue.sender();
   if (index_ == 0) startHousekeeping();
   started.set_value("");
   state_->loop.run();
+  // Destroyed here, on its own thread (members in reverse order: the queue
+  // closes, so later posts are dropped; ~Loop then closes and drains the
+  // stragglers), while other workers may still be running and posting.
+  state_.reset();
   LOG_DEBUG("worker {} stopped", index_);
 }
 
 void Worker::shutdown() {
-  if (!state_) return;
-  State* state = state_.get();
-  state->queue.post([state] {
+  sender_.post([this] {
+    // On the worker thread, whose loop is running: its state is alive.
+    State* state = state_.get();
     // Drained: stop the loop. The store's connections (and any background
     // refresh) would keep it alive; their owners' destructors close them,
     // and ~Loop runs the close callbacks.
@@ -184,9 +189,8 @@ void Worker::shutdown() {
 }
 
 void Worker::reconfigure(config::ConfigPtr config) {
-  if (!state_) return;
-  State* state = state_.get();
-  state->queue.post([this, state, config = std::move(config)] {
+  sender_.post([this, config = std::move(config)] {
+    State* state = state_.get();
     state->context.config = config;
     // A new key_prefix means new channels: listen before they are needed.
     if (state->fill_lock && config->cache.distributed_lock.enabled)
@@ -255,21 +259,14 @@ void Worker::startHousekeeping() {
 }
 
 bool Worker::heartbeat() {
-  if (!state_) return true;
-  const bool alive = heartbeats_seen_.load() == heartbeats_posted_;
-  if (alive) {
-    ++heartbeats_posted_;
-    state_->queue.post([this] { heartbeats_seen_.fetch_add(1); });
-  }
-  return alive;
+  if (heartbeats_seen_.load() != heartbeats_posted_) return false;
+  // Dropped once the worker has stopped: gone, not wedged.
+  if (sender_.post([this] { heartbeats_seen_.fetch_add(1); })) ++heartbeats_posted_;
+  return true;
 }
 
-// The state outlives the thread: other threads may still post to its queue
-// (shutdown, reload, heartbeats) until they join. Its loop has stopped, so
-// destroying it here, on the joining thread, only drains close callbacks.
 void Worker::join() {
   if (thread_.joinable()) thread_.join();
-  state_.reset();
 }
 
 }  // namespace larder::app

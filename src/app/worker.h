@@ -1,7 +1,15 @@
 // Worker: one thread running one libuv loop. It owns (STYLE L7) the loop,
 // its upstream pool and the proxy Server (listener + client connections).
-// Workers share nothing mutable but the immutable Config snapshot.
-// Other threads talk to a worker only through post().
+//
+// Threading. What a worker owns is touched by its own thread only: it is
+// created there, and destroyed there once its loop has stopped (~Loop
+// drains the close callbacks of its handles). Workers do share mutable
+// state: the SharedState below, each member guarded by its own lock (see
+// each header), and the immutable Config snapshot. Other threads reach a
+// worker only through its queue's Sender (net/loop.h): the supervisor's
+// shutdown, reload and heartbeats, and other workers waking the requests
+// of this worker that wait on their fills (cache/coalescer.h). A post to a
+// worker that has stopped is dropped, never a use after free.
 #pragma once
 
 #include <atomic>
@@ -24,9 +32,14 @@
 
 namespace larder::app {
 
-// What every worker of the process shares (all thread-safe).
+// What every worker of the process shares: mutable, and safe from any
+// thread, each member behind its own mutex (the coalescer's Fills each have
+// one more; the order is Coalescer, then Fill). Outlives every worker (the
+// Supervisor owns it and joins the workers first). Worker 0 alone retries
+// the backlog and sweeps the coalescer; the admin thread also reaches the
+// backlog and the tier (admin::PurgeReach).
 struct SharedState {
-  // The embedded store when no Redis is configured.
+  // The embedded store when no Redis is configured (its own mutex).
   std::shared_ptr<store::MemoryBackend> memory;
   cache::InvalidationBacklog backlog;
   cache::Coalescer coalescer;
@@ -54,15 +67,18 @@ class Worker {
   Worker& operator=(const Worker&) = delete;
 
   // Starts the thread; returns an error message once listening failed, or
-  // empty once the worker is serving.
+  // empty once the worker is serving. The methods below are for the thread
+  // that called start() (the supervisor); each posts to the worker's queue,
+  // and does nothing once the worker has stopped.
   std::string start();
   // Graceful stop: drain connections up to the drain timeout, then exit.
   void shutdown();
   // New exchanges use `config` from now on.
   void reconfigure(config::ConfigPtr config);
+  // Waits until the thread has ended, its state destroyed on it.
   void join();
-  // Watchdog (from the supervisor thread): true if the worker's loop ran the
-  // previous heartbeat, and then posts the next one.
+  // Watchdog: true if the worker's loop ran the previous heartbeat, and
+  // then posts the next one. A worker that has stopped counts as alive.
   bool heartbeat();
 
  private:
@@ -76,9 +92,12 @@ class Worker {
   config::ConfigPtr initial_config_;
   SharedState& shared_;
   std::thread thread_;
-  // Created on the worker thread and published to other threads by
-  // start()'s promise; destroyed by join(), after the thread has ended.
+  // The worker thread's own: created and destroyed there, never read by
+  // another thread (they post, and the posted functions read it).
   std::unique_ptr<State> state_;
+  // Set before start() returns (its promise publishes it); how other
+  // threads post to this worker, safe after the worker has stopped.
+  net::CrossThreadQueue::Sender sender_;
   uint64_t heartbeats_posted_ = 0;  // supervisor thread only
   std::atomic<uint64_t> heartbeats_seen_{0};
 };

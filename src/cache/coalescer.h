@@ -19,10 +19,18 @@
 // that started it goes away, the worker adopts the fetch
 // (proxy/background_refresh.h), so the readers still get the whole answer.
 //
-// Threading: Coalescer and Fill are shared by every worker and guarded by
-// mutexes. Waiters are notified through the `notify` function they register,
-// which must be thread-safe and must not call back into the Fill inline
-// (workers post it to their own loop). No I/O happens here.
+// Threading: one Coalescer per process (app::SharedState), called from
+// every worker thread: join/forget/retire by the exchanges and refreshes of
+// any worker, sweep by worker 0. Its mutex guards the map and the retired
+// list; the clock is an atomic. Each Fill has its own mutex over all its
+// fields: its leader's worker publishes, the waiters' workers read and
+// (un)register. Lock order: Coalescer, then Fill (join() reads a Fill's state
+// under the Coalescer's lock); never the other way. Waiters are notified
+// through the `notify` function they register, called on the publishing
+// worker's thread with no lock held: it must be thread-safe, must not call
+// back into the Fill inline, and must stay safe after the waiter's worker has
+// stopped (workers post through a CrossThreadQueue::Sender, net/loop.h). No
+// I/O happens here.
 #pragma once
 
 #include <atomic>

@@ -3,6 +3,11 @@
 // invalidation lands, no worker serves the affected namespaces from cache,
 // and one worker retries it. For each version key only the newest pending
 // token matters: any fresh token invalidates.
+//
+// Threading: one per process (app::SharedState). add and isPending from
+// every worker thread (their writes and lookups) and add from the admin
+// thread (purges); snapshot and resolve from worker 0, which retries. One
+// mutex guards every field; snapshot() returns a copy.
 #pragma once
 
 #include <mutex>

@@ -1,8 +1,13 @@
 // A process-wide memo from a key to a list of strings, remembered from the
 // last upstream answer for that key: which fields a resource varies on
 // (VaryMemo, cache/vary.h), which surrogate keys an entry was tagged with
-// (SurrogateMemo, cache/surrogate_keys.h). Thread-safe; bounded: when full it
-// starts over, which costs each forgotten key one relearning.
+// (SurrogateMemo, cache/surrogate_keys.h). Bounded: when full it starts
+// over, which costs each forgotten key one relearning.
+//
+// Threading: one of each per process (app::SharedState); find() and
+// remember() are called from every worker thread, by their exchanges. One
+// mutex guards the map; find() returns a copy, so nothing is shared once it
+// returns.
 #pragma once
 
 #include <cstddef>

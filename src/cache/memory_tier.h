@@ -14,7 +14,13 @@
 // leave behind is bounded by `memory_ttl`, and routes that do not opt in keep
 // read-your-writes across instances (invariant 3).
 //
-// Thread-safe: one tier is shared by every worker of the process.
+// Threading: one tier per process (app::SharedState). get/put/tick from
+// every worker thread (their exchanges); invalidate from any worker (its own
+// writes), from worker 0 (the invalidation channel: also flush and
+// setCoherent) and from the admin thread (purges); flush and setMaxBytes from
+// the supervisor thread on reload. One mutex guards every field; entries are
+// shared_ptr<const string>, immutable once put, so a caller may keep one
+// after the lock is released.
 #pragma once
 
 #include <cstdint>

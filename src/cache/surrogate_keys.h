@@ -77,6 +77,7 @@ bool fillServesLookup(const std::vector<std::string>& answer_keys, std::optional
                       const std::vector<std::string>& read_keys, std::optional<uint64_t> waiter_epoch);
 
 // Entry key -> the version keys its last answer named (see the top).
+// Shared by every worker thread, behind one mutex (cache/list_memo.h).
 using SurrogateMemo = ListMemo;
 
 }  // namespace larder::cache

@@ -33,7 +33,8 @@ std::vector<std::string> unkeyedVaryNames(const http::HeaderMap& response_header
 std::string normalizeVaryValue(std::string_view name, std::string_view value);
 
 // Primary key -> the fields its upstream varies on; empty names forget the
-// resource (its upstream stopped varying).
+// resource (its upstream stopped varying). Shared by every worker thread,
+// behind one mutex (cache/list_memo.h).
 using VaryMemo = ListMemo;
 
 }  // namespace larder::cache

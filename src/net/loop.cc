@@ -26,30 +26,50 @@ Loop::~Loop() {
 
 void Loop::run() { uv_run(&loop_, UV_RUN_DEFAULT); }
 
-CrossThreadQueue::CrossThreadQueue(Loop& loop) {
+struct CrossThreadQueue::Inbox {
+  std::mutex mutex;
+  uv_async_t* async = nullptr;  // null once the queue is closed
+  std::vector<std::function<void()>> queue;
+};
+
+CrossThreadQueue::CrossThreadQueue(Loop& loop) : inbox_(std::make_shared<Inbox>()) {
   if (int rc = uv_async_init(loop.raw(), async_.get(), &CrossThreadQueue::onAsync); rc != 0)
     LARDER_FATAL("uv_async_init: {}", uv_strerror(rc));
   async_.markInitialized();
   async_.get()->data = this;
+  inbox_->async = async_.get();
 }
 
-CrossThreadQueue::~CrossThreadQueue() {
-  // Under the mutex: a post() on another thread that has queued its function
-  // but not yet sent the wake-up must not see the handle closed in between
-  // (the loop thread may run that function, stop and destroy this at once).
-  std::lock_guard lock(mutex_);
-  async_.close();
+CrossThreadQueue::~CrossThreadQueue() { close(); }
+
+void CrossThreadQueue::close() {
+  std::vector<std::function<void()>> dropped;
+  {
+    // Under the mutex: a post() on another thread either queued its
+    // function and sent the wake-up before this, or sees the queue closed.
+    std::lock_guard lock(inbox_->mutex);
+    if (inbox_->async == nullptr) return;
+    inbox_->async = nullptr;
+    dropped.swap(inbox_->queue);
+    async_.close();
+  }
+  // What they captured dies here, on the loop's thread, outside the lock.
 }
 
-void CrossThreadQueue::post(std::function<void()> fn) {
-  // uv_async_send under the mutex, for the destructor's sake (see there).
-  std::lock_guard lock(mutex_);
-  queue_.push_back(std::move(fn));
-  uv_async_send(async_.get());
+bool CrossThreadQueue::Sender::post(std::function<void()> fn) const {
+  if (!inbox_) return false;
+  std::unique_lock lock(inbox_->mutex);
+  if (inbox_->async == nullptr) {
+    lock.unlock();
+    return false;  // `fn` is destroyed on return, outside the lock
+  }
+  inbox_->queue.push_back(std::move(fn));
+  uv_async_send(inbox_->async);
+  return true;
 }
 
-void CrossThreadQueue::post(std::weak_ptr<void> owner, std::function<void()> fn) {
-  post([owner = std::move(owner), fn = std::move(fn)] {
+bool CrossThreadQueue::Sender::post(std::weak_ptr<void> owner, std::function<void()> fn) const {
+  return post([owner = std::move(owner), fn = std::move(fn)] {
     if (owner.lock()) fn();
   });
 }
@@ -59,8 +79,8 @@ void CrossThreadQueue::onAsync(uv_async_t* handle) {
   if (self == nullptr) return;
   std::vector<std::function<void()>> batch;
   {
-    std::lock_guard lock(self->mutex_);
-    batch.swap(self->queue_);
+    std::lock_guard lock(self->inbox_->mutex);
+    batch.swap(self->inbox_->queue);
   }
   for (auto& fn : batch) fn();
 }

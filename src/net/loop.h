@@ -1,6 +1,7 @@
 // Loop: one libuv loop, run by one thread. The owner of a Loop owns every
 // handle on it; the destructor closes stragglers and drains their callbacks.
-// CrossThreadQueue lets other threads (signals, reload) post work onto it.
+// CrossThreadQueue lets other threads (other workers, the supervisor) post
+// work onto it.
 #pragma once
 
 #include <uv.h>
@@ -49,27 +50,56 @@ class Liveness {
   std::shared_ptr<int> token_ = std::make_shared<int>(0);
 };
 
-// Thread-safe: post() from any thread; the functions run on the loop's
-// thread in posting order. Destroy on the loop's thread; a post() already
-// under way when the destructor starts completes first, but the owner must
-// make sure no post() starts after that.
+// Work posted from other threads, run on the loop's thread in posting order.
+//
+// Threading: post() is safe from any thread; close(), unref() and the
+// destructor belong to the loop's thread. Other threads that may post after
+// the queue is gone (another worker waking this worker's fill waiters, the
+// supervisor's shutdown, reload and heartbeats) hold a Sender, not a
+// reference: it keeps the shared inbox alive, and once the queue is closed
+// every post through it is dropped (post() returns false) instead of
+// touching a freed libuv handle. One mutex guards the inbox and the
+// wake-up, so a post either lands before close() or is dropped.
 class CrossThreadQueue {
+  struct Inbox;
+
  public:
+  class Sender {
+   public:
+    Sender() = default;
+    // False (and `fn` destroyed on this thread) when the queue is closed,
+    // or when this Sender was default-constructed.
+    bool post(std::function<void()> fn) const;
+    // Runs `fn` only if the owner of `owner` is still alive by then.
+    bool post(std::weak_ptr<void> owner, std::function<void()> fn) const;
+
+   private:
+    friend class CrossThreadQueue;
+    explicit Sender(std::shared_ptr<Inbox> inbox) : inbox_(std::move(inbox)) {}
+    std::shared_ptr<Inbox> inbox_;
+  };
+
   explicit CrossThreadQueue(Loop& loop);
+  // Closes.
   ~CrossThreadQueue();
   CrossThreadQueue(const CrossThreadQueue&) = delete;
   CrossThreadQueue& operator=(const CrossThreadQueue&) = delete;
-  void post(std::function<void()> fn);
-  // Runs `fn` only if the owner of `owner` is still alive by then.
-  void post(std::weak_ptr<void> owner, std::function<void()> fn);
+
+  Sender sender() const { return Sender(inbox_); }
+  bool post(std::function<void()> fn) { return sender().post(std::move(fn)); }
+  bool post(std::weak_ptr<void> owner, std::function<void()> fn) {
+    return sender().post(std::move(owner), std::move(fn));
+  }
+  // Loop thread. Closes the wake-up handle; functions queued but not run
+  // yet are destroyed here, and later posts are dropped. Idempotent.
+  void close();
   // Stops keeping the loop alive (the loop may exit while this exists).
   void unref() { uv_unref(async_.base()); }
 
  private:
   static void onAsync(uv_async_t* handle);
   UvHandle<uv_async_t> async_;
-  std::mutex mutex_;
-  std::vector<std::function<void()>> queue_;
+  std::shared_ptr<Inbox> inbox_;
 };
 
 }  // namespace larder::net

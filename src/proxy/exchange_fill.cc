@@ -79,8 +79,10 @@ void Exchange::waitForFill() {
   setState(ExchangeState::kWaitingForFill);
   cache_report_.collapsed = true;
   // Called from whichever worker publishes; wakes us on our own loop.
-  auto notify = [queue = &context_.queue, owner = liveness_.ref(), this] {
-    queue->post(owner, [this] { onFillProgress(); });
+  // A Sender, not the queue: our worker may stop, and its queue go, while
+  // another worker is still publishing (net/loop.h).
+  auto notify = [queue = context_.queue.sender(), owner = liveness_.ref(), this] {
+    queue.post(owner, [this] { onFillProgress(); });
   };
   fill_waiter_ = cache::FillWaiter(fill_, std::move(notify));
   base::metrics::coalesced_requests.inc();

@@ -29,12 +29,16 @@ struct StampedeResult {
 };
 
 // kClients connections each send GET /item; the upstream answers once `gate`
-// opens, which the test does after every request has been sent.
+// opens, which the test does once the other kClients - 1 requests have all
+// joined the first one's fill (the waiters gauge is the barrier).
 StampedeResult stampede(StaleFixture& fixture, const std::string& expected, const std::shared_ptr<Gate>& gate) {
   std::vector<std::unique_ptr<HttpClient>> clients(kClients);
   for (auto& client : clients) client = std::make_unique<HttpClient>(fixture.larder->port());
   for (auto& client : clients) REQUIRE(client->send("GET /item HTTP/1.1\r\nHost: shop\r\n\r\n"));
   REQUIRE(fixture.upstream.waitForRequests(1, 10s));
+  const bool joined = fixture.waitForWaiters(kClients - 1);
+  if (!joined) MESSAGE("waiters at the barrier: ", fixture.coalescedWaiters(), " of ", kClients - 1);
+  CHECK(joined);
   gate->open();
   std::atomic<size_t> ok{0}, identical{0};
   std::vector<std::thread> readers;
@@ -116,6 +120,9 @@ TEST_CASE("when the shared fetch turns out uncacheable, each waiter fetches for 
     REQUIRE(clients.back()->send("GET /item HTTP/1.1\r\nHost: shop\r\n\r\n"));
   }
   REQUIRE(fixture.upstream.waitForRequests(1, 5s));
+  // The other requests wait on the leader's fill before it turns out
+  // unshareable, rather than racing it.
+  REQUIRE(fixture.waitForWaiters(kWaiters - 1));
   gate->open();
   size_t ok = 0;
   for (auto& client : clients) {
@@ -152,6 +159,7 @@ TEST_CASE("when the shared fetch fails before its answer, each waiter fetches fo
     REQUIRE(clients.back()->send("GET /item HTTP/1.1\r\nHost: shop\r\n\r\n"));
   }
   REQUIRE(fixture.upstream.waitForRequests(1, 5s));
+  REQUIRE(fixture.waitForWaiters(clients.size() - 1));
   gate->open();
   size_t good = 0, bad_gateway = 0;
   for (auto& client : clients) {

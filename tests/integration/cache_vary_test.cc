@@ -104,6 +104,9 @@ TEST_CASE("concurrent misses on a cold varying resource send one request per var
     REQUIRE(clients.back()->send(fmt::format("GET /item HTTP/1.1\r\nHost: shop\r\nAccept-Language: {}\r\n\r\n", language)));
   }
   REQUIRE(fixture.upstream.waitForRequests(1, 5s));
+  // Released once every other request has joined the first fill (before
+  // the Vary is known, all share its key), not after a guess of time.
+  REQUIRE(fixture.waitForWaiters(2 * kPerLanguage - 1));
   gate->open();
   int crossed = 0, ok = 0;
   for (int i = 0; i < 2 * kPerLanguage; ++i) {

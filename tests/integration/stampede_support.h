@@ -1,6 +1,7 @@
 // Shared arrangement of the issue-4 tests (stampede, stale, conditional): a
 // FakeUpstream, an optional redis-server and a two-worker larder with one
-// cached route, /item, whose upstream answer each test scripts.
+// cached route, /item, whose upstream answer each test scripts, and its
+// admin listener for the metrics tests use as barriers.
 #pragma once
 
 #include <fmt/format.h>
@@ -8,7 +9,9 @@
 #include <memory>
 #include <string>
 
+#include "harness/admin_fixture.h"
 #include "harness/fake_upstream.h"
+#include "harness/gate.h"
 #include "harness/http_client.h"
 #include "harness/larder_process.h"
 #include "harness/redis_server.h"
@@ -30,17 +33,25 @@ struct StaleFixture {
         "workers: {}\n"
         "upstream: {{ servers: [127.0.0.1:{}], response_timeout: 5s, connect_timeout: 500ms }}\n"
         "log: {{ level: info }}\n"
-        "{}"
+        "{}{}"
         "cache:\n  lock_timeout: 10s\n{}"
         "routes:\n"
         "  - match: GET /item\n    ttl: {}\n{}",
-        workers, upstream.port(), store, cache_options, ttl, route_options);
+        workers, upstream.port(), adminSection(admin_port), store, cache_options, ttl, route_options);
     larder = std::make_unique<LarderProcess>(fragment);
   }
 
   HttpClient client() { return HttpClient(larder->port()); }
   size_t upstreamRequests() const { return upstream.requestCount(); }
+  // Requests parked behind another's fetch of the same key, across workers.
+  double coalescedWaiters() const { return scrape(admin_port).value("larder_coalesced_waiters"); }
+  // The barrier before a test releases the upstream: every one of `count`
+  // requests has joined the fill (a sleep would only make that likely).
+  bool waitForWaiters(size_t count, Millis timeout = 20s) const {
+    return waitUntil([&] { return coalescedWaiters() == static_cast<double>(count); }, timeout, 20ms);
+  }
 
+  uint16_t admin_port = freePort();
   FakeUpstream upstream;
   std::unique_ptr<RedisServer> redis;
   std::unique_ptr<LarderProcess> larder;
