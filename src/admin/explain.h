@@ -137,7 +137,7 @@ struct Explanation {
   std::optional<ExplainEntry> entry;
   std::optional<cache::StoreDecisionRecord> last_decision;
   std::string identity;       // serialized; compared with the entry's, never shown
-  bool wants_lookup() const { return !entry_key.empty() && verdict.empty(); }
+  bool needsLookup() const { return !entry_key.empty() && verdict.empty(); }
 };
 
 // Everything but the store's answer. An error (400) when the request would

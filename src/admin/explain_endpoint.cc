@@ -44,7 +44,7 @@ cache::Pending AdminApi::explain(std::string_view query, Respond respond) {
     respond(problem(400, explanation.error()));
     return {};
   }
-  if (!explanation->wants_lookup()) {
+  if (!explanation->needsLookup()) {
     respond(rendered(*explanation, request->text));
     return {};
   }

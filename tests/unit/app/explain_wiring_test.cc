@@ -77,7 +77,7 @@ TEST_CASE("a read: the route, the query kept and dropped, the vary values, and t
   CHECK(e.vary[0].name == "accept-language");
   CHECK(e.vary[0].value == "en");
   CHECK(e.verdict.empty());  // the store decides
-  CHECK(e.wants_lookup());
+  CHECK(e.needsLookup());
   CHECK(e.entry_key == f.proxyKey("http://API.example:80/products/7?utm=x&page=2&pag%65=3",
                                   headersOf({{"Accept-Language", "en"}})));
   std::vector<std::string> names;
@@ -118,7 +118,7 @@ TEST_CASE("per-user: the principal only as a digest; without one, or on a shared
   auto anonymous = f.explain("GET", "http://h/me");
   CHECK(anonymous.verdict == "BYPASS");
   CHECK(anonymous.reason == "no_principal");
-  CHECK_FALSE(anonymous.wants_lookup());
+  CHECK_FALSE(anonymous.needsLookup());
   auto shared = f.explain("GET", "http://h/products/1", {{"Authorization", "Bearer alice-token"}});
   CHECK(shared.verdict == "BYPASS");
   CHECK(shared.reason == "authorization");
