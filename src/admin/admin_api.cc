@@ -93,6 +93,17 @@ cache::Pending AdminApi::handle(const AdminRequest& request, Respond respond) {
   std::string_view target = request.target;
   std::string_view path = target.substr(0, target.find('?'));
   std::string_view query = path.size() < target.size() ? target.substr(path.size() + 1) : "";
+  if (path == "/explain") {  // admin/explain.h: a read that needs the token, like /metrics
+    if (!isAuthorized(request)) {
+      respond(error(401, "missing or wrong bearer token", "WWW-Authenticate: Bearer\r\n"));
+      return {};
+    }
+    if (!isReadMethod(request.method)) {
+      respond(error(405, "method not allowed", "Allow: GET, HEAD\r\n"));
+      return {};
+    }
+    return explain(query, std::move(respond));
+  }
   const bool is_purge = path == "/purge" || path == "/purge/all" || path.starts_with(kNamespacePrefix);
   const bool is_read = path == "/metrics" || path == "/healthz" || path == "/readyz";
   if (!is_purge && !is_read) {

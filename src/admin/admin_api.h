@@ -6,6 +6,7 @@
 //   POST /purge/namespace/{name}    invalidate one namespace
 //   POST /purge?url=URL             invalidate every variant of one URL
 //   POST /purge/all                 invalidate everything
+//   GET  /explain?url=URL&h=...     why a URL is a HIT, MISS or BYPASS (admin/explain.h)
 //
 // Protection: the listener binds to loopback by default; with
 // admin.token_file set, /metrics and every purge need
@@ -20,6 +21,7 @@
 #include <functional>
 #include <string>
 
+#include "admin/explain.h"
 #include "cache/invalidation_backlog.h"
 #include "cache/memory_tier.h"
 #include "cache/store.h"
@@ -67,11 +69,15 @@ class AdminApi {
   cache::Pending handle(const AdminRequest& request, Respond respond);
 
   void setConfig(config::ConfigPtr config);
+  // What /explain reads besides the config and the store; without it
+  // (forward unset) /explain answers 503.
+  void setExplainDeps(ExplainDeps deps) { explain_deps_ = std::move(deps); }
 
  private:
   bool isAuthorized(const AdminRequest& request) const;
   cache::Pending purge(const PurgeRequest& purge, Respond respond);
   cache::Pending ready(Respond respond);
+  cache::Pending explain(std::string_view query, Respond respond);  // explain_endpoint.cc
 
   config::ConfigPtr config_;
   // The read routes' namespaces of config_, for the purge answer's warning.
@@ -79,6 +85,7 @@ class AdminApi {
   cache::Store& store_;
   PurgeReach reach_;
   const Readiness& readiness_;
+  ExplainDeps explain_deps_;
 };
 
 // Minimal JSON string escaping (quotes included).

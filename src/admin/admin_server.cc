@@ -65,6 +65,7 @@ std::string AdminServer::start() {
 
 void AdminServer::run(std::promise<std::string> started) {
   auto state = std::make_unique<State>(initial_config_, make_store_, reach_, readiness_);
+  state->api.setExplainDeps(explain_deps_);
   const config::Address& listen = *initial_config_->admin.listen;
   net::SocketAddress address;
   std::string error;

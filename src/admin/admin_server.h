@@ -37,6 +37,8 @@ class AdminServer {
   // Binds admin.listen and starts the thread. Returns an error message, or
   // empty once listening. Call once; does nothing if admin.listen is off.
   std::string start();
+  // What /explain reads (admin/explain.h). Call before start().
+  void setExplainDeps(ExplainDeps deps) { explain_deps_ = std::move(deps); }
   // New requests see `config` (token, key prefix); the address stays.
   void reconfigure(config::ConfigPtr config);
   // Whether the public listener serves (reported by /readyz).
@@ -52,6 +54,7 @@ class AdminServer {
   StoreFactory make_store_;
   PurgeReach reach_;
   Readiness readiness_;
+  ExplainDeps explain_deps_;
   std::thread thread_;
   // Created and destroyed on the admin thread; used by other threads only
   // between start() and stop() (its queue).

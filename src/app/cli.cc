@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "app/explain_command.h"
 #include "app/purge_command.h"
 #include "app/supervisor.h"
 #include "config/loader.h"
@@ -20,6 +21,7 @@ constexpr const char* kDefaultConfig = "/etc/larder/larder.yaml";
 
 constexpr const char* kHelp = R"(Usage: larder [OPTIONS]
        larder purge namespace NAME | url URL | all [PURGE OPTIONS]
+       larder explain URL [-H 'Field: value']... [EXPLAIN OPTIONS]
 
 larder is a caching reverse proxy: it answers repeated reads from a cache
 (Redis, or its in-memory store), forwards the rest to the upstream API, and
@@ -52,8 +54,22 @@ Purging (through a running larder's admin API, admin.listen):
   Prints the JSON answer; exits 0 once the purge reached the store, 1 if not.
   Purges apply to every larder sharing the same Redis.
 
+Explaining (through a running larder's admin API, admin.listen):
+  larder explain URL [-H 'Field: value']...
+                       why URL is a HIT, MISS or BYPASS: the route that
+                       matches, the key's parts, the namespaces and their
+                       versions, the stored entry, and what the last answer
+                       stored or refused. Principals show only as digests.
+  Explain options:
+    -H 'Field: value'  a request field, as the client would send it (repeat)
+    -X METHOD          the method (default GET); a write shows what it
+                       invalidates
+    --json             print the admin API's JSON instead of text
+    --admin, --token-file, -c   as for purge
+
 Admin listener (admin.listen, default 127.0.0.1:9091):
-  GET /metrics (Prometheus), GET /healthz, GET /readyz, POST /purge/...
+  GET /metrics (Prometheus), GET /healthz, GET /readyz, POST /purge/...,
+  GET /explain?url=URL&h=Field:%20value
 
 Signals:
   SIGTERM, SIGINT      stop accepting, finish in-flight requests (up to
@@ -106,6 +122,7 @@ void printErrors(const std::vector<config::ConfigError>& errors) {
 
 int runMain(int argc, char** argv) {
   if (argc >= 2 && std::string_view(argv[1]) == "purge") return runPurgeCommand(argc, argv);
+  if (argc >= 2 && std::string_view(argv[1]) == "explain") return runExplainCommand(argc, argv);
   Options options;
   if (int status = parseArguments(argc, argv, options); status >= 0) return status;
 

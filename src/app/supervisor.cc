@@ -9,6 +9,7 @@
 #include <cstring>
 #include <thread>
 
+#include "app/explain_wiring.h"
 #include "app/sd_notify.h"
 #include "base/log.h"
 #include "base/metric_catalog.h"
@@ -97,6 +98,7 @@ int Supervisor::run() {
       config_,
       [this](net::Loop& loop, const config::Config& config) { return makeStore(loop, config, shared_); },
       admin::PurgeReach{&shared_.backlog, &shared_.tier});
+  admin_->setExplainDeps(explainDeps(shared_));
   if (std::string error = admin_->start(); !error.empty()) {
     LOG_ERROR("cannot listen on admin.listen {}: {}", config_->admin.listen->toString(), error);
     return 1;

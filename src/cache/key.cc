@@ -450,6 +450,25 @@ std::string keyedQuery(const config::Route& route, std::string_view query) {
   return http::canonicalQuery(std::move(params));
 }
 
+std::vector<std::string> entryNamespaces(const config::Route& route, const config::Params& params,
+                                         std::string_view host, std::string_view path) {
+  std::vector<std::string> names;
+  names.reserve(route.namespaces.size() + 2);
+  for (const auto& ns : route.namespaces) names.push_back(ns.expand(params));
+  names.push_back(uriNamespace(host, path));
+  names.emplace_back(kEverythingNamespace);
+  return names;
+}
+
+std::vector<std::string> writeNamespaces(const config::Route* route, const config::Params& params,
+                                         std::string_view host, std::string_view path) {
+  std::vector<std::string> names;
+  if (route != nullptr)
+    for (const auto& ns : route->invalidates) names.push_back(ns.expand(params));
+  names.push_back(uriNamespace(host, path));
+  return names;
+}
+
 std::string entryKey(std::string_view key_prefix, const RequestIdentity& identity) {
   std::string out(key_prefix);
   out += ":e:";

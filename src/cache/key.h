@@ -92,6 +92,23 @@ std::string epochKey(std::string_view key_prefix);
 // invalidating more is safe.
 std::string uriNamespace(std::string_view host, std::string_view path);
 
+// The namespace every entry belongs to, so a purge of everything is one
+// invalidation.
+inline constexpr std::string_view kEverythingNamespace = "*";
+
+// The namespaces an entry of read route `route` is filed under, in the
+// order the proxy reads their versions: the route's (templates expanded
+// with `params`), the URI's (uriNamespace), then kEverythingNamespace.
+// Shared by the proxy's lookup and `larder explain` (admin/explain.h).
+std::vector<std::string> entryNamespaces(const config::Route& route, const config::Params& params,
+                                         std::string_view host, std::string_view path);
+
+// The namespaces a write to `path` invalidates before anything its answer
+// names (Location, surrogate keys): the route's `invalidates` (none
+// without a route) and the URI's (RFC 9111 §4.4).
+std::vector<std::string> writeNamespaces(const config::Route* route, const config::Params& params,
+                                         std::string_view host, std::string_view path);
+
 // A fresh unique token for a namespace version (DESIGN invariant 4): 128
 // random bits, 32 lower-case hex digits, from a per-thread std::mt19937_64
 // seeded from std::random_device.

@@ -6,6 +6,7 @@
 #include "base/log.h"
 #include "cache/policy.h"
 #include "cache/revalidation.h"
+#include "cache/store_decisions.h"
 #include "cache/versioned_insert.h"
 #include "proxy/proxy_metrics.h"
 
@@ -104,6 +105,7 @@ bool Capture::begin(std::string_view upstream_method, const http::HeaderMap& req
   auto decision = cache::decideStore(*slot_.route, upstream_method, request_headers, head.status,
                                      head.headers, length, config.cache, base::WallClock::now(),
                                      slot_.extra_vary);
+  cache::rememberStoreDecision(slot_.entry_key, decision.reason, head.status);  // for `larder explain`
   if (!decision.store) {
     LOG_DEBUG("not storing {}: {}", slot_.entry_key, decision.reason);
     refusal_ = decision.reason;
@@ -116,6 +118,7 @@ bool Capture::begin(std::string_view upstream_method, const http::HeaderMap& req
     // the store yet, so the store cannot refuse an entry from before it.
     LOG_DEBUG("not storing {}: an invalidation of its surrogate keys is pending", slot_.entry_key);
     refusal_ = "invalidation_pending";
+    cache::rememberStoreDecision(slot_.entry_key, refusal_, head.status);
     recordStoreRejected("invalidation_pending");
     abandon();
     return false;
@@ -146,6 +149,7 @@ bool Capture::append(std::string_view data) {
   const size_t max_object_size = slot_.config->cache.max_object_size;
   if (entry_.body.size() + data.size() > max_object_size) {
     recordStoreRejected("too_big");
+    cache::rememberStoreDecision(slot_.entry_key, "too_big", entry_.status);
     if (!slot_.fill || slot_.fill->waiterCount() == 0) {
       abandon();
       return false;

@@ -23,10 +23,6 @@
 namespace larder::proxy {
 namespace {
 
-// Every entry also belongs to this namespace, so a purge of everything is
-// one invalidation.
-constexpr std::string_view kEverythingNamespace = "*";
-
 // RFC 9111 §5.2.1.4 and §5.4: a client that asks for an answer validated
 // with the origin.
 bool clientWantsFresh(const http::HeaderMap& headers) {
@@ -98,10 +94,8 @@ void Exchange::lookUp() {
   // Straight to this request's variant when the upstream is known to vary.
   keyFor(context_.vary_memo.find(primary_key_));
   version_keys_.clear();
-  for (const auto& ns : route.namespaces)
-    version_keys_.push_back(cache::namespaceKey(prefix, ns.expand(params_)));
-  version_keys_.push_back(cache::namespaceKey(prefix, cache::uriNamespace(host_, target_->path)));
-  version_keys_.push_back(cache::namespaceKey(prefix, kEverythingNamespace));
+  for (const auto& ns : cache::entryNamespaces(route, params_, host_, target_->path))
+    version_keys_.push_back(cache::namespaceKey(prefix, ns));
   base_versions_ = version_keys_.size();
   // Read with the rest, so a hit on an entry tagged by its answer stays one
   // round trip (cache/surrogate_keys.h); the epoch tells, once an answer

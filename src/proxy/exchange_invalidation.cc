@@ -38,10 +38,7 @@ bool Exchange::invalidateUnanswered(upstream::UpstreamError error) {
 // surrogate keys count too), or null when none came back.
 void Exchange::invalidate(const http::HeaderMap* answer_headers) {
   const std::string& prefix = config_->cache.key_prefix;
-  std::vector<std::string> names;
-  if (route_ != nullptr)
-    for (const auto& ns : route_->invalidates) names.push_back(ns.expand(params_));
-  names.push_back(cache::uriNamespace(host_, path_));
+  std::vector<std::string> names = cache::writeNamespaces(route_, params_, host_, path_);
   // RFC 9111 §4.4: Location and Content-Location on the same host too.
   for (std::string_view field : {"Location", "Content-Location"}) {
     if (answer_headers == nullptr) break;

@@ -364,3 +364,21 @@ TEST_CASE("JWT claim: header defaults to Authorization, exactly one field requir
   CHECK_FALSE(extractPrincipal(default_header, two).has_value());
   CHECK_FALSE(extractPrincipal(default_header, http::HeaderMap{}).has_value());
 }
+
+TEST_CASE("an entry's namespaces: the route's expanded, the URI's, then everything; a write's: its own and the URI's") {
+  config::Route route = readRoute();
+  config::Template item, list;
+  std::string error;
+  REQUIRE(config::Template::parse("product:{id}", {"id"}, item, error));
+  REQUIRE(config::Template::parse("products", {"id"}, list, error));
+  route.namespaces = {item};
+  config::Params params{{"id", "7"}};
+  CHECK(entryNamespaces(route, params, "api.example", "/products/7") ==
+        std::vector<std::string>{"product:7", "uri:api.example/products/7", "*"});
+  config::Route write;
+  write.methods = {"PUT"};
+  write.invalidates = {list, item};
+  CHECK(writeNamespaces(&write, params, "api.example", "/products/7") ==
+        std::vector<std::string>{"products", "product:7", "uri:api.example/products/7"});
+  CHECK(writeNamespaces(nullptr, {}, "api.example", "/x") == std::vector<std::string>{"uri:api.example/x"});
+}
