@@ -6,11 +6,16 @@
 //   POST /purge/namespace/{name}    invalidate one namespace
 //   POST /purge?url=URL             invalidate every variant of one URL
 //   POST /purge/all                 invalidate everything
+//        (each purge: ?soft=1 marks stale instead, cache/soft_purge.h)
+//   GET  /                          the status page (admin/status_page.h)
+//   GET  /status/purges             this instance's recent purges, JSON
 //
 // Protection: the listener binds to loopback by default; with
 // admin.token_file set, /metrics and every purge need
 // "Authorization: Bearer <token>" (401 otherwise). Health endpoints stay open
 // for probes. Unknown paths get 404, known paths with another method 405.
+// The status page itself holds no data and is open; /status/purges needs
+// the token like /metrics.
 //
 // Runs on the admin loop only. Purges go through that loop's cache::Store,
 // so they reach every larder sharing the same Redis.
@@ -20,6 +25,7 @@
 #include <functional>
 #include <string>
 
+#include "admin/purge_history.h"
 #include "cache/invalidation_backlog.h"
 #include "cache/memory_tier.h"
 #include "cache/store.h"
@@ -79,6 +85,7 @@ class AdminApi {
   cache::Store& store_;
   PurgeReach reach_;
   const Readiness& readiness_;
+  PurgeHistory history_;  // for the status page
 };
 
 // Minimal JSON string escaping (quotes included).

@@ -31,12 +31,13 @@ struct PurgeOptions {
   std::string admin;    // HOST:PORT
   std::string token_file;
   std::string config_path;
+  bool soft = false;  // mark stale instead of invalid (cache/soft_purge.h)
 };
 
 int usage(std::string_view problem) {
   std::fprintf(stderr,
                "larder purge: %.*s\nusage: larder purge namespace NAME | url URL | all "
-               "[--admin HOST:PORT] [--token-file FILE] [-c FILE]\n",
+               "[--soft] [--admin HOST:PORT] [--token-file FILE] [-c FILE]\n",
                static_cast<int>(problem.size()), problem.data());
   return 2;
 }
@@ -153,6 +154,8 @@ int parsePurgeArguments(int argc, char** argv, PurgeOptions& options) {
       if (!value(options.token_file)) return usage("--token-file needs a file");
     } else if (arg == "-c" || arg == "--config") {
       if (!value(options.config_path)) return usage("-c needs a file");
+    } else if (arg == "--soft") {
+      options.soft = true;
     } else if (arg == "-h" || arg == "--help") {
       return usage("help");
     } else if (arg.starts_with("-") && arg.size() > 1) {
@@ -228,6 +231,7 @@ int runPurgeCommand(int argc, char** argv) {
   } else {
     target = "/purge?url=" + percentEncode(options.subject);
   }
+  if (options.soft) target += target.find('?') == std::string::npos ? "?soft=1" : "&soft=1";
   std::string request = fmt::format("POST {} HTTP/1.1\r\nHost: {}\r\nContent-Length: 0\r\n", target, address);
   if (!token.empty()) request += fmt::format("Authorization: Bearer {}\r\n", token);
   request += "Connection: close\r\nUser-Agent: larder-purge\r\n\r\n";
