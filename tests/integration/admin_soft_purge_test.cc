@@ -54,8 +54,9 @@ struct VersionedUpstream {
   std::shared_ptr<Gate> hold;  // set before requests only (read by the handler thread)
 };
 
+// One Host for every larder: the key includes it (DESIGN invariant 7).
 std::string xCache(uint16_t port, std::string_view target, std::string* body = nullptr) {
-  auto response = httpGet(port, target);
+  auto response = HttpClient(port).get(target, {{"Host", "api.test"}});
   if (!response) return "no response";
   if (body) *body = response->body;
   return response->header("X-Cache");
@@ -143,6 +144,8 @@ TEST_CASE("a soft purge reaches every larder sharing the Redis") {
   LarderProcess a(softConfig(up.upstream.port(), admin_a, &redis));
   LarderProcess b(softConfig(up.upstream.port(), admin_b, &redis));
   CHECK(xCache(a.port(), "/products/7") == "MISS");
+  // A's HIT comes from Redis once the entry is stored there (no tier here).
+  REQUIRE(waitUntil([&] { return xCache(a.port(), "/products/7") == "HIT"; }, 5s));
   CHECK(xCache(b.port(), "/products/7") == "HIT");
   up.hold = std::make_shared<Gate>();
   auto soft = adminRequest(admin_a, "POST", "/purge/namespace/products?soft=1");
@@ -153,8 +156,12 @@ TEST_CASE("a soft purge reaches every larder sharing the Redis") {
   CHECK(body == "version 1");
   REQUIRE(up.upstream.waitForRequests(2, 5s));
   up.hold->open();
-  CHECK(waitUntil([&] { return xCache(a.port(), "/products/7", &body) == "HIT"; }, 5s));
+  CHECK(waitUntil([&] { return xCache(b.port(), "/products/7", &body) == "HIT"; }, 5s));
   CHECK(body == "version 2");
+  // B's refresh is stored under the soft purge's token: fresh for A too.
+  CHECK(xCache(a.port(), "/products/7", &body) == "HIT");
+  CHECK(body == "version 2");
+  CHECK(up.upstream.requestCount() == 2);
 }
 
 TEST_CASE("without a stale window a soft purge refetches like a hard one; bad soft values are refused") {
