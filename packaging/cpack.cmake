@@ -1,7 +1,8 @@
 # The Debian package: `make deb` (or `cpack -G DEB` in a build directory).
 # Installs /usr/bin/larder, /etc/larder/larder.yaml (a conffile), the systemd
 # unit, the man page, the docs and the Grafana dashboard (/usr/share/larder/
-# grafana/); maintainer scripts in packaging/debian/ create the larder system user and tell systemd, when it runs, about the unit.
+# grafana/); maintainer scripts in packaging/debian/ create the larder system
+# user and tell systemd, when it runs, about the unit.
 
 option(LARDER_INSTALL_SYSTEM_FILES
        "Install /etc/larder and /lib/systemd/system files at their absolute paths (packaging)" ON)
