@@ -108,7 +108,7 @@ cache::Pending AdminApi::handle(const AdminRequest& request, Respond respond) {
   const bool is_status = path == "/" || path == kRecentPurgesPath;
   const bool is_read = path == "/metrics" || path == "/healthz" || path == "/readyz" || is_status;
   if (!is_purge && !is_read) {
-    respond(error(404, "not found; see GET /metrics, /healthz, /readyz and POST /purge/..."));
+    respond(error(404, "not found; see GET /, /metrics, /healthz, /readyz and POST /purge/..."));
     return {};
   }
   // Health probes stay open; everything else needs the token when one is set.
