@@ -175,6 +175,7 @@ cache::Pending AdminApi::handle(const AdminRequest& request, Respond respond) {
     return {};
   }
   purge->soft = *soft;
+  purge->at = base::WallClock::now();
   return this->purge(*purge, std::move(respond));
 }
 
@@ -189,7 +190,7 @@ cache::Pending AdminApi::purge(const PurgeRequest& purge, Respond respond) {
                         respond = std::move(respond)](cache::StoreStatus status) {
         const bool ok = status == cache::StoreStatus::kOk;
         m::purges.add(m::index(purge.scope, ok ? m::PurgeResult::kOk : m::PurgeResult::kFailed), 1);
-        history_.add({base::WallClock::now(), std::string(scopeName(purge.scope)), purge.subject, purge.soft, ok});
+        history_.add({purge.at, std::string(scopeName(purge.scope)), purge.subject, purge.soft, ok});
         std::string fields = fmt::format(
             "\"scope\":{},\"subject\":{},\"namespace\":{},\"key\":{},\"store\":{},\"soft\":{}",
             jsonString(scopeName(purge.scope)), jsonString(purge.subject), jsonString(purge.ns),

@@ -105,11 +105,10 @@ std::optional<bool> softParameter(std::string_view query, std::string& error) {
   return soft.value_or(false);
 }
 
-cache::Invalidation makeInvalidation(std::string_view key_prefix, const PurgeRequest& purge,
-                                     base::WallTime now) {
+cache::Invalidation makeInvalidation(std::string_view key_prefix, const PurgeRequest& purge) {
   cache::Invalidation invalidation;
   invalidation.version_keys.push_back(cache::namespaceKey(key_prefix, purge.ns));
-  invalidation.tokens.push_back(purge.soft ? cache::softPurgeToken(now) : cache::newVersionToken());
+  invalidation.tokens.push_back(purge.soft ? cache::softPurgeToken(purge.at) : cache::newVersionToken());
   invalidation.soft = purge.soft;
   invalidation.version_ttl = kVersionTtl;
   invalidation.epoch_key = cache::epochKey(key_prefix);

@@ -33,6 +33,7 @@ struct PurgeRequest {
   std::string ns;         // the namespace invalidated
   // Marks stale instead of invalid (cache/soft_purge.h). Only purges can.
   bool soft = false;
+  base::WallTime at;  // when it was asked for: a soft purge's mark
 };
 
 // The query's "soft" parameter: absent, "0" or "false" -> false; "1" or
@@ -49,9 +50,8 @@ std::optional<PurgeRequest> urlPurge(std::string_view url, std::string& error);
 PurgeRequest everythingPurge();
 
 // One fresh token for the purge's namespace key under `key_prefix`; a soft
-// purge's token carries its mark, `now` (cache/soft_purge.h).
-cache::Invalidation makeInvalidation(std::string_view key_prefix, const PurgeRequest& purge,
-                                     base::WallTime now = base::WallClock::now());
+// purge's token carries its mark, `purge.at` (cache/soft_purge.h).
+cache::Invalidation makeInvalidation(std::string_view key_prefix, const PurgeRequest& purge);
 
 std::string_view scopeName(base::metrics::PurgeScope scope);
 

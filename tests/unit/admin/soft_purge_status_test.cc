@@ -35,7 +35,8 @@ TEST_CASE("a soft purge's invalidation is soft and its token carries the mark") 
   }();
   CHECK_FALSE(makeInvalidation("v1", purge).soft);
   purge.soft = true;
-  auto invalidation = makeInvalidation("v1", purge, base::WallTime(std::chrono::milliseconds(42000)));
+  purge.at = base::WallTime(std::chrono::milliseconds(42000));
+  auto invalidation = makeInvalidation("v1", purge);
   CHECK(invalidation.soft);
   REQUIRE(invalidation.tokens.size() == 1);
   CHECK(invalidation.tokens[0].ends_with("@42000"));
