@@ -193,4 +193,34 @@ TEST_CASE("without a stale window a soft purge refetches like a hard one; bad so
   CHECK(cli.exit_code == 2);
 }
 
+TEST_CASE("after a soft purge, stale_if_error serves the entry when the upstream fails; after a hard one, not") {
+  VersionedUpstream up;
+  const uint16_t admin_port = freePort();
+  LarderProcess larder(softConfig(up.upstream.port(), admin_port, nullptr, "    stale_if_error: 30s\n"));
+  const std::string filled = fill(larder.port(), "/products/3");
+  up.upstream.setHandler([](const RecordedRequest&) {
+    FakeResponse response;
+    response.status = 503;
+    response.reason = "Service Unavailable";
+    response.body = "overloaded";
+    return response;
+  });
+  auto soft = adminRequest(admin_port, "POST", "/purge/namespace/products?soft=1");
+  REQUIRE(soft);
+  CHECK(soft->status == 200);
+  auto served = HttpClient(larder.port()).get("/products/3", {{"Host", "api.test"}});
+  REQUIRE(served);
+  CHECK(served->status == 200);
+  CHECK(served->header("X-Cache") == "STALE");
+  CHECK(served->body == filled);
+
+  auto hard = adminRequest(admin_port, "POST", "/purge/namespace/products");
+  REQUIRE(hard);
+  CHECK(hard->status == 200);
+  auto failed = HttpClient(larder.port()).get("/products/3", {{"Host", "api.test"}});
+  REQUIRE(failed);
+  CHECK(failed->status == 503);
+  CHECK(failed->body == "overloaded");
+}
+
 }  // namespace larder::test
