@@ -1,7 +1,8 @@
 # The Debian package: `make deb` (or `cpack -G DEB` in a build directory).
 # Installs /usr/bin/larder, /etc/larder/larder.yaml (a conffile), the systemd
-# unit, the man page and the docs; maintainer scripts in packaging/debian/
-# create the larder system user and tell systemd, when it runs, about the unit.
+# unit, the man page, the docs and the Grafana dashboard (/usr/share/larder/
+# grafana/); maintainer scripts in packaging/debian/ create the larder system
+# user and tell systemd, when it runs, about the unit.
 
 option(LARDER_INSTALL_SYSTEM_FILES
        "Install /etc/larder and /lib/systemd/system files at their absolute paths (packaging)" ON)
@@ -26,6 +27,8 @@ install(FILES ${LARDER_MAN_GZ} DESTINATION share/man/man1)
 install(FILES ${CMAKE_SOURCE_DIR}/README.md ${CMAKE_SOURCE_DIR}/conf/larder.yaml
               ${LARDER_PACKAGE_DIR}/debian/copyright
         DESTINATION share/doc/larder)
+# The Grafana dashboard (issue 15): imported by hand or provisioned from here.
+install(FILES ${LARDER_PACKAGE_DIR}/grafana/larder-dashboard.json DESTINATION share/larder/grafana)
 if(LARDER_INSTALL_SYSTEM_FILES)
   install(FILES ${CMAKE_SOURCE_DIR}/conf/larder.yaml DESTINATION /etc/larder
           PERMISSIONS OWNER_READ OWNER_WRITE GROUP_READ WORLD_READ)

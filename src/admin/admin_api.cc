@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "admin/purge.h"
+#include "admin/status_page.h"
 #include "base/log.h"
 #include "base/metric_catalog.h"
 #include "http/target.h"
@@ -16,6 +17,16 @@ namespace {
 namespace m = base::metrics;
 
 constexpr std::string_view kNamespacePrefix = "/purge/namespace/";
+constexpr std::string_view kRecentPurgesPath = "/status/purges";
+
+AdminResponse statusPage() {
+  AdminResponse response;
+  response.content_type = "text/html; charset=utf-8";
+  response.body = std::string(statusPageHtml());
+  // Inline script and style only; nothing is fetched from elsewhere.
+  response.extra_headers = std::string(statusPageHeaders());
+  return response;
+}
 
 AdminResponse json(int status, std::string body) {
   AdminResponse response;
@@ -105,13 +116,14 @@ cache::Pending AdminApi::handle(const AdminRequest& request, Respond respond) {
     return explain(query, std::move(respond));
   }
   const bool is_purge = path == "/purge" || path == "/purge/all" || path.starts_with(kNamespacePrefix);
-  const bool is_read = path == "/metrics" || path == "/healthz" || path == "/readyz";
+  const bool is_status = path == "/" || path == kRecentPurgesPath;
+  const bool is_read = path == "/metrics" || path == "/healthz" || path == "/readyz" || is_status;
   if (!is_purge && !is_read) {
-    respond(error(404, "not found; see GET /metrics, /healthz, /readyz and POST /purge/..."));
+    respond(error(404, "not found; see GET /, /metrics, /healthz, /readyz and POST /purge/..."));
     return {};
   }
   // Health probes stay open; everything else needs the token when one is set.
-  if ((is_purge || path == "/metrics") && !isAuthorized(request)) {
+  if ((is_purge || path == "/metrics" || path == kRecentPurgesPath) && !isAuthorized(request)) {
     LOG_WARN("admin: unauthorized {} {}", request.method, path);
     respond(error(401, "missing or wrong bearer token", "WWW-Authenticate: Bearer\r\n"));
     return {};
@@ -140,6 +152,10 @@ cache::Pending AdminApi::handle(const AdminRequest& request, Respond respond) {
     return {};
   }
   if (path == "/readyz") return ready(std::move(respond));
+  if (is_status) {
+    respond(path == "/" ? statusPage() : json(200, history_.toJson()));
+    return {};
+  }
 
   std::string problem;
   std::optional<PurgeRequest> purge;
@@ -164,6 +180,13 @@ cache::Pending AdminApi::handle(const AdminRequest& request, Respond respond) {
     respond(error(400, problem));
     return {};
   }
+  std::optional<bool> soft = softParameter(query, problem);
+  if (!soft) {
+    respond(error(400, problem));
+    return {};
+  }
+  purge->soft = *soft;
+  purge->at = base::WallClock::now();
   return this->purge(*purge, std::move(respond));
 }
 
@@ -178,10 +201,11 @@ cache::Pending AdminApi::purge(const PurgeRequest& purge, Respond respond) {
                         respond = std::move(respond)](cache::StoreStatus status) {
         const bool ok = status == cache::StoreStatus::kOk;
         m::purges.add(m::index(purge.scope, ok ? m::PurgeResult::kOk : m::PurgeResult::kFailed), 1);
+        history_.add({purge.at, std::string(scopeName(purge.scope)), purge.subject, purge.soft, ok});
         std::string fields = fmt::format(
-            "\"scope\":{},\"subject\":{},\"namespace\":{},\"key\":{},\"store\":{}",
+            "\"scope\":{},\"subject\":{},\"namespace\":{},\"key\":{},\"store\":{},\"soft\":{}",
             jsonString(scopeName(purge.scope)), jsonString(purge.subject), jsonString(purge.ns),
-            jsonString(key), jsonString(store_.name()));
+            jsonString(key), jsonString(store_.name()), purge.soft);
         if (warning) fields += fmt::format(",\"warning\":{}", jsonString(*warning));
         if (ok) {
           if (warning) LOG_WARN("admin: purge of namespace {}: {}", purge.ns, *warning);

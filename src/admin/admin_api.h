@@ -7,11 +7,16 @@
 //   POST /purge?url=URL             invalidate every variant of one URL
 //   POST /purge/all                 invalidate everything
 //   GET  /explain?url=URL&h=...     why a URL is a HIT, MISS or BYPASS (admin/explain.h)
+//        (each purge: ?soft=1 marks stale instead, cache/soft_purge.h)
+//   GET  /                          the status page (admin/status_page.h)
+//   GET  /status/purges             this instance's recent purges, JSON
 //
 // Protection: the listener binds to loopback by default; with
 // admin.token_file set, /metrics and every purge need
 // "Authorization: Bearer <token>" (401 otherwise). Health endpoints stay open
 // for probes. Unknown paths get 404, known paths with another method 405.
+// The status page itself holds no data and is open; /status/purges needs
+// the token like /metrics.
 //
 // Runs on the admin loop only. Purges go through that loop's cache::Store,
 // so they reach every larder sharing the same Redis.
@@ -22,6 +27,7 @@
 #include <string>
 
 #include "admin/explain.h"
+#include "admin/purge_history.h"
 #include "cache/invalidation_backlog.h"
 #include "cache/memory_tier.h"
 #include "cache/store.h"
@@ -86,6 +92,7 @@ class AdminApi {
   PurgeReach reach_;
   const Readiness& readiness_;
   ExplainDeps explain_deps_;
+  PurgeHistory history_;  // for the status page
 };
 
 // Minimal JSON string escaping (quotes included).

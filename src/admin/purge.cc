@@ -1,6 +1,7 @@
 #include "admin/purge.h"
 
 #include "cache/key.h"
+#include "cache/soft_purge.h"
 #include "http/target.h"
 
 namespace larder::admin {
@@ -84,10 +85,31 @@ PurgeRequest everythingPurge() {
   return purge;
 }
 
+std::optional<bool> softParameter(std::string_view query, std::string& error) {
+  std::optional<bool> soft;
+  for (const auto& [name, value] : http::parseQuery(query)) {
+    if (name != "soft") continue;
+    if (soft) {
+      error = "the soft parameter is given twice";
+      return std::nullopt;
+    }
+    if (value == "1" || value == "true" || value.empty()) {
+      soft = true;
+    } else if (value == "0" || value == "false") {
+      soft = false;
+    } else {
+      error = "soft must be 1, true, 0 or false";
+      return std::nullopt;
+    }
+  }
+  return soft.value_or(false);
+}
+
 cache::Invalidation makeInvalidation(std::string_view key_prefix, const PurgeRequest& purge) {
   cache::Invalidation invalidation;
   invalidation.version_keys.push_back(cache::namespaceKey(key_prefix, purge.ns));
-  invalidation.tokens.push_back(cache::newVersionToken());
+  invalidation.tokens.push_back(purge.soft ? cache::softPurgeToken(purge.at) : cache::newVersionToken());
+  invalidation.soft = purge.soft;
   invalidation.version_ttl = kVersionTtl;
   invalidation.epoch_key = cache::epochKey(key_prefix);
   return invalidation;

@@ -16,6 +16,7 @@
 #include <string_view>
 
 #include "base/metric_catalog.h"
+#include "base/time.h"
 #include "cache/store.h"
 #include "config/namespace_index.h"
 
@@ -30,7 +31,14 @@ struct PurgeRequest {
   base::metrics::PurgeScope scope = base::metrics::PurgeScope::kAll;
   std::string subject;    // the namespace name or the URL, as given
   std::string ns;         // the namespace invalidated
+  // Marks stale instead of invalid (cache/soft_purge.h). Only purges can.
+  bool soft = false;
+  base::WallTime at;  // when it was asked for: a soft purge's mark
 };
+
+// The query's "soft" parameter: absent, "0" or "false" -> false; "1" or
+// "true" (or a bare "soft") -> true; anything else, or a repeat -> error.
+std::optional<bool> softParameter(std::string_view query, std::string& error);
 
 // %XX decoding; nullopt on a malformed escape. '+' is kept as is.
 std::optional<std::string> percentDecode(std::string_view text);
@@ -41,7 +49,8 @@ std::optional<PurgeRequest> namespacePurge(std::string_view encoded_name, std::s
 std::optional<PurgeRequest> urlPurge(std::string_view url, std::string& error);
 PurgeRequest everythingPurge();
 
-// One fresh token for the purge's namespace key under `key_prefix`.
+// One fresh token for the purge's namespace key under `key_prefix`; a soft
+// purge's token carries its mark, `purge.at` (cache/soft_purge.h).
 cache::Invalidation makeInvalidation(std::string_view key_prefix, const PurgeRequest& purge);
 
 std::string_view scopeName(base::metrics::PurgeScope scope);

@@ -51,6 +51,9 @@ Purging (through a running larder's admin API, admin.listen):
     --token-file FILE  bearer token for the admin API (default: the
                        configuration's admin.token_file)
     -c, --config FILE  read the admin address and token from FILE
+    --soft             mark stale instead of invalid: entries are served
+                       within their stale windows while one request
+                       refreshes each (a write still invalidates hard)
   Prints the JSON answer; exits 0 once the purge reached the store, 1 if not.
   Purges apply to every larder sharing the same Redis.
 
@@ -70,6 +73,7 @@ Explaining (through a running larder's admin API, admin.listen):
 Admin listener (admin.listen, default 127.0.0.1:9091):
   GET /metrics (Prometheus), GET /healthz, GET /readyz, POST /purge/...,
   GET /explain?url=URL&h=Field:%20value
+  GET / (status page; #token=TOKEN when admin.token_file is set)
 
 Signals:
   SIGTERM, SIGINT      stop accepting, finish in-flight requests (up to

@@ -19,12 +19,13 @@ struct PurgeOptions {
   std::string admin;    // HOST:PORT
   std::string token_file;
   std::string config_path;
+  bool soft = false;  // mark stale instead of invalid (cache/soft_purge.h)
 };
 
 int usage(std::string_view problem) {
   std::fprintf(stderr,
                "larder purge: %.*s\nusage: larder purge namespace NAME | url URL | all "
-               "[--admin HOST:PORT] [--token-file FILE] [-c FILE]\n",
+               "[--soft] [--admin HOST:PORT] [--token-file FILE] [-c FILE]\n",
                static_cast<int>(problem.size()), problem.data());
   return 2;
 }
@@ -58,6 +59,8 @@ int parsePurgeArguments(int argc, char** argv, PurgeOptions& options) {
       if (!value(options.token_file)) return usage("--token-file needs a file");
     } else if (arg == "-c" || arg == "--config") {
       if (!value(options.config_path)) return usage("-c needs a file");
+    } else if (arg == "--soft") {
+      options.soft = true;
     } else if (arg == "-h" || arg == "--help") {
       return usage("help");
     } else if (arg.starts_with("-") && arg.size() > 1) {
@@ -99,6 +102,7 @@ int runPurgeCommand(int argc, char** argv) {
   } else {
     target = "/purge?url=" + percentEncode(options.subject);
   }
+  if (options.soft) target += target.find('?') == std::string::npos ? "?soft=1" : "&soft=1";
   std::string error;
   auto answer = askAdmin(admin, "POST", target, "larder-purge", error);
   if (!answer) {

@@ -105,6 +105,10 @@ struct Invalidation {
   std::chrono::milliseconds version_ttl;
   // Advanced with every invalidation (see the top); required with keys.
   std::string epoch_key;
+  // A soft purge (cache/soft_purge.h): each key gets "<epoch>.<token>"
+  // followed by the heads its previous value listed, read and written in
+  // one atomic step. Only purges may set it, never a write (invariant 3).
+  bool soft = false;
 };
 
 // Separates the epoch from the caller's token in what invalidate() writes.

@@ -4,6 +4,7 @@
 #include <charconv>
 
 #include "cache/key.h"
+#include "cache/soft_purge.h"
 
 namespace larder::cache {
 
@@ -76,7 +77,7 @@ std::optional<uint64_t> parseDecimal(std::string_view text) {
 
 bool recordedVersionsHold(const Entry& entry, const std::vector<std::string>& read_keys,
                           const std::vector<std::optional<std::string>>& read_seen, size_t base_count,
-                          std::vector<std::string>& unread) {
+                          std::vector<std::string>& unread, std::optional<base::WallTime>* soft_mark) {
   if (entry.versions.size() < base_count || read_keys.size() < base_count) return false;
   for (size_t i = 0; i < entry.versions.size(); ++i) {
     const auto& [key, token] = entry.versions[i];
@@ -90,7 +91,12 @@ bool recordedVersionsHold(const Entry& entry, const std::vector<std::string>& re
         continue;
       }
     }
-    if (at >= read_seen.size() || read_seen[at] != token) return false;
+    if (at >= read_seen.size() || !read_seen[at]) return false;
+    if (*read_seen[at] == token) continue;
+    std::optional<base::WallTime> mark;
+    if (soft_mark != nullptr) mark = softlySupersededAt(token, *read_seen[at]);
+    if (!mark) return false;
+    if (!*soft_mark || *mark < **soft_mark) *soft_mark = mark;
   }
   return true;
 }

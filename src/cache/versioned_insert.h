@@ -11,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include "base/time.h"
 #include "cache/entry_codec.h"
 #include "cache/store.h"
 
@@ -57,9 +58,13 @@ bool createsVersions(const InsertRequest& insert);
 // every further one that was read holds its token too. Further ones that
 // were not read are added to `unread`: the entry may be served only once
 // they are read and hold.
+// With `soft_mark`, a recorded token that soft purges only have superseded
+// since (cache/soft_purge.h) holds too, and `soft_mark` gets the earliest
+// such purge's mark: the entry may then be served only as a stale one.
 bool recordedVersionsHold(const Entry& entry, const std::vector<std::string>& read_keys,
                           const std::vector<std::optional<std::string>>& read_seen, size_t base_count,
-                          std::vector<std::string>& unread);
+                          std::vector<std::string>& unread,
+                          std::optional<base::WallTime>* soft_mark = nullptr);
 
 // The epoch an invalidation wrote into `token`; 0 for a created token (no
 // write); nullopt when it carries none.

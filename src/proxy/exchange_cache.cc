@@ -9,6 +9,7 @@
 #include "cache/key.h"
 #include "cache/policy.h"
 #include "cache/revalidation.h"
+#include "cache/soft_purge.h"
 #include "cache/surrogate_keys.h"
 #include "cache/versioned_insert.h"
 #include "http/cache_control.h"
@@ -151,10 +152,14 @@ void Exchange::onLookup(cache::LookupResult&& result) {
   // DESIGN invariant 7: the full identity decides, never the digest alone.
   // Invariant 3: every namespace must still hold the token it was fetched
   // under; an entry from before a write is never served, not even stale.
+  // A soft purge since (cache/soft_purge.h) leaves the entry usable, stale.
   std::vector<std::string> unread;
+  std::optional<base::WallTime> soft_mark;
   if (entry && (entry->identity != identity_ ||
-                !cache::recordedVersionsHold(*entry, version_keys_, seen_versions_, base_versions_, unread)))
+                !cache::recordedVersionsHold(*entry, version_keys_, seen_versions_, base_versions_, unread,
+                                             &soft_mark)))
     entry.reset();
+  if (entry && soft_mark) cache::expireAtSoftMark(*entry, *soft_mark, base::WallClock::now());
   if (!entry || unread.empty()) {
     useEntry(std::move(entry));
     return;
@@ -185,8 +190,11 @@ void Exchange::onChecked(cache::LookupResult&& result, std::vector<std::string> 
     seen_versions_.push_back(std::move(result.versions[i]));
   }
   std::vector<std::string> unread;
-  bool hold = cache::recordedVersionsHold(*entry, version_keys_, seen_versions_, base_versions_, unread) &&
+  std::optional<base::WallTime> soft_mark;
+  bool hold = cache::recordedVersionsHold(*entry, version_keys_, seen_versions_, base_versions_, unread,
+                                          &soft_mark) &&
               unread.empty();
+  if (hold && soft_mark) cache::expireAtSoftMark(*entry, *soft_mark, base::WallClock::now());
   std::vector<std::string> named;
   for (size_t i = base_versions_; i < entry->versions.size(); ++i) named.push_back(entry->versions[i].first);
   context_.surrogate_memo.remember(entry_key_, std::move(named));

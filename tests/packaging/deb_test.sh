@@ -35,7 +35,8 @@ for lib in libuv1 libhiredis libyaml-cpp libfmt; do
 done
 contents=$(dpkg-deb --contents "$deb")
 for path in ./usr/bin/larder ./etc/larder/larder.yaml ./lib/systemd/system/larder.service \
-            ./usr/share/man/man1/larder.1.gz ./usr/share/doc/larder/README.md; do
+            ./usr/share/man/man1/larder.1.gz ./usr/share/doc/larder/README.md \
+            ./usr/share/larder/grafana/larder-dashboard.json; do
   grep -q " $path\$" <<<"$contents" || fail "$path missing from the package"
 done
 control=$(dpkg-deb --ctrl-tarfile "$deb" | tar -t)

@@ -4,6 +4,7 @@
 #include <charconv>
 
 #include "base/log.h"
+#include "cache/soft_purge.h"
 #include "store/request_checks.h"
 
 namespace larder::store {
@@ -66,6 +67,12 @@ cache::StoreStatus MemoryBackend::invalidate(const cache::Invalidation& invalida
   const base::MonoTime expiry = now + invalidation.version_ttl;
   for (size_t i = 0; i < invalidation.version_keys.size(); ++i) {
     std::string token = epoch + cache::kEpochSeparator + invalidation.tokens[i];
+    if (invalidation.soft) {
+      // Read and written under the one lock: atomic, as the Redis script.
+      const Item* previous = findLocked(invalidation.version_keys[i], now);
+      token = cache::softVersionValue(token, previous ? std::optional<std::string>(previous->value)
+                                                      : std::nullopt);
+    }
     if (!fits(invalidation.version_keys[i], token)) {
       // Dropping the key invalidates just as well (DESIGN invariant 4).
       if (auto it = index_.find(invalidation.version_keys[i]); it != index_.end())

@@ -4,6 +4,7 @@
 
 #include "base/log.h"
 #include "base/metric_catalog.h"
+#include "cache/soft_purge.h"
 #include "store/redis/invalidation_channel.h"
 #include "store/request_checks.h"
 
@@ -54,6 +55,35 @@ local text = string.format('%.0f', epoch)
 redis.call('SET', KEYS[1], text, 'PX', ARGV[2])
 for i = 2, #KEYS do
   redis.call('SET', KEYS[i], text .. '.' .. ARGV[i + 1], 'PX', ARGV[1])
+end
+return text
+)lua";
+
+// The same, soft (cache/soft_purge.h): each key gets its new head followed
+// by the heads its previous value listed, kSoftChainLength (ARGV[3]) in all,
+// read and written in the one atomic step. ARGV: version ttl, epoch ttl,
+// chain length, then a token per version.
+constexpr std::string_view kSoftInvalidateScript = R"lua(
+if redis.replicate_commands then redis.replicate_commands() end
+local now = redis.call('TIME')
+local epoch = tonumber(now[1]) * 1000000 + tonumber(now[2])
+local previous = tonumber(redis.call('GET', KEYS[1]))
+if previous and previous >= epoch and previous < 9007199254740000 then epoch = previous + 1 end
+local text = string.format('%.0f', epoch)
+local length = tonumber(ARGV[3])
+redis.call('SET', KEYS[1], text, 'PX', ARGV[2])
+for i = 2, #KEYS do
+  local value = text .. '.' .. ARGV[i + 2]
+  local current = redis.call('GET', KEYS[i])
+  if current then
+    local kept = 1
+    for head in string.gmatch(current, '[^~]+') do
+      if kept >= length then break end
+      value = value .. '~' .. head
+      kept = kept + 1
+    end
+  end
+  redis.call('SET', KEYS[i], value, 'PX', ARGV[1])
 end
 return text
 )lua";
@@ -221,13 +251,15 @@ cache::Pending RedisStore::invalidate(cache::Invalidation invalidation, StatusCa
   std::vector<std::string_view> args;
   args.reserve(6 + 2 * invalidation.version_keys.size());
   args.emplace_back("EVAL");
-  args.emplace_back(kInvalidateScript);
+  args.emplace_back(invalidation.soft ? kSoftInvalidateScript : kInvalidateScript);
   const std::string key_count = std::to_string(invalidation.version_keys.size() + 1);
   args.emplace_back(key_count);
   args.emplace_back(invalidation.epoch_key);
   for (const auto& key : invalidation.version_keys) args.emplace_back(key);
   args.emplace_back(version_ttl);
   args.emplace_back(epoch_ttl);
+  const std::string chain_length = std::to_string(cache::kSoftChainLength);
+  if (invalidation.soft) args.emplace_back(chain_length);
   for (const auto& token : invalidation.tokens) args.emplace_back(token);
   RedisConnection* connection = pick();
   send(connection, args,
