@@ -113,6 +113,7 @@ void explainRead(Explanation& out, const ExplainQuery& query, const ForwardedVie
     out.reason = std::string(decision.reason);
     return;
   }
+  out.client_wants_fresh = route.honour_client_no_cache && cache::clientWantsFresh(forwarded.headers);
   const std::string& prefix = config.cache.key_prefix;
   cache::RequestIdentity identity = cache::buildIdentity(query.method, out.host, forwarded.target, route,
                                                          forwarded.headers, principal.value_or(""));
@@ -308,6 +309,10 @@ void applyLookup(Explanation& out, cache::LookupResult&& result, const config::C
   } else if (!out.entry->versions_hold) {
     out.verdict = "MISS";
     out.reason = "the entry was invalidated: a namespace version changed since it was stored";
+  } else if (out.client_wants_fresh) {
+    out.verdict = "MISS";
+    out.reason = "the client asks for a revalidated answer (no-cache), and the route honours it: "
+                 "the entry's validators go upstream";
   } else if (cache::isFresh(entry->stored_at, entry->ttl, now)) {
     out.verdict = "HIT";
     out.reason = "fresh entry";

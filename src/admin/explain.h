@@ -133,6 +133,7 @@ struct Explanation {
   size_t base_namespaces = 0;  // the route's own versions, before surrogate keys
   std::vector<std::string> invalidates;  // writes
   bool invalidation_pending = false;
+  bool client_wants_fresh = false;  // an honoured client no-cache: never a HIT
   std::string store;          // "not asked", "ok", "unavailable"
   std::optional<ExplainEntry> entry;
   std::optional<cache::StoreDecisionRecord> last_decision;

@@ -268,6 +268,12 @@ int64_t currentAge(base::WallTime stored_at, int64_t initial_age_seconds, base::
   return initial + resident;
 }
 
+bool clientWantsFresh(const http::HeaderMap& request_headers) {
+  http::CacheControl cc = http::parseCacheControl(request_headers);
+  if (cc.no_cache || (cc.max_age && cc.max_age->count() == 0)) return true;
+  return !request_headers.has("Cache-Control") && request_headers.hasToken("Pragma", "no-cache");
+}
+
 bool isFresh(base::WallTime stored_at, std::chrono::milliseconds ttl, base::WallTime now) {
   if (ttl <= milliseconds(0)) return false;
   if (now <= stored_at) return true;

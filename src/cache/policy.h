@@ -49,6 +49,11 @@ struct StoreDecision {
   std::chrono::milliseconds keep{0};
 };
 
+// RFC 9111 §5.2.1.4 and §5.4: the client asks for an answer validated with
+// the origin (Cache-Control: no-cache or max-age=0, or Pragma: no-cache
+// without Cache-Control). Obeyed only on routes with honour_client_no_cache.
+bool clientWantsFresh(const http::HeaderMap& request_headers);
+
 // Decides whether a complete upstream answer to a cacheable request is stored.
 //  - request_method: the method sent upstream. Only GET answers are stored:
 //    GET and HEAD share entries, and a HEAD answer has no body. (The caller

@@ -242,6 +242,13 @@ void Capture::store(cache::Entry& entry) {
                             stored ? cache::FillEnd::kStored : cache::FillEnd::kAbandoned);
     };
   }
+  // For `larder explain`: an answer decided storable that the store did not take.
+  on_stored = [key = slot_.entry_key, status = entry.status,
+               next = std::move(on_stored)](cache::InsertOutcome outcome) {
+    if (outcome == cache::InsertOutcome::kVersionChanged) cache::rememberStoreDecision(key, "written_during_fetch", status);
+    if (outcome == cache::InsertOutcome::kUnavailable) cache::rememberStoreDecision(key, "store_unavailable", status);
+    if (next) next(outcome);
+  };
   std::vector<std::string> unread = cache::unreadKeys(surrogate_keys_, slot_.version_keys);
   if (!unread.empty()) {
     insertAfterReading(store_, std::move(unread),

@@ -22,18 +22,6 @@
 #include "proxy/proxy_metrics.h"
 
 namespace larder::proxy {
-namespace {
-
-// RFC 9111 §5.2.1.4 and §5.4: a client that asks for an answer validated
-// with the origin.
-bool clientWantsFresh(const http::HeaderMap& headers) {
-  http::CacheControl cc = http::parseCacheControl(headers);
-  if (cc.no_cache || (cc.max_age && cc.max_age->count() == 0)) return true;
-  return !headers.has("Cache-Control") && headers.hasToken("Pragma", "no-cache");
-}
-
-}  // namespace
-
 // One derivation (proxy/forwarding.h) gives both what is forwarded and what
 // is keyed (DESIGN invariant 11): from here on request_ holds the fields as
 // forwarded, target_ the target as forwarded, host_ the keyed host.
@@ -105,7 +93,7 @@ void Exchange::lookUp() {
     if (std::find(version_keys_.begin(), version_keys_.end(), key) == version_keys_.end())
       version_keys_.push_back(std::move(key));
   const bool surrogates = config_->cache.surrogate_keys.enabled;
-  client_wants_fresh_ = route.honour_client_no_cache && clientWantsFresh(request_.headers);
+  client_wants_fresh_ = route.honour_client_no_cache && cache::clientWantsFresh(request_.headers);
   if (context_.backlog.isPending(version_keys_)) {
     // An invalidation of these namespaces has not reached the store yet.
     bypass("invalidation_pending");

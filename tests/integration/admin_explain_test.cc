@@ -38,8 +38,9 @@ struct ExplainProxy {
         larder(proxyConfig(upstream.port(),
                            fmt::format("store:\n  redis:\n    url: {}\n    timeout: 500ms\n", redis.url()) +
                                std::string(kRoutes) + adminSection(admin_port, token_file))) {
-    upstream.setHandler([](const RecordedRequest& request) {
+    upstream.setHandler([hold = held_fetch](const RecordedRequest& request) {
       FakeResponse response;
+      if (request.method == "GET" && request.target == "/products/5") response.hold = hold;
       response.headers.emplace_back("ETag", "\"e1\"");
       response.headers.emplace_back("Last-Modified", "Sun, 06 Dec 2026 10:00:00 GMT");
       // The account page is the user's own: the upstream says so.
@@ -74,6 +75,8 @@ struct ExplainProxy {
   }
 
   RedisServer redis;
+  // Holds the upstream's answer to GET /products/5 until opened.
+  std::shared_ptr<Gate> held_fetch = std::make_shared<Gate>();
   FakeUpstream upstream;
   uint16_t admin_port;
   LarderProcess larder;
@@ -157,6 +160,33 @@ TEST_CASE("explain a MISS: nothing stored yet, then an entry invalidated by a wr
   CHECK(what_a_write_does.exit_code == 0);
   CHECK(has(what_a_write_does.stdout_text, "verdict:      WRITE"));
   CHECK(has(what_a_write_does.stdout_text, "invalidates:\n  products\n  product:8\n  uri:127.0.0.1:"));
+}
+
+TEST_CASE("explain names an answer the store refused because a write landed during its fetch") {
+  ExplainProxy proxy;
+  REQUIRE(waitUntil([&] { return proxy.cacheStatus("/products/1") == "HIT"; }, 5s));  // Redis is up
+  const size_t before = proxy.upstream.requestCount();
+  HttpClient reader(proxy.larder.port());
+  REQUIRE(reader.send(fmt::format("GET /products/5 HTTP/1.1\r\nHost: 127.0.0.1:{}\r\n\r\n", proxy.larder.port())));
+  REQUIRE(proxy.upstream.waitForRequests(before + 1, 5s));
+  HttpClient writer(proxy.larder.port());
+  auto write = writer.request("PUT", "/products/5", {}, "{}");
+  REQUIRE(write);
+  CHECK(write->status == 200);
+  proxy.held_fetch->open();
+  auto read = reader.readResponse();
+  REQUIRE(read);
+  CHECK(read->header("X-Cache") == "MISS");
+  // DESIGN invariant 3: the answer fetched before the write is not stored,
+  // and explain says why (recorded once the store has refused it).
+  std::string json;
+  CHECK(waitUntil([&] {
+    json = proxy.explain("url=" + encoded(proxy.url("/products/5"))).body;
+    return has(json, "\"reason\":\"written_during_fetch\"");
+  }, 5s));
+  CAPTURE(json);
+  CHECK(has(json, "\"last_answer\":{\"stored\":false,\"reason\":\"written_during_fetch\""));
+  CHECK(has(json, "\"verdict\":\"MISS\""));
 }
 
 TEST_CASE("explain an answer refused because it is private (Cache-Control: private)") {

@@ -172,6 +172,13 @@ TEST_CASE("the store's answer decides the verdict, in the proxy's order") {
     CHECK(e.verdict == "MISS");
     CHECK(e.reason == "no entry in the store; the last answer was not stored: private");
   }
+  SUBCASE("an honoured client no-cache never gets a HIT") {
+    Explanation e = readExplanation(*config);
+    e.client_wants_fresh = true;
+    applyLookup(e, answer(e, storedEntry(e, now), tokens(e)), *config, now);
+    CHECK(e.verdict == "MISS");
+    CHECK(e.reason.find("revalidated") != std::string::npos);
+  }
   SUBCASE("an unreachable store, or an invalidation not landed yet, is a BYPASS") {
     Explanation e = readExplanation(*config);
     cache::LookupResult down;

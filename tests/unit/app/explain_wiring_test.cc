@@ -18,6 +18,7 @@ constexpr const char* kConfig =
     "  - match: GET /products/{id}\n    ttl: 60s\n    namespaces: [\"product:{id}\"]\n"
     "    query: { keep: [page] }\n    vary: [Accept-Language]\n"
     "  - match: GET /me\n    ttl: 60s\n    per_user: { header: Authorization }\n"
+    "  - match: GET /news\n    ttl: 60s\n    client_no_cache: honour\n"
     "  - match: PUT|DELETE /products/{id}\n    invalidates: [products, \"product:{id}\"]\n";
 
 struct Fixture {
@@ -122,6 +123,13 @@ TEST_CASE("per-user: the principal only as a digest; without one, or on a shared
   auto shared = f.explain("GET", "http://h/products/1", {{"Authorization", "Bearer alice-token"}});
   CHECK(shared.verdict == "BYPASS");
   CHECK(shared.reason == "authorization");
+}
+
+TEST_CASE("a client's no-cache counts only on routes that honour it") {
+  Fixture f;
+  CHECK(f.explain("GET", "http://h/news", {{"Cache-Control", "no-cache"}}).client_wants_fresh);
+  CHECK_FALSE(f.explain("GET", "http://h/news").client_wants_fresh);
+  CHECK_FALSE(f.explain("GET", "http://h/products/1", {{"Cache-Control", "no-cache"}}).client_wants_fresh);
 }
 
 TEST_CASE("a write lists what it invalidates; an unrouted request passes; a bad Host is refused") {

@@ -415,3 +415,20 @@ TEST_CASE("isFresh until stored_at + ttl") {
     CHECK(isFresh(stored, row.ttl, stored + row.elapsed) == row.fresh);
   }
 }
+
+TEST_CASE("a client asks for a revalidated answer with no-cache, max-age=0, or Pragma alone") {
+  struct Row {
+    std::vector<std::pair<std::string, std::string>> fields;
+    bool fresh;
+  };
+  for (const Row& row : {Row{{}, false}, Row{{{"Cache-Control", "no-cache"}}, true},
+                         Row{{{"Cache-Control", "max-age=0"}}, true}, Row{{{"Cache-Control", "max-age=5"}}, false},
+                         Row{{{"Pragma", "no-cache"}}, true},
+                         Row{{{"Pragma", "no-cache"}, {"Cache-Control", "max-age=5"}}, false},
+                         Row{{{"Cache-Control", "no-store"}}, false}}) {
+    http::HeaderMap headers;
+    for (const auto& [name, value] : row.fields) headers.add(name, value);
+    CAPTURE(row.fields.size());
+    CHECK(clientWantsFresh(headers) == row.fresh);
+  }
+}
