@@ -2,7 +2,6 @@
 // text `larder explain` prints (format=text), so the CLI needs no JSON
 // parser. Both show the same facts; neither shows a principal in clear
 // (admin/explain.h).
-#include <time.h>
 
 #include <algorithm>
 
@@ -10,6 +9,7 @@
 
 #include "admin/admin_api.h"
 #include "admin/explain.h"
+#include "base/log.h"
 
 namespace larder::admin {
 namespace {
@@ -18,15 +18,6 @@ using std::chrono::duration_cast;
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 
-std::string rfc3339(base::WallTime time) {
-  const auto since_epoch = duration_cast<milliseconds>(time.time_since_epoch()).count();
-  const time_t whole = static_cast<time_t>(since_epoch / 1000);
-  tm parts{};
-  gmtime_r(&whole, &parts);
-  char text[32];
-  strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%S", &parts);
-  return fmt::format("{}.{:03}Z", text, since_epoch % 1000);
-}
 
 std::string jsonList(const std::vector<std::string>& items) {
   std::string out = "[";
@@ -88,7 +79,7 @@ std::string decisionJson(const std::optional<cache::StoreDecisionRecord>& decisi
   if (!decision) return "null";
   return fmt::format("{{\"stored\":{},\"reason\":{},\"status\":{},\"at\":{},\"seconds_ago\":{}}}",
                      decision->stored, jsonString(decision->reason), decision->status,
-                     jsonString(rfc3339(decision->at)),
+                     jsonString(base::rfc3339(decision->at)),
                      duration_cast<seconds>(now - decision->at).count());
 }
 
@@ -100,7 +91,7 @@ std::string entryJson(const std::optional<ExplainEntry>& entry) {
       "\"stale_for\":{},\"stale_while_revalidate\":{},\"stale_if_error\":{},\"etag\":{},"
       "\"last_modified\":{},\"cache_control\":{},\"identity_matches\":{},\"versions_hold\":{},"
       "\"surrogate_keys_checked\":{}}}",
-      e.status, e.body_bytes, jsonString(rfc3339(e.stored_at)), e.age_seconds, seconds3(e.ttl),
+      e.status, e.body_bytes, jsonString(base::rfc3339(e.stored_at)), e.age_seconds, seconds3(e.ttl),
       e.staleness.count() < 0, seconds3(std::max(e.staleness, milliseconds(0))),
       seconds3(e.stale_while_revalidate), seconds3(e.stale_if_error), jsonString(e.etag),
       jsonString(e.last_modified), jsonString(e.cache_control), e.identity_matches, e.versions_hold, e.verified);
@@ -216,7 +207,7 @@ std::string renderExplanationText(const Explanation& e) {
                                 ? fmt::format("fresh for {}s more", seconds3(-entry.staleness))
                                 : fmt::format("stale for {}s", seconds3(entry.staleness));
     out += fmt::format("entry:        status {}, {} bytes, stored {}, age {}s, ttl {}s ({})\n", entry.status,
-                       entry.body_bytes, rfc3339(entry.stored_at), entry.age_seconds, seconds3(entry.ttl),
+                       entry.body_bytes, base::rfc3339(entry.stored_at), entry.age_seconds, seconds3(entry.ttl),
                        freshness);
     out += fmt::format("  stale:      while-revalidate {}s, if-error {}s\n", seconds3(entry.stale_while_revalidate),
                        seconds3(entry.stale_if_error));

@@ -38,7 +38,4 @@ class PurgeHistory {
   std::deque<PurgeRecord> records_;  // newest at the front
 };
 
-// RFC 3339 in UTC with milliseconds ("2026-12-06T17:10:09.123Z").
-std::string rfc3339(base::WallTime time);
-
 }  // namespace larder::admin

@@ -16,6 +16,7 @@
 #include <string_view>
 
 #include "base/log_limiter.h"
+#include "base/time.h"
 
 namespace larder::base {
 
@@ -40,8 +41,8 @@ struct LogSite {
   LogSite* next = nullptr;  // written once, before the site is published
 };
 
-// The current time as RFC 3339 in UTC with milliseconds:
-// "2026-12-06T14:02:34.123Z".
+// A time as RFC 3339 in UTC with milliseconds: "2026-12-06T14:02:34.123Z".
+std::string rfc3339(WallTime time);
 std::string rfc3339Now();
 
 class Log {

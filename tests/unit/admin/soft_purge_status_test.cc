@@ -5,6 +5,7 @@
 #include "admin/purge.h"
 #include "admin/purge_history.h"
 #include "admin/status_page.h"
+#include "base/log.h"
 #include "cache/soft_purge.h"
 
 using namespace larder;
@@ -58,8 +59,8 @@ TEST_CASE("the purge history keeps the newest kCapacity purges, newest first, as
 }
 
 TEST_CASE("RFC 3339 times are UTC with milliseconds") {
-  CHECK(rfc3339(base::WallTime(std::chrono::milliseconds(0))) == "1970-01-01T00:00:00.000Z");
-  CHECK(rfc3339(base::WallTime(std::chrono::milliseconds(1796559829436))) == "2026-12-06T12:23:49.436Z");
+  CHECK(base::rfc3339(base::WallTime(std::chrono::milliseconds(0))) == "1970-01-01T00:00:00.000Z");
+  CHECK(base::rfc3339(base::WallTime(std::chrono::milliseconds(1796559829436))) == "2026-12-06T12:23:49.436Z");
 }
 
 TEST_CASE("the status page is one document with no external assets") {
