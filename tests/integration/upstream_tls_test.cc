@@ -5,12 +5,17 @@
 // error log, and no request reaches the origin; verify: false connects
 // anyway. Connections are reused over TLS as over TCP, sessions are
 // resumed, health checks and failover work over TLS.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
 #include <string>
 
 #include "harness/admin_fixture.h"
 #include "harness/http_client.h"
 #include "harness/larder_process.h"
 #include "harness/printing.h"
+#include "upstream_support.h"
 #include "upstream_tls_support.h"
 
 namespace larder::test {
@@ -187,6 +192,42 @@ TEST_CASE("a failed handshake fails over to the next server, for any method") {
   CHECK(bad.stat("requests") == 0);
   CHECK(good.stat("requests") == 6);
   CHECK(handshakes(admin_port, "failed") >= 1);  // the first server was tried
+}
+
+TEST_CASE("the handshake counts in connect_timeout: a server that never answers the ClientHello is a 504") {
+  // Listening, never accepting: the kernel completes the TCP handshake, and
+  // the ClientHello waits unread.
+  Fd listener(::socket(AF_INET, SOCK_STREAM, 0));
+  REQUIRE(listener.isValid());
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(::bind(listener.get(), reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0);
+  REQUIRE(::listen(listener.get(), 16) == 0);
+  socklen_t length = sizeof(address);
+  REQUIRE(::getsockname(listener.get(), reinterpret_cast<sockaddr*>(&address), &length) == 0);
+  const uint16_t port = ntohs(address.sin_port);
+  const uint16_t admin_port = freePort();
+  LarderProcess larder(tlsConfig(fmt::format("[https://127.0.0.1:{}]", port), "{ verify: false }", admin_port,
+                                 "  connect_timeout: 300ms\n"));
+  HttpClient client(larder.port());
+  auto response = client.get("/api/widgets");
+  REQUIRE(response);
+  CHECK(response->status == 504);
+  CHECK(scrape(admin_port).value("larder_upstream_errors_total{reason=\"connect_timeout\"}") == 1);
+}
+
+TEST_CASE("a plain HTTP server named https://: 502, the handshake failure logged") {
+  UvicornServer app;
+  const uint16_t admin_port = freePort();
+  LarderProcess larder(tlsConfig(fmt::format("[https://{}]", app.address()), "{ verify: false }", admin_port));
+  HttpClient client(larder.port());
+  auto response = client.get("/api/widgets");
+  REQUIRE(response);
+  CHECK(response->status == 502);
+  CHECK(larder.stderrText().find(fmt::format("upstream {}: TLS handshake failed: ", app.address())) !=
+        std::string::npos);
+  CHECK(handshakes(admin_port, "failed") == 1);
 }
 
 TEST_CASE("a malformed upstream.tls is refused at start, naming the key") {
