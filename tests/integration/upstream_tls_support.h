@@ -166,6 +166,8 @@ class TlsOrigin {
   // This origin's CA certificate (PEM file).
   std::string caFile() const { return (dir_.path() / "ca.pem").string(); }
   std::string caPem() const { return readFileText(dir_.path() / "ca.pem"); }
+  // The server's own certificate (PEM file): trusted as is for kSelfSigned.
+  std::string certFile() const { return (dir_.path() / "server.pem").string(); }
   // A counter from the origin's stats file: connections, requests, health;
   // -1 when the file is not there (yet).
   long stat(std::string_view key) const {

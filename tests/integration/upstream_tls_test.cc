@@ -9,6 +9,8 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include <csignal>
+#include <fstream>
 #include <string>
 
 #include "harness/admin_fixture.h"
@@ -228,6 +230,40 @@ TEST_CASE("a plain HTTP server named https://: 502, the handshake failure logged
   CHECK(larder.stderrText().find(fmt::format("upstream {}: TLS handshake failed: ", app.address())) !=
         std::string::npos);
   CHECK(handshakes(admin_port, "failed") == 1);
+}
+
+TEST_CASE("a reload rebuilds the TLS settings and closes idle connections made under the old ones") {
+  TlsOrigin origin(TlsOrigin::Cert::kSelfSigned);
+  const uint16_t admin_port = freePort();
+  LarderProcess larder(tlsConfig(fmt::format("[{}]", httpsServer(origin)), "{ verify: false }", admin_port));
+  const std::string listen = fmt::format("listen: 127.0.0.1:{}\n", larder.port());
+  auto reload = [&](const std::string& tls) {
+    std::ofstream(larder.configPath(), std::ios::trunc)
+        << listen + tlsConfig(fmt::format("[{}]", httpsServer(origin)), tls, admin_port);
+    const double before = scrape(admin_port).value("larder_config_reloads_total{result=\"ok\"}");
+    REQUIRE(larder.process().signal(SIGHUP));
+    REQUIRE(waitUntil([&] { return scrape(admin_port).value("larder_config_reloads_total{result=\"ok\"}") > before; },
+                      10s));
+  };
+  HttpClient client(larder.port());
+  auto first = client.get("/pass/1");
+  REQUIRE(first);
+  CHECK(first->status == 200);  // and its connection waits in the pool
+
+  // Verification on, the self-signed certificate not trusted: the pooled
+  // connection must not carry the next request.
+  reload(fmt::format("{{ server_name: {} }}", kOriginName));
+  auto refused = client.get("/pass/2");
+  REQUIRE(refused);
+  CHECK(refused->status == 502);
+  CHECK(origin.stat("requests") == 1);
+
+  // The certificate itself trusted through ca_file: served again.
+  reload(fmt::format("{{ ca_file: {}, server_name: {} }}", origin.certFile(), kOriginName));
+  auto trusted = client.get("/pass/3");
+  REQUIRE(trusted);
+  CHECK(trusted->status == 200);
+  CHECK(origin.stat("requests") == 2);
 }
 
 TEST_CASE("a malformed upstream.tls is refused at start, naming the key") {
