@@ -148,6 +148,28 @@ TEST_CASE("keep-alive over TLS: many requests, one TLS connection at the origin"
   CHECK(handshakes(admin_port, "full") == 1);
 }
 
+TEST_CASE("large bodies both ways over TLS: many records, whole and in order, on one connection") {
+  TlsOrigin origin(TlsOrigin::Cert::kGood);
+  const uint16_t admin_port = freePort();
+  LarderProcess larder(tlsConfig(fmt::format("[{}]", httpsServer(origin)), verifiedBy(origin), admin_port));
+  HttpClient client(larder.port());
+  constexpr size_t kSize = 3 * 1024 * 1024 + 7;  // far past a read buffer and a 16 KiB record
+  auto big = client.get(fmt::format("/bytes/{}", kSize), {}, 30s);
+  REQUIRE(big);
+  CHECK(big->status == 200);
+  REQUIRE(big->body.size() == kSize);
+  size_t wrong = 0;
+  for (size_t i = 0; i < kSize; ++i) wrong += static_cast<unsigned char>(big->body[i]) != i % 256;
+  CHECK(wrong == 0);
+  // A request body past the 64 KiB that is read whole: streamed upstream.
+  const std::string body(1024 * 1024 + 3, 'b');
+  auto posted = client.request("POST", "/upload", {}, body, 30s);
+  REQUIRE(posted);
+  CHECK(posted->status == 200);
+  CHECK(posted->body == fmt::format("POST /upload #2 len={}", body.size()));
+  CHECK(origin.stat("connections") == 1);
+}
+
 TEST_CASE("a new connection resumes the TLS session of the last one") {
   TlsOrigin origin(TlsOrigin::Cert::kGood);
   const uint16_t admin_port = freePort();
