@@ -148,7 +148,9 @@ TEST_CASE("keep-alive over TLS: many requests, one TLS connection at the origin"
   CHECK(handshakes(admin_port, "full") == 1);
 }
 
-TEST_CASE("large bodies both ways over TLS: many records, whole and in order, on one connection") {
+// (Not necessarily on one connection: a POST reuses only a connection idle
+// for at most 250 ms, README "Upstream connections".)
+TEST_CASE("large bodies both ways over TLS: many records, whole and in order") {
   TlsOrigin origin(TlsOrigin::Cert::kGood);
   const uint16_t admin_port = freePort();
   LarderProcess larder(tlsConfig(fmt::format("[{}]", httpsServer(origin)), verifiedBy(origin), admin_port));
@@ -167,7 +169,6 @@ TEST_CASE("large bodies both ways over TLS: many records, whole and in order, on
   REQUIRE(posted);
   CHECK(posted->status == 200);
   CHECK(posted->body == fmt::format("POST /upload #2 len={}", body.size()));
-  CHECK(origin.stat("connections") == 1);
 }
 
 TEST_CASE("a new connection resumes the TLS session of the last one") {
