@@ -59,11 +59,12 @@ END {
   header = 0
   for (o = 1; o <= ngroups; o++) {
     g = order[o]; split(g, p, SUBSEP)
-    if (p[1] != "hit" || p[2] != "larder-pass") continue
-    ng = key("hit", "nginx-pass", p[3], p[4])
+    if (p[1] != "hit" || (p[2] != "larder-pass" && p[2] != "larder-pass-tls")) continue
+    suffix = substr(p[2], 12)  # "" or "-tls": the https origin
+    ng = key("hit", "nginx-pass" suffix, p[3], p[4])
     if (!(ng in n)) continue
-    if (!header) { print ""; print "Pass-through: larder-pass / nginx-pass"; header = 1 }
-    printf "  %-4s c=%-4s req/s ratio %s   p99 ratio %s   cpu/req ratio %s\n", p[3], p[4],
+    if (!header) { print ""; print "Pass-through: larder-pass / nginx-pass (-tls: both to the https origin)"; header = 1 }
+    printf "  %-4s %-4s c=%-4s req/s ratio %s   p99 ratio %s   cpu/req ratio %s\n", suffix == "" ? "http" : "tls", p[3], p[4],
            ratio(median("rps", g), median("rps", ng)), ratio(median("p99_us", g), median("p99_us", ng)),
            ratio(median("cpu_us_req", g), median("cpu_us_req", ng))
   }
@@ -79,6 +80,19 @@ END {
     }
     printf "%-14s %5s %10.0f %8.2f %8.2f %12s %14s\n", p[2], p[4], median("rps", g), median("p50_us", g) / 1000,
            median("p99_us", g) / 1000, cpu(g), ratio(sum("origin_reqs", g), sum("requests", g))
+  }
+  # Misses side by side: larder (Redis store) against nginx proxy_cache.
+  header = 0
+  for (o = 1; o <= ngroups; o++) {
+    g = order[o]; split(g, p, SUBSEP)
+    if (p[1] != "miss" || (p[2] != "larder-redis" && p[2] != "larder-redis-tls")) continue
+    suffix = substr(p[2], 13)
+    ng = key("miss", "nginx-cache" suffix, p[3], p[4])
+    if (!(ng in n)) continue
+    if (!header) { print ""; print "Misses: larder-redis / nginx-cache (-tls: both to the https origin; larder cpu without redis)"; header = 1 }
+    printf "  %-4s c=%-4s req/s ratio %s   p99 ratio %s   cpu/req ratio %s\n", suffix == "" ? "http" : "tls", p[4],
+           ratio(median("rps", g), median("rps", ng)), ratio(median("p99_us", g), median("p99_us", ng)),
+           ratio(median("cpu_us_req", g), median("cpu_us_req", ng))
   }
   # Read/write mix.
   header = 0

@@ -181,6 +181,7 @@ void TlsStream::close() {
     // close_notify, best effort: whatever the socket takes at once leaves
     // (the peer may log an unexpected EOF otherwise); nothing waits for it.
     SSL_shutdown(ssl_.get());
+    ERR_clear_error();  // refused after a fatal alert: nothing to report
     tcp_.writeDirectly(true);
     flushCiphertext();
   }

@@ -8,7 +8,9 @@
 //   kExpired     for kOriginName, signed by the CA, expired yesterday;
 //   kSelfSigned  for kOriginName, signed by itself (in no store).
 // It answers GET and POST with 200 "METHOD PATH #n" (Content-Length framed,
-// keep-alive) and echoes the Host it got in X-Seen-Host. It counts in a
+// keep-alive; a POST adds " len=L", the body bytes it read) and echoes the
+// Host it got in X-Seen-Host; GET /bytes/N answers N bytes, byte i being
+// i % 256. It counts in a
 // file what it saw: TLS connections that completed a handshake, requests,
 // GET /health requests, and the SNI of the last handshake, so a test can
 // tell "no request served" and "one connection" from the server's side.
@@ -109,9 +111,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
             stats["connections"] += 1
             save()
     def do_POST(self):
-        self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        self.received = len(self.rfile.read(int(self.headers.get("Content-Length", "0"))))
         self.do_GET()
     def do_GET(self):
+        if self.path.startswith("/bytes/"):
+            return self.send_bytes(int(self.path[len("/bytes/"):]))
         with lock:
             stats["requests"] += 1
             if self.path == "/health":
@@ -119,12 +123,25 @@ class Handler(http.server.BaseHTTPRequestHandler):
             n = stats["requests"]
             save()
         body = f"{self.command} {self.path} #{n}".encode()
+        if self.command == "POST":
+            body += f" len={self.received}".encode()
         self.send_response(200)
         self.send_header("Content-Type", "text/plain")
         self.send_header("Content-Length", str(len(body)))
         self.send_header("X-Seen-Host", self.headers.get("Host", ""))
         self.end_headers()
         self.wfile.write(body)
+    def send_bytes(self, size):
+        with lock:
+            stats["requests"] += 1
+            save()
+        self.send_response(200)
+        self.send_header("Content-Length", str(size))
+        self.end_headers()
+        block = bytes(range(256)) * 256  # 64 KiB; byte i of the body is i % 256
+        while size > 0:
+            self.wfile.write(block[:min(size, len(block))])
+            size -= len(block)
     def log_message(self, *args):
         pass
 
@@ -166,6 +183,8 @@ class TlsOrigin {
   // This origin's CA certificate (PEM file).
   std::string caFile() const { return (dir_.path() / "ca.pem").string(); }
   std::string caPem() const { return readFileText(dir_.path() / "ca.pem"); }
+  // The server's own certificate (PEM file): trusted as is for kSelfSigned.
+  std::string certFile() const { return (dir_.path() / "server.pem").string(); }
   // A counter from the origin's stats file: connections, requests, health;
   // -1 when the file is not there (yet).
   long stat(std::string_view key) const {

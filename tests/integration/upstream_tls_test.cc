@@ -5,12 +5,19 @@
 // error log, and no request reaches the origin; verify: false connects
 // anyway. Connections are reused over TLS as over TCP, sessions are
 // resumed, health checks and failover work over TLS.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <csignal>
+#include <fstream>
 #include <string>
 
 #include "harness/admin_fixture.h"
 #include "harness/http_client.h"
 #include "harness/larder_process.h"
 #include "harness/printing.h"
+#include "upstream_support.h"
 #include "upstream_tls_support.h"
 
 namespace larder::test {
@@ -141,6 +148,29 @@ TEST_CASE("keep-alive over TLS: many requests, one TLS connection at the origin"
   CHECK(handshakes(admin_port, "full") == 1);
 }
 
+// (Not necessarily on one connection: a POST reuses only a connection idle
+// for at most 250 ms, README "Upstream connections".)
+TEST_CASE("large bodies both ways over TLS: many records, whole and in order") {
+  TlsOrigin origin(TlsOrigin::Cert::kGood);
+  const uint16_t admin_port = freePort();
+  LarderProcess larder(tlsConfig(fmt::format("[{}]", httpsServer(origin)), verifiedBy(origin), admin_port));
+  HttpClient client(larder.port());
+  constexpr size_t kSize = 3 * 1024 * 1024 + 7;  // far past a read buffer and a 16 KiB record
+  auto big = client.get(fmt::format("/bytes/{}", kSize), {}, 30s);
+  REQUIRE(big);
+  CHECK(big->status == 200);
+  REQUIRE(big->body.size() == kSize);
+  size_t wrong = 0;
+  for (size_t i = 0; i < kSize; ++i) wrong += static_cast<unsigned char>(big->body[i]) != i % 256;
+  CHECK(wrong == 0);
+  // A request body past the 64 KiB that is read whole: streamed upstream.
+  const std::string body(1024 * 1024 + 3, 'b');
+  auto posted = client.request("POST", "/upload", {}, body, 30s);
+  REQUIRE(posted);
+  CHECK(posted->status == 200);
+  CHECK(posted->body == fmt::format("POST /upload #2 len={}", body.size()));
+}
+
 TEST_CASE("a new connection resumes the TLS session of the last one") {
   TlsOrigin origin(TlsOrigin::Cert::kGood);
   const uint16_t admin_port = freePort();
@@ -187,6 +217,76 @@ TEST_CASE("a failed handshake fails over to the next server, for any method") {
   CHECK(bad.stat("requests") == 0);
   CHECK(good.stat("requests") == 6);
   CHECK(handshakes(admin_port, "failed") >= 1);  // the first server was tried
+}
+
+TEST_CASE("the handshake counts in connect_timeout: a server that never answers the ClientHello is a 504") {
+  // Listening, never accepting: the kernel completes the TCP handshake, and
+  // the ClientHello waits unread.
+  Fd listener(::socket(AF_INET, SOCK_STREAM, 0));
+  REQUIRE(listener.isValid());
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(::bind(listener.get(), reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0);
+  REQUIRE(::listen(listener.get(), 16) == 0);
+  socklen_t length = sizeof(address);
+  REQUIRE(::getsockname(listener.get(), reinterpret_cast<sockaddr*>(&address), &length) == 0);
+  const uint16_t port = ntohs(address.sin_port);
+  const uint16_t admin_port = freePort();
+  LarderProcess larder(tlsConfig(fmt::format("[https://127.0.0.1:{}]", port), "{ verify: false }", admin_port,
+                                 "  connect_timeout: 300ms\n"));
+  HttpClient client(larder.port());
+  auto response = client.get("/api/widgets");
+  REQUIRE(response);
+  CHECK(response->status == 504);
+  CHECK(scrape(admin_port).value("larder_upstream_errors_total{reason=\"connect_timeout\"}") == 1);
+}
+
+TEST_CASE("a plain HTTP server named https://: 502, the handshake failure logged") {
+  UvicornServer app;
+  const uint16_t admin_port = freePort();
+  LarderProcess larder(tlsConfig(fmt::format("[https://{}]", app.address()), "{ verify: false }", admin_port));
+  HttpClient client(larder.port());
+  auto response = client.get("/api/widgets");
+  REQUIRE(response);
+  CHECK(response->status == 502);
+  CHECK(larder.stderrText().find(fmt::format("upstream {}: TLS handshake failed: ", app.address())) !=
+        std::string::npos);
+  CHECK(handshakes(admin_port, "failed") == 1);
+}
+
+TEST_CASE("a reload rebuilds the TLS settings and closes idle connections made under the old ones") {
+  TlsOrigin origin(TlsOrigin::Cert::kSelfSigned);
+  const uint16_t admin_port = freePort();
+  LarderProcess larder(tlsConfig(fmt::format("[{}]", httpsServer(origin)), "{ verify: false }", admin_port));
+  const std::string listen = fmt::format("listen: 127.0.0.1:{}\n", larder.port());
+  auto reload = [&](const std::string& tls) {
+    std::ofstream(larder.configPath(), std::ios::trunc)
+        << listen + tlsConfig(fmt::format("[{}]", httpsServer(origin)), tls, admin_port);
+    const double before = scrape(admin_port).value("larder_config_reloads_total{result=\"ok\"}");
+    REQUIRE(larder.process().signal(SIGHUP));
+    REQUIRE(waitUntil([&] { return scrape(admin_port).value("larder_config_reloads_total{result=\"ok\"}") > before; },
+                      10s));
+  };
+  HttpClient client(larder.port());
+  auto first = client.get("/pass/1");
+  REQUIRE(first);
+  CHECK(first->status == 200);  // and its connection waits in the pool
+
+  // Verification on, the self-signed certificate not trusted: the pooled
+  // connection must not carry the next request.
+  reload(fmt::format("{{ server_name: {} }}", kOriginName));
+  auto refused = client.get("/pass/2");
+  REQUIRE(refused);
+  CHECK(refused->status == 502);
+  CHECK(origin.stat("requests") == 1);
+
+  // The certificate itself trusted through ca_file: served again.
+  reload(fmt::format("{{ ca_file: {}, server_name: {} }}", origin.certFile(), kOriginName));
+  auto trusted = client.get("/pass/3");
+  REQUIRE(trusted);
+  CHECK(trusted->status == 200);
+  CHECK(origin.stat("requests") == 2);
 }
 
 TEST_CASE("a malformed upstream.tls is refused at start, naming the key") {
