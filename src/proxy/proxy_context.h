@@ -34,7 +34,9 @@ struct ProxyContext {
   cache::MemoryTier& tier;
   // Process-wide: which surrogate keys each entry key's last answer named.
   cache::SurrogateMemo& surrogate_memo;
-  // This worker's queue: how other workers' fills wake our waiters.
+  // This worker's queue: how other workers' fills wake our waiters. They
+  // are handed queue.sender(), never the queue: the worker may stop first
+  // (net/loop.h, app/worker.h).
   net::CrossThreadQueue& queue;
   // Refreshes of stale entries that outlive the requests that started them.
   BackgroundRefreshes& refreshes;

@@ -223,3 +223,39 @@ TEST_CASE("concurrent first fills of different keys under one cold namespace are
     CHECK(fixture.upstreamRequests() == targets.size());
   }
 }
+
+// Issue 12 item 5: a worker whose requests are answered stops (and destroys
+// its state, queue included) while the other worker may still be
+// publishing the fill they waited on. Run under TSan and ASan, a post to
+// the stopped worker's queue must be dropped, never reach freed memory.
+TEST_CASE("SIGTERM while requests on both workers wait on one fill: each gets the whole answer, larder exits 0") {
+  StaleFixture fixture("", /*use_redis=*/false, /*workers=*/2);
+  std::string body = bigBody();
+  auto gate = std::make_shared<Gate>();
+  fixture.upstream.setHandler([&](const RecordedRequest&) {
+    FakeResponse response;
+    response.headers = {{"Cache-Control", "max-age=60"}};
+    response.body = body;
+    response.chunked = true;
+    response.hold = gate;
+    return response;
+  });
+  constexpr size_t kDraining = 40;
+  std::vector<std::unique_ptr<HttpClient>> clients;
+  for (size_t i = 0; i < kDraining; ++i) {
+    clients.push_back(std::make_unique<HttpClient>(fixture.larder->port()));
+    REQUIRE(clients.back()->send("GET /item HTTP/1.1\r\nHost: shop\r\n\r\n"));
+  }
+  REQUIRE(fixture.upstream.waitForRequests(1, 10s));
+  REQUIRE(fixture.waitForWaiters(kDraining - 1));
+  REQUIRE(fixture.larder->terminate());
+  gate->open();
+  size_t identical = 0;
+  for (auto& client : clients) {
+    auto response = client->readResponse(20s);
+    if (response && response->status == 200 && response->body == body) ++identical;
+  }
+  CHECK(identical == kDraining);
+  CHECK(fixture.larder->waitExit(20s) == 0);
+  CHECK(fixture.upstreamRequests() == 1);
+}
