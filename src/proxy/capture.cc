@@ -6,6 +6,7 @@
 #include "base/log.h"
 #include "cache/policy.h"
 #include "cache/revalidation.h"
+#include "cache/stored_coding.h"
 #include "cache/versioned_insert.h"
 #include "proxy/proxy_metrics.h"
 
@@ -199,6 +200,9 @@ cache::Entry Capture::renew(cache::Entry stale, const http::HeaderMap& not_modif
   head.framing = http::BodyFraming::kContentLength;
   head.content_length = stale.body.size();
   if (begin("GET", request_headers, head, request_time, std::move(*surrogate_keys))) {
+    // Still in the coding it was stored in, already checked.
+    entry_.decoded_length = stale.decoded_length;
+    entry_.coded_here = stale.coded_here;
     append(stale.body);
     if (active_) {
       active_ = false;
@@ -214,6 +218,24 @@ cache::Entry Capture::renew(cache::Entry stale, const http::HeaderMap& not_modif
 
 void Capture::store(cache::Entry& entry) {
   const config::Config& config = *slot_.config;
+  // Compressed, or an upstream-coded body checked to decode within
+  // max_object_size (cache/stored_coding.h); the fill's readers had the
+  // answer as it came.
+  const uint64_t uncompressed = entry.body.size();
+  cache::StoreCodingResult coded = cache::codeForStore(entry, config.cache);
+  if (!coded.store) {
+    LOG_DEBUG("not storing {}: {}", slot_.entry_key, coded.refusal);
+    refusal_ = coded.refusal;
+    recordStoreRejected(coded.refusal);
+    if (slot_.fill) {
+      slot_.fill->complete();
+      coalescer_.forget(slot_.fill_key, slot_.fill);
+      slot_.fill.reset();
+    }
+    releaseLock();
+    return;
+  }
+  recordStoredBytes(entry.body.size(), coded.compressed ? uncompressed : entry.decoded_length.value_or(uncompressed));
   auto keep = std::max(keep_, cache::retention(entry.headers, entry.ttl, *slot_.route, config.cache));
   cache::Store::InsertCallback on_stored;
   std::shared_ptr<cache::Fill> fill = std::move(slot_.fill);
@@ -280,9 +302,22 @@ void Capture::holdLock(cache::FillLock& lock, cache::LockName name, std::string 
   lock_ = HeldLock{&lock, std::move(name), std::move(token)};
 }
 
-void Capture::shareStored(const cache::Entry& entry, base::WallTime now) {
+void Capture::shareStored(const cache::Entry& stored, base::WallTime now) {
   active_ = false;
   if (!slot_.fill) return;
+  // The fill's readers expect the answer as the upstream sends it: an entry
+  // larder compressed is shared in its identity form.
+  std::optional<cache::Entry> identity;
+  if (stored.coded_here) {
+    identity = stored;
+    cache::DecodeError error = cache::toIdentityForm(*identity, slot_.config->cache.max_object_size);
+    recordDecode(cache::toString(error));
+    if (error != cache::DecodeError::kNone) {
+      abandon();
+      return;
+    }
+  }
+  const cache::Entry& entry = identity ? *identity : stored;
   http::HeaderMap headers = entry.headers;
   headers.set("Age", std::to_string(cache::currentAge(entry.stored_at, entry.initial_age_seconds, now)));
   // The keys the entry records beyond the ones this slot read: surrogate
