@@ -15,6 +15,7 @@ constexpr int64_t kMaxTtlMs = kMaxEntryTtl.count();
 constexpr int64_t kMaxAgeSeconds = std::chrono::duration_cast<std::chrono::seconds>(kMaxEntryTtl).count();
 constexpr uint8_t kFlagDecodedLength = 1;
 constexpr uint8_t kFlagCodedHere = 2;
+constexpr uint8_t kFlagEtagWeakened = 4;
 // Smallest encoding of one header field or version: two empty strs.
 constexpr size_t kMinPairBytes = 8;
 
@@ -82,6 +83,7 @@ bool operator==(const Entry& a, const Entry& b) {
       a.stored_at != b.stored_at || a.ttl != b.ttl ||
       a.initial_age_seconds != b.initial_age_seconds || a.identity != b.identity ||
       a.versions != b.versions || a.decoded_length != b.decoded_length || a.coded_here != b.coded_here ||
+      a.etag_weakened != b.etag_weakened ||
       a.headers.size() != b.headers.size()) {
     return false;
   }
@@ -94,7 +96,7 @@ bool operator==(const Entry& a, const Entry& b) {
 }
 
 std::string encodeEntry(const Entry& entry) {
-  const bool coded = entry.decoded_length || entry.coded_here;
+  const bool coded = entry.decoded_length || entry.coded_here || entry.etag_weakened;
   size_t size = kMagic.size() + 1 + 2 + 3 * 8 + 9 + 5 * 4 + entry.reason.size() + entry.identity.size() +
                 entry.body.size();
   for (const http::Header& h : entry.headers) size += 8 + h.name.size() + h.value.size();
@@ -109,7 +111,8 @@ std::string encodeEntry(const Entry& entry) {
   putLittleEndian(out, static_cast<uint64_t>(entry.initial_age_seconds), 8);
   if (coded) {
     putU8(out, static_cast<uint8_t>((entry.decoded_length ? kFlagDecodedLength : 0) |
-                                    (entry.coded_here ? kFlagCodedHere : 0)));
+                                    (entry.coded_here ? kFlagCodedHere : 0) |
+                                    (entry.etag_weakened ? kFlagEtagWeakened : 0)));
     if (entry.decoded_length) putLittleEndian(out, *entry.decoded_length, 8);
   }
   putStr(out, entry.reason);
@@ -146,7 +149,7 @@ std::optional<Entry> decodeEntry(std::string_view bytes) {
   if (!in.i64InRange(0, kMaxAgeSeconds, entry.initial_age_seconds)) return std::nullopt;
   if (version == kCodedEntryFormatVersion) {
     uint64_t flags = 0;
-    if (!in.littleEndian(1, flags) || (flags & ~uint64_t{kFlagDecodedLength | kFlagCodedHere}) != 0)
+    if (!in.littleEndian(1, flags) || (flags & ~uint64_t{kFlagDecodedLength | kFlagCodedHere | kFlagEtagWeakened}) != 0)
       return std::nullopt;
     if (flags & kFlagDecodedLength) {
       uint64_t length = 0;
@@ -154,6 +157,7 @@ std::optional<Entry> decodeEntry(std::string_view bytes) {
       entry.decoded_length = length;
     }
     entry.coded_here = (flags & kFlagCodedHere) != 0;
+    entry.etag_weakened = (flags & kFlagEtagWeakened) != 0;
   }
   entry.stored_at = base::WallTime(duration_cast<base::WallTime::duration>(milliseconds(stored_at_ms)));
   entry.ttl = milliseconds(ttl_ms);

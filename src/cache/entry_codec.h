@@ -20,8 +20,8 @@
 //   body              str
 // Format version 2 (written only for entries stored in a content coding,
 // cache/stored_coding.h) adds, after initial_age:
-//   flags             u8: bit 0 decoded_length follows, bit 1 coded_here;
-//                     other bits must be 0
+//   flags             u8: bit 0 decoded_length follows, bit 1 coded_here,
+//                     bit 2 etag_weakened; other bits must be 0
 //   decoded_length    u64, if flagged
 // Nothing may follow the body. Decoding bytes from a shared store is
 // untrusted input: every length is checked before it is used.
@@ -64,6 +64,8 @@ struct Entry {
   std::optional<uint64_t> decoded_length;
   // larder applied that coding (the upstream sent the identity form).
   bool coded_here = false;
+  // larder made the upstream's strong ETag weak (cache/stored_coding.h).
+  bool etag_weakened = false;
 };
 
 // Field by field; headers compare in order, names exactly.
@@ -75,7 +77,7 @@ bool operator==(const Entry& a, const Entry& b);
 // satisfy it. Out-of-range values would fail to decode, never mis-decode.
 std::string encodeEntry(const Entry& entry);
 
-// Writes version 1 unless the entry has decoded_length or coded_here.
+// Writes version 1 unless the entry has decoded_length, coded_here or etag_weakened.
 // nullopt for anything that is not a complete, well-formed version-1 or 2 entry:
 // wrong magic or version, a length past the end, a count over its cap, a
 // value out of range, trailing bytes. Never reads out of bounds.

@@ -1,5 +1,6 @@
 #include "cache/stored_coding.h"
 
+#include "cache/revalidation.h"
 #include "http/cache_control.h"
 
 namespace larder::cache {
@@ -16,15 +17,18 @@ std::string contentEncoding(const http::HeaderMap& headers) {
 }
 
 // RFC 9110 §8.8.3: W/ marks a weak validator.
-void weakenEtag(http::HeaderMap& headers) {
-  const std::string* etag = headers.find("ETag");
+void weakenEtag(Entry& entry) {
+  const std::string* etag = entry.headers.find("ETag");
   if (etag == nullptr || etag->empty() || etag->front() != '"') return;
-  headers.set("ETag", "W/" + *etag);
+  entry.headers.set("ETag", "W/" + *etag);
+  entry.etag_weakened = true;
 }
+
+constexpr std::string_view kAddedVary = "Accept-Encoding";
 
 void varyOnAcceptEncoding(http::HeaderMap& headers) {
   if (headers.hasToken("Vary", "accept-encoding") || headers.hasToken("Vary", "*")) return;
-  headers.add("Vary", "Accept-Encoding");
+  headers.add("Vary", std::string(kAddedVary));
 }
 
 }  // namespace
@@ -38,7 +42,7 @@ StoreCodingResult codeForStore(Entry& entry, const config::CacheConfig& cache) {
   StoreCodingResult result;
   if (entry.decoded_length) {
     if (entry.coded_here) {
-      weakenEtag(entry.headers);
+      weakenEtag(entry);
       varyOnAcceptEncoding(entry.headers);
     }
     return result;
@@ -73,7 +77,7 @@ StoreCodingResult codeForStore(Entry& entry, const config::CacheConfig& cache) {
   entry.headers.remove("Content-Encoding");
   entry.headers.add("Content-Encoding", std::string(codingName(target)));
   if (entry.headers.has("Content-Length")) entry.headers.set("Content-Length", std::to_string(entry.body.size()));
-  weakenEtag(entry.headers);
+  weakenEtag(entry);
   varyOnAcceptEncoding(entry.headers);
   result.compressed = true;
   return result;
@@ -99,9 +103,32 @@ DecodeError toIdentityForm(Entry& entry, uint64_t limit) {
   entry.body = std::move(decoded.body);
   entry.headers.remove("Content-Encoding");
   if (entry.headers.has("Content-Length")) entry.headers.set("Content-Length", std::to_string(entry.body.size()));
+  // The identity form is the upstream's own: so is its strong ETag.
+  const std::string* etag = entry.headers.find("ETag");
+  if (entry.etag_weakened && etag != nullptr && etag->rfind("W/", 0) == 0)
+    entry.headers.set("ETag", etag->substr(2));
   entry.decoded_length.reset();
   entry.coded_here = false;
+  entry.etag_weakened = false;
   return DecodeError::kNone;
+}
+
+void setUpstreamValidators(const Entry& stale, http::HeaderMap& request_headers) {
+  setValidators(stale.headers, request_headers);
+  if (!stale.etag_weakened) return;
+  const std::string* tag = request_headers.find("If-None-Match");
+  if (tag != nullptr && tag->rfind("W/", 0) == 0) request_headers.set("If-None-Match", tag->substr(2));
+}
+
+void removeAddedVary(const Entry& entry, http::HeaderMap& headers) {
+  if (!entry.coded_here) return;
+  auto& fields = headers.fields();
+  for (auto it = fields.begin(); it != fields.end(); ++it) {
+    if (http::equalsIgnoreCase(it->name, "Vary") && http::equalsIgnoreCase(http::trimOws(it->value), kAddedVary)) {
+      fields.erase(it);
+      return;
+    }
+  }
 }
 
 }  // namespace larder::cache

@@ -7,7 +7,8 @@
 // `Vary: Accept-Encoding` is added (the form served depends on it), and a
 // strong ETag is made weak (RFC 9110 §8.8.3: a strong validator belongs to
 // one representation's bytes; the weak one still matches If-None-Match,
-// which compares weakly, §13.1.2). An answer the upstream coded in gzip or
+// which compares weakly, §13.1.2). The identity form is served with the
+// upstream's strong ETag, and revalidation sends the upstream its own tag. An answer the upstream coded in gzip or
 // zstd is stored as it came, once decoded to check it stays within
 // max_object_size: a bomb or corrupt body is not stored.
 //
@@ -44,9 +45,20 @@ StoreCodingResult codeForStore(Entry& entry, const config::CacheConfig& cache);
 // Whether this request gets the stored bytes as they are.
 bool servesStoredForm(const Entry& entry, const http::HeaderMap& request_headers);
 
+// The conditional fields that revalidate `stale` with the upstream
+// (cache::setValidators), with the ETag as the upstream sent it: an
+// upstream that compares If-None-Match byte for byte still answers 304.
+void setUpstreamValidators(const Entry& stale, http::HeaderMap& request_headers);
+
+// Removes from `headers` (an entry's, or built from one) the Vary line
+// codeForStore added to an entry it coded, so that a renewed entry is
+// judged (cache::decideStore) as the upstream's answer was; codeForStore
+// adds it again.
+void removeAddedVary(const Entry& entry, http::HeaderMap& headers);
+
 // Turns `entry` into its identity form, in place: body decoded (at most
-// `limit` bytes, and exactly decoded_length), Content-Encoding removed,
-// decoded_length cleared. kNone, or why the stored bytes do not decode.
+// `limit` bytes, and exactly decoded_length), Content-Encoding removed, the
+// ETag strong again if larder weakened it, decoded_length cleared. kNone, or why the stored bytes do not decode.
 DecodeError toIdentityForm(Entry& entry, uint64_t limit);
 
 }  // namespace larder::cache

@@ -192,6 +192,18 @@ cache::Entry Capture::renew(cache::Entry stale, const http::HeaderMap& not_modif
     for (size_t i = slot_.base_versions; i < stale.versions.size(); ++i)
       surrogate_keys->push_back(stale.versions[i].first);
   }
+  if (stale.coded_here) {
+    // Renewed from its identity form, as the upstream sent it: the fill's
+    // readers expect that, decideStore judges the upstream's own Vary, and
+    // the store codes it again (cache/stored_coding.h).
+    cache::removeAddedVary(stale, stale.headers);
+    const cache::DecodeError error = cache::toIdentityForm(stale, slot_.config->cache.max_object_size);
+    recordDecode(cache::toString(error));
+    if (error != cache::DecodeError::kNone) {
+      abandon();
+      return stale;  // not served either (Exchange::readyForm)
+    }
+  }
   cache::mergeNotModified(stale.headers, not_modified_headers);
   http::ResponseHead head;
   head.status = stale.status;
@@ -200,9 +212,8 @@ cache::Entry Capture::renew(cache::Entry stale, const http::HeaderMap& not_modif
   head.framing = http::BodyFraming::kContentLength;
   head.content_length = stale.body.size();
   if (begin("GET", request_headers, head, request_time, std::move(*surrogate_keys))) {
-    // Still in the coding it was stored in, already checked.
+    // An upstream-coded body, checked when it was stored.
     entry_.decoded_length = stale.decoded_length;
-    entry_.coded_here = stale.coded_here;
     append(stale.body);
     if (active_) {
       active_ = false;

@@ -7,7 +7,9 @@
 // not larder's.
 #include <libdeflate.h>
 
+#include <atomic>
 #include <string>
+#include <thread>
 
 #include "cache/compression.h"
 #include "cache/entry_codec.h"
@@ -120,6 +122,7 @@ TEST_CASE("a JSON answer is stored gzipped; gzip clients get those bytes, identi
     CHECK(xCache(plain) == "HIT");
     CHECK_FALSE(plain.hasHeader("Content-Encoding"));
     CHECK(plain.header("Content-Length") == std::to_string(json.size()));
+    CHECK(plain.header("ETag") == etag);  // the upstream's bytes, its strong tag
     CHECK(plain.body == json);
   }
   CHECK(f.metric("larder_cache_decodes_total{result=\"ok\"}") == 3);
@@ -263,6 +266,45 @@ TEST_CASE("a gzip bomb forged into a stored entry is refused, not expanded: the 
   CHECK(xCache(plain) == "MISS");
   CHECK(plain.body == json);
   CHECK(f.metric("larder_cache_decodes_total{result=\"too_big\"}") == 1);
+  CHECK(f.cache->upstream.requestCount() == 2);
+}
+
+TEST_CASE("a compressed entry is revalidated with the upstream's own ETag, and stays compressed") {
+  Fixture f;
+  const std::string json = apiJson(16 * 1024);
+  std::atomic<int> not_modified{0};
+  f.cache->customize([&](const RecordedRequest& request, FakeResponse& r) {
+    r.headers = {{"Content-Type", "application/json"}, {"Cache-Control", "max-age=1"}, {"ETag", "\"v1\""}};
+    // Byte for byte, as many applications compare.
+    if (request.header("If-None-Match") == "\"v1\"") {
+      ++not_modified;
+      r.status = 304;
+      r.reason = "Not Modified";
+      r.headers = {{"Cache-Control", "max-age=60"}, {"ETag", "\"v1\""}};
+      r.body.clear();
+      return;
+    }
+    r.body = json;
+  });
+  HttpClient client = f.cache->client();
+  mustGet(client, "/api/reval");
+  REQUIRE(f.cache->waitForEntries(1));
+  const int64_t fills = f.cache->fillCount();
+  std::this_thread::sleep_for(1300ms);  // past max-age=1, as cache_stale_test waits
+  HttpResponse plain = mustGet(client, "/api/reval");
+  CHECK(xCache(plain) == "REVALIDATED");
+  CHECK(plain.body == json);
+  CHECK_FALSE(plain.hasHeader("Content-Encoding"));
+  CHECK(not_modified == 1);
+  REQUIRE(f.cache->waitForFillAfter(fills));
+  HttpResponse gz = mustGet(client, "/api/reval", kGzipClient);
+  CHECK(xCache(gz) == "HIT");
+  CHECK(gz.header("Content-Encoding") == "gzip");
+  CHECK(gz.header("ETag") == "W/\"v1\"");
+  CHECK(gunzip(gz.body, json.size()) == json);
+  auto entry = cache::decodeEntry(f.entryBytes());
+  REQUIRE(entry.has_value());
+  CHECK(entry->coded_here);
   CHECK(f.cache->upstream.requestCount() == 2);
 }
 

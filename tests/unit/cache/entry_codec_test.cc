@@ -179,3 +179,35 @@ TEST_CASE("random bytes and random mutations never crash the decoder") {
     }
   }
 }
+
+TEST_CASE("format version 2: coded entries keep their decoded length and flags") {
+  Entry entry = sampleEntry();
+  entry.decoded_length = 123456;
+  entry.coded_here = true;
+  entry.etag_weakened = true;
+  const std::string bytes = encodeEntry(entry);
+  CHECK(bytes[kVersionAt] == '\x02');
+  auto decoded = decodeEntry(bytes);
+  REQUIRE(decoded.has_value());
+  CHECK(*decoded == entry);
+  // Every flag alone, and none.
+  for (int flags = 0; flags < 8; ++flags) {
+    Entry e = sampleEntry();
+    if (flags & 1) e.decoded_length = 0;
+    e.coded_here = (flags & 2) != 0;
+    e.etag_weakened = (flags & 4) != 0;
+    auto d = decodeEntry(encodeEntry(e));
+    REQUIRE(d.has_value());
+    CHECK(*d == e);
+    CHECK(encodeEntry(e)[kVersionAt] == (flags == 0 ? '\x01' : '\x02'));
+  }
+  // Unknown flag bits, a missing length and truncation are refused.
+  const size_t flags_at = kAgeAt + 8;
+  std::string unknown = bytes;
+  unknown[flags_at] = static_cast<char>(unknown[flags_at] | 0x08);
+  CHECK_FALSE(decodeEntry(unknown).has_value());
+  std::string no_length = bytes;
+  no_length[flags_at] = static_cast<char>(no_length[flags_at] & ~1);
+  CHECK_FALSE(decodeEntry(no_length).has_value());
+  for (size_t n = 0; n < bytes.size(); ++n) CHECK_FALSE(decodeEntry(std::string_view(bytes).substr(0, n)).has_value());
+}

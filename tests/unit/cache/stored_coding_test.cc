@@ -73,9 +73,23 @@ TEST_CASE("a JSON answer is stored gzipped, with Vary, a weak ETag and its decod
   CHECK_FALSE(identity.headers.has("Content-Encoding"));
   CHECK(*identity.headers.find("Content-Length") == std::to_string(original.size()));
   CHECK(identity.headers.hasToken("Vary", "Accept-Encoding"));
+  CHECK(*identity.headers.find("ETag") == "\"v1\"");  // the upstream's bytes, its strong tag
   CHECK_FALSE(identity.decoded_length.has_value());
+  CHECK_FALSE(identity.etag_weakened);
   CHECK((toIdentityForm(identity, 1 << 20) == DecodeError::kNone));  // idempotent
   CHECK(identity.body == original);
+
+  // Revalidation asks the upstream with its own tag.
+  http::HeaderMap conditional;
+  conditional.add("If-None-Match", "\"client's\"");
+  setUpstreamValidators(entry, conditional);
+  CHECK(conditional.findAll("If-None-Match") == std::vector<std::string_view>{"\"v1\""});
+  // The Vary it added goes before a renewed entry is judged again.
+  http::HeaderMap renewed = entry.headers;
+  renewed.add("Vary", "Accept-Language");
+  removeAddedVary(entry, renewed);
+  CHECK_FALSE(renewed.hasToken("Vary", "accept-encoding"));
+  CHECK(renewed.hasToken("Vary", "accept-language"));
 
   // Stored again (a revalidation renewed it, and a 304 brought the strong
   // ETag back): left coded, ETag weak again, Vary not doubled.
@@ -99,6 +113,7 @@ TEST_CASE("zstd when configured; an existing Vary is merged") {
   CHECK(entry.headers.hasToken("Vary", "accept-language"));
   CHECK(entry.headers.hasToken("Vary", "accept-encoding"));
   CHECK(*entry.headers.find("ETag") == "W/\"weak\"");  // already weak: unchanged
+  CHECK_FALSE(entry.etag_weakened);
   CHECK(servesStoredForm(entry, accepting("zstd")));
   CHECK_FALSE(servesStoredForm(entry, accepting("gzip")));
 }
@@ -171,6 +186,14 @@ TEST_CASE("an upstream-gzipped answer is stored as it came, checked against max_
   CHECK(entry.body == stored);
   CHECK(*entry.headers.find("ETag") == "\"v1\"");  // the upstream's own: untouched
   CHECK_FALSE(entry.headers.has("Vary"));
+  CHECK_FALSE(entry.etag_weakened);
+  http::HeaderMap conditional;
+  setUpstreamValidators(entry, conditional);
+  CHECK(*conditional.find("If-None-Match") == "\"v1\"");
+  http::HeaderMap upstream_vary;
+  upstream_vary.add("Vary", "Accept-Encoding");  // the upstream's own line stays
+  removeAddedVary(entry, upstream_vary);
+  CHECK(upstream_vary.has("Vary"));
   REQUIRE(entry.decoded_length.has_value());
   CHECK(*entry.decoded_length == original.size());
   CHECK((toIdentityForm(entry, cache.max_object_size) == DecodeError::kNone));
