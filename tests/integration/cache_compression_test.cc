@@ -103,7 +103,12 @@ TEST_CASE("a JSON answer is stored gzipped; gzip clients get those bytes, identi
   CHECK(entry->headers.find("Content-Encoding") != nullptr);
   CHECK(entry->decoded_length == json.size());
   CHECK(stored.size() * 4 < json.size());
-  MESSAGE("stored entry: ", stored.size(), " bytes for a ", json.size(), "-byte body");
+  RedisReply usage = f.cache->redis->command({"MEMORY", "USAGE", f.cache->entryKeys().at(0)});
+  REQUIRE(usage.type == RedisReply::Type::kInteger);
+  // Issue 13's target: at most a quarter of the raw body in Redis.
+  CHECK(usage.integer * 4 <= static_cast<int64_t>(json.size()));
+  MESSAGE("stored entry: ", stored.size(), " bytes (Redis MEMORY USAGE ", usage.integer, ") for a ", json.size(),
+          "-byte body");
   CHECK(f.metric("larder_cache_stored_bytes_total{form=\"uncompressed\"}") == json.size());
   CHECK(f.metric("larder_cache_stored_bytes_total{form=\"stored\"}") == entry->body.size());
 
@@ -148,6 +153,26 @@ TEST_CASE("a JSON answer is stored gzipped; gzip clients get those bytes, identi
   // One entry answers every Accept-Encoding: the key is not split by it.
   CHECK(f.cache->entryKeys().size() == 1);
   CHECK(f.cache->upstream.requestCount() == 1);
+}
+
+TEST_CASE("Redis memory per stored 64 KiB JSON entry: bench/run's body, raw and compressed") {
+  // bench/run's json_body 65536: {"data":"xxx..."} plus a newline.
+  const std::string body = "{\"data\":\"" + std::string(65536 - 14, 'x') + "\"}\n";
+  REQUIRE(body.size() == 65534);  // bench/run pads 14 bytes for 12 (its "64 KiB" body)
+  for (const char* section : {"  compression: off\n", ""}) {
+    Fixture f(section);
+    f.cache->customize([&](const RecordedRequest&, FakeResponse& r) {
+      r.headers = {{"Content-Type", "application/json"}, {"Cache-Control", "public, max-age=3600"}};
+      r.body = body;
+    });
+    HttpClient client = f.cache->client();
+    mustGet(client, "/api/bench");
+    REQUIRE(f.cache->waitForEntries(1));
+    RedisReply usage = f.cache->redis->command({"MEMORY", "USAGE", f.cache->entryKeys().at(0)});
+    REQUIRE(usage.type == RedisReply::Type::kInteger);
+    MESSAGE("compression ", std::string(*section ? "off" : "gzip (default)"), ": MEMORY USAGE ", usage.integer, " bytes");
+    if (!*section) CHECK(usage.integer * 4 <= 65536);
+  }
 }
 
 TEST_CASE("an answer the upstream gzipped is stored as it came, and decoded for identity clients") {
