@@ -233,6 +233,28 @@ TEST_CASE("min_size and types are honoured") {
   CHECK(t.body == text);
 }
 
+TEST_CASE("algorithm zstd: zstd clients get the stored frame, gzip-only clients the original") {
+  Fixture f("  compression: { algorithm: zstd }\n");
+  const std::string json = apiJson(32 * 1024);
+  f.cache->customize([&](const RecordedRequest&, FakeResponse& r) {
+    r.headers = {{"Content-Type", "application/json"}};
+    r.body = json;
+  });
+  HttpClient client = f.cache->client();
+  mustGet(client, "/api/z");
+  REQUIRE(f.cache->waitForEntries(1));
+  HttpResponse z = mustGet(client, "/api/z", {{"Accept-Encoding", "gzip, zstd"}});
+  CHECK(xCache(z) == "HIT");
+  CHECK(z.header("Content-Encoding") == "zstd");
+  CHECK(z.body.size() * 4 < json.size());
+  cache::Decoded decoded = cache::decompress(cache::Coding::kZstd, z.body, json.size());
+  CHECK(decoded.body == json);
+  HttpResponse gz = mustGet(client, "/api/z", kGzipClient);
+  CHECK(xCache(gz) == "HIT");
+  CHECK_FALSE(gz.hasHeader("Content-Encoding"));
+  CHECK(gz.body == json);
+}
+
 TEST_CASE("compression off stores the identity form") {
   Fixture f("  compression: off\n");
   const std::string json = apiJson(8192);
