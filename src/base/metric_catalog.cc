@@ -14,7 +14,8 @@ const std::vector<std::string_view> kCodeLabels{"1xx", "2xx", "3xx", "4xx", "5xx
 const std::vector<std::string_view> kRejectLabels{
     "method",   "status",     "set_cookie",   "vary_star", "vary_unkeyed", "too_big",
     "authorization", "cookie", "no_store",   "private",   "no_cache",     "no_freshness",
-    "no_ttl",   "zero_ttl",   "invalidation_pending", "written_during_fetch", "other"};
+    "no_ttl",   "zero_ttl",   "invalidation_pending", "written_during_fetch",
+    "coding_too_big", "coding_corrupt", "other"};
 
 int64_t nowSeconds() {
   return std::chrono::duration_cast<std::chrono::seconds>(
@@ -102,6 +103,14 @@ CounterFamily cache_inserts("larder_cache_inserts_total",
                             "Entries sent to the store, by outcome (version_changed: a namespace "
                             "was invalidated during the fetch).",
                             labelSets("result", {"stored", "version_changed", "unavailable"}));
+CounterFamily stored_bytes("larder_cache_stored_bytes_total",
+                           "Body bytes of the entries sent to the store: as stored (compressed "
+                           "when cache.compression applies) and uncompressed.",
+                           labelSets("form", {"stored", "uncompressed"}));
+CounterFamily cache_decodes("larder_cache_decodes_total",
+                            "Coded entries decoded for clients that do not accept their coding, by "
+                            "result (too_big, corrupt: the stored bytes were refused).",
+                            labelSets("result", {"ok", "too_big", "corrupt"}));
 CounterFamily invalidations("larder_invalidations_total",
                             "Namespace invalidations by writes: ok, failed (queued for retry), "
                             "retried (a queued retry landed).",

@@ -79,6 +79,11 @@ extern CounterFamily store_rejected;       // larder_cache_store_rejected_total{
 extern CounterFamily cache_inserts;        // larder_cache_inserts_total{result}
 extern CounterFamily invalidations;        // larder_invalidations_total{result}
 extern Gauge invalidation_backlog;         // larder_invalidation_backlog_keys
+// Compressed entries (cache.compression, issue 13).
+enum class StoredForm { kStored, kUncompressed };
+enum class DecodeResult { kOk, kTooBig, kCorrupt };
+extern CounterFamily stored_bytes;         // larder_cache_stored_bytes_total{form}
+extern CounterFamily cache_decodes;        // larder_cache_decodes_total{result}
 // Request coalescing: fed by cache::Coalescer. A waiter is a request parked
 // behind another one's fetch of the same key.
 extern Gauge coalesced_waiters;            // larder_coalesced_waiters

@@ -13,6 +13,9 @@ constexpr std::string_view kMagic = "LRDR";
 constexpr int64_t kMaxStoredAtMs = 7258118400000;
 constexpr int64_t kMaxTtlMs = kMaxEntryTtl.count();
 constexpr int64_t kMaxAgeSeconds = std::chrono::duration_cast<std::chrono::seconds>(kMaxEntryTtl).count();
+constexpr uint8_t kFlagDecodedLength = 1;
+constexpr uint8_t kFlagCodedHere = 2;
+constexpr uint8_t kFlagEtagWeakened = 4;
 // Smallest encoding of one header field or version: two empty strs.
 constexpr size_t kMinPairBytes = 8;
 
@@ -79,7 +82,9 @@ bool operator==(const Entry& a, const Entry& b) {
   if (a.status != b.status || a.reason != b.reason || a.body != b.body ||
       a.stored_at != b.stored_at || a.ttl != b.ttl ||
       a.initial_age_seconds != b.initial_age_seconds || a.identity != b.identity ||
-      a.versions != b.versions || a.headers.size() != b.headers.size()) {
+      a.versions != b.versions || a.decoded_length != b.decoded_length || a.coded_here != b.coded_here ||
+      a.etag_weakened != b.etag_weakened ||
+      a.headers.size() != b.headers.size()) {
     return false;
   }
   for (size_t i = 0; i < a.headers.size(); ++i) {
@@ -91,18 +96,25 @@ bool operator==(const Entry& a, const Entry& b) {
 }
 
 std::string encodeEntry(const Entry& entry) {
-  size_t size = kMagic.size() + 1 + 2 + 3 * 8 + 5 * 4 + entry.reason.size() + entry.identity.size() +
+  const bool coded = entry.decoded_length || entry.coded_here || entry.etag_weakened;
+  size_t size = kMagic.size() + 1 + 2 + 3 * 8 + 9 + 5 * 4 + entry.reason.size() + entry.identity.size() +
                 entry.body.size();
   for (const http::Header& h : entry.headers) size += 8 + h.name.size() + h.value.size();
   for (const auto& [key, token] : entry.versions) size += 8 + key.size() + token.size();
   std::string out;
   out.reserve(size);
   out.append(kMagic);
-  putU8(out, kEntryFormatVersion);
+  putU8(out, coded ? kCodedEntryFormatVersion : kEntryFormatVersion);
   putLittleEndian(out, static_cast<uint16_t>(entry.status), 2);
   putLittleEndian(out, static_cast<uint64_t>(duration_cast<milliseconds>(entry.stored_at.time_since_epoch()).count()), 8);
   putLittleEndian(out, static_cast<uint64_t>(entry.ttl.count()), 8);
   putLittleEndian(out, static_cast<uint64_t>(entry.initial_age_seconds), 8);
+  if (coded) {
+    putU8(out, static_cast<uint8_t>((entry.decoded_length ? kFlagDecodedLength : 0) |
+                                    (entry.coded_here ? kFlagCodedHere : 0) |
+                                    (entry.etag_weakened ? kFlagEtagWeakened : 0)));
+    if (entry.decoded_length) putLittleEndian(out, *entry.decoded_length, 8);
+  }
   putStr(out, entry.reason);
   putStr(out, entry.identity);
   putLittleEndian(out, static_cast<uint32_t>(entry.headers.size()), 4);
@@ -124,7 +136,8 @@ std::optional<Entry> decodeEntry(std::string_view bytes) {
   std::string_view magic;
   uint64_t version = 0;
   if (!in.bytes(kMagic.size(), magic) || magic != kMagic) return std::nullopt;
-  if (!in.littleEndian(1, version) || version != kEntryFormatVersion) return std::nullopt;
+  if (!in.littleEndian(1, version) || (version != kEntryFormatVersion && version != kCodedEntryFormatVersion))
+    return std::nullopt;
 
   Entry entry;
   uint64_t status = 0;
@@ -134,6 +147,18 @@ std::optional<Entry> decodeEntry(std::string_view bytes) {
   if (!in.i64InRange(0, kMaxStoredAtMs, stored_at_ms)) return std::nullopt;
   if (!in.i64InRange(0, kMaxTtlMs, ttl_ms)) return std::nullopt;
   if (!in.i64InRange(0, kMaxAgeSeconds, entry.initial_age_seconds)) return std::nullopt;
+  if (version == kCodedEntryFormatVersion) {
+    uint64_t flags = 0;
+    if (!in.littleEndian(1, flags) || (flags & ~uint64_t{kFlagDecodedLength | kFlagCodedHere | kFlagEtagWeakened}) != 0)
+      return std::nullopt;
+    if (flags & kFlagDecodedLength) {
+      uint64_t length = 0;
+      if (!in.littleEndian(8, length)) return std::nullopt;
+      entry.decoded_length = length;
+    }
+    entry.coded_here = (flags & kFlagCodedHere) != 0;
+    entry.etag_weakened = (flags & kFlagEtagWeakened) != 0;
+  }
   entry.stored_at = base::WallTime(duration_cast<base::WallTime::duration>(milliseconds(stored_at_ms)));
   entry.ttl = milliseconds(ttl_ms);
 

@@ -142,6 +142,20 @@ struct SurrogateKeyConfig {
   bool strip = true;                   // removed before the answer reaches the client
 };
 
+// Stored entries in a content coding (cache.compression): answers whose
+// type matches `types`, of at least `min_size` bytes and not already coded,
+// are stored compressed with `algorithm`.
+struct CompressionConfig {
+  enum class Algorithm { kOff, kGzip, kZstd };
+  Algorithm algorithm = Algorithm::kGzip;
+  uint64_t min_size = 1024;
+  // Library levels: gzip 1..12 (libdeflate), zstd 1..19.
+  int level = 6;
+  // Lower-case media types; "text/*" matches a whole top-level type.
+  std::vector<std::string> types{"application/json", "application/problem+json", "application/xml",
+                                 "application/javascript", "image/svg+xml", "text/*"};
+};
+
 struct CacheConfig {
   std::string key_prefix = "v1";
   uint64_t max_object_size = 1024 * 1024;
@@ -159,6 +173,7 @@ struct CacheConfig {
   // one an answer carries with a valid value replaces its Cache-Control and
   // Expires for larder's decisions. Empty: none is read.
   std::vector<std::string> targeted_cache_control{"Larder-Cache-Control", "CDN-Cache-Control"};
+  CompressionConfig compression;
 };
 
 // Which query parameters take part in the key. Patterns may end in '*'.

@@ -487,6 +487,63 @@ class Loader {
     }
     if (auto v = m.take("targeted_cache_control"))
       loadTargetedFields(*v, m.pathOf("targeted_cache_control"), cache);
+    if (auto v = m.take("compression")) loadCompression(*v, m.pathOf("compression"), cache.compression);
+  }
+
+  // `off`, or { algorithm, min_size, level, types }.
+  void loadCompression(const YAML::Node& node, const std::string& path, CompressionConfig& out) {
+    using Algorithm = CompressionConfig::Algorithm;
+    if (node.IsScalar()) {
+      if (node.Scalar() == "off") {
+        out.algorithm = Algorithm::kOff;
+      } else {
+        r_.error(node, path, "expected off or a mapping { algorithm, min_size, level, types }, got \"" +
+                                 node.Scalar() + "\"");
+      }
+      return;
+    }
+    MapReader m(r_, node, path);
+    if (auto v = m.take("algorithm")) {
+      std::string name;
+      if (r_.readNonEmptyString(*v, m.pathOf("algorithm"), name)) {
+        if (name == "gzip") {
+          out.algorithm = Algorithm::kGzip;
+        } else if (name == "zstd") {
+          out.algorithm = Algorithm::kZstd;
+        } else if (name == "off") {
+          out.algorithm = Algorithm::kOff;
+        } else {
+          r_.error(*v, m.pathOf("algorithm"), "expected gzip, zstd or off, got \"" + name + "\"");
+        }
+      }
+    }
+    if (auto v = m.take("min_size")) r_.readSize(*v, m.pathOf("min_size"), out.min_size);
+    // The default level depends on the algorithm, so it is checked after it.
+    if (out.algorithm == Algorithm::kZstd) out.level = 3;
+    if (auto v = m.take("level")) {
+      const unsigned max = out.algorithm == Algorithm::kZstd ? 19 : 12;
+      unsigned level = 0;
+      if (r_.readUnsigned(*v, m.pathOf("level"), 1, max, level)) out.level = static_cast<int>(level);
+    }
+    if (auto v = m.take("types")) {
+      std::vector<std::pair<std::string, YAML::Node>> items;
+      if (!r_.readStringList(*v, m.pathOf("types"), items)) return;
+      std::vector<std::string> types;
+      for (auto& listed : items) {
+        std::string type = http::asciiLower(listed.first);
+        const size_t slash = type.find('/');
+        const bool valid = slash != std::string::npos && slash > 0 && slash + 1 < type.size() &&
+                           std::all_of(type.begin(), type.end(), [](char c) { return c == '/' || isTokenChar(c); }) &&
+                           type.find('/', slash + 1) == std::string::npos &&
+                           (type.find('*') == std::string::npos || (type.substr(slash) == "/*" && type.find('*') == slash + 1));
+        if (!valid) {
+          r_.error(listed.second, m.pathOf("types"), "\"" + listed.first + "\" is not a media type (type/subtype or type/*)");
+        } else {
+          types.push_back(std::move(type));
+        }
+      }
+      out.types = std::move(types);
+    }
   }
 
   // A list of field names, in precedence order (RFC 9213 §2.1); [] for none.

@@ -3,6 +3,7 @@
 #include "base/log.h"
 #include "base/metric_catalog.h"
 #include "cache/revalidation.h"
+#include "cache/stored_coding.h"
 #include "cache/surrogate_keys.h"
 #include "http/hop_by_hop.h"
 #include "http/serializer.h"
@@ -34,7 +35,7 @@ BackgroundRefresh::BackgroundRefresh(BackgroundRefreshes& owner, AdoptedFetch fe
 
 void BackgroundRefresh::start(upstream::Pool& pool) {
   request_time_ = base::WallClock::now();
-  cache::setValidators(stale_->headers, request_.headers);
+  cache::setUpstreamValidators(*stale_, request_.headers);
   upstream::OutgoingRequest out;
   out.method = "GET";
   out.retryable = true;

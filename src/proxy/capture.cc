@@ -7,6 +7,7 @@
 #include "cache/policy.h"
 #include "cache/revalidation.h"
 #include "cache/store_decisions.h"
+#include "cache/stored_coding.h"
 #include "cache/versioned_insert.h"
 #include "proxy/proxy_metrics.h"
 
@@ -195,6 +196,18 @@ cache::Entry Capture::renew(cache::Entry stale, const http::HeaderMap& not_modif
     for (size_t i = slot_.base_versions; i < stale.versions.size(); ++i)
       surrogate_keys->push_back(stale.versions[i].first);
   }
+  if (stale.coded_here) {
+    // Renewed from its identity form, as the upstream sent it: the fill's
+    // readers expect that, decideStore judges the upstream's own Vary, and
+    // the store codes it again (cache/stored_coding.h).
+    cache::removeAddedVary(stale, stale.headers);
+    const cache::DecodeError error = cache::toIdentityForm(stale, slot_.config->cache.max_object_size);
+    recordDecode(cache::toString(error));
+    if (error != cache::DecodeError::kNone) {
+      abandon();
+      return stale;  // not served either (Exchange::readyForm)
+    }
+  }
   cache::mergeNotModified(stale.headers, not_modified_headers);
   http::ResponseHead head;
   head.status = stale.status;
@@ -203,6 +216,8 @@ cache::Entry Capture::renew(cache::Entry stale, const http::HeaderMap& not_modif
   head.framing = http::BodyFraming::kContentLength;
   head.content_length = stale.body.size();
   if (begin("GET", request_headers, head, request_time, std::move(*surrogate_keys))) {
+    // An upstream-coded body, checked when it was stored.
+    entry_.decoded_length = stale.decoded_length;
     append(stale.body);
     if (active_) {
       active_ = false;
@@ -218,6 +233,24 @@ cache::Entry Capture::renew(cache::Entry stale, const http::HeaderMap& not_modif
 
 void Capture::store(cache::Entry& entry) {
   const config::Config& config = *slot_.config;
+  // Compressed, or an upstream-coded body checked to decode within
+  // max_object_size (cache/stored_coding.h); the fill's readers had the
+  // answer as it came.
+  const uint64_t uncompressed = entry.body.size();
+  cache::StoreCodingResult coded = cache::codeForStore(entry, config.cache);
+  if (!coded.store) {
+    LOG_DEBUG("not storing {}: {}", slot_.entry_key, coded.refusal);
+    refusal_ = coded.refusal;
+    recordStoreRejected(coded.refusal);
+    if (slot_.fill) {
+      slot_.fill->complete();
+      coalescer_.forget(slot_.fill_key, slot_.fill);
+      slot_.fill.reset();
+    }
+    releaseLock();
+    return;
+  }
+  recordStoredBytes(entry.body.size(), coded.compressed ? uncompressed : entry.decoded_length.value_or(uncompressed));
   auto keep = std::max(keep_, cache::retention(entry.headers, entry.ttl, *slot_.route, config.cache));
   cache::Store::InsertCallback on_stored;
   std::shared_ptr<cache::Fill> fill = std::move(slot_.fill);
@@ -291,9 +324,22 @@ void Capture::holdLock(cache::FillLock& lock, cache::LockName name, std::string 
   lock_ = HeldLock{&lock, std::move(name), std::move(token)};
 }
 
-void Capture::shareStored(const cache::Entry& entry, base::WallTime now) {
+void Capture::shareStored(const cache::Entry& stored, base::WallTime now) {
   active_ = false;
   if (!slot_.fill) return;
+  // The fill's readers expect the answer as the upstream sends it: an entry
+  // larder compressed is shared in its identity form.
+  std::optional<cache::Entry> identity;
+  if (stored.coded_here) {
+    identity = stored;
+    cache::DecodeError error = cache::toIdentityForm(*identity, slot_.config->cache.max_object_size);
+    recordDecode(cache::toString(error));
+    if (error != cache::DecodeError::kNone) {
+      abandon();
+      return;
+    }
+  }
+  const cache::Entry& entry = identity ? *identity : stored;
   http::HeaderMap headers = entry.headers;
   headers.set("Age", std::to_string(cache::currentAge(entry.stored_at, entry.initial_age_seconds, now)));
   // The keys the entry records beyond the ones this slot read: surrogate

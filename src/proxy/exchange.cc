@@ -5,6 +5,7 @@
 #include "base/log.h"
 #include "cache/policy.h"
 #include "cache/revalidation.h"
+#include "cache/stored_coding.h"
 #include "cache/surrogate_keys.h"
 #include "http/hop_by_hop.h"
 #include "http/serializer.h"
@@ -160,7 +161,7 @@ upstream::OutgoingRequest Exchange::buildUpstreamRequest() {
   std::optional<http::HeaderMap> revalidation_headers;
   if (revalidate_) {
     revalidation_headers = request_.headers;
-    cache::setValidators(stale_entry_->headers, *revalidation_headers);
+    cache::setUpstreamValidators(*stale_entry_, *revalidation_headers);
   }
   http::HeaderMap& headers = revalidation_headers ? *revalidation_headers : request_.headers;
   if (capture_) {

@@ -126,6 +126,9 @@ class Exchange : public upstream::ResponseHandler {
   void onChecked(cache::LookupResult&& result, std::vector<std::string> keys);
   void useEntry(std::optional<cache::Entry> entry);
   void serveEntry(cache::Entry&& entry, CacheVerdict verdict);
+  // The entry in the form this client gets (cache/stored_coding.h); false
+  // when its stored bytes do not decode.
+  bool readyForm(cache::Entry& entry);
   bool serveStaleOnError();
   void refreshInBackground(const cache::Entry& stale);
   void bypass(std::string_view reason);

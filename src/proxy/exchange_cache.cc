@@ -10,6 +10,7 @@
 #include "cache/policy.h"
 #include "cache/revalidation.h"
 #include "cache/soft_purge.h"
+#include "cache/stored_coding.h"
 #include "cache/surrogate_keys.h"
 #include "cache/versioned_insert.h"
 #include "http/cache_control.h"
@@ -205,14 +206,23 @@ void Exchange::useEntry(std::optional<cache::Entry> entry) {
     }
     if (cache::isFresh(entry->stored_at, entry->ttl, now)) {
       if (tier_tick_ != 0) keepInTier(*entry);
-      serveEntry(std::move(*entry), CacheVerdict::kHit);
+      // Stored bytes that do not decode are a miss: the refill replaces them.
+      if (readyForm(*entry)) {
+        serveEntry(std::move(*entry), CacheVerdict::kHit);
+        return;
+      }
+      missed();
       return;
     }
     auto windows = cache::staleWindows(entry->headers, *route_, config_->cache);
     auto stale_for = cache::staleness(*entry, now);
     if (windows.while_revalidate.count() > 0 && stale_for <= windows.while_revalidate) {
       refreshInBackground(*entry);
-      serveEntry(std::move(*entry), CacheVerdict::kStale);
+      if (readyForm(*entry)) {
+        serveEntry(std::move(*entry), CacheVerdict::kStale);
+        return;
+      }
+      missed();
       return;
     }
     stale_if_error_ = windows.if_error;
@@ -227,7 +237,7 @@ bool Exchange::serveFromTier() {
   if (!encoded) return false;
   std::optional<cache::Entry> entry = cache::decodeEntry(*encoded);
   if (!entry || entry->identity != identity_ ||
-      !cache::isFresh(entry->stored_at, entry->ttl, base::WallClock::now()))
+      !cache::isFresh(entry->stored_at, entry->ttl, base::WallClock::now()) || !readyForm(*entry))
     return false;
   recordTierHit();
   serveEntry(std::move(*entry), CacheVerdict::kHit);
@@ -336,7 +346,27 @@ bool Exchange::serveStaleOnError() {
   return true;
 }
 
+// Decodes only when the body will be sent in the identity form: a 304 and
+// a client that accepts the stored coding need no decoding (a HEAD does,
+// for its Content-Length). Idempotent: the identity form stays as it is.
+bool Exchange::readyForm(cache::Entry& entry) {
+  if (cache::servesStoredForm(entry, request_.headers) || cache::clientHasCurrent(request_.headers, entry.headers))
+    return true;
+  const cache::DecodeError error = cache::toIdentityForm(entry, config_->cache.max_object_size);
+  recordDecode(cache::toString(error));
+  if (error == cache::DecodeError::kNone) return true;
+  LOG_WARN("stored entry for {} {} does not decode ({}): not served", request_.method, request_.target,
+           cache::toString(error));
+  return false;
+}
+
 void Exchange::serveEntry(cache::Entry&& entry, CacheVerdict verdict) {
+  if (!readyForm(entry)) {
+    // Only reached past a store that checked the entry (a revalidation, a
+    // lock wait, stale-if-error): nothing else to answer with.
+    replyLocally(502, "stored entry does not decode");
+    return;
+  }
   cache_status_ = verdict;
   base::WallTime now = base::WallClock::now();
   bool not_modified = cache::clientHasCurrent(request_.headers, entry.headers);

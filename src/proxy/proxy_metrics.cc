@@ -57,4 +57,16 @@ void recordConnectionClosed(CloseReason reason) {
   connections_closed.add(static_cast<size_t>(reason), 1);
 }
 
+void recordStoredBytes(uint64_t stored, uint64_t uncompressed) {
+  m::stored_bytes.add(m::index(m::StoredForm::kStored), static_cast<int64_t>(stored));
+  m::stored_bytes.add(m::index(m::StoredForm::kUncompressed), static_cast<int64_t>(uncompressed));
+}
+
+void recordDecode(std::string_view result) {
+  m::cache_decodes.add(m::index(result == "none"      ? m::DecodeResult::kOk
+                                : result == "too_big" ? m::DecodeResult::kTooBig
+                                                      : m::DecodeResult::kCorrupt),
+                       1);
+}
+
 }  // namespace larder::proxy

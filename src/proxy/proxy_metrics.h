@@ -22,5 +22,9 @@ void recordTierHit();
 // A client connection opened / closed for `reason`.
 void recordConnectionOpened();
 void recordConnectionClosed(CloseReason reason);
+// Compressed entries: an entry's body sent to the store (its stored and
+// uncompressed sizes), and a stored coding decoded for a client.
+void recordStoredBytes(uint64_t stored, uint64_t uncompressed);
+void recordDecode(std::string_view result);  // cache::toString(DecodeError): "none", "too_big", "corrupt"
 
 }  // namespace larder::proxy

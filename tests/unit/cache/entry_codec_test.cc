@@ -100,7 +100,8 @@ TEST_CASE("malformed headers and fields are rejected") {
       {"wrong magic", 0, "LRDX"},
       {"lower-case magic", 0, "lrdr"},
       {"format version 0", kVersionAt, std::string(1, '\0')},
-      {"format version 2", kVersionAt, "\x02"},
+      {"format version 2 with a version-1 layout", kVersionAt, "\x02"},
+      {"format version 3", kVersionAt, "\x03"},
       {"status 99", kStatusAt, std::string("\x63\x00", 2)},
       {"status 1000", kStatusAt, std::string("\xe8\x03", 2)},
       {"negative stored_at", kStoredAtAt + 7, "\x80"},
@@ -177,4 +178,36 @@ TEST_CASE("random bytes and random mutations never crash the decoder") {
       CHECK(encodeEntry(*decoded) == bytes);
     }
   }
+}
+
+TEST_CASE("format version 2: coded entries keep their decoded length and flags") {
+  Entry entry = sampleEntry();
+  entry.decoded_length = 123456;
+  entry.coded_here = true;
+  entry.etag_weakened = true;
+  const std::string bytes = encodeEntry(entry);
+  CHECK(bytes[kVersionAt] == '\x02');
+  auto decoded = decodeEntry(bytes);
+  REQUIRE(decoded.has_value());
+  CHECK(*decoded == entry);
+  // Every flag alone, and none.
+  for (int flags = 0; flags < 8; ++flags) {
+    Entry e = sampleEntry();
+    if (flags & 1) e.decoded_length = 0;
+    e.coded_here = (flags & 2) != 0;
+    e.etag_weakened = (flags & 4) != 0;
+    auto d = decodeEntry(encodeEntry(e));
+    REQUIRE(d.has_value());
+    CHECK(*d == e);
+    CHECK(encodeEntry(e)[kVersionAt] == (flags == 0 ? '\x01' : '\x02'));
+  }
+  // Unknown flag bits, a missing length and truncation are refused.
+  const size_t flags_at = kAgeAt + 8;
+  std::string unknown = bytes;
+  unknown[flags_at] = static_cast<char>(unknown[flags_at] | 0x08);
+  CHECK_FALSE(decodeEntry(unknown).has_value());
+  std::string no_length = bytes;
+  no_length[flags_at] = static_cast<char>(no_length[flags_at] & ~1);
+  CHECK_FALSE(decodeEntry(no_length).has_value());
+  for (size_t n = 0; n < bytes.size(); ++n) CHECK_FALSE(decodeEntry(std::string_view(bytes).substr(0, n)).has_value());
 }
