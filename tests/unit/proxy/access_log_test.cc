@@ -3,14 +3,17 @@
 // whatever bytes the target holds.
 #include <doctest/doctest.h>
 
-#include <cctype>
 #include <map>
 #include <string>
 
 #include "proxy/access_log.h"
 
+// Shared with the integration test of the access log.
+#include "../../integration/harness/flat_json.h"
+
 using namespace larder::proxy;
 using Format = larder::config::LogConfig::AccessFormat;
+using larder::test::FlatJson;
 
 namespace {
 
@@ -29,72 +32,6 @@ AccessRecord sample() {
   r.total_seconds = 0.0134;
   return r;
 }
-
-// A strict parser of one flat JSON object (strings, numbers, null), enough
-// to show a line is valid JSON (RFC 8259) and to read its fields back.
-class FlatJson {
- public:
-  explicit FlatJson(std::string_view text) : s_(text) {}
-  bool parse(std::map<std::string, std::string>& out) {
-    if (!eat('{')) return false;
-    if (eat('}')) return at_ == s_.size();
-    do {
-      std::string key, value;
-      if (!string(key) || !eat(':') || !scalar(value)) return false;
-      out[key] = value;
-    } while (eat(','));
-    return eat('}') && at_ == s_.size();
-  }
-
- private:
-  bool eat(char c) {
-    if (at_ < s_.size() && s_[at_] == c) {
-      ++at_;
-      return true;
-    }
-    return false;
-  }
-  bool string(std::string& out) {
-    if (!eat('"')) return false;
-    while (at_ < s_.size()) {
-      const char c = s_[at_++];
-      if (c == '"') return true;
-      if (static_cast<unsigned char>(c) < 0x20 || static_cast<unsigned char>(c) >= 0x80) return false;
-      if (c != '\\') {
-        out += c;
-        continue;
-      }
-      if (at_ >= s_.size()) return false;
-      const char e = s_[at_++];
-      if (e == '"' || e == '\\' || e == '/') {
-        out += e;
-      } else if (e == 'u' && at_ + 4 <= s_.size()) {
-        out += static_cast<char>(std::stoi(std::string(s_.substr(at_, 4)), nullptr, 16));
-        at_ += 4;
-      } else if (e == 'n' || e == 't' || e == 'r' || e == 'b' || e == 'f') {
-        out += ' ';
-      } else {
-        return false;
-      }
-    }
-    return false;
-  }
-  bool scalar(std::string& out) {
-    if (at_ < s_.size() && s_[at_] == '"') return string(out);
-    if (s_.substr(at_, 4) == "null") {
-      at_ += 4;
-      out = "null";
-      return true;
-    }
-    const size_t start = at_;
-    while (at_ < s_.size() && (std::isdigit(static_cast<unsigned char>(s_[at_])) || s_[at_] == '.' || s_[at_] == '-'))
-      ++at_;
-    out = std::string(s_.substr(start, at_ - start));
-    return !out.empty();
-  }
-  std::string_view s_;
-  size_t at_ = 0;
-};
 
 }  // namespace
 
