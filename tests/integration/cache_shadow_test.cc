@@ -16,6 +16,7 @@
 #include "harness/admin_fixture.h"
 #include "harness/gate.h"
 #include "harness/proxy_fixture.h"
+#include "harness/redis_server.h"
 
 namespace larder::test {
 namespace {
@@ -38,10 +39,10 @@ constexpr std::string_view kRoutes =
 // The upstream answers "TARGET v<version>"; the test moves the version on,
 // as an application whose data changes without telling the cache.
 struct ShadowProxy {
-  ShadowProxy()
+  explicit ShadowProxy(std::string_view store = {})
       : version(std::make_shared<std::atomic<int>>(1)),
         admin_port(freePort()),
-        larder(proxyConfig(upstream.port(), std::string(kRoutes) + adminSection(admin_port))) {
+        larder(proxyConfig(upstream.port(), std::string(kRoutes) + adminSection(admin_port) + std::string(store))) {
     upstream.setHandler([version = version](const RecordedRequest& request) {
       FakeResponse response;
       response.body = fmt::format("{} v{}", request.target, version->load());
@@ -117,6 +118,30 @@ TEST_CASE("shadow: every request is forwarded and fresh; would_hit, would_miss a
   CHECK(log.find("route=\"items\" time=") != std::string::npos);
   CHECK(log.find(" shadow=would_miss") != std::string::npos);
   CHECK(log.find(" shadow=mismatch") != std::string::npos);
+}
+
+TEST_CASE("shadow on Redis: a would-be miss is stored there, and the next request would hit and matches") {
+  RedisServer redis;
+  ShadowProxy proxy(fmt::format("store:\n  redis:\n    url: {}\n    timeout: 500ms\n", redis.url()));
+  HttpClient client(proxy.larder.port());
+  auto first = client.get("/items/3");
+  REQUIRE(first);
+  CHECK(first->header("Cache-Status").find("detail=shadow_would_miss") != std::string::npos);
+  // The insert is written after the answer: wait for it.
+  CHECK(waitUntil([&] { return scrape(proxy.admin_port).value("larder_cache_inserts_total{result=\"stored\"}") == 1; },
+                  5s));
+  *proxy.version = 2;
+  auto second = client.get("/items/3");
+  REQUIRE(second);
+  CHECK(second->body == "/items/3 v2");
+  CHECK(second->header("Cache-Status").find("detail=shadow_would_hit") != std::string::npos);
+  PrometheusText m;
+  CHECK(waitUntil([&] {
+    m = scrape(proxy.admin_port);
+    return m.value("larder_shadow_total{route=\"items\",outcome=\"compared\"}") == 1;
+  }, 5s));
+  CHECK(m.value("larder_shadow_total{route=\"items\",outcome=\"mismatch\"}") == 1);
+  CHECK(proxy.upstream.requestCount() == 2);
 }
 
 TEST_CASE("shadow: concurrent misses are not coalesced; each one is forwarded") {
