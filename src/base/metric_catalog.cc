@@ -197,6 +197,28 @@ CounterFamily log_lines_suppressed("larder_log_lines_suppressed_total",
                                    "more than log.rate_limit lines in a second, by level.",
                                    labelSets("level", {"debug", "info", "warn", "error"}));
 
+RouteCounterFamily route_requests("larder_route_requests_total",
+                                  "Requests answered, by route name and cache result (as "
+                                  "larder_requests_total's cache label).",
+                                  "cache", kCacheLabels);
+RouteCounterFamily route_store_rejected("larder_route_store_rejected_total",
+                                        "Cacheable-route responses not stored, by route name and "
+                                        "reason (as larder_cache_store_rejected_total's).",
+                                        "reason", kRejectLabels);
+RouteHistogram route_upstream_seconds("larder_route_upstream_response_seconds",
+                                      "Time from sending a request upstream to its response head, "
+                                      "by route name.");
+RouteCounterFamily route_body_bytes("larder_route_response_body_bytes_total",
+                                    "Response body bytes sent to clients, by route name and where "
+                                    "they came from.",
+                                    "source", {"cache", "upstream"});
+RouteCounterFamily shadow("larder_shadow_total",
+                          "Requests on shadow routes (mode: shadow), by what the cache would have "
+                          "done: would_hit, would_miss; compared: sampled would-be hits whose stored "
+                          "answer was compared with the fresh one (shadow_sample); mismatch: those "
+                          "that differed.",
+                          "outcome", {"would_hit", "would_miss", "mismatch", "compared"});
+
 namespace {
 // Values that are not counts of events.
 struct Initial {

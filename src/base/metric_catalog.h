@@ -8,6 +8,7 @@
 #include <string_view>
 
 #include "base/metrics.h"
+#include "base/route_metrics.h"
 
 namespace larder::base::metrics {
 
@@ -125,5 +126,18 @@ extern Gauge process_start_time;
 // Log lines a call site's rate limit held back (base/log_limiter.h), by the
 // site's level (base::LogLevel order: debug, info, warn, error).
 extern CounterFamily log_lines_suppressed;  // larder_log_lines_suppressed_total{level}
+
+// Per route (issue 15). The route label's values are bounded by
+// base::RouteLabels (route names, "-" for no route, "other" past the limit);
+// a request's slot is config::Route::metric_slot, resolved at load.
+// Shadow routes (mode: shadow): what the cache would have done. compared:
+// sampled would-be hits whose stored answer was compared with the fresh one
+// (mismatch counts those that differed).
+enum class ShadowOutcome { kWouldHit, kWouldMiss, kMismatch, kCompared };
+extern RouteCounterFamily route_requests;       // larder_route_requests_total{route,cache}
+extern RouteCounterFamily route_store_rejected; // larder_route_store_rejected_total{route,reason}
+extern RouteHistogram route_upstream_seconds;   // larder_route_upstream_response_seconds{route}
+extern RouteCounterFamily route_body_bytes;     // larder_route_response_body_bytes_total{route,source}
+extern RouteCounterFamily shadow;               // larder_shadow_total{route,outcome}
 
 }  // namespace larder::base::metrics

@@ -194,6 +194,12 @@ struct PrincipalSource {
 
 struct Route {
   std::string match_text;              // as written, for logs
+  // `name:`, or the match text ("GET /products/{id}"): the route label of
+  // the metrics and the access log. Unique across the routes.
+  std::string name;
+  // Its series in the route-labelled metrics (base/route_metrics.h),
+  // resolved when the configuration is loaded.
+  uint32_t metric_slot = 1;            // base::RouteLabels::kOther
   std::vector<std::string> methods;    // upper case
   RoutePattern pattern;
   int line = 0;                        // 1-based YAML line, for diagnostics
@@ -224,6 +230,14 @@ struct Route {
   // invalidation message is lost.
   std::optional<Duration> memory_ttl;
 
+  // `mode: shadow` (read routes): looked up and stored as if cached, but
+  // every request is forwarded and served the fresh answer; what the cache
+  // would have done is counted (larder_shadow_total). `shadow_sample`: the
+  // fraction of would-be hits whose stored body is compared with the fresh
+  // one (1.0 = every one).
+  bool shadow = false;
+  double shadow_sample = 1.0;
+
   // Write routes: namespaces a non-error answer invalidates.
   std::vector<Template> invalidates;
 
@@ -249,6 +263,16 @@ struct LogConfig {
   std::string error_log;               // empty: stderr
   std::string access_log;              // empty: stdout; "off": none
   unsigned rate_limit = 10;            // error-log lines per second per call site; 0 = no limit
+  // The access log's line format; both carry an RFC 3339 timestamp.
+  enum class AccessFormat { kText, kJson };
+  AccessFormat access_format = AccessFormat::kText;
+};
+
+// `metrics:`: how many route names get their own route label value (the
+// rest count under route="other"); 0 puts every route under "other".
+struct MetricsConfig {
+  unsigned route_labels = 100;
+  static constexpr unsigned kMaxRouteLabels = 500;  // base::RouteLabels::kCapacity - 2, rounded
 };
 
 struct AdminConfig {
@@ -266,6 +290,7 @@ struct Config {
   RouteMatchingConfig route_matching;
   std::vector<Route> routes;
   LogConfig log;
+  MetricsConfig metrics;
   AdminConfig admin;
   // What the loader found suspicious but valid, each "FILE:LINE:COL:
   // warning: message": printed by --check-config, logged at start and reload.

@@ -12,6 +12,7 @@
 
 #include <yaml-cpp/eventhandler.h>
 
+#include "base/route_metrics.h"
 #include "config/node_reader.h"
 #include "config/route_loader.h"
 #include "config/units.h"
@@ -115,6 +116,7 @@ class Loader {
     if (auto v = top.take("route_matching")) loadRouteMatching(r_, *v, config.route_matching);
     if (auto v = top.take("routes")) loadRoutes(r_, *v, config.route_matching, config.routes);
     if (auto v = top.take("log")) loadLog(*v, config.log);
+    if (auto v = top.take("metrics")) loadMetrics(*v, config.metrics);
     if (auto v = top.take("admin")) loadAdmin(*v, config);
   }
 
@@ -636,6 +638,24 @@ class Loader {
         r_.readUnsigned(*v, m.pathOf("rate_limit"), 0, 1000000, log.rate_limit);
       }
     }
+    if (auto v = m.take("access_format")) {
+      std::string format;
+      if (r_.readString(*v, m.pathOf("access_format"), format)) {
+        if (format == "text" || format == "json") {
+          log.access_format = format == "json" ? LogConfig::AccessFormat::kJson : LogConfig::AccessFormat::kText;
+        } else {
+          r_.error(*v, m.pathOf("access_format"), "expected text or json, got \"" + format + "\"");
+        }
+      }
+    }
+  }
+
+  // `metrics: { route_labels: N }` (base/route_metrics.h bounds it).
+  void loadMetrics(const YAML::Node& node, MetricsConfig& metrics) {
+    MapReader m(r_, node, "metrics");
+    if (auto v = m.take("route_labels")) {
+      r_.readUnsigned(*v, m.pathOf("route_labels"), 0, MetricsConfig::kMaxRouteLabels, metrics.route_labels);
+    }
   }
 
   void loadAdmin(const YAML::Node& node, Config& config) {
@@ -740,6 +760,11 @@ LoadResult load(const std::string& yaml, const std::string& name, const std::str
     reader.error(YAML::Mark::null_mark(), std::string("cannot load: ") + e.what());
   }
   if (reader.hasErrors()) return Unexpected{reader.takeErrors()};
+  // Issue 15: each route's metrics series, resolved once here so a request
+  // only indexes (base/route_metrics.h); the first metrics.route_labels
+  // names get their own label value, the rest count under "other".
+  for (Route& route : config->routes)
+    route.metric_slot = base::RouteLabels::instance().slotOf(route.name, config->metrics.route_labels);
   for (const ConfigError& warning : reader.takeWarnings()) {
     ConfigError text = warning;
     text.message = "warning: " + text.message;

@@ -190,6 +190,23 @@ void checkInvalidatedNamespaces(NodeReader& reader, const YAML::Node& node,
   }
 }
 
+// Route names are label values and log fields: two routes with one name
+// would merge their series. A hash lookup per route.
+void checkNames(NodeReader& reader, const YAML::Node& node, const std::vector<Route>& routes,
+                const std::vector<size_t>& indexes) {
+  std::unordered_map<std::string_view, size_t> seen;
+  seen.reserve(routes.size());
+  for (size_t i = 0; i < routes.size(); ++i) {
+    auto [found, inserted] = seen.emplace(routes[i].name, i);
+    if (inserted) continue;
+    const YAML::Node item = node[indexes[i]]["name"];
+    reader.error(item.IsDefined() ? item : node[indexes[i]], routeName(indexes, i) + ".name",
+                 fmt::format("route name \"{}\" is already used by {} (line {}); names must be unique "
+                             "(set name: on one of them)",
+                             routes[i].name, routeName(indexes, found->second), routes[found->second].line));
+  }
+}
+
 }  // namespace
 
 void checkRoutes(NodeReader& reader, const YAML::Node& node, const std::vector<Route>& routes,
@@ -197,6 +214,7 @@ void checkRoutes(NodeReader& reader, const YAML::Node& node, const std::vector<R
   const std::vector<bool> unreachable = checkUnreachable(reader, node, routes, indexes);
   checkOverlaps(reader, node, routes, indexes, unreachable);
   checkInvalidatedNamespaces(reader, node, routes, indexes);
+  checkNames(reader, node, routes, indexes);
 }
 
 }  // namespace larder::config

@@ -9,7 +9,8 @@
 //    names are taken into account; the earlier one wins for the shared
 //    methods;
 //  - warning: a write route's `invalidates:` entry that names no namespace
-//    of any read route (config/namespace_index.h): it invalidates nothing.
+//    of any read route (config/namespace_index.h): it invalidates nothing;
+//  - error: two routes with the same name (issue 15: a metrics label).
 #pragma once
 
 #include <yaml-cpp/yaml.h>

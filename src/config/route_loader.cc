@@ -14,7 +14,7 @@ namespace {
 
 constexpr std::array<std::string_view, 7> kMethods{"GET",   "HEAD",   "POST",   "PUT",
                                                    "PATCH", "DELETE", "OPTIONS"};
-constexpr std::array<std::string_view, 13> kReadKeys{"ttl",
+constexpr std::array<std::string_view, 15> kReadKeys{"ttl",
                                                      "max_ttl",
                                                      "namespaces",
                                                      "vary",
@@ -26,7 +26,10 @@ constexpr std::array<std::string_view, 13> kReadKeys{"ttl",
                                                      "stale_if_error",
                                                      "client_no_cache",
                                                      "memory_ttl",
-                                                     "heuristic"};
+                                                     "heuristic",
+                                                     "mode",
+                                                     "shadow_sample"};
+constexpr size_t kMaxNameLength = 128;
 
 bool isReadMethod(std::string_view method) { return method == "GET" || method == "HEAD"; }
 
@@ -36,6 +39,15 @@ bool isToken(std::string_view text) {
     return std::isalnum(static_cast<unsigned char>(c)) ||
            std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
   });
+}
+
+// "N%" with N from 0 to 100.
+bool parsePercent(const std::string& text, unsigned& percent) {
+  const bool digits = text.size() >= 2 && text.size() <= 4 && text.back() == '%' &&
+                      std::all_of(text.begin(), text.end() - 1, [](char c) { return c >= '0' && c <= '9'; });
+  if (!digits) return false;
+  percent = static_cast<unsigned>(std::stoul(text.substr(0, text.size() - 1)));
+  return percent <= 100;
 }
 
 std::string join(const std::vector<std::string>& items, std::string_view separator) {
@@ -62,6 +74,7 @@ class RouteLoader {
     route.line = node_.Mark().line + 1;
     bool ok = loadMatch(route);
     const bool matched = ok;
+    ok &= loadName(route);
     enum class Kind { kUnknown, kRead, kWrite };
     Kind kind = Kind::kUnknown;
     if (matched)
@@ -107,6 +120,10 @@ class RouteLoader {
     if (route.ttl && m_.has("heuristic")) {
       r_.error(*m_.take("heuristic"), m_.pathOf("heuristic"),
                "only applies to ttl: upstream (a fixed ttl needs no heuristic)");
+      ok = false;
+    }
+    if (!route.shadow && m_.has("shadow_sample")) {
+      r_.error(*m_.take("shadow_sample"), m_.pathOf("shadow_sample"), "only applies to mode: shadow");
       ok = false;
     }
     if (route.ttl_from_upstream && route.ignore_upstream_cache_control) {
@@ -166,8 +183,59 @@ class RouteLoader {
     return ok;
   }
 
+  // `name:` (issue 15): a metrics label value and an access-log field, so
+  // printable ASCII without quote or backslash, and neither of the label
+  // values larder keeps for itself. Uniqueness: route_checks.cc.
+  bool loadName(Route& route) {
+    auto value = m_.take("name");
+    if (!value) {
+      route.name = route.match_text;
+      return true;
+    }
+    const std::string path = m_.pathOf("name");
+    if (!r_.readNonEmptyString(*value, path, route.name)) return false;
+    const bool printable = std::all_of(route.name.begin(), route.name.end(), [](char c) {
+      return c >= 0x20 && c <= 0x7e && c != '"' && c != '\\';
+    });
+    if (!printable || route.name.size() > kMaxNameLength) {
+      r_.error(*value, path,
+               fmt::format("\"{}\": a route name is at most {} printable ASCII characters, "
+                           "without '\"' or '\\'", route.name, kMaxNameLength));
+      return false;
+    }
+    if (route.name == "-" || route.name == "other") {
+      r_.error(*value, path, fmt::format("\"{}\" is reserved (the metrics' route label uses it)", route.name));
+      return false;
+    }
+    return true;
+  }
+
+  // "cache" (the default) or "shadow".
+  bool loadMode(const YAML::Node& value, const std::string& path, Route& route) {
+    std::string mode;
+    if (!r_.readString(value, path, mode)) return false;
+    if (mode == "cache" || mode == "shadow") {
+      route.shadow = mode == "shadow";
+      return true;
+    }
+    r_.error(value, path, fmt::format("must be \"cache\" or \"shadow\", not \"{}\"", mode));
+    return false;
+  }
+
   bool loadReadKey(std::string_view key, const YAML::Node& value, Route& route, bool matched) {
     const std::string path = m_.pathOf(key);
+    if (key == "mode") return loadMode(value, path, route);
+    if (key == "shadow_sample") {
+      std::string text;
+      unsigned percent = 0;
+      if (!r_.readString(value, path, text)) return false;
+      if (!parsePercent(text, percent)) {
+        r_.error(value, path, fmt::format("expected a percentage from 0% to 100%, got \"{}\"", text));
+        return false;
+      }
+      route.shadow_sample = percent / 100.0;
+      return true;
+    }
     if (key == "ttl") {
       if (value.IsScalar() && value.Scalar() == "upstream") {
         route.ttl_from_upstream = true;
@@ -335,11 +403,7 @@ class RouteLoader {
       return true;
     }
     unsigned percent = 0;
-    const bool digits = text.size() >= 2 && text.size() <= 4 && text.back() == '%' &&
-                        std::all_of(text.begin(), text.end() - 1,
-                                    [](char c) { return c >= '0' && c <= '9'; });
-    if (digits) percent = static_cast<unsigned>(std::stoul(text.substr(0, text.size() - 1)));
-    if (!digits || percent == 0 || percent > 100) {
+    if (!parsePercent(text, percent) || percent == 0) {
       r_.error(value, path, fmt::format("expected a percentage from 1% to 100% or off, got \"{}\"", text));
       return false;
     }

@@ -58,6 +58,7 @@ struct UnreadInsert {
   std::optional<uint64_t> lookup_epoch;
   std::vector<std::string> answer_keys;
   std::chrono::milliseconds keep{0};
+  uint32_t route_slot = 0;  // config::Route::metric_slot (the route may be reloaded away)
 };
 
 // The answer named version keys its lookup did not read: reads them (one
@@ -79,7 +80,7 @@ void insertAfterReading(cache::Store& store, std::vector<std::string> unread, Un
       bool written = now.status == cache::StoreStatus::kOk;
       if (written) {
         LOG_DEBUG("not storing {}: a surrogate key was invalidated during the fetch", job.entry_key);
-        recordStoreRejected("written_during_fetch");
+        recordStoreRejected("written_during_fetch", job.route_slot);
       }
       if (on_done) on_done(written ? cache::InsertOutcome::kVersionChanged : cache::InsertOutcome::kUnavailable);
       return;
@@ -110,7 +111,7 @@ bool Capture::begin(std::string_view upstream_method, const http::HeaderMap& req
   if (!decision.store) {
     LOG_DEBUG("not storing {}: {}", slot_.entry_key, decision.reason);
     refusal_ = decision.reason;
-    recordStoreRejected(decision.reason);
+    recordStoreRejected(decision.reason, slot_.route);
     abandon();
     return false;
   }
@@ -120,7 +121,7 @@ bool Capture::begin(std::string_view upstream_method, const http::HeaderMap& req
     LOG_DEBUG("not storing {}: an invalidation of its surrogate keys is pending", slot_.entry_key);
     refusal_ = "invalidation_pending";
     cache::rememberStoreDecision(slot_.entry_key, refusal_, head.status);
-    recordStoreRejected("invalidation_pending");
+    recordStoreRejected("invalidation_pending", slot_.route);
     abandon();
     return false;
   }
@@ -149,7 +150,7 @@ bool Capture::append(std::string_view data) {
   if (!active_) return false;
   const size_t max_object_size = slot_.config->cache.max_object_size;
   if (entry_.body.size() + data.size() > max_object_size) {
-    recordStoreRejected("too_big");
+    recordStoreRejected("too_big", slot_.route);
     cache::rememberStoreDecision(slot_.entry_key, "too_big", entry_.status);
     if (!slot_.fill || slot_.fill->waiterCount() == 0) {
       abandon();
@@ -241,7 +242,8 @@ void Capture::store(cache::Entry& entry) {
   if (!coded.store) {
     LOG_DEBUG("not storing {}: {}", slot_.entry_key, coded.refusal);
     refusal_ = coded.refusal;
-    recordStoreRejected(coded.refusal);
+    recordStoreRejected(coded.refusal, slot_.route);
+    cache::rememberStoreDecision(slot_.entry_key, refusal_, entry.status);
     if (slot_.fill) {
       slot_.fill->complete();
       coalescer_.forget(slot_.fill_key, slot_.fill);
@@ -286,7 +288,7 @@ void Capture::store(cache::Entry& entry) {
   if (!unread.empty()) {
     insertAfterReading(store_, std::move(unread),
                        {entry, slot_.entry_key, slot_.version_keys, slot_.seen_versions, slot_.base_versions,
-                        slot_.lookup_epoch, surrogate_keys_, keep},
+                        slot_.lookup_epoch, surrogate_keys_, keep, slot_.route->metric_slot},
                        std::move(on_stored));
     return;
   }

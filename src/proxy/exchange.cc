@@ -9,6 +9,7 @@
 #include "cache/surrogate_keys.h"
 #include "http/hop_by_hop.h"
 #include "http/serializer.h"
+#include "proxy/access_log.h"
 #include "proxy/background_refresh.h"
 #include "proxy/client_connection.h"
 #include "proxy/local_reply.h"
@@ -304,6 +305,10 @@ void Exchange::sendResponseHead(http::ResponseHead& head) {
 void Exchange::addCacheStatusFields(http::HeaderMap& headers) {
   if (cache_status_ == CacheVerdict::kNone) return;
   const config::CacheConfig& cache = config_->cache;
+  // Shadow routes: X-Cache says MISS (the upstream answered); Cache-Status
+  // says what the cache would have done (exchange_shadow.cc).
+  if (shadow_ != ShadowVerdict::kNone)
+    cache_report_.detail = shadow_ == ShadowVerdict::kWouldHit ? "shadow_would_hit" : "shadow_would_miss";
   if (!cache.status_header.empty()) headers.set(cache.status_header, std::string(toString(cache_status_)));
   if (!cache.cache_status.empty())
     cache::appendCacheStatus(headers, cache::formatCacheStatus(cache.cache_status, cache_report_));
@@ -316,6 +321,7 @@ void Exchange::flushHead() {
 
 void Exchange::onUpstreamBody(std::string_view data) {
   if (data.empty() || state_ == ExchangeState::kComplete) return;
+  keepShadowBody(data);
   // Past max_object_size, the capture keeps streaming to the fill's
   // readers (Capture::isSharing) or gives up.
   if (capture_ && !capture_->append(data) && !capture_->isSharing()) capture_.reset();
@@ -390,6 +396,7 @@ void Exchange::onUpstreamComplete() {
     return;
   }
   if (capture_) capture_->commit();
+  compareShadow();
   if (state_ == ExchangeState::kInvalidating) {
     held_complete_ = true;
     return;
@@ -450,15 +457,26 @@ void Exchange::finish() {
 void Exchange::logAccess() {
   if (logged_) return;
   logged_ = true;
-  recordExchangeMetrics(request_.method, toString(cache_status_), status_, body_bytes_sent_);
+  recordExchangeMetrics(route_, request_.method, toString(cache_status_), status_, body_bytes_sent_);
+  if (upstream_latency_.count() >= 0) recordRouteUpstreamLatency(route_, upstream_latency_);
+  recordShadowOutcome();
   if (config_->log.access_log == "off") return;
   auto total = std::chrono::duration_cast<std::chrono::microseconds>(base::MonoClock::now() - started_at_);
-  std::string upstream_time =
-      upstream_latency_.count() < 0 ? "-" : fmt::format("{:.3f}", upstream_latency_.count() / 1000.0);
-  base::Log::access(fmt::format("{} \"{} {} HTTP/1.{}\" {} {} upstream={} cache={} time={:.3f}",
-                                client_.peerIp(), request_.method, request_.target,
-                                request_.version_minor, status_, body_bytes_sent_, upstream_time,
-                                toString(cache_status_), total.count() / 1e6));
+  const std::string time = base::rfc3339Now();
+  AccessRecord record;
+  record.time = time;
+  record.client = client_.peerIp();
+  record.method = request_.method;
+  record.target = request_.target;
+  record.version_minor = request_.version_minor;
+  record.status = status_;
+  record.bytes = body_bytes_sent_;
+  record.upstream_seconds = upstream_latency_.count() < 0 ? -1.0 : upstream_latency_.count() / 1e9;
+  record.cache = toString(cache_status_);
+  record.route = route_ != nullptr ? std::string_view(route_->name) : std::string_view("-");
+  record.shadow = shadowLabel();
+  record.total_seconds = total.count() / 1e6;
+  base::Log::access(formatAccessLine(record, config_->log.access_format));
 }
 
 }  // namespace larder::proxy

@@ -12,7 +12,8 @@
 // Files: exchange.cc forwards and streams; exchange_cache.cc looks up,
 // serves entries (fresh, stale, revalidated, 304) and invalidates;
 // exchange_fill.cc coalesces concurrent misses; exchange_lock.cc extends
-// that across instances with the distributed lock.
+// that across instances with the distributed lock; exchange_shadow.cc
+// decides for shadow routes (mode: shadow) and compares their answers.
 #pragma once
 
 #include <memory>
@@ -22,6 +23,7 @@
 
 #include "base/time.h"
 #include "cache/cache_status.h"
+#include "cache/digest.h"
 #include "cache/coalescer.h"
 #include "cache/entry_codec.h"
 #include "cache/store.h"
@@ -146,6 +148,13 @@ class Exchange : public upstream::ResponseHandler {
   void onFillProgress();
   void stopWaiting();
 
+  // exchange_shadow.cc
+  void decideShadow(std::optional<cache::Entry> entry);
+  void keepShadowBody(std::string_view data);
+  void compareShadow();
+  std::string_view shadowLabel() const;  // for the access log; empty when not shadow
+  void recordShadowOutcome();
+
   // exchange_lock.cc
   bool useFillLock() const;
   void lockFill();
@@ -173,7 +182,7 @@ class Exchange : public upstream::ResponseHandler {
   int status_ = 0;
   uint64_t body_bytes_sent_ = 0;
   base::MonoTime started_at_;
-  base::Duration upstream_latency_{-1};
+  std::chrono::nanoseconds upstream_latency_{-1};
   CacheVerdict cache_status_ = CacheVerdict::kNone;  // X-Cache
   cache::CacheStatus cache_report_;       // Cache-Status (RFC 9211)
 
@@ -237,6 +246,20 @@ class Exchange : public upstream::ResponseHandler {
   bool fill_head_sent_ = false;
   uint64_t fill_restarts_seen_ = 0;       // Fill::Progress::restarts
   std::unique_ptr<net::Timer> lock_timer_;
+
+  // A shadow route's request (exchange_shadow.cc): what the cache would
+  // have done, and for a sampled would-be hit the stored answer's status
+  // and body digest, compared with the fresh body when it completes.
+  enum class ShadowVerdict { kNone, kWouldHit, kWouldMiss };
+  struct ShadowExpected {
+    int status = 0;
+    cache::Digest128 digest;
+  };
+  ShadowVerdict shadow_ = ShadowVerdict::kNone;
+  std::optional<ShadowExpected> shadow_expected_;
+  std::string shadow_body_;               // at most max_object_size
+  bool shadow_compared_ = false;
+  bool shadow_mismatch_ = false;
   net::Liveness liveness_;                // last member: dies first
 };
 

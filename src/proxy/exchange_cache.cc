@@ -101,7 +101,7 @@ void Exchange::lookUp() {
     return;
   }
   tier_tick_ = 0;
-  if (route.memory_ttl && !client_wants_fresh_ && context_.tier.isEnabled()) {
+  if (route.memory_ttl && !client_wants_fresh_ && context_.tier.isEnabled() && !route.shadow) {
     if (serveFromTier()) return;
     tier_tick_ = context_.tier.tick();
   }
@@ -117,7 +117,7 @@ void Exchange::onLookup(cache::LookupResult&& result) {
   lookup_ = cache::Pending();
   lookup_epoch_.reset();
   if (result.status != cache::StoreStatus::kOk) {
-    if (config_->store.on_failure == config::StoreFailureMode::kReject) {
+    if (config_->store.on_failure == config::StoreFailureMode::kReject && !route_->shadow) {
       cache_status_ = CacheVerdict::kBypass;
       replyLocally(503, "cache unavailable", "Retry-After: 1\r\n");
       return;
@@ -195,6 +195,10 @@ void Exchange::onChecked(cache::LookupResult&& result, std::vector<std::string> 
 void Exchange::useEntry(std::optional<cache::Entry> entry) {
   using Forward = cache::CacheStatus::Forward;
   cache_report_.fwd = entry ? Forward::kStale : vary_names_.empty() ? Forward::kUriMiss : Forward::kVaryMiss;
+  if (route_->shadow) {
+    decideShadow(std::move(entry));  // exchange_shadow.cc: forwarded whatever it finds
+    return;
+  }
   if (entry) {
     base::WallTime now = base::WallClock::now();
     if (client_wants_fresh_) {

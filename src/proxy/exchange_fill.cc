@@ -37,6 +37,10 @@ void Exchange::missed(CacheVerdict verdict) {
     lookUp();
     return;
   }
+  if (!joined.leader && route_->shadow) {
+    proceedUpstream();  // shadow: every request reaches the upstream; the leader stores
+    return;
+  }
   if (!joined.leader) {
     fill_ = std::move(joined.fill);
     waitForFill();
@@ -48,7 +52,7 @@ void Exchange::missed(CacheVerdict verdict) {
   capture_->setSlot(std::move(slot));
   // An expired entry with validators is revalidated: a 304 renews it.
   revalidate_ = stale_entry_ && cache::hasValidators(stale_entry_->headers);
-  if (useFillLock()) {
+  if (useFillLock() && !route_->shadow) {
     lockFill();  // exchange_lock.cc: other instances may be fetching it
     return;
   }

@@ -23,22 +23,42 @@ base::CounterFamily connections_closed("larder_connections_closed_total",
                                        "Client connections closed, by reason.",
                                        base::labelSets("reason", closeReasonLabels()));
 
+uint32_t slotOf(const config::Route* route) {
+  return route != nullptr ? route->metric_slot : base::RouteLabels::kUnrouted;
+}
+
 }  // namespace
 
-void recordExchangeMetrics(std::string_view method, std::string_view cache_status, int status,
-                           uint64_t body_bytes) {
+void recordExchangeMetrics(const config::Route* route, std::string_view method,
+                           std::string_view cache_status, int status, uint64_t body_bytes) {
   const m::CacheResult result = m::cacheResult(cache_status);
   m::requests.add(m::index(m::methodClass(method), result), 1);
   m::responses.add(m::statusClassIndex(status), 1);
   const bool from_cache = result == m::CacheResult::kHit || result == m::CacheResult::kStale ||
                           result == m::CacheResult::kRevalidated;
-  m::response_body_bytes.add(
-      m::index(from_cache ? m::ResponseSource::kCache : m::ResponseSource::kUpstream),
-      static_cast<int64_t>(body_bytes));
+  const size_t source = m::index(from_cache ? m::ResponseSource::kCache : m::ResponseSource::kUpstream);
+  m::response_body_bytes.add(source, static_cast<int64_t>(body_bytes));
+  const uint32_t slot = slotOf(route);
+  m::route_requests.add(slot, m::index(result), 1);
+  m::route_body_bytes.add(slot, source, static_cast<int64_t>(body_bytes));
 }
 
-void recordStoreRejected(std::string_view reason) {
-  m::store_rejected.add(m::storeRejectReasonIndex(reason), 1);
+void recordRouteUpstreamLatency(const config::Route* route, std::chrono::nanoseconds latency) {
+  m::route_upstream_seconds.observe(slotOf(route), latency);
+}
+
+void recordStoreRejected(std::string_view reason, const config::Route* route) {
+  recordStoreRejected(reason, slotOf(route));
+}
+
+void recordStoreRejected(std::string_view reason, uint32_t route_slot) {
+  const size_t index = m::storeRejectReasonIndex(reason);
+  m::store_rejected.add(index, 1);
+  m::route_store_rejected.add(route_slot, index, 1);
+}
+
+void recordShadow(const config::Route& route, m::ShadowOutcome outcome) {
+  m::shadow.add(route.metric_slot, m::index(outcome), 1);
 }
 
 void recordTierHit() { m::memory_tier_hits.inc(); }

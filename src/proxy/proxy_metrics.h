@@ -2,20 +2,30 @@
 // carries one line per metric (base/metric_catalog.h has the metrics).
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <string_view>
 
+#include "base/metric_catalog.h"
+#include "config/config.h"
 #include "proxy/close_reason.h"
 
 namespace larder::proxy {
 
 // An exchange ended: its method, its cache status ("HIT", "MISS", ..., "-"),
-// the status sent (499 when the client left) and the body bytes sent.
-void recordExchangeMetrics(std::string_view method, std::string_view cache_status, int status,
-                           uint64_t body_bytes);
-// decideStore refused a response (cache/policy.cc reason), or the capture
-// was dropped ("too_big").
-void recordStoreRejected(std::string_view reason);
+// the status sent (499 when the client left) and the body bytes sent;
+// `route` is its route (nullptr: none matched), for the route-labelled
+// families (config::Route::metric_slot).
+void recordExchangeMetrics(const config::Route* route, std::string_view method,
+                           std::string_view cache_status, int status, uint64_t body_bytes);
+// The upstream's response head came `latency` after the request was sent.
+void recordRouteUpstreamLatency(const config::Route* route, std::chrono::nanoseconds latency);
+// decideStore refused a response of `route` (cache/policy.cc reason), or
+// the capture was dropped ("too_big").
+void recordStoreRejected(std::string_view reason, const config::Route* route);
+void recordStoreRejected(std::string_view reason, uint32_t route_slot);
+// A shadow route's request: what the cache would have done.
+void recordShadow(const config::Route& route, base::metrics::ShadowOutcome outcome);
 // A write's invalidation reached the store, or not (then it is retried).
 void recordInvalidation(bool ok);
 void recordTierHit();

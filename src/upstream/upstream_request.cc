@@ -107,7 +107,7 @@ void UpstreamRequest::onWritten() {
 
 void UpstreamRequest::onHead(http::ResponseHead& head) {
   const auto elapsed = base::MonoClock::now() - started_at_;
-  head_latency_ = std::chrono::duration_cast<base::Duration>(elapsed);
+  head_latency_ = std::chrono::duration_cast<std::chrono::nanoseconds>(elapsed);
   base::metrics::upstream_response_seconds.observe(elapsed);
   base::metrics::upstream_responses.add(base::metrics::statusClassIndex(head.status), 1);
   handler_.onUpstreamHead(head);

@@ -86,7 +86,7 @@ class UpstreamRequest {
     return request_.body_framing == http::BodyFraming::kNone || body_finished_;
   }
   // Time from start() until the response head arrived.
-  base::Duration headLatency() const { return head_latency_; }
+  std::chrono::nanoseconds headLatency() const { return head_latency_; }
 
   static constexpr size_t kHighWater = 256 * 1024;
   // The proxy hands over bodies of up to 64 KiB whole (and a last read).
@@ -119,7 +119,7 @@ class UpstreamRequest {
   bool sent_ = false;
   bool paused_ = false;
   base::MonoTime started_at_{};
-  base::Duration head_latency_{0};
+  std::chrono::nanoseconds head_latency_{0};
 };
 
 }  // namespace larder::upstream

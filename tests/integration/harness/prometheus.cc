@@ -119,22 +119,29 @@ PrometheusText parsePrometheus(std::string_view text) {
     if (family != current_family || !result.types.count(family))
       fail(line_number, line, "sample outside its family's HELP/TYPE block");
     std::string le;
+    // A histogram's series: its family and its labels other than le (a
+    // labelled histogram has one bucket run per label set).
+    std::string histogram = family;
     for (const auto& label : splitLabels(labels)) {
       std::smatch label_match;
       if (!std::regex_match(label, label_match, kLabel)) fail(line_number, line, "bad label");
-      if (label_match[1] == "le") le = label_match[2];
+      if (label_match[1] == "le") {
+        le = label_match[2];
+      } else {
+        histogram += "{" + label + "}";
+      }
     }
     const std::string& type = result.types[family];
     if (type == "counter" && value < 0) fail(line_number, line, "negative counter");
     if (type == "histogram" && endsWith(name, "_bucket")) {
       if (le.empty()) fail(line_number, line, "bucket without le");
-      if (value < bucket_last[family]) fail(line_number, line, "buckets not cumulative");
-      bucket_last[family] = value;
-      if (le == "+Inf") bucket_inf[family] = value;
+      if (value < bucket_last[histogram]) fail(line_number, line, "buckets not cumulative");
+      bucket_last[histogram] = value;
+      if (le == "+Inf") bucket_inf[histogram] = value;
     }
     if (type == "histogram" && endsWith(name, "_count")) {
-      if (!bucket_inf.count(family)) fail(line_number, line, "histogram without a +Inf bucket");
-      if (bucket_inf[family] != value) fail(line_number, line, "_count differs from the +Inf bucket");
+      if (!bucket_inf.count(histogram)) fail(line_number, line, "histogram without a +Inf bucket");
+      if (bucket_inf[histogram] != value) fail(line_number, line, "_count differs from the +Inf bucket");
     }
     std::string series = labels.empty() ? name : name + "{" + labels + "}";
     if (!result.samples.emplace(series, value).second) fail(line_number, line, "series repeated");

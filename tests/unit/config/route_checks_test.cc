@@ -7,8 +7,10 @@
 #include <fmt/format.h>
 
 #include <fstream>
+#include <set>
 #include <string>
 
+#include "base/route_metrics.h"
 #include "config/loader.h"
 
 using namespace larder::config;
@@ -208,6 +210,12 @@ TEST_CASE("a config of 200,000 routes loads and is fully checked") {
   CHECK(config.warnings[0].find(fmt::format("routes[{}].match: overlaps routes[15]", kRoutes)) != std::string::npos);
   CHECK(config.warnings[1].find(fmt::format("routes[{}].invalidates[0]: \"r8s\"", kRoutes + 1)) !=
         std::string::npos);
+  // Issue 15: every route has a unique name and a bounded metrics slot:
+  // past metrics.route_labels (100 by default) they share route="other".
+  std::set<uint32_t> slots;
+  for (const Route& route : config.routes) slots.insert(route.metric_slot);
+  CHECK(slots.size() <= 101);
+  CHECK(config.routes.back().metric_slot == larder::base::RouteLabels::kOther);
   const long peak = peakRssKib();
   MESSAGE("peak RSS after loading " << kRoutes << " routes: " << peak / 1024 << " MiB");
   if (!kSanitized) CHECK(peak < 2L * 1024 * 1024);  // yaml-cpp's tree is most of it

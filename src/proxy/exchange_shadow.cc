@@ -1,0 +1,104 @@
+// Shadow routes (`mode: shadow`, issue 15): the cache decides as if the
+// route were cached, but every request is forwarded and served the fresh
+// answer. What the cache would have done is counted (larder_shadow_total),
+// and on a sample of would-be hits the stored answer is compared with the
+// fresh one, by status and body digest (cache/digest.h).
+//
+// The store sees what a real cache would write: a would-be miss (or a
+// would-be stale answer, which a real cache refreshes behind) stores the
+// fresh answer as a miss does; a would-be hit stores nothing, so entries age
+// as they would and the would-hit ratio is the one the route would get.
+// Entries are stored under the versions seen before the fetch, as any miss
+// (DESIGN invariant 3), and never served, so writes invalidate as usual.
+// X-Cache says MISS (the answer came from the upstream); Cache-Status
+// carries detail=shadow_would_hit or shadow_would_miss.
+#include <random>
+
+#include "base/log.h"
+#include "cache/digest.h"
+#include "cache/policy.h"
+#include "cache/revalidation.h"
+#include "proxy/exchange.h"
+#include "proxy/proxy_metrics.h"
+
+namespace larder::proxy {
+namespace {
+
+bool sampled(double fraction) {
+  if (fraction >= 1.0) return true;
+  if (fraction <= 0.0) return false;
+  thread_local std::minstd_rand generator{std::random_device{}()};
+  return std::uniform_real_distribution<double>(0.0, 1.0)(generator) < fraction;
+}
+
+}  // namespace
+
+void Exchange::decideShadow(std::optional<cache::Entry> entry) {
+  bool would_hit = false;
+  bool refresh = false;  // a real cache would serve it stale and refresh it behind
+  if (entry && !client_wants_fresh_) {
+    const base::WallTime now = base::WallClock::now();
+    if (cache::isFresh(entry->stored_at, entry->ttl, now)) {
+      would_hit = true;
+    } else {
+      auto windows = cache::staleWindows(entry->headers, *route_, config_->cache);
+      would_hit = windows.while_revalidate.count() > 0 &&
+                  cache::staleness(*entry, now) <= windows.while_revalidate;
+      refresh = would_hit;
+    }
+  }
+  shadow_ = would_hit ? ShadowVerdict::kWouldHit : ShadowVerdict::kWouldMiss;
+  shadow_expected_.reset();
+  // A HEAD or a range carries no whole body to compare.
+  if (would_hit && !head_request_ && !request_.headers.has("Range") && sampled(route_->shadow_sample)) {
+    const cache::Digest128 digest = cache::murmur3x64_128(entry->body);
+    shadow_expected_ = ShadowExpected{entry->status, digest};
+    shadow_body_.clear();
+  }
+  stale_entry_.reset();  // never revalidated nor served stale: the answer is fresh
+  if (would_hit && !refresh) {
+    cache_status_ = CacheVerdict::kMiss;
+    proceedUpstream();  // a hit fetches nothing, so nothing is stored
+    return;
+  }
+  missed();
+}
+
+// The fresh body of a sampled would-be hit, kept for the comparison; past
+// max_object_size the comparison is given up (DESIGN invariant 8).
+void Exchange::keepShadowBody(std::string_view data) {
+  if (!shadow_expected_) return;
+  if (shadow_body_.size() + data.size() > config_->cache.max_object_size) {
+    shadow_expected_.reset();
+    std::string().swap(shadow_body_);
+    return;
+  }
+  shadow_body_.append(data);
+}
+
+void Exchange::compareShadow() {
+  if (!shadow_expected_) return;
+  shadow_compared_ = true;
+  shadow_mismatch_ = shadow_expected_->status != status_ ||
+                     !(shadow_expected_->digest == cache::murmur3x64_128(shadow_body_));
+  if (shadow_mismatch_)
+    LOG_DEBUG("shadow {} {}: the stored answer differs from the fresh one", request_.method, request_.target);
+  shadow_expected_.reset();
+  std::string().swap(shadow_body_);
+}
+
+std::string_view Exchange::shadowLabel() const {
+  if (shadow_ == ShadowVerdict::kNone) return {};
+  if (shadow_mismatch_) return "mismatch";
+  return shadow_ == ShadowVerdict::kWouldHit ? "would_hit" : "would_miss";
+}
+
+void Exchange::recordShadowOutcome() {
+  using Outcome = base::metrics::ShadowOutcome;
+  if (shadow_ == ShadowVerdict::kNone) return;
+  recordShadow(*route_, shadow_ == ShadowVerdict::kWouldHit ? Outcome::kWouldHit : Outcome::kWouldMiss);
+  if (shadow_compared_) recordShadow(*route_, Outcome::kCompared);
+  if (shadow_mismatch_) recordShadow(*route_, Outcome::kMismatch);
+}
+
+}  // namespace larder::proxy
