@@ -21,6 +21,7 @@ store::RedisOptions redisOptions(const config::Config& config) {
   const config::RedisConfig& redis = *config.store.redis;
   store::RedisOptions options;
   options.invalidation_channel = store::invalidationChannel(config.cache.key_prefix);
+  options.generation_key = config.cache.key_prefix + ":generation";
   if (redis.address.kind == config::Address::Kind::kUnix) {
     options.unix_path = redis.address.path;
   } else {

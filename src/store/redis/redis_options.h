@@ -33,6 +33,10 @@ struct RedisOptions {
   int max_queued = 256;    // per connection: commands waiting inside larder
   // Where invalidations are announced to other instances' tiers; empty: not.
   std::string invalidation_channel;
+  // The generation key (store/redis/generation.h): names the Redis server
+  // run whose data the cache trusts. Empty: no generation check (a
+  // connection that only takes locks).
+  std::string generation_key = "v1:generation";
 
   int breaker_failures = 5;               // consecutive failures that open it
   base::Duration breaker_cooldown{1000};  // open this long before a probe
