@@ -103,6 +103,10 @@ struct RedisConfig {
   unsigned max_queued = 1024;          // per worker: commands waiting inside larder
   unsigned breaker_failures = 5;       // consecutive failures that open the breaker
   Duration breaker_cooldown = 1s;      // open breaker: time before a probe
+  // write_consistency (issue 16): how long a write's answer waits for its
+  // invalidation to reach Redis; past it (or at once with 0) the answer goes
+  // out with `Larder-Invalidation: pending` and the backlog retries.
+  Duration wait_for_invalidation = 0ms;
 };
 
 enum class StoreFailureMode { kBypass, kReject };

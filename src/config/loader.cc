@@ -28,6 +28,8 @@ using base::Unexpected;
 // /dev/zero from reading forever.
 constexpr off_t kMaxSecretFileSize = 64 * 1024;
 constexpr unsigned kMaxWorkers = 1024;
+// store.redis.write_consistency.wait_for_invalidation, at most.
+constexpr Duration kMaxInvalidationWait = std::chrono::seconds(60);
 constexpr unsigned kMaxConnections = 1u << 20;
 constexpr uint64_t kMinHeaderSize = 1024;
 
@@ -396,6 +398,19 @@ class Loader {
       }
       if (auto c = breaker.take("cooldown")) {
         ok &= r_.readPositiveDuration(*c, breaker.pathOf("cooldown"), redis.breaker_cooldown);
+      }
+    }
+    if (auto v = m.take("write_consistency")) {
+      MapReader consistency(r_, *v, m.pathOf("write_consistency"));
+      ok &= consistency.isMap() || v->IsNull();
+      if (auto w = consistency.take("wait_for_invalidation")) {
+        const std::string path = consistency.pathOf("wait_for_invalidation");
+        if (!r_.readDuration(*w, path, redis.wait_for_invalidation)) {
+          ok = false;
+        } else if (redis.wait_for_invalidation > kMaxInvalidationWait) {
+          r_.error(*w, path, "must be at most 60s (a client waits this long for its write's answer)");
+          ok = false;
+        }
       }
     }
     return ok;

@@ -64,3 +64,36 @@ TEST_CASE("store.redis: bad load settings get an error naming the key") {
     CHECK(result.error()[0].message.find(row.message) != std::string::npos);
   }
 }
+
+TEST_CASE("store.redis.write_consistency: a write waits for nothing by default; wait_for_invalidation is read") {
+  auto plain = loadConfigString(withRedis(""), "conf.yaml");
+  REQUIRE(plain.ok());
+  CHECK((*plain)->store.redis->wait_for_invalidation == std::chrono::milliseconds(0));
+  auto waiting =
+      loadConfigString(withRedis(", write_consistency: { wait_for_invalidation: 500ms }"), "conf.yaml");
+  REQUIRE(waiting.ok());
+  CHECK((*waiting)->store.redis->wait_for_invalidation == std::chrono::milliseconds(500));
+}
+
+TEST_CASE("store.redis.write_consistency: bad values get an error naming the key") {
+  struct Row {
+    std::string extra;
+    std::string message;  // a substring
+  };
+  const Row rows[] = {
+      {", write_consistency: { wait_for_invalidation: 2m }",
+       "store.redis.write_consistency.wait_for_invalidation: must be at most 60s"},
+      {", write_consistency: { wait_for_invalidation: soon }",
+       "store.redis.write_consistency.wait_for_invalidation: invalid duration"},
+      {", write_consistency: { wait_for_invalidation: -1s }", "store.redis.write_consistency.wait_for_invalidation"},
+      {", write_consistency: { wait: 1s }", "unknown key store.redis.write_consistency.wait"},
+      {", write_consistency: 5", "store.redis.write_consistency"},
+  };
+  for (const Row& row : rows) {
+    CAPTURE(row.extra);
+    auto result = loadConfigString(withRedis(row.extra), "conf.yaml");
+    REQUIRE_FALSE(result.ok());
+    REQUIRE(!result.error().empty());
+    CHECK(result.error()[0].message.find(row.message) != std::string::npos);
+  }
+}
