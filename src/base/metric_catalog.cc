@@ -159,6 +159,8 @@ Counter redis_generation_mismatches("larder_redis_generation_mismatches_total",
                                     "Redis commands that found another generation than their "
                                     "connection knew (a restart or failover seen mid-flight); "
                                     "the request bypassed the cache.");
+Counter redis_master_switches("larder_redis_master_switches_total",
+                              "Redis Sentinel failovers this process followed (the master moved).");
 Gauge memory_store_bytes("larder_memory_store_bytes", "Bytes held by the in-process memory store.");
 Gauge memory_store_items("larder_memory_store_items",
                          "Items (entries and namespace versions) held by the in-process memory store.");

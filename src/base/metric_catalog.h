@@ -100,6 +100,7 @@ extern Counter redis_reconnects;           // larder_redis_reconnects_total
 // Issue 16: Redis restarts and failovers.
 extern Counter redis_generations;          // larder_redis_generations_started_total
 extern Counter redis_generation_mismatches;  // larder_redis_generation_mismatches_total
+extern Counter redis_master_switches;      // larder_redis_master_switches_total
 extern Gauge memory_store_bytes;
 extern Gauge memory_store_items;
 extern Gauge memory_store_max_bytes;

@@ -91,8 +91,16 @@ struct UpstreamConfig {
   std::optional<HealthCheckConfig> health_check;  // none: passive health only
 };
 
+// Redis Sentinel (issue 16): the master is found and followed through these.
+struct SentinelConfig {
+  std::string master_name;
+  std::vector<Address> sentinels;      // host:port each
+  std::string password;                // for the sentinels, from password_file
+};
+
 struct RedisConfig {
   Address address;                     // from url: redis://host:port/db or unix:///path
+  std::optional<SentinelConfig> sentinel;  // set: the master comes from Sentinel, not `address`
   unsigned database = 0;
   std::string username;                // empty: AUTH with password only
   std::string password;                // loaded from password_file or password_env

@@ -13,6 +13,7 @@
 #include "base/metric_catalog.h"
 #include "cache/store.h"
 #include "store/redis/generation.h"
+#include "store/redis/sentinel_watcher.h"
 
 namespace larder::store {
 
@@ -103,6 +104,12 @@ bool RedisConnection::isReceivingLargeReply() const {
 bool RedisConnection::send(const std::vector<std::string_view>& args, ReplyCallback&& on_reply,
                            bool* busy) {
   if (state_ != State::kReady) return false;
+  // Sentinel moved the master: this connection may talk to a demoted one
+  // (read-only, or about to be). Reconnect now; this command bypasses.
+  if (options_.master && options_.master->version() != master_version_) {
+    failLater("the master moved (Sentinel)");
+    return false;
+  }
   const bool goes_now = queued_.empty() && hasRoom();
   if (!goes_now && queued_.size() >= static_cast<size_t>(std::max(0, options_.max_queued))) {
     if (busy != nullptr) *busy = true;
@@ -198,6 +205,7 @@ void RedisConnection::armTimer() {
 
 void RedisConnection::startConnect() {
   std::string error;
+  if (options_.master) master_version_ = options_.master->version();
   redisAsyncContext* context = connectOnLoop(options_, loop_.raw(), this, this, error);
   if (context == nullptr) {
     logFailure(error);

@@ -151,6 +151,7 @@ class RedisConnection final : private RedisIoObserver {
   State state_ = State::kBackoff;
   std::string script_sha_;
   std::string generation_;
+  uint64_t master_version_ = 0;  // the Sentinel master connected to (RedisOptions::master)
   bool refreshing_generation_ = false;
   std::deque<std::unique_ptr<Command>> queued_;
   std::deque<std::unique_ptr<Command>> outstanding_;

@@ -3,16 +3,22 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 
 #include "base/time.h"
 
 namespace larder::store {
 
+class MasterAddress;  // store/redis/sentinel_watcher.h
+
 struct RedisOptions {
   std::string host = "127.0.0.1";
   uint16_t port = 6379;
   std::string unix_path;  // when set, used instead of host and port
+  // With Redis Sentinel: the master's address, followed across failovers;
+  // when set, used instead of host and port.
+  std::shared_ptr<const MasterAddress> master;
   std::string username;   // ACL user (Redis 6+); empty: `AUTH password`
   std::string password;   // empty: no AUTH
   int database = 0;       // SELECT when nonzero
