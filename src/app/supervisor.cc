@@ -133,8 +133,9 @@ int Supervisor::run() {
   admin_->setListening(true);
   LOG_INFO("larder {} listening on {} with {} worker(s), upstream {}, store {}, admin {}",
            LARDER_VERSION, config_->server.listen.toString(), count, describeUpstream(),
-           config_->store.redis ? "redis " + config_->store.redis->address.toString()
-                                : std::string("memory"),
+           !config_->store.redis            ? std::string("memory")
+           : config_->store.redis->sentinel ? "redis sentinel " + config_->store.redis->sentinel->master_name
+                                            : "redis " + config_->store.redis->address.toString(),
            config_->admin.listen ? config_->admin.listen->toString() : std::string("off"));
   watchSignal(terminate_, SIGTERM);
   watchSignal(interrupt_, SIGINT);
