@@ -124,7 +124,57 @@ struct SentinelFixture {
   std::unique_ptr<LarderProcess> larder;
 };
 
+// larder's connections on the Redis at `port`: neither the harness's own,
+// nor sentinels', nor replication links.
+size_t larderClients(uint16_t port) {
+  auto list = ask(port, {"CLIENT", "LIST"});
+  if (!list) return 0;
+  size_t count = 0;
+  size_t at = 0;
+  const std::string& text = list->str;
+  while (at < text.size()) {
+    size_t end = text.find('\n', at);
+    if (end == std::string::npos) end = text.size();
+    const std::string line = text.substr(at, end - at);
+    at = end + 1;
+    if (line.empty() || line.find(" name=sentinel-") != std::string::npos) continue;
+    if (line.find("cmd=client|list") != std::string::npos) continue;
+    if (line.find(" flags=N ") == std::string::npos && line.find(" flags=P ") == std::string::npos) continue;
+    ++count;
+  }
+  return count;
+}
+
 }  // namespace
+
+TEST_CASE("Sentinel: a failover that leaves the old master running moves every connection, subscribers too") {
+  SentinelFixture f;
+  f.warm();
+  const size_t before = larderClients(f.master->port());
+  REQUIRE(before >= 2);
+  // Forced, no agreement needed: the old master stays up and becomes a replica.
+  REQUIRE(ask(f.sentinels[0]->port(), {"SENTINEL", "FAILOVER", std::string(kMasterName)}).has_value());
+  const std::string replica_port = std::to_string(f.replica.port());
+  REQUIRE_MESSAGE(waitUntil([&] { return f.sentinels[0]->masterField("port") == replica_port; }, 30s, 50ms),
+                  "no failover within 30s");
+  // Requests move larder's command connections; the subscribers follow on their own.
+  HttpClient client(f.larder->port());
+  CHECK(waitUntil(
+      [&] {
+        for (size_t key = 0; key < kKeys; ++key) CHECK(mustGet(client, productPath(key)).status == 200);
+        return larderClients(f.master->port()) == 0 && larderClients(f.replica.port()) >= before;
+      },
+      15s, 50ms));
+  MESSAGE("larder connections: old master ", larderClients(f.master->port()), ", new master ",
+          larderClients(f.replica.port()));
+  REQUIRE(waitUntil([&] { return xCache(mustGet(client, productPath(2))) == "HIT"; }, 10s, 20ms));
+  HttpResponse write = mustRequest(client, "PUT", productPath(2), {}, "{}");
+  CHECK(write.status == 200);
+  CHECK_FALSE(write.hasHeader("Larder-Invalidation"));
+  HttpResponse read = mustGet(client, productPath(2));
+  CHECK(xCache(read) != "HIT");
+  CHECK(answerNumber(read.body) > answerNumber(write.body));
+}
 
 TEST_CASE("Sentinel: the master killed under load: no request fails, larder follows the switch, hits and read-your-writes hold") {
   SentinelFixture f;
