@@ -63,6 +63,21 @@ bool applyLogConfig(const config::LogConfig& log) {
   return ok;
 }
 
+// Before any worker connects: the first answer is asked for here, bounded
+// by the sentinels' timeout; without one, workers bypass Redis until the
+// watcher finds the master (DESIGN invariant 5).
+void Supervisor::startSentinel(const config::SentinelConfig& config) {
+  store::SentinelOptions options;
+  options.master_name = config.master_name;
+  options.password = config.password;
+  for (const auto& address : config.sentinels) options.sentinels.push_back({address.host, address.port});
+  shared_.redis_master = std::make_shared<store::MasterAddress>();
+  sentinel_ = std::make_unique<store::SentinelWatcher>(std::move(options), shared_.redis_master);
+  if (!sentinel_->discover())
+    LOG_WARN("redis sentinel: no sentinel named master {} yet; bypassing Redis until one does", config.master_name);
+  sentinel_->start();
+}
+
 Supervisor::Supervisor(std::string config_path, config::ConfigPtr config)
     : config_path_(std::move(config_path)),
       config_(std::move(config)),
@@ -72,6 +87,7 @@ Supervisor::Supervisor(std::string config_path, config::ConfigPtr config)
   shared_.tier.setMaxBytes(config_->cache.memory_tier_size);
   // With Redis, other instances' writes are heard only once subscribed.
   shared_.tier.setCoherent(!config_->store.redis);
+  if (config_->store.redis && config_->store.redis->sentinel) startSentinel(*config_->store.redis->sentinel);
   // Values kept elsewhere, copied into gauges when /metrics is rendered
   // (on the admin thread; both sources are thread-safe).
   collector_ = base::MetricCollectors::add([this] {
@@ -119,8 +135,9 @@ int Supervisor::run() {
   admin_->setListening(true);
   LOG_INFO("larder {} listening on {} with {} worker(s), upstream {}, store {}, admin {}",
            LARDER_VERSION, config_->server.listen.toString(), count, describeUpstream(),
-           config_->store.redis ? "redis " + config_->store.redis->address.toString()
-                                : std::string("memory"),
+           !config_->store.redis            ? std::string("memory")
+           : config_->store.redis->sentinel ? "redis sentinel " + config_->store.redis->sentinel->master_name
+                                            : "redis " + config_->store.redis->address.toString(),
            config_->admin.listen ? config_->admin.listen->toString() : std::string("off"));
   watchSignal(terminate_, SIGTERM);
   watchSignal(interrupt_, SIGINT);
@@ -189,6 +206,8 @@ void Supervisor::reload() {
       LOG_WARN("listen address and worker count changes need a restart; kept {}",
                config_->server.listen.toString());
     }
+    if (next->store.redis && next->store.redis->sentinel && !sentinel_)
+      LOG_WARN("turning store.redis.sentinel on needs a restart");
     if (next->cache.distributed_lock.enabled && !started_with_fill_lock_)
       LOG_WARN("turning cache.distributed_lock on needs a restart; it stays off until then");
     applyLogConfig(next->log);

@@ -37,6 +37,7 @@ class Supervisor {
   int run();
 
  private:
+  void startSentinel(const config::SentinelConfig& config);
   void watchSignal(net::UvHandle<uv_signal_t>& handle, int signum);
   void onSignal(int signum);
   void reload();
@@ -50,6 +51,8 @@ class Supervisor {
   // Workers build their fill lock at start only (cache.distributed_lock).
   bool started_with_fill_lock_ = false;
   SharedState shared_;
+  // With store.redis.sentinel: follows the master for every worker.
+  std::unique_ptr<store::SentinelWatcher> sentinel_;
   std::vector<std::unique_ptr<Worker>> workers_;
   std::unique_ptr<admin::AdminServer> admin_;
   base::MetricCollectors::Id collector_ = 0;

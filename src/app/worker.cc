@@ -17,10 +17,14 @@ namespace larder::app {
 
 namespace {
 
-store::RedisOptions redisOptions(const config::Config& config) {
+store::RedisOptions redisOptions(const config::Config& config, const SharedState& shared) {
   const config::RedisConfig& redis = *config.store.redis;
   store::RedisOptions options;
+  // With Sentinel, every connection follows the process's one answer.
+  // (A reload that turns Sentinel on needs a restart: the Supervisor says so.)
+  if (redis.sentinel && shared.redis_master) options.master = shared.redis_master;
   options.invalidation_channel = store::invalidationChannel(config.cache.key_prefix);
+  options.generation_key = config.cache.key_prefix + ":generation";
   if (redis.address.kind == config::Address::Kind::kUnix) {
     options.unix_path = redis.address.path;
   } else {
@@ -46,14 +50,14 @@ store::RedisOptions redisOptions(const config::Config& config) {
 
 std::unique_ptr<cache::Store> makeStore(net::Loop& loop, const config::Config& config,
                                         SharedState& shared) {
-  if (config.store.redis) return std::make_unique<store::RedisStore>(loop, redisOptions(config));
+  if (config.store.redis) return std::make_unique<store::RedisStore>(loop, redisOptions(config, shared));
   return std::make_unique<store::MemoryStore>(loop, shared.memory);
 }
 
 std::unique_ptr<cache::FillLock> makeFillLock(net::Loop& loop, const config::Config& config,
-                                              unsigned index) {
+                                              const SharedState& shared, unsigned index) {
   if (!config.store.redis || !config.cache.distributed_lock.enabled) return nullptr;
-  auto lock = std::make_unique<store::RedisFillLock>(loop, redisOptions(config),
+  auto lock = std::make_unique<store::RedisFillLock>(loop, redisOptions(config, shared),
                                                      static_cast<int>(index));
   lock->listen(cache::fillNoticeChannel(config.cache.key_prefix));
   return lock;
@@ -77,7 +81,7 @@ struct Worker::State {
   State(config::ConfigPtr config, SharedState& shared, unsigned index)
       : queue(loop),
         store(makeStore(loop, *config, shared)),
-        fill_lock(makeFillLock(loop, *config, index)),
+        fill_lock(makeFillLock(loop, *config, shared, index)),
         pool(loop, config->upstream),
         refreshes(pool, *store, shared.coalescer),
         context{loop, pool, config, *store, shared.backlog, shared.coalescer, shared.vary_memo,
@@ -209,7 +213,7 @@ void Worker::listenForInvalidations(State& state, const config::Config& config) 
   std::string channel = store::invalidationChannel(config.cache.key_prefix);
   if (state.tier_subscriber && channel == state.tier_channel) return;
   if (!state.tier_subscriber)
-    state.tier_subscriber = std::make_unique<store::RedisSubscriber>(state.loop, redisOptions(config), 0);
+    state.tier_subscriber = std::make_unique<store::RedisSubscriber>(state.loop, redisOptions(config, shared_), 0);
   state.tier_channel = channel;
   cache::MemoryTier& tier = shared_.tier;
   tier.setCoherent(false);  // until the channel is confirmed

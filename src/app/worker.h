@@ -29,6 +29,7 @@
 #include "config/config.h"
 #include "net/loop.h"
 #include "store/memory/memory_backend.h"
+#include "store/redis/sentinel_watcher.h"
 
 namespace larder::app {
 
@@ -46,6 +47,9 @@ struct SharedState {
   cache::VaryMemo vary_memo;
   cache::MemoryTier tier;
   cache::SurrogateMemo surrogate_memo;
+  // With store.redis.sentinel: where the master is (the Supervisor's
+  // SentinelWatcher keeps it current); null otherwise.
+  std::shared_ptr<store::MasterAddress> redis_master;
 };
 
 // The cache backend for a loop: a RedisStore when store.redis is set, else a
@@ -57,7 +61,7 @@ std::unique_ptr<cache::Store> makeStore(net::Loop& loop, const config::Config& c
 // The distributed fill lock for a loop: a RedisFillLock when store.redis is
 // set and cache.distributed_lock is on; otherwise null.
 std::unique_ptr<cache::FillLock> makeFillLock(net::Loop& loop, const config::Config& config,
-                                              unsigned index);
+                                              const SharedState& shared, unsigned index);
 
 class Worker {
  public:

@@ -164,6 +164,16 @@ Counter redis_reconnects("larder_redis_reconnects_total",
                           "Reconnects scheduled: a Redis connection was closed by the peer, "
                           "failed, could not connect, or owed replies and received nothing for "
                           "store.redis.timeout.");
+Counter redis_generations("larder_redis_generations_started_total",
+                          "Redis generations this process started: its connection found a Redis "
+                          "server (a restart, a failover, a first start) whose data larder had not "
+                          "vouched for, and every entry stored before became a miss.");
+Counter redis_generation_mismatches("larder_redis_generation_mismatches_total",
+                                    "Redis commands that found another generation than their "
+                                    "connection knew (a restart or failover seen mid-flight); "
+                                    "the request bypassed the cache.");
+Counter redis_master_switches("larder_redis_master_switches_total",
+                              "Redis Sentinel failovers this process followed (the master moved).");
 Gauge memory_store_bytes("larder_memory_store_bytes", "Bytes held by the in-process memory store.");
 Gauge memory_store_items("larder_memory_store_items",
                          "Items (entries and namespace versions) held by the in-process memory store.");

@@ -106,6 +106,10 @@ extern Counter redis_late_replies;         // larder_redis_late_replies_total
 extern CounterFamily redis_dropped;        // larder_redis_commands_dropped_total{reason}
 extern Counter redis_bytes_read;           // larder_redis_read_bytes_total
 extern Counter redis_reconnects;           // larder_redis_reconnects_total
+// Issue 16: Redis restarts and failovers.
+extern Counter redis_generations;          // larder_redis_generations_started_total
+extern Counter redis_generation_mismatches;  // larder_redis_generation_mismatches_total
+extern Counter redis_master_switches;      // larder_redis_master_switches_total
 extern Gauge memory_store_bytes;
 extern Gauge memory_store_items;
 extern Gauge memory_store_max_bytes;

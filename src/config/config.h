@@ -105,8 +105,16 @@ struct UpstreamConfig {
   std::optional<UpstreamTlsConfig> tls;
 };
 
+// Redis Sentinel (issue 16): the master is found and followed through these.
+struct SentinelConfig {
+  std::string master_name;
+  std::vector<Address> sentinels;      // host:port each
+  std::string password;                // for the sentinels, from password_file
+};
+
 struct RedisConfig {
   Address address;                     // from url: redis://host:port/db or unix:///path
+  std::optional<SentinelConfig> sentinel;  // set: the master comes from Sentinel, not `address`
   unsigned database = 0;
   std::string username;                // empty: AUTH with password only
   std::string password;                // loaded from password_file or password_env
@@ -117,6 +125,10 @@ struct RedisConfig {
   unsigned max_queued = 1024;          // per worker: commands waiting inside larder
   unsigned breaker_failures = 5;       // consecutive failures that open the breaker
   Duration breaker_cooldown = 1s;      // open breaker: time before a probe
+  // write_consistency (issue 16): how long a write's answer waits for its
+  // invalidation to reach Redis; past it (or at once with 0) the answer goes
+  // out with `Larder-Invalidation: pending` and the backlog retries.
+  Duration wait_for_invalidation = 0ms;
 };
 
 enum class StoreFailureMode { kBypass, kReject };

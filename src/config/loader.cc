@@ -30,6 +30,8 @@ using base::Unexpected;
 // /dev/zero from reading forever.
 constexpr off_t kMaxSecretFileSize = 64 * 1024;
 constexpr unsigned kMaxWorkers = 1024;
+// store.redis.write_consistency.wait_for_invalidation, at most.
+constexpr Duration kMaxInvalidationWait = std::chrono::seconds(60);
 constexpr unsigned kMaxConnections = 1u << 20;
 constexpr uint64_t kMinHeaderSize = 1024;
 
@@ -343,6 +345,7 @@ class Loader {
     MapReader m(r_, node, "store.redis");
     if (!m.isMap()) return false;
     bool ok = true;
+    const bool has_url = m.has("url");
     if (auto v = m.take("url")) {
       if (r_.expectScalar(*v, m.pathOf("url"), "a redis:// or unix:// URL")) {
         auto endpoint = parseRedisUrl(v->Scalar());
@@ -357,8 +360,16 @@ class Loader {
       } else {
         ok = false;
       }
-    } else {
-      r_.error(node, m.pathOf("url"), "missing (e.g. redis://127.0.0.1:6379/0)");
+    }
+    if (auto v = m.take("sentinel")) {
+      SentinelConfig sentinel;
+      if (loadSentinel(*v, m.pathOf("sentinel"), sentinel)) {
+        redis.sentinel = std::move(sentinel);
+      } else {
+        ok = false;
+      }
+    } else if (!has_url) {
+      r_.error(node, m.pathOf("url"), "missing (e.g. redis://127.0.0.1:6379/0, or set sentinel)");
       ok = false;
     }
     if (auto v = m.take("password")) {
@@ -417,6 +428,68 @@ class Loader {
       }
       if (auto c = breaker.take("cooldown")) {
         ok &= r_.readPositiveDuration(*c, breaker.pathOf("cooldown"), redis.breaker_cooldown);
+      }
+    }
+    if (auto v = m.take("write_consistency")) {
+      MapReader consistency(r_, *v, m.pathOf("write_consistency"));
+      ok &= consistency.isMap() || v->IsNull();
+      if (auto w = consistency.take("wait_for_invalidation")) {
+        const std::string path = consistency.pathOf("wait_for_invalidation");
+        if (!r_.readDuration(*w, path, redis.wait_for_invalidation)) {
+          ok = false;
+        } else if (redis.wait_for_invalidation > kMaxInvalidationWait) {
+          r_.error(*w, path, "must be at most 60s (a client waits this long for its write's answer)");
+          ok = false;
+        }
+      }
+    }
+    return ok;
+  }
+
+  // store.redis.sentinel: {master_name, sentinels: [host:port...], password_file}
+  bool loadSentinel(const YAML::Node& node, const std::string& path, SentinelConfig& sentinel) {
+    MapReader m(r_, node, path);
+    if (!m.isMap()) {
+      r_.error(node, path, "expected a map (master_name, sentinels, password_file)");
+      return false;
+    }
+    bool ok = true;
+    if (auto v = m.take("master_name")) {
+      ok &= r_.readNonEmptyString(*v, m.pathOf("master_name"), sentinel.master_name);
+    } else {
+      r_.error(node, m.pathOf("master_name"), "missing (the name in `sentinel monitor <name> ...`)");
+      ok = false;
+    }
+    auto list = m.take("sentinels");
+    if (!list) {
+      r_.error(node, m.pathOf("sentinels"), "missing (a list of host:port)");
+      ok = false;
+    } else if (!list->IsSequence() || list->size() == 0) {
+      r_.error(*list, m.pathOf("sentinels"), "expected a non-empty list of host:port addresses");
+      ok = false;
+    } else {
+      size_t index = 0;
+      for (const YAML::Node& item : *list) {
+        const std::string item_path = m.pathOf("sentinels") + "[" + std::to_string(index++) + "]";
+        Address address;
+        if (!r_.readAddress(item, item_path, address)) {
+          ok = false;
+        } else if (address.kind != Address::Kind::kTcp) {
+          r_.error(item, item_path, "a sentinel is reached over TCP (host:port)");
+          ok = false;
+        } else {
+          sentinel.sentinels.push_back(std::move(address));
+        }
+      }
+    }
+    if (auto v = m.take("password_file")) {
+      std::string file;
+      std::string error;
+      if (!r_.readNonEmptyString(*v, m.pathOf("password_file"), file)) {
+        ok = false;
+      } else if (!readSecretFile(file, sentinel.password, error)) {
+        r_.error(*v, m.pathOf("password_file"), error);
+        ok = false;
       }
     }
     return ok;

@@ -138,7 +138,10 @@ class Exchange : public upstream::ResponseHandler {
   void invalidateBeforeAnswer(http::ResponseHead& head);
   bool invalidateUnanswered(upstream::UpstreamError error);
   void invalidate(const http::HeaderMap* answer_headers);
-  void onInvalidated(cache::StoreStatus status);
+  // `first`: the first attempt (later ones are write_consistency retries).
+  void onInvalidated(cache::StoreStatus status, bool first);
+  // Schedules another attempt if the write's answer may still wait.
+  bool retryInvalidation();
 
   // exchange_fill.cc
   void missed(CacheVerdict verdict = CacheVerdict::kMiss);
@@ -237,6 +240,10 @@ class Exchange : public upstream::ResponseHandler {
   // The upstream failed after the write reached it: this error is answered
   // once the invalidation lands (DESIGN invariant 13).
   std::optional<upstream::UpstreamError> held_error_;
+  // store.redis.write_consistency (issue 16): until then, a failed
+  // invalidation is retried before the answer goes out.
+  base::MonoTime invalidation_deadline_{};
+  std::unique_ptr<net::Timer> invalidation_retry_;
 
   // Waiting on another request's fill (exchange_fill.cc).
   std::string fill_key_;

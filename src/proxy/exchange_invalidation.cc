@@ -72,19 +72,27 @@ void Exchange::invalidate(const http::HeaderMap* answer_headers) {
   // What arrives meanwhile is held: at most the rest of the read that
   // carried the head (DESIGN invariant 12).
   if (upstream_ != nullptr) upstream_->pauseReading();
+  const auto& redis = config_->store.redis;
+  invalidation_deadline_ = base::MonoClock::now() + (redis ? redis->wait_for_invalidation : base::Duration(0));
   invalidation_ = context_.store.invalidate(
-      std::move(invalidation), [this](cache::StoreStatus status) { onInvalidated(status); });
+      std::move(invalidation), [this](cache::StoreStatus status) { onInvalidated(status, true); });
 }
 
-void Exchange::onInvalidated(cache::StoreStatus status) {
+void Exchange::onInvalidated(cache::StoreStatus status, bool first) {
   invalidation_ = cache::Pending();
-  recordInvalidation(status == cache::StoreStatus::kOk);
-  if (status != cache::StoreStatus::kOk) {
-    // DESIGN invariant 5: kept, retried, and not served from cache meanwhile.
+  const bool ok = status == cache::StoreStatus::kOk;
+  if (first) recordInvalidation(ok);
+  if (!ok && first) {
+    // DESIGN invariant 5: kept, retried, and not served from cache meanwhile
+    // (at once: this exchange may not live to see its own retries).
     LOG_WARN("invalidation of {} namespace(s) could not reach the store; will retry",
              pending_invalidation_.version_keys.size());
     context_.backlog.add(pending_invalidation_);
   }
+  if (ok && !first) context_.backlog.resolve(pending_invalidation_);
+  // Landed meanwhile through the backlog's retries?
+  const bool pending = !ok && context_.backlog.isPending(pending_invalidation_.version_keys);
+  if (pending && retryInvalidation()) return;
   if (held_error_) {
     // No answer, or one that broke before any of it left: held back whole.
     held_head_.reset();
@@ -94,6 +102,9 @@ void Exchange::onInvalidated(cache::StoreStatus status) {
   }
   http::ResponseHead head = std::move(*held_head_);
   held_head_.reset();
+  // Other instances may serve pre-write entries until it lands: the client
+  // is told (README "What a write guarantees").
+  if (pending) head.headers.set("Larder-Invalidation", "pending");
   sendResponseHead(head);
   if (!held_body_.empty()) {
     std::string body = std::move(held_body_);
@@ -107,6 +118,26 @@ void Exchange::onInvalidated(cache::StoreStatus status) {
   }
   flushHead();
   if (upstream_ != nullptr) upstream_->resumeReading();
+}
+
+// store.redis.write_consistency.wait_for_invalidation: the store failed the
+// invalidation, and the answer may still wait; tries again shortly (the
+// store fails fast while Redis is known down, so not in a tight loop).
+bool Exchange::retryInvalidation() {
+  constexpr base::Duration kRetryEvery{50};
+  const auto now = base::MonoClock::now();
+  if (now >= invalidation_deadline_) return false;
+  const auto wait = std::min(kRetryEvery, std::chrono::duration_cast<base::Duration>(invalidation_deadline_ - now));
+  if (!invalidation_retry_) invalidation_retry_ = std::make_unique<net::Timer>(context_.loop);
+  invalidation_retry_->start(std::max(wait, base::Duration(1)), [this] {
+    if (!context_.backlog.isPending(pending_invalidation_.version_keys)) {
+      onInvalidated(cache::StoreStatus::kOk, false);
+      return;
+    }
+    invalidation_ = context_.store.invalidate(
+        pending_invalidation_, [this](cache::StoreStatus status) { onInvalidated(status, false); });
+  });
+  return true;
 }
 
 }  // namespace larder::proxy

@@ -89,7 +89,7 @@ struct Fleet {
     if (!options.redis_user.empty()) {
       // Everything but the lock keys: SET NX on one is refused (NOPERM).
       REQUIRE(redis.command({"ACL", "SETUSER", options.redis_user, "on",
-                             fmt::format(">{}", kRedisPassword), "~v1:e:*", "~v1:ns:*", "~v1:epoch", "&*", "+@all"})
+                             fmt::format(">{}", kRedisPassword), "~v1:e:*", "~v1:ns:*", "~v1:epoch", "~v1:generation", "&*", "+@all"})
                   .isStatus("OK"));
     }
     for (int i = 0; i < 2; ++i) instances.push_back(std::make_unique<Instance>(redis, options, body));

@@ -110,7 +110,7 @@ class CacheFixture {
 
   // larder listens before its Redis connections are ready and bypasses the
   // cache until then; tests that count misses and hits start after this:
-  // n client connections have finished their handshake (SCRIPT LOAD last).
+  // n client connections have finished their handshake (the generation EVAL last).
   bool waitForLarderConnections(size_t n, Millis timeout = 10s) {
     return !redis || waitForRedisClients(*redis, n, timeout);
   }

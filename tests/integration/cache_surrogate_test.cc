@@ -259,16 +259,20 @@ TEST_CASE("Redis: names become version keys with TTLs, stamped by an epoch key e
   HttpClient client = cache.client();
   CHECK(xCache(mustGet(client, "/api/products/7")) == "MISS");
   REQUIRE(cache.waitForEntries(1));
-  // Created by the insert: a created token, no epoch yet (no write so far).
+  // Created by the insert: a created token, no epoch yet (no write so far),
+  // tagged with the Redis server's generation (store/redis/generation.h).
   RedisReply created = cache.redis->command({"GET", "v1:ns:sk:product-7"});
   REQUIRE(created.type == RedisReply::Type::kBulk);
-  CHECK(created.str.starts_with("+"));
+  const std::string generation = cache.redis->command({"GET", "v1:generation"}).str;
+  REQUIRE(generation.size() == 16);
+  CHECK(created.str.starts_with(generation + "/+"));
   CHECK(cache.redis->command({"EXISTS", "v1:ns:sk:products"}).integer == 1);
   CHECK(cache.redis->command({"EXISTS", "v1:epoch"}).integer == 0);
 
   REQUIRE(write(client, "product-7").status == 200);
   RedisReply epoch = cache.redis->command({"GET", "v1:epoch"});
   REQUIRE(epoch.type == RedisReply::Type::kBulk);
+  CHECK(epoch.str.starts_with(generation + "/"));
   RedisReply token = cache.redis->command({"GET", "v1:ns:sk:product-7"});
   REQUIRE(token.type == RedisReply::Type::kBulk);
   CHECK(token.str.starts_with(epoch.str + "."));

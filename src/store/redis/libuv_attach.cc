@@ -6,6 +6,8 @@ extern "C" {
 
 #include "store/redis/libuv_attach.h"
 
+#include "store/redis/sentinel_watcher.h"
+
 #include <fmt/format.h>
 #include <hiredis/hiredis.h>
 #include <hiredis/read.h>
@@ -151,9 +153,18 @@ bool attach(redisAsyncContext* context, uv_loop_t* loop, RedisIoObserver* observ
 
 redisAsyncContext* connectOnLoop(const RedisOptions& options, uv_loop_t* loop, void* owner,
                                  RedisIoObserver* observer, std::string& error) {
-  redisAsyncContext* context = options.unix_path.empty()
-                                   ? redisAsyncConnect(options.host.c_str(), options.port)
-                                   : redisAsyncConnectUnix(options.unix_path.c_str());
+  redisAsyncContext* context = nullptr;
+  if (options.master) {
+    const MasterAddress::Value master = options.master->get();
+    if (master.version == 0) {
+      error = "no master known yet (Sentinel)";
+      return nullptr;
+    }
+    context = redisAsyncConnect(master.host.c_str(), master.port);
+  } else {
+    context = options.unix_path.empty() ? redisAsyncConnect(options.host.c_str(), options.port)
+                                        : redisAsyncConnectUnix(options.unix_path.c_str());
+  }
   if (context == nullptr) {
     error = "cannot allocate a connection";
     return nullptr;
@@ -178,6 +189,10 @@ redisAsyncContext* connectOnLoop(const RedisOptions& options, uv_loop_t* loop, v
 }
 
 std::string describeRedis(const RedisOptions& options, int index) {
+  if (options.master) {
+    const MasterAddress::Value master = options.master->get();
+    return fmt::format("master {}:{}#{}", master.host, master.port, index);
+  }
   if (!options.unix_path.empty()) return fmt::format("{}#{}", options.unix_path, index);
   return fmt::format("{}:{}#{}", options.host, options.port, index);
 }

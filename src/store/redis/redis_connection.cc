@@ -11,6 +11,9 @@
 #include "base/assert.h"
 #include "base/log.h"
 #include "base/metric_catalog.h"
+#include "cache/store.h"
+#include "store/redis/generation.h"
+#include "store/redis/sentinel_watcher.h"
 
 namespace larder::store {
 
@@ -101,6 +104,12 @@ bool RedisConnection::isReceivingLargeReply() const {
 bool RedisConnection::send(const std::vector<std::string_view>& args, ReplyCallback&& on_reply,
                            bool* busy) {
   if (state_ != State::kReady) return false;
+  // Sentinel moved the master: this connection may talk to a demoted one
+  // (read-only, or about to be). Reconnect now; this command bypasses.
+  if (options_.master && options_.master->version() != master_version_) {
+    failLater("the master moved (Sentinel)");
+    return false;
+  }
   const bool goes_now = queued_.empty() && hasRoom();
   if (!goes_now && queued_.size() >= static_cast<size_t>(std::max(0, options_.max_queued))) {
     if (busy != nullptr) *busy = true;
@@ -196,6 +205,7 @@ void RedisConnection::armTimer() {
 
 void RedisConnection::startConnect() {
   std::string error;
+  if (options_.master) master_version_ = options_.master->version();
   redisAsyncContext* context = connectOnLoop(options_, loop_.raw(), this, this, error);
   if (context == nullptr) {
     logFailure(error);
@@ -231,12 +241,67 @@ void RedisConnection::sendHandshake() {
                [this](const redisReply* r, Failure) { onReplyHandshake(r, "SELECT", false); },
                false);
   }
+  const bool with_generation = !options_.generation_key.empty();
   sent = sent &&
          queue(
              {"SCRIPT", "LOAD", script_},
-             [this](const redisReply* r, Failure) { onReplyHandshake(r, "SCRIPT LOAD", true); },
+             [this, with_generation](const redisReply* r, Failure) {
+               onReplyHandshake(r, "SCRIPT LOAD", !with_generation);
+             },
              false);
+  // Last: the connection is ready only once it knows its server's
+  // generation, so no command of a restarted server's larder can read a
+  // version of the run before (store/redis/generation.h).
+  if (with_generation) {
+    const std::string ttl = std::to_string(cache::kEpochTtl.count());
+    sent = sent && queue(
+                       {"EVAL", generationScript(), "1", options_.generation_key, ttl},
+                       [this](const redisReply* r, Failure) {
+                         if (r == nullptr || state_ != State::kConnecting) return;
+                         if (r->type == REDIS_REPLY_ERROR) {
+                           onReplyHandshake(r, "the generation script", true);
+                         } else if (!takeGeneration(r)) {
+                           failLater("the generation script returned an unexpected reply");
+                         } else {
+                           becomeReady();
+                         }
+                       },
+                       false);
+  }
   if (!sent) failLater("cannot queue the handshake");
+}
+
+bool RedisConnection::takeGeneration(const redisReply* reply) {
+  if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 2 ||
+      reply->element[0]->type != REDIS_REPLY_STRING || reply->element[0]->len == 0 ||
+      reply->element[1]->type != REDIS_REPLY_INTEGER) {
+    return false;
+  }
+  std::string generation(reply->element[0]->str, reply->element[0]->len);
+  if (reply->element[1]->integer == 1) {
+    // This server holds no data of the generation before: a first start, a
+    // restart (from a snapshot or empty), a failover, or an evicted key.
+    base::metrics::redis_generations.inc();
+    LOG_INFO("redis {}: new generation {} (was it restarted?); entries stored before are misses",
+             describe(), generation);
+  } else if (!generation_.empty() && generation != generation_) {
+    LOG_INFO("redis {}: generation {} (was {})", describe(), generation, generation_);
+  }
+  generation_ = std::move(generation);
+  return true;
+}
+
+void RedisConnection::refreshGeneration() {
+  if (options_.generation_key.empty() || refreshing_generation_ || state_ != State::kReady) return;
+  const std::string ttl = std::to_string(cache::kEpochTtl.count());
+  refreshing_generation_ = true;
+  const bool sent = send({"EVAL", generationScript(), "1", options_.generation_key, ttl},
+                         [this](const redisReply* reply, Failure) {
+                           refreshing_generation_ = false;
+                           if (reply != nullptr && reply->type != REDIS_REPLY_ERROR)
+                             takeGeneration(reply);
+                         });
+  if (!sent) refreshing_generation_ = false;
 }
 
 void RedisConnection::onReplyHandshake(const redisReply* reply, std::string_view what, bool last) {
@@ -247,12 +312,17 @@ void RedisConnection::onReplyHandshake(const redisReply* reply, std::string_view
     failLater(fmt::format("{} failed: {}", what, std::string_view(reply->str, reply->len)));
     return;
   }
-  if (!last) return;
-  if (reply->type != REDIS_REPLY_STRING) {
-    failLater("SCRIPT LOAD did not return a SHA");
-    return;
+  if (what == "SCRIPT LOAD") {
+    if (reply->type != REDIS_REPLY_STRING) {
+      failLater("SCRIPT LOAD did not return a SHA");
+      return;
+    }
+    script_sha_.assign(reply->str, reply->len);
   }
-  script_sha_.assign(reply->str, reply->len);
+  if (last) becomeReady();
+}
+
+void RedisConnection::becomeReady() {
   state_ = State::kReady;
   backoff_ = options_.reconnect_min;
   if (down_logged_) {

@@ -1,8 +1,8 @@
 // RedisConnection: one hiredis async connection on a worker's loop, and the
 // only owner of its redisAsyncContext.
 //
-// Lifecycle: connecting (TCP connect, then AUTH / SELECT / SCRIPT LOAD
-// pipelined) -> ready -> on a failure (disconnect, error in the handshake, a
+// Lifecycle: connecting (TCP connect, then AUTH / SELECT / SCRIPT LOAD and,
+// with a generation key, the generation script, pipelined) -> ready -> on a failure (disconnect, error in the handshake, a
 // connection that delivers nothing for the timeout) the context is freed and
 // a reconnect is scheduled with exponential backoff. Commands are accepted
 // only while ready; otherwise send() returns false at once and the caller
@@ -77,6 +77,13 @@ class RedisConnection final : private RedisIoObserver {
 
   bool isReady() const { return state_ == State::kReady; }
   const std::string& scriptSha() const { return script_sha_; }
+  // The generation of the server this connection talks to, as its handshake
+  // (or the last refreshGeneration()) found it (store/redis/generation.h);
+  // empty without a generation key.
+  const std::string& generation() const { return generation_; }
+  // A command saw another generation than generation(): runs the
+  // generation script again (once at a time); commands go on meanwhile.
+  void refreshGeneration();
   // Commands given to Redis and not answered yet (late ones included: Redis
   // still sends their replies), and commands waiting inside larder.
   size_t inFlight() const { return outstanding_.size(); }
@@ -112,6 +119,9 @@ class RedisConnection final : private RedisIoObserver {
   bool dispatch(std::unique_ptr<Command> command);
   void armTimer();
   void onReplyHandshake(const redisReply* reply, std::string_view what, bool last);
+  // The generation script's reply; false when it is malformed.
+  bool takeGeneration(const redisReply* reply);
+  void becomeReady();
   void checkDeadlines();
   void failQueued(Failure failure);
   // Bytes that arrived and this loop has not read yet (FIONREAD).
@@ -140,6 +150,9 @@ class RedisConnection final : private RedisIoObserver {
   redisAsyncContext* context_ = nullptr;  // owned; see teardown()
   State state_ = State::kBackoff;
   std::string script_sha_;
+  std::string generation_;
+  uint64_t master_version_ = 0;  // the Sentinel master connected to (RedisOptions::master)
+  bool refreshing_generation_ = false;
   std::deque<std::unique_ptr<Command>> queued_;
   std::deque<std::unique_ptr<Command>> outstanding_;
   size_t unwritten_ = 0;  // the last `unwritten_` of outstanding_ are still in hiredis's buffer

@@ -24,6 +24,12 @@ constexpr size_t kSweepEvery = 64;
 
 std::string_view textOf(const redisReply* reply) { return {reply->str, reply->len}; }
 
+// Locks hold no versions: their connection needs no generation.
+RedisOptions withoutGeneration(RedisOptions options) {
+  options.generation_key.clear();
+  return options;
+}
+
 }  // namespace
 
 const std::string& RedisFillLock::releaseScript() {
@@ -33,7 +39,7 @@ const std::string& RedisFillLock::releaseScript() {
 
 RedisFillLock::RedisFillLock(net::Loop& loop, const RedisOptions& options, int index)
     : deferred_(loop),
-      connection_(loop, options, releaseScript(), index),
+      connection_(loop, withoutGeneration(options), releaseScript(), index),
       subscriber_(loop, options, index) {}
 
 RedisFillLock::~RedisFillLock() = default;

@@ -3,16 +3,22 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 
 #include "base/time.h"
 
 namespace larder::store {
 
+class MasterAddress;  // store/redis/sentinel_watcher.h
+
 struct RedisOptions {
   std::string host = "127.0.0.1";
   uint16_t port = 6379;
   std::string unix_path;  // when set, used instead of host and port
+  // With Redis Sentinel: the master's address, followed across failovers;
+  // when set, used instead of host and port.
+  std::shared_ptr<const MasterAddress> master;
   std::string username;   // ACL user (Redis 6+); empty: `AUTH password`
   std::string password;   // empty: no AUTH
   int database = 0;       // SELECT when nonzero
@@ -33,6 +39,10 @@ struct RedisOptions {
   int max_queued = 256;    // per connection: commands waiting inside larder
   // Where invalidations are announced to other instances' tiers; empty: not.
   std::string invalidation_channel;
+  // The generation key (store/redis/generation.h): names the Redis server
+  // run whose data the cache trusts. Empty: no generation check (a
+  // connection that only takes locks).
+  std::string generation_key = "v1:generation";
 
   int breaker_failures = 5;               // consecutive failures that open it
   base::Duration breaker_cooldown{1000};  // open this long before a probe

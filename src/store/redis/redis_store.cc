@@ -5,6 +5,7 @@
 #include "base/log.h"
 #include "base/metric_catalog.h"
 #include "cache/soft_purge.h"
+#include "store/redis/generation.h"
 #include "store/redis/invalidation_channel.h"
 #include "store/request_checks.h"
 
@@ -16,14 +17,21 @@ namespace {
 
 // Checks every expectation before writing anything, so a refused insert
 // writes nothing. GET on a key of another type raises an error: the reply is
-// then an error and the store reports kUnavailable.
+// then an error and the store reports kUnavailable. The generation key is
+// the last key and the generation the lookup saw the last argument: another
+// generation refuses with -1 (store/redis/generation.h), and a version value
+// of another generation counts as absent.
 constexpr std::string_view kInsertScript = R"lua(
-local n = #KEYS - 1
+local n = #KEYS - 2
+local generation = ARGV[#ARGV]
+if redis.call('GET', KEYS[#KEYS]) ~= generation then return -1 end
+local tag = generation .. '/'
 for i = 1, n do
   local current = redis.call('GET', KEYS[i + 1])
+  if current and string.sub(current, 1, #tag) ~= tag then current = false end
   if ARGV[3 + 2 * i] == '1' then
     if current then return 0 end
-  elseif current ~= ARGV[2 + 2 * i] then
+  elseif current ~= tag .. ARGV[2 + 2 * i] then
     return 0
   end
 end
@@ -31,7 +39,7 @@ local version_ttl = tonumber(ARGV[3])
 for i = 1, n do
   local key = KEYS[i + 1]
   if ARGV[3 + 2 * i] == '1' then
-    redis.call('SET', key, ARGV[2 + 2 * i], 'PX', version_ttl)
+    redis.call('SET', key, tag .. ARGV[2 + 2 * i], 'PX', version_ttl)
   elseif redis.call('PTTL', key) < version_ttl then
     redis.call('PEXPIRE', key, version_ttl)
   end
@@ -43,41 +51,54 @@ return 1
 // Advances the epoch and writes the tokens in one step (cache/store.h): a
 // lookup sees either none of it or all of it. Lua numbers are doubles, exact
 // up to 2^53 microseconds (year 2255). Sent with EVAL: invalidations are rare
-// next to lookups, and EVAL never meets NOSCRIPT. KEYS: epoch, versions...;
-// ARGV: version ttl, epoch ttl, then a token per version.
-constexpr std::string_view kInvalidateScript = R"lua(
-if redis.replicate_commands then redis.replicate_commands() end
+// next to lookups, and EVAL never meets NOSCRIPT. KEYS: epoch, versions...,
+// the generation key; ARGV: version ttl, epoch ttl, a token per version, the
+// generation key's ttl. The tokens are tagged with this server's generation,
+// computed here (store/redis/generation.h): an invalidation always lands in
+// the generation lookups read.
+const std::string& invalidateScript() {
+  static const std::string script = std::string(generationLua()) + R"lua(
+local n = #KEYS - 2
+local generation = larder_generation(KEYS[#KEYS], ARGV[#ARGV])
 local now = redis.call('TIME')
 local epoch = tonumber(now[1]) * 1000000 + tonumber(now[2])
-local previous = tonumber(redis.call('GET', KEYS[1]))
+local previous = redis.call('GET', KEYS[1])
+previous = previous and tonumber(string.match(previous, '(%d+)$'))
 if previous and previous >= epoch and previous < 9007199254740000 then epoch = previous + 1 end
 local text = string.format('%.0f', epoch)
-redis.call('SET', KEYS[1], text, 'PX', ARGV[2])
-for i = 2, #KEYS do
-  redis.call('SET', KEYS[i], text .. '.' .. ARGV[i + 1], 'PX', ARGV[1])
+redis.call('SET', KEYS[1], generation .. '/' .. text, 'PX', ARGV[2])
+for i = 2, n + 1 do
+  redis.call('SET', KEYS[i], generation .. '/' .. text .. '.' .. ARGV[i + 1], 'PX', ARGV[1])
 end
 return text
 )lua";
+  return script;
+}
 
 // The same, soft (cache/soft_purge.h): each key gets its new head followed
-// by the heads its previous value listed, kSoftChainLength (ARGV[3]) in all,
-// read and written in the one atomic step. ARGV: version ttl, epoch ttl,
-// chain length, then a token per version.
-constexpr std::string_view kSoftInvalidateScript = R"lua(
-if redis.replicate_commands then redis.replicate_commands() end
+// by the heads its previous value of this generation listed,
+// kSoftChainLength (ARGV[3]) in all, read and written in the one atomic
+// step. KEYS as above; ARGV: version ttl, epoch ttl, chain length, a token
+// per version, the generation key's ttl.
+const std::string& softInvalidateScript() {
+  static const std::string script = std::string(generationLua()) + R"lua(
+local n = #KEYS - 2
+local generation = larder_generation(KEYS[#KEYS], ARGV[#ARGV])
+local tag = generation .. '/'
 local now = redis.call('TIME')
 local epoch = tonumber(now[1]) * 1000000 + tonumber(now[2])
-local previous = tonumber(redis.call('GET', KEYS[1]))
+local previous = redis.call('GET', KEYS[1])
+previous = previous and tonumber(string.match(previous, '(%d+)$'))
 if previous and previous >= epoch and previous < 9007199254740000 then epoch = previous + 1 end
 local text = string.format('%.0f', epoch)
 local length = tonumber(ARGV[3])
-redis.call('SET', KEYS[1], text, 'PX', ARGV[2])
-for i = 2, #KEYS do
-  local value = text .. '.' .. ARGV[i + 2]
+redis.call('SET', KEYS[1], tag .. text, 'PX', ARGV[2])
+for i = 2, n + 1 do
+  local value = tag .. text .. '.' .. ARGV[i + 2]
   local current = redis.call('GET', KEYS[i])
-  if current then
+  if current and string.sub(current, 1, #tag) == tag then
     local kept = 1
-    for head in string.gmatch(current, '[^~]+') do
+    for head in string.gmatch(string.sub(current, #tag + 1), '[^~]+') do
       if kept >= length then break end
       value = value .. '~' .. head
       kept = kept + 1
@@ -87,10 +108,16 @@ for i = 2, #KEYS do
 end
 return text
 )lua";
+  return script;
+}
 
 std::string_view textOf(const redisReply* reply) { return {reply->str, reply->len}; }
 
-cache::LookupResult parseLookup(const redisReply* reply, size_t version_count, bool with_entry) {
+// The MGET reads the generation key first, then the versions and the entry.
+// `mismatch` is set when the generation is not `generation` (the caller
+// bypasses and the connection learns the new one).
+cache::LookupResult parseLookup(const redisReply* reply, size_t version_count, bool with_entry,
+                                const std::string& generation, bool& mismatch) {
   cache::LookupResult result;
   result.status = cache::StoreStatus::kUnavailable;
   if (reply == nullptr) return result;  // the connection logged why
@@ -98,13 +125,19 @@ cache::LookupResult parseLookup(const redisReply* reply, size_t version_count, b
     LOG_WARN("redis: MGET failed: {}", textOf(reply));
     return result;
   }
-  if (reply->type != REDIS_REPLY_ARRAY || reply->elements != version_count + (with_entry ? 1 : 0)) {
+  if (reply->type != REDIS_REPLY_ARRAY ||
+      reply->elements != 1 + version_count + (with_entry ? 1 : 0)) {
     LOG_WARN("redis: MGET returned an unexpected reply (type {})", reply->type);
     return result;
   }
+  const redisReply* read_generation = reply->element[0];
+  if (read_generation->type != REDIS_REPLY_STRING || textOf(read_generation) != generation) {
+    mismatch = true;
+    return result;
+  }
   std::vector<std::optional<std::string>> values;
-  values.reserve(reply->elements);
-  for (size_t i = 0; i < reply->elements; ++i) {
+  values.reserve(reply->elements - 1);
+  for (size_t i = 1; i < reply->elements; ++i) {
     const redisReply* element = reply->element[i];
     if (element->type == REDIS_REPLY_STRING) {
       values.emplace_back(std::string(textOf(element)));
@@ -119,13 +152,19 @@ cache::LookupResult parseLookup(const redisReply* reply, size_t version_count, b
     result.entry = std::move(values.back());
     values.pop_back();
   }
+  const std::string tag = generationTag(generation);
+  for (auto& value : values) value = untagVersion(std::move(value), tag);
   result.versions = std::move(values);
   result.status = cache::StoreStatus::kOk;
   return result;
 }
 
-cache::InsertOutcome parseInsert(const redisReply* reply) {
+cache::InsertOutcome parseInsert(const redisReply* reply, bool& mismatch) {
   if (reply == nullptr) return cache::InsertOutcome::kUnavailable;
+  if (reply->type == REDIS_REPLY_INTEGER && reply->integer == -1) {
+    mismatch = true;  // what the lookup read is of another generation: not stored
+    return cache::InsertOutcome::kVersionChanged;
+  }
   if (reply->type == REDIS_REPLY_INTEGER) {
     return reply->integer == 1 ? cache::InsertOutcome::kStored
                                : cache::InsertOutcome::kVersionChanged;
@@ -145,8 +184,18 @@ const std::string& RedisStore::insertScript() {
   return script;
 }
 
+namespace {
+
+RedisOptions withGenerationKey(RedisOptions options) {
+  // Every RedisStore checks generations (store/redis/generation.h).
+  if (options.generation_key.empty()) options.generation_key = RedisOptions().generation_key;
+  return options;
+}
+
+}  // namespace
+
 RedisStore::RedisStore(net::Loop& loop, RedisOptions options)
-    : options_(std::move(options)),
+    : options_(withGenerationKey(std::move(options))),
       deferred_(loop),
       breaker_(options_.breaker_failures),
       probe_timer_(loop) {
@@ -168,17 +217,26 @@ cache::Pending RedisStore::lookup(std::vector<std::string> version_keys, std::st
     });
     return cache::Pending(state);
   }
+  RedisConnection* connection = pick();
+  std::string generation = connection != nullptr ? connection->generation() : std::string();
   std::vector<std::string_view> args;
-  args.reserve(version_keys.size() + 2);
+  args.reserve(version_keys.size() + 3);
   args.emplace_back("MGET");
+  args.emplace_back(options_.generation_key);
   for (const auto& key : version_keys) args.emplace_back(key);
   if (with_entry) args.emplace_back(entry_key);
   const size_t version_count = version_keys.size();
-  send(pick(), args,
-       [this, state, version_count, with_entry,
+  send(connection, args,
+       [this, state, version_count, with_entry, connection, generation = std::move(generation),
         on_done = std::move(on_done)](const redisReply* reply, Failure failure) mutable {
-         cache::LookupResult result = parseLookup(reply, version_count, with_entry);
-         recordOutcome(result.status == cache::StoreStatus::kOk, failure);
+         bool mismatch = false;
+         cache::LookupResult result =
+             parseLookup(reply, version_count, with_entry, generation, mismatch);
+         if (mismatch) {
+           onGenerationMismatch(connection);
+         } else {
+           recordOutcome(result.status == cache::StoreStatus::kOk, failure);
+         }
          deliver(state, [on_done = std::move(on_done), result = std::move(result)]() mutable {
            if (on_done) on_done(std::move(result));
          });
@@ -199,11 +257,12 @@ void RedisStore::insert(cache::InsertRequest request, InsertCallback on_done) {
 void RedisStore::sendInsert(std::shared_ptr<const cache::InsertRequest> request,
                             InsertCallback on_done, bool by_sha) {
   RedisConnection* connection = pick();
-  const std::string key_count = std::to_string(request->versions.size() + 1);
   const std::string ttl = std::to_string(request->ttl.count());
   const std::string version_ttl = std::to_string(request->version_ttl.count());
   std::vector<std::string_view> args;
-  args.reserve(6 + 3 * request->versions.size());
+  const std::string generation = connection != nullptr ? connection->generation() : std::string();
+  const std::string key_count = std::to_string(request->versions.size() + 2);
+  args.reserve(8 + 3 * request->versions.size());
   args.emplace_back(by_sha ? "EVALSHA" : "EVAL");
   std::string_view script = insertScript();
   if (by_sha) script = connection != nullptr ? connection->scriptSha() : std::string_view();
@@ -211,6 +270,7 @@ void RedisStore::sendInsert(std::shared_ptr<const cache::InsertRequest> request,
   args.emplace_back(key_count);
   args.emplace_back(request->key);
   for (const auto& version : request->versions) args.emplace_back(version.key);
+  args.emplace_back(options_.generation_key);
   args.emplace_back(request->value);
   args.emplace_back(ttl);
   args.emplace_back(version_ttl);
@@ -218,8 +278,9 @@ void RedisStore::sendInsert(std::shared_ptr<const cache::InsertRequest> request,
     args.emplace_back(version.token);
     args.emplace_back(version.create ? "1" : "0");
   }
+  args.emplace_back(generation);
   send(connection, args,
-       [this, request, on_done, by_sha](const redisReply* reply, Failure failure) mutable {
+       [this, request, on_done, by_sha, connection](const redisReply* reply, Failure failure) mutable {
     if (by_sha && reply != nullptr && reply->type == REDIS_REPLY_ERROR &&
         textOf(reply).starts_with("NOSCRIPT")) {
       // The script cache was flushed (SCRIPT FLUSH, a restart between our
@@ -228,9 +289,14 @@ void RedisStore::sendInsert(std::shared_ptr<const cache::InsertRequest> request,
       sendInsert(std::move(request), std::move(on_done), false);
       return;
     }
-    const cache::InsertOutcome outcome = parseInsert(reply);
+    bool mismatch = false;
+    const cache::InsertOutcome outcome = parseInsert(reply, mismatch);
     base::metrics::cache_inserts.add(static_cast<size_t>(outcome), 1);
-    recordOutcome(outcome != cache::InsertOutcome::kUnavailable, failure);
+    if (mismatch) {
+      onGenerationMismatch(connection);
+    } else {
+      recordOutcome(outcome != cache::InsertOutcome::kUnavailable, failure);
+    }
     if (on_done) deferred_.post([on_done = std::move(on_done), outcome] { on_done(outcome); });
   });
 }
@@ -249,18 +315,21 @@ cache::Pending RedisStore::invalidate(cache::Invalidation invalidation, StatusCa
   const std::string epoch_ttl =
       std::to_string(std::max(invalidation.version_ttl, std::chrono::milliseconds(cache::kEpochTtl)).count());
   std::vector<std::string_view> args;
-  args.reserve(6 + 2 * invalidation.version_keys.size());
+  const std::string generation_ttl = std::to_string(cache::kEpochTtl.count());
+  args.reserve(8 + 2 * invalidation.version_keys.size());
   args.emplace_back("EVAL");
-  args.emplace_back(invalidation.soft ? kSoftInvalidateScript : kInvalidateScript);
-  const std::string key_count = std::to_string(invalidation.version_keys.size() + 1);
+  args.emplace_back(invalidation.soft ? softInvalidateScript() : invalidateScript());
+  const std::string key_count = std::to_string(invalidation.version_keys.size() + 2);
   args.emplace_back(key_count);
   args.emplace_back(invalidation.epoch_key);
   for (const auto& key : invalidation.version_keys) args.emplace_back(key);
+  args.emplace_back(options_.generation_key);
   args.emplace_back(version_ttl);
   args.emplace_back(epoch_ttl);
   const std::string chain_length = std::to_string(cache::kSoftChainLength);
   if (invalidation.soft) args.emplace_back(chain_length);
   for (const auto& token : invalidation.tokens) args.emplace_back(token);
+  args.emplace_back(generation_ttl);
   RedisConnection* connection = pick();
   send(connection, args,
        [this, state, on_done = std::move(on_done)](const redisReply* reply, Failure failure) {
@@ -374,6 +443,13 @@ void RedisStore::deliver(const std::shared_ptr<cache::PendingState>& state,
   deferred_.post([state, fn = std::move(fn)] {
     if (!state->cancelled) fn();
   });
+}
+
+void RedisStore::onGenerationMismatch(RedisConnection* connection) {
+  // Redis answered, so it is up: this is no failure for the breaker. The
+  // request bypasses; the connection learns the generation now current.
+  base::metrics::redis_generation_mismatches.inc();
+  connection->refreshGeneration();
 }
 
 void RedisStore::recordOutcome(bool ok, Failure failure) {

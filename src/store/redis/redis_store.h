@@ -16,6 +16,10 @@
 // the next loop turn without touching Redis until a PING probe after the
 // cooldown succeeds.
 // Keys (DESIGN invariant 2): every write sets a TTL, the insert script too.
+// Restarts (issue 16): every lookup, insert and invalidation reads or
+// writes the generation key, and version values carry their generation
+// (store/redis/generation.h); a restart from an old snapshot brings no
+// entry of before it back.
 #pragma once
 
 #include <memory>
@@ -41,7 +45,8 @@ class RedisStore final : public cache::Store {
   RedisStore(const RedisStore&) = delete;
   RedisStore& operator=(const RedisStore&) = delete;
 
-  // MGET of the version keys and the entry: one round trip (invariant 1).
+  // MGET of the generation key, the version keys and the entry: one round
+  // trip (invariant 1).
   cache::Pending lookup(std::vector<std::string> version_keys, std::string entry_key,
                         LookupCallback on_done) override;
   // EVALSHA of the insert script (EVAL after NOSCRIPT): checks and writes
@@ -59,8 +64,9 @@ class RedisStore final : public cache::Store {
   bool isReady() const override { return readyConnectionsForTest() > 0; }
   CircuitBreaker::State breakerState() const { return breaker_.state(); }
 
-  // The Lua source of the insert script (KEYS: entry, versions...; ARGV:
-  // value, ttl, version ttl, then token and create flag per version).
+  // The Lua source of the insert script (KEYS: entry, versions..., the
+  // generation key; ARGV: value, ttl, version ttl, then token and create flag
+  // per version, then the generation the lookup saw).
   static const std::string& insertScript();
 
  private:
@@ -76,6 +82,8 @@ class RedisStore final : public cache::Store {
   void deliver(const std::shared_ptr<cache::PendingState>& state, std::function<void()> fn);
   // `ok`: the command succeeded; `failure`: why it had no reply.
   void recordOutcome(bool ok, RedisConnection::Failure failure);
+  // A reply showed another generation than `connection` knew.
+  void onGenerationMismatch(RedisConnection* connection);
   void onBreakerOpened(bool after_probe);
   void probe();
 

@@ -7,6 +7,7 @@
 #include "base/assert.h"
 #include "base/log.h"
 #include "store/redis/libuv_attach.h"
+#include "store/redis/sentinel_watcher.h"
 
 namespace larder::store {
 
@@ -36,7 +37,17 @@ RedisSubscriber::RedisSubscriber(net::Loop& loop, const RedisOptions& options, i
       deferred_(loop),
       backoff_(options.reconnect_min),
       confirm_timer_(loop),
-      reconnect_timer_(loop) {}
+      reconnect_timer_(loop),
+      master_timer_(loop) {
+  // Sentinel: a subscription on a demoted master hears nothing published
+  // on the new one; moved, it reconnects (store/redis/sentinel_watcher.h).
+  if (options_.master) {
+    master_timer_.startRepeating(kMasterCheckInterval, [this] {
+      if (state_ == State::kConnecting && options_.master->version() != master_version_)
+        failLater("the master moved (Sentinel)");
+    });
+  }
+}
 
 RedisSubscriber::~RedisSubscriber() {
   LARDER_ASSERT(callback_depth_ == 0);
@@ -82,6 +93,7 @@ void RedisSubscriber::unsubscribe(uint64_t id) { handlers_.erase(id); }
 
 void RedisSubscriber::startConnect() {
   std::string error;
+  if (options_.master) master_version_ = options_.master->version();
   redisAsyncContext* context = connectOnLoop(options_, loop_.raw(), this, nullptr, error);
   if (context == nullptr) {
     logFailure(error);

@@ -128,6 +128,11 @@ class RedisSubscriber {
   int callback_depth_ = 0;  // > 0 while hiredis is calling us back
   net::Timer confirm_timer_;
   net::Timer reconnect_timer_;
+  // With Sentinel: how often the master is checked, and which one this
+  // connection reached.
+  static constexpr base::Duration kMasterCheckInterval{200};
+  net::Timer master_timer_;
+  uint64_t master_version_ = 0;
 };
 
 }  // namespace larder::store

@@ -59,7 +59,7 @@ class RedisServer {
 
 // larder listens before its Redis connections are ready and bypasses the
 // store until then: waits until n client connections (other than this
-// harness's own) have finished their handshake (SCRIPT LOAD last).
+// harness's own) have finished their handshake (the generation EVAL last).
 inline bool waitForRedisClients(RedisServer& redis, size_t n, Millis timeout = 10s) {
   return waitUntil(
       [&] {

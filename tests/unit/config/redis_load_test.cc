@@ -64,3 +64,88 @@ TEST_CASE("store.redis: bad load settings get an error naming the key") {
     CHECK(result.error()[0].message.find(row.message) != std::string::npos);
   }
 }
+
+TEST_CASE("store.redis.write_consistency: a write waits for nothing by default; wait_for_invalidation is read") {
+  auto plain = loadConfigString(withRedis(""), "conf.yaml");
+  REQUIRE(plain.ok());
+  CHECK((*plain)->store.redis->wait_for_invalidation == std::chrono::milliseconds(0));
+  auto waiting =
+      loadConfigString(withRedis(", write_consistency: { wait_for_invalidation: 500ms }"), "conf.yaml");
+  REQUIRE(waiting.ok());
+  CHECK((*waiting)->store.redis->wait_for_invalidation == std::chrono::milliseconds(500));
+}
+
+TEST_CASE("store.redis.write_consistency: bad values get an error naming the key") {
+  struct Row {
+    std::string extra;
+    std::string message;  // a substring
+  };
+  const Row rows[] = {
+      {", write_consistency: { wait_for_invalidation: 2m }",
+       "store.redis.write_consistency.wait_for_invalidation: must be at most 60s"},
+      {", write_consistency: { wait_for_invalidation: soon }",
+       "store.redis.write_consistency.wait_for_invalidation: invalid duration"},
+      {", write_consistency: { wait_for_invalidation: -1s }", "store.redis.write_consistency.wait_for_invalidation"},
+      {", write_consistency: { wait: 1s }", "unknown key store.redis.write_consistency.wait"},
+      {", write_consistency: 5", "store.redis.write_consistency"},
+  };
+  for (const Row& row : rows) {
+    CAPTURE(row.extra);
+    auto result = loadConfigString(withRedis(row.extra), "conf.yaml");
+    REQUIRE_FALSE(result.ok());
+    REQUIRE(!result.error().empty());
+    CHECK(result.error()[0].message.find(row.message) != std::string::npos);
+  }
+}
+
+TEST_CASE("store.redis.sentinel: master_name and sentinels are read; url is then optional") {
+  auto result = loadConfigString(kUpstream +
+                                     "store:\n  redis:\n    sentinel:\n      master_name: cache\n"
+                                     "      sentinels: [127.0.0.1:26379, \"[::1]:26380\", sentinel-3.internal:26381]\n",
+                                 "conf.yaml");
+  REQUIRE(result.ok());
+  const RedisConfig& redis = *(*result)->store.redis;
+  REQUIRE(redis.sentinel.has_value());
+  CHECK(redis.sentinel->master_name == "cache");
+  REQUIRE(redis.sentinel->sentinels.size() == 3);
+  CHECK(redis.sentinel->sentinels[0].host == "127.0.0.1");
+  CHECK(redis.sentinel->sentinels[0].port == 26379);
+  CHECK(redis.sentinel->sentinels[1].host == "::1");
+  CHECK(redis.sentinel->sentinels[2].host == "sentinel-3.internal");
+  CHECK(redis.sentinel->password.empty());
+
+  auto plain = loadConfigString(withRedis(""), "conf.yaml");
+  REQUIRE(plain.ok());
+  CHECK_FALSE((*plain)->store.redis->sentinel.has_value());
+}
+
+TEST_CASE("store.redis.sentinel: bad settings get an error naming the key") {
+  struct Row {
+    std::string redis;    // the store.redis map, flow style
+    std::string message;  // a substring
+  };
+  const Row rows[] = {
+      {"{ timeout: 25ms }", "store.redis.url: missing"},
+      {"{ sentinel: { sentinels: [127.0.0.1:26379] } }", "store.redis.sentinel.master_name: missing"},
+      {"{ sentinel: { master_name: \"\", sentinels: [127.0.0.1:26379] } }", "store.redis.sentinel.master_name"},
+      {"{ sentinel: { master_name: m } }", "store.redis.sentinel.sentinels: missing"},
+      {"{ sentinel: { master_name: m, sentinels: [] } }", "store.redis.sentinel.sentinels: expected a non-empty list"},
+      {"{ sentinel: { master_name: m, sentinels: 127.0.0.1:26379 } }", "store.redis.sentinel.sentinels: expected"},
+      {"{ sentinel: { master_name: m, sentinels: [nonsense] } }", "store.redis.sentinel.sentinels[0]"},
+      {"{ sentinel: { master_name: m, sentinels: [\"unix:/run/s.sock\"] } }",
+       "store.redis.sentinel.sentinels[0]: a sentinel is reached over TCP"},
+      {"{ sentinel: { master_name: m, sentinels: [127.0.0.1:1], password_file: /nonexistent/p } }",
+       "store.redis.sentinel.password_file"},
+      {"{ sentinel: { master_name: m, sentinels: [127.0.0.1:1], master: x } }", "unknown key store.redis.sentinel.master"},
+      {"{ sentinel: cache }", "store.redis.sentinel: expected a map"},
+  };
+  for (const Row& row : rows) {
+    CAPTURE(row.redis);
+    auto result = loadConfigString(kUpstream + "store:\n  redis: " + row.redis + "\n", "conf.yaml");
+    REQUIRE_FALSE(result.ok());
+    REQUIRE(!result.error().empty());
+    bool found = false;
+    for (const auto& error : result.error()) found = found || error.message.find(row.message) != std::string::npos;
+    CHECK_MESSAGE(found, result.error()[0].message);
+  }
+}

@@ -5,6 +5,7 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <memory>
 #include <optional>
 #include <string>
@@ -71,10 +72,12 @@ struct RedisFixture {
                     "the RedisStore did not connect to redis-server");
   }
 
-  // Every key in Redis has a TTL (PTTL > 0; -1 would mean none).
+  // Every key in Redis has a TTL (PTTL > 0; -1 would mean none), the
+  // store's generation key too (besides `keys`).
   void expectEveryKeyExpires(const std::vector<std::string>& keys) {
     std::vector<std::string> present = server.keys();
-    CHECK(present.size() == keys.size());
+    CHECK(present.size() == keys.size() + 1);
+    CHECK(std::find(present.begin(), present.end(), RedisOptions().generation_key) != present.end());
     for (const auto& key : present) {
       INFO("key " << key);
       CHECK(server.pttl(key) > 0);

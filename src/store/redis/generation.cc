@@ -1,0 +1,44 @@
+#include "store/redis/generation.h"
+
+namespace larder::store {
+
+namespace {
+
+// INFO is nondeterministic: Redis 7 replicates a script's effects, not the
+// script, so a replica stores the generation its master computed.
+constexpr std::string_view kGenerationLua = R"lua(
+local function larder_generation(key, ttl)
+  local run_id = string.match(redis.call('INFO', 'server'), 'run_id:(%x+)')
+  local generation = string.sub(run_id, 1, 16)
+  local started = 0
+  if redis.call('GET', key) ~= generation then started = 1 end
+  redis.call('SET', key, generation, 'PX', ttl)
+  return generation, started
+end
+)lua";
+
+}  // namespace
+
+std::string_view generationLua() { return kGenerationLua; }
+
+const std::string& generationScript() {
+  static const std::string script = std::string(kGenerationLua) + R"lua(
+local generation, started = larder_generation(KEYS[1], ARGV[1])
+return {generation, started}
+)lua";
+  return script;
+}
+
+std::string generationTag(std::string_view generation) {
+  std::string tag(generation);
+  tag += '/';
+  return tag;
+}
+
+std::optional<std::string> untagVersion(std::optional<std::string> value, std::string_view tag) {
+  if (!value || !value->starts_with(tag)) return std::nullopt;
+  value->erase(0, tag.size());
+  return value;
+}
+
+}  // namespace larder::store
