@@ -159,7 +159,9 @@ struct SurrogateKeyConfig {
 // are stored compressed with `algorithm`.
 struct CompressionConfig {
   enum class Algorithm { kOff, kGzip, kZstd };
-  Algorithm algorithm = Algorithm::kGzip;
+  // Off unless configured: hits for clients that send no Accept-Encoding
+  // would pay a decode each (README, "Compressed entries").
+  Algorithm algorithm = Algorithm::kOff;
   uint64_t min_size = 1024;
   // Library levels: gzip 1..12 (libdeflate), zstd 1..19.
   int level = 6;

@@ -18,8 +18,11 @@ std::string withCompression(const std::string& value) {
 
 }  // namespace
 
-TEST_CASE("compression: gzip at level 6 from 1 KiB on JSON and text by default") {
-  auto result = loadConfigString(kUpstream, "conf.yaml");
+TEST_CASE("compression: off by default; gzip at level 6 from 1 KiB on JSON and text once named") {
+  auto defaults = loadConfigString(kUpstream, "conf.yaml");
+  REQUIRE(defaults.ok());
+  CHECK((*defaults)->cache.compression.algorithm == Algorithm::kOff);
+  auto result = loadConfigString(withCompression("{ algorithm: gzip }"), "conf.yaml");
   REQUIRE(result.ok());
   const CompressionConfig& c = (*result)->cache.compression;
   CHECK(c.algorithm == Algorithm::kGzip);
