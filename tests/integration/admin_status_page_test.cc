@@ -111,6 +111,9 @@ TEST_CASE("headless Chromium renders the status page: hit ratio, health and rece
     CHECK(cellAfter(dom, "(all reads)", "ratio") == "66.7%");
     CHECK(cellAfter(dom, "(all reads)", "hit") == "4");
     CHECK(cellAfter(dom, "(all reads)", "miss") == "2");
+    // The route's own row, from larder_route_requests_total{route,cache}.
+    CHECK(cellAfter(dom, "GET /products/{id}", "ratio") == "66.7%");
+    CHECK(cellAfter(dom, "GET /products/{id}", "hit") == "4");
     // Health from /readyz: the memory store and the upstream are up.
     CHECK(cellAfter(dom, ">store<", "up") == "memory");
     CHECK(cellAfter(dom, fmt::format(">upstream 127.0.0.1:{}<", upstream.port()), "up") == "up");
