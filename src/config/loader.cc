@@ -13,6 +13,7 @@
 #include <yaml-cpp/eventhandler.h>
 
 #include "base/route_metrics.h"
+#include "config/files.h"
 #include "config/node_reader.h"
 #include "config/route_loader.h"
 #include "config/units.h"
@@ -28,7 +29,6 @@ using base::Unexpected;
 
 // Secrets are a line or two; the cap keeps a mistyped path such as
 // /dev/zero from reading forever.
-constexpr off_t kMaxSecretFileSize = 64 * 1024;
 constexpr unsigned kMaxWorkers = 1024;
 // store.redis.write_consistency.wait_for_invalidation, at most.
 constexpr Duration kMaxInvalidationWait = std::chrono::seconds(60);
@@ -57,39 +57,6 @@ bool isHeaderValueSafe(std::string_view value) {
     const auto byte = static_cast<unsigned char>(c);
     if (byte < 0x20 || byte == 0x7f) return false;
   }
-  return true;
-}
-
-// Reads a secret such as a password: a regular file, trailing newlines
-// stripped (editors add one; no secret ends in one).
-bool readSecretFile(const std::string& path, std::string& out, std::string& error) {
-  struct stat info {};
-  if (::stat(path.c_str(), &info) != 0) {
-    error = "cannot read \"" + path + "\": " + std::strerror(errno);
-    return false;
-  }
-  if (!S_ISREG(info.st_mode)) {
-    error = "\"" + path + "\" is not a regular file";
-    return false;
-  }
-  if (info.st_size > kMaxSecretFileSize) {
-    error = "\"" + path + "\" is too large for a secret";
-    return false;
-  }
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    error = "cannot read \"" + path + "\": " + std::strerror(errno);
-    return false;
-  }
-  std::string text(static_cast<size_t>(kMaxSecretFileSize) + 1, '\0');
-  in.read(text.data(), static_cast<std::streamsize>(text.size()));
-  text.resize(static_cast<size_t>(in.gcount()));
-  while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
-  if (text.empty()) {
-    error = "\"" + path + "\" is empty";
-    return false;
-  }
-  out = std::move(text);
   return true;
 }
 

@@ -3,14 +3,10 @@
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
-#include <sys/stat.h>
 
-#include <cerrno>
-#include <cstring>
-#include <fstream>
 #include <memory>
-#include <sstream>
 
+#include "config/files.h"
 #include "config/units.h"
 
 namespace larder::config {
@@ -20,7 +16,7 @@ namespace {
 using base::Unexpected;
 
 // The Debian system bundle is about 200 KiB; a CA file is much smaller.
-constexpr off_t kMaxCaFileSize = 8 * 1024 * 1024;
+constexpr uint64_t kMaxCaFileSize = 8 * 1024 * 1024;
 
 bool hasPort(std::string_view authority) {
   if (!authority.empty() && authority.front() == '[') {
@@ -39,31 +35,6 @@ bool isHostName(std::string_view name) {
     if (!ok) return false;
   }
   return name.front() != '.' && name.front() != '-';
-}
-
-bool readTextFile(const std::string& path, std::string& out, std::string& error) {
-  struct stat info {};
-  if (::stat(path.c_str(), &info) != 0) {
-    error = "cannot read \"" + path + "\": " + std::strerror(errno);
-    return false;
-  }
-  if (!S_ISREG(info.st_mode)) {
-    error = "\"" + path + "\" is not a regular file";
-    return false;
-  }
-  if (info.st_size > kMaxCaFileSize) {
-    error = "\"" + path + "\" is too large for a CA file";
-    return false;
-  }
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    error = "cannot read \"" + path + "\": " + std::strerror(errno);
-    return false;
-  }
-  std::ostringstream text;
-  text << in.rdbuf();
-  out = text.str();
-  return true;
 }
 
 }  // namespace
@@ -143,7 +114,7 @@ bool loadUpstreamTls(NodeReader& reader, const YAML::Node& node, const std::stri
     std::string file, error;
     if (!reader.readNonEmptyString(*v, m.pathOf("ca_file"), file)) {
       ok = false;
-    } else if (!readTextFile(file, out.ca_pem, error)) {
+    } else if (!readRegularFile(file, kMaxCaFileSize, "CA file", out.ca_pem, error)) {
       reader.error(*v, m.pathOf("ca_file"), error);
       ok = false;
     } else if (auto count = countPemCertificates(out.ca_pem); !count) {
