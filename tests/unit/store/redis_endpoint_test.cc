@@ -48,7 +48,7 @@ uint16_t closedPort() {
 }
 
 // Answers every lookup with `answer` (or `status`) on the next loop turn,
-// or never when `silent`; records the names asked.
+// or, when `silent`, only at answerPending(); records the names asked.
 class FakeResolver : public net::Resolver {
  public:
   Resolution resolve(net::Loop& loop, const std::string& host, uint16_t, Callback callback) override {
@@ -56,7 +56,7 @@ class FakeResolver : public net::Resolver {
     auto lookup = std::make_shared<Lookup>();
     lookup->callback = std::move(callback);
     if (silent) {
-      lookups_.push_back(lookup);  // kept pending, never answered
+      lookups_.push_back(lookup);  // pending until answerPending()
       return Resolution(std::move(lookup));
     }
     auto timer = std::make_unique<net::Timer>(loop);
@@ -65,6 +65,11 @@ class FakeResolver : public net::Resolver {
     timers_.push_back(std::move(timer));
     return Resolution(std::move(lookup));
   }
+  // Answers the lookups kept pending by `silent`, now.
+  void answerPending() {
+    for (auto& lookup : lookups_) complete(lookup, status, answer);
+    lookups_.clear();
+  }
   std::vector<net::SocketAddress> answer;
   int status = 0;
   bool silent = false;
@@ -72,7 +77,7 @@ class FakeResolver : public net::Resolver {
 
  private:
   std::vector<std::unique_ptr<net::Timer>> timers_;
-  std::vector<std::shared_ptr<Lookup>> lookups_;
+  std::vector<std::weak_ptr<Lookup>> lookups_;  // the Resolution owns each
 };
 
 // A RedisStore whose host is `host`, looked up by `resolver` (or the
@@ -203,6 +208,12 @@ TEST_CASE("redis endpoint: a lookup that never answers is given up after the con
   runFor(f.loop, f.options.connect_timeout * 3);
   CHECK(f.redis_store->readyConnectionsForTest() == 0);
   // A pending lookup is waited for again, not doubled: one per connection.
+  CHECK(f.resolver.hosts.size() == 2);
+
+  // Its late answer is used by the next attempt.
+  f.resolver.answer = {at("127.0.0.1", server.port())};
+  f.resolver.answerPending();
+  CHECK(f.connects());
   CHECK(f.resolver.hosts.size() == 2);
 }
 
