@@ -28,6 +28,11 @@ struct Address {
   uint16_t port = 0;
   std::string path;  // unix socket path
   bool tls = false;  // upstream servers only: https://host[:port], or upstream.tls
+  // Upstream servers only ({url, weight, backup}): a share of the requests
+  // among the healthy primaries (smooth weighted round robin), and whether it
+  // only serves once every primary is down (upstream/pool.h).
+  unsigned weight = 1;
+  bool backup = false;
   std::string toString() const;
   friend bool operator==(const Address&, const Address&) = default;
 };

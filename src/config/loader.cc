@@ -170,6 +170,30 @@ class Loader {
     }
   }
 
+  // upstream.servers[i] as {url, weight, backup} (issue 11: weight and
+  // backup servers).
+  void loadWeightedServer(const YAML::Node& item, const std::string& path, UpstreamConfig& upstream,
+                          std::vector<bool>& server_has_scheme) {
+    MapReader m(r_, item, path);
+    auto url = m.take("url");
+    auto weight = m.take("weight");
+    auto backup = m.take("backup");
+    if (!url) {
+      r_.error(item, path + ".url", "missing (the server's address)");
+      return;
+    }
+    if (!r_.expectScalar(*url, m.pathOf("url"), "an address")) return;
+    auto server = parseUpstreamServer(url->Scalar());
+    if (!server) {
+      r_.error(*url, m.pathOf("url"), "invalid address \"" + url->Scalar() + "\": " + server.error());
+      return;
+    }
+    if (weight) r_.readUnsigned(*weight, m.pathOf("weight"), 1, 1000, server->address.weight);
+    if (backup) r_.readBool(*backup, m.pathOf("backup"), server->address.backup);
+    upstream.servers.push_back(std::move(server->address));
+    server_has_scheme.push_back(server->has_scheme);
+  }
+
   void loadUpstream(const YAML::Node& node, UpstreamConfig& upstream) {
     MapReader m(r_, node, "upstream");
     std::vector<bool> server_has_scheme;
@@ -185,7 +209,11 @@ class Loader {
       size_t index = 0;
       for (const YAML::Node& item : *servers) {
         const std::string path = "upstream.servers[" + std::to_string(index++) + "]";
-        if (!r_.expectScalar(item, path, "an address")) continue;
+        if (item.IsMap()) {
+          loadWeightedServer(item, path, upstream, server_has_scheme);
+          continue;
+        }
+        if (!r_.expectScalar(item, path, "an address, or {url, weight, backup}")) continue;
         auto server = parseUpstreamServer(item.Scalar());
         if (!server) {
           r_.error(item, path, "invalid address \"" + item.Scalar() + "\": " + server.error());
@@ -194,6 +222,11 @@ class Loader {
         upstream.servers.push_back(std::move(server->address));
         server_has_scheme.push_back(server->has_scheme);
       }
+      // Backups serve only when every primary is down: there must be one.
+      if (!upstream.servers.empty() &&
+          std::all_of(upstream.servers.begin(), upstream.servers.end(),
+                      [](const Address& server) { return server.backup; }))
+        r_.error(*servers, "upstream.servers", "every server is a backup (at least one must not be)");
     }
     // upstream.tls turns TLS on for every server written without a scheme;
     // an https:// server alone turns it on with the defaults.

@@ -198,6 +198,20 @@ void Pool::runHealthChecks() {
   }
 }
 
+size_t Pool::pickWeighted(const std::vector<size_t>& candidates) {
+  int64_t total = 0;
+  size_t best = candidates.front();
+  for (size_t i : candidates) {
+    Target& target = *targets_[i];
+    const auto weight = static_cast<int64_t>(std::max(1u, target.server.weight));
+    target.score += weight;
+    total += weight;
+    if (target.score > targets_[best]->score) best = i;
+  }
+  targets_[best]->score -= total;
+  return best;
+}
+
 size_t Pool::chooseServer(const std::vector<const ServerHealth*>& tried, const ServerHealth* only) {
   const size_t n = targets_.size();
   for (size_t i = 0; only != nullptr && i < n; ++i)
@@ -206,16 +220,30 @@ size_t Pool::chooseServer(const std::vector<const ServerHealth*>& tried, const S
     return std::find(tried.begin(), tried.end(), targets_[i]->health) != tried.end();
   };
   const uint64_t now = base::monoMillis();
-  for (size_t k = 0; k < n; ++k) {
-    size_t i = (next_server_ + k) % n;
-    if (!wasTried(i) && targets_[i]->health->admit(now, config_.passive_health) !=
-                            ServerHealth::Admission::kDown)
-      return i;
+  std::vector<size_t> candidates;
+  candidates.reserve(n);
+  // Primaries, then backups: untried servers that are up or due a probe.
+  for (const bool backup : {false, true}) {
+    candidates.clear();
+    for (size_t i = 0; i < n; ++i) {
+      if (targets_[i]->server.backup == backup && !wasTried(i) &&
+          targets_[i]->health->peek(now) != ServerHealth::Admission::kDown)
+        candidates.push_back(i);
+    }
+    while (!candidates.empty()) {
+      const size_t i = pickWeighted(candidates);
+      // admit() takes the probe slot; another worker may have taken it.
+      if (targets_[i]->health->admit(now, config_.passive_health) != ServerHealth::Admission::kDown)
+        return i;
+      candidates.erase(std::find(candidates.begin(), candidates.end(), i));
+    }
   }
   // Every untried server is down: try one anyway rather than fail unasked.
-  for (size_t k = 0; k < n; ++k) {
-    size_t i = (next_server_ + k) % n;
-    if (!wasTried(i)) return i;
+  for (const bool backup : {false, true}) {
+    candidates.clear();
+    for (size_t i = 0; i < n; ++i)
+      if (targets_[i]->server.backup == backup && !wasTried(i)) candidates.push_back(i);
+    if (!candidates.empty()) return pickWeighted(candidates);
   }
   return next_server_ % n;
 }

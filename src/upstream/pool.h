@@ -1,9 +1,13 @@
 // Pool: a worker's upstream connections (STYLE L7: the Worker owns the Pool,
 // the Pool owns every UpstreamConnection, idle or busy; each connection
 // points at its server's process-wide ServerHealth, which outlives it).
-// Servers are chosen round robin among those that are up (or whose probe is
-// due; upstream/server_health.h), skipping those a request already tried;
-// when every server is down, round robin among all. The most recently used idle keep-alive connection to the
+// Servers are chosen by smooth weighted round robin (nginx's: each server's
+// `weight` is added to its running score, the highest score is chosen and
+// loses the sum of the weights, so 3:1 goes a,a,b,a rather than a,a,a,b)
+// among the primaries that are up (or whose probe is due;
+// upstream/server_health.h), skipping those a request already tried; the
+// backup servers, the same way, only when no primary is left; when every
+// server is down, among all of the primaries, then of the backups. The most recently used idle keep-alive connection to the
 // chosen server is reused before a new one is opened, if the request may
 // take it (Reuse). At most `keepalive` idle connections are kept; each one
 // is retired after its idle limit (upstream/keep_alive.h), and closed at
@@ -83,12 +87,16 @@ class Pool {
     uint64_t resolved_at_ms = 0;
     std::vector<UpstreamConnection*> waiting;   // connections waiting for an address
     std::unique_ptr<HealthCheck> check;         // with upstream.health_check
+    int64_t score = 0;                          // smooth weighted round robin
   };
   void setServers();
   void startResolving(Target& target);
   void onResolved(Target& target, int status, std::vector<net::SocketAddress> addresses);
   void connect(Target& target, UpstreamConnection& connection);
   size_t chooseServer(const std::vector<const ServerHealth*>& tried, const ServerHealth* only);
+  // The highest-scoring of `candidates` (indexes into targets_), by smooth
+  // weighted round robin; its score is charged.
+  size_t pickWeighted(const std::vector<size_t>& candidates);
   void runHealthChecks();
   void buildTlsContext();
 

@@ -30,6 +30,14 @@ ServerHealth::Admission ServerHealth::admit(uint64_t now_ms, const config::Passi
   return Admission::kProbe;
 }
 
+ServerHealth::Admission ServerHealth::peek(uint64_t now_ms) const {
+  const uint64_t down_until = down_until_.load(std::memory_order_acquire);
+  if (down_until == 0) return Admission::kUp;
+  if (now_ms < down_until || now_ms < probe_expires_.load(std::memory_order_acquire))
+    return Admission::kDown;
+  return Admission::kProbe;
+}
+
 void ServerHealth::onSuccess() {
   // Every answer comes here, from every worker: only read the shared state
   // unless it has to change, so the cache line is not written per response.

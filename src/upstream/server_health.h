@@ -38,6 +38,9 @@ class ServerHealth {
   // May a request go to this server at `now_ms` (monotonic)? kProbe takes
   // the probe slot: call it only for a request that will be sent.
   Admission admit(uint64_t now_ms, const config::PassiveHealthConfig& config);
+  // What admit() would answer now, without taking the probe slot: for a
+  // choice among several servers (the winner then calls admit()).
+  Admission peek(uint64_t now_ms) const;
   void onSuccess();
   void onFailure(uint64_t now_ms, const config::PassiveHealthConfig& config);
   // Active checks: true for the one caller (of every worker) whose turn it

@@ -6,8 +6,6 @@ extern "C" {
 
 #include "store/redis/libuv_attach.h"
 
-#include "store/redis/sentinel_watcher.h"
-
 #include <fmt/format.h>
 #include <hiredis/hiredis.h>
 #include <hiredis/read.h>
@@ -151,20 +149,12 @@ bool attach(redisAsyncContext* context, uv_loop_t* loop, RedisIoObserver* observ
 
 }  // namespace
 
-redisAsyncContext* connectOnLoop(const RedisOptions& options, uv_loop_t* loop, void* owner,
+redisAsyncContext* connectOnLoop(const RedisTarget& target, uv_loop_t* loop, void* owner,
                                  RedisIoObserver* observer, std::string& error) {
-  redisAsyncContext* context = nullptr;
-  if (options.master) {
-    const MasterAddress::Value master = options.master->get();
-    if (master.version == 0) {
-      error = "no master known yet (Sentinel)";
-      return nullptr;
-    }
-    context = redisAsyncConnect(master.host.c_str(), master.port);
-  } else {
-    context = options.unix_path.empty() ? redisAsyncConnect(options.host.c_str(), options.port)
-                                        : redisAsyncConnectUnix(options.unix_path.c_str());
-  }
+  // A literal IP: hiredis's getaddrinfo answers without a lookup.
+  redisAsyncContext* context = target.unix_path.empty()
+                                   ? redisAsyncConnect(target.ip.c_str(), target.port)
+                                   : redisAsyncConnectUnix(target.unix_path.c_str());
   if (context == nullptr) {
     error = "cannot allocate a connection";
     return nullptr;
@@ -186,15 +176,6 @@ redisAsyncContext* connectOnLoop(const RedisOptions& options, uv_loop_t* loop, v
   // would free it whenever a large reply was done.
   context->c.reader->maxbuf = 0;
   return context;
-}
-
-std::string describeRedis(const RedisOptions& options, int index) {
-  if (options.master) {
-    const MasterAddress::Value master = options.master->get();
-    return fmt::format("master {}:{}#{}", master.host, master.port, index);
-  }
-  if (!options.unix_path.empty()) return fmt::format("{}#{}", options.unix_path, index);
-  return fmt::format("{}:{}#{}", options.host, options.port, index);
 }
 
 }  // namespace larder::store

@@ -26,7 +26,7 @@
 #include <cstddef>
 #include <string>
 
-#include "store/redis/redis_options.h"
+#include "store/redis/redis_endpoint.h"
 
 namespace larder::store {
 
@@ -47,14 +47,11 @@ class RedisIoObserver {
 // (a rare big value) are released once empty.
 inline constexpr size_t kKeptReaderBuffer = 2u * 1024 * 1024;
 
-// Starts connecting to `options`' address (TCP or unix socket), attached to
-// `loop`, with `owner` as the context's data and `observer` (may be null)
+// Starts connecting to `target` (a literal IP, never a name: see
+// store/redis/redis_endpoint.h, or a unix socket), attached to `loop`, with `owner` as the context's data and `observer` (may be null)
 // told about its I/O. nullptr, with `error` saying why, if that failed at
 // once; nothing is left to free then.
-redisAsyncContext* connectOnLoop(const RedisOptions& options, uv_loop_t* loop, void* owner,
+redisAsyncContext* connectOnLoop(const RedisTarget& target, uv_loop_t* loop, void* owner,
                                  RedisIoObserver* observer, std::string& error);
-
-// "host:port#index" or "path#index", for logs.
-std::string describeRedis(const RedisOptions& options, int index);
 
 }  // namespace larder::store

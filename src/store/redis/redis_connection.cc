@@ -74,6 +74,7 @@ RedisConnection::RedisConnection(net::Loop& loop, const RedisOptions& options, s
                                  int index)
     : loop_(loop),
       options_(options),
+      endpoint_(loop, options_),
       script_(std::move(script)),
       index_(index),
       backoff_(options.reconnect_min),
@@ -204,10 +205,25 @@ void RedisConnection::armTimer() {
 }
 
 void RedisConnection::startConnect() {
-  std::string error;
+  // No context until the address is known (a lookup does not block the
+  // loop): commands fail at once meanwhile and the cache bypasses Redis.
+  state_ = State::kBackoff;
   if (options_.master) master_version_ = options_.master->version();
-  redisAsyncContext* context = connectOnLoop(options_, loop_.raw(), this, this, error);
+  endpoint_.next([this](const std::string& error) {
+    if (!error.empty()) {
+      logFailure(error);
+      scheduleReconnect();
+      return;
+    }
+    connectNow();
+  });
+}
+
+void RedisConnection::connectNow() {
+  std::string error;
+  redisAsyncContext* context = connectOnLoop(endpoint_.target(), loop_.raw(), this, this, error);
   if (context == nullptr) {
+    endpoint_.connectFailed();
     logFailure(error);
     scheduleReconnect();
     return;
@@ -343,6 +359,7 @@ void RedisConnection::checkDeadlines() {
     if (!outstanding_.empty() &&
         now >= outstanding_.front()->handed_ms +
                    static_cast<uint64_t>(options_.connect_timeout.count())) {
+      endpoint_.connectFailed();
       logFailure(fmt::format("no connection within {}ms", options_.connect_timeout.count()));
       teardown();
     }
@@ -431,6 +448,11 @@ void RedisConnection::teardown() {
 
 void RedisConnection::scheduleReconnect() {
   state_ = State::kBackoff;
+  // A connect failed and the name has another address: try it now.
+  if (endpoint_.hasNextAddress()) {
+    reconnect_timer_.start(base::Duration(0), [this] { startConnect(); });
+    return;
+  }
   base::metrics::redis_reconnects.inc();
   reconnect_timer_.start(backoff_, [this] { startConnect(); });
   backoff_ = std::min(backoff_ * 2, options_.reconnect_max);
@@ -446,7 +468,9 @@ void RedisConnection::logFailure(std::string_view why) {
   }
 }
 
-std::string RedisConnection::describe() const { return describeRedis(options_, index_); }
+std::string RedisConnection::describe() const {
+  return fmt::format("{}#{}", endpoint_.describe(), index_);
+}
 
 void RedisConnection::onBytesRead(size_t /*bytes*/) { last_read_ms_ = monoNowMs(); }
 
@@ -470,6 +494,7 @@ void RedisConnection::onConnect(const redisAsyncContext* context, int status) {
   // hiredis frees the context when this returns (after failing the queued
   // handshake with NULL replies): forget it, do not free it.
   self->context_ = nullptr;
+  self->endpoint_.connectFailed();
   self->logFailure(fmt::format("connect failed: {}", context->errstr ? context->errstr : "?"));
   self->scheduleReconnect();
 }

@@ -51,6 +51,7 @@
 #include "net/loop.h"
 #include "net/timer.h"
 #include "store/redis/libuv_attach.h"
+#include "store/redis/redis_endpoint.h"
 #include "store/redis/redis_options.h"
 
 namespace larder::store {
@@ -109,7 +110,9 @@ class RedisConnection final : private RedisIoObserver {
   };
   struct Command;
 
+  // Finds the address (a lookup, for a name), then connects.
   void startConnect();
+  void connectNow();
   void sendHandshake();
   bool queue(const std::vector<std::string_view>& args, ReplyCallback&& on_reply, bool counted);
   // Whether one more command may be given to Redis now.
@@ -145,6 +148,7 @@ class RedisConnection final : private RedisIoObserver {
 
   net::Loop& loop_;
   const RedisOptions options_;
+  RedisEndpoint endpoint_;  // after options_, which it reads
   const std::string script_;
   const int index_;
   redisAsyncContext* context_ = nullptr;  // owned; see teardown()

@@ -8,6 +8,10 @@
 
 #include "base/time.h"
 
+namespace larder::net {
+class Resolver;  // net/resolver.h
+}
+
 namespace larder::store {
 
 class MasterAddress;  // store/redis/sentinel_watcher.h
@@ -16,6 +20,10 @@ struct RedisOptions {
   std::string host = "127.0.0.1";
   uint16_t port = 6379;
   std::string unix_path;  // when set, used instead of host and port
+  // Looks up `host` (or the Sentinel master's host) when it is a name, on
+  // every reconnect (store/redis/redis_endpoint.h); null: the system's
+  // resolver. Tests answer for names with their own.
+  net::Resolver* resolver = nullptr;
   // With Redis Sentinel: the master's address, followed across failovers;
   // when set, used instead of host and port.
   std::shared_ptr<const MasterAddress> master;

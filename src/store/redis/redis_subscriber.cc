@@ -33,6 +33,7 @@ void RedisSubscriber::Subscription::reset() {
 RedisSubscriber::RedisSubscriber(net::Loop& loop, const RedisOptions& options, int index)
     : loop_(loop),
       options_(options),
+      endpoint_(loop, options_),
       index_(index),
       deferred_(loop),
       backoff_(options.reconnect_min),
@@ -92,10 +93,25 @@ bool RedisSubscriber::isSubscribed(const std::string& channel) const {
 void RedisSubscriber::unsubscribe(uint64_t id) { handlers_.erase(id); }
 
 void RedisSubscriber::startConnect() {
-  std::string error;
+  // No context until the address is known (a lookup does not block the
+  // loop); channels asked for meanwhile are subscribed once connected.
+  state_ = State::kBackoff;
   if (options_.master) master_version_ = options_.master->version();
-  redisAsyncContext* context = connectOnLoop(options_, loop_.raw(), this, nullptr, error);
+  endpoint_.next([this](const std::string& error) {
+    if (!error.empty()) {
+      logFailure(error);
+      scheduleReconnect();
+      return;
+    }
+    connectNow();
+  });
+}
+
+void RedisSubscriber::connectNow() {
+  std::string error;
+  redisAsyncContext* context = connectOnLoop(endpoint_.target(), loop_.raw(), this, nullptr, error);
   if (context == nullptr) {
+    endpoint_.connectFailed();
     logFailure(error);
     scheduleReconnect();
     return;
@@ -202,6 +218,11 @@ void RedisSubscriber::teardown() {
 void RedisSubscriber::scheduleReconnect() {
   state_ = State::kBackoff;
   confirm_timer_.stop();
+  // A connect failed and the name has another address: try it now.
+  if (endpoint_.hasNextAddress()) {
+    reconnect_timer_.start(base::Duration(0), [this] { startConnect(); });
+    return;
+  }
   reconnect_timer_.start(backoff_, [this] { startConnect(); });
   backoff_ = std::min(backoff_ * 2, options_.reconnect_max);
 }
@@ -252,13 +273,16 @@ void RedisSubscriber::logFailure(std::string_view why) {
   }
 }
 
-std::string RedisSubscriber::describe() const { return describeRedis(options_, index_); }
+std::string RedisSubscriber::describe() const {
+  return fmt::format("{}#{}", endpoint_.describe(), index_);
+}
 
 void RedisSubscriber::onConnect(const redisAsyncContext* context, int status) {
   auto* self = static_cast<RedisSubscriber*>(context->data);
   if (self == nullptr || context != self->context_ || status == REDIS_OK) return;
   // hiredis frees the context when this returns: forget it, do not free it.
   self->context_ = nullptr;
+  self->endpoint_.connectFailed();
   self->logFailure(fmt::format("connect failed: {}", context->errstr ? context->errstr : "?"));
   self->scheduleReconnect();
 }

@@ -32,6 +32,7 @@
 #include "net/loop.h"
 #include "net/timer.h"
 #include "store/deferred_queue.h"
+#include "store/redis/redis_endpoint.h"
 #include "store/redis/redis_options.h"
 
 namespace larder::store {
@@ -93,7 +94,9 @@ class RedisSubscriber {
   };
 
   void unsubscribe(uint64_t id);
+  // Finds the address (a lookup, for a name), then connects.
   void startConnect();
+  void connectNow();
   bool sendSubscribe(Channel& channel);
   void onSubscribeReply(Channel& channel, const redisReply* reply);
   void onAuthReply(const redisReply* reply);
@@ -115,6 +118,7 @@ class RedisSubscriber {
 
   net::Loop& loop_;
   const RedisOptions options_;
+  RedisEndpoint endpoint_;  // after options_, which it reads
   const int index_;
   // Declared first: destroyed last, dropping what has not run.
   DeferredQueue deferred_;

@@ -126,3 +126,51 @@ TEST_CASE("upstream.health_check: bad values get an error naming the key") {
     CHECK(result.error()[0].message.find(row[1]) != std::string::npos);
   }
 }
+
+TEST_CASE("upstream.servers: {url, weight, backup} beside the plain form; defaults weight 1, not a backup") {
+  auto result = loadConfigString("upstream:\n  servers:\n    - {url: 127.0.0.1:8000, weight: 3}\n"
+                                 "    - 127.0.0.1:8001\n"
+                                 "    - {url: \"https://api.example:8443\", backup: true}\n",
+                                 "conf.yaml");
+  REQUIRE(result.ok());
+  const auto& servers = (*result)->upstream.servers;
+  REQUIRE(servers.size() == 3);
+  CHECK(servers[0].toString() == "127.0.0.1:8000");
+  CHECK(servers[0].weight == 3);
+  CHECK_FALSE(servers[0].backup);
+  CHECK(servers[1].weight == 1);
+  CHECK_FALSE(servers[1].backup);
+  CHECK(servers[2].host == "api.example");
+  CHECK(servers[2].tls);
+  CHECK(servers[2].backup);
+  CHECK(servers[2].weight == 1);
+  CHECK((*result)->upstream.tls.has_value());
+}
+
+TEST_CASE("upstream.servers: bad weights, backups and server mappings get an error naming the key") {
+  struct Row {
+    std::string yaml;
+    std::string message;  // a substring
+  };
+  const Row rows[] = {
+      {"[{url: 127.0.0.1:1, weight: 0}]", "upstream.servers[0].weight"},
+      {"[{url: 127.0.0.1:1, weight: -2}]", "upstream.servers[0].weight"},
+      {"[{url: 127.0.0.1:1, weight: 1001}]", "upstream.servers[0].weight"},
+      {"[{url: 127.0.0.1:1, weight: heavy}]", "upstream.servers[0].weight"},
+      {"[{url: 127.0.0.1:1, backup: maybe}]", "upstream.servers[0].backup"},
+      {"[{url: 127.0.0.1:1, wieght: 2}]", "unknown key upstream.servers[0].wieght"},
+      {"[{weight: 2}]", "upstream.servers[0].url: missing"},
+      {"[{url: nowhere}]", "upstream.servers[0].url: invalid address \"nowhere\""},
+      {"[{url: [127.0.0.1:1]}]", "upstream.servers[0].url"},
+      {"[{url: 127.0.0.1:1, backup: true}]", "upstream.servers: every server is a backup"},
+      {"[127.0.0.1:2, [127.0.0.1:1]]", "upstream.servers[1]: expected an address, or {url, weight, backup}"},
+  };
+  for (const Row& row : rows) {
+    CAPTURE(row.yaml);
+    auto result = loadConfigString("upstream:\n  servers: " + row.yaml + "\n", "conf.yaml");
+    REQUIRE_FALSE(result.ok());
+    REQUIRE(result.error().size() == 1);
+    CHECK(result.error()[0].message.find(row.message) != std::string::npos);
+    CHECK(result.error()[0].line == 2);
+  }
+}
