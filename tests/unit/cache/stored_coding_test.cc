@@ -36,10 +36,17 @@ http::HeaderMap accepting(std::string_view value) {
   return h;
 }
 
+// cache.compression is off by default; these cases are about gzip.
+config::CacheConfig gzipCache() {
+  config::CacheConfig cache;
+  cache.compression.algorithm = config::CompressionConfig::Algorithm::kGzip;
+  return cache;
+}
+
 }  // namespace
 
 TEST_CASE("a JSON answer is stored gzipped, with Vary, a weak ETag and its decoded length") {
-  config::CacheConfig cache;
+  config::CacheConfig cache = gzipCache();
   Entry entry = jsonEntry(8192);
   const std::string original = entry.body;
   StoreCodingResult result = codeForStore(entry, cache);
@@ -102,7 +109,7 @@ TEST_CASE("a JSON answer is stored gzipped, with Vary, a weak ETag and its decod
 }
 
 TEST_CASE("zstd when configured; an existing Vary is merged") {
-  config::CacheConfig cache;
+  config::CacheConfig cache = gzipCache();
   cache.compression.algorithm = config::CompressionConfig::Algorithm::kZstd;
   cache.compression.level = 3;
   Entry entry = jsonEntry(4096);
@@ -119,7 +126,7 @@ TEST_CASE("zstd when configured; an existing Vary is merged") {
 }
 
 TEST_CASE("what is not compressed: small, other types, no-transform, 206, off, already coded") {
-  config::CacheConfig cache;
+  config::CacheConfig cache = gzipCache();
   cache.compression.min_size = 2048;
   struct Row {
     const char* name;
@@ -160,7 +167,7 @@ TEST_CASE("what is not compressed: small, other types, no-transform, 206, off, a
 }
 
 TEST_CASE("incompressible data is stored as it came") {
-  config::CacheConfig cache;
+  config::CacheConfig cache = gzipCache();
   Entry entry = jsonEntry(4096);
   uint32_t x = 12345;
   for (char& c : entry.body) {
@@ -172,7 +179,7 @@ TEST_CASE("incompressible data is stored as it came") {
 }
 
 TEST_CASE("an upstream-gzipped answer is stored as it came, checked against max_object_size") {
-  config::CacheConfig cache;
+  config::CacheConfig cache = gzipCache();
   cache.max_object_size = 64 * 1024;
   const std::string original = jsonBody(16 * 1024);
   Entry entry = jsonEntry(100);
@@ -215,7 +222,7 @@ TEST_CASE("an upstream-gzipped answer is stored as it came, checked against max_
 }
 
 TEST_CASE("stored bytes that do not decode, or decode to another length, are refused") {
-  config::CacheConfig cache;
+  config::CacheConfig cache = gzipCache();
   Entry entry = jsonEntry(8192);
   REQUIRE(codeForStore(entry, cache).compressed);
 
