@@ -149,7 +149,9 @@ std::optional<Entry> decodeEntry(std::string_view bytes) {
   if (!in.i64InRange(0, kMaxAgeSeconds, entry.initial_age_seconds)) return std::nullopt;
   if (version == kCodedEntryFormatVersion) {
     uint64_t flags = 0;
-    if (!in.littleEndian(1, flags) || (flags & ~uint64_t{kFlagDecodedLength | kFlagCodedHere | kFlagEtagWeakened}) != 0)
+    // No flag at all is written as version 1: one encoding per entry.
+    if (!in.littleEndian(1, flags) || flags == 0 ||
+        (flags & ~uint64_t{kFlagDecodedLength | kFlagCodedHere | kFlagEtagWeakened}) != 0)
       return std::nullopt;
     if (flags & kFlagDecodedLength) {
       uint64_t length = 0;

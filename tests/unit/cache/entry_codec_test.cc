@@ -209,5 +209,11 @@ TEST_CASE("format version 2: coded entries keep their decoded length and flags")
   std::string no_length = bytes;
   no_length[flags_at] = static_cast<char>(no_length[flags_at] & ~1);
   CHECK_FALSE(decodeEntry(no_length).has_value());
+  // Version 2 with no flag is not canonical (that entry is written as
+  // version 1), so it is refused: found by entry_codec_fuzz.
+  std::string no_flags = encodeEntry(sampleEntry());
+  no_flags[kVersionAt] = '\x02';
+  no_flags.insert(flags_at, 1, '\0');
+  CHECK_FALSE(decodeEntry(no_flags).has_value());
   for (size_t n = 0; n < bytes.size(); ++n) CHECK_FALSE(decodeEntry(std::string_view(bytes).substr(0, n)).has_value());
 }
