@@ -20,6 +20,7 @@
 #include "net/tcp_listener.h"
 #include "net/tcp_stream.h"
 #include "net/timer.h"
+#include "free_port.h"
 #include "upstream/pool.h"
 #include "upstream/upstream_connection.h"
 
@@ -27,18 +28,6 @@ namespace larder::upstream {
 namespace {
 
 using namespace std::chrono_literals;
-
-uint16_t freeLoopbackPort() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
-  socklen_t len = sizeof addr;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  ::close(fd);
-  return ntohs(addr.sin_port);
-}
 
 net::SocketAddress at(const char* ip, uint16_t port) {
   net::SocketAddress address;
