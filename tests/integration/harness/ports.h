@@ -7,9 +7,9 @@
 
 namespace larder::test {
 
-// A TCP port on 127.0.0.1 that was free a moment ago: binds port 0, reads the
-// port the kernel chose, closes. Nothing listens on it afterwards, which also
-// makes it a "server down" address.
+// A TCP port on 127.0.0.1 that was free a moment ago and is reserved for this
+// test process (see common/reserved_port.h). Nothing listens on it
+// afterwards, which also makes it a "server down" address.
 uint16_t freePort();
 
 // True if a TCP connection to 127.0.0.1:port is accepted within timeout.

@@ -1,5 +1,7 @@
 #include "redis_server.h"
 
+#include "common/reserved_port.h"
+
 #include <doctest/doctest.h>
 #include <fcntl.h>
 #include <hiredis/hiredis.h>
@@ -29,22 +31,6 @@ std::string findInPath(const std::string& name) {
     if (::access(candidate.c_str(), X_OK) == 0) return candidate;
   }
   return {};
-}
-
-// Asks the kernel for a free port. Racy in principle (another process may
-// take it before redis-server binds), good enough for tests.
-uint16_t freePort() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  REQUIRE(fd >= 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  address.sin_port = 0;
-  REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0);
-  socklen_t length = sizeof(address);
-  REQUIRE(::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) == 0);
-  ::close(fd);
-  return ntohs(address.sin_port);
 }
 
 struct ContextDeleter {
@@ -80,7 +66,7 @@ std::string describe(const redisReply* reply) {
 }  // namespace
 
 RedisServer::RedisServer(std::vector<std::string> extra_args)
-    : extra_args_(std::move(extra_args)), port_(freePort()) {
+    : extra_args_(std::move(extra_args)), port_(larder::test::reservePort()) {
   for (size_t i = 0; i + 1 < extra_args_.size(); ++i) {
     if (extra_args_[i] == "--requirepass") password_ = extra_args_[i + 1];
   }
