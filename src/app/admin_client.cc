@@ -94,6 +94,19 @@ std::optional<std::string> httpExchange(const std::string& host, const std::stri
 
 }  // namespace
 
+std::optional<std::string> jsonStringField(std::string_view body, std::string_view name) {
+  const std::string key = fmt::format("\"{}\":\"", name);
+  const size_t at = body.find(key);
+  if (at == std::string_view::npos) return std::nullopt;
+  std::string text;
+  for (size_t i = at + key.size(); i < body.size(); ++i) {
+    if (body[i] == '"') return text;
+    if (body[i] == '\\' && i + 1 < body.size()) ++i;
+    text += body[i];
+  }
+  return std::nullopt;  // unterminated
+}
+
 std::string percentEncode(std::string_view text) {
   std::string out;
   for (unsigned char c : text) {
@@ -106,12 +119,33 @@ std::string percentEncode(std::string_view text) {
   return out;
 }
 
-int resolveAdminTarget(std::string_view command, const std::string& admin, const std::string& token_file,
-                       const std::string& config_path_given, AdminTarget& out) {
+bool takeAdminOption(int argc, char** argv, int& i, AdminOptions& options, std::string& problem) {
+  const std::string_view arg = argv[i];
+  std::string* out = nullptr;
+  if (arg == "--admin") {
+    out = &options.admin;
+    problem = "--admin needs HOST:PORT";
+  } else if (arg == "--token-file") {
+    out = &options.token_file;
+    problem = "--token-file needs a file";
+  } else if (arg == "-c" || arg == "--config") {
+    out = &options.config_path;
+    problem = "-c needs a file";
+  } else {
+    return false;
+  }
+  if (i + 1 >= argc) return true;
+  *out = argv[++i];
+  problem.clear();
+  return true;
+}
+
+int resolveAdminTarget(std::string_view command, const AdminOptions& options, AdminTarget& out) {
   const std::string name(command);
-  out.address = admin;
-  std::string config_path = config_path_given;
-  if (config_path.empty() && admin.empty() && std::filesystem::exists(kDefaultConfig)) config_path = kDefaultConfig;
+  const std::string& token_file = options.token_file;
+  out.address = options.admin;
+  std::string config_path = options.config_path;
+  if (config_path.empty() && options.admin.empty() && std::filesystem::exists(kDefaultConfig)) config_path = kDefaultConfig;
   if (!config_path.empty()) {
     auto result = config::loadConfigFile(config_path);
     if (!result.ok()) {

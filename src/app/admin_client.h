@@ -9,6 +9,18 @@
 
 namespace larder::app {
 
+// The options every admin command takes: --admin HOST:PORT, --token-file
+// FILE, -c FILE.
+struct AdminOptions {
+  std::string admin;
+  std::string token_file;
+  std::string config_path;
+};
+
+// If argv[i] is one of AdminOptions' flags, takes it and its value (moving
+// i past it) and returns true; `problem` is set when the value is missing.
+bool takeAdminOption(int argc, char** argv, int& i, AdminOptions& options, std::string& problem);
+
 struct AdminTarget {
   std::string address;  // HOST:PORT
   std::string token;    // empty: none
@@ -19,8 +31,7 @@ struct AdminTarget {
 // exists), else 127.0.0.1:9091 without a token. On failure prints
 // "<command>: <why>" to stderr and returns the exit status (1, or 2 for a
 // malformed address); -1 on success.
-int resolveAdminTarget(std::string_view command, const std::string& admin, const std::string& token_file,
-                       const std::string& config_path, AdminTarget& out);
+int resolveAdminTarget(std::string_view command, const AdminOptions& options, AdminTarget& out);
 
 struct AdminAnswer {
   int status = 0;
@@ -32,6 +43,10 @@ struct AdminAnswer {
 std::optional<AdminAnswer> askAdmin(const AdminTarget& target, std::string_view method,
                                     std::string_view request_target, std::string_view user_agent,
                                     std::string& error);
+
+// A top-level string field of the admin API's JSON answer, unescaped
+// (its answers are flat objects); nullopt when absent or unterminated.
+std::optional<std::string> jsonStringField(std::string_view body, std::string_view name);
 
 // Every byte but the RFC 3986 unreserved ones as %XX.
 std::string percentEncode(std::string_view text);

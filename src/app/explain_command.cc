@@ -17,9 +17,7 @@ struct ExplainOptions {
   std::vector<std::string> headers;  // "Field: value"
   std::string method;
   bool json = false;
-  std::string admin;
-  std::string token_file;
-  std::string config_path;
+  AdminOptions admin;
 };
 
 int usage(std::string_view problem) {
@@ -28,19 +26,6 @@ int usage(std::string_view problem) {
                "[--admin HOST:PORT] [--token-file FILE] [-c FILE]\n",
                static_cast<int>(problem.size()), problem.data());
   return 2;
-}
-
-// The "error" string of the admin API's JSON answer, unescaped, if any.
-std::string errorOf(std::string_view body) {
-  constexpr std::string_view kKey = "\"error\":\"";
-  const size_t at = body.find(kKey);
-  if (at == std::string_view::npos) return std::string(body);
-  std::string text;
-  for (size_t i = at + kKey.size(); i < body.size() && body[i] != '"'; ++i) {
-    if (body[i] == '\\' && i + 1 < body.size()) ++i;
-    text += body[i];
-  }
-  return text;
 }
 
 int parseExplainArguments(int argc, char** argv, ExplainOptions& options) {
@@ -52,8 +37,10 @@ int parseExplainArguments(int argc, char** argv, ExplainOptions& options) {
       out = argv[++i];
       return true;
     };
-    std::string field;
-    if (arg == "-H" || arg == "--header") {
+    std::string field, problem;
+    if (takeAdminOption(argc, argv, i, options.admin, problem)) {
+      if (!problem.empty()) return usage(problem);
+    } else if (arg == "-H" || arg == "--header") {
       if (!value(field)) return usage("-H needs 'Field: value'");
       if (field.find(':') == std::string::npos) return usage(fmt::format("bad header '{}' (want 'Field: value')", field));
       options.headers.push_back(std::move(field));
@@ -61,12 +48,6 @@ int parseExplainArguments(int argc, char** argv, ExplainOptions& options) {
       if (!value(options.method) || options.method.empty()) return usage("-X needs a method");
     } else if (arg == "--json") {
       options.json = true;
-    } else if (arg == "--admin") {
-      if (!value(options.admin)) return usage("--admin needs HOST:PORT");
-    } else if (arg == "--token-file") {
-      if (!value(options.token_file)) return usage("--token-file needs a file");
-    } else if (arg == "-c" || arg == "--config") {
-      if (!value(options.config_path)) return usage("-c needs a file");
     } else if (arg == "-h" || arg == "--help") {
       return usage("help");
     } else if (arg.starts_with("-") && arg.size() > 1) {
@@ -86,10 +67,7 @@ int runExplainCommand(int argc, char** argv) {
   ExplainOptions options;
   if (int status = parseExplainArguments(argc, argv, options); status >= 0) return status;
   AdminTarget admin;
-  if (int status = resolveAdminTarget("larder explain", options.admin, options.token_file, options.config_path,
-                                      admin);
-      status >= 0)
-    return status;
+  if (int status = resolveAdminTarget("larder explain", options.admin, admin); status >= 0) return status;
 
   std::string target = "/explain?url=" + percentEncode(options.url);
   for (const auto& field : options.headers) target += "&h=" + percentEncode(field);
@@ -104,7 +82,7 @@ int runExplainCommand(int argc, char** argv) {
   if (answer->status != 200) {
     if (options.json) std::fputs(answer->body.c_str(), stdout);
     std::fprintf(stderr, "larder explain: the admin API answered %d: %s\n", answer->status,
-                 errorOf(answer->body).c_str());
+                 jsonStringField(answer->body, "error").value_or(answer->body).c_str());
     return 1;
   }
   std::fputs(answer->body.c_str(), stdout);

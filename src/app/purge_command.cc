@@ -3,7 +3,6 @@
 #include <fmt/format.h>
 
 #include <cstdio>
-#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -16,9 +15,7 @@ namespace {
 struct PurgeOptions {
   std::string scope;    // namespace, url, all
   std::string subject;  // NAME or URL
-  std::string admin;    // HOST:PORT
-  std::string token_file;
-  std::string config_path;
+  AdminOptions admin;
   bool soft = false;  // mark stale instead of invalid (cache/soft_purge.h)
 };
 
@@ -30,35 +27,13 @@ int usage(std::string_view problem) {
   return 2;
 }
 
-// The "warning" string of the admin API's JSON answer, unescaped, if any.
-std::optional<std::string> warningOf(std::string_view body) {
-  constexpr std::string_view kKey = "\"warning\":\"";
-  const size_t at = body.find(kKey);
-  if (at == std::string_view::npos) return std::nullopt;
-  std::string text;
-  for (size_t i = at + kKey.size(); i < body.size(); ++i) {
-    if (body[i] == '"') return text;
-    if (body[i] == '\\' && i + 1 < body.size()) ++i;
-    text += body[i];
-  }
-  return std::nullopt;
-}
-
 int parsePurgeArguments(int argc, char** argv, PurgeOptions& options) {
   std::vector<std::string_view> positional;
   for (int i = 2; i < argc; ++i) {
     std::string_view arg = argv[i];
-    auto value = [&](std::string& out) {
-      if (i + 1 >= argc) return false;
-      out = argv[++i];
-      return true;
-    };
-    if (arg == "--admin") {
-      if (!value(options.admin)) return usage("--admin needs HOST:PORT");
-    } else if (arg == "--token-file") {
-      if (!value(options.token_file)) return usage("--token-file needs a file");
-    } else if (arg == "-c" || arg == "--config") {
-      if (!value(options.config_path)) return usage("-c needs a file");
+    std::string problem;
+    if (takeAdminOption(argc, argv, i, options.admin, problem)) {
+      if (!problem.empty()) return usage(problem);
     } else if (arg == "--soft") {
       options.soft = true;
     } else if (arg == "-h" || arg == "--help") {
@@ -90,9 +65,7 @@ int runPurgeCommand(int argc, char** argv) {
   if (int status = parsePurgeArguments(argc, argv, options); status >= 0) return status;
 
   AdminTarget admin;
-  if (int status = resolveAdminTarget("larder purge", options.admin, options.token_file, options.config_path, admin);
-      status >= 0)
-    return status;
+  if (int status = resolveAdminTarget("larder purge", options.admin, admin); status >= 0) return status;
 
   std::string target;
   if (options.scope == "all") {
@@ -113,7 +86,7 @@ int runPurgeCommand(int argc, char** argv) {
   const std::string& body = answer->body;
   std::fputs(body.c_str(), stdout);
   if (!body.empty() && body.back() != '\n') std::fputc('\n', stdout);
-  if (auto warning = warningOf(body))
+  if (auto warning = jsonStringField(body, "warning"))
     std::fprintf(stderr, "larder purge: warning: %s\n", warning->c_str());
   if (status != 200) {
     std::fprintf(stderr, "larder purge: the admin API answered %d\n", status);
