@@ -15,6 +15,7 @@
 
 #include "harness/harness_error.h"
 #include "harness/pattern.h"
+#include "harness/ports.h"
 
 namespace larder::test {
 namespace {
@@ -46,16 +47,18 @@ FakeUpstream::FakeUpstream() {
   };
   listener_ = Fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
   if (!listener_.isValid()) throw HarnessError(fmt::format("socket: {}", std::strerror(errno)));
+  // A reserved port, not port 0: once stop() closes it, tests use it as a
+  // down server, and the kernel would hand a port-0 one to the next process
+  // that binds, another test's upstream (common/reserved_port.h).
+  port_ = freePort();
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof addr;
+  addr.sin_port = htons(port_);
   if (::bind(listener_.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
-      ::listen(listener_.get(), 512) != 0 ||
-      ::getsockname(listener_.get(), reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
-    throw HarnessError(fmt::format("FakeUpstream cannot listen: {}", std::strerror(errno)));
+      ::listen(listener_.get(), 512) != 0) {
+    throw HarnessError(fmt::format("FakeUpstream cannot listen on port {}: {}", port_, std::strerror(errno)));
   }
-  port_ = ntohs(addr.sin_port);
   accept_thread_ = std::thread([this] { acceptLoop(); });
 }
 
