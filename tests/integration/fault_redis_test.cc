@@ -20,9 +20,11 @@ using namespace std::chrono_literals;
 constexpr size_t kThreads = 3;
 constexpr size_t kKeys = 8;
 constexpr Millis kPhase = 1500ms;
-// Far above the 50ms store timeout, far below an outage; generous because
-// sanitizer builds share two cores with other tests.
-constexpr double kBoundedP99Ms = 1000;
+// A request still unanswered after this counts as failed: far above the
+// 50ms store timeout, far below an outage (a request stuck on the dead
+// Redis would wait out the whole phase). Percentiles are printed, not
+// asserted: they belong in bench/.
+constexpr Millis kRequestTimeout = 3s;
 
 std::string target(size_t thread, size_t i) { return fmt::format("/api/products/{}", (thread * 3 + i) % kKeys); }
 
@@ -68,7 +70,7 @@ struct Phases {
 // over), then until hits come back (at most 10s) and kPhase more.
 template <typename Fault>
 Phases underLoad(RedisFaultFixture& fixture, Fault fault) {
-  LoadRunner load(fixture.larder->port(), kThreads, target);
+  LoadRunner load(fixture.larder->port(), kThreads, target, kRequestTimeout);
   const auto t0 = Clock::now();
   std::this_thread::sleep_for(kPhase);
   const auto t1 = Clock::now();
@@ -100,7 +102,6 @@ void checkPhases(const Phases& phases) {
     CHECK(stats->sent > 0);
     CHECK(stats->failed == 0);
     CHECK(stats->non_200 == 0);
-    CHECK(stats->p99_ms < kBoundedP99Ms);
   }
   CHECK(phases.before.hits > 0);
   CHECK(phases.after.hits > 0);
