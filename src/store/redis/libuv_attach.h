@@ -6,7 +6,10 @@
 //   and for read interest after every read and write, and the stock adapter
 //   answers each request with uv_poll_start, which in libuv 1.44 first
 //   removes the fd from epoll (an EPOLL_CTL_DEL, then an ADD on the next
-//   turn). Here a hook only touches the poll handle when the interest changes.
+//   turn). Here a hook only touches the poll handle when the interest changes,
+//   and a connected socket is written at the end of the loop phase that
+//   queued commands (prepare or check handles) without asking for write
+//   interest at all unless the socket is full.
 // - Reads: hiredis reads 16 KiB at a time into a stack buffer and copies it
 //   into its reader's buffer, which it frees whenever it is empty and more
 //   than 16 KiB large (reader->maxbuf), so every large reply regrew it from

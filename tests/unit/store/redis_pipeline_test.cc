@@ -65,3 +65,28 @@ TEST_CASE("redis: pipelined lookups of entries of many sizes each get their own 
     }
   }
 }
+
+TEST_CASE("redis: commands larger than the socket takes at once are written in full") {
+  // Commands are written at the end of the loop phase without asking for
+  // write interest (libuv_attach.cc); a socket that takes only part of them
+  // gets write interest for the rest.
+  RedisFixture f({}, [](store::RedisOptions& options) {
+    options.connections = 1;
+    options.command_timeout = 5000ms;
+  });
+  constexpr int kEntries = 4;
+  std::vector<std::optional<InsertOutcome>> outcomes(kEntries);
+  for (int i = 0; i < kEntries; ++i) {
+    f.store->insert(makeInsert("big:" + std::to_string(i), patterned(3 * 1024 * 1024, i), {}),
+                    [&outcomes, i](InsertOutcome outcome) { outcomes[i] = outcome; });
+  }
+  REQUIRE(runUntil(
+      f.loop, [&] { return std::all_of(outcomes.begin(), outcomes.end(), [](const auto& o) { return o.has_value(); }); },
+      20s));
+  for (int i = 0; i < kEntries; ++i) {
+    CHECK(outcomes[i] == InsertOutcome::kStored);
+    const cache::LookupResult read = lookupNow(f, {}, "big:" + std::to_string(i));
+    REQUIRE(read.entry.has_value());
+    CHECK(*read.entry == patterned(3 * 1024 * 1024, i));
+  }
+}
