@@ -442,15 +442,6 @@ void RedisStore::send(RedisConnection* connection, const std::vector<std::string
   on_reply(nullptr, Failure::kLost);
 }
 
-void RedisStore::deliver(const std::shared_ptr<cache::PendingState>& state,
-                         std::function<void()> fn) {
-  // Never inside a hiredis callback (store.h contract; and the callback may
-  // destroy this store), and never once the Pending is gone (STYLE L4).
-  deferred_.post([state, fn = std::move(fn)] {
-    if (!state->cancelled) fn();
-  });
-}
-
 void RedisStore::onGenerationMismatch(RedisConnection* connection) {
   // Redis answered, so it is up: this is no failure for the breaker. The
   // request bypasses; the connection learns the generation now current.
