@@ -13,6 +13,7 @@
 #include "base/metric_catalog.h"
 #include "cache/store.h"
 #include "store/redis/generation.h"
+#include "store/redis/resp.h"
 #include "store/redis/sentinel_watcher.h"
 
 namespace larder::store {
@@ -48,18 +49,13 @@ size_t replyBytes(const redisReply* reply, int depth = 0) {
   return bytes;
 }
 
-struct FreeCommand {
-  void operator()(char* formatted) const { redisFreeCommand(formatted); }
-};
-
 }  // namespace
 
 struct RedisConnection::Command {
   ReplyCallback on_reply;
   // The command in the protocol, while it waits in queued_ (hiredis copies
   // it into its output buffer when it is dispatched).
-  std::unique_ptr<char, FreeCommand> formatted;
-  size_t length = 0;
+  std::string formatted;
   uint64_t queued_ms = 0;
   uint64_t handed_ms = 0;    // given to hiredis
   uint64_t deadline_ms = 0;  // 0 until written to the socket
@@ -121,33 +117,23 @@ bool RedisConnection::send(const std::vector<std::string_view>& args, ReplyCallb
 
 bool RedisConnection::queue(const std::vector<std::string_view>& args, ReplyCallback&& on_reply,
                             bool counted) {
-  std::vector<const char*> argv;
-  std::vector<size_t> lengths;
-  argv.reserve(args.size());
-  lengths.reserve(args.size());
-  for (std::string_view arg : args) {
-    // An empty string_view may carry a null pointer; hiredis copies `len`
-    // bytes from it, so give it a real one.
-    argv.push_back(arg.data() != nullptr ? arg.data() : "");
-    lengths.push_back(arg.size());
-  }
-  char* formatted = nullptr;
-  const int length = redisFormatCommandArgv(&formatted, static_cast<int>(argv.size()),
-                                            argv.data(), lengths.data());
-  if (length < 0 || formatted == nullptr) return false;
+  // Formatted here rather than by redisFormatCommandArgv (an argv copy, a
+  // malloc and sprintf per argument): into a buffer kept across commands,
+  // which hiredis copies into its output buffer when the command goes out.
+  scratch_.clear();
+  resp::appendCommand(scratch_, args);
   auto command = std::make_unique<Command>();
-  command->formatted.reset(formatted);
-  command->length = static_cast<size_t>(length);
   command->queued_ms = monoNowMs();
   command->counted = counted;
   // The handshake goes out at once, ahead of any bound: nothing else is sent
   // before the connection is ready.
   if (!counted || (queued_.empty() && hasRoom())) {
     Command* raw = command.get();
-    if (!dispatch(std::move(command))) return false;
+    if (!dispatch(std::move(command), scratch_)) return false;
     raw->on_reply = std::move(on_reply);
     return true;
   }
+  command->formatted = scratch_;
   command->on_reply = std::move(on_reply);
   queued_.push_back(std::move(command));
   base::metrics::redis_queued.inc();
@@ -155,17 +141,16 @@ bool RedisConnection::queue(const std::vector<std::string_view>& args, ReplyCall
   return true;
 }
 
-bool RedisConnection::dispatch(std::unique_ptr<Command> command) {
+bool RedisConnection::dispatch(std::unique_ptr<Command> command, std::string_view formatted) {
   Command* raw = command.get();
   // Queued before the call so the privdata pointer exists; replies and the
   // NULL replies of a free come back in this order.
   outstanding_.push_back(std::move(command));
-  if (redisAsyncFormattedCommand(context_, &RedisConnection::onReply, raw, raw->formatted.get(),
-                                 raw->length) != REDIS_OK) {
+  if (redisAsyncFormattedCommand(context_, &RedisConnection::onReply, raw, formatted.data(),
+                                 formatted.size()) != REDIS_OK) {
     outstanding_.pop_back();
     return false;
   }
-  raw->formatted.reset();
   raw->handed_ms = monoNowMs();
   raw->sent_at = base::MonoClock::now();
   ++unwritten_;
@@ -189,7 +174,8 @@ void RedisConnection::pump() {
     base::metrics::redis_queued.dec();
     ReplyCallback on_reply = std::move(command->on_reply);
     Command* raw = command.get();
-    if (!dispatch(std::move(command))) {
+    const std::string formatted = std::move(command->formatted);
+    if (!dispatch(std::move(command), formatted)) {
       if (on_reply) on_reply(nullptr, Failure::kLost);
       continue;
     }
@@ -221,7 +207,8 @@ void RedisConnection::startConnect() {
 
 void RedisConnection::connectNow() {
   std::string error;
-  redisAsyncContext* context = connectOnLoop(endpoint_.target(), loop_.raw(), this, this, error);
+  redisAsyncContext* context = connectOnLoop(endpoint_.target(), loop_.raw(), this, this, error,
+                                             ReplyObjects::kArena);
   if (context == nullptr) {
     endpoint_.connectFailed();
     logFailure(error);

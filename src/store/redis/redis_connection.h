@@ -119,7 +119,7 @@ class RedisConnection final : private RedisIoObserver {
   bool hasRoom() const;
   // Gives queued commands to hiredis while the in-flight bound allows.
   void pump();
-  bool dispatch(std::unique_ptr<Command> command);
+  bool dispatch(std::unique_ptr<Command> command, std::string_view formatted);
   void armTimer();
   void onReplyHandshake(const redisReply* reply, std::string_view what, bool last);
   // The generation script's reply; false when it is malformed.
@@ -159,6 +159,7 @@ class RedisConnection final : private RedisIoObserver {
   bool refreshing_generation_ = false;
   std::deque<std::unique_ptr<Command>> queued_;
   std::deque<std::unique_ptr<Command>> outstanding_;
+  std::string scratch_;  // the command being formatted (queue())
   size_t unwritten_ = 0;  // the last `unwritten_` of outstanding_ are still in hiredis's buffer
   uint64_t last_read_ms_ = 0;  // when bytes last arrived (monotonic ms)
   size_t reply_bytes_ = 0;     // expected reply size: the largest, decaying; 0: none seen

@@ -135,26 +135,32 @@ cache::LookupResult parseLookup(const redisReply* reply, size_t version_count, b
     mismatch = true;
     return result;
   }
-  std::vector<std::optional<std::string>> values;
-  values.reserve(reply->elements - 1);
+  // Versions are read without their generation tag (a value of another
+  // generation reads as absent); the entry as it is, the last element.
+  const size_t last = reply->elements - 1;
+  result.versions.reserve(version_count);
   for (size_t i = 1; i < reply->elements; ++i) {
     const redisReply* element = reply->element[i];
+    std::optional<std::string> value;
     if (element->type == REDIS_REPLY_STRING) {
-      values.emplace_back(std::string(textOf(element)));
-    } else if (element->type == REDIS_REPLY_NIL) {
-      values.emplace_back(std::nullopt);
-    } else {
+      const std::string_view text = textOf(element);
+      if (with_entry && i == last) {
+        value.emplace(text);
+      } else if (text.size() > generation.size() && text.starts_with(generation) &&
+                 text[generation.size()] == '/') {
+        value.emplace(text.substr(generation.size() + 1));
+      }
+    } else if (element->type != REDIS_REPLY_NIL) {
       LOG_WARN("redis: MGET returned an element of type {}", element->type);
+      result.versions.clear();
       return result;
     }
+    if (with_entry && i == last) {
+      result.entry = std::move(value);
+    } else {
+      result.versions.push_back(std::move(value));
+    }
   }
-  if (with_entry) {
-    result.entry = std::move(values.back());
-    values.pop_back();
-  }
-  const std::string tag = generationTag(generation);
-  for (auto& value : values) value = untagVersion(std::move(value), tag);
-  result.versions = std::move(values);
   result.status = cache::StoreStatus::kOk;
   return result;
 }
@@ -434,15 +440,6 @@ void RedisStore::send(RedisConnection* connection, const std::vector<std::string
   }
   base::metrics::redis_skipped.inc();
   on_reply(nullptr, Failure::kLost);
-}
-
-void RedisStore::deliver(const std::shared_ptr<cache::PendingState>& state,
-                         std::function<void()> fn) {
-  // Never inside a hiredis callback (store.h contract; and the callback may
-  // destroy this store), and never once the Pending is gone (STYLE L4).
-  deferred_.post([state, fn = std::move(fn)] {
-    if (!state->cancelled) fn();
-  });
 }
 
 void RedisStore::onGenerationMismatch(RedisConnection* connection) {

@@ -79,7 +79,16 @@ class RedisStore final : public cache::Store {
             RedisConnection::ReplyCallback on_reply);
   void sendInsert(std::shared_ptr<const cache::InsertRequest> request, InsertCallback on_done,
                   bool by_sha);
-  void deliver(const std::shared_ptr<cache::PendingState>& state, std::function<void()> fn);
+  // One allocation (the posted closure holds `fn` itself, not a
+  // std::function wrapping it).
+  template <typename Fn>
+  void deliver(const std::shared_ptr<cache::PendingState>& state, Fn&& fn) {
+    // Never inside a hiredis callback (store.h contract; and the callback
+    // may destroy this store), and never once the Pending is gone (STYLE L4).
+    deferred_.post([state, fn = std::forward<Fn>(fn)]() mutable {
+      if (!state->cancelled) fn();
+    });
+  }
   // `ok`: the command succeeded; `failure`: why it had no reply.
   void recordOutcome(bool ok, RedisConnection::Failure failure);
   // A reply showed another generation than `connection` knew.
