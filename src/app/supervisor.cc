@@ -136,6 +136,7 @@ int Supervisor::run() {
   LOG_INFO("larder {} listening on {} with {} worker(s), upstream {}, store {}, admin {}",
            LARDER_VERSION, config_->server.listen.toString(), count, describeUpstream(),
            !config_->store.redis            ? std::string("memory")
+           : config_->store.redis->cluster  ? "redis cluster " + config_->store.redis->cluster->nodes.front().toString()
            : config_->store.redis->sentinel ? "redis sentinel " + config_->store.redis->sentinel->master_name
                                             : "redis " + config_->store.redis->address.toString(),
            config_->admin.listen ? config_->admin.listen->toString() : std::string("off"));
