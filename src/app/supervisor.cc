@@ -209,6 +209,9 @@ void Supervisor::reload() {
     }
     if (next->store.redis && next->store.redis->sentinel && !sentinel_)
       LOG_WARN("turning store.redis.sentinel on needs a restart");
+    if (next->store.redis && config_->store.redis &&
+        next->store.redis->cluster.has_value() != config_->store.redis->cluster.has_value())
+      LOG_WARN("turning store.redis.cluster on or off needs a restart");
     if (next->cache.distributed_lock.enabled && !started_with_fill_lock_)
       LOG_WARN("turning cache.distributed_lock on needs a restart; it stays off until then");
     applyLogConfig(next->log);

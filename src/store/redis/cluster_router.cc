@@ -1,6 +1,6 @@
 #include "store/redis/cluster_router.h"
 
-#include <set>
+#include <algorithm>
 
 #include "base/log.h"
 
@@ -77,11 +77,9 @@ RedisConnection* ClusterRouter::anyReadyConnection() {
 }
 
 bool ClusterRouter::isReady() const {
-  if (!has_map_) return false;
-  std::set<std::string_view> masters(slots_.begin(), slots_.end());
-  for (std::string_view name : masters) {
-    if (name.empty()) return false;
-    auto it = nodes_.find(std::string(name));
+  if (!has_map_ || !complete_) return false;
+  for (const std::string& name : masters_) {
+    auto it = nodes_.find(name);
     if (it == nodes_.end()) return false;
     bool ready = false;
     for (const auto& connection : it->second->connections) ready = ready || connection->isReady();
@@ -152,6 +150,8 @@ void ClusterRouter::onReply(std::shared_ptr<Attempt> attempt, const RedisConnect
         // The slot has moved for good: later commands go there at once,
         // and the rest of the map may have changed with it.
         slots_[redirect->slot] = redirect->node.name();
+        if (std::find(masters_.begin(), masters_.end(), slots_[redirect->slot]) == masters_.end())
+          masters_.push_back(slots_[redirect->slot]);
         refresh();
       }
       dispatch(std::move(attempt), readyConnection(node), redirect->kind == Redirect::Kind::kAsk);
@@ -186,12 +186,15 @@ void ClusterRouter::onSlots(const redisReply* reply, const ClusterNode& answered
     return;
   }
   SlotMap slots;
+  std::vector<std::string> names;
   for (const auto& [address, ranges] : *masters) {
     nodeFor(address);  // connects to a master seen for the first time
-    const std::string name = address.name();
+    names.push_back(address.name());
     for (const auto& [start, end] : ranges)
-      for (uint32_t slot = start; slot <= end; ++slot) slots[slot] = name;
+      for (uint32_t slot = start; slot <= end; ++slot) slots[slot] = names.back();
   }
+  complete_ = std::none_of(slots.begin(), slots.end(), [](const std::string& name) { return name.empty(); });
+  masters_ = std::move(names);
   if (!has_map_) LOG_INFO("redis cluster: slot map read from {} ({} masters)", answered_by.name(), masters->size());
   slots_ = std::move(slots);
   has_map_ = true;

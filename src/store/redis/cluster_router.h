@@ -89,6 +89,10 @@ class ClusterRouter {
   // Keyed by "host:port"; see the top for why nodes are never removed.
   std::unordered_map<std::string, std::unique_ptr<Node>> nodes_;
   SlotMap slots_;
+  // The masters of the map (and of MOVED answers since), and whether the
+  // map covers every slot: isReady() is asked often.
+  std::vector<std::string> masters_;
+  bool complete_ = false;
   bool has_map_ = false;
   bool refreshing_ = false;
   net::Timer refresh_timer_;
