@@ -2,7 +2,8 @@
 // Cluster (cluster_support.h): hits from the cluster with the keys of one
 // entry spread over the masters; read-your-writes between two larder
 // instances (DESIGN invariant 3); and a slot resharded under traffic, ASK
-// then MOVED, followed without an error reaching a client (invariant 5).
+// then MOVED, followed without an error reaching a client (invariant 5);
+// and invalidation notices for the in-process tier across nodes.
 #include <atomic>
 #include <chrono>
 #include <set>
@@ -10,6 +11,7 @@
 
 #include "cache_support.h"
 #include "cluster_support.h"
+#include "harness/admin_fixture.h"
 
 namespace larder::test {
 namespace {
@@ -162,6 +164,51 @@ TEST_CASE("cluster: a slot resharded under traffic (ASK, then MOVED) fails no cl
   f.warm(client, item);
   CHECK(f.cluster.holderOf(moving) == to);
   CHECK(f.larders[0]->stderrText().find("slot map read") != std::string::npos);
+}
+
+TEST_CASE("cluster: a write through A drops B's in-process tier copy (PUBLISH reaches every node)") {
+  RedisCluster cluster;
+  std::atomic<int> answered{0};
+  FakeUpstream upstream;
+  upstream.setHandler([&](const RecordedRequest& request) {
+    FakeResponse response;
+    response.headers = {{"Content-Type", "text/plain"}};
+    response.body = fmt::format("{} {} #{}", request.method, request.target, ++answered);
+    return response;
+  });
+  const std::string routes = R"(routes:
+  - match: GET /api/products/{id}
+    ttl: 1h
+    memory_ttl: 60s
+    namespaces: [products, "product:{id}"]
+  - match: PUT /api/products/{id}
+    invalidates: [products, "product:{id}"]
+)";
+  const std::string store = fmt::format(
+      "store:\n  redis:\n    cluster: {{ nodes: {} }}\n    timeout: 250ms\n"
+      "cache:\n  status_header: X-Cache\n",
+      cluster.seeds());
+  const uint16_t admin_b = freePort();
+  LarderProcess a(proxyConfig(upstream.port(), store + routes));
+  LarderProcess b(proxyConfig(upstream.port(), store + adminSection(admin_b) + routes));
+  HttpClient client_a(a.port());
+  HttpClient client_b(b.port());
+  const std::string target = "/api/products/7";
+  // B's tier answers: its hits counter moves while the body stays.
+  std::string cached;
+  REQUIRE_MESSAGE(waitUntil(
+                      [&] {
+                        const double before = scrape(admin_b).value("larder_memory_tier_hits_total");
+                        cached = mustGet(client_b, target).body;
+                        return scrape(admin_b).value("larder_memory_tier_hits_total") > before;
+                      },
+                      10s, 50ms),
+                  "B's tier never answered");
+  REQUIRE(mustRequest(client_a, "PUT", target, {}, "{}").status == 200);
+  // The notice travels A -> some node -> the cluster bus -> B's subscriber
+  // on the first seed: bounded, but not synchronous with A's answer.
+  CHECK_MESSAGE(waitUntil([&] { return mustGet(client_b, target).body != cached; }, 2s, 10ms),
+                "B's tier still served the copy from before A's write");
 }
 
 }  // namespace
