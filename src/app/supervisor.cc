@@ -136,6 +136,7 @@ int Supervisor::run() {
   LOG_INFO("larder {} listening on {} with {} worker(s), upstream {}, store {}, admin {}",
            LARDER_VERSION, config_->server.listen.toString(), count, describeUpstream(),
            !config_->store.redis            ? std::string("memory")
+           : config_->store.redis->cluster  ? "redis cluster " + config_->store.redis->cluster->nodes.front().toString()
            : config_->store.redis->sentinel ? "redis sentinel " + config_->store.redis->sentinel->master_name
                                             : "redis " + config_->store.redis->address.toString(),
            config_->admin.listen ? config_->admin.listen->toString() : std::string("off"));
@@ -208,6 +209,9 @@ void Supervisor::reload() {
     }
     if (next->store.redis && next->store.redis->sentinel && !sentinel_)
       LOG_WARN("turning store.redis.sentinel on needs a restart");
+    if (next->store.redis && config_->store.redis &&
+        next->store.redis->cluster.has_value() != config_->store.redis->cluster.has_value())
+      LOG_WARN("turning store.redis.cluster on or off needs a restart");
     if (next->cache.distributed_lock.enabled && !started_with_fill_lock_)
       LOG_WARN("turning cache.distributed_lock on needs a restart; it stays off until then");
     applyLogConfig(next->log);

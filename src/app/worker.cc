@@ -7,6 +7,7 @@
 #include "proxy/background_refresh.h"
 #include "proxy/server.h"
 #include "store/memory/memory_store.h"
+#include "store/redis/cluster_store.h"
 #include "store/redis/invalidation_channel.h"
 #include "store/redis/redis_fill_lock.h"
 #include "store/redis/redis_subscriber.h"
@@ -25,7 +26,12 @@ store::RedisOptions redisOptions(const config::Config& config, const SharedState
   if (redis.sentinel && shared.redis_master) options.master = shared.redis_master;
   options.invalidation_channel = store::invalidationChannel(config.cache.key_prefix);
   options.generation_key = config.cache.key_prefix + ":generation";
-  if (redis.address.kind == config::Address::Kind::kUnix) {
+  if (redis.cluster) {
+    // The first seed serves the tier's subscriber (worker 0): PUBLISH
+    // reaches the subscribers of every node. The store has its own seeds.
+    options.host = redis.cluster->nodes.front().host;
+    options.port = redis.cluster->nodes.front().port;
+  } else if (redis.address.kind == config::Address::Kind::kUnix) {
     options.unix_path = redis.address.path;
   } else {
     options.host = redis.address.host;
@@ -50,6 +56,11 @@ store::RedisOptions redisOptions(const config::Config& config, const SharedState
 
 std::unique_ptr<cache::Store> makeStore(net::Loop& loop, const config::Config& config,
                                         SharedState& shared) {
+  if (config.store.redis && config.store.redis->cluster) {
+    std::vector<store::ClusterNode> seeds;
+    for (const auto& node : config.store.redis->cluster->nodes) seeds.push_back({node.host, node.port});
+    return std::make_unique<store::ClusterStore>(loop, redisOptions(config, shared), std::move(seeds));
+  }
   if (config.store.redis) return std::make_unique<store::RedisStore>(loop, redisOptions(config, shared));
   return std::make_unique<store::MemoryStore>(loop, shared.memory);
 }

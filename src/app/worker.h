@@ -52,7 +52,8 @@ struct SharedState {
   std::shared_ptr<store::MasterAddress> redis_master;
 };
 
-// The cache backend for a loop: a RedisStore when store.redis is set, else a
+// The cache backend for a loop: a ClusterStore with store.redis.cluster, a
+// RedisStore when store.redis is otherwise set, else a
 // MemoryStore over the shared memory backend. The caller owns it; use it on
 // `loop`'s thread only.
 std::unique_ptr<cache::Store> makeStore(net::Loop& loop, const config::Config& config,

@@ -117,9 +117,15 @@ struct SentinelConfig {
   std::string password;                // for the sentinels, from password_file
 };
 
+// Redis Cluster (issue 16, item 2): the slot map is read from these seeds.
+struct ClusterConfig {
+  std::vector<Address> nodes;          // host:port each (names allowed)
+};
+
 struct RedisConfig {
   Address address;                     // from url: redis://host:port/db or unix:///path
   std::optional<SentinelConfig> sentinel;  // set: the master comes from Sentinel, not `address`
+  std::optional<ClusterConfig> cluster;    // set: a Redis Cluster; no url, no sentinel
   unsigned database = 0;
   std::string username;                // empty: AUTH with password only
   std::string password;                // loaded from password_file or password_env

@@ -312,6 +312,8 @@ class Loader {
     MapReader m(r_, node, "store");
     if (auto v = m.take("redis")) {
       has_redis_ = true;  // even if invalid: that error is the one to report
+      const YAML::Node& redis_node = *v;
+      has_redis_cluster_ = redis_node.IsMap() && redis_node["cluster"].IsDefined();
       // `redis:` with nothing under it is a mistake, not "no redis": the user
       // asked for Redis and would silently get the memory store.
       if (v->IsNull()) {
@@ -361,6 +363,18 @@ class Loader {
         ok = false;
       }
     }
+    // store.redis.cluster: a block of its own (issue 16, item 2).
+    if (auto v = m.take("cluster")) {
+      ClusterConfig cluster;
+      if (!loadCluster(*v, m.pathOf("cluster"), cluster)) {
+        ok = false;
+      } else if (has_url || m.has("sentinel")) {
+        r_.error(*v, m.pathOf("cluster"), "set url, sentinel or cluster, not more than one");
+        ok = false;
+      } else {
+        redis.cluster = std::move(cluster);
+      }
+    }
     if (auto v = m.take("sentinel")) {
       SentinelConfig sentinel;
       if (loadSentinel(*v, m.pathOf("sentinel"), sentinel)) {
@@ -368,7 +382,7 @@ class Loader {
       } else {
         ok = false;
       }
-    } else if (!has_url) {
+    } else if (!has_url && !redis.cluster && ok) {
       r_.error(node, m.pathOf("url"), "missing (e.g. redis://127.0.0.1:6379/0, or set sentinel)");
       ok = false;
     }
@@ -441,6 +455,39 @@ class Loader {
           r_.error(*w, path, "must be at most 60s (a client waits this long for its write's answer)");
           ok = false;
         }
+      }
+    }
+    return ok;
+  }
+
+  // store.redis.cluster: {nodes: [host:port...]}
+  bool loadCluster(const YAML::Node& node, const std::string& path, ClusterConfig& cluster) {
+    MapReader m(r_, node, path);
+    if (!m.isMap()) {
+      r_.error(node, path, "expected a map (nodes)");
+      return false;
+    }
+    auto list = m.take("nodes");
+    if (!list) {
+      r_.error(node, m.pathOf("nodes"), "missing (a list of host:port)");
+      return false;
+    }
+    if (!list->IsSequence() || list->size() == 0) {
+      r_.error(*list, m.pathOf("nodes"), "expected a non-empty list of host:port addresses");
+      return false;
+    }
+    bool ok = true;
+    size_t index = 0;
+    for (const YAML::Node& item : *list) {
+      const std::string item_path = m.pathOf("nodes") + "[" + std::to_string(index++) + "]";
+      Address address;
+      if (!r_.readAddress(item, item_path, address)) {
+        ok = false;
+      } else if (address.kind != Address::Kind::kTcp) {
+        r_.error(item, item_path, "a cluster node is reached over TCP (host:port)");
+        ok = false;
+      } else {
+        cluster.nodes.push_back(std::move(address));
       }
     }
     return ok;
@@ -661,6 +708,10 @@ class Loader {
           !has_redis_) {
         r_.error(*v, m.pathOf("enabled"),
                  "needs store.redis (the lock lives in the Redis the instances share)");
+      } else if (lock.enabled && has_redis_cluster_) {
+        // TODO(#16): a lock routed by its key's slot; until then refused,
+        // not silently per instance (each instance still coalesces, inv. 9).
+        r_.error(*v, m.pathOf("enabled"), "is not supported with store.redis.cluster yet");
       }
     }
     if (auto v = m.take("ttl")) r_.readPositiveDuration(*v, m.pathOf("ttl"), lock.ttl);
@@ -759,6 +810,7 @@ class Loader {
 
   NodeReader& r_;
   bool has_redis_ = false;  // store.redis is configured (loaded before cache)
+  bool has_redis_cluster_ = false;  // store.redis.cluster is set
 };
 
 // Records where each document starts; the events themselves are not needed.

@@ -29,6 +29,14 @@ return {generation, started}
   return script;
 }
 
+const std::string& nodeGenerationScript() {
+  static const std::string script = R"lua(
+local run_id = string.match(redis.call('INFO', 'server'), 'run_id:(%x+)')
+return {string.sub(run_id, 1, 16), 0}
+)lua";
+  return script;
+}
+
 std::string generationTag(std::string_view generation) {
   std::string tag(generation);
   tag += '/';

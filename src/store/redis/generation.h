@@ -38,6 +38,10 @@ std::string_view generationLua();
 // {generation, 1 if it started a generation now else 0}.
 const std::string& generationScript();
 
+// The handshake script of a Redis Cluster node: no keys (a key would live
+// on one node); returns {the node's generation, 0}.
+const std::string& nodeGenerationScript();
+
 // The tag of a version value written in `generation`.
 std::string generationTag(std::string_view generation);
 

@@ -223,6 +223,17 @@ void RedisConnection::connectNow() {
   sendHandshake();
 }
 
+namespace {
+
+// A Redis Cluster node's generation is its own run (store/redis/
+// cluster_store.h): a generation key would live on one node only.
+std::vector<std::string_view> generationCommand(const RedisOptions& options, const std::string& ttl) {
+  if (options.cluster_node) return {"EVAL", nodeGenerationScript(), "0"};
+  return {"EVAL", generationScript(), "1", options.generation_key, ttl};
+}
+
+}  // namespace
+
 void RedisConnection::sendHandshake() {
   // hiredis buffers these until the socket connects; they go out pipelined
   // and SCRIPT LOAD's reply, the last, makes the connection ready.
@@ -258,7 +269,7 @@ void RedisConnection::sendHandshake() {
   if (with_generation) {
     const std::string ttl = std::to_string(cache::kEpochTtl.count());
     sent = sent && queue(
-                       {"EVAL", generationScript(), "1", options_.generation_key, ttl},
+                       generationCommand(options_, ttl),
                        [this](const redisReply* r, Failure) {
                          if (r == nullptr || state_ != State::kConnecting) return;
                          if (r->type == REDIS_REPLY_ERROR) {
@@ -298,7 +309,7 @@ void RedisConnection::refreshGeneration() {
   if (options_.generation_key.empty() || refreshing_generation_ || state_ != State::kReady) return;
   const std::string ttl = std::to_string(cache::kEpochTtl.count());
   refreshing_generation_ = true;
-  const bool sent = send({"EVAL", generationScript(), "1", options_.generation_key, ttl},
+  const bool sent = send(generationCommand(options_, ttl),
                          [this](const redisReply* reply, Failure) {
                            refreshing_generation_ = false;
                            if (reply != nullptr && reply->type != REDIS_REPLY_ERROR)

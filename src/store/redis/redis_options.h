@@ -51,6 +51,10 @@ struct RedisOptions {
   // run whose data the cache trusts. Empty: no generation check (a
   // connection that only takes locks).
   std::string generation_key = "v1:generation";
+  // A Redis Cluster node (store/redis/cluster_store.h): the generation is
+  // the node's own run_id, read without a key (generation_key only says
+  // that there is one).
+  bool cluster_node = false;
 
   int breaker_failures = 5;               // consecutive failures that open it
   base::Duration breaker_cooldown{1000};  // open this long before a probe

@@ -149,3 +149,59 @@ TEST_CASE("store.redis.sentinel: bad settings get an error naming the key") {
     CHECK_MESSAGE(found, result.error()[0].message);
   }
 }
+
+TEST_CASE("store.redis.cluster: the seed nodes are read; url is then not needed") {
+  auto result = loadConfigString(kUpstream +
+                                     "store:\n  redis:\n    cluster:\n"
+                                     "      nodes: [127.0.0.1:7000, \"[::1]:7001\", redis-2.internal:7002]\n",
+                                 "conf.yaml");
+  REQUIRE(result.ok());
+  const RedisConfig& redis = *(*result)->store.redis;
+  REQUIRE(redis.cluster.has_value());
+  REQUIRE(redis.cluster->nodes.size() == 3);
+  CHECK(redis.cluster->nodes[0].host == "127.0.0.1");
+  CHECK(redis.cluster->nodes[0].port == 7000);
+  CHECK(redis.cluster->nodes[1].host == "::1");
+  CHECK(redis.cluster->nodes[2].host == "redis-2.internal");
+  CHECK_FALSE(redis.sentinel.has_value());
+
+  auto plain = loadConfigString(withRedis(""), "conf.yaml");
+  REQUIRE(plain.ok());
+  CHECK_FALSE((*plain)->store.redis->cluster.has_value());
+}
+
+TEST_CASE("store.redis.cluster: bad settings get an error naming the key") {
+  struct Row {
+    std::string redis;    // the store.redis map, flow style
+    std::string message;  // a substring
+  };
+  const Row rows[] = {
+      {"{ cluster: [127.0.0.1:7000] }", "store.redis.cluster: expected a map"},
+      {"{ cluster: {} }", "store.redis.cluster.nodes: missing"},
+      {"{ cluster: { nodes: [] } }", "store.redis.cluster.nodes: expected a non-empty list"},
+      {"{ cluster: { nodes: 127.0.0.1:7000 } }", "store.redis.cluster.nodes: expected a non-empty list"},
+      {"{ cluster: { nodes: [127.0.0.1] } }", "store.redis.cluster.nodes[0]"},
+      {"{ cluster: { nodes: [127.0.0.1:7000, \"unix:///run/redis.sock\"] } }", "store.redis.cluster.nodes[1]"},
+      {"{ cluster: { nodes: [127.0.0.1:7000], seeds: 3 } }", "store.redis.cluster.seeds"},
+      {"{ url: \"redis://127.0.0.1:6379/0\", cluster: { nodes: [127.0.0.1:7000] } }",
+       "store.redis.cluster: set url, sentinel or cluster, not more than one"},
+      {"{ cluster: { nodes: [127.0.0.1:7000] }, sentinel: { master_name: m, sentinels: [127.0.0.1:26379] } }",
+       "store.redis.cluster: set url, sentinel or cluster, not more than one"},
+  };
+  for (const Row& row : rows) {
+    CAPTURE(row.redis);
+    auto result = loadConfigString(kUpstream + "store:\n  redis: " + row.redis + "\n", "conf.yaml");
+    REQUIRE_FALSE(result.ok());
+    REQUIRE(!result.error().empty());
+    CHECK(result.error()[0].message.find(row.message) != std::string::npos);
+  }
+}
+
+TEST_CASE("store.redis.cluster: the distributed lock is refused, not silently per instance") {
+  auto result = loadConfigString(kUpstream +
+                                     "store:\n  redis:\n    cluster: { nodes: [127.0.0.1:7000] }\n"
+                                     "cache:\n  distributed_lock: { enabled: true }\n",
+                                 "conf.yaml");
+  REQUIRE_FALSE(result.ok());
+  CHECK(result.error()[0].message.find("not supported with store.redis.cluster") != std::string::npos);
+}

@@ -1,0 +1,143 @@
+// A real 3-master Redis Cluster on loopback for the cluster tests (issue 16,
+// item 2): three Debian redis-servers started with --cluster-enabled on
+// harness ports (bus ports too), joined with CLUSTER MEET, the 16384 slots split in three
+// with CLUSTER ADDSLOTSRANGE, and ready once every node says
+// cluster_state:ok. moveSlot() reshards one slot the way
+// `redis-cli --cluster reshard` does (IMPORTING/MIGRATING, MIGRATE, SETSLOT
+// NODE), and can stop half way so that the source answers ASK.
+#pragma once
+
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "harness/gate.h"
+#include "harness/harness_error.h"
+#include "harness/ports.h"
+#include "harness/redis_server.h"
+
+namespace larder::test {
+
+class RedisCluster {
+ public:
+  static constexpr size_t kMasters = 3;
+
+  RedisCluster() {
+    for (size_t i = 0; i < kMasters; ++i) {
+      // The bus port from the harness too: port + 10000 may be anyone's.
+      bus_ports_.push_back(freePort());
+      nodes_.push_back(std::make_unique<RedisServer>(std::vector<std::string>{
+          "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf", "--cluster-node-timeout", "2000",
+          "--cluster-port", std::to_string(bus_ports_.back())}));
+    }
+    const int per_node = 16384 / static_cast<int>(kMasters);
+    for (size_t i = 0; i < kMasters; ++i) {
+      const int first = static_cast<int>(i) * per_node;
+      const int last = i + 1 == kMasters ? 16383 : first + per_node - 1;
+      expectOk(node(i).command({"CLUSTER", "ADDSLOTSRANGE", std::to_string(first), std::to_string(last)}));
+      ids_.push_back(node(i).command({"CLUSTER", "MYID"}).str);
+    }
+    for (size_t i = 1; i < kMasters; ++i)
+      expectOk(node(0).command({"CLUSTER", "MEET", "127.0.0.1", std::to_string(node(i).port()),
+                                std::to_string(bus_ports_[i])}));
+    const bool ok = waitUntil(
+        [&] {
+          for (size_t i = 0; i < kMasters; ++i) {
+            std::string info = node(i).command({"CLUSTER", "INFO"}).str;
+            if (info.find("cluster_state:ok") == std::string::npos ||
+                info.find("cluster_known_nodes:3") == std::string::npos)
+              return false;
+          }
+          return true;
+        },
+        20s, 50ms);
+    if (!ok) throw HarnessError("the Redis Cluster did not reach cluster_state:ok");
+  }
+
+  RedisServer& node(size_t i) { return *nodes_.at(i); }
+  const std::string& id(size_t i) const { return ids_.at(i); }
+
+  // `nodes: [...]` for store.redis.cluster.
+  std::string seeds() const {
+    std::string out;
+    for (const auto& node : nodes_) out += fmt::format("{}127.0.0.1:{}", out.empty() ? "" : ", ", node->port());
+    return "[" + out + "]";
+  }
+
+  int slotOf(const std::string& key) { return static_cast<int>(node(0).command({"CLUSTER", "KEYSLOT", key}).integer); }
+
+  // The node that holds `key` now, by looking (not by the slot map), also
+  // half way through a move.
+  std::optional<size_t> holderOf(const std::string& key) {
+    for (size_t i = 0; i < kMasters; ++i) {
+      // ASKING: an importing node answers for the key, not with MOVED.
+      node(i).command({"ASKING"});
+      if (node(i).command({"EXISTS", key}).integer == 1) return i;
+    }
+    return std::nullopt;
+  }
+
+  // Which master serves `slot`, from node 0's map.
+  size_t ownerOf(int slot) {
+    RedisReply slots = node(0).command({"CLUSTER", "SLOTS"});
+    for (const auto& range : slots.elements) {
+      if (range.elements.size() < 3) continue;
+      if (slot < range.elements[0].integer || slot > range.elements[1].integer) continue;
+      const int64_t port = range.elements[2].elements.at(1).integer;
+      for (size_t i = 0; i < kMasters; ++i)
+        if (node(i).port() == port) return i;
+    }
+    throw HarnessError(fmt::format("no master serves slot {}", slot));
+  }
+
+  std::vector<std::string> keys(const std::string& pattern) {
+    std::vector<std::string> all;
+    for (auto& node : nodes_)
+      for (auto& key : node->keys(pattern)) all.push_back(std::move(key));
+    return all;
+  }
+
+  // Step 1 of a reshard: `to` imports, `from` migrates, the slot's keys are
+  // moved. Keys of the slot missing on `from` are now answered with ASK.
+  void beginMove(int slot, size_t from, size_t to) {
+    const std::string s = std::to_string(slot);
+    expectOk(node(to).command({"CLUSTER", "SETSLOT", s, "IMPORTING", id(from)}));
+    expectOk(node(from).command({"CLUSTER", "SETSLOT", s, "MIGRATING", id(to)}));
+    RedisReply keys = node(from).command({"CLUSTER", "GETKEYSINSLOT", s, "1000"});
+    for (const auto& key : keys.elements) {
+      RedisReply moved = node(from).command(
+          {"MIGRATE", "127.0.0.1", std::to_string(node(to).port()), key.str, "0", "5000"});
+      if (moved.isError()) throw HarnessError("MIGRATE: " + moved.str);
+    }
+  }
+  // Step 2: the slot belongs to `to`, everywhere; `from` answers MOVED.
+  void endMove(int slot, size_t to) {
+    const std::string s = std::to_string(slot);
+    expectOk(node(to).command({"CLUSTER", "SETSLOT", s, "NODE", id(to)}));
+    for (size_t i = 0; i < kMasters; ++i)
+      if (i != to) expectOk(node(i).command({"CLUSTER", "SETSLOT", s, "NODE", id(to)}));
+  }
+
+  // Calls of `command` (lower case, e.g. "asking") on node i so far.
+  int64_t calls(size_t i, const std::string& command) {
+    std::string stats = node(i).command({"INFO", "commandstats"}).str;
+    const std::string needle = "cmdstat_" + command + ":calls=";
+    size_t at = stats.find(needle);
+    if (at == std::string::npos) return 0;
+    return std::stoll(stats.substr(at + needle.size()));
+  }
+
+ private:
+  static void expectOk(const RedisReply& reply) {
+    if (!reply.isStatus("OK")) throw HarnessError("redis cluster setup: " + reply.toString());
+  }
+
+  std::vector<std::unique_ptr<RedisServer>> nodes_;
+  std::vector<std::string> ids_;
+  std::vector<uint16_t> bus_ports_;
+};
+
+}  // namespace larder::test
