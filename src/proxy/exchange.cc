@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "base/assert.h"
 #include "base/log.h"
 #include "cache/policy.h"
 #include "cache/revalidation.h"
@@ -18,6 +19,7 @@ namespace larder::proxy {
 
 std::string_view toString(ExchangeState state) {
   switch (state) {
+    case ExchangeState::kReceived: return "received";
     case ExchangeState::kLookingUp: return "looking_up";
     case ExchangeState::kWaitingForFill: return "waiting_for_fill";
     case ExchangeState::kBufferingBody: return "buffering_body";
@@ -61,6 +63,9 @@ Exchange::~Exchange() {
 }
 
 void Exchange::setState(ExchangeState state) {
+  if ((kAllowedNext[static_cast<size_t>(state_)] & stateBit(state)) == 0)
+    LARDER_BUG("exchange {} {}: no transition {} -> {}", request_.method, request_.target, toString(state_),
+               toString(state));
   LOG_DEBUG("exchange {} {}: {} -> {}", request_.method, request_.target, toString(state_),
             toString(state));
   state_ = state;
@@ -83,7 +88,8 @@ void Exchange::proceedUpstream() {
 }
 
 void Exchange::onRequestBody(std::string_view data) {
-  if (state_ == ExchangeState::kBufferingBody || state_ == ExchangeState::kLookingUp ||
+  if (state_ == ExchangeState::kBufferingBody || state_ == ExchangeState::kReceived ||
+      state_ == ExchangeState::kLookingUp ||
       state_ == ExchangeState::kWaitingForFill) {
     buffered_body_.append(data);
     if (state_ == ExchangeState::kBufferingBody && buffered_body_.size() >= kBodyBufferSize)

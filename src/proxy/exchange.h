@@ -15,6 +15,8 @@
 // decides for shadow routes (mode: shadow) and compares their answers.
 #pragma once
 
+#include <cstdint>
+#include <iterator>
 #include <memory>
 #include <optional>
 #include <string>
@@ -32,7 +34,9 @@
 #include "net/loop.h"
 #include "net/timer.h"
 #include "proxy/capture.h"
+#include "proxy/fill_fetch.h"
 #include "proxy/proxy_context.h"
+#include "proxy/shadow_comparison.h"
 #include "upstream/upstream_request.h"
 
 namespace larder::proxy {
@@ -40,6 +44,7 @@ namespace larder::proxy {
 class ClientConnection;
 
 enum class ExchangeState {
+  kReceived,           // the request head is read; not routed yet
   kLookingUp,          // waiting for the store: entry and namespace versions
   kWaitingForFill,     // a miss reading a fill (its own fetch or another's), before its head
   kBufferingBody,      // holding a small request body before forwarding it whole
@@ -50,6 +55,38 @@ enum class ExchangeState {
 };
 
 std::string_view toString(ExchangeState state);
+
+// The one table of the exchange's transitions: each state → the states it
+// may change to. setState() checks every change against it (LARDER_BUG).
+// Re-entries: a lookup may look up again (a Vary learned meanwhile), and a
+// fill's reader may look up again or read another fill (the fill was
+// abandoned, or the answer varies).
+constexpr uint32_t stateBit(ExchangeState state) { return 1u << static_cast<unsigned>(state); }
+inline constexpr uint32_t kAllowedNext[] = {
+    // kReceived
+    stateBit(ExchangeState::kLookingUp) | stateBit(ExchangeState::kBufferingBody) |
+        stateBit(ExchangeState::kForwarding) | stateBit(ExchangeState::kComplete),
+    // kLookingUp
+    stateBit(ExchangeState::kLookingUp) | stateBit(ExchangeState::kWaitingForFill) |
+        stateBit(ExchangeState::kBufferingBody) | stateBit(ExchangeState::kForwarding) |
+        stateBit(ExchangeState::kComplete),
+    // kWaitingForFill
+    stateBit(ExchangeState::kLookingUp) | stateBit(ExchangeState::kWaitingForFill) |
+        stateBit(ExchangeState::kBufferingBody) | stateBit(ExchangeState::kForwarding) |
+        stateBit(ExchangeState::kStreamingResponse) | stateBit(ExchangeState::kComplete),
+    // kBufferingBody
+    stateBit(ExchangeState::kForwarding) | stateBit(ExchangeState::kComplete),
+    // kForwarding
+    stateBit(ExchangeState::kStreamingResponse) | stateBit(ExchangeState::kInvalidating) |
+        stateBit(ExchangeState::kComplete),
+    // kInvalidating
+    stateBit(ExchangeState::kStreamingResponse) | stateBit(ExchangeState::kComplete),
+    // kStreamingResponse
+    stateBit(ExchangeState::kComplete),
+    // kComplete: final
+    0,
+};
+static_assert(std::size(kAllowedNext) == static_cast<size_t>(ExchangeState::kComplete) + 1);
 
 // How the cache answered (X-Cache, the access log, the metrics' label);
 // control flow compares these, never the strings.
@@ -130,6 +167,7 @@ class Exchange : public upstream::ResponseHandler {
   void bypass(std::string_view reason);
   CacheSlot cacheSlot() const;
   void startFill(std::shared_ptr<cache::Fill> fill);
+  FillRequest fillRequest() const;
   void invalidateBeforeAnswer(http::ResponseHead& head);
   bool invalidateUnanswered(upstream::UpstreamError error);
   void invalidate(const http::HeaderMap* answer_headers);
@@ -160,7 +198,7 @@ class Exchange : public upstream::ResponseHandler {
   config::ConfigPtr config_;
   http::RequestHead request_;
   std::unique_ptr<upstream::UpstreamRequest> upstream_;
-  ExchangeState state_ = ExchangeState::kForwarding;
+  ExchangeState state_ = ExchangeState::kReceived;
   std::string buffered_body_;
   bool request_complete_ = false;
   bool head_request_ = false;
@@ -228,7 +266,6 @@ class Exchange : public upstream::ResponseHandler {
   std::unique_ptr<net::Timer> invalidation_retry_;
 
   // Reading a fill (exchange_fill.cc).
-  std::string fill_key_;
   std::shared_ptr<cache::Fill> fill_;
   cache::FillWaiter fill_waiter_;
   bool fill_started_ = false;             // this request caused the fill's fetch
@@ -239,18 +276,11 @@ class Exchange : public upstream::ResponseHandler {
   std::unique_ptr<net::Timer> lock_timer_;
 
   // A shadow route's request (exchange_shadow.cc): what the cache would
-  // have done, and for a sampled would-be hit the stored answer's status
-  // and body digest, compared with the fresh body when it completes.
+  // have done, and for a sampled would-be hit the comparison of the stored
+  // answer with the fresh one.
   enum class ShadowVerdict { kNone, kWouldHit, kWouldMiss };
-  struct ShadowExpected {
-    int status = 0;
-    cache::Digest128 digest;
-  };
   ShadowVerdict shadow_ = ShadowVerdict::kNone;
-  std::optional<ShadowExpected> shadow_expected_;
-  std::string shadow_body_;               // at most max_object_size
-  bool shadow_compared_ = false;
-  bool shadow_mismatch_ = false;
+  ShadowComparison shadow_check_;
   net::Liveness liveness_;                // last member: dies first
 };
 

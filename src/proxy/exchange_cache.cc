@@ -279,8 +279,7 @@ void Exchange::rekeyForVary(const http::ResponseHead& head) {
   // publish the Vary, then release the old fill's waiters, so a request
   // wanting this variant always finds this fetch.
   keyFor(names);
-  fill_key_ = fillKey();
-  auto previous = capture_->rekey(entry_key_, identity_, fill_key_, vary_names_);
+  auto previous = capture_->rekey(entry_key_, identity_, fillKey(), vary_names_);
   context_.vary_memo.remember(primary_key_, std::move(names));
   capture_->releaseFill(std::move(previous));
 }
@@ -296,7 +295,7 @@ CacheSlot Exchange::cacheSlot() const {
   slot.base_versions = base_versions_;
   slot.lookup_epoch = lookup_epoch_;
   slot.backlog = &context_.backlog;
-  slot.fill_key = fill_key_;
+  slot.fill_key = fillKey();
   slot.extra_vary = vary_names_;
   return slot;
 }
@@ -307,20 +306,10 @@ void Exchange::refreshInBackground(const cache::Entry& stale) {
   std::string fill_key = fillKey();
   auto joined = context_.coalescer.join(fill_key, lookup_tick_);
   if (!joined.leader) return;  // a refresh or fetch is already under way
-  FillRequest fetch;
-  fetch.slot = cacheSlot();
+  FillRequest fetch = fillRequest();
   fetch.slot.fill_key = std::move(fill_key);
   fetch.slot.fill = std::move(joined.fill);
-  fetch.request.method = "GET";
-  fetch.request.target = upstream_target_;
-  fetch.request.version_minor = 1;
-  fetch.request.headers = request_.headers;  // as forwarded (route())
   fetch.stale = stale;
-  fetch.primary_key = primary_key_;
-  fetch.keyed_method = request_.method;
-  fetch.host = host_;
-  fetch.target = *target_;
-  fetch.principal = principal_.value_or("");
   context_.fetches.start(std::move(fetch));
 }
 

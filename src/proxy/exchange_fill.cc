@@ -26,15 +26,15 @@ void Exchange::missed(CacheVerdict verdict) {
   if (head_request_) upstream_method_ = "GET";
   // The versions seen are part of the fill's key: a request that saw a write's
   // new version must not join a fetch that started before it (invariant 3).
-  fill_key_ = fillKey();
-  auto joined = context_.coalescer.join(fill_key_, lookup_tick_);
+  const std::string fill_key = fillKey();
+  auto joined = context_.coalescer.join(fill_key, lookup_tick_);
   if (joined.leader && context_.vary_memo.find(primary_key_) != vary_names_) {
     // The Vary was learned between the check above and the join: the fill
     // this request would lead is one the learner has just released, and
     // this request's variant may be in flight already. The learner
     // publishes the Vary before releasing, so this second look is enough.
     joined.fill->abandon();
-    context_.coalescer.forget(fill_key_, joined.fill);
+    context_.coalescer.forget(fill_key, joined.fill);
     lookUp();
     return;
   }
@@ -66,23 +66,30 @@ void Exchange::startFill(std::shared_ptr<cache::Fill> fill) {
   fill_ = std::move(fill);
   fill_started_ = true;
   waitForFill();
+  FillRequest fetch = fillRequest();
+  fetch.slot.fill = fill_;
+  fetch.unavailable = cache_status_ == CacheVerdict::kBypass;
+  fetch.use_lock = useFillLock();
+  fetch.first_reader = fill_waiter_.id();
+  context_.fetches.start(std::move(fetch));
+}
+
+// What a fetch for this request's key needs (proxy/fill_fetch.h): the
+// request as forwarded (route()) and as keyed.
+FillRequest Exchange::fillRequest() const {
   FillRequest fetch;
   fetch.slot = cacheSlot();
-  fetch.slot.fill = fill_;
   fetch.request.method = "GET";
   fetch.request.target = upstream_target_;
   fetch.request.version_minor = 1;
-  fetch.request.headers = request_.headers;  // as forwarded (route())
+  fetch.request.headers = request_.headers;
   fetch.stale = stale_entry_;
   fetch.primary_key = primary_key_;
   fetch.keyed_method = request_.method;
   fetch.host = host_;
   fetch.target = *target_;
   fetch.principal = principal_.value_or("");
-  fetch.unavailable = cache_status_ == CacheVerdict::kBypass;
-  fetch.use_lock = useFillLock();
-  fetch.first_reader = fill_waiter_.id();
-  context_.fetches.start(std::move(fetch));
+  return fetch;
 }
 
 bool Exchange::useFillLock() const {
@@ -162,7 +169,6 @@ void Exchange::onFillProgress() {
     fill_ = std::move(progress.successor);
     fill_waiter_.follow(fill_);
     keyFor(context_.vary_memo.find(primary_key_));
-    fill_key_ = fillKey();
     onFillProgress();
     return;
   }
@@ -247,7 +253,10 @@ void Exchange::onFillEnded(const cache::Fill::Progress& progress) {
   }
   if (fill_started_ && progress.failed_status != 0) {
     // This request's own fetch failed: answered as a pass-through would be.
+    // If the answer had begun (its head published before this reader read
+    // it), the connection closes after the 502 too, as a cut would have.
     if (serveStaleOnError()) return;
+    if (progress.head) keep_alive_ = false;
     replyLocally(progress.failed_status, progress.failed_status == 504 ? "upstream timed out" : "bad gateway");
     return;
   }
