@@ -88,15 +88,6 @@ void Fill::abandon() {
   notifyAll(lock);
 }
 
-void Fill::abandonLeaderGone() {
-  {
-    std::lock_guard lock(mutex_);
-    if (state_ != State::kFetching) return;
-    leader_gone_ = true;
-  }
-  abandon();
-}
-
 void Fill::holdWaiters() {
   std::lock_guard lock(mutex_);
   held_ = true;
@@ -136,7 +127,6 @@ Fill::Progress Fill::read(size_t offset, size_t limit, WaiterId reader) {
   progress.head = head_;
   progress.restarts = restarts_;
   progress.end = body_start_ + body_.size();
-  progress.leader_gone = leader_gone_;
   if (offset < body_start_) {
     progress.fell_behind = true;
     return progress;

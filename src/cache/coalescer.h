@@ -94,10 +94,6 @@ class Fill {
     // slow for an unstored answer and cannot be served from the fill.
     bool fell_behind = false;
     uint64_t end = 0;  // body bytes published so far
-    // Abandoned because the request leading it went away before anything
-    // was fetched: nothing is known about the answer, so the waiters
-    // coalesce afresh (look up again) rather than each fetch for itself.
-    bool leader_gone = false;
     // Abandoned because the upstream failed (502 or 504; 0 otherwise).
     int failed_status = 0;
     // abandonTo(): the fill this reader moved to (FillWaiter::follow).
@@ -122,8 +118,6 @@ class Fill {
   // The upstream failed: `status` (502 or 504) is what readers that have
   // nothing yet may answer (Progress::failed_status).
   void abandonFailed(int status);
-  // Abandoned before the head because the leader went away (Progress::leader_gone).
-  void abandonLeaderGone();
   void publishInterim(Head head);
   // An answer that will not be stored, for `reader` alone: every other
   // reader sees the fill abandoned (and fetches for itself). Body bytes are
@@ -176,7 +170,6 @@ class Fill {
   uint64_t retired_tick_ = kNotRetired;
   uint64_t restarts_ = 0;
   bool held_ = false;
-  bool leader_gone_ = false;
   int failed_status_ = 0;
   WaiterId private_reader_ = 0;  // publishHeadTo
   std::function<void()> hook_;

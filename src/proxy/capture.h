@@ -111,8 +111,6 @@ class Capture {
   // from the upstream before any reader runs (libuv's uv__read).
   static constexpr size_t kMinSharedWindow = 4 * 1024 * 1024;
   size_t sharedWindow() const { return std::max(slot_.config->cache.max_object_size, kMinSharedWindow); }
-  // Readers registered on the fill this capture leads.
-  size_t readers() const { return slot_.fill ? slot_.fill->waiterCount() : 0; }
   // Why the answer is not stored (a store_rejected reason), or empty.
   std::string_view refusal() const { return refusal_; }
 

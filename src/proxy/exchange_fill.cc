@@ -238,12 +238,6 @@ void Exchange::onFillEnded(const cache::Fill::Progress& progress) {
     client_.abort(CloseReason::kUpstreamFailed);
     return;
   }
-  if (progress.leader_gone) {
-    // Nothing is known about the answer: coalesce afresh (one of the
-    // waiters leads) rather than each fetch (DESIGN invariant 9).
-    lookUp();
-    return;
-  }
   if (context_.vary_memo.find(primary_key_) != vary_names_) {
     // The answer turned out to vary: look up (and coalesce on) this
     // request's own variant instead.

@@ -89,26 +89,6 @@ TEST_CASE("fill: a stored answer is kept whole for late readers") {
   CHECK(piece.end == 1000);
 }
 
-TEST_CASE("fill: a leader gone before the head tells its waiters so; later abandons do not") {
-  Coalescer coalescer;
-  auto gone = coalescer.join("gone");
-  gone.fill->abandonLeaderGone();
-  CHECK(gone.fill->read(0).state == Fill::State::kAbandoned);
-  CHECK(gone.fill->read(0).leader_gone);
-
-  auto refused = coalescer.join("refused");
-  refused.fill->abandon();
-  CHECK_FALSE(refused.fill->read(0).leader_gone);
-
-  // Once the head is out the answer is known: this call leaves it alone
-  // (Capture::leave then abandons it as any capture does).
-  auto streaming = coalescer.join("streaming");
-  streaming.fill->publishHead({200, "OK", {}, std::nullopt, {}, std::nullopt});
-  streaming.fill->abandonLeaderGone();
-  CHECK(streaming.fill->read(0).state == Fill::State::kStreaming);
-  CHECK_FALSE(streaming.fill->read(0).leader_gone);
-}
-
 TEST_CASE("fill: an answer published to one reader is abandoned for the others, and kept only until read") {
   Coalescer coalescer;
   auto joined = coalescer.join("key");
