@@ -4,7 +4,7 @@
 #include "base/metric_catalog.h"
 #include "net/loop.h"
 #include "net/timer.h"
-#include "proxy/background_refresh.h"
+#include "proxy/fill_fetch.h"
 #include "proxy/server.h"
 #include "store/memory/memory_store.h"
 #include "store/redis/cluster_store.h"
@@ -94,9 +94,10 @@ struct Worker::State {
         store(makeStore(loop, *config, shared)),
         fill_lock(makeFillLock(loop, *config, shared, index)),
         pool(loop, config->upstream),
-        refreshes(pool, *store, shared.coalescer),
+        fetches({loop, queue, pool, *store, shared.coalescer, shared.vary_memo, shared.surrogate_memo,
+                 fill_lock.get()}),
         context{loop, pool, config, *store, shared.backlog, shared.coalescer, shared.vary_memo,
-                shared.tier, shared.surrogate_memo, queue, refreshes, fill_lock.get()},
+                shared.tier, shared.surrogate_memo, queue, fetches, fill_lock.get()},
         server(context),
         drain_timer(loop),
         backlog_timer(loop) {}
@@ -107,7 +108,7 @@ struct Worker::State {
   // After the store: captures release locks from the store's insert callbacks.
   std::unique_ptr<cache::FillLock> fill_lock;
   upstream::Pool pool;
-  proxy::BackgroundRefreshes refreshes;
+  proxy::FillFetches fetches;
   proxy::ProxyContext context;
   proxy::Server server;
   net::Timer drain_timer;

@@ -22,6 +22,52 @@ void Fill::publishBody(std::string_view data) {
   notifyAll(lock);
 }
 
+void Fill::publishInterim(Head head) {
+  std::unique_lock lock(mutex_);
+  if (state_ != State::kFetching) return;
+  interim_.push_back(std::make_shared<const Head>(std::move(head)));
+  notifyAll(lock);
+}
+
+void Fill::publishHeadTo(Head head, WaiterId reader) {
+  std::unique_lock lock(mutex_);
+  if (state_ != State::kFetching) return;
+  head_ = std::make_shared<const Head>(std::move(head));
+  private_reader_ = reader;
+  state_ = State::kStreaming;
+  notifyAll(lock);
+}
+
+size_t Fill::bufferedBytes() const {
+  std::lock_guard lock(mutex_);
+  return body_.size();
+}
+
+bool Fill::isPrivate() const {
+  std::lock_guard lock(mutex_);
+  return private_reader_ != 0;
+}
+
+void Fill::setActivityHook(std::function<void()> hook) {
+  std::lock_guard lock(mutex_);
+  hook_ = std::move(hook);
+}
+
+void Fill::callHook(std::unique_lock<std::mutex>& lock) {
+  auto hook = hook_;
+  lock.unlock();
+  if (hook) hook();
+}
+
+void Fill::abandonFailed(int status) {
+  {
+    std::lock_guard lock(mutex_);
+    if (state_ == State::kComplete || state_ == State::kAbandoned) return;
+    failed_status_ = status;
+  }
+  abandon();
+}
+
 void Fill::keepWindow(size_t window) {
   std::lock_guard lock(mutex_);
   window_ = window == 0 ? 1 : window;
@@ -40,15 +86,6 @@ void Fill::abandon() {
   state_ = State::kAbandoned;
   std::string().swap(body_);
   notifyAll(lock);
-}
-
-void Fill::abandonLeaderGone() {
-  {
-    std::lock_guard lock(mutex_);
-    if (state_ != State::kFetching) return;
-    leader_gone_ = true;
-  }
-  abandon();
 }
 
 void Fill::holdWaiters() {
@@ -76,37 +113,88 @@ void Fill::notifyAll(std::unique_lock<std::mutex>& lock) {
   for (auto& [id, notify] : waiters) notify();
 }
 
-Fill::Progress Fill::read(size_t offset, size_t limit) const {
-  std::lock_guard lock(mutex_);
+Fill::Progress Fill::read(size_t offset, size_t limit, WaiterId reader) {
+  std::unique_lock lock(mutex_);
   Progress progress;
+  if (private_reader_ != 0 && reader != private_reader_) {
+    progress.state = State::kAbandoned;  // not shared (publishHeadTo)
+    return progress;
+  }
   progress.state = state_;
+  progress.failed_status = failed_status_;
+  if (reader != 0 && reader == successor_reader_) progress.successor = successor_;
+  progress.interim = interim_;
   progress.head = head_;
   progress.restarts = restarts_;
   progress.end = body_start_ + body_.size();
-  progress.leader_gone = leader_gone_;
   if (offset < body_start_) {
     progress.fell_behind = true;
     return progress;
   }
+  if (private_reader_ != 0) {
+    // The one reader has what lies before `offset`: nobody reads it again.
+    body_.erase(0, offset - body_start_);
+    body_start_ = offset;
+  }
   if (offset - body_start_ < body_.size()) progress.body.assign(body_, offset - body_start_, limit);
+  if (private_reader_ != 0) callHook(lock);
   return progress;
 }
 
 Fill::WaiterId Fill::addWaiter(std::function<void()> notify) {
+  static std::atomic<WaiterId> next_id{1};
+  WaiterId id = next_id.fetch_add(1);
   std::lock_guard lock(mutex_);
-  WaiterId id = next_waiter_++;
   waiters_.emplace_back(id, std::move(notify));
   return id;
 }
 
+void Fill::abandonTo(const std::shared_ptr<Fill>& successor, WaiterId reader) {
+  std::unique_lock lock(mutex_);
+  if (state_ == State::kComplete || state_ == State::kAbandoned) return;
+  std::function<void()> moved;
+  for (auto it = waiters_.begin(); it != waiters_.end(); ++it) {
+    if (it->first == reader) {
+      moved = std::move(it->second);
+      waiters_.erase(it);
+      break;
+    }
+  }
+  if (moved) {
+    successor_ = successor;
+    successor_reader_ = reader;
+  }
+  state_ = State::kAbandoned;
+  std::string().swap(body_);
+  auto waiters = waiters_;
+  lock.unlock();
+  // Never both locks at once: this one is released before the successor's.
+  if (moved) {
+    {
+      std::lock_guard other(successor->mutex_);
+      successor->waiters_.emplace_back(reader, moved);
+    }
+    moved();
+  }
+  for (auto& [id, notify] : waiters) notify();
+}
+
 void Fill::removeWaiter(WaiterId id) {
-  std::lock_guard lock(mutex_);
+  std::unique_lock lock(mutex_);
   for (auto it = waiters_.begin(); it != waiters_.end(); ++it) {
     if (it->first == id) {
       waiters_.erase(it);
+      callHook(lock);
       return;
     }
   }
+}
+
+bool Fill::hasWaiter(WaiterId id) const {
+  std::lock_guard lock(mutex_);
+  for (const auto& waiter : waiters_)
+    if (waiter.first == id) return true;
+  return false;
 }
 
 size_t Fill::waiterCount() const {

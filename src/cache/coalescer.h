@@ -15,9 +15,11 @@
 // through a bounded window (keepWindow): the Fill keeps only its last bytes,
 // and a reader that falls behind them is cut (Progress::fell_behind).
 //
-// The fetch behind a Fill belongs to no client (STYLE §2): when the request
-// that started it goes away, the worker adopts the fetch
-// (proxy/background_refresh.h), so the readers still get the whole answer.
+// The fetch behind a Fill belongs to no client (STYLE §2): the worker owns
+// it (proxy/fill_fetch.h), and every request that wants the answer, the one
+// that caused the fetch included, is a reader. An answer refused at its head
+// (not storable) is not shared: it goes to that first reader alone
+// (publishHeadTo), and every other waiter sees the fill abandoned.
 //
 // Threading: one Coalescer per process (app::SharedState), called from
 // every worker thread: join/forget/retire by the exchanges and refreshes of
@@ -34,6 +36,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -43,6 +46,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "cache/entry_codec.h"
 #include "http/header_map.h"
 
 namespace larder::cache {
@@ -65,6 +69,16 @@ class Fill {
     // leader's lookup read (cache/surrogate_keys.h fillServesLookup).
     std::vector<std::string> surrogate_keys;
     std::optional<uint64_t> lookup_epoch;
+    // For the reader that caused the fetch (its X-Cache, Cache-Status and
+    // access log): the answer is being stored; the upstream's head latency.
+    bool stored = false;
+    std::string_view refusal{};  // why not (static storage; cache/policy.h reasons)
+    std::chrono::nanoseconds upstream_latency{-1};
+    // The answer is an entry already: renewed by the upstream's 304
+    // (revalidated) or found stored by another instance. The reader that
+    // caused the fetch serves it as an entry (conditional, ranges, Age).
+    std::shared_ptr<const Entry> entry{};
+    bool revalidated = false;
   };
 
   // What a waiter reads: the state, the head once known, and body bytes
@@ -80,12 +94,15 @@ class Fill {
     // slow for an unstored answer and cannot be served from the fill.
     bool fell_behind = false;
     uint64_t end = 0;  // body bytes published so far
-    // Abandoned because the request leading it went away before anything
-    // was fetched: nothing is known about the answer, so the waiters
-    // coalesce afresh (look up again) rather than each fetch for itself.
-    bool leader_gone = false;
+    // Abandoned because the upstream failed (502 or 504; 0 otherwise).
+    int failed_status = 0;
+    // abandonTo(): the fill this reader moved to (FillWaiter::follow).
+    std::shared_ptr<Fill> successor;
+    // Interim (1xx) heads published so far, in order.
+    std::vector<std::shared_ptr<const Head>> interim;
   };
 
+  // Unique in the process, so a registration can move between fills.
   using WaiterId = uint64_t;
 
   // Leader side.
@@ -93,8 +110,26 @@ class Fill {
   void publishBody(std::string_view data);
   void complete();
   void abandon();
-  // Abandoned before the head because the leader went away (Progress::leader_gone).
-  void abandonLeaderGone();
+  // The answer varies beyond the fill's key (RFC 9111 §4.1) and is fetched
+  // into `successor`, the variant's fill: `reader` (the one that caused the
+  // fetch, whose variant it is) moves there, keeping its WaiterId and
+  // notify; the others see this fill abandoned and look up again.
+  void abandonTo(const std::shared_ptr<Fill>& successor, WaiterId reader);
+  // The upstream failed: `status` (502 or 504) is what readers that have
+  // nothing yet may answer (Progress::failed_status).
+  void abandonFailed(int status);
+  void publishInterim(Head head);
+  // An answer that will not be stored, for `reader` alone: every other
+  // reader sees the fill abandoned (and fetches for itself). Body bytes are
+  // kept only until that reader has read them; the fetch paces itself on
+  // bufferedBytes() (one reader: nobody else waits on it).
+  void publishHeadTo(Head head, WaiterId reader);
+  size_t bufferedBytes() const;
+  bool isPrivate() const;
+  // Called, with no lock held, whenever a reader leaves and whenever a
+  // private answer's reader reads: on the reader's thread, so it must be
+  // thread-safe and must not call back into the Fill inline (post).
+  void setActivityHook(std::function<void()> hook);
   // The answer will not be stored, but readers have its head: from now on
   // only the last `window` body bytes are kept (at most 2 × window at any
   // time: trimmed in batches), and offsets before them are gone.
@@ -116,14 +151,18 @@ class Fill {
   bool isRetiredBefore(uint64_t tick) const;
 
   // Waiter side.
-  Progress read(size_t offset, size_t limit = SIZE_MAX) const;
+  // `reader`: the caller's WaiterId (0 for none), which a private answer
+  // checks.
+  Progress read(size_t offset, size_t limit = SIZE_MAX, WaiterId reader = 0);
   WaiterId addWaiter(std::function<void()> notify);
   void removeWaiter(WaiterId id);
   size_t waiterCount() const;
+  bool hasWaiter(WaiterId id) const;
   State state() const;
 
  private:
   void notifyAll(std::unique_lock<std::mutex>& lock);
+  void callHook(std::unique_lock<std::mutex>& lock);
 
   mutable std::mutex mutex_;
   State state_ = State::kFetching;
@@ -131,12 +170,16 @@ class Fill {
   uint64_t retired_tick_ = kNotRetired;
   uint64_t restarts_ = 0;
   bool held_ = false;
-  bool leader_gone_ = false;
+  int failed_status_ = 0;
+  WaiterId private_reader_ = 0;  // publishHeadTo
+  std::function<void()> hook_;
+  std::vector<std::shared_ptr<const Head>> interim_;
   std::shared_ptr<const Head> head_;
   std::string body_;
   uint64_t body_start_ = 0;  // offset of body_[0] in the answer
   size_t window_ = 0;        // 0: the whole body is kept (storable)
-  WaiterId next_waiter_ = 1;
+  std::shared_ptr<Fill> successor_;  // abandonTo
+  WaiterId successor_reader_ = 0;
   std::vector<std::pair<WaiterId, std::function<void()>>> waiters_;
 };
 
@@ -190,7 +233,10 @@ class FillWaiter {
   FillWaiter& operator=(const FillWaiter&) = delete;
 
   void reset();
+  // The registration moved to `successor` (Fill::abandonTo).
+  void follow(std::shared_ptr<Fill> successor) { fill_ = std::move(successor); }
   Fill* fill() const { return fill_.get(); }
+  Fill::WaiterId id() const { return id_; }
 
  private:
   std::shared_ptr<Fill> fill_;

@@ -1,8 +1,8 @@
 // Soft purges (issue 15; Varnish's xkey softpurge, Fastly's soft purge): a
 // purge that marks a namespace's entries stale instead of invalid. They are
 // then served under their stale windows (stale-while-revalidate, and
-// stale-if-error) while one request refreshes each (proxy/
-// background_refresh.h), so purging a hot namespace does not send every
+// stale-if-error) while one fetch refreshes each (proxy/
+// fill_fetch.h), so purging a hot namespace does not send every
 // client to the upstream at once.
 //
 // No extra key, no extra read (DESIGN invariant 1): the mark lives in the

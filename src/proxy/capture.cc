@@ -112,7 +112,7 @@ bool Capture::begin(std::string_view upstream_method, const http::HeaderMap& req
     LOG_DEBUG("not storing {}: {}", slot_.entry_key, decision.reason);
     refusal_ = decision.reason;
     recordStoreRejected(decision.reason, slot_.route);
-    abandon();
+    refuse(head, length);
     return false;
   }
   if (slot_.backlog != nullptr && slot_.backlog->isPending(surrogate_keys)) {
@@ -122,7 +122,7 @@ bool Capture::begin(std::string_view upstream_method, const http::HeaderMap& req
     refusal_ = "invalidation_pending";
     cache::rememberStoreDecision(slot_.entry_key, refusal_, head.status);
     recordStoreRejected("invalidation_pending", slot_.route);
-    abandon();
+    refuse(head, length);
     return false;
   }
   active_ = true;
@@ -137,9 +137,32 @@ bool Capture::begin(std::string_view upstream_method, const http::HeaderMap& req
   keep_ = decision.keep;
   entry_.identity = slot_.identity;
   if (length) entry_.body.reserve(*length);
-  if (slot_.fill)
-    slot_.fill->publishHead({entry_.status, entry_.reason, entry_.headers, length, surrogate_keys_, slot_.lookup_epoch});
+  if (slot_.fill && !renewing_) {
+    cache::Fill::Head published{entry_.status, entry_.reason, entry_.headers, length, surrogate_keys_,
+                                slot_.lookup_epoch};
+    published.stored = true;
+    published.upstream_latency = upstream_latency_;
+    slot_.fill->publishHead(std::move(published));
+  }
   return true;
+}
+
+// Not stored: the fill is not shared. The reader that caused the fetch
+// still gets this answer, alone (its own request, had there been no cache);
+// every other waiter fetches for itself, as nginx's proxy_cache_lock does.
+void Capture::refuse(const http::ResponseHead& head, std::optional<uint64_t> length) {
+  if (!slot_.fill || first_reader_ == 0 || !slot_.fill->hasWaiter(first_reader_)) {
+    abandon();
+    return;
+  }
+  active_ = false;
+  unstored_ = true;
+  releaseLock();
+  coalescer_.forget(slot_.fill_key, slot_.fill);
+  cache::Fill::Head published{head.status, head.reason, head.headers, length, {}, slot_.lookup_epoch};
+  published.upstream_latency = upstream_latency_;
+  published.refusal = refusal_;
+  slot_.fill->publishHeadTo(std::move(published), first_reader_);
 }
 
 bool Capture::append(std::string_view data) {
@@ -216,19 +239,37 @@ cache::Entry Capture::renew(cache::Entry stale, const http::HeaderMap& not_modif
   head.headers = stale.headers;
   head.framing = http::BodyFraming::kContentLength;
   head.content_length = stale.body.size();
-  if (begin("GET", request_headers, head, request_time, std::move(*surrogate_keys))) {
+  renewing_ = true;
+  const bool storing = begin("GET", request_headers, head, request_time, std::move(*surrogate_keys));
+  renewing_ = false;
+  if (storing) {
     // An upstream-coded body, checked when it was stored.
     entry_.decoded_length = stale.decoded_length;
-    append(stale.body);
-    if (active_) {
-      active_ = false;
-      store(entry_);
-      entry_.versions.clear();
-      return std::move(entry_);
+    entry_.body = stale.body;
+    active_ = false;
+    // The fill's readers get the renewed answer; the one that caused the
+    // fetch serves it as an entry (Fill::Head::entry).
+    auto renewed = std::make_shared<const cache::Entry>(entry_);
+    if (slot_.fill) {
+      cache::Fill::Head published{renewed->status, renewed->reason, renewed->headers, renewed->body.size(),
+                                  surrogate_keys_, slot_.lookup_epoch};
+      published.stored = true;
+      published.entry = renewed;
+      published.revalidated = true;
+      slot_.fill->publishHead(std::move(published));
+      slot_.fill->publishBody(renewed->body);
     }
+    store(entry_);
+    std::string().swap(entry_.body);
+    return *renewed;
   }
-  // Not storable any more (e.g. now no-store): still the answer for this request.
+  // Not storable any more (e.g. now no-store): still the answer for the
+  // reader that caused the fetch (published to it alone by begin()).
   stale.stored_at = request_time;
+  if (unstored_) {
+    slot_.fill->publishBody(stale.body);
+    commit();
+  }
   return stale;
 }
 
@@ -318,7 +359,12 @@ Capture::PreviousFill Capture::rekey(std::string entry_key, std::string identity
 
 void Capture::releaseFill(PreviousFill previous) {
   if (!previous.fill) return;
-  previous.fill->abandon();
+  if (slot_.fill && first_reader_ != 0 && previous.fill->hasWaiter(first_reader_)) {
+    previous.fill->abandonTo(slot_.fill, first_reader_);
+  } else {
+    first_reader_ = 0;
+    previous.fill->abandon();
+  }
   coalescer_.forget(previous.key, previous.fill);
 }
 
@@ -350,8 +396,10 @@ void Capture::shareStored(const cache::Entry& stored, base::WallTime now) {
   for (const auto& [key, token] : entry.versions)
     if (std::find(slot_.version_keys.begin(), slot_.version_keys.end(), key) == slot_.version_keys.end())
       named.push_back(key);
-  slot_.fill->publishHead(
-      {entry.status, entry.reason, std::move(headers), entry.body.size(), std::move(named), slot_.lookup_epoch});
+  cache::Fill::Head published{entry.status, entry.reason, std::move(headers), entry.body.size(),
+                              std::move(named), slot_.lookup_epoch};
+  published.entry = std::make_shared<const cache::Entry>(stored);
+  slot_.fill->publishHead(std::move(published));
   slot_.fill->publishBody(entry.body);
   slot_.fill->complete();
   coalescer_.retire(slot_.fill_key, slot_.fill, base::monoMillis());
@@ -364,17 +412,13 @@ void Capture::releaseLock() {
   lock_.reset();
 }
 
-void Capture::leave() {
-  if (slot_.fill && !isSharing()) slot_.fill->abandonLeaderGone();
-  abandon();
-}
-
-void Capture::abandon() {
+void Capture::abandon(int failed_status) {
   active_ = false;
   unstored_ = false;
   std::string().swap(entry_.body);
   releaseLock();
   if (slot_.fill) {
+    if (failed_status != 0) slot_.fill->abandonFailed(failed_status);
     slot_.fill->abandon();
     coalescer_.forget(slot_.fill_key, slot_.fill);
     slot_.fill.reset();

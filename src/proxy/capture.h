@@ -1,8 +1,8 @@
 // Capture: collects an upstream answer that the cache may store, publishes it
-// to the fill it leads (so coalesced waiters stream it), and hands it to the
+// to the fill it leads (so the fill's readers stream it), and hands it to the
 // store when complete (STYLE L6: the store owns the write from then on).
-// Shared by the Exchange (misses) and BackgroundRefresh (stale refreshes,
-// and misses whose client left: the Exchange hands its Capture over).
+// Used by FillFetch (every fetch for the cache) and by a shadow route's
+// leading Exchange (exchange_shadow.cc).
 #pragma once
 
 #include <algorithm>
@@ -82,14 +82,18 @@ class Capture {
   };
   PreviousFill rekey(std::string entry_key, std::string identity, std::string fill_key,
                      std::vector<std::string> extra_vary);
-  // Abandons a fill this capture led: its waiters look up again or fetch.
+  // Abandons a fill this capture led: its waiters look up again or fetch,
+  // except the first reader (setFirstReader), which moves to the fill this
+  // capture leads now, if any (Fill::abandonTo).
   void releaseFill(PreviousFill previous);
-  // Gives up: the fill's waiters fetch for themselves.
-  void abandon();
-  // The leading request went away before the answer's head, and its fetch
-  // was not handed off (it was not upstream yet, e.g. awaiting the
-  // distributed lock): the fill's waiters look up and coalesce afresh.
-  void leave();
+  // Gives up: the fill's waiters fetch for themselves; `failed_status`
+  // (502/504) when the upstream failed (Fill::abandonFailed).
+  void abandon(int failed_status = 0);
+  // The reader that caused the fetch: an answer refused at its head is
+  // still streamed to it alone, if it is still reading (Fill::publishHeadTo).
+  void setFirstReader(cache::Fill::WaiterId reader) { first_reader_ = reader; }
+  cache::Fill::WaiterId firstReader() const { return first_reader_; }
+  void setUpstreamLatency(std::chrono::nanoseconds latency) { upstream_latency_ = latency; }
   // This capture's fetch runs under the distributed lock `name`: it releases
   // it once the entry is stored (or refused), or when it gives up. `lock`
   // must outlive the store's insert callbacks (the worker's order does it).
@@ -107,13 +111,12 @@ class Capture {
   // from the upstream before any reader runs (libuv's uv__read).
   static constexpr size_t kMinSharedWindow = 4 * 1024 * 1024;
   size_t sharedWindow() const { return std::max(slot_.config->cache.max_object_size, kMinSharedWindow); }
-  // Readers registered on the fill this capture leads.
-  size_t readers() const { return slot_.fill ? slot_.fill->waiterCount() : 0; }
   // Why the answer is not stored (a store_rejected reason), or empty.
   std::string_view refusal() const { return refusal_; }
 
  private:
   void store(cache::Entry& entry);
+  void refuse(const http::ResponseHead& head, std::optional<uint64_t> length);
   void releaseLock();
 
   struct HeldLock {
@@ -132,6 +135,9 @@ class Capture {
   std::chrono::milliseconds keep_{0};  // StoreDecision::keep
   std::optional<HeldLock> lock_;
   std::vector<std::string> surrogate_keys_;
+  cache::Fill::WaiterId first_reader_ = 0;
+  std::chrono::nanoseconds upstream_latency_{-1};
+  bool renewing_ = false;  // renew(): the head is published with the entry
 };
 
 }  // namespace larder::proxy

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "base/assert.h"
 #include "base/log.h"
 #include "cache/policy.h"
 #include "cache/revalidation.h"
@@ -10,7 +11,6 @@
 #include "http/hop_by_hop.h"
 #include "http/serializer.h"
 #include "proxy/access_log.h"
-#include "proxy/background_refresh.h"
 #include "proxy/client_connection.h"
 #include "proxy/local_reply.h"
 #include "proxy/proxy_metrics.h"
@@ -19,9 +19,9 @@ namespace larder::proxy {
 
 std::string_view toString(ExchangeState state) {
   switch (state) {
+    case ExchangeState::kReceived: return "received";
     case ExchangeState::kLookingUp: return "looking_up";
     case ExchangeState::kWaitingForFill: return "waiting_for_fill";
-    case ExchangeState::kAwaitingLock: return "awaiting_lock";
     case ExchangeState::kBufferingBody: return "buffering_body";
     case ExchangeState::kForwarding: return "forwarding";
     case ExchangeState::kInvalidating: return "invalidating";
@@ -60,39 +60,12 @@ Exchange::~Exchange() {
     if (status_ == 0) status_ = 499;  // nginx's "client closed request"
     logAccess();
   }
-  handOffFill();
-}
-
-// STYLE §2, DESIGN invariants 9 and 12: the fetch belongs to no client. A
-// client gone before its fill's answer is complete leaves the fetch to the
-// worker while that answer may still be stored (before its head, or while
-// captured within max_object_size) or is streaming to other readers; an
-// answer neither stored nor read is cancelled with the exchange.
-void Exchange::handOffFill() {
-  if (capture_ && !upstream_ && !not_modified_ && state_ != ExchangeState::kComplete) {
-    // Not upstream yet (awaiting the distributed lock, or its own body):
-    // the waiters coalesce afresh, one of them leading.
-    capture_->leave();
-    return;
-  }
-  if (!upstream_ || !capture_ || !relay_ || not_modified_ || state_ == ExchangeState::kComplete) return;
-  if (!upstream_->isBodyComplete()) {
-    capture_->leave();  // the request itself never finished: nothing useful was fetched
-    return;
-  }
-  const bool head_seen = capture_->isSharing();
-  if (head_seen && !capture_->isActive() && capture_->readers() == 0) return;
-  AdoptedFetch fetch;
-  fetch.relay = std::move(relay_);
-  fetch.upstream = std::move(upstream_);
-  fetch.capture = std::move(capture_);
-  fetch.request = request_;  // a copy: the access log still reads it
-  fetch.request_time = request_time_;
-  if (revalidate_) fetch.stale = std::move(stale_entry_);
-  context_.refreshes.adopt(std::move(fetch));
 }
 
 void Exchange::setState(ExchangeState state) {
+  if ((kAllowedNext[static_cast<size_t>(state_)] & stateBit(state)) == 0)
+    LARDER_BUG("exchange {} {}: no transition {} -> {}", request_.method, request_.target, toString(state_),
+               toString(state));
   LOG_DEBUG("exchange {} {}: {} -> {}", request_.method, request_.target, toString(state_),
             toString(state));
   state_ = state;
@@ -115,8 +88,9 @@ void Exchange::proceedUpstream() {
 }
 
 void Exchange::onRequestBody(std::string_view data) {
-  if (state_ == ExchangeState::kBufferingBody || state_ == ExchangeState::kLookingUp ||
-      state_ == ExchangeState::kWaitingForFill || state_ == ExchangeState::kAwaitingLock) {
+  if (state_ == ExchangeState::kBufferingBody || state_ == ExchangeState::kReceived ||
+      state_ == ExchangeState::kLookingUp ||
+      state_ == ExchangeState::kWaitingForFill) {
     buffered_body_.append(data);
     if (state_ == ExchangeState::kBufferingBody && buffered_body_.size() >= kBodyBufferSize)
       forward();
@@ -140,12 +114,7 @@ size_t Exchange::queuedRequestBodyBytes() const {
 
 void Exchange::forward() {
   setState(ExchangeState::kForwarding);
-  if (capture_) {
-    relay_ = std::make_unique<ResponseRelay>(*this);
-    upstream_ = context_.pool.start(buildUpstreamRequest(), *relay_);
-  } else {
-    upstream_ = context_.pool.start(buildUpstreamRequest(), *this);
-  }
+  upstream_ = context_.pool.start(buildUpstreamRequest(), *this);
   if (!buffered_body_.empty()) {
     std::string body = std::move(buffered_body_);
     buffered_body_.clear();
@@ -157,17 +126,10 @@ void Exchange::forward() {
 upstream::OutgoingRequest Exchange::buildUpstreamRequest() {
   // request_.headers and upstream_target_ are already the forwarded request
   // (route(), proxy/forwarding.h); only framing and validators are added.
-  // Revalidation sends the entry's validators on a copy: the client's own
-  // conditional fields still decide what the client gets (serveEntry).
-  std::optional<http::HeaderMap> revalidation_headers;
-  if (revalidate_) {
-    revalidation_headers = request_.headers;
-    cache::setUpstreamValidators(*stale_entry_, *revalidation_headers);
-  }
-  http::HeaderMap& headers = revalidation_headers ? *revalidation_headers : request_.headers;
+  http::HeaderMap& headers = request_.headers;
   if (capture_) {
-    // A fill fetches the whole answer: it is stored, and shared with
-    // requests that asked for other ranges or none (http/range.h).
+    // A shadow route's leader fetches the whole answer: it is stored
+    // (http/range.h).
     headers.remove("Range");
     headers.remove("If-Range");
   }
@@ -211,11 +173,6 @@ void Exchange::onUpstreamHead(http::ResponseHead& head) {
   status_ = head.status;
   http::removeHopByHop(head.headers);
   takeAnswerKeys(head.headers);
-  if (revalidate_ && head.status == 304) {
-    // The stored body is still good; it is served once the 304 completes.
-    not_modified_ = std::move(head.headers);
-    return;
-  }
   if (head.status >= 500 && serveStaleOnError()) return;
   if (capture_) rekeyForVary(head);
   if (capture_) {
@@ -322,29 +279,19 @@ void Exchange::flushHead() {
 void Exchange::onUpstreamBody(std::string_view data) {
   if (data.empty() || state_ == ExchangeState::kComplete) return;
   keepShadowBody(data);
-  // Past max_object_size, the capture keeps streaming to the fill's
-  // readers (Capture::isSharing) or gives up.
+  // Past max_object_size, a shadow leader's capture gives up (no reader
+  // shares a shadow fill).
   if (capture_ && !capture_->append(data) && !capture_->isSharing()) capture_.reset();
   if (state_ == ExchangeState::kInvalidating) {
     held_body_.append(data);
     return;
   }
   writeBody(std::string(data));
-  // While the answer is captured (at most max_object_size) or shared,
-  // reading never waits on this client: the fill's other readers and the
-  // store would wait with it (DESIGN invariants 9, 12). Its queue holds at
-  // most the entry; for an unstored shared answer, this client is held to
-  // the fill's window like every other reader (Fill::keepWindow).
+  // While a shadow leader's answer is captured (at most max_object_size),
+  // reading never waits on this client: the store would wait with it.
+  // Otherwise a pass-through answer is paced by its one client.
   bool capturing = capture_ && capture_->isActive();
-  bool shared = capture_ && !capturing && capture_->readers() > 0;
-  if (shared && client_.writeQueueBytes() > capture_->sharedWindow()) {
-    LOG_INFO("cutting {} {} for {}: {} bytes unread, behind the shared answer's window", request_.method,
-             request_.target, client_.peerIp(), client_.writeQueueBytes());
-    handOffFill();  // now: the rest of the answer goes to the other readers only
-    client_.abort(CloseReason::kFellBehind);
-    return;
-  }
-  if (!upstream_paused_ && !capturing && !shared && client_.writeQueueBytes() > kClientHighWater) {
+  if (!upstream_paused_ && !capturing && client_.writeQueueBytes() > kClientHighWater) {
     upstream_paused_ = true;
     upstream_->pauseReading();
   }
@@ -389,12 +336,6 @@ void Exchange::onUpstreamBodyDrained() { client_.resumeRequestBody(); }
 
 void Exchange::onUpstreamComplete() {
   if (state_ == ExchangeState::kComplete) return;
-  if (not_modified_) {
-    cache::Entry renewed = capture_->renew(std::move(*stale_entry_), *not_modified_, answer_keys_,
-                                           request_.headers, request_time_);
-    serveEntry(std::move(renewed), CacheVerdict::kRevalidated);
-    return;
-  }
   if (capture_) capture_->commit();
   compareShadow();
   if (state_ == ExchangeState::kInvalidating) {

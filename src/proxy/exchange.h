@@ -1,21 +1,22 @@
 // Exchange: one request's whole state, from its head to the last byte of its
 // answer (STYLE §2). The ClientConnection owns it; it owns its Pendings (the
-// store lookup, the upstream request, the fill registration, timers), so
-// destroying it cancels everything in flight, except the fetch of a fill it
-// started: that belongs to no client, and handOffFill() gives it to the
-// worker (BackgroundRefreshes::adopt) for the fill's other readers and the
-// store.
+// store lookup, a pass-through upstream request, its registration as a
+// fill's reader, timers), so destroying it cancels everything in flight. A
+// miss's fetch is not among them: it belongs to the worker (FillFetch), and
+// this request is one of its fill's readers like any other.
 //
 // Re-entrancy: every call into ClientConnection that may end the exchange
 // (finish(), the client's abort) is the last thing an Exchange method does.
 //
 // Files: exchange.cc forwards and streams; exchange_cache.cc looks up,
 // serves entries (fresh, stale, revalidated, 304) and invalidates;
-// exchange_fill.cc coalesces concurrent misses; exchange_lock.cc extends
-// that across instances with the distributed lock; exchange_shadow.cc
+// exchange_fill.cc reads a fill (proxy/fill_fetch.h fetches it, with the
+// distributed lock and revalidation); exchange_shadow.cc
 // decides for shadow routes (mode: shadow) and compares their answers.
 #pragma once
 
+#include <cstdint>
+#include <iterator>
 #include <memory>
 #include <optional>
 #include <string>
@@ -33,9 +34,9 @@
 #include "net/loop.h"
 #include "net/timer.h"
 #include "proxy/capture.h"
-#include "proxy/lock_wait.h"
+#include "proxy/fill_fetch.h"
 #include "proxy/proxy_context.h"
-#include "proxy/response_relay.h"
+#include "proxy/shadow_comparison.h"
 #include "upstream/upstream_request.h"
 
 namespace larder::proxy {
@@ -43,9 +44,9 @@ namespace larder::proxy {
 class ClientConnection;
 
 enum class ExchangeState {
+  kReceived,           // the request head is read; not routed yet
   kLookingUp,          // waiting for the store: entry and namespace versions
-  kWaitingForFill,     // a miss waiting for another request's fetch of the same key
-  kAwaitingLock,       // a fill's leader checking with other instances (distributed lock)
+  kWaitingForFill,     // a miss reading a fill (its own fetch or another's), before its head
   kBufferingBody,      // holding a small request body before forwarding it whole
   kForwarding,         // request on its way upstream; waiting for the response head
   kInvalidating,       // a write's answer is held until its invalidation lands
@@ -54,6 +55,38 @@ enum class ExchangeState {
 };
 
 std::string_view toString(ExchangeState state);
+
+// The one table of the exchange's transitions: each state → the states it
+// may change to. setState() checks every change against it (LARDER_BUG).
+// Re-entries: a lookup may look up again (a Vary learned meanwhile), and a
+// fill's reader may look up again or read another fill (the fill was
+// abandoned, or the answer varies).
+constexpr uint32_t stateBit(ExchangeState state) { return 1u << static_cast<unsigned>(state); }
+inline constexpr uint32_t kAllowedNext[] = {
+    // kReceived
+    stateBit(ExchangeState::kLookingUp) | stateBit(ExchangeState::kBufferingBody) |
+        stateBit(ExchangeState::kForwarding) | stateBit(ExchangeState::kComplete),
+    // kLookingUp
+    stateBit(ExchangeState::kLookingUp) | stateBit(ExchangeState::kWaitingForFill) |
+        stateBit(ExchangeState::kBufferingBody) | stateBit(ExchangeState::kForwarding) |
+        stateBit(ExchangeState::kComplete),
+    // kWaitingForFill
+    stateBit(ExchangeState::kLookingUp) | stateBit(ExchangeState::kWaitingForFill) |
+        stateBit(ExchangeState::kBufferingBody) | stateBit(ExchangeState::kForwarding) |
+        stateBit(ExchangeState::kStreamingResponse) | stateBit(ExchangeState::kComplete),
+    // kBufferingBody
+    stateBit(ExchangeState::kForwarding) | stateBit(ExchangeState::kComplete),
+    // kForwarding
+    stateBit(ExchangeState::kStreamingResponse) | stateBit(ExchangeState::kInvalidating) |
+        stateBit(ExchangeState::kComplete),
+    // kInvalidating
+    stateBit(ExchangeState::kStreamingResponse) | stateBit(ExchangeState::kComplete),
+    // kStreamingResponse
+    stateBit(ExchangeState::kComplete),
+    // kComplete: final
+    0,
+};
+static_assert(std::size(kAllowedNext) == static_cast<size_t>(ExchangeState::kComplete) + 1);
 
 // How the cache answered (X-Cache, the access log, the metrics' label);
 // control flow compares these, never the strings.
@@ -113,7 +146,6 @@ class Exchange : public upstream::ResponseHandler {
   void replyUpstreamFailed(upstream::UpstreamError error);
   void finish();
   void logAccess();
-  void handOffFill();
 
   // exchange_cache.cc
   void route();
@@ -123,8 +155,6 @@ class Exchange : public upstream::ResponseHandler {
   void onLookup(cache::LookupResult&& result);
   bool serveFromTier();
   void keepInTier(const cache::Entry& entry);
-  std::optional<cache::Entry> validEntry(const std::optional<std::string>& bytes,
-                                         const std::vector<std::optional<std::string>>& versions) const;
   void onChecked(cache::LookupResult&& result, std::vector<std::string> keys);
   void useEntry(std::optional<cache::Entry> entry);
   void serveEntry(cache::Entry&& entry, CacheVerdict verdict);
@@ -132,9 +162,12 @@ class Exchange : public upstream::ResponseHandler {
   // when its stored bytes do not decode.
   bool readyForm(cache::Entry& entry);
   bool serveStaleOnError();
+  bool useFillLock() const;
   void refreshInBackground(const cache::Entry& stale);
   void bypass(std::string_view reason);
   CacheSlot cacheSlot() const;
+  void startFill(std::shared_ptr<cache::Fill> fill);
+  FillRequest fillRequest() const;
   void invalidateBeforeAnswer(http::ResponseHead& head);
   bool invalidateUnanswered(upstream::UpstreamError error);
   void invalidate(const http::HeaderMap* answer_headers);
@@ -149,6 +182,8 @@ class Exchange : public upstream::ResponseHandler {
   void waitForFill();
   void startLockTimer();
   void onFillProgress();
+  void onFillEnded(const cache::Fill::Progress& progress);
+  bool onFillHead(const cache::Fill::Progress& progress);
   void stopWaiting();
 
   // exchange_shadow.cc
@@ -158,23 +193,12 @@ class Exchange : public upstream::ResponseHandler {
   std::string_view shadowLabel() const;  // for the access log; empty when not shadow
   void recordShadowOutcome();
 
-  // exchange_lock.cc
-  bool useFillLock() const;
-  void lockFill();
-  void onLockStep(LockWait::Step step);
-  void lookUpAgain();
-  void onLookedUpAgain(cache::LookupResult&& result);
-  void fetchAfterLock();
-
   ClientConnection& client_;
   ProxyContext& context_;
   config::ConfigPtr config_;
   http::RequestHead request_;
-  // A fill's fetch answers through a relay, so the worker can adopt it when
-  // this client goes (handOffFill). Declared first: outlives upstream_.
-  std::unique_ptr<ResponseRelay> relay_;
   std::unique_ptr<upstream::UpstreamRequest> upstream_;
-  ExchangeState state_ = ExchangeState::kForwarding;
+  ExchangeState state_ = ExchangeState::kReceived;
   std::string buffered_body_;
   bool request_complete_ = false;
   bool head_request_ = false;
@@ -214,16 +238,12 @@ class Exchange : public upstream::ResponseHandler {
   uint64_t lookup_tick_ = 0;              // Coalescer::tick() when the lookup was sent
   uint64_t tier_tick_ = 0;                // MemoryTier::tick() then; 0: not for the tier
 
-  // A miss: the answer captured for the store (and the fill it leads).
+  // A shadow route's leading miss: the answer captured for the store.
   std::unique_ptr<Capture> capture_;
-  // A fill's leader before it goes upstream, with the distributed lock on.
-  std::unique_ptr<LockWait> lock_wait_;
-  // An expired entry kept for revalidation and stale-if-error.
+  // An expired entry kept for revalidation (by the fill) and stale-if-error.
   std::optional<cache::Entry> stale_entry_;
   std::chrono::milliseconds stale_if_error_{0};
-  bool revalidate_ = false;               // the entry's validators went upstream
   bool client_wants_fresh_ = false;       // honoured client no-cache / max-age=0
-  std::optional<http::HeaderMap> not_modified_;  // the upstream's 304 fields
   // The surrogate version keys the upstream's answer named (nullopt: none).
   std::optional<std::vector<std::string>> answer_keys_;
 
@@ -245,28 +265,22 @@ class Exchange : public upstream::ResponseHandler {
   base::MonoTime invalidation_deadline_{};
   std::unique_ptr<net::Timer> invalidation_retry_;
 
-  // Waiting on another request's fill (exchange_fill.cc).
-  std::string fill_key_;
+  // Reading a fill (exchange_fill.cc).
   std::shared_ptr<cache::Fill> fill_;
   cache::FillWaiter fill_waiter_;
+  bool fill_started_ = false;             // this request caused the fill's fetch
   size_t fill_offset_ = 0;                // body bytes already sent from the fill
+  size_t fill_interim_sent_ = 0;          // interim (1xx) heads already relayed
   bool fill_head_sent_ = false;
   uint64_t fill_restarts_seen_ = 0;       // Fill::Progress::restarts
   std::unique_ptr<net::Timer> lock_timer_;
 
   // A shadow route's request (exchange_shadow.cc): what the cache would
-  // have done, and for a sampled would-be hit the stored answer's status
-  // and body digest, compared with the fresh body when it completes.
+  // have done, and for a sampled would-be hit the comparison of the stored
+  // answer with the fresh one.
   enum class ShadowVerdict { kNone, kWouldHit, kWouldMiss };
-  struct ShadowExpected {
-    int status = 0;
-    cache::Digest128 digest;
-  };
   ShadowVerdict shadow_ = ShadowVerdict::kNone;
-  std::optional<ShadowExpected> shadow_expected_;
-  std::string shadow_body_;               // at most max_object_size
-  bool shadow_compared_ = false;
-  bool shadow_mismatch_ = false;
+  ShadowComparison shadow_check_;
   net::Liveness liveness_;                // last member: dies first
 };
 

@@ -16,7 +16,7 @@
 #include "http/cache_control.h"
 #include "http/range.h"
 #include "http/serializer.h"
-#include "proxy/background_refresh.h"
+#include "proxy/fill_fetch.h"
 #include "proxy/client_connection.h"
 #include "proxy/exchange.h"
 #include "proxy/forwarding.h"
@@ -260,24 +260,6 @@ void Exchange::keepInTier(const cache::Entry& entry) {
                     std::move(version_keys), expires, tier_tick_);
 }
 
-// The stored entry if it answers this request under `versions` (one per
-// version key, as looked up). DESIGN invariant 7: the full identity decides,
-// never the digest alone. Invariant 3: every namespace must still hold the
-// token it was fetched under; an entry from before a write is never served,
-// not even stale. One that names surrogate keys this lookup did not read is
-// not vouched for here (onLookup reads them; this caller fetches instead).
-std::optional<cache::Entry> Exchange::validEntry(
-    const std::optional<std::string>& bytes,
-    const std::vector<std::optional<std::string>>& versions) const {
-  if (!bytes) return std::nullopt;
-  std::optional<cache::Entry> entry = cache::decodeEntry(*bytes);
-  std::vector<std::string> unread;
-  if (!entry || entry->identity != identity_ ||
-      !cache::recordedVersionsHold(*entry, version_keys_, versions, base_versions_, unread) || !unread.empty())
-    return std::nullopt;
-  return entry;
-}
-
 // The key of this request's variant: the route's key plus `vary_names`.
 void Exchange::keyFor(const std::vector<std::string>& vary_names) {
   vary_names_ = vary_names;
@@ -297,8 +279,7 @@ void Exchange::rekeyForVary(const http::ResponseHead& head) {
   // publish the Vary, then release the old fill's waiters, so a request
   // wanting this variant always finds this fetch.
   keyFor(names);
-  fill_key_ = fillKey();
-  auto previous = capture_->rekey(entry_key_, identity_, fill_key_, vary_names_);
+  auto previous = capture_->rekey(entry_key_, identity_, fillKey(), vary_names_);
   context_.vary_memo.remember(primary_key_, std::move(names));
   capture_->releaseFill(std::move(previous));
 }
@@ -314,28 +295,22 @@ CacheSlot Exchange::cacheSlot() const {
   slot.base_versions = base_versions_;
   slot.lookup_epoch = lookup_epoch_;
   slot.backlog = &context_.backlog;
-  slot.fill_key = fill_key_;
+  slot.fill_key = fillKey();
   slot.extra_vary = vary_names_;
   return slot;
 }
 
-// RFC 5861: the stale entry is served now; one request refreshes it behind.
+// RFC 5861: the stale entry is served now; a fill with no reader refreshes
+// it behind (proxy/fill_fetch.h).
 void Exchange::refreshInBackground(const cache::Entry& stale) {
   std::string fill_key = fillKey();
   auto joined = context_.coalescer.join(fill_key, lookup_tick_);
   if (!joined.leader) return;  // a refresh or fetch is already under way
-  CacheSlot slot = cacheSlot();
-  slot.fill_key = std::move(fill_key);
-  slot.fill = std::move(joined.fill);
-  http::RequestHead request;
-  request.method = "GET";
-  request.target = upstream_target_;
-  request.version_minor = 1;
-  request.headers = request_.headers;  // as forwarded (route())
-  // A refresh fetches the whole answer to store (http/range.h).
-  request.headers.remove("Range");
-  request.headers.remove("If-Range");
-  context_.refreshes.start(std::move(slot), std::move(request), stale);
+  FillRequest fetch = fillRequest();
+  fetch.slot.fill_key = std::move(fill_key);
+  fetch.slot.fill = std::move(joined.fill);
+  fetch.stale = stale;
+  context_.fetches.start(std::move(fetch));
 }
 
 bool Exchange::serveStaleOnError() {

@@ -48,12 +48,11 @@ void Exchange::decideShadow(std::optional<cache::Entry> entry) {
     }
   }
   shadow_ = would_hit ? ShadowVerdict::kWouldHit : ShadowVerdict::kWouldMiss;
-  shadow_expected_.reset();
+  shadow_check_.cancel();
   // A HEAD or a range carries no whole body to compare.
   if (would_hit && !head_request_ && !request_.headers.has("Range") && sampled(route_->shadow_sample)) {
     const cache::Digest128 digest = cache::murmur3x64_128(entry->body);
-    shadow_expected_ = ShadowExpected{entry->status, digest};
-    shadow_body_.clear();
+    shadow_check_.expect(entry->status, digest);
   }
   stale_entry_.reset();  // never revalidated nor served stale: the answer is fresh
   if (would_hit && !refresh) {
@@ -67,29 +66,19 @@ void Exchange::decideShadow(std::optional<cache::Entry> entry) {
 // The fresh body of a sampled would-be hit, kept for the comparison; past
 // max_object_size the comparison is given up (DESIGN invariant 8).
 void Exchange::keepShadowBody(std::string_view data) {
-  if (!shadow_expected_) return;
-  if (shadow_body_.size() + data.size() > config_->cache.max_object_size) {
-    shadow_expected_.reset();
-    std::string().swap(shadow_body_);
-    return;
-  }
-  shadow_body_.append(data);
+  shadow_check_.keep(data, config_->cache.max_object_size);
 }
 
 void Exchange::compareShadow() {
-  if (!shadow_expected_) return;
-  shadow_compared_ = true;
-  shadow_mismatch_ = shadow_expected_->status != status_ ||
-                     !(shadow_expected_->digest == cache::murmur3x64_128(shadow_body_));
-  if (shadow_mismatch_)
+  if (!shadow_check_.isExpecting()) return;
+  shadow_check_.compare(status_);
+  if (shadow_check_.isMismatch())
     LOG_DEBUG("shadow {} {}: the stored answer differs from the fresh one", request_.method, request_.target);
-  shadow_expected_.reset();
-  std::string().swap(shadow_body_);
 }
 
 std::string_view Exchange::shadowLabel() const {
   if (shadow_ == ShadowVerdict::kNone) return {};
-  if (shadow_mismatch_) return "mismatch";
+  if (shadow_check_.isMismatch()) return "mismatch";
   return shadow_ == ShadowVerdict::kWouldHit ? "would_hit" : "would_miss";
 }
 
@@ -97,8 +86,8 @@ void Exchange::recordShadowOutcome() {
   using Outcome = base::metrics::ShadowOutcome;
   if (shadow_ == ShadowVerdict::kNone) return;
   recordShadow(*route_, shadow_ == ShadowVerdict::kWouldHit ? Outcome::kWouldHit : Outcome::kWouldMiss);
-  if (shadow_compared_) recordShadow(*route_, Outcome::kCompared);
-  if (shadow_mismatch_) recordShadow(*route_, Outcome::kMismatch);
+  if (shadow_check_.isCompared()) recordShadow(*route_, Outcome::kCompared);
+  if (shadow_check_.isMismatch()) recordShadow(*route_, Outcome::kMismatch);
 }
 
 }  // namespace larder::proxy

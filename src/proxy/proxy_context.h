@@ -15,7 +15,7 @@
 
 namespace larder::proxy {
 
-class BackgroundRefreshes;
+class FillFetches;
 
 struct ProxyContext {
   net::Loop& loop;
@@ -38,8 +38,9 @@ struct ProxyContext {
   // are handed queue.sender(), never the queue: the worker may stop first
   // (net/loop.h, app/worker.h).
   net::CrossThreadQueue& queue;
-  // Refreshes of stale entries that outlive the requests that started them.
-  BackgroundRefreshes& refreshes;
+  // This worker's fetches for the cache: every miss's and every background
+  // refresh's (proxy/fill_fetch.h). They belong to no request.
+  FillFetches& fetches;
   // This worker's distributed fill lock; null without Redis or when
   // cache.distributed_lock was off at start (config decides per request).
   cache::FillLock* fill_lock = nullptr;

@@ -89,22 +89,63 @@ TEST_CASE("fill: a stored answer is kept whole for late readers") {
   CHECK(piece.end == 1000);
 }
 
-TEST_CASE("fill: a leader gone before the head tells its waiters so; later abandons do not") {
+TEST_CASE("fill: an answer published to one reader is abandoned for the others, and kept only until read") {
   Coalescer coalescer;
-  auto gone = coalescer.join("gone");
-  gone.fill->abandonLeaderGone();
-  CHECK(gone.fill->read(0).state == Fill::State::kAbandoned);
-  CHECK(gone.fill->read(0).leader_gone);
+  auto joined = coalescer.join("key");
+  int hooks = 0;
+  joined.fill->setActivityHook([&] { ++hooks; });
+  FillWaiter first(joined.fill, [] {});
+  FillWaiter other(joined.fill, [] {});
+  joined.fill->publishHeadTo({200, "OK", {}, std::nullopt, {}, std::nullopt}, first.id());
+  CHECK(joined.fill->isPrivate());
+  CHECK(joined.fill->read(0, SIZE_MAX, other.id()).state == Fill::State::kAbandoned);
+  CHECK(joined.fill->read(0).state == Fill::State::kAbandoned);  // no reader named
+  joined.fill->publishBody("abcdef");
+  const int before = hooks;
+  Fill::Progress progress = joined.fill->read(0, 4, first.id());
+  CHECK(progress.state == Fill::State::kStreaming);
+  CHECK(progress.body == "abcd");
+  CHECK(hooks == before + 1);  // the fetch hears that its one reader read
+  CHECK(joined.fill->read(4, SIZE_MAX, first.id()).body == "ef");
+  CHECK(joined.fill->bufferedBytes() == 2);  // what lies before offset 4 is gone
+  CHECK(joined.fill->read(0, SIZE_MAX, first.id()).fell_behind);
+}
 
-  auto refused = coalescer.join("refused");
-  refused.fill->abandon();
-  CHECK_FALSE(refused.fill->read(0).leader_gone);
+TEST_CASE("fill: abandonTo moves the named reader, id and notify, to the successor; the others see it abandoned") {
+  Coalescer coalescer;
+  auto old_fill = coalescer.join("key").fill;
+  auto successor = coalescer.join("key;variant").fill;
+  int first_woken = 0;
+  int other_woken = 0;
+  FillWaiter first(old_fill, [&] { ++first_woken; });
+  FillWaiter other(old_fill, [&] { ++other_woken; });
+  old_fill->abandonTo(successor, first.id());
+  CHECK(first_woken == 1);
+  CHECK(other_woken == 1);
+  CHECK_FALSE(old_fill->hasWaiter(first.id()));
+  CHECK(successor->hasWaiter(first.id()));
+  Fill::Progress moved = old_fill->read(0, SIZE_MAX, first.id());
+  CHECK(moved.state == Fill::State::kAbandoned);
+  CHECK(moved.successor == successor);
+  CHECK(old_fill->read(0, SIZE_MAX, other.id()).successor == nullptr);
+  first.follow(successor);
+  successor->publishHead({200, "OK", {}, std::nullopt, {}, std::nullopt});
+  CHECK(first_woken == 2);  // notified on the successor now
+  first.reset();
+  CHECK_FALSE(successor->hasWaiter(first.id()));
+  CHECK(successor->waiterCount() == 0);
+}
 
-  // Once the head is out the answer is known: this call leaves it alone
-  // (Capture::leave then abandons it as any capture does).
-  auto streaming = coalescer.join("streaming");
-  streaming.fill->publishHead({200, "OK", {}, std::nullopt, {}, std::nullopt});
-  streaming.fill->abandonLeaderGone();
-  CHECK(streaming.fill->read(0).state == Fill::State::kStreaming);
-  CHECK_FALSE(streaming.fill->read(0).leader_gone);
+TEST_CASE("fill: abandonFailed carries the status to readers; a completed fill is not failed afterwards") {
+  Coalescer coalescer;
+  auto failing = coalescer.join("a").fill;
+  failing->abandonFailed(504);
+  CHECK(failing->read(0).state == Fill::State::kAbandoned);
+  CHECK(failing->read(0).failed_status == 504);
+  auto done = coalescer.join("b").fill;
+  done->publishHead({200, "OK", {}, std::nullopt, {}, std::nullopt});
+  done->complete();
+  done->abandonFailed(502);
+  CHECK(done->read(0).state == Fill::State::kComplete);
+  CHECK(done->read(0).failed_status == 0);
 }
