@@ -2,10 +2,8 @@
 // FakeUpstream that numbers its answers, an optional real redis-server, and a
 // larder in front of them with the routes of the cache issue.
 //
-// The upstream's default answer to `METHOD TARGET` is the body
-// "METHOD TARGET #n" (n counts every request the upstream answered), so two
-// responses with the same body came from one upstream answer (a hit), and a
-// fresh fetch is recognisable by its new number.
+// The upstream's default answer is a numberedAnswer() (upstream_script.h):
+// the body "METHOD TARGET #n", n counting every request it answered.
 #pragma once
 
 #include <atomic>
@@ -28,6 +26,7 @@
 #include "harness/larder_process.h"
 #include "harness/printing.h"
 #include "harness/redis_server.h"
+#include "harness/upstream_script.h"
 
 namespace larder::test {
 
@@ -165,13 +164,12 @@ class CacheFixture {
 
  private:
   FakeResponse respond(const RecordedRequest& request) {
-    FakeResponse response;
+    FakeResponse response = numberedAnswer(request, ++answered_);
     response.headers = {{"Content-Type", "text/plain; charset=utf-8"},
                         {"ETag", "\"e1\""},
                         {"X-Upstream", "Value With  Spaces"},
                         {"X-Multi", "one"},
                         {"X-Multi", "two"}};
-    response.body = fmt::format("{} {} #{}", request.method, request.target, ++answered_);
     Customizer customizer;
     {
       std::lock_guard lock(mutex_);
