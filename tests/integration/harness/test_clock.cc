@@ -13,7 +13,7 @@ namespace {
 std::filesystem::path findLibfaketime() {
   for (const char* dir : {"/usr/lib/x86_64-linux-gnu/faketime", "/usr/lib/aarch64-linux-gnu/faketime",
                           "/usr/lib/faketime", "/usr/local/lib/faketime"}) {
-    std::filesystem::path candidate = std::filesystem::path(dir) / "libfaketime.so.1";
+    std::filesystem::path candidate = std::filesystem::path(dir) / "libfaketimeMT.so.1";
     if (std::filesystem::exists(candidate)) return candidate;
   }
   return {};
@@ -24,7 +24,7 @@ std::filesystem::path findLibfaketime() {
 TestClock::TestClock() : file_(dir_.path() / "faketime"), library_(findLibfaketime()) {
   if (library_.empty()) {
     throw HarnessError(
-        "libfaketime is not installed (no libfaketime.so.1); the TTL tests move larder's clock with it: "
+        "libfaketime is not installed (no libfaketimeMT.so.1); the TTL tests move larder's clock with it: "
         "apt-get install libfaketime");
   }
   write();

@@ -2,8 +2,9 @@
 // advances time instead of sleeping past a max-age (STYLE T4, T5).
 //
 // larder is started with env() in its environment: Debian's libfaketime is
-// preloaded and reads its offset from a file on every clock call
-// (FAKETIME_NO_CACHE). Only the wall clock (CLOCK_REALTIME, time(),
+// preloaded (libfaketimeMT, the variant for threaded programs: larder's
+// workers read the clock at once) and reads its offset from a file on every
+// clock call (FAKETIME_NO_CACHE). Only the wall clock (CLOCK_REALTIME, time(),
 // gettimeofday) moves: freshness and Age are computed on it (base::WallClock,
 // RFC 9111 §4.2). Monotonic time is left alone (FAKETIME_DONT_FAKE_MONOTONIC),
 // so libuv's timers, upstream and Redis timeouts and the memory tier's
