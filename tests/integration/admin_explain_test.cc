@@ -4,11 +4,11 @@
 #include <doctest/doctest.h>
 #include <fmt/format.h>
 
+#include "common/temp_dir.h"
 #include "harness/admin_fixture.h"
 #include "harness/gate.h"
 #include "harness/proxy_fixture.h"
 #include "harness/redis_server.h"
-#include "harness/temp_dir.h"
 
 namespace larder::test {
 namespace {

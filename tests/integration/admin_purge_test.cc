@@ -5,10 +5,10 @@
 #include <doctest/doctest.h>
 #include <fmt/format.h>
 
+#include "common/temp_dir.h"
 #include "harness/admin_fixture.h"
 #include "harness/proxy_fixture.h"
 #include "harness/redis_server.h"
-#include "harness/temp_dir.h"
 
 namespace larder::test {
 namespace {

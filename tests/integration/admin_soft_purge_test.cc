@@ -15,6 +15,7 @@
 #include "harness/larder_process.h"
 #include "harness/printing.h"
 #include "harness/redis_server.h"
+#include "harness/upstream_script.h"
 
 namespace larder::test {
 namespace {
@@ -198,13 +199,8 @@ TEST_CASE("after a soft purge, stale_if_error serves the entry when the upstream
   const uint16_t admin_port = freePort();
   LarderProcess larder(softConfig(up.upstream.port(), admin_port, nullptr, "    stale_if_error: 30s\n"));
   const std::string filled = fill(larder.port(), "/products/3");
-  up.upstream.setHandler([](const RecordedRequest&) {
-    FakeResponse response;
-    response.status = 503;
-    response.reason = "Service Unavailable";
-    response.body = "overloaded";
-    return response;
-  });
+  up.upstream.setHandler(
+      [](const RecordedRequest&) { return statusAnswer(503, "Service Unavailable", "overloaded"); });
   auto soft = adminRequest(admin_port, "POST", "/purge/namespace/products?soft=1");
   REQUIRE(soft);
   CHECK(soft->status == 200);

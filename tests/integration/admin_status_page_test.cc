@@ -11,11 +11,11 @@
 
 #include <cstdlib>
 
+#include "common/process.h"
+#include "common/temp_dir.h"
 #include "harness/admin_fixture.h"
 #include "harness/fake_upstream.h"
 #include "harness/larder_process.h"
-#include "harness/process.h"
-#include "harness/temp_dir.h"
 
 namespace larder::test {
 namespace {

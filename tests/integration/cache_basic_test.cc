@@ -5,7 +5,6 @@
 // oversized answers streaming through unstored (invariant 8).
 #include <chrono>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "cache_support.h"
@@ -170,7 +169,9 @@ TEST_CASE("a request matching no route is forwarded every time and has no X-Cach
 }
 
 TEST_CASE("a route with ttl 1s serves hits until it expires, then misses") {
-  CacheFixture cache;
+  CacheOptions options;
+  options.test_clock = true;
+  CacheFixture cache(options);
   HttpClient client = cache.client();
   HttpResponse miss = mustGet(client, "/api/flash");
   CHECK(xCache(miss) == "MISS");
@@ -183,8 +184,7 @@ TEST_CASE("a route with ttl 1s serves hits until it expires, then misses") {
   HttpResponse hit = mustGet(client, "/api/flash");
   CHECK(xCache(hit) == "HIT");
   CHECK(hit.body == miss.body);
-  // Expiry is time itself: a bounded sleep, not an ordering.
-  std::this_thread::sleep_for(1200ms);
+  cache.clock->advance(1200ms);
   HttpResponse expired = mustGet(client, "/api/flash");
   CHECK(xCache(expired) == "MISS");
   CHECK(expired.body == "GET /api/flash #2");

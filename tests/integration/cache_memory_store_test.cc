@@ -3,7 +3,6 @@
 // invalidating, TTL expiry and per-user isolation.
 #include <chrono>
 #include <string>
-#include <thread>
 
 #include "cache_support.h"
 
@@ -93,15 +92,16 @@ TEST_CASE("memory store: PUT drops products and product:7 and leaves categories 
 }
 
 TEST_CASE("memory store: a route with ttl 1s expires") {
-  CacheFixture cache(memoryStore());
+  CacheOptions options = memoryStore();
+  options.test_clock = true;
+  CacheFixture cache(options);
   HttpClient client = cache.client();
   HttpResponse miss = mustGet(client, "/api/flash");
   CHECK(xCache(miss) == "MISS");
   HttpResponse hit = mustGet(client, "/api/flash");
   CHECK(xCache(hit) == "HIT");
   CHECK(hit.body == miss.body);
-  // Expiry is time itself: a bounded sleep, not an ordering.
-  std::this_thread::sleep_for(1200ms);
+  cache.clock->advance(1200ms);
   HttpResponse expired = mustGet(client, "/api/flash");
   CHECK(xCache(expired) == "MISS");
   CHECK(expired.body != miss.body);

@@ -5,7 +5,6 @@
 // shortens a route's TTL.
 #include <chrono>
 #include <string>
-#include <thread>
 
 #include "cache_support.h"
 
@@ -132,7 +131,9 @@ TEST_CASE("answers with Set-Cookie, Cache-Control private or no-store are not st
 }
 
 TEST_CASE("the upstream's max-age=1 caps a 1h route: hit at first, miss after it expires") {
-  CacheFixture cache;
+  CacheOptions options;
+  options.test_clock = true;
+  CacheFixture cache(options);
   cache.customize([](const RecordedRequest& request, FakeResponse& response) {
     if (request.target == "/api/products/55") response.headers.emplace_back("Cache-Control", "max-age=1");
   });
@@ -145,8 +146,7 @@ TEST_CASE("the upstream's max-age=1 caps a 1h route: hit at first, miss after it
   CHECK(xCache(hit) == "HIT");
   CHECK(hit.body == miss.body);
   CHECK(hit.header("Cache-Control") == "max-age=1");
-  // Expiry is time itself: a bounded sleep, not an ordering.
-  std::this_thread::sleep_for(1200ms);
+  cache.clock->advance(1200ms);
   HttpResponse expired = mustGet(client, "/api/products/55");
   CHECK(xCache(expired) == "MISS");
   CHECK(expired.body != miss.body);

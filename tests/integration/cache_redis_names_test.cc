@@ -24,16 +24,10 @@ std::string namedRedisSections(const std::string& url) {
 
 struct NamedRedisLarder {
   explicit NamedRedisLarder(const std::function<std::string(uint16_t redis_port)>& url) {
-    upstream.setHandler([this](const RecordedRequest& request) {
-      FakeResponse response;
-      response.headers = {{"Content-Type", "text/plain"}};
-      response.body = fmt::format("{} {} #{}", request.method, request.target, ++answered);
-      return response;
-    });
+    upstream.setHandler(numberedAnswers({{"Content-Type", "text/plain"}}));
     larder = std::make_unique<LarderProcess>(
         proxyConfig(upstream.port(), namedRedisSections(url(redis.port()))));
   }
-  std::atomic<int> answered{0};
   FakeUpstream upstream;
   RedisServer redis;
   std::unique_ptr<LarderProcess> larder;

@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "harness/gate.h"
+#include "harness/upstream_script.h"
 #include "stampede_support.h"
 
 using namespace larder::test;
@@ -26,15 +27,10 @@ HttpResponse mustGet(HttpClient& client, const Headers& headers = {}) {
 // "good" fresh for 1 s, or a 503 "overloaded" once `failing` is set.
 void answerGoodUntilFailing(FakeUpstream& upstream, std::atomic<bool>& failing) {
   upstream.setHandler([&failing](const RecordedRequest&) {
+    if (failing) return statusAnswer(503, "Service Unavailable", "overloaded");
     FakeResponse response;
-    if (failing) {
-      response.status = 503;
-      response.reason = "Service Unavailable";
-      response.body = "overloaded";
-    } else {
-      response.headers = {{"Cache-Control", "max-age=1"}};
-      response.body = "good";
-    }
+    response.headers = {{"Cache-Control", "max-age=1"}};
+    response.body = "good";
     return response;
   });
 }

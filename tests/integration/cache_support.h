@@ -2,10 +2,8 @@
 // FakeUpstream that numbers its answers, an optional real redis-server, and a
 // larder in front of them with the routes of the cache issue.
 //
-// The upstream's default answer to `METHOD TARGET` is the body
-// "METHOD TARGET #n" (n counts every request the upstream answered), so two
-// responses with the same body came from one upstream answer (a hit), and a
-// fresh fetch is recognisable by its new number.
+// The upstream's default answer is a numberedAnswer() (upstream_script.h):
+// the body "METHOD TARGET #n", n counting every request it answered.
 #pragma once
 
 #include <atomic>
@@ -28,6 +26,8 @@
 #include "harness/larder_process.h"
 #include "harness/printing.h"
 #include "harness/redis_server.h"
+#include "harness/test_clock.h"
+#include "harness/upstream_script.h"
 
 namespace larder::test {
 
@@ -72,6 +72,9 @@ struct CacheOptions {
   std::string cache_section;  // extra lines under `cache:` (indented two spaces)
   std::string routes{kCacheRoutes};
   std::string response_timeout = "30s";  // upstream.response_timeout
+  // larder's wall clock is a TestClock (clock->advance()) instead of real
+  // time: for tests of freshness lifetimes.
+  bool test_clock = false;
 };
 
 // The YAML store/cache/routes sections for a larder in front of `redis`
@@ -88,8 +91,8 @@ inline std::string cacheSections(const RedisServer* redis, const CacheOptions& o
   return text;
 }
 
-// Declaration order is construction order: upstream, Redis, then larder;
-// larder stops first.
+// Declaration order is construction order: upstream, Redis, clock, then
+// larder; larder stops first.
 class CacheFixture {
   // Declared first: the upstream's handler uses them until it stops.
   CacheOptions options_;
@@ -101,7 +104,12 @@ class CacheFixture {
   explicit CacheFixture(CacheOptions options = {}) : options_(std::move(options)) {
     upstream.setHandler([this](const RecordedRequest& request) { return respond(request); });
     if (options_.store == StoreKind::kRedis) redis = std::make_unique<RedisServer>();
-    larder = std::make_unique<LarderProcess>(configFragment());
+    LarderOptions larder_options;
+    if (options_.test_clock) {
+      clock = std::make_unique<TestClock>();
+      larder_options.env = clock->env();
+    }
+    larder = std::make_unique<LarderProcess>(configFragment(), std::move(larder_options));
     REQUIRE_MESSAGE(waitForLarderConnections(kConnectionsPerLarder), "larder did not connect to Redis");
   }
 
@@ -161,17 +169,17 @@ class CacheFixture {
 
   FakeUpstream upstream;
   std::unique_ptr<RedisServer> redis;
+  std::unique_ptr<TestClock> clock;  // with options.test_clock only
   std::unique_ptr<LarderProcess> larder;
 
  private:
   FakeResponse respond(const RecordedRequest& request) {
-    FakeResponse response;
+    FakeResponse response = numberedAnswer(request, ++answered_);
     response.headers = {{"Content-Type", "text/plain; charset=utf-8"},
                         {"ETag", "\"e1\""},
                         {"X-Upstream", "Value With  Spaces"},
                         {"X-Multi", "one"},
                         {"X-Multi", "two"}};
-    response.body = fmt::format("{} {} #{}", request.method, request.target, ++answered_);
     Customizer customizer;
     {
       std::lock_guard lock(mutex_);

@@ -7,7 +7,6 @@
 #include <atomic>
 #include <memory>
 #include <string>
-#include <thread>
 
 #include "cache_support.h"
 #include "harness/admin_fixture.h"
@@ -223,7 +222,9 @@ TEST_CASE("a request waiting on a fetch that began before a write naming its ent
 }
 
 TEST_CASE("an entry renewed by a 304 without the field keeps its names") {
-  CacheFixture cache(optionsFor(storeKind()));
+  CacheOptions options = optionsFor(storeKind());
+  options.test_clock = true;
+  CacheFixture cache(options);
   cache.customize([](const RecordedRequest& request, FakeResponse& response) {
     tagAnswers(request, response);
     if (request.target != "/api/flash") return;
@@ -239,7 +240,7 @@ TEST_CASE("an entry renewed by a 304 without the field keeps its names") {
   HttpResponse first = mustGet(client, "/api/flash");  // route ttl: 1s
   CHECK(xCache(first) == "MISS");
   REQUIRE(cache.waitForEntries(1));
-  std::this_thread::sleep_for(1300ms);  // expired; kept for revalidation (it has an ETag)
+  cache.clock->advance(1300ms);  // expired; kept for revalidation (it has an ETag)
   const int64_t fills = cache.fillCount();
   HttpResponse renewed = mustGet(client, "/api/flash");
   CHECK(xCache(renewed) == "REVALIDATED");

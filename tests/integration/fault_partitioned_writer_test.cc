@@ -16,7 +16,7 @@
 #include <thread>
 
 #include "cache_support.h"
-#include "harness/temp_dir.h"
+#include "common/temp_dir.h"
 
 namespace larder::test {
 namespace {

@@ -18,9 +18,9 @@
 #include <vector>
 
 #include "cache_support.h"
+#include "common/resp_client.h"
 #include "fault_support.h"
 #include "harness/admin_fixture.h"
-#include "harness/resp_client.h"
 
 namespace larder::test {
 namespace {

@@ -23,13 +23,6 @@ const std::string kGenerations = "larder_redis_generations_started_total";
 
 std::string productPath(size_t id) { return fmt::format("/api/products/{}", id); }
 
-// The upstream's answer number ("GET /api/products/1 #12" -> 12).
-uint64_t answerNumber(const std::string& body) {
-  const size_t at = body.rfind('#');
-  REQUIRE_MESSAGE(at != std::string::npos, "unexpected body ", body);
-  return std::stoull(body.substr(at + 1));
-}
-
 struct RestartFixture {
   RestartFixture()
       : a_admin(freePort()),

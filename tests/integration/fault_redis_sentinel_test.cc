@@ -11,11 +11,11 @@
 #include <thread>
 
 #include "cache_support.h"
+#include "common/process.h"
+#include "common/resp_client.h"
+#include "common/temp_dir.h"
 #include "fault_support.h"
 #include "harness/admin_fixture.h"
-#include "harness/process.h"
-#include "harness/resp_client.h"
-#include "harness/temp_dir.h"
 
 namespace larder::test {
 namespace {
@@ -26,12 +26,6 @@ constexpr std::string_view kMasterName = "larder-test";
 constexpr size_t kKeys = 8;
 
 std::string productPath(size_t id) { return fmt::format("/api/products/{}", id); }
-
-uint64_t answerNumber(const std::string& body) {
-  const size_t at = body.rfind('#');
-  REQUIRE_MESSAGE(at != std::string::npos, "unexpected body ", body);
-  return std::stoull(body.substr(at + 1));
-}
 
 std::optional<RedisReply> ask(uint16_t port, const std::vector<std::string>& args) {
   try {
@@ -96,11 +90,7 @@ struct SentinelFixture {
         "store:\n  redis: {{ sentinel: {{ master_name: {}, sentinels: [{}] }}, timeout: 250ms, "
         "breaker: {{ cooldown: 200ms }} }}\ncache:\n  status_header: X-Cache\n{}{}",
         kMasterName, list, adminSection(admin_port), kCacheRoutes);
-    upstream.setHandler([this](const RecordedRequest& request) {
-      FakeResponse response;
-      response.body = fmt::format("{} {} #{}", request.method, request.target, ++answered);
-      return response;
-    });
+    upstream.setHandler(numberedAnswers());
     larder = std::make_unique<LarderProcess>(proxyConfig(upstream.port(), sections));
     REQUIRE(waitForRedisClients(*master, 2));
   }
@@ -114,7 +104,6 @@ struct SentinelFixture {
     }
   }
 
-  std::atomic<uint64_t> answered{0};
   TempDir dir;
   uint16_t admin_port;
   FakeUpstream upstream;

@@ -22,10 +22,10 @@
 #include <doctest/doctest.h>
 #include <fmt/format.h>
 
+#include "common/harness_error.h"
+#include "common/process.h"
 #include "harness/gate.h"
-#include "harness/harness_error.h"
 #include "harness/http_client.h"
-#include "harness/process.h"
 
 namespace larder::test {
 

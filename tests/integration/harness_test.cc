@@ -8,27 +8,22 @@
 #include <doctest/doctest.h>
 #include <fmt/format.h>
 
+#include "common/harness_error.h"
+#include "common/process.h"
+#include "common/temp_dir.h"
 #include "harness/fake_upstream.h"
 #include "harness/gate.h"
-#include "harness/harness_error.h"
 #include "harness/http_client.h"
 #include "harness/larder_process.h"
 #include "harness/pattern.h"
 #include "harness/ports.h"
 #include "harness/printing.h"
-#include "harness/process.h"
 #include "harness/redis_server.h"
 #include "harness/rss_sampler.h"
-#include "harness/temp_dir.h"
+#include "harness/upstream_script.h"
 
 namespace larder::test {
 namespace {
-
-FakeResponse echoTarget(const RecordedRequest& request) {
-  FakeResponse response;
-  response.body = request.method + " " + request.target;
-  return response;
-}
 
 TEST_CASE("freePort returns a port nothing listens on") {
   uint16_t port = freePort();

@@ -11,9 +11,9 @@
 
 #include <cstring>
 
-#include "harness/harness_error.h"
+#include "common/harness_error.h"
+#include "common/temp_dir.h"
 #include "harness/proxy_fixture.h"
-#include "harness/temp_dir.h"
 
 namespace larder::test {
 namespace {

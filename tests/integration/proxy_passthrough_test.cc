@@ -9,6 +9,7 @@
 
 #include "harness/pattern.h"
 #include "harness/proxy_fixture.h"
+#include "harness/upstream_script.h"
 
 namespace larder::test {
 namespace {
@@ -60,21 +61,12 @@ void checkPassThrough(std::string_view method, std::string_view target, const st
 }
 
 FakeResponse fixedResponse(int status, std::string reason, std::string body) {
-  FakeResponse response;
-  response.status = status;
-  response.reason = std::move(reason);
+  FakeResponse response = statusAnswer(status, std::move(reason), std::move(body));
   response.headers = {{"Content-Type", "application/json; charset=utf-8"},
                       {"X-Upstream", "Value With  Spaces"},
                       {"X-Multi", "one"},
                       {"X-Multi", "two"},
                       {"ETag", "\"v1\""}};
-  response.body = std::move(body);
-  return response;
-}
-
-FakeResponse echoTarget(const RecordedRequest& request) {
-  FakeResponse response;
-  response.body = request.method + " " + request.target;
   return response;
 }
 

@@ -21,12 +21,12 @@
 #include <doctest/doctest.h>
 #include <fmt/format.h>
 
+#include "common/harness_error.h"
+#include "common/process.h"
+#include "common/temp_dir.h"
 #include "harness/gate.h"
-#include "harness/harness_error.h"
 #include "harness/ports.h"
-#include "harness/process.h"
 #include "harness/redis_server.h"
-#include "harness/temp_dir.h"
 
 namespace larder::test {
 

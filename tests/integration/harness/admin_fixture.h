@@ -9,7 +9,7 @@
 
 #include <fmt/format.h>
 
-#include "harness/harness_error.h"
+#include "common/harness_error.h"
 #include "harness/http_client.h"
 #include "harness/ports.h"
 #include "harness/prometheus.h"

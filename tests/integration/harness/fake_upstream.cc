@@ -13,7 +13,7 @@
 
 #include <fmt/format.h>
 
-#include "harness/harness_error.h"
+#include "common/harness_error.h"
 #include "harness/pattern.h"
 #include "harness/ports.h"
 

@@ -25,9 +25,9 @@
 #include <thread>
 #include <vector>
 
+#include "common/socket_io.h"
 #include "harness/gate.h"
 #include "harness/http_wire.h"
-#include "harness/socket_io.h"
 
 namespace larder::test {
 

@@ -8,7 +8,7 @@
 #include <functional>
 #include <mutex>
 
-#include "harness/socket_io.h"
+#include "common/socket_io.h"
 
 namespace larder::test {
 

@@ -12,8 +12,8 @@
 #include <string>
 #include <string_view>
 
+#include "common/socket_io.h"
 #include "harness/http_wire.h"
-#include "harness/socket_io.h"
 
 namespace larder::test {
 

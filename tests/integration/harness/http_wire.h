@@ -9,7 +9,7 @@
 #include <utility>
 #include <vector>
 
-#include "harness/socket_io.h"
+#include "common/socket_io.h"
 
 namespace larder::test {
 

@@ -11,7 +11,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
-#include "harness/harness_error.h"
+#include "common/harness_error.h"
 #include "harness/ports.h"
 #include "harness/rss_sampler.h"
 

@@ -23,8 +23,8 @@
 #include <string_view>
 #include <vector>
 
-#include "harness/process.h"
-#include "harness/temp_dir.h"
+#include "common/process.h"
+#include "common/temp_dir.h"
 
 namespace larder::test {
 

@@ -3,7 +3,7 @@
 
 #include <cstdint>
 
-#include "harness/socket_io.h"
+#include "common/socket_io.h"
 
 namespace larder::test {
 

@@ -8,7 +8,7 @@
 
 #include <fmt/format.h>
 
-#include "harness/harness_error.h"
+#include "common/harness_error.h"
 
 namespace larder::test {
 namespace {

@@ -7,15 +7,6 @@
 
 namespace larder::test {
 
-std::optional<uint64_t> residentBytesOf(pid_t pid) {
-  std::ifstream status(fmt::format("/proc/{}/status", pid));
-  std::string line;
-  while (std::getline(status, line)) {
-    if (line.rfind("VmRSS:", 0) == 0) return std::stoull(line.substr(6)) * 1024;
-  }
-  return std::nullopt;
-}
-
 bool isSanitized(pid_t pid) {
   std::ifstream maps(fmt::format("/proc/{}/maps", pid));
   std::string line;

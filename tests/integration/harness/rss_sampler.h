@@ -11,7 +11,8 @@
 #include <optional>
 #include <thread>
 
-#include "harness/socket_io.h"
+#include "common/process.h"
+#include "common/socket_io.h"
 
 namespace larder::test {
 
@@ -41,8 +42,6 @@ class PeakRssSampler {
   std::thread thread_;
 };
 
-// VmRSS of pid in bytes, or nullopt if it cannot be read.
-std::optional<uint64_t> residentBytesOf(pid_t pid);
 // True if pid runs with AddressSanitizer or ThreadSanitizer mapped in, whose
 // shadow memory makes RSS bounds meaningless.
 bool isSanitized(pid_t pid);

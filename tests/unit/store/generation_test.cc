@@ -17,7 +17,7 @@ using cache::StoreStatus;
 namespace {
 
 std::string currentGeneration(RedisFixture& f) {
-  return f.server.command({"GET", store::RedisOptions().generation_key});
+  return f.server.command({"GET", store::RedisOptions().generation_key}).str;
 }
 
 }  // namespace
@@ -49,17 +49,17 @@ TEST_CASE("untagVersion: only a value of the given generation, without its tag")
 TEST_CASE("redis: the handshake writes the generation of this server run, with a TTL") {
   RedisFixture f;
   const std::string generation = currentGeneration(f);
-  const std::string info = f.server.command({"INFO", "server"});
+  const std::string info = f.server.command({"INFO", "server"}).str;
   const size_t at = info.find("run_id:");
   REQUIRE(at != std::string::npos);
   CHECK(generation == info.substr(at + 7, 16));
   CHECK(f.server.pttl(store::RedisOptions().generation_key) > 0);
   REQUIRE(insertNow(f, makeInsert("e:1", "body", {{"v:a", "+t", true}})) == InsertOutcome::kStored);
-  CHECK(f.server.command({"GET", "v:a"}) == generation + "/+t");
+  CHECK(f.server.command({"GET", "v:a"}).str == generation + "/+t");
   REQUIRE(invalidateNow(f, makeInvalidation({"v:a"}, {"t2"})) == StoreStatus::kOk);
-  CHECK(f.server.command({"GET", "v:a"}).starts_with(generation + "/"));
-  CHECK(f.server.command({"GET", "v:a"}).ends_with(".t2"));
-  CHECK(f.server.command({"GET", "epoch"}).starts_with(generation + "/"));
+  CHECK(f.server.command({"GET", "v:a"}).str.starts_with(generation + "/"));
+  CHECK(f.server.command({"GET", "v:a"}).str.ends_with(".t2"));
+  CHECK(f.server.command({"GET", "epoch"}).str.starts_with(generation + "/"));
 }
 
 TEST_CASE("redis: a version value of another server run reads as absent and is replaced as absent") {
@@ -69,7 +69,7 @@ TEST_CASE("redis: a version value of another server run reads as absent and is r
   REQUIRE(before.versions[0] == std::optional<std::string>("t"));
 
   // What a snapshot of an earlier run brings back: the same token, another tag.
-  REQUIRE(f.server.command({"SET", "v:a", "fedcba9876543210/t"}) == "OK");
+  REQUIRE(f.server.command({"SET", "v:a", "fedcba9876543210/t"}).isStatus("OK"));
   auto after = lookupNow(f, {"v:a"}, "e:1");
   REQUIRE(after.status == StoreStatus::kOk);
   CHECK_FALSE(after.versions[0].has_value());  // the entry recording "t" is a miss
@@ -78,11 +78,11 @@ TEST_CASE("redis: a version value of another server run reads as absent and is r
   // Expecting the old token is refused; creating it succeeds, as for an absent key.
   CHECK(insertNow(f, makeInsert("e:1", "old", {{"v:a", "t", false}})) == InsertOutcome::kVersionChanged);
   CHECK(insertNow(f, makeInsert("e:1", "new", {{"v:a", "+n", true}})) == InsertOutcome::kStored);
-  CHECK(f.server.command({"GET", "v:a"}) == currentGeneration(f) + "/+n");
+  CHECK(f.server.command({"GET", "v:a"}).str == currentGeneration(f) + "/+n");
   CHECK(lookupNow(f, {"v:a"}, "e:1").versions[0] == std::optional<std::string>("+n"));
 
   // An invalidation's epoch keeps rising past an epoch of another run.
-  REQUIRE(f.server.command({"SET", "epoch", "fedcba9876543210/8000000000000000"}) == "OK");
+  REQUIRE(f.server.command({"SET", "epoch", "fedcba9876543210/8000000000000000"}).isStatus("OK"));
   REQUIRE(invalidateNow(f, makeInvalidation({"v:a"}, {"t"})) == StoreStatus::kOk);
   CHECK(cache::parseEpoch(lookupNow(f, {"epoch"}, "").versions[0]) == 8000000000000001);
 }
@@ -98,13 +98,13 @@ TEST_CASE("redis: another generation under a live connection bypasses, keeps the
   // Each mismatch runs the script again, which writes this run's
   // generation back: set it again before the insert.
   const auto other = [&] {
-    REQUIRE(f.server.command({"SET", store::RedisOptions().generation_key, "fedcba9876543210"}) == "OK");
+    REQUIRE(f.server.command({"SET", store::RedisOptions().generation_key, "fedcba9876543210"}).isStatus("OK"));
   };
   other();
   CHECK(lookupNow(f, {"v:a"}, "e:1").status == StoreStatus::kUnavailable);
   other();
   CHECK(insertNow(f, makeInsert("e:2", "x", {{"v:a", "t", false}})) == InsertOutcome::kVersionChanged);
-  CHECK(f.server.command({"EXISTS", "e:2"}) == "0");
+  CHECK(f.server.command({"EXISTS", "e:2"}).integer == 0);
   CHECK(base::metrics::redis_generation_mismatches.value() >= mismatches + 2);
   CHECK(f.redis_store->breakerState() == store::CircuitBreaker::State::kClosed);
 

@@ -53,7 +53,7 @@ struct LockFixture {
 TEST_CASE("fill lock: the first owner wins; another learns how long it has left") {
   LockFixture f;
   CHECK(f.acquireNow(*f.locks[0], kName, "owner-a", 10s).status == LockStatus::kAcquired);
-  CHECK(f.server.command({"GET", kName.key}) == "owner-a");
+  CHECK(f.server.command({"GET", kName.key}).str == "owner-a");
   // DESIGN invariant 2: the lock carries its TTL.
   const long long pttl = f.server.pttl(kName.key);
   CHECK(pttl > 9000);
@@ -85,13 +85,13 @@ TEST_CASE("fill lock: only the owner deletes it; its notice reaches the watchers
   // Someone else's abandonment neither deletes the lock nor sends its waiters upstream.
   f.locks[1]->release(kName, "not-the-owner", FillEnd::kAbandoned);
   runFor(f.loop, 100ms);
-  CHECK(f.server.command({"GET", kName.key}) == "owner");
+  CHECK(f.server.command({"GET", kName.key}).str == "owner");
   CHECK(on_name.empty());
 
   f.locks[0]->release(kName, "owner", FillEnd::kStored);
   REQUIRE(runUntil(f.loop, [&] { return !on_name.empty(); }));
   CHECK(on_name == std::vector<WatchEvent>{WatchEvent::kStored});
-  CHECK(f.server.command({"EXISTS", kName.key}) == "0");
+  CHECK(f.server.command({"EXISTS", kName.key}).integer == 0);
   runFor(f.loop, 50ms);
   CHECK(on_other.empty());
 }
@@ -112,7 +112,7 @@ TEST_CASE("fill lock: an owner's abandonment is announced; a late stored notice 
   f.locks[0]->release(kName, "owner", FillEnd::kStored);
   REQUIRE(runUntil(f.loop, [&] { return events.size() == 2; }));
   CHECK(events[1] == WatchEvent::kStored);
-  CHECK(f.server.command({"GET", kName.key}) == "new-owner");
+  CHECK(f.server.command({"GET", kName.key}).str == "new-owner");
 }
 
 TEST_CASE("fill lock: a destroyed watch hears nothing and is swept") {
@@ -144,7 +144,7 @@ TEST_CASE("fill lock: Redis down makes it unavailable at once; watchers look aga
   f.locks[0]->release(kName, "owner", FillEnd::kStored);  // dropped, never hangs
   CHECK_FALSE(f.locks[1]->isReady());
 
-  f.server.start();
+  f.server.restart();
   REQUIRE(runUntil(f.loop, [&] { return f.locks[0]->isReady() && f.locks[1]->isReady(); }, 5s));
   // Notices published while it was away are lost: the watcher is told so.
   REQUIRE(runUntil(f.loop, [&] { return !events.empty(); }));
@@ -164,12 +164,12 @@ TEST_CASE("fill lock: a paused Redis fails an attempt within the command timeout
 TEST_CASE("fill lock: release after SCRIPT FLUSH falls back to EVAL") {
   LockFixture f;
   REQUIRE(f.acquireNow(*f.locks[0], kName, "owner").status == LockStatus::kAcquired);
-  REQUIRE(f.server.command({"SCRIPT", "FLUSH"}) == "OK");
+  REQUIRE(f.server.command({"SCRIPT", "FLUSH"}).isStatus("OK"));
   std::vector<WatchEvent> events;
   cache::Pending watch = f.locks[1]->watch(kName, [&](WatchEvent event) { events.push_back(event); });
   f.locks[0]->release(kName, "owner", FillEnd::kStored);
   REQUIRE(runUntil(f.loop, [&] { return !events.empty(); }));
-  CHECK(f.server.command({"EXISTS", kName.key}) == "0");
+  CHECK(f.server.command({"EXISTS", kName.key}).integer == 0);
 }
 
 TEST_CASE("fill lock: destroyed with an attempt in flight, it calls nothing") {

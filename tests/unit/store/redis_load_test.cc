@@ -73,7 +73,7 @@ cache::LookupResult lookupNow(RelayFixture& f, const std::string& entry) {
 
 TEST_CASE("redis load: a late reply is discarded and its connection stays up") {
   RelayFixture f(slowTimeout);
-  REQUIRE(f.server.command({"SET", "e:big", std::string(64 * 1024, 'x')}) == "OK");
+  REQUIRE(f.server.command({"SET", "e:big", std::string(64 * 1024, 'x')}).isStatus("OK"));
   // Past the timeout, with bytes arriving all along.
   f.relay.throttle(kDribble, 10ms);
   const auto late_before = metrics::redis_late_replies.value();
@@ -99,7 +99,7 @@ TEST_CASE("redis load: a late reply is discarded and its connection stays up") {
 
 TEST_CASE("redis load: slow large replies never tear a connection down nor open the breaker") {
   RelayFixture f(slowTimeout);  // breaker_failures = 3
-  REQUIRE(f.server.command({"SET", "e:big", std::string(48 * 1024, 'y')}) == "OK");
+  REQUIRE(f.server.command({"SET", "e:big", std::string(48 * 1024, 'y')}).isStatus("OK"));
   f.relay.throttle(kDribble, 10ms);
   const auto reconnects_before = metrics::redis_reconnects.value();
   const auto opened_before = metrics::redis_breaker_opened.value();
@@ -120,7 +120,7 @@ TEST_CASE("redis load: slow large replies never tear a connection down nor open 
 
 TEST_CASE("redis load: replies waiting unread while the loop was busy are not a dead Redis") {
   RelayFixture f;
-  REQUIRE(f.server.command({"SET", "e:1", "body"}) == "OK");
+  REQUIRE(f.server.command({"SET", "e:1", "body"}).isStatus("OK"));
   const auto reconnects_before = metrics::redis_reconnects.value();
   f.relay.freeze(true);
   std::optional<cache::LookupResult> result;
@@ -169,7 +169,7 @@ TEST_CASE("redis load: commands in flight per connection are bounded; the rest q
     options.max_queued = 3;
     options.command_timeout = 2000ms;  // nothing may time out here
   });
-  REQUIRE(f.server.command({"SET", "e:1", "body"}) == "OK");
+  REQUIRE(f.server.command({"SET", "e:1", "body"}).isStatus("OK"));
   const auto in_flight_before = metrics::redis_in_flight.value();
   const auto queued_before = metrics::redis_queued.value();
   const auto full_before = metrics::redis_dropped.value(0);
@@ -204,8 +204,8 @@ TEST_CASE("redis load: a command waits inside larder at most the timeout") {
     options.max_in_flight = 1;
     slowTimeout(options);
   });
-  REQUIRE(f.server.command({"SET", "e:big", std::string(64 * 1024, 'z')}) == "OK");
-  REQUIRE(f.server.command({"SET", "e:1", "body"}) == "OK");
+  REQUIRE(f.server.command({"SET", "e:big", std::string(64 * 1024, 'z')}).isStatus("OK"));
+  REQUIRE(f.server.command({"SET", "e:1", "body"}).isStatus("OK"));
   // The first reply dribbles in past the timeout: the connection is alive,
   // and the second command waits behind it, in larder, not in Redis; once
   // the first is late, the second gives up too.
@@ -230,8 +230,8 @@ TEST_CASE("redis load: large replies go a few at a time (max_in_flight_bytes)") 
     options.max_in_flight_bytes = 100 * 1024;
     options.command_timeout = 2000ms;  // nothing may time out here
   });
-  REQUIRE(f.server.command({"SET", "e:big", std::string(64 * 1024, 'w')}) == "OK");
-  REQUIRE(f.server.command({"SET", "e:1", "body"}) == "OK");
+  REQUIRE(f.server.command({"SET", "e:big", std::string(64 * 1024, 'w')}).isStatus("OK"));
+  REQUIRE(f.server.command({"SET", "e:1", "body"}).isStatus("OK"));
   // Small replies: the count bound alone applies.
   const auto in_flight_before = metrics::redis_in_flight.value();
   const auto queued_before = metrics::redis_queued.value();
@@ -270,7 +270,7 @@ TEST_CASE("redis load: a 1 MiB reply arrives whole and its bytes are counted") {
   RelayFixture f([](store::RedisOptions& options) { options.command_timeout = 2000ms; });
   std::string value(1024 * 1024, 'v');
   for (size_t i = 0; i < value.size(); i += 4096) value[i] = static_cast<char>('a' + i / 4096 % 26);
-  REQUIRE(f.server.command({"SET", "e:huge", value}) == "OK");
+  REQUIRE(f.server.command({"SET", "e:huge", value}).isStatus("OK"));
   const auto read_before = metrics::redis_bytes_read.value();
   for (int i = 0; i < 3; ++i) {
     auto result = lookupNow(f, "e:huge");

@@ -51,7 +51,7 @@ TEST_CASE("redis: a killed server fails operations within the timeout; a restart
   CHECK(removeNow(f, {"e:1"}) == StoreStatus::kUnavailable);
   CHECK(elapsedSince(start) < timeout + kSlack);
 
-  f.server.start();  // same port, empty
+  f.server.restart();  // same port, empty
   CHECK(recovers(f, 5s));
   CHECK(f.store->isAvailable());
   CHECK(f.redis_store->readyConnectionsForTest() == 2);
@@ -113,7 +113,7 @@ TEST_CASE("redis: the breaker opens after consecutive failures, fails fast, clos
   runFor(f.loop, options.breaker_cooldown + 100ms);
   CHECK_FALSE(f.store->isAvailable());
 
-  f.server.start();
+  f.server.restart();
   // The probe after the next cooldown closes it, with no traffic needed.
   CHECK(runUntil(
       f.loop, [&] { return f.store->isAvailable(); }, 5s));
@@ -123,7 +123,7 @@ TEST_CASE("redis: the breaker opens after consecutive failures, fails fast, clos
 
 TEST_CASE("redis: an insert after SCRIPT FLUSH falls back to EVAL") {
   RedisFixture f;
-  REQUIRE(f.server.command({"SCRIPT", "FLUSH"}) == "OK");
+  REQUIRE(f.server.command({"SCRIPT", "FLUSH"}).isStatus("OK"));
   CHECK(insertNow(f, makeInsert("e:1", "body", {{"v:a", "t", true}})) == InsertOutcome::kStored);
   CHECK(lookupNow(f, {"v:a"}, "e:1").entry == "body");
   // EVAL reloaded it: the next one goes by SHA again.
@@ -132,8 +132,8 @@ TEST_CASE("redis: an insert after SCRIPT FLUSH falls back to EVAL") {
 
 TEST_CASE("redis: keys of an unexpected type give kUnavailable or a miss, never a crash") {
   RedisFixture f;
-  REQUIRE(f.server.command({"RPUSH", "v:a", "x"}) == "1");
-  REQUIRE(f.server.command({"HSET", "e:1", "f", "x"}) == "1");
+  REQUIRE(f.server.command({"RPUSH", "v:a", "x"}).integer == 1);
+  REQUIRE(f.server.command({"HSET", "e:1", "f", "x"}).integer == 1);
   auto result = lookupNow(f, {"v:a"}, "e:1");
   CHECK(result.status == StoreStatus::kOk);  // MGET reads other types as nil
   CHECK_FALSE(result.versions[0].has_value());
@@ -141,7 +141,7 @@ TEST_CASE("redis: keys of an unexpected type give kUnavailable or a miss, never 
   // GET inside the script fails on a list: an error reply.
   CHECK(insertNow(f, makeInsert("e:2", "x", {{"v:a", "t", false}})) == InsertOutcome::kUnavailable);
   CHECK(insertNow(f, makeInsert("e:2", "x", {{"v:a", "t", true}})) == InsertOutcome::kUnavailable);
-  CHECK(f.server.command({"EXISTS", "e:2"}) == "0");
+  CHECK(f.server.command({"EXISTS", "e:2"}).integer == 0);
   CHECK(f.store->isAvailable());
 }
 
@@ -151,8 +151,8 @@ TEST_CASE("redis: AUTH and SELECT run during the handshake") {
     options.database = 3;
   });
   REQUIRE(insertNow(f, makeInsert("e:1", "body", {})) == InsertOutcome::kStored);
-  CHECK(f.server.command({"GET", "e:1"}, 3) == "body");
-  CHECK(f.server.command({"EXISTS", "e:1"}) == "0");
+  CHECK(f.server.commandIn(3, {"GET", "e:1"}).str == "body");
+  CHECK(f.server.command({"EXISTS", "e:1"}).integer == 0);
 }
 
 TEST_CASE("redis: a wrong password leaves the store unavailable, retrying, without crashing") {

@@ -35,8 +35,8 @@ struct SubscriberFixture {
     subscriber = std::make_unique<store::RedisSubscriber>(loop, options, 0);
   }
   // PUBLISH from another connection; the number of receivers.
-  std::string publish(const std::string& channel, const std::string& message) {
-    return server.command({"PUBLISH", channel, message});
+  int64_t publish(const std::string& channel, const std::string& message) {
+    return server.command({"PUBLISH", channel, message}).integer;
   }
 
   RedisServer server;
@@ -58,10 +58,10 @@ TEST_CASE("subscriber: each handler gets the messages of its own channel, in ord
   CHECK(f.subscriber->isSubscribed("chan:a"));
   CHECK_FALSE(f.subscriber->isSubscribed("chan:c"));
 
-  CHECK(f.publish("chan:a", "one") == "1");
-  CHECK(f.publish("chan:b", "two") == "1");
-  CHECK(f.publish("chan:c", "nobody") == "0");
-  CHECK(f.publish("chan:a", std::string("bin\0ary", 7)) == "1");
+  CHECK(f.publish("chan:a", "one") == 1);
+  CHECK(f.publish("chan:b", "two") == 1);
+  CHECK(f.publish("chan:c", "nobody") == 0);
+  CHECK(f.publish("chan:a", std::string("bin\0ary", 7)) == 1);
   REQUIRE(runUntil(f.loop, [&] { return a.messages.size() == 2 && b.messages.size() == 1; }));
   CHECK(a.messages == std::vector<std::string>{"one", std::string("bin\0ary", 7)});
   CHECK(b.messages == std::vector<std::string>{"two"});
@@ -77,7 +77,7 @@ TEST_CASE("subscriber: a removed handler hears nothing; a new one on a live chan
   CHECK(second.states[0]);
 
   sub_first.reset();
-  CHECK(f.publish("chan", "after") == "1");  // the channel itself stays subscribed
+  CHECK(f.publish("chan", "after") == 1);  // the channel itself stays subscribed
   REQUIRE(runUntil(f.loop, [&] { return second.messages.size() == 1; }));
   runFor(f.loop, 50ms);
   CHECK(first.messages.empty());
@@ -96,10 +96,10 @@ TEST_CASE("subscriber: a killed server is reported lost, and back after a restar
 
   // It keeps retrying (with backoff) until the server is back.
   runFor(f.loop, 300ms);
-  f.server.start();
+  f.server.restart();
   REQUIRE(runUntil(f.loop, [&] { return inbox.states.size() == 3; }, 5s));
   CHECK(inbox.states[2]);
-  CHECK(f.publish("chan", "again") == "1");
+  CHECK(f.publish("chan", "again") == 1);
   REQUIRE(runUntil(f.loop, [&] { return inbox.messages.size() == 1; }));
   CHECK(inbox.messages[0] == "again");
 }

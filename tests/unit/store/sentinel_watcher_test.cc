@@ -11,7 +11,7 @@
 #include <thread>
 
 #include "base/metric_catalog.h"
-#include "redis_server.h"
+#include "common/redis_server.h"
 
 using namespace larder;
 using namespace std::chrono_literals;
@@ -37,7 +37,7 @@ TEST_CASE("MasterAddress: unknown until set; the version rises only when the add
 
 TEST_CASE("SentinelWatcher: no sentinel answers: nothing is found, within the timeouts, and it stops promptly") {
   // A port with nobody on it (any more): refused at once.
-  store::test::RedisServer gone;
+  larder::test::RedisServer gone;
   const uint16_t closed = gone.port();
   gone.kill();
   store::SentinelOptions options;
@@ -58,7 +58,7 @@ TEST_CASE("SentinelWatcher: no sentinel answers: nothing is found, within the ti
 }
 
 TEST_CASE("SentinelWatcher: a server that is no sentinel names no master") {
-  store::test::RedisServer server;
+  larder::test::RedisServer server;
   store::SentinelOptions options;
   options.master_name = "m";
   options.sentinels = {{"127.0.0.1", server.port()}};

@@ -12,15 +12,16 @@
 #include <vector>
 
 #include "cache/store.h"
+#include "common/redis_server.h"
 #include "loop_runner.h"
 #include "net/loop.h"
-#include "redis_server.h"
 #include "store/memory/memory_store.h"
 #include "store/redis/redis_store.h"
 
 namespace larder::store::test {
 
 using namespace std::chrono_literals;
+using larder::test::RedisServer;
 
 struct MemoryFixture {
   static constexpr const char* kName = "memory";

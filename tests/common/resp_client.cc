@@ -1,8 +1,8 @@
-#include "harness/resp_client.h"
+#include "common/resp_client.h"
 
 #include <fmt/format.h>
 
-#include "harness/harness_error.h"
+#include "common/harness_error.h"
 
 namespace larder::test {
 

@@ -1,4 +1,4 @@
-#include "harness/temp_dir.h"
+#include "common/temp_dir.h"
 
 #include <stdlib.h>
 
@@ -8,7 +8,7 @@
 #include <sstream>
 #include <string>
 
-#include "harness/harness_error.h"
+#include "common/harness_error.h"
 
 namespace larder::test {
 

@@ -1,4 +1,4 @@
-#include "harness/socket_io.h"
+#include "common/socket_io.h"
 
 #include <arpa/inet.h>
 #include <cerrno>

@@ -17,8 +17,8 @@
 #include <utility>
 #include <vector>
 
-#include "harness/socket_io.h"
-#include "harness/temp_dir.h"
+#include "common/socket_io.h"
+#include "common/temp_dir.h"
 
 namespace larder::test {
 
@@ -62,6 +62,9 @@ class Process {
   pid_t pid_ = -1;
   std::optional<int> exit_status_;
 };
+
+// VmRSS of pid in bytes, or nullopt if it cannot be read.
+std::optional<uint64_t> residentBytesOf(pid_t pid);
 
 // Absolute path of an executable found in PATH, or "" if none.
 std::string findExecutable(const std::string& name);

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "harness/socket_io.h"
+#include "common/socket_io.h"
 
 namespace larder::test {
 

@@ -1,4 +1,4 @@
-#include "harness/process.h"
+#include "common/process.h"
 
 #include <fcntl.h>
 #include <signal.h>
@@ -8,12 +8,12 @@
 
 #include <cerrno>
 #include <cstring>
+#include <fstream>
 #include <thread>
 
 #include <fmt/format.h>
 
-#include "harness/harness_error.h"
-#include "harness/rss_sampler.h"
+#include "common/harness_error.h"
 
 extern char** environ;
 
@@ -47,6 +47,15 @@ std::vector<char*> pointers(std::vector<std::string>& strings) {
 }
 
 }  // namespace
+
+std::optional<uint64_t> residentBytesOf(pid_t pid) {
+  std::ifstream status(fmt::format("/proc/{}/status", pid));
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("VmRSS:", 0) == 0) return std::stoull(line.substr(6)) * 1024;
+  }
+  return std::nullopt;
+}
 
 std::string findExecutable(const std::string& name) {
   if (name.find('/') != std::string::npos) return ::access(name.c_str(), X_OK) == 0 ? name : "";

@@ -1,4 +1,4 @@
-#include "harness/redis_server.h"
+#include "common/redis_server.h"
 
 #include <signal.h>
 
@@ -6,17 +6,20 @@
 
 #include <fmt/format.h>
 
-#include "harness/harness_error.h"
-#include "harness/ports.h"
+#include "common/harness_error.h"
+#include "common/reserved_port.h"
 
 namespace larder::test {
 
 RedisServer::RedisServer(std::vector<std::string> extra_args)
-    : binary_(findExecutable("redis-server")), port_(freePort()), extra_args_(std::move(extra_args)) {
+    : binary_(findExecutable("redis-server")), port_(reservePort()), extra_args_(std::move(extra_args)) {
   if (binary_.empty()) {
     throw HarnessError(
-        "redis-server is not installed (not found in PATH); the integration tests need a real Redis: "
+        "redis-server is not installed (not found in PATH); the tests need a real Redis: "
         "apt-get install redis-server");
+  }
+  for (size_t i = 0; i + 1 < extra_args_.size(); ++i) {
+    if (extra_args_[i] == "--requirepass") password_ = extra_args_[i + 1];
   }
   start();
 }
@@ -49,7 +52,9 @@ void RedisServer::waitReady(Millis timeout) {
     }
     try {
       RespClient probe(port_, 200ms);
-      if (probe.command({"PING"}, 1s).isStatus("PONG")) return;
+      // Any answer will do (NOAUTH included): the server is up.
+      probe.command({"PING"}, 1s);
+      return;
     } catch (const HarnessError& e) {
       last_error = e.what();
     }
@@ -59,14 +64,30 @@ void RedisServer::waitReady(Millis timeout) {
                                  timeout.count(), last_error, process_->stdoutText()));
 }
 
+std::unique_ptr<RespClient> RedisServer::connect(Millis timeout) const {
+  auto client = std::make_unique<RespClient>(port_, timeout);
+  if (!password_.empty()) {
+    RedisReply auth = client->command({"AUTH", password_}, timeout);
+    if (!auth.isStatus("OK")) throw HarnessError("redis AUTH failed: " + auth.toString());
+  }
+  return client;
+}
+
 RedisReply RedisServer::command(const std::vector<std::string>& args, Millis timeout) {
-  if (!client_) client_ = std::make_unique<RespClient>(port_, timeout);
   try {
+    if (!client_) client_ = connect(timeout);
     return client_->command(args, timeout);
   } catch (const HarnessError&) {
     client_.reset();
     throw;
   }
+}
+
+RedisReply RedisServer::commandIn(int database, const std::vector<std::string>& args, Millis timeout) {
+  std::unique_ptr<RespClient> client = connect(timeout);
+  RedisReply select = client->command({"SELECT", std::to_string(database)}, timeout);
+  if (!select.isStatus("OK")) throw HarnessError("redis SELECT failed: " + select.toString());
+  return client->command(args, timeout);
 }
 
 std::vector<std::string> RedisServer::keys(const std::string& pattern) {
@@ -75,6 +96,12 @@ std::vector<std::string> RedisServer::keys(const std::string& pattern) {
   std::vector<std::string> out;
   for (const auto& element : reply.elements) out.push_back(element.str);
   return out;
+}
+
+int64_t RedisServer::pttl(const std::string& key) {
+  RedisReply reply = command({"PTTL", key});
+  if (reply.type != RedisReply::Type::kInteger) throw HarnessError("PTTL: unexpected reply " + reply.toString());
+  return reply.integer;
 }
 
 void RedisServer::kill() {
