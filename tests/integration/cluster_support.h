@@ -15,7 +15,7 @@
 #include <fmt/format.h>
 
 #include "harness/gate.h"
-#include "harness/harness_error.h"
+#include "common/harness_error.h"
 #include "harness/ports.h"
 #include "harness/redis_server.h"
 

@@ -25,11 +25,11 @@ struct ClusterFixture {
                     ("larder-unit-cluster-" + std::to_string(getpid()) + "-" + std::to_string(bus_port) + ".conf")),
         server({"--cluster-enabled", "yes", "--cluster-config-file", config_file.string(), "--cluster-port",
                 std::to_string(bus_port)}) {
-    REQUIRE(server.command({"CLUSTER", "ADDSLOTSRANGE", "0", "16383"}) == "OK");
+    REQUIRE(server.command({"CLUSTER", "ADDSLOTSRANGE", "0", "16383"}).isStatus("OK"));
     REQUIRE_MESSAGE(runUntil(
                         loop,
                         [&] {
-                          return server.command({"CLUSTER", "INFO"}).find("cluster_state:ok") !=
+                          return server.command({"CLUSTER", "INFO"}).str.find("cluster_state:ok") !=
                                  std::string::npos;
                         },
                         5s),
