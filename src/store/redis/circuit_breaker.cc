@@ -43,6 +43,26 @@ void CircuitBreaker::recordSuccess() {
   setState(State::kClosed);
 }
 
+CircuitBreaker::Change CircuitBreaker::recordOutcome(bool ok, bool busy, bool ready) {
+  if (busy) return Change::kNone;
+  if (ok) {
+    const bool was_closed = isClosed();
+    recordSuccess();
+    return was_closed ? Change::kNone : Change::kClosed;
+  }
+  if (!isClosed() || !ready) return Change::kNone;
+  return recordFailure() ? Change::kOpened : Change::kNone;
+}
+
+CircuitBreaker::Change CircuitBreaker::recordProbe(bool ok) {
+  if (ok) {
+    const bool was_closed = isClosed();
+    recordSuccess();
+    return was_closed ? Change::kNone : Change::kClosed;
+  }
+  return state_ == State::kHalfOpen && recordFailure() ? Change::kOpened : Change::kNone;
+}
+
 bool CircuitBreaker::beginProbe() {
   if (state_ != State::kOpen) return false;
   setState(State::kHalfOpen);

@@ -31,6 +31,17 @@ class CircuitBreaker {
   // open -> half-open; returns false (and changes nothing) in other states.
   bool beginProbe();
 
+  // One command's outcome, by the rule both Redis stores follow. `busy`: a
+  // late reply on a live connection or a full queue inside larder, which
+  // says Redis is slow, not failing, and counts for nothing (issue 13).
+  // While open only the probe's result counts, and failures before the
+  // store is `ready` (start-up) say nothing about Redis.
+  enum class Change { kNone, kClosed, kOpened };
+  [[nodiscard]] Change recordOutcome(bool ok, bool busy, bool ready);
+  // A probe's outcome (half-open): kClosed, kOpened again, or kNone when
+  // the breaker was no longer half-open.
+  [[nodiscard]] Change recordProbe(bool ok);
+
  private:
   // Every change goes through here: it keeps larder_redis_circuit_breakers
   // (how many breakers are in each state) in step.

@@ -365,31 +365,36 @@ void ClusterStore::deliver(const std::shared_ptr<cache::PendingState>& state, st
 }
 
 void ClusterStore::recordOutcome(bool ok, Failure failure) {
-  // As RedisStore: slow is not dead (issue 13), and a node not ready yet
-  // (start-up, a node reconnecting after a failover) fails fast without
-  // counting: its connection has already seen the failure.
-  if (failure == Failure::kLate || failure == Failure::kBusy) return;
-  if (ok) {
-    if (!breaker_.isClosed()) LOG_INFO("redis cluster: circuit closed");
-    breaker_.recordSuccess();
-    probe_timer_.stop();
-    return;
+  // As RedisStore; a node not ready yet (start-up, a node reconnecting after
+  // a failover) fails fast without counting: its connection has already
+  // seen the failure.
+  const bool busy = failure == Failure::kLate || failure == Failure::kBusy;
+  switch (breaker_.recordOutcome(ok, busy, router_.isReady())) {
+    case CircuitBreaker::Change::kClosed:
+      LOG_INFO("redis cluster: circuit closed");
+      break;
+    case CircuitBreaker::Change::kOpened:
+      LOG_WARN("redis cluster: circuit open; bypassing Redis for {}ms", options_.breaker_cooldown.count());
+      probe_timer_.start(options_.breaker_cooldown, [this] { probe(); });
+      break;
+    case CircuitBreaker::Change::kNone:
+      break;
   }
-  if (!breaker_.isClosed() || !router_.isReady()) return;
-  if (breaker_.recordFailure()) {
-    LOG_WARN("redis cluster: circuit open; bypassing Redis for {}ms", options_.breaker_cooldown.count());
-    probe_timer_.start(options_.breaker_cooldown, [this] { probe(); });
-  }
+  if (ok && !busy) probe_timer_.stop();
 }
 
 void ClusterStore::probe() {
   if (!breaker_.beginProbe()) return;
   router_.sendAny({"PING"}, [this](const redisReply* reply, Failure, const RedisConnection*) {
-    if (reply != nullptr && reply->type == REDIS_REPLY_STATUS) {
-      LOG_INFO("redis cluster: circuit closed");
-      breaker_.recordSuccess();
-    } else if (breaker_.state() == CircuitBreaker::State::kHalfOpen && breaker_.recordFailure()) {
-      probe_timer_.start(options_.breaker_cooldown, [this] { probe(); });
+    switch (breaker_.recordProbe(reply != nullptr && reply->type == REDIS_REPLY_STATUS)) {
+      case CircuitBreaker::Change::kClosed:
+        LOG_INFO("redis cluster: circuit closed");
+        break;
+      case CircuitBreaker::Change::kOpened:
+        probe_timer_.start(options_.breaker_cooldown, [this] { probe(); });
+        break;
+      case CircuitBreaker::Change::kNone:
+        break;
     }
   });
 }

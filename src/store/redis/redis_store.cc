@@ -450,23 +450,20 @@ void RedisStore::onGenerationMismatch(RedisConnection* connection) {
 }
 
 void RedisStore::recordOutcome(bool ok, Failure failure) {
-  // A late reply on a live connection, or a full queue, says Redis is busy,
-  // not failing (issue 13): the breaker opens on errors and on connections
-  // that fall silent (kLost), never because Redis is slow but delivering.
-  if (failure == Failure::kLate || failure == Failure::kBusy) return;
-  if (ok) {
-    if (!breaker_.isClosed()) LOG_INFO("redis: circuit closed");
-    breaker_.recordSuccess();
-    probe_timer_.stop();
-    return;
-  }
-  // While open, only the probe's result counts (late failures of commands
-  // sent before it opened change nothing).
-  if (!breaker_.isClosed()) return;
   // Before the first connection is ready (start-up), requests fail fast
-  // without touching Redis; they say nothing about Redis's health.
-  if (!connected_once_) return;
-  if (breaker_.recordFailure()) onBreakerOpened(false);
+  // without touching Redis (CircuitBreaker::recordOutcome's `ready`).
+  const bool busy = failure == Failure::kLate || failure == Failure::kBusy;
+  switch (breaker_.recordOutcome(ok, busy, connected_once_)) {
+    case CircuitBreaker::Change::kClosed:
+      LOG_INFO("redis: circuit closed");
+      break;
+    case CircuitBreaker::Change::kOpened:
+      onBreakerOpened(false);
+      break;
+    case CircuitBreaker::Change::kNone:
+      break;
+  }
+  if (ok && !busy) probe_timer_.stop();
 }
 
 void RedisStore::onBreakerOpened(bool after_probe) {
@@ -489,12 +486,15 @@ void RedisStore::probe() {
     }
   }
   send(ready, {"PING"}, [this](const redisReply* reply, Failure) {
-    const bool ok = reply != nullptr && reply->type == REDIS_REPLY_STATUS;
-    if (ok) {
-      if (!breaker_.isClosed()) LOG_INFO("redis: circuit closed");
-      breaker_.recordSuccess();
-    } else if (breaker_.state() == CircuitBreaker::State::kHalfOpen && breaker_.recordFailure()) {
-      onBreakerOpened(true);
+    switch (breaker_.recordProbe(reply != nullptr && reply->type == REDIS_REPLY_STATUS)) {
+      case CircuitBreaker::Change::kClosed:
+        LOG_INFO("redis: circuit closed");
+        break;
+      case CircuitBreaker::Change::kOpened:
+        onBreakerOpened(true);
+        break;
+      case CircuitBreaker::Change::kNone:
+        break;
     }
   });
 }
