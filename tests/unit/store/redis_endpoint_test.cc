@@ -8,14 +8,12 @@
 #include "store/redis/redis_endpoint.h"
 
 #include <doctest/doctest.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "common/reserved_port.h"
 #include "net/resolver.h"
 #include "store/redis/redis_subscriber.h"
 #include "store_fixtures.h"
@@ -34,18 +32,9 @@ net::SocketAddress at(const char* ip, uint16_t port) {
   return address;
 }
 
-// A local port with nobody listening: a connect to it is refused.
-uint16_t closedPort() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
-  socklen_t len = sizeof addr;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  ::close(fd);
-  return ntohs(addr.sin_port);
-}
+// A local port with nobody listening, reserved so that no other test's
+// server takes it: a connect to it is refused.
+uint16_t closedPort() { return larder::test::reservePort(); }
 
 // Answers every lookup with `answer` (or `status`) on the next loop turn,
 // or, when `silent`, only at answerPending(); records the names asked.

@@ -21,6 +21,7 @@
 #include "net/tcp_stream.h"
 #include "net/timer.h"
 #include "free_port.h"
+#include "listener.h"
 #include "upstream/pool.h"
 #include "upstream/upstream_connection.h"
 
@@ -34,28 +35,6 @@ net::SocketAddress at(const char* ip, uint16_t port) {
   REQUIRE(net::makeSocketAddress(ip, port, address));
   return address;
 }
-
-// Accepts and counts connections; keeps them open.
-class Listener : public net::TcpStream::Handler {
- public:
-  Listener(net::Loop& loop, const char* ip, uint16_t port) : loop_(loop), listener_(loop) {
-    REQUIRE(listener_.listen(at(ip, port), false, 16, [this] {
-      auto stream = std::make_unique<net::TcpStream>(loop_, *this);
-      if (stream->accept(listener_.stream()) == 0) ++accepted;
-      streams_.push_back(std::move(stream));
-    }).empty());
-  }
-  size_t accepted = 0;
-
- private:
-  void onStreamRead(std::string_view) override {}
-  void onStreamEnd(int) override {}
-  void onStreamWritten(int) override {}
-  void onStreamClosed() override {}
-  net::Loop& loop_;
-  net::TcpListener listener_;
-  std::vector<std::unique_ptr<net::TcpStream>> streams_;
-};
 
 // Answers every lookup with `answer`, from the loop, and counts them.
 class FakeResolver : public net::Resolver {

@@ -20,6 +20,7 @@
 #include "net/tcp_listener.h"
 #include "net/tcp_stream.h"
 #include "free_port.h"
+#include "listener.h"
 #include "upstream/pool.h"
 #include "upstream/server_health.h"
 #include "upstream/upstream_connection.h"
@@ -28,30 +29,6 @@ namespace larder::upstream {
 namespace {
 
 using namespace std::chrono_literals;
-
-// Accepts connections and keeps them open: connects succeed, so passive
-// health sees no failure the test did not make.
-class Listener : public net::TcpStream::Handler {
- public:
-  Listener(net::Loop& loop, uint16_t port) : loop_(loop), listener_(loop) {
-    net::SocketAddress address;
-    REQUIRE(net::makeSocketAddress("127.0.0.1", port, address));
-    REQUIRE(listener_.listen(address, false, 64, [this] {
-      auto stream = std::make_unique<net::TcpStream>(loop_, *this);
-      stream->accept(listener_.stream());
-      streams_.push_back(std::move(stream));
-    }).empty());
-  }
-
- private:
-  void onStreamRead(std::string_view) override {}
-  void onStreamEnd(int) override {}
-  void onStreamWritten(int) override {}
-  void onStreamClosed() override {}
-  net::Loop& loop_;
-  net::TcpListener listener_;
-  std::vector<std::unique_ptr<net::TcpStream>> streams_;
-};
 
 config::Address server(uint16_t port, unsigned weight = 1, bool backup = false) {
   config::Address address{config::Address::Kind::kTcp, "127.0.0.1", port, ""};
@@ -80,7 +57,7 @@ TEST_CASE("weights 3:1 share requests 3:1, interleaved (smooth weighted round ro
   net::Loop loop;
   const uint16_t a = freeLoopbackPort();
   const uint16_t b = freeLoopbackPort();
-  Listener la(loop, a), lb(loop, b);
+  Listener la(loop, "127.0.0.1", a), lb(loop, "127.0.0.1", b);
   config::UpstreamConfig config;
   config.servers = {server(a, 3), server(b, 1)};
   Pool pool(loop, config);
@@ -101,7 +78,7 @@ TEST_CASE("equal weights stay plain round robin") {
   const uint16_t a = freeLoopbackPort();
   const uint16_t b = freeLoopbackPort();
   const uint16_t c = freeLoopbackPort();
-  Listener la(loop, a), lb(loop, b), lc(loop, c);
+  Listener la(loop, "127.0.0.1", a), lb(loop, "127.0.0.1", b), lc(loop, "127.0.0.1", c);
   config::UpstreamConfig config;
   config.servers = {server(a), server(b), server(c)};
   Pool pool(loop, config);
@@ -116,7 +93,7 @@ TEST_CASE("a backup serves only when every primary is down, and a primary's prob
   const uint16_t a = freeLoopbackPort();
   const uint16_t b = freeLoopbackPort();
   const uint16_t backup = freeLoopbackPort();
-  Listener la(loop, a), lb(loop, b), lbackup(loop, backup);
+  Listener la(loop, "127.0.0.1", a), lb(loop, "127.0.0.1", b), lbackup(loop, "127.0.0.1", backup);
   config::UpstreamConfig config;
   config.servers = {server(a), server(b), server(backup, 5, true)};
   config.passive_health.failures = 1;
