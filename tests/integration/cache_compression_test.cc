@@ -9,7 +9,6 @@
 
 #include <atomic>
 #include <string>
-#include <thread>
 
 #include "cache/compression.h"
 #include "cache/entry_codec.h"
@@ -63,6 +62,7 @@ struct Fixture {
     CacheOptions options;
     options.cache_section = std::move(cache_section);
     options.routes = std::string(kRoutes) + adminSection(admin_port);
+    options.test_clock = true;
     cache = std::make_unique<CacheFixture>(options);
   }
   double metric(const std::string& series) { return scrape(admin_port).value(series); }
@@ -338,7 +338,7 @@ TEST_CASE("a compressed entry is revalidated with the upstream's own ETag, and s
   mustGet(client, "/api/reval");
   REQUIRE(f.cache->waitForEntries(1));
   const int64_t fills = f.cache->fillCount();
-  std::this_thread::sleep_for(1300ms);  // past max-age=1, as cache_stale_test waits
+  f.cache->clock->advance(1300ms);  // past max-age=1
   HttpResponse plain = mustGet(client, "/api/reval");
   CHECK(xCache(plain) == "REVALIDATED");
   CHECK(plain.body == json);

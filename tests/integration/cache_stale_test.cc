@@ -3,7 +3,6 @@
 #include <doctest/doctest.h>
 
 #include <atomic>
-#include <thread>
 
 #include "harness/gate.h"
 #include "harness/upstream_script.h"
@@ -13,10 +12,6 @@ using namespace larder::test;
 using namespace std::chrono_literals;
 
 namespace {
-
-// Entries of /item are fresh for 1 s; waiting this long makes one stale.
-// Expiry is time itself: a bounded sleep, not an ordering.
-void waitForExpiry() { std::this_thread::sleep_for(1300ms); }
 
 HttpResponse mustGet(HttpClient& client, const Headers& headers = {}) {
   auto response = client.get("/item", headers);
@@ -50,7 +45,7 @@ TEST_CASE("an expired entry inside stale_while_revalidate is served STALE at onc
   });
   HttpClient client = fixture.client();
   CHECK(xCache(mustGet(client)) == "MISS");
-  waitForExpiry();
+  fixture.expire();
   version = 2;
   // While the refresh is held upstream, every request gets the stale answer at once.
   for (int i = 0; i < 5; ++i) {
@@ -75,7 +70,7 @@ TEST_CASE("stale_if_error serves the expired entry when the upstream answers 503
   answerGoodUntilFailing(fixture.upstream, failing);
   HttpClient client = fixture.client();
   CHECK(xCache(mustGet(client)) == "MISS");
-  waitForExpiry();
+  fixture.expire();
   failing = true;
   HttpResponse on_503 = mustGet(client);
   CHECK(on_503.status == 200);
@@ -96,7 +91,7 @@ TEST_CASE("outside stale_if_error the upstream's error reaches the client") {
   answerGoodUntilFailing(fixture.upstream, failing);
   HttpClient client = fixture.client();
   CHECK(xCache(mustGet(client)) == "MISS");
-  waitForExpiry();
+  fixture.expire();
   failing = true;
   HttpResponse response = mustGet(client);
   CHECK(response.status == 503);
@@ -117,7 +112,7 @@ TEST_CASE("must-revalidate forbids serving stale") {
   });
   HttpClient client = fixture.client();
   CHECK(xCache(mustGet(client)) == "MISS");
-  waitForExpiry();
+  fixture.expire();
   HttpResponse after = mustGet(client);
   CHECK(xCache(after) == "MISS");
   CHECK(after.body == "answer 2");
@@ -146,7 +141,7 @@ TEST_CASE("an expired entry is revalidated with its ETag and a 304 renews it wit
   // the client already has it.
   REQUIRE(waitUntil([&] { return fixture.upstream.bodyBytesSent() == body.size(); }, 2s));
   uint64_t body_bytes = fixture.upstream.bodyBytesSent();
-  waitForExpiry();
+  fixture.expire();
   HttpResponse revalidated = mustGet(client);
   CHECK(revalidated.status == 200);
   CHECK(xCache(revalidated) == "REVALIDATED");
