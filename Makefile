@@ -51,7 +51,7 @@ test-tsan:
 # reload posts to workers. Only their targets are built. The whole suite
 # under TSan is `make test-tsan`.
 TSAN_UNITS ?= base net cache store proxy upstream admin
-TSAN_INTEGRATION ?= cache_stampede cache_invalidation proxy_lifecycle ops_reload
+TSAN_INTEGRATION ?= cache_stampede cache_fill cache_fleet_fill cache_invalidation proxy_lifecycle ops_reload
 empty :=
 space := $(empty) $(empty)
 test-tsan-quick:
