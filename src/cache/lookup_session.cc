@@ -130,7 +130,6 @@ bool LookupSession::serveFromTier() {
   if (!entry || entry->identity != identity_ || !isFresh(entry->stored_at, entry->ttl, base::WallClock::now()) ||
       !readyForClient(*entry, *request_.headers, request_.config->cache.max_object_size))
     return false;
-  base::metrics::memory_tier_hits.inc();
   outcome_.entry = std::move(entry);
   outcome_.from_tier = true;
   deliver(LookupOutcome::Kind::kHit);
@@ -342,7 +341,6 @@ std::string LookupSession::fillKey() const {
 }
 
 void LookupSession::bypass(BypassReason reason, std::string_view detail) {
-  LOG_DEBUG("cache bypass for {} {}: {}", request_.method, request_.target.path, detail);
   outcome_.reason = reason;
   outcome_.detail = detail;
   outcome_.forward = CacheStatus::Forward::kBypass;

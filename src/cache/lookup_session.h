@@ -85,7 +85,7 @@ struct LookupOutcome {
   Kind kind = Kind::kBypass;
   std::optional<Entry> entry;  // kHit (ready for this client), kFound
   bool stale = false;          // kHit: served stale (RFC 5861)
-  bool from_tier = false;      // kHit: from the in-process tier (no round trip)
+  bool from_tier = false;      // kHit: from the in-process tier (no round trip; counted by the caller)
   std::shared_ptr<Fill> fill;  // kJoin, kFetch
   // kJoin, kFetch: the store could not be asked; versions are unknown, so
   // such fills are shared only among themselves (fillKey()).

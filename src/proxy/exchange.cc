@@ -180,7 +180,7 @@ void Exchange::onUpstreamHead(http::ResponseHead& head) {
     if (capture_->begin(upstream_method_, request_.headers, head, request_time_, keys)) {
       cache_report_.stored = true;
       // The next lookup of this entry reads them at once (one round trip).
-      context_.surrogate_memo.remember(entry_key_, std::move(keys));
+      context_.surrogate_memo.remember(session_->entryKey(), std::move(keys));
     } else {
       cache_report_.detail = capture_->refusal();
       capture_.reset();

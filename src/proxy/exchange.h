@@ -27,6 +27,7 @@
 #include "cache/digest.h"
 #include "cache/coalescer.h"
 #include "cache/entry_codec.h"
+#include "cache/lookup_session.h"
 #include "cache/store.h"
 #include "config/config.h"
 #include "http/message.h"
@@ -150,24 +151,21 @@ class Exchange : public upstream::ResponseHandler {
   // exchange_cache.cc
   void route();
   void lookUp();
-  void keyFor(const std::vector<std::string>& vary_names);
+  void onLookedUp(cache::LookupOutcome&& outcome);
   void rekeyForVary(const http::ResponseHead& head);
-  void onLookup(cache::LookupResult&& result);
-  bool serveFromTier();
-  void keepInTier(const cache::Entry& entry);
-  void onChecked(cache::LookupResult&& result, std::vector<std::string> keys);
-  void useEntry(std::optional<cache::Entry> entry);
   void serveEntry(cache::Entry&& entry, CacheVerdict verdict);
   // The entry in the form this client gets (cache/stored_coding.h); false
   // when its stored bytes do not decode.
   bool readyForm(cache::Entry& entry);
   bool serveStaleOnError();
   bool useFillLock() const;
-  void refreshInBackground(const cache::Entry& stale);
+  void refreshInBackground(std::shared_ptr<cache::Fill> fill, const cache::Entry& stale);
   void bypass(std::string_view reason);
   CacheSlot cacheSlot() const;
   void startFill(std::shared_ptr<cache::Fill> fill);
   FillRequest fillRequest() const;
+
+  // exchange_invalidation.cc
   void invalidateBeforeAnswer(http::ResponseHead& head);
   bool invalidateUnanswered(upstream::UpstreamError error);
   void invalidate(const http::HeaderMap* answer_headers);
@@ -177,8 +175,7 @@ class Exchange : public upstream::ResponseHandler {
   bool retryInvalidation();
 
   // exchange_fill.cc
-  void missed(CacheVerdict verdict = CacheVerdict::kMiss);
-  std::string fillKey() const;
+  void missed(bool lead, std::shared_ptr<cache::Fill> fill, CacheVerdict verdict);
   void waitForFill();
   void startLockTimer();
   void onFillProgress();
@@ -221,29 +218,15 @@ class Exchange : public upstream::ResponseHandler {
   std::string upstream_target_;           // origin-form, as forwarded and keyed
   std::string upstream_method_;           // GET when a HEAD miss fills the cache
   base::WallTime request_time_;
-  std::optional<http::Target> target_;
-  std::optional<std::string> principal_;
-  std::string primary_key_;               // the key without upstream-varied fields
-  std::vector<std::string> vary_names_;   // upstream-varied fields in the key
-  std::string identity_;                  // serialized RequestIdentity
-  std::string entry_key_;
-  // Read by the lookup: the route's (the first base_versions_), then
-  // surrogate keys (SurrogateMemo, or a second lookup's).
-  std::vector<std::string> version_keys_;
-  std::vector<std::optional<std::string>> seen_versions_;
-  size_t base_versions_ = 0;
-  std::optional<uint64_t> lookup_epoch_;  // the epoch the lookup read (cache/store.h)
-  std::optional<cache::Entry> checking_;  // its surrogate versions being read (onChecked)
-  cache::Pending lookup_;
-  uint64_t lookup_tick_ = 0;              // Coalescer::tick() when the lookup was sent
-  uint64_t tier_tick_ = 0;                // MemoryTier::tick() then; 0: not for the tier
+  // A read route's lookup (cache/lookup_session.h): its keys, the versions
+  // it saw, its store read in flight. Borrows request_.headers.
+  std::unique_ptr<cache::LookupSession> session_;
 
   // A shadow route's leading miss: the answer captured for the store.
   std::unique_ptr<Capture> capture_;
   // An expired entry kept for revalidation (by the fill) and stale-if-error.
   std::optional<cache::Entry> stale_entry_;
   std::chrono::milliseconds stale_if_error_{0};
-  bool client_wants_fresh_ = false;       // honoured client no-cache / max-age=0
   // The surrogate version keys the upstream's answer named (nullopt: none).
   std::optional<std::vector<std::string>> answer_keys_;
 

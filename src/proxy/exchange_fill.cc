@@ -12,38 +12,19 @@
 
 namespace larder::proxy {
 
-// `verdict` is kBypass when the store could not be asked: the versions
-// are unknown then, so such requests share fills only among themselves.
-void Exchange::missed(CacheVerdict verdict) {
-  if (context_.vary_memo.find(primary_key_) != vary_names_) {
-    // The upstream's Vary was learned while this lookup was in flight: look
-    // up (and coalesce on) this request's own variant instead.
-    lookUp();
-    return;
-  }
+// The session joined (`lead` false) or leads `fill`. `verdict` is kBypass
+// when the store could not be asked: the versions are unknown then, so such
+// requests share fills only among themselves.
+void Exchange::missed(bool lead, std::shared_ptr<cache::Fill> fill, CacheVerdict verdict) {
   cache_status_ = verdict;
   // A HEAD miss is fetched as GET so the answer can fill the cache.
   if (head_request_) upstream_method_ = "GET";
-  // The versions seen are part of the fill's key: a request that saw a write's
-  // new version must not join a fetch that started before it (invariant 3).
-  const std::string fill_key = fillKey();
-  auto joined = context_.coalescer.join(fill_key, lookup_tick_);
-  if (joined.leader && context_.vary_memo.find(primary_key_) != vary_names_) {
-    // The Vary was learned between the check above and the join: the fill
-    // this request would lead is one the learner has just released, and
-    // this request's variant may be in flight already. The learner
-    // publishes the Vary before releasing, so this second look is enough.
-    joined.fill->abandon();
-    context_.coalescer.forget(fill_key, joined.fill);
-    lookUp();
-    return;
-  }
-  if (!joined.leader && route_->shadow) {
+  if (!lead && route_->shadow) {
     proceedUpstream();  // shadow: every request reaches the upstream; the leader stores
     return;
   }
-  if (!joined.leader) {
-    fill_ = std::move(joined.fill);
+  if (!lead) {
+    fill_ = std::move(fill);
     waitForFill();
     return;
   }
@@ -52,12 +33,12 @@ void Exchange::missed(CacheVerdict verdict) {
     // the leading one also captures the answer for the store.
     capture_ = std::make_unique<Capture>(context_.store, context_.coalescer);
     CacheSlot slot = cacheSlot();
-    slot.fill = std::move(joined.fill);
+    slot.fill = std::move(fill);
     capture_->setSlot(std::move(slot));
     proceedUpstream();
     return;
   }
-  startFill(std::move(joined.fill));
+  startFill(std::move(fill));
 }
 
 // This request's miss leads `fill`: the worker fetches it (FillFetch), and
@@ -84,11 +65,11 @@ FillRequest Exchange::fillRequest() const {
   fetch.request.version_minor = 1;
   fetch.request.headers = request_.headers;
   fetch.stale = stale_entry_;
-  fetch.primary_key = primary_key_;
+  fetch.primary_key = session_->primaryKey();
   fetch.keyed_method = request_.method;
   fetch.host = host_;
-  fetch.target = *target_;
-  fetch.principal = principal_.value_or("");
+  fetch.target = session_->request().target;
+  fetch.principal = session_->principal().value_or("");
   return fetch;
 }
 
@@ -97,11 +78,6 @@ bool Exchange::useFillLock() const {
   // there too. Such fills coalesce in this process only (invariant 5).
   return context_.fill_lock != nullptr && config_->cache.distributed_lock.enabled &&
          cache_status_ != CacheVerdict::kBypass;
-}
-
-std::string Exchange::fillKey() const {
-  return fillKeyFor(entry_key_, cache_status_ == CacheVerdict::kBypass, version_keys_, seen_versions_,
-                    base_versions_);
 }
 
 void Exchange::waitForFill() {
@@ -168,7 +144,7 @@ void Exchange::onFillProgress() {
     // goes on into its variant's fill; this registration moved there.
     fill_ = std::move(progress.successor);
     fill_waiter_.follow(fill_);
-    keyFor(context_.vary_memo.find(primary_key_));
+    session_->followVary();
     onFillProgress();
     return;
   }
@@ -238,7 +214,7 @@ void Exchange::onFillEnded(const cache::Fill::Progress& progress) {
     client_.abort(CloseReason::kUpstreamFailed);
     return;
   }
-  if (context_.vary_memo.find(primary_key_) != vary_names_) {
+  if (session_->isVaryOutdated()) {
     // The answer turned out to vary: look up (and coalesce on) this
     // request's own variant instead.
     fill_started_ = false;
@@ -280,8 +256,8 @@ bool Exchange::onFillHead(const cache::Fill::Progress& progress) {
     }
     cache_report_.stored = published.stored;
     if (!published.refusal.empty()) cache_report_.detail = published.refusal;
-  } else if (!cache::fillServesLookup(published.surrogate_keys, published.lookup_epoch, version_keys_,
-                                      lookup_epoch_)) {
+  } else if (!cache::fillServesLookup(published.surrogate_keys, published.lookup_epoch,
+                                      session_->versionKeys(), session_->lookupEpoch())) {
     // The answer names namespaces this lookup did not read, and something
     // was invalidated since the leader's lookup: perhaps one of them
     // (DESIGN invariant 3). Fetch for ourselves, without storing.

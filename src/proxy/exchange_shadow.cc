@@ -17,6 +17,7 @@
 #include "base/log.h"
 #include "cache/digest.h"
 #include "cache/policy.h"
+#include "cache/lookup_session.h"
 #include "cache/revalidation.h"
 #include "proxy/exchange.h"
 #include "proxy/proxy_metrics.h"
@@ -36,7 +37,7 @@ bool sampled(double fraction) {
 void Exchange::decideShadow(std::optional<cache::Entry> entry) {
   bool would_hit = false;
   bool refresh = false;  // a real cache would serve it stale and refresh it behind
-  if (entry && !client_wants_fresh_) {
+  if (entry && !session_->clientWantsFresh()) {
     const base::WallTime now = base::WallClock::now();
     if (cache::isFresh(entry->stored_at, entry->ttl, now)) {
       would_hit = true;
@@ -60,7 +61,7 @@ void Exchange::decideShadow(std::optional<cache::Entry> entry) {
     proceedUpstream();  // a hit fetches nothing, so nothing is stored
     return;
   }
-  missed();
+  session_->miss([this](cache::LookupOutcome&& outcome) { onLookedUp(std::move(outcome)); });
 }
 
 // The fresh body of a sampled would-be hit, kept for the comparison; past

@@ -51,15 +51,6 @@ namespace larder::proxy {
 
 class FillFetches;
 
-// The key of a fill: the entry key and the versions its lookup saw. Only a
-// write's token separates fills (cache/versioned_insert.h); surrogate keys
-// read in advance are named too (cache::fillServesLookup). `unavailable`:
-// the store could not be asked, so such fills are shared only among
-// themselves.
-std::string fillKeyFor(std::string_view entry_key, bool unavailable,
-                       const std::vector<std::string>& version_keys,
-                       const std::vector<std::optional<std::string>>& seen_versions, size_t base_versions);
-
 // What a FillFetch fetches, and for whom.
 struct FillRequest {
   CacheSlot slot;               // slot.fill: the fill it leads (Coalescer::join said leader)
@@ -72,7 +63,7 @@ struct FillRequest {
   std::string host;
   http::Target target;
   std::string principal;
-  bool unavailable = false;     // the store could not be asked (fillKeyFor)
+  bool unavailable = false;     // the store could not be asked (cache::fillKeyFor)
   bool use_lock = false;        // check with other instances first (distributed lock)
   // The reader that caused the fetch (0: none, a background refresh).
   cache::Fill::WaiterId first_reader = 0;
