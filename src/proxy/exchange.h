@@ -190,81 +190,103 @@ class Exchange : public upstream::ResponseHandler {
   std::string_view shadowLabel() const;  // for the access log; empty when not shadow
   void recordShadowOutcome();
 
+  // What this exchange reports: the access log, the metrics, X-Cache and
+  // Cache-Status.
+  struct Report {
+    bool logged = false;
+    int status = 0;
+    uint64_t body_bytes = 0;
+    base::MonoTime started_at;
+    std::chrono::nanoseconds upstream_latency{-1};
+    CacheVerdict verdict = CacheVerdict::kNone;  // X-Cache
+    cache::CacheStatus cache_status;             // Cache-Status (RFC 9211)
+  };
+
+  // Where the request goes (route(), proxy/forwarding.h): forwarded exactly
+  // as keyed (DESIGN invariant 11).
+  struct Destination {
+    const config::Route* route = nullptr;  // owned by config_
+    config::Params params;
+    std::string host;                      // the keyed host
+    std::string path;
+    std::string target;                    // origin-form, as forwarded and keyed
+    std::string method;                    // GET when a HEAD miss fills the cache
+    base::WallTime sent_at;                // when the request began (the capture's request_time)
+  };
+
+  // An expired entry kept for revalidation (by the fill) and stale-if-error.
+  struct StaleFallback {
+    std::optional<cache::Entry> entry;
+    std::chrono::milliseconds if_error{0};
+  };
+
+  // A write (exchange_invalidation.cc): its answer is held while its
+  // invalidation is in flight.
+  struct HeldWrite {
+    bool invalidates = false;              // an unsafe method: its answer invalidates
+    cache::Pending pending;
+    cache::Invalidation invalidation;
+    std::optional<http::ResponseHead> head;
+    std::string body;                      // at most one upstream read: reading is paused
+    bool complete = false;
+    // The upstream failed after the write reached it: this error is answered
+    // once the invalidation lands (DESIGN invariant 13).
+    std::optional<upstream::UpstreamError> error;
+    // store.redis.write_consistency (issue 16): until then, a failed
+    // invalidation is retried before the answer goes out.
+    base::MonoTime deadline{};
+    std::unique_ptr<net::Timer> retry;
+  };
+
+  // This request as a reader of a fill (exchange_fill.cc).
+  struct FillReading {
+    std::shared_ptr<cache::Fill> fill;
+    cache::FillWaiter waiter;
+    bool started = false;                  // this request caused the fill's fetch
+    size_t offset = 0;                     // body bytes already sent from the fill
+    size_t interim_sent = 0;               // interim (1xx) heads already relayed
+    bool head_sent = false;
+    uint64_t restarts_seen = 0;            // Fill::Progress::restarts
+    std::unique_ptr<net::Timer> lock_timer;
+  };
+
+  // A shadow route's request (exchange_shadow.cc): what the cache would
+  // have done, for a sampled would-be hit the comparison of the stored
+  // answer with the fresh one, and the leading miss's capture for the store.
+  enum class ShadowVerdict { kNone, kWouldHit, kWouldMiss };
+  struct Shadow {
+    ShadowVerdict verdict = ShadowVerdict::kNone;
+    ShadowComparison check;
+    std::unique_ptr<Capture> capture;
+  };
+
   ClientConnection& client_;
   ProxyContext& context_;
   config::ConfigPtr config_;
   http::RequestHead request_;
-  std::unique_ptr<upstream::UpstreamRequest> upstream_;
   ExchangeState state_ = ExchangeState::kReceived;
-  std::string buffered_body_;
-  bool request_complete_ = false;
-  bool head_request_ = false;
-  bool chunked_to_client_ = false;
-  bool keep_alive_ = true;
-  bool upstream_paused_ = false;
-  bool logged_ = false;
-  int status_ = 0;
-  uint64_t body_bytes_sent_ = 0;
-  base::MonoTime started_at_;
-  std::chrono::nanoseconds upstream_latency_{-1};
-  CacheVerdict cache_status_ = CacheVerdict::kNone;  // X-Cache
-  cache::CacheStatus cache_report_;       // Cache-Status (RFC 9211)
-
-  // The request as the cache sees it.
-  const config::Route* route_ = nullptr;  // owned by config_
-  config::Params params_;
-  std::string host_;
-  std::string path_;
-  std::string upstream_target_;           // origin-form, as forwarded and keyed
-  std::string upstream_method_;           // GET when a HEAD miss fills the cache
-  base::WallTime request_time_;
+  Report report_;
+  Destination dest_;
   // A read route's lookup (cache/lookup_session.h): its keys, the versions
   // it saw, its store read in flight. Borrows request_.headers.
   std::unique_ptr<cache::LookupSession> session_;
-
-  // A shadow route's leading miss: the answer captured for the store.
-  std::unique_ptr<Capture> capture_;
-  // An expired entry kept for revalidation (by the fill) and stale-if-error.
-  std::optional<cache::Entry> stale_entry_;
-  std::chrono::milliseconds stale_if_error_{0};
-  // The surrogate version keys the upstream's answer named (nullopt: none).
-  std::optional<std::vector<std::string>> answer_keys_;
-
-  // A write: its answer is held while its invalidation is in flight.
-  bool invalidates_ = false;
-  cache::Pending invalidation_;
-  cache::Invalidation pending_invalidation_;
-  std::optional<http::ResponseHead> held_head_;
+  std::unique_ptr<upstream::UpstreamRequest> upstream_;  // a pass-through (or shadow) request
+  std::string buffered_body_;
+  bool request_complete_ = false;
+  bool head_request_ = false;
+  bool keep_alive_ = true;
   // The response head, serialized, waiting to leave in one write with the
   // first body bytes (one segment, one syscall: as nginx does).
   std::string unsent_head_;
-  std::string held_body_;                 // at most one upstream read: reading is paused
-  bool held_complete_ = false;
-  // The upstream failed after the write reached it: this error is answered
-  // once the invalidation lands (DESIGN invariant 13).
-  std::optional<upstream::UpstreamError> held_error_;
-  // store.redis.write_consistency (issue 16): until then, a failed
-  // invalidation is retried before the answer goes out.
-  base::MonoTime invalidation_deadline_{};
-  std::unique_ptr<net::Timer> invalidation_retry_;
-
-  // Reading a fill (exchange_fill.cc).
-  std::shared_ptr<cache::Fill> fill_;
-  cache::FillWaiter fill_waiter_;
-  bool fill_started_ = false;             // this request caused the fill's fetch
-  size_t fill_offset_ = 0;                // body bytes already sent from the fill
-  size_t fill_interim_sent_ = 0;          // interim (1xx) heads already relayed
-  bool fill_head_sent_ = false;
-  uint64_t fill_restarts_seen_ = 0;       // Fill::Progress::restarts
-  std::unique_ptr<net::Timer> lock_timer_;
-
-  // A shadow route's request (exchange_shadow.cc): what the cache would
-  // have done, and for a sampled would-be hit the comparison of the stored
-  // answer with the fresh one.
-  enum class ShadowVerdict { kNone, kWouldHit, kWouldMiss };
-  ShadowVerdict shadow_ = ShadowVerdict::kNone;
-  ShadowComparison shadow_check_;
-  net::Liveness liveness_;                // last member: dies first
+  bool chunked_to_client_ = false;
+  bool upstream_paused_ = false;
+  // The surrogate version keys the upstream's answer named (nullopt: none).
+  std::optional<std::vector<std::string>> answer_keys_;
+  StaleFallback stale_;
+  HeldWrite write_;
+  FillReading reading_;
+  Shadow shadow_;
+  net::Liveness liveness_;  // last member: dies first
 };
 
 }  // namespace larder::proxy

@@ -25,7 +25,7 @@
 namespace larder::proxy {
 // One derivation (proxy/forwarding.h) gives both what is forwarded and what
 // is keyed (DESIGN invariant 11): from here on request_ holds the fields as
-// forwarded, upstream_target_ the target as forwarded, host_ the keyed host.
+// forwarded, dest_.target the target as forwarded, dest_.host the keyed host.
 void Exchange::route() {
   auto target = http::parseTarget(request_.target);
   if (!target) {
@@ -33,33 +33,33 @@ void Exchange::route() {
     replyLocally(400, "bad request target");
     return;
   }
-  route_ = config_->matchRoute(request_.method, target->path, params_);
+  dest_.route = config_->matchRoute(request_.method, target->path, dest_.params);
   auto forwarded = deriveForwardedRequest(request_.method, *target, std::move(request_.headers),
-                                          request_.version_minor, client_.peerIp(), *config_, route_);
+                                          request_.version_minor, client_.peerIp(), *config_, dest_.route);
   if (!forwarded) {
     keep_alive_ = false;
     replyLocally(400, toString(forwarded.error()));
     return;
   }
-  host_ = std::move(forwarded->host);
-  path_ = forwarded->parsed.path;
-  upstream_target_ = std::move(forwarded->target);
+  dest_.host = std::move(forwarded->host);
+  dest_.path = forwarded->parsed.path;
+  dest_.target = std::move(forwarded->target);
   request_.headers = std::move(forwarded->headers);
   if (!http::isSafeMethod(request_.method)) {
     // RFC 9111 §4.4: a non-error answer to an unsafe method invalidates.
-    invalidates_ = true;
+    write_.invalidates = true;
     proceedUpstream();
     return;
   }
-  if (route_ != nullptr && route_->isRead() &&
+  if (dest_.route != nullptr && dest_.route->isRead() &&
       (request_.method == "GET" || request_.method == "HEAD")) {
     cache::LookupRequest lookup;
     lookup.config = config_;
-    lookup.route = route_;
+    lookup.route = dest_.route;
     lookup.method = request_.method;
-    lookup.host = host_;
+    lookup.host = dest_.host;
     lookup.target = std::move(forwarded->parsed);
-    lookup.params = params_;
+    lookup.params = dest_.params;
     lookup.headers = &request_.headers;
     lookup.has_body = request_.framing == http::BodyFraming::kChunked ||
                       (request_.framing == http::BodyFraming::kContentLength && request_.content_length > 0);
@@ -85,11 +85,11 @@ void Exchange::lookUp() {
 
 void Exchange::onLookedUp(cache::LookupOutcome&& outcome) {
   using Kind = cache::LookupOutcome::Kind;
-  if (outcome.forward != cache::CacheStatus::Forward::kNone) cache_report_.fwd = outcome.forward;
+  if (outcome.forward != cache::CacheStatus::Forward::kNone) report_.cache_status.fwd = outcome.forward;
   switch (outcome.kind) {
     case Kind::kBypass:
       if (outcome.reason == cache::BypassReason::kStoreUnavailable) {
-        cache_status_ = CacheVerdict::kBypass;  // store.on_failure: reject
+        report_.verdict = CacheVerdict::kBypass;  // store.on_failure: reject
         replyLocally(503, "cache unavailable", "Retry-After: 1\r\n");
         return;
       }
@@ -104,11 +104,11 @@ void Exchange::onLookedUp(cache::LookupOutcome&& outcome) {
       return;
     case Kind::kJoin:
     case Kind::kFetch:
-      if (outcome.store_unavailable) cache_report_.detail = outcome.detail;
+      if (outcome.store_unavailable) report_.cache_status.detail = outcome.detail;
       if (outcome.stale_entry) {
         // Kept for the fill's revalidation and for stale-if-error.
-        stale_entry_ = std::move(outcome.stale_entry);
-        stale_if_error_ = outcome.stale_if_error;
+        stale_.entry = std::move(outcome.stale_entry);
+        stale_.if_error = outcome.stale_if_error;
       }
       missed(outcome.kind == Kind::kFetch, std::move(outcome.fill),
              outcome.store_unavailable ? CacheVerdict::kBypass : CacheVerdict::kMiss);
@@ -121,17 +121,17 @@ void Exchange::onLookedUp(cache::LookupOutcome&& outcome) {
 void Exchange::rekeyForVary(const http::ResponseHead& head) {
   std::optional<Capture::PreviousFill> previous;
   const bool moved = session_->rekeyForVary(head.headers, [&] {
-    previous = capture_->rekey(session_->entryKey(), session_->identity(), session_->fillKey(),
+    previous = shadow_.capture->rekey(session_->entryKey(), session_->identity(), session_->fillKey(),
                                session_->varyNames());
   });
-  if (moved) capture_->releaseFill(std::move(*previous));
+  if (moved) shadow_.capture->releaseFill(std::move(*previous));
 }
 
 CacheSlot Exchange::cacheSlot() const {
   const cache::LookupSession& session = *session_;
   CacheSlot slot;
   slot.config = config_;
-  slot.route = route_;
+  slot.route = dest_.route;
   slot.entry_key = session.entryKey();
   slot.identity = session.identity();
   slot.version_keys = session.versionKeys();
@@ -154,13 +154,13 @@ void Exchange::refreshInBackground(std::shared_ptr<cache::Fill> fill, const cach
 }
 
 bool Exchange::serveStaleOnError() {
-  if (!stale_entry_ || stale_if_error_.count() == 0 ||
-      cache::staleness(*stale_entry_, base::WallClock::now()) > stale_if_error_)
+  if (!stale_.entry || stale_.if_error.count() == 0 ||
+      cache::staleness(*stale_.entry, base::WallClock::now()) > stale_.if_error)
     return false;
   LOG_INFO("serving stale {} {}: upstream failed", request_.method, request_.target);
-  capture_.reset();
-  cache::Entry stale = std::move(*stale_entry_);
-  stale_entry_.reset();
+  shadow_.capture.reset();
+  cache::Entry stale = std::move(*stale_.entry);
+  stale_.entry.reset();
   serveEntry(std::move(stale), CacheVerdict::kStale);
   return true;
 }
@@ -176,7 +176,7 @@ void Exchange::serveEntry(cache::Entry&& entry, CacheVerdict verdict) {
     replyLocally(502, "stored entry does not decode");
     return;
   }
-  cache_status_ = verdict;
+  report_.verdict = verdict;
   base::WallTime now = base::WallClock::now();
   bool not_modified = cache::clientHasCurrent(request_.headers, entry.headers);
   http::HeaderMap headers = not_modified ? cache::notModifiedHeaders(entry.headers)
@@ -186,22 +186,22 @@ void Exchange::serveEntry(cache::Entry&& entry, CacheVerdict verdict) {
   cache::stripOwnTargetedFields(headers, config_->cache);
   const auto remaining = entry.ttl - std::chrono::duration_cast<std::chrono::milliseconds>(
                                          std::max(now - entry.stored_at, base::WallTime::duration::zero()));
-  cache_report_.ttl = std::chrono::floor<std::chrono::seconds>(remaining).count();
+  report_.cache_status.ttl = std::chrono::floor<std::chrono::seconds>(remaining).count();
   if (verdict == CacheVerdict::kRevalidated) {
-    cache_report_.fwd = cache::CacheStatus::Forward::kStale;
-    cache_report_.fwd_status = 304;
-    cache_report_.stored = true;
+    report_.cache_status.fwd = cache::CacheStatus::Forward::kStale;
+    report_.cache_status.fwd_status = 304;
+    report_.cache_status.stored = true;
   } else {
-    cache_report_.hit = true;
-    cache_report_.fwd = cache::CacheStatus::Forward::kNone;
+    report_.cache_status.hit = true;
+    report_.cache_status.fwd = cache::CacheStatus::Forward::kNone;
   }
-  status_ = not_modified ? 304 : entry.status;
+  report_.status = not_modified ? 304 : entry.status;
   headers.set("Age", std::to_string(cache::currentAge(entry.stored_at, entry.initial_age_seconds, now)));
   std::string body = std::move(entry.body);
   // RFC 9110 §14: the parts of the complete stored answer that are asked for.
   if (!not_modified && request_.headers.has("Range"))
-    status_ = http::applyRange(request_.headers, status_, headers, body, cache::newVersionToken());
-  if (status_ == 204) {
+    report_.status = http::applyRange(request_.headers, report_.status, headers, body, cache::newVersionToken());
+  if (report_.status == 204) {
     headers.remove("Content-Length");  // RFC 9110 §8.6, as in sendResponseHead
   } else if (!not_modified) {
     headers.set("Content-Length", std::to_string(body.size()));
@@ -215,13 +215,13 @@ void Exchange::serveEntry(cache::Entry&& entry, CacheVerdict verdict) {
   }
   std::string head;
   head.reserve(512);
-  http::appendResponseHead(request_.version_minor, status_,
-                           status_ == entry.status ? std::string_view(entry.reason) : http::reasonPhrase(status_),
+  http::appendResponseHead(request_.version_minor, report_.status,
+                           report_.status == entry.status ? std::string_view(entry.reason) : http::reasonPhrase(report_.status),
                            headers, head);
   if (head_request_ || not_modified || body.empty()) {
     client_.write(std::move(head));
   } else {
-    body_bytes_sent_ = body.size();
+    report_.body_bytes = body.size();
     client_.write(std::move(head), std::move(body));
   }
   finish();
@@ -229,9 +229,9 @@ void Exchange::serveEntry(cache::Entry&& entry, CacheVerdict verdict) {
 
 void Exchange::bypass(std::string_view reason) {
   LOG_DEBUG("cache bypass for {} {}: {}", request_.method, request_.target, reason);
-  cache_status_ = CacheVerdict::kBypass;
-  cache_report_.fwd = cache::CacheStatus::Forward::kBypass;
-  cache_report_.detail = reason;
+  report_.verdict = CacheVerdict::kBypass;
+  report_.cache_status.fwd = cache::CacheStatus::Forward::kBypass;
+  report_.cache_status.detail = reason;
   proceedUpstream();
 }
 
