@@ -1,18 +1,23 @@
 // Exchange: one request's whole state, from its head to the last byte of its
-// answer (STYLE §2). The ClientConnection owns it; it owns its Pendings (the
-// store lookup, a pass-through upstream request, its registration as a
-// fill's reader, timers), so destroying it cancels everything in flight. A
-// miss's fetch is not among them: it belongs to the worker (FillFetch), and
-// this request is one of its fill's readers like any other.
+// answer (STYLE §2): HTTP framing and streaming. It reads a request, asks
+// the cache (cache::LookupSession, which runs the lookup protocol and
+// answers hit, join, fetch or bypass), and writes what it is given: an
+// entry, a fill's answer as one of its readers, or a pass-through upstream
+// stream. The ClientConnection owns it; it owns its Pendings (the session
+// and its store read, a pass-through upstream request, its registration as
+// a fill's reader, timers), so destroying it cancels everything in flight.
+// A miss's fetch is not among them: it belongs to the worker (FillFetch),
+// and this request is one of its fill's readers like any other.
 //
 // Re-entrancy: every call into ClientConnection that may end the exchange
 // (finish(), the client's abort) is the last thing an Exchange method does.
 //
-// Files: exchange.cc forwards and streams; exchange_cache.cc looks up,
-// serves entries (fresh, stale, revalidated, 304) and invalidates;
-// exchange_fill.cc reads a fill (proxy/fill_fetch.h fetches it, with the
-// distributed lock and revalidation); exchange_shadow.cc
-// decides for shadow routes (mode: shadow) and compares their answers.
+// Files: exchange.cc forwards and streams; exchange_cache.cc routes, acts on
+// the session's outcome and serves entries (fresh, stale, revalidated,
+// 304); exchange_invalidation.cc invalidates for writes; exchange_fill.cc
+// reads a fill (proxy/fill_fetch.h fetches it, with the distributed lock
+// and revalidation); exchange_shadow.cc decides for shadow routes (mode:
+// shadow) and compares their answers.
 #pragma once
 
 #include <cstdint>

@@ -5,6 +5,7 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <functional>
 #include <memory>
@@ -73,8 +74,8 @@ constexpr const char* kRoutes =
     "    namespaces: [things]\n";
 
 struct Setup {
-  explicit Setup(const std::string& extra = "") {
-    auto loaded = config::loadConfigString(extra + kRoutes, "test.yaml");
+  explicit Setup(const std::string& extra = "", const std::string& route_extra = "") {
+    auto loaded = config::loadConfigString(extra + kRoutes + route_extra, "test.yaml");
     REQUIRE(loaded.ok());
     config = loaded.value();
     headers.add("Host", "shop");
@@ -106,18 +107,25 @@ struct Setup {
     return std::move(*outcome);
   }
 
-  // Stores an answer as a fetch led by `session` would (the versions it saw).
-  void store200(const cache::LookupSession& session, std::string body, std::chrono::milliseconds ttl = 1h) {
+  // Stores an answer as a fetch led by `session` would (the versions it
+  // saw, and `extra_keys` as surrogate keys its answer named, unread).
+  void store200(const cache::LookupSession& session, std::string body, std::chrono::milliseconds ttl = 1h,
+                base::WallTime stored_at = base::WallClock::now(), std::vector<std::string> extra_keys = {}) {
     cache::Entry entry;
     entry.status = 200;
     entry.reason = "OK";
     entry.headers.add("Content-Length", std::to_string(body.size()));
     entry.body = std::move(body);
-    entry.stored_at = base::WallClock::now();
+    entry.stored_at = stored_at;
     entry.ttl = ttl;
     entry.identity = session.identity();
-    cache::InsertRequest insert = cache::buildVersionedInsert(session.entryKey(), entry, session.versionKeys(),
-                                                              session.seenVersions(), 0ms);
+    std::vector<std::string> keys = session.versionKeys();
+    std::vector<std::optional<std::string>> seen = session.seenVersions();
+    for (auto& key : extra_keys) {
+      keys.push_back(std::move(key));
+      seen.push_back(std::nullopt);
+    }
+    cache::InsertRequest insert = cache::buildVersionedInsert(session.entryKey(), entry, keys, seen, 1h);
     std::optional<cache::InsertOutcome> stored;
     store.insert(std::move(insert), [&](cache::InsertOutcome outcome) { stored = outcome; });
     REQUIRE(runUntil(loop, [&] { return stored.has_value(); }));
@@ -305,4 +313,107 @@ TEST_CASE("the outcome's callback may destroy the session") {
   });
   REQUIRE(runUntil(setup.loop, [&] { return called; }));
   CHECK(session == nullptr);
+}
+
+TEST_CASE("an expired entry within stale-while-revalidate hits stale and leads one background refresh") {
+  Setup setup("cache: { stale_while_revalidate: 30s }\n");
+  auto first = setup.session();
+  cache::LookupOutcome miss = setup.lookUp(*first);
+  REQUIRE(miss.kind == cache::LookupOutcome::Kind::kFetch);
+  setup.store200(*first, "old", 1s, base::WallClock::now() - 10s);
+  miss.fill->abandon();
+  setup.coalescer.forget(first->fillKey(), miss.fill);
+
+  auto second = setup.session();
+  cache::LookupOutcome stale = setup.lookUp(*second);
+  REQUIRE(stale.kind == cache::LookupOutcome::Kind::kHit);
+  CHECK(stale.stale);
+  CHECK(stale.entry->body == "old");
+  CHECK(setup.refreshes == 1);
+  // The refresh is in flight: a second stale hit does not start another.
+  auto third = setup.session();
+  CHECK(setup.lookUp(*third).stale);
+  CHECK(setup.refreshes == 1);
+}
+
+TEST_CASE("an expired entry past its stale windows is a fetch that keeps it for revalidation") {
+  Setup setup;
+  auto first = setup.session();
+  cache::LookupOutcome miss = setup.lookUp(*first);
+  setup.store200(*first, "old", 1s, base::WallClock::now() - 10s);
+  miss.fill->abandon();
+  setup.coalescer.forget(first->fillKey(), miss.fill);
+
+  auto second = setup.session();
+  cache::LookupOutcome outcome = setup.lookUp(*second);
+  REQUIRE(outcome.kind == cache::LookupOutcome::Kind::kFetch);
+  REQUIRE(outcome.stale_entry.has_value());
+  CHECK(outcome.stale_entry->body == "old");
+  CHECK((outcome.forward == cache::CacheStatus::Forward::kStale));
+  CHECK(setup.refreshes == 0);
+}
+
+TEST_CASE("an entry naming a surrogate key the lookup did not read is checked by a second read, then memoized") {
+  Setup setup;
+  const std::string surrogate = cache::surrogateVersionKey(setup.config->cache.key_prefix, "x");
+  auto first = setup.session();
+  cache::LookupOutcome miss = setup.lookUp(*first);
+  setup.store200(*first, "tagged", 1h, base::WallClock::now(), {surrogate});
+  miss.fill->abandon();
+  setup.coalescer.forget(first->fillKey(), miss.fill);
+
+  auto second = setup.session();
+  cache::LookupOutcome hit = setup.lookUp(*second);
+  REQUIRE(hit.kind == cache::LookupOutcome::Kind::kHit);
+  CHECK(hit.entry->body == "tagged");
+  CHECK(std::find(second->versionKeys().begin(), second->versionKeys().end(), surrogate) !=
+        second->versionKeys().end());
+  // Now one round trip reads it with the rest.
+  CHECK(setup.surrogate_memo.find(second->entryKey()) == std::vector<std::string>{surrogate});
+
+  // A write to the surrogate namespace: the second read refuses the entry.
+  cache::Invalidation write;
+  write.version_keys = {surrogate};
+  write.tokens = {cache::newVersionToken()};
+  write.version_ttl = 1h;
+  write.epoch_key = cache::epochKey(setup.config->cache.key_prefix);
+  std::optional<cache::StoreStatus> written;
+  cache::Pending pending = setup.store.invalidate(write, [&](cache::StoreStatus status) { written = status; });
+  REQUIRE(runUntil(setup.loop, [&] { return written.has_value(); }));
+  auto third = setup.session();
+  CHECK(setup.lookUp(*third).kind == cache::LookupOutcome::Kind::kFetch);
+}
+
+TEST_CASE("a route with memory_ttl: the second hit comes from the in-process tier, inside lookUp") {
+  Setup setup("", "    memory_ttl: 10s\n");
+  setup.tier.setMaxBytes(1 << 20);
+  auto first = setup.session();
+  cache::LookupOutcome miss = setup.lookUp(*first);
+  setup.store200(*first, "hot");
+  miss.fill->abandon();
+  setup.coalescer.forget(first->fillKey(), miss.fill);
+
+  auto second = setup.session();
+  cache::LookupOutcome hit = setup.lookUp(*second);
+  REQUIRE(hit.kind == cache::LookupOutcome::Kind::kHit);
+  CHECK_FALSE(hit.from_tier);  // the store's hit puts it in the tier
+
+  auto third = setup.session();
+  std::optional<cache::LookupOutcome> tier;
+  third->lookUp([&](cache::LookupOutcome&& outcome) { tier = std::move(outcome); });
+  REQUIRE(tier.has_value());  // zero round trips: no loop turn needed
+  CHECK(tier->from_tier);
+  CHECK(tier->entry->body == "hot");
+}
+
+TEST_CASE("a shadow route's lookup hands over what it found, then joins or leads on miss()") {
+  Setup setup("", "    mode: shadow\n");
+  auto first = setup.session();
+  cache::LookupOutcome found = setup.lookUp(*first);
+  REQUIRE(found.kind == cache::LookupOutcome::Kind::kFound);
+  CHECK_FALSE(found.entry.has_value());
+  std::optional<cache::LookupOutcome> lead;
+  first->miss([&](cache::LookupOutcome&& outcome) { lead = std::move(outcome); });
+  REQUIRE(lead.has_value());
+  CHECK(lead->kind == cache::LookupOutcome::Kind::kFetch);
 }
