@@ -193,8 +193,6 @@ void Exchange::onFillProgress() {
 // The fill will give this reader nothing more: it was abandoned, or this
 // reader fell behind an unstored answer's window. Every path ends the
 // reading (and may end the exchange).
-// reader fell behind an unstored answer's window. Returns nothing: every
-// path ends the reading (and may end the exchange).
 void Exchange::onFillEnded(const cache::Fill::Progress& progress) {
   stopWaiting();
   if (progress.fell_behind) {
@@ -231,7 +229,6 @@ void Exchange::onFillEnded(const cache::Fill::Progress& progress) {
     return;
   }
   proceedUpstream();  // as nginx's proxy_cache_lock: each waiter fetches
-  return;
 }
 
 // The fill's head: sends it, or answers otherwise; false when this request
