@@ -66,6 +66,32 @@ class FailingStore final : public cache::Store {
   cache::Store& inner_;
 };
 
+// The memory store, counting the lookups sent to it.
+class CountingStore final : public cache::Store {
+ public:
+  explicit CountingStore(cache::Store& inner) : inner_(inner) {}
+  cache::Pending lookup(std::vector<std::string> version_keys, std::string entry_key,
+                        LookupCallback on_done) override {
+    ++lookups;
+    return inner_.lookup(std::move(version_keys), std::move(entry_key), std::move(on_done));
+  }
+  void insert(cache::InsertRequest request, InsertCallback on_done) override {
+    inner_.insert(std::move(request), std::move(on_done));
+  }
+  cache::Pending invalidate(cache::Invalidation invalidation, StatusCallback on_done) override {
+    return inner_.invalidate(std::move(invalidation), std::move(on_done));
+  }
+  cache::Pending remove(std::vector<std::string> keys, StatusCallback on_done) override {
+    return inner_.remove(std::move(keys), std::move(on_done));
+  }
+  bool isAvailable() const override { return true; }
+  std::string_view name() const override { return "counting"; }
+  int lookups = 0;
+
+ private:
+  cache::Store& inner_;
+};
+
 constexpr const char* kRoutes =
     "upstream: { servers: [127.0.0.1:1] }\n"
     "routes:\n"
@@ -416,4 +442,28 @@ TEST_CASE("a shadow route's lookup hands over what it found, then joins or leads
   first->miss([&](cache::LookupOutcome&& outcome) { lead = std::move(outcome); });
   REQUIRE(lead.has_value());
   CHECK(lead->kind == cache::LookupOutcome::Kind::kFetch);
+}
+
+TEST_CASE("a session destroyed while its second read (surrogate keys) is pending drops that reply too") {
+  Setup setup;
+  const std::string surrogate = cache::surrogateVersionKey(setup.config->cache.key_prefix, "x");
+  auto first = setup.session();
+  cache::LookupOutcome miss = setup.lookUp(*first);
+  setup.store200(*first, "tagged", 1h, base::WallClock::now(), {surrogate});
+  miss.fill->abandon();
+  setup.coalescer.forget(first->fillKey(), miss.fill);
+
+  CountingStore counting(setup.store);
+  auto session = setup.session(&counting);
+  bool called = false;
+  session->lookUp([&](cache::LookupOutcome&&) { called = true; });
+  REQUIRE(runUntil(setup.loop, [&] { return counting.lookups == 2; }));
+  CHECK(session->isInFlight());
+  session.reset();
+  net::Timer done(setup.loop);
+  bool fired = false;
+  done.start(20ms, [&] { fired = true; });
+  REQUIRE(runUntil(setup.loop, [&] { return fired; }));
+  CHECK_FALSE(called);
+  CHECK(setup.surrogate_memo.find(first->entryKey()).empty());  // the second read never completed
 }
