@@ -166,9 +166,7 @@ class Exchange : public upstream::ResponseHandler {
   bool useFillLock() const;
   void refreshInBackground(std::shared_ptr<cache::Fill> fill, const cache::Entry& stale);
   void bypass(std::string_view reason);
-  CacheSlot cacheSlot() const;
   void startFill(std::shared_ptr<cache::Fill> fill);
-  FillRequest fillRequest() const;
 
   // exchange_invalidation.cc
   void invalidateBeforeAnswer(http::ResponseHead& head);

@@ -127,27 +127,10 @@ void Exchange::rekeyForVary(const http::ResponseHead& head) {
   if (moved) shadow_.capture->releaseFill(std::move(*previous));
 }
 
-CacheSlot Exchange::cacheSlot() const {
-  const cache::LookupSession& session = *session_;
-  CacheSlot slot;
-  slot.config = config_;
-  slot.route = dest_.route;
-  slot.entry_key = session.entryKey();
-  slot.identity = session.identity();
-  slot.version_keys = session.versionKeys();
-  slot.seen_versions = session.seenVersions();
-  slot.base_versions = session.baseVersions();
-  slot.lookup_epoch = session.lookupEpoch();
-  slot.backlog = &context_.backlog;
-  slot.fill_key = session.fillKey();
-  slot.extra_vary = session.varyNames();
-  return slot;
-}
-
 // RFC 5861: the stale entry is served now; a fill with no reader refreshes
 // it behind (proxy/fill_fetch.h). The session leads `fill` for it.
 void Exchange::refreshInBackground(std::shared_ptr<cache::Fill> fill, const cache::Entry& stale) {
-  FillRequest fetch = fillRequest();
+  FillRequest fetch = fillRequestFor(*session_, context_.backlog, dest_.target, request_.headers);
   fetch.slot.fill = std::move(fill);
   fetch.stale = stale;
   context_.fetches.start(std::move(fetch));

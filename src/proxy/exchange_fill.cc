@@ -32,7 +32,7 @@ void Exchange::missed(bool lead, std::shared_ptr<cache::Fill> fill, CacheVerdict
     // A shadow route forwards every request itself (exchange_shadow.cc);
     // the leading one also captures the answer for the store.
     shadow_.capture = std::make_unique<Capture>(context_.store, context_.coalescer);
-    CacheSlot slot = cacheSlot();
+    CacheSlot slot = slotFor(*session_, context_.backlog);
     slot.fill = std::move(fill);
     shadow_.capture->setSlot(std::move(slot));
     proceedUpstream();
@@ -47,30 +47,12 @@ void Exchange::startFill(std::shared_ptr<cache::Fill> fill) {
   reading_.fill = std::move(fill);
   reading_.started = true;
   waitForFill();
-  FillRequest fetch = fillRequest();
+  FillRequest fetch = fillRequestFor(*session_, context_.backlog, dest_.target, request_.headers);
   fetch.slot.fill = reading_.fill;
-  fetch.unavailable = report_.verdict == CacheVerdict::kBypass;
+  fetch.stale = stale_.entry;
   fetch.use_lock = useFillLock();
   fetch.first_reader = reading_.waiter.id();
   context_.fetches.start(std::move(fetch));
-}
-
-// What a fetch for this request's key needs (proxy/fill_fetch.h): the
-// request as forwarded (route()) and as keyed.
-FillRequest Exchange::fillRequest() const {
-  FillRequest fetch;
-  fetch.slot = cacheSlot();
-  fetch.request.method = "GET";
-  fetch.request.target = dest_.target;
-  fetch.request.version_minor = 1;
-  fetch.request.headers = request_.headers;
-  fetch.stale = stale_.entry;
-  fetch.primary_key = session_->primaryKey();
-  fetch.keyed_method = request_.method;
-  fetch.host = dest_.host;
-  fetch.target = session_->request().target;
-  fetch.principal = session_->principal().value_or("");
-  return fetch;
 }
 
 bool Exchange::useFillLock() const {

@@ -14,6 +14,39 @@
 
 namespace larder::proxy {
 
+CacheSlot slotFor(const cache::LookupSession& session, const cache::InvalidationBacklog& backlog) {
+  CacheSlot slot;
+  slot.config = session.request().config;
+  slot.route = session.request().route;
+  slot.entry_key = session.entryKey();
+  slot.identity = session.identity();
+  slot.version_keys = session.versionKeys();
+  slot.seen_versions = session.seenVersions();
+  slot.base_versions = session.baseVersions();
+  slot.lookup_epoch = session.lookupEpoch();
+  slot.backlog = &backlog;
+  slot.fill_key = session.fillKey();
+  slot.extra_vary = session.varyNames();
+  return slot;
+}
+
+FillRequest fillRequestFor(const cache::LookupSession& session, const cache::InvalidationBacklog& backlog,
+                           std::string target, const http::HeaderMap& headers) {
+  FillRequest fetch;
+  fetch.slot = slotFor(session, backlog);
+  fetch.request.method = "GET";
+  fetch.request.target = std::move(target);
+  fetch.request.version_minor = 1;
+  fetch.request.headers = headers;
+  fetch.primary_key = session.primaryKey();
+  fetch.keyed_method = session.request().method;
+  fetch.host = session.request().host;
+  fetch.target = session.request().target;
+  fetch.principal = session.principal().value_or("");
+  fetch.unavailable = session.isStoreUnavailable();
+  return fetch;
+}
+
 FillFetch::FillFetch(FillFetches& owner, FillFetchContext& context, FillRequest request)
     : owner_(owner),
       context_(context),

@@ -37,6 +37,7 @@
 #include "cache/coalescer.h"
 #include "cache/entry_codec.h"
 #include "cache/fill_lock.h"
+#include "cache/lookup_session.h"
 #include "cache/surrogate_keys.h"
 #include "cache/vary.h"
 #include "http/message.h"
@@ -68,6 +69,14 @@ struct FillRequest {
   // The reader that caused the fetch (0: none, a background refresh).
   cache::Fill::WaiterId first_reader = 0;
 };
+
+// Where an answer for `session`'s key goes (a Capture's slot): its entry
+// key and identity, and the versions its lookup saw (DESIGN invariant 3).
+CacheSlot slotFor(const cache::LookupSession& session, const cache::InvalidationBacklog& backlog);
+// What a fetch for `session`'s key needs: the request as forwarded
+// (`target`, `headers`; sent as GET) and as keyed (the session's request).
+FillRequest fillRequestFor(const cache::LookupSession& session, const cache::InvalidationBacklog& backlog,
+                           std::string target, const http::HeaderMap& headers);
 
 // What a FillFetch borrows from its worker; all outlive FillFetches.
 struct FillFetchContext {
