@@ -47,8 +47,8 @@ Exchange::Exchange(ClientConnection& client, ProxyContext& context, http::Reques
     : client_(client),
       context_(context),
       config_(context.config),
-      request_(std::move(head)),
-      started_at_(base::MonoClock::now()) {
+      request_(std::move(head)) {
+  report_.started_at = base::MonoClock::now();
   head_request_ = request_.method == "HEAD";
   keep_alive_ = request_.keep_alive;
 }
@@ -56,8 +56,8 @@ Exchange::Exchange(ClientConnection& client, ProxyContext& context, http::Reques
 Exchange::~Exchange() {
   stopWaiting();
   // An exchange torn down early (client gone) still gets its log line.
-  if (!logged_) {
-    if (status_ == 0) status_ = 499;  // nginx's "client closed request"
+  if (!report_.logged) {
+    if (report_.status == 0) report_.status = 499;  // nginx's "client closed request"
     logAccess();
   }
 }
@@ -72,8 +72,8 @@ void Exchange::setState(ExchangeState state) {
 }
 
 void Exchange::start() {
-  request_time_ = base::WallClock::now();
-  upstream_method_ = request_.method;
+  dest_.sent_at = base::WallClock::now();
+  dest_.method = request_.method;
   if (request_.framing == http::BodyFraming::kNone) request_complete_ = true;
   route();
 }
@@ -124,10 +124,10 @@ void Exchange::forward() {
 }
 
 upstream::OutgoingRequest Exchange::buildUpstreamRequest() {
-  // request_.headers and upstream_target_ are already the forwarded request
+  // request_.headers and dest_.target are already the forwarded request
   // (route(), proxy/forwarding.h); only framing and validators are added.
   http::HeaderMap& headers = request_.headers;
-  if (capture_) {
+  if (shadow_.capture) {
     // A shadow route's leader fetches the whole answer: it is stored
     // (http/range.h).
     headers.remove("Range");
@@ -147,11 +147,11 @@ upstream::OutgoingRequest Exchange::buildUpstreamRequest() {
       headers.set("Transfer-Encoding", "chunked");
     }
   }
-  out.method = upstream_method_;
+  out.method = dest_.method;
   // A body read whole before forwarding can be resent (OutgoingRequest::retryable).
   out.retryable = request_complete_ && http::isIdempotentMethod(request_.method);
   out.head.reserve(512);
-  http::appendRequestHead(upstream_method_, upstream_target_, headers, out.head);
+  http::appendRequestHead(dest_.method, dest_.target, headers, out.head);
   return out;
 }
 
@@ -169,24 +169,24 @@ void Exchange::onUpstreamInterim(const http::ResponseHead& head) {
 
 void Exchange::onUpstreamHead(http::ResponseHead& head) {
   if (state_ == ExchangeState::kComplete) return;
-  upstream_latency_ = upstream_->headLatency();
-  status_ = head.status;
+  report_.upstream_latency = upstream_->headLatency();
+  report_.status = head.status;
   http::removeHopByHop(head.headers);
   takeAnswerKeys(head.headers);
   if (head.status >= 500 && serveStaleOnError()) return;
-  if (capture_) rekeyForVary(head);
-  if (capture_) {
+  if (shadow_.capture) rekeyForVary(head);
+  if (shadow_.capture) {
     std::vector<std::string> keys = answer_keys_.value_or(std::vector<std::string>{});
-    if (capture_->begin(upstream_method_, request_.headers, head, request_time_, keys)) {
-      cache_report_.stored = true;
+    if (shadow_.capture->begin(dest_.method, request_.headers, head, dest_.sent_at, keys)) {
+      report_.cache_status.stored = true;
       // The next lookup of this entry reads them at once (one round trip).
-      context_.surrogate_memo.remember(entry_key_, std::move(keys));
+      context_.surrogate_memo.remember(session_->entryKey(), std::move(keys));
     } else {
-      cache_report_.detail = capture_->refusal();
-      capture_.reset();
+      report_.cache_status.detail = shadow_.capture->refusal();
+      shadow_.capture.reset();
     }
   }
-  if (invalidates_ && head.status < 400) {
+  if (write_.invalidates && head.status < 400) {
     invalidateBeforeAnswer(head);
     return;
   }
@@ -231,7 +231,7 @@ void Exchange::sendResponseHead(http::ResponseHead& head) {
     // RFC 9110 §8.6: never a Content-Length on a 204, whatever the upstream
     // sent (Transfer-Encoding, hop-by-hop, is gone already; RFC 9112 §6.1).
     headers.remove("Content-Length");
-  } else if (head_request_ && upstream_method_ != request_.method &&
+  } else if (head_request_ && dest_.method != request_.method &&
              head.framing == http::BodyFraming::kContentLength) {
     // A HEAD sent upstream as GET (to fill the cache) still reports the length.
     headers.set("Content-Length", std::to_string(head.content_length));
@@ -240,10 +240,10 @@ void Exchange::sendResponseHead(http::ResponseHead& head) {
   // HEAD and for a 304 it states the length of the representation a GET
   // would have carried, which RFC 9110 §8.6 allows and only the origin
   // knows; RFC 9112 §6.3 ends such answers at their head whatever it says.
-  if (!cache_report_.hit) {
-    cache_report_.fwd_status = head.status;
-    if (cache_report_.fwd == cache::CacheStatus::Forward::kNone)
-      cache_report_.fwd = cache::CacheStatus::Forward::kMiss;
+  if (!report_.cache_status.hit) {
+    report_.cache_status.fwd_status = head.status;
+    if (report_.cache_status.fwd == cache::CacheStatus::Forward::kNone)
+      report_.cache_status.fwd = cache::CacheStatus::Forward::kMiss;
   }
   addCacheStatusFields(headers);
   if (!keep_alive_) {
@@ -260,15 +260,15 @@ void Exchange::sendResponseHead(http::ResponseHead& head) {
 
 // X-Cache and Cache-Status (RFC 9211), on the answers of cacheable routes.
 void Exchange::addCacheStatusFields(http::HeaderMap& headers) {
-  if (cache_status_ == CacheVerdict::kNone) return;
+  if (report_.verdict == CacheVerdict::kNone) return;
   const config::CacheConfig& cache = config_->cache;
   // Shadow routes: X-Cache says MISS (the upstream answered); Cache-Status
   // says what the cache would have done (exchange_shadow.cc).
-  if (shadow_ != ShadowVerdict::kNone)
-    cache_report_.detail = shadow_ == ShadowVerdict::kWouldHit ? "shadow_would_hit" : "shadow_would_miss";
-  if (!cache.status_header.empty()) headers.set(cache.status_header, std::string(toString(cache_status_)));
+  if (shadow_.verdict != ShadowVerdict::kNone)
+    report_.cache_status.detail = shadow_.verdict == ShadowVerdict::kWouldHit ? "shadow_would_hit" : "shadow_would_miss";
+  if (!cache.status_header.empty()) headers.set(cache.status_header, std::string(toString(report_.verdict)));
   if (!cache.cache_status.empty())
-    cache::appendCacheStatus(headers, cache::formatCacheStatus(cache.cache_status, cache_report_));
+    cache::appendCacheStatus(headers, cache::formatCacheStatus(cache.cache_status, report_.cache_status));
 }
 
 void Exchange::flushHead() {
@@ -281,16 +281,16 @@ void Exchange::onUpstreamBody(std::string_view data) {
   keepShadowBody(data);
   // Past max_object_size, a shadow leader's capture gives up (no reader
   // shares a shadow fill).
-  if (capture_ && !capture_->append(data) && !capture_->isSharing()) capture_.reset();
+  if (shadow_.capture && !shadow_.capture->append(data) && !shadow_.capture->isSharing()) shadow_.capture.reset();
   if (state_ == ExchangeState::kInvalidating) {
-    held_body_.append(data);
+    write_.body.append(data);
     return;
   }
   writeBody(std::string(data));
   // While a shadow leader's answer is captured (at most max_object_size),
   // reading never waits on this client: the store would wait with it.
   // Otherwise a pass-through answer is paced by its one client.
-  bool capturing = capture_ && capture_->isActive();
+  bool capturing = shadow_.capture && shadow_.capture->isActive();
   if (!upstream_paused_ && !capturing && client_.writeQueueBytes() > kClientHighWater) {
     upstream_paused_ = true;
     upstream_->pauseReading();
@@ -299,7 +299,7 @@ void Exchange::onUpstreamBody(std::string_view data) {
 
 void Exchange::writeBody(std::string body) {
   if (head_request_ || body.empty()) return;
-  body_bytes_sent_ += body.size();
+  report_.body_bytes += body.size();
   std::vector<std::string> pieces;
   pieces.reserve(4);
   if (!unsent_head_.empty()) pieces.push_back(std::move(unsent_head_));
@@ -322,7 +322,7 @@ void Exchange::writeLastChunk() {
 }
 
 void Exchange::onClientDrained() {
-  if (fill_head_sent_ && fill_) {
+  if (reading_.head_sent && reading_.fill) {
     onFillProgress();  // a reader of a fill reads at its own pace
     return;
   }
@@ -336,10 +336,10 @@ void Exchange::onUpstreamBodyDrained() { client_.resumeRequestBody(); }
 
 void Exchange::onUpstreamComplete() {
   if (state_ == ExchangeState::kComplete) return;
-  if (capture_) capture_->commit();
+  if (shadow_.capture) shadow_.capture->commit();
   compareShadow();
   if (state_ == ExchangeState::kInvalidating) {
-    held_complete_ = true;
+    write_.complete = true;
     return;
   }
   writeLastChunk();
@@ -349,16 +349,16 @@ void Exchange::onUpstreamComplete() {
 void Exchange::onUpstreamError(upstream::UpstreamError error) {
   if (state_ == ExchangeState::kComplete) return;
   LOG_WARN("upstream {} for {} {}", upstream::toString(error), request_.method, request_.target);
-  capture_.reset();  // never stored; its fill's waiters fetch for themselves
+  shadow_.capture.reset();  // never stored; its fill's waiters fetch for themselves
   if (state_ == ExchangeState::kInvalidating) {
     // The write was applied (its head said so) and its invalidation is in
     // flight; the broken answer is still held whole: a 502 once it lands.
-    held_error_ = error;
+    write_.error = error;
     return;
   }
   if (hasResponseStarted() && unsent_head_.empty()) {
     // Too late for an error status: a cut connection tells the client.
-    status_ = statusFor(error);
+    report_.status = statusFor(error);
     logAccess();
     client_.abort(CloseReason::kUpstreamFailed);
     return;
@@ -372,7 +372,7 @@ void Exchange::onUpstreamError(upstream::UpstreamError error) {
   if (serveStaleOnError()) return;
   // DESIGN invariant 13: a write that reached the upstream and got no
   // answer may have been applied.
-  if (invalidates_ && status_ == 0 && invalidateUnanswered(error)) return;
+  if (write_.invalidates && report_.status == 0 && invalidateUnanswered(error)) return;
   replyUpstreamFailed(error);
 }
 
@@ -381,7 +381,7 @@ void Exchange::replyUpstreamFailed(upstream::UpstreamError error) {
 }
 
 void Exchange::replyLocally(int status, std::string_view message, std::string_view extra_headers) {
-  status_ = status;
+  report_.status = status;
   keep_alive_ = keep_alive_ && request_complete_ && !client_.isShuttingDown();
   client_.write(buildLocalReply(status, message, !keep_alive_, request_.version_minor, head_request_,
                                 extra_headers));
@@ -396,13 +396,13 @@ void Exchange::finish() {
 }
 
 void Exchange::logAccess() {
-  if (logged_) return;
-  logged_ = true;
-  recordExchangeMetrics(route_, request_.method, toString(cache_status_), status_, body_bytes_sent_);
-  if (upstream_latency_.count() >= 0) recordRouteUpstreamLatency(route_, upstream_latency_);
+  if (report_.logged) return;
+  report_.logged = true;
+  recordExchangeMetrics(dest_.route, request_.method, toString(report_.verdict), report_.status, report_.body_bytes);
+  if (report_.upstream_latency.count() >= 0) recordRouteUpstreamLatency(dest_.route, report_.upstream_latency);
   recordShadowOutcome();
   if (config_->log.access_log == "off") return;
-  auto total = std::chrono::duration_cast<std::chrono::microseconds>(base::MonoClock::now() - started_at_);
+  auto total = std::chrono::duration_cast<std::chrono::microseconds>(base::MonoClock::now() - report_.started_at);
   const std::string time = base::rfc3339Now();
   AccessRecord record;
   record.time = time;
@@ -410,11 +410,11 @@ void Exchange::logAccess() {
   record.method = request_.method;
   record.target = request_.target;
   record.version_minor = request_.version_minor;
-  record.status = status_;
-  record.bytes = body_bytes_sent_;
-  record.upstream_seconds = upstream_latency_.count() < 0 ? -1.0 : upstream_latency_.count() / 1e9;
-  record.cache = toString(cache_status_);
-  record.route = route_ != nullptr ? std::string_view(route_->name) : std::string_view("-");
+  record.status = report_.status;
+  record.bytes = report_.body_bytes;
+  record.upstream_seconds = report_.upstream_latency.count() < 0 ? -1.0 : report_.upstream_latency.count() / 1e9;
+  record.cache = toString(report_.verdict);
+  record.route = dest_.route != nullptr ? std::string_view(dest_.route->name) : std::string_view("-");
   record.shadow = shadowLabel();
   record.total_seconds = total.count() / 1e6;
   base::Log::access(formatAccessLine(record, config_->log.access_format));

@@ -1,18 +1,23 @@
 // Exchange: one request's whole state, from its head to the last byte of its
-// answer (STYLE §2). The ClientConnection owns it; it owns its Pendings (the
-// store lookup, a pass-through upstream request, its registration as a
-// fill's reader, timers), so destroying it cancels everything in flight. A
-// miss's fetch is not among them: it belongs to the worker (FillFetch), and
-// this request is one of its fill's readers like any other.
+// answer (STYLE §2): HTTP framing and streaming. It reads a request, asks
+// the cache (cache::LookupSession, which runs the lookup protocol and
+// answers hit, join, fetch or bypass), and writes what it is given: an
+// entry, a fill's answer as one of its readers, or a pass-through upstream
+// stream. The ClientConnection owns it; it owns its Pendings (the session
+// and its store read, a pass-through upstream request, its registration as
+// a fill's reader, timers), so destroying it cancels everything in flight.
+// A miss's fetch is not among them: it belongs to the worker (FillFetch),
+// and this request is one of its fill's readers like any other.
 //
 // Re-entrancy: every call into ClientConnection that may end the exchange
 // (finish(), the client's abort) is the last thing an Exchange method does.
 //
-// Files: exchange.cc forwards and streams; exchange_cache.cc looks up,
-// serves entries (fresh, stale, revalidated, 304) and invalidates;
-// exchange_fill.cc reads a fill (proxy/fill_fetch.h fetches it, with the
-// distributed lock and revalidation); exchange_shadow.cc
-// decides for shadow routes (mode: shadow) and compares their answers.
+// Files: exchange.cc forwards and streams; exchange_cache.cc routes, acts on
+// the session's outcome and serves entries (fresh, stale, revalidated,
+// 304); exchange_invalidation.cc invalidates for writes; exchange_fill.cc
+// reads a fill (proxy/fill_fetch.h fetches it, with the distributed lock
+// and revalidation); exchange_shadow.cc decides for shadow routes (mode:
+// shadow) and compares their answers.
 #pragma once
 
 #include <cstdint>
@@ -27,6 +32,7 @@
 #include "cache/digest.h"
 #include "cache/coalescer.h"
 #include "cache/entry_codec.h"
+#include "cache/lookup_session.h"
 #include "cache/store.h"
 #include "config/config.h"
 #include "http/message.h"
@@ -150,24 +156,19 @@ class Exchange : public upstream::ResponseHandler {
   // exchange_cache.cc
   void route();
   void lookUp();
-  void keyFor(const std::vector<std::string>& vary_names);
+  void onLookedUp(cache::LookupOutcome&& outcome);
   void rekeyForVary(const http::ResponseHead& head);
-  void onLookup(cache::LookupResult&& result);
-  bool serveFromTier();
-  void keepInTier(const cache::Entry& entry);
-  void onChecked(cache::LookupResult&& result, std::vector<std::string> keys);
-  void useEntry(std::optional<cache::Entry> entry);
   void serveEntry(cache::Entry&& entry, CacheVerdict verdict);
   // The entry in the form this client gets (cache/stored_coding.h); false
   // when its stored bytes do not decode.
   bool readyForm(cache::Entry& entry);
   bool serveStaleOnError();
   bool useFillLock() const;
-  void refreshInBackground(const cache::Entry& stale);
+  void refreshInBackground(std::shared_ptr<cache::Fill> fill, const cache::Entry& stale);
   void bypass(std::string_view reason);
-  CacheSlot cacheSlot() const;
   void startFill(std::shared_ptr<cache::Fill> fill);
-  FillRequest fillRequest() const;
+
+  // exchange_invalidation.cc
   void invalidateBeforeAnswer(http::ResponseHead& head);
   bool invalidateUnanswered(upstream::UpstreamError error);
   void invalidate(const http::HeaderMap* answer_headers);
@@ -177,8 +178,7 @@ class Exchange : public upstream::ResponseHandler {
   bool retryInvalidation();
 
   // exchange_fill.cc
-  void missed(CacheVerdict verdict = CacheVerdict::kMiss);
-  std::string fillKey() const;
+  void missed(bool lead, std::shared_ptr<cache::Fill> fill, CacheVerdict verdict);
   void waitForFill();
   void startLockTimer();
   void onFillProgress();
@@ -193,95 +193,103 @@ class Exchange : public upstream::ResponseHandler {
   std::string_view shadowLabel() const;  // for the access log; empty when not shadow
   void recordShadowOutcome();
 
+  // What this exchange reports: the access log, the metrics, X-Cache and
+  // Cache-Status.
+  struct Report {
+    bool logged = false;
+    int status = 0;
+    uint64_t body_bytes = 0;
+    base::MonoTime started_at;
+    std::chrono::nanoseconds upstream_latency{-1};
+    CacheVerdict verdict = CacheVerdict::kNone;  // X-Cache
+    cache::CacheStatus cache_status;             // Cache-Status (RFC 9211)
+  };
+
+  // Where the request goes (route(), proxy/forwarding.h): forwarded exactly
+  // as keyed (DESIGN invariant 11).
+  struct Destination {
+    const config::Route* route = nullptr;  // owned by config_
+    config::Params params;
+    std::string host;                      // the keyed host
+    std::string path;
+    std::string target;                    // origin-form, as forwarded and keyed
+    std::string method;                    // GET when a HEAD miss fills the cache
+    base::WallTime sent_at;                // when the request began (the capture's request_time)
+  };
+
+  // An expired entry kept for revalidation (by the fill) and stale-if-error.
+  struct StaleFallback {
+    std::optional<cache::Entry> entry;
+    std::chrono::milliseconds if_error{0};
+  };
+
+  // A write (exchange_invalidation.cc): its answer is held while its
+  // invalidation is in flight.
+  struct HeldWrite {
+    bool invalidates = false;              // an unsafe method: its answer invalidates
+    cache::Pending pending;
+    cache::Invalidation invalidation;
+    std::optional<http::ResponseHead> head;
+    std::string body;                      // at most one upstream read: reading is paused
+    bool complete = false;
+    // The upstream failed after the write reached it: this error is answered
+    // once the invalidation lands (DESIGN invariant 13).
+    std::optional<upstream::UpstreamError> error;
+    // store.redis.write_consistency (issue 16): until then, a failed
+    // invalidation is retried before the answer goes out.
+    base::MonoTime deadline{};
+    std::unique_ptr<net::Timer> retry;
+  };
+
+  // This request as a reader of a fill (exchange_fill.cc).
+  struct FillReading {
+    std::shared_ptr<cache::Fill> fill;
+    cache::FillWaiter waiter;
+    bool started = false;                  // this request caused the fill's fetch
+    size_t offset = 0;                     // body bytes already sent from the fill
+    size_t interim_sent = 0;               // interim (1xx) heads already relayed
+    bool head_sent = false;
+    uint64_t restarts_seen = 0;            // Fill::Progress::restarts
+    std::unique_ptr<net::Timer> lock_timer;
+  };
+
+  // A shadow route's request (exchange_shadow.cc): what the cache would
+  // have done, for a sampled would-be hit the comparison of the stored
+  // answer with the fresh one, and the leading miss's capture for the store.
+  enum class ShadowVerdict { kNone, kWouldHit, kWouldMiss };
+  struct Shadow {
+    ShadowVerdict verdict = ShadowVerdict::kNone;
+    ShadowComparison check;
+    std::unique_ptr<Capture> capture;
+  };
+
   ClientConnection& client_;
   ProxyContext& context_;
   config::ConfigPtr config_;
   http::RequestHead request_;
-  std::unique_ptr<upstream::UpstreamRequest> upstream_;
   ExchangeState state_ = ExchangeState::kReceived;
+  Report report_;
+  Destination dest_;
+  // A read route's lookup (cache/lookup_session.h): its keys, the versions
+  // it saw, its store read in flight. Borrows request_.headers.
+  std::unique_ptr<cache::LookupSession> session_;
+  std::unique_ptr<upstream::UpstreamRequest> upstream_;  // a pass-through (or shadow) request
   std::string buffered_body_;
   bool request_complete_ = false;
   bool head_request_ = false;
-  bool chunked_to_client_ = false;
   bool keep_alive_ = true;
-  bool upstream_paused_ = false;
-  bool logged_ = false;
-  int status_ = 0;
-  uint64_t body_bytes_sent_ = 0;
-  base::MonoTime started_at_;
-  std::chrono::nanoseconds upstream_latency_{-1};
-  CacheVerdict cache_status_ = CacheVerdict::kNone;  // X-Cache
-  cache::CacheStatus cache_report_;       // Cache-Status (RFC 9211)
-
-  // The request as the cache sees it.
-  const config::Route* route_ = nullptr;  // owned by config_
-  config::Params params_;
-  std::string host_;
-  std::string path_;
-  std::string upstream_target_;           // origin-form, as forwarded and keyed
-  std::string upstream_method_;           // GET when a HEAD miss fills the cache
-  base::WallTime request_time_;
-  std::optional<http::Target> target_;
-  std::optional<std::string> principal_;
-  std::string primary_key_;               // the key without upstream-varied fields
-  std::vector<std::string> vary_names_;   // upstream-varied fields in the key
-  std::string identity_;                  // serialized RequestIdentity
-  std::string entry_key_;
-  // Read by the lookup: the route's (the first base_versions_), then
-  // surrogate keys (SurrogateMemo, or a second lookup's).
-  std::vector<std::string> version_keys_;
-  std::vector<std::optional<std::string>> seen_versions_;
-  size_t base_versions_ = 0;
-  std::optional<uint64_t> lookup_epoch_;  // the epoch the lookup read (cache/store.h)
-  std::optional<cache::Entry> checking_;  // its surrogate versions being read (onChecked)
-  cache::Pending lookup_;
-  uint64_t lookup_tick_ = 0;              // Coalescer::tick() when the lookup was sent
-  uint64_t tier_tick_ = 0;                // MemoryTier::tick() then; 0: not for the tier
-
-  // A shadow route's leading miss: the answer captured for the store.
-  std::unique_ptr<Capture> capture_;
-  // An expired entry kept for revalidation (by the fill) and stale-if-error.
-  std::optional<cache::Entry> stale_entry_;
-  std::chrono::milliseconds stale_if_error_{0};
-  bool client_wants_fresh_ = false;       // honoured client no-cache / max-age=0
-  // The surrogate version keys the upstream's answer named (nullopt: none).
-  std::optional<std::vector<std::string>> answer_keys_;
-
-  // A write: its answer is held while its invalidation is in flight.
-  bool invalidates_ = false;
-  cache::Pending invalidation_;
-  cache::Invalidation pending_invalidation_;
-  std::optional<http::ResponseHead> held_head_;
   // The response head, serialized, waiting to leave in one write with the
   // first body bytes (one segment, one syscall: as nginx does).
   std::string unsent_head_;
-  std::string held_body_;                 // at most one upstream read: reading is paused
-  bool held_complete_ = false;
-  // The upstream failed after the write reached it: this error is answered
-  // once the invalidation lands (DESIGN invariant 13).
-  std::optional<upstream::UpstreamError> held_error_;
-  // store.redis.write_consistency (issue 16): until then, a failed
-  // invalidation is retried before the answer goes out.
-  base::MonoTime invalidation_deadline_{};
-  std::unique_ptr<net::Timer> invalidation_retry_;
-
-  // Reading a fill (exchange_fill.cc).
-  std::shared_ptr<cache::Fill> fill_;
-  cache::FillWaiter fill_waiter_;
-  bool fill_started_ = false;             // this request caused the fill's fetch
-  size_t fill_offset_ = 0;                // body bytes already sent from the fill
-  size_t fill_interim_sent_ = 0;          // interim (1xx) heads already relayed
-  bool fill_head_sent_ = false;
-  uint64_t fill_restarts_seen_ = 0;       // Fill::Progress::restarts
-  std::unique_ptr<net::Timer> lock_timer_;
-
-  // A shadow route's request (exchange_shadow.cc): what the cache would
-  // have done, and for a sampled would-be hit the comparison of the stored
-  // answer with the fresh one.
-  enum class ShadowVerdict { kNone, kWouldHit, kWouldMiss };
-  ShadowVerdict shadow_ = ShadowVerdict::kNone;
-  ShadowComparison shadow_check_;
-  net::Liveness liveness_;                // last member: dies first
+  bool chunked_to_client_ = false;
+  bool upstream_paused_ = false;
+  // The surrogate version keys the upstream's answer named (nullopt: none).
+  std::optional<std::vector<std::string>> answer_keys_;
+  StaleFallback stale_;
+  HeldWrite write_;
+  FillReading reading_;
+  Shadow shadow_;
+  net::Liveness liveness_;  // last member: dies first
 };
 
 }  // namespace larder::proxy

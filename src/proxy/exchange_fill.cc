@@ -12,96 +12,54 @@
 
 namespace larder::proxy {
 
-// `verdict` is kBypass when the store could not be asked: the versions
-// are unknown then, so such requests share fills only among themselves.
-void Exchange::missed(CacheVerdict verdict) {
-  if (context_.vary_memo.find(primary_key_) != vary_names_) {
-    // The upstream's Vary was learned while this lookup was in flight: look
-    // up (and coalesce on) this request's own variant instead.
-    lookUp();
-    return;
-  }
-  cache_status_ = verdict;
+// The session joined (`lead` false) or leads `fill`. `verdict` is kBypass
+// when the store could not be asked: the versions are unknown then, so such
+// requests share fills only among themselves.
+void Exchange::missed(bool lead, std::shared_ptr<cache::Fill> fill, CacheVerdict verdict) {
+  report_.verdict = verdict;
   // A HEAD miss is fetched as GET so the answer can fill the cache.
-  if (head_request_) upstream_method_ = "GET";
-  // The versions seen are part of the fill's key: a request that saw a write's
-  // new version must not join a fetch that started before it (invariant 3).
-  const std::string fill_key = fillKey();
-  auto joined = context_.coalescer.join(fill_key, lookup_tick_);
-  if (joined.leader && context_.vary_memo.find(primary_key_) != vary_names_) {
-    // The Vary was learned between the check above and the join: the fill
-    // this request would lead is one the learner has just released, and
-    // this request's variant may be in flight already. The learner
-    // publishes the Vary before releasing, so this second look is enough.
-    joined.fill->abandon();
-    context_.coalescer.forget(fill_key, joined.fill);
-    lookUp();
-    return;
-  }
-  if (!joined.leader && route_->shadow) {
+  if (head_request_) dest_.method = "GET";
+  if (!lead && dest_.route->shadow) {
     proceedUpstream();  // shadow: every request reaches the upstream; the leader stores
     return;
   }
-  if (!joined.leader) {
-    fill_ = std::move(joined.fill);
+  if (!lead) {
+    reading_.fill = std::move(fill);
     waitForFill();
     return;
   }
-  if (route_->shadow) {
+  if (dest_.route->shadow) {
     // A shadow route forwards every request itself (exchange_shadow.cc);
     // the leading one also captures the answer for the store.
-    capture_ = std::make_unique<Capture>(context_.store, context_.coalescer);
-    CacheSlot slot = cacheSlot();
-    slot.fill = std::move(joined.fill);
-    capture_->setSlot(std::move(slot));
+    shadow_.capture = std::make_unique<Capture>(context_.store, context_.coalescer);
+    CacheSlot slot = slotFor(*session_, context_.backlog);
+    slot.fill = std::move(fill);
+    shadow_.capture->setSlot(std::move(slot));
     proceedUpstream();
     return;
   }
-  startFill(std::move(joined.fill));
+  startFill(std::move(fill));
 }
 
 // This request's miss leads `fill`: the worker fetches it (FillFetch), and
 // this request reads it like every other reader (STYLE §2).
 void Exchange::startFill(std::shared_ptr<cache::Fill> fill) {
-  fill_ = std::move(fill);
-  fill_started_ = true;
+  reading_.fill = std::move(fill);
+  reading_.started = true;
   waitForFill();
-  FillRequest fetch = fillRequest();
-  fetch.slot.fill = fill_;
-  fetch.unavailable = cache_status_ == CacheVerdict::kBypass;
+  FillRequest fetch = fillRequestFor(*session_, context_.backlog, dest_.target, request_.headers);
+  fetch.slot.fill = reading_.fill;
+  fetch.stale = stale_.entry;
   fetch.use_lock = useFillLock();
-  fetch.first_reader = fill_waiter_.id();
+  fetch.first_reader = reading_.waiter.id();
   context_.fetches.start(std::move(fetch));
-}
-
-// What a fetch for this request's key needs (proxy/fill_fetch.h): the
-// request as forwarded (route()) and as keyed.
-FillRequest Exchange::fillRequest() const {
-  FillRequest fetch;
-  fetch.slot = cacheSlot();
-  fetch.request.method = "GET";
-  fetch.request.target = upstream_target_;
-  fetch.request.version_minor = 1;
-  fetch.request.headers = request_.headers;
-  fetch.stale = stale_entry_;
-  fetch.primary_key = primary_key_;
-  fetch.keyed_method = request_.method;
-  fetch.host = host_;
-  fetch.target = *target_;
-  fetch.principal = principal_.value_or("");
-  return fetch;
 }
 
 bool Exchange::useFillLock() const {
   // BYPASS: the store did not answer this request's lookup; the lock lives
   // there too. Such fills coalesce in this process only (invariant 5).
   return context_.fill_lock != nullptr && config_->cache.distributed_lock.enabled &&
-         cache_status_ != CacheVerdict::kBypass;
-}
-
-std::string Exchange::fillKey() const {
-  return fillKeyFor(entry_key_, cache_status_ == CacheVerdict::kBypass, version_keys_, seen_versions_,
-                    base_versions_);
+         report_.verdict != CacheVerdict::kBypass;
 }
 
 void Exchange::waitForFill() {
@@ -112,31 +70,31 @@ void Exchange::waitForFill() {
   auto notify = [queue = context_.queue.sender(), owner = liveness_.ref(), this] {
     queue.post(owner, [this] { onFillProgress(); });
   };
-  fill_waiter_ = cache::FillWaiter(fill_, std::move(notify));
-  fill_offset_ = 0;
-  fill_interim_sent_ = 0;
-  if (fill_started_) return;  // its fetch starts next (startFill)
+  reading_.waiter = cache::FillWaiter(reading_.fill, std::move(notify));
+  reading_.offset = 0;
+  reading_.interim_sent = 0;
+  if (reading_.started) return;  // its fetch starts next (startFill)
   // Waiting behind another request's fetch: counted (the stampede tests'
   // barrier), and bounded by lock_timeout until the head arrives.
-  cache_report_.collapsed = true;
+  report_.cache_status.collapsed = true;
   base::metrics::coalesced_requests.inc();
   base::metrics::coalesced_waiters.inc();
-  fill_restarts_seen_ = 0;
-  lock_timer_ = std::make_unique<net::Timer>(context_.loop);
+  reading_.restarts_seen = 0;
+  reading_.lock_timer = std::make_unique<net::Timer>(context_.loop);
   startLockTimer();
   onFillProgress();  // it may be complete already
 }
 
 void Exchange::startLockTimer() {
-  lock_timer_->start(config_->cache.lock_timeout, [this] {
-    if (fill_head_sent_) return;
+  reading_.lock_timer->start(config_->cache.lock_timeout, [this] {
+    if (reading_.head_sent) return;
     // The leader is still checking with other instances (bounded by its own
     // lock_timeout), or has just gone upstream and the news is on its way:
     // this wait starts over rather than sending everyone upstream at once.
-    if (fill_) {
-      cache::Fill::WaitPhase phase = fill_->waitPhase();
-      if (phase.held || phase.restarts != fill_restarts_seen_) {
-        fill_restarts_seen_ = phase.restarts;
+    if (reading_.fill) {
+      cache::Fill::WaitPhase phase = reading_.fill->waitPhase();
+      if (phase.held || phase.restarts != reading_.restarts_seen) {
+        reading_.restarts_seen = phase.restarts;
         startLockTimer();
         return;
       }
@@ -148,27 +106,27 @@ void Exchange::startLockTimer() {
 }
 
 void Exchange::stopWaiting() {
-  if (fill_waiter_.fill() != nullptr && !fill_started_) base::metrics::coalesced_waiters.dec();
-  fill_waiter_.reset();
-  fill_.reset();
-  if (lock_timer_) lock_timer_->stop();
+  if (reading_.waiter.fill() != nullptr && !reading_.started) base::metrics::coalesced_waiters.dec();
+  reading_.waiter.reset();
+  reading_.fill.reset();
+  if (reading_.lock_timer) reading_.lock_timer->stop();
 }
 
 void Exchange::onFillProgress() {
-  if (!fill_) return;
+  if (!reading_.fill) return;
   // Each reader reads at its own pace: nothing more is taken from the fill
   // while this client's queue is full (onClientDrained reads on).
-  if (fill_head_sent_ && client_.writeQueueBytes() > kClientHighWater) return;
+  if (reading_.head_sent && client_.writeQueueBytes() > kClientHighWater) return;
   // A piece at a time: this client's queue holds at most about twice the
   // high-water mark of the fill's answer (a HEAD writes no body: all of it).
   const size_t limit = head_request_ ? SIZE_MAX : kClientHighWater;
-  cache::Fill::Progress progress = fill_->read(fill_offset_, limit, fill_waiter_.id());
+  cache::Fill::Progress progress = reading_.fill->read(reading_.offset, limit, reading_.waiter.id());
   if (progress.successor) {
     // This request's fetch turned out to vary (FillFetch::rekeyForVary) and
     // goes on into its variant's fill; this registration moved there.
-    fill_ = std::move(progress.successor);
-    fill_waiter_.follow(fill_);
-    keyFor(context_.vary_memo.find(primary_key_));
+    reading_.fill = std::move(progress.successor);
+    reading_.waiter.follow(reading_.fill);
+    session_->followVary();
     onFillProgress();
     return;
   }
@@ -177,35 +135,35 @@ void Exchange::onFillProgress() {
     return;
   }
   // RFC 9110 §15.2: interim answers, in order, to HTTP/1.1 clients only.
-  for (; fill_interim_sent_ < progress.interim.size() && !fill_head_sent_; ++fill_interim_sent_) {
-    const cache::Fill::Head& interim = *progress.interim[fill_interim_sent_];
+  for (; reading_.interim_sent < progress.interim.size() && !reading_.head_sent; ++reading_.interim_sent) {
+    const cache::Fill::Head& interim = *progress.interim[reading_.interim_sent];
     if (request_.version_minor < 1) continue;
     std::string out;
     http::appendResponseHead(1, interim.status, interim.reason, interim.headers, out);
     client_.write(std::move(out));
   }
   if (progress.state == cache::Fill::State::kFetching) {
-    if (progress.restarts != fill_restarts_seen_ && lock_timer_) {
-      fill_restarts_seen_ = progress.restarts;
+    if (progress.restarts != reading_.restarts_seen && reading_.lock_timer) {
+      reading_.restarts_seen = progress.restarts;
       startLockTimer();
     }
     return;
   }
-  if (!fill_head_sent_ && !onFillHead(progress)) return;
+  if (!reading_.head_sent && !onFillHead(progress)) return;
   // Piece by piece, until this client's queue is full (onClientDrained
   // reads on: a write that leaves at once calls nothing back, hence the
   // loop) or everything published is out.
   for (;;) {
-    fill_offset_ += progress.body.size();
+    reading_.offset += progress.body.size();
     writeBody(std::move(progress.body));
-    if (progress.state == cache::Fill::State::kComplete && fill_offset_ == progress.end) {
+    if (progress.state == cache::Fill::State::kComplete && reading_.offset == progress.end) {
       stopWaiting();
       writeLastChunk();
       finish();
       return;
     }
-    if (fill_offset_ >= progress.end || client_.writeQueueBytes() > kClientHighWater) break;
-    progress = fill_->read(fill_offset_, limit, fill_waiter_.id());
+    if (reading_.offset >= progress.end || client_.writeQueueBytes() > kClientHighWater) break;
+    progress = reading_.fill->read(reading_.offset, limit, reading_.waiter.id());
     if (progress.fell_behind || progress.state == cache::Fill::State::kAbandoned) {
       onFillEnded(progress);
       return;
@@ -217,35 +175,33 @@ void Exchange::onFillProgress() {
 // The fill will give this reader nothing more: it was abandoned, or this
 // reader fell behind an unstored answer's window. Every path ends the
 // reading (and may end the exchange).
-// reader fell behind an unstored answer's window. Returns nothing: every
-// path ends the reading (and may end the exchange).
 void Exchange::onFillEnded(const cache::Fill::Progress& progress) {
   stopWaiting();
   if (progress.fell_behind) {
     // The answer is not stored and this reader is behind the fill's window
     // (Fill::keepWindow): it cannot be served from it.
-    if (!fill_head_sent_) {
+    if (!reading_.head_sent) {
       proceedUpstream();  // nothing sent yet: fetch for itself
       return;
     }
     LOG_INFO("cutting {} {} for {}: fell behind the shared answer's window at byte {}", request_.method,
-             request_.target, client_.peerIp(), fill_offset_);
+             request_.target, client_.peerIp(), reading_.offset);
     client_.abort(CloseReason::kFellBehind);
     return;
   }
-  if (fill_head_sent_) {
+  if (reading_.head_sent) {
     // Part of the answer is out already: only a cut connection can tell.
     client_.abort(CloseReason::kUpstreamFailed);
     return;
   }
-  if (context_.vary_memo.find(primary_key_) != vary_names_) {
+  if (session_->isVaryOutdated()) {
     // The answer turned out to vary: look up (and coalesce on) this
     // request's own variant instead.
-    fill_started_ = false;
+    reading_.started = false;
     lookUp();
     return;
   }
-  if (fill_started_ && progress.failed_status != 0) {
+  if (reading_.started && progress.failed_status != 0) {
     // This request's own fetch failed: answered as a pass-through would be.
     // If the answer had begun (its head published before this reader read
     // it), the connection closes after the 502 too, as a cut would have.
@@ -255,15 +211,14 @@ void Exchange::onFillEnded(const cache::Fill::Progress& progress) {
     return;
   }
   proceedUpstream();  // as nginx's proxy_cache_lock: each waiter fetches
-  return;
 }
 
 // The fill's head: sends it, or answers otherwise; false when this request
 // no longer reads the fill.
 bool Exchange::onFillHead(const cache::Fill::Progress& progress) {
   const cache::Fill::Head& published = *progress.head;
-  if (fill_started_) {
-    if (published.upstream_latency.count() >= 0) upstream_latency_ = published.upstream_latency;
+  if (reading_.started) {
+    if (published.upstream_latency.count() >= 0) report_.upstream_latency = published.upstream_latency;
     if (published.entry) {
       // Renewed by a 304, or stored by another instance meanwhile: served
       // as an entry (conditional requests, ranges, Age).
@@ -272,16 +227,16 @@ bool Exchange::onFillHead(const cache::Fill::Progress& progress) {
       serveEntry(std::move(entry), published.revalidated ? CacheVerdict::kRevalidated : CacheVerdict::kHit);
       return false;
     }
-    if (published.status >= 500 && stale_entry_ && stale_if_error_.count() > 0 &&
-        cache::staleness(*stale_entry_, base::WallClock::now()) <= stale_if_error_) {
+    if (published.status >= 500 && stale_.entry && stale_.if_error.count() > 0 &&
+        cache::staleness(*stale_.entry, base::WallClock::now()) <= stale_.if_error) {
       stopWaiting();  // an unstored answer: its fetch ends with its last reader
       serveStaleOnError();
       return false;
     }
-    cache_report_.stored = published.stored;
-    if (!published.refusal.empty()) cache_report_.detail = published.refusal;
-  } else if (!cache::fillServesLookup(published.surrogate_keys, published.lookup_epoch, version_keys_,
-                                      lookup_epoch_)) {
+    report_.cache_status.stored = published.stored;
+    if (!published.refusal.empty()) report_.cache_status.detail = published.refusal;
+  } else if (!cache::fillServesLookup(published.surrogate_keys, published.lookup_epoch,
+                                      session_->versionKeys(), session_->lookupEpoch())) {
     // The answer names namespaces this lookup did not read, and something
     // was invalidated since the leader's lookup: perhaps one of them
     // (DESIGN invariant 3). Fetch for ourselves, without storing.
@@ -289,15 +244,15 @@ bool Exchange::onFillHead(const cache::Fill::Progress& progress) {
     proceedUpstream();
     return false;
   }
-  fill_head_sent_ = true;
-  if (lock_timer_) lock_timer_->stop();
+  reading_.head_sent = true;
+  if (reading_.lock_timer) reading_.lock_timer->stop();
   http::ResponseHead head;
   head.status = published.status;
   head.reason = published.reason;
   head.headers = published.headers;
   head.framing = published.content_length ? http::BodyFraming::kContentLength : http::BodyFraming::kChunked;
   head.content_length = published.content_length.value_or(0);
-  status_ = head.status;
+  report_.status = head.status;
   sendResponseHead(head);
   return true;
 }

@@ -17,8 +17,8 @@
 namespace larder::proxy {
 
 void Exchange::invalidateBeforeAnswer(http::ResponseHead& head) {
-  held_head_ = std::move(head);
-  invalidate(&held_head_->headers);
+  write_.head = std::move(head);
+  invalidate(&write_.head->headers);
 }
 
 // False when nothing can have reached the upstream: no attempt connected.
@@ -29,7 +29,7 @@ bool Exchange::invalidateUnanswered(upstream::UpstreamError error) {
   if (upstream_ == nullptr || !upstream_->mayHaveReachedServer()) return false;
   LOG_INFO("{} {}: no answer from the upstream ({}); invalidating as if applied", request_.method,
            request_.target, upstream::toString(error));
-  held_error_ = error;
+  write_.error = error;
   invalidate(nullptr);
   return true;
 }
@@ -38,7 +38,7 @@ bool Exchange::invalidateUnanswered(upstream::UpstreamError error) {
 // surrogate keys count too), or null when none came back.
 void Exchange::invalidate(const http::HeaderMap* answer_headers) {
   const std::string& prefix = config_->cache.key_prefix;
-  std::vector<std::string> names = cache::writeNamespaces(route_, params_, host_, path_);
+  std::vector<std::string> names = cache::writeNamespaces(dest_.route, dest_.params, dest_.host, dest_.path);
   // RFC 9111 §4.4: Location and Content-Location on the same host too.
   for (std::string_view field : {"Location", "Content-Location"}) {
     if (answer_headers == nullptr) break;
@@ -46,9 +46,9 @@ void Exchange::invalidate(const http::HeaderMap* answer_headers) {
     if (value == nullptr) continue;
     auto target = http::parseTarget(*value);
     if (!target) continue;
-    // host_ is the keyed host (proxy/forwarding.h): compared in the same form.
-    if (!target->authority.empty() && cache::normalizeHost(target->authority) != host_) continue;
-    names.push_back(cache::uriNamespace(host_, target->path));
+    // dest_.host is the keyed host (proxy/forwarding.h): compared in the same form.
+    if (!target->authority.empty() && cache::normalizeHost(target->authority) != dest_.host) continue;
+    names.push_back(cache::uriNamespace(dest_.host, target->path));
   }
   cache::Invalidation invalidation;
   invalidation.version_ttl = cache::kVersionTtl;
@@ -67,51 +67,51 @@ void Exchange::invalidate(const http::HeaderMap* answer_headers) {
   // This instance's own tier forgets at once; other instances' hear of it
   // from the store.
   context_.tier.invalidate(invalidation.version_keys);
-  pending_invalidation_ = invalidation;
+  write_.invalidation = invalidation;
   setState(ExchangeState::kInvalidating);
   // What arrives meanwhile is held: at most the rest of the read that
   // carried the head (DESIGN invariant 12).
   if (upstream_ != nullptr) upstream_->pauseReading();
   const auto& redis = config_->store.redis;
-  invalidation_deadline_ = base::MonoClock::now() + (redis ? redis->wait_for_invalidation : base::Duration(0));
-  invalidation_ = context_.store.invalidate(
+  write_.deadline = base::MonoClock::now() + (redis ? redis->wait_for_invalidation : base::Duration(0));
+  write_.pending = context_.store.invalidate(
       std::move(invalidation), [this](cache::StoreStatus status) { onInvalidated(status, true); });
 }
 
 void Exchange::onInvalidated(cache::StoreStatus status, bool first) {
-  invalidation_ = cache::Pending();
+  write_.pending = cache::Pending();
   const bool ok = status == cache::StoreStatus::kOk;
   if (first) recordInvalidation(ok);
   if (!ok && first) {
     // DESIGN invariant 5: kept, retried, and not served from cache meanwhile
     // (at once: this exchange may not live to see its own retries).
     LOG_WARN("invalidation of {} namespace(s) could not reach the store; will retry",
-             pending_invalidation_.version_keys.size());
-    context_.backlog.add(pending_invalidation_);
+             write_.invalidation.version_keys.size());
+    context_.backlog.add(write_.invalidation);
   }
-  if (ok && !first) context_.backlog.resolve(pending_invalidation_);
+  if (ok && !first) context_.backlog.resolve(write_.invalidation);
   // Landed meanwhile through the backlog's retries?
-  const bool pending = !ok && context_.backlog.isPending(pending_invalidation_.version_keys);
+  const bool pending = !ok && context_.backlog.isPending(write_.invalidation.version_keys);
   if (pending && retryInvalidation()) return;
-  if (held_error_) {
+  if (write_.error) {
     // No answer, or one that broke before any of it left: held back whole.
-    held_head_.reset();
-    std::string().swap(held_body_);
-    replyUpstreamFailed(*held_error_);
+    write_.head.reset();
+    std::string().swap(write_.body);
+    replyUpstreamFailed(*write_.error);
     return;
   }
-  http::ResponseHead head = std::move(*held_head_);
-  held_head_.reset();
+  http::ResponseHead head = std::move(*write_.head);
+  write_.head.reset();
   // Other instances may serve pre-write entries until it lands: the client
   // is told (README "What a write guarantees").
   if (pending) head.headers.set("Larder-Invalidation", "pending");
   sendResponseHead(head);
-  if (!held_body_.empty()) {
-    std::string body = std::move(held_body_);
-    held_body_.clear();
+  if (!write_.body.empty()) {
+    std::string body = std::move(write_.body);
+    write_.body.clear();
     writeBody(std::move(body));
   }
-  if (held_complete_) {
+  if (write_.complete) {
     writeLastChunk();
     finish();
     return;
@@ -126,16 +126,16 @@ void Exchange::onInvalidated(cache::StoreStatus status, bool first) {
 bool Exchange::retryInvalidation() {
   constexpr base::Duration kRetryEvery{50};
   const auto now = base::MonoClock::now();
-  if (now >= invalidation_deadline_) return false;
-  const auto wait = std::min(kRetryEvery, std::chrono::duration_cast<base::Duration>(invalidation_deadline_ - now));
-  if (!invalidation_retry_) invalidation_retry_ = std::make_unique<net::Timer>(context_.loop);
-  invalidation_retry_->start(std::max(wait, base::Duration(1)), [this] {
-    if (!context_.backlog.isPending(pending_invalidation_.version_keys)) {
+  if (now >= write_.deadline) return false;
+  const auto wait = std::min(kRetryEvery, std::chrono::duration_cast<base::Duration>(write_.deadline - now));
+  if (!write_.retry) write_.retry = std::make_unique<net::Timer>(context_.loop);
+  write_.retry->start(std::max(wait, base::Duration(1)), [this] {
+    if (!context_.backlog.isPending(write_.invalidation.version_keys)) {
       onInvalidated(cache::StoreStatus::kOk, false);
       return;
     }
-    invalidation_ = context_.store.invalidate(
-        pending_invalidation_, [this](cache::StoreStatus status) { onInvalidated(status, false); });
+    write_.pending = context_.store.invalidate(
+        write_.invalidation, [this](cache::StoreStatus status) { onInvalidated(status, false); });
   });
   return true;
 }

@@ -17,6 +17,7 @@
 #include "base/log.h"
 #include "cache/digest.h"
 #include "cache/policy.h"
+#include "cache/lookup_session.h"
 #include "cache/revalidation.h"
 #include "proxy/exchange.h"
 #include "proxy/proxy_metrics.h"
@@ -36,58 +37,58 @@ bool sampled(double fraction) {
 void Exchange::decideShadow(std::optional<cache::Entry> entry) {
   bool would_hit = false;
   bool refresh = false;  // a real cache would serve it stale and refresh it behind
-  if (entry && !client_wants_fresh_) {
+  if (entry && !session_->clientWantsFresh()) {
     const base::WallTime now = base::WallClock::now();
     if (cache::isFresh(entry->stored_at, entry->ttl, now)) {
       would_hit = true;
     } else {
-      auto windows = cache::staleWindows(entry->headers, *route_, config_->cache);
+      auto windows = cache::staleWindows(entry->headers, *dest_.route, config_->cache);
       would_hit = windows.while_revalidate.count() > 0 &&
                   cache::staleness(*entry, now) <= windows.while_revalidate;
       refresh = would_hit;
     }
   }
-  shadow_ = would_hit ? ShadowVerdict::kWouldHit : ShadowVerdict::kWouldMiss;
-  shadow_check_.cancel();
+  shadow_.verdict = would_hit ? ShadowVerdict::kWouldHit : ShadowVerdict::kWouldMiss;
+  shadow_.check.cancel();
   // A HEAD or a range carries no whole body to compare.
-  if (would_hit && !head_request_ && !request_.headers.has("Range") && sampled(route_->shadow_sample)) {
+  if (would_hit && !head_request_ && !request_.headers.has("Range") && sampled(dest_.route->shadow_sample)) {
     const cache::Digest128 digest = cache::murmur3x64_128(entry->body);
-    shadow_check_.expect(entry->status, digest);
+    shadow_.check.expect(entry->status, digest);
   }
-  stale_entry_.reset();  // never revalidated nor served stale: the answer is fresh
+  stale_.entry.reset();  // never revalidated nor served stale: the answer is fresh
   if (would_hit && !refresh) {
-    cache_status_ = CacheVerdict::kMiss;
+    report_.verdict = CacheVerdict::kMiss;
     proceedUpstream();  // a hit fetches nothing, so nothing is stored
     return;
   }
-  missed();
+  session_->miss([this](cache::LookupOutcome&& outcome) { onLookedUp(std::move(outcome)); });
 }
 
 // The fresh body of a sampled would-be hit, kept for the comparison; past
 // max_object_size the comparison is given up (DESIGN invariant 8).
 void Exchange::keepShadowBody(std::string_view data) {
-  shadow_check_.keep(data, config_->cache.max_object_size);
+  shadow_.check.keep(data, config_->cache.max_object_size);
 }
 
 void Exchange::compareShadow() {
-  if (!shadow_check_.isExpecting()) return;
-  shadow_check_.compare(status_);
-  if (shadow_check_.isMismatch())
+  if (!shadow_.check.isExpecting()) return;
+  shadow_.check.compare(report_.status);
+  if (shadow_.check.isMismatch())
     LOG_DEBUG("shadow {} {}: the stored answer differs from the fresh one", request_.method, request_.target);
 }
 
 std::string_view Exchange::shadowLabel() const {
-  if (shadow_ == ShadowVerdict::kNone) return {};
-  if (shadow_check_.isMismatch()) return "mismatch";
-  return shadow_ == ShadowVerdict::kWouldHit ? "would_hit" : "would_miss";
+  if (shadow_.verdict == ShadowVerdict::kNone) return {};
+  if (shadow_.check.isMismatch()) return "mismatch";
+  return shadow_.verdict == ShadowVerdict::kWouldHit ? "would_hit" : "would_miss";
 }
 
 void Exchange::recordShadowOutcome() {
   using Outcome = base::metrics::ShadowOutcome;
-  if (shadow_ == ShadowVerdict::kNone) return;
-  recordShadow(*route_, shadow_ == ShadowVerdict::kWouldHit ? Outcome::kWouldHit : Outcome::kWouldMiss);
-  if (shadow_check_.isCompared()) recordShadow(*route_, Outcome::kCompared);
-  if (shadow_check_.isMismatch()) recordShadow(*route_, Outcome::kMismatch);
+  if (shadow_.verdict == ShadowVerdict::kNone) return;
+  recordShadow(*dest_.route, shadow_.verdict == ShadowVerdict::kWouldHit ? Outcome::kWouldHit : Outcome::kWouldMiss);
+  if (shadow_.check.isCompared()) recordShadow(*dest_.route, Outcome::kCompared);
+  if (shadow_.check.isMismatch()) recordShadow(*dest_.route, Outcome::kMismatch);
 }
 
 }  // namespace larder::proxy

@@ -3,6 +3,7 @@
 #include "base/log.h"
 #include "base/metric_catalog.h"
 #include "cache/key.h"
+#include "cache/lookup_session.h"
 #include "cache/policy.h"
 #include "cache/revalidation.h"
 #include "cache/stored_coding.h"
@@ -13,27 +14,37 @@
 
 namespace larder::proxy {
 
-std::string fillKeyFor(std::string_view entry_key, bool unavailable,
-                       const std::vector<std::string>& version_keys,
-                       const std::vector<std::optional<std::string>>& seen_versions, size_t base_versions) {
-  std::string key = unavailable ? "unavailable\n" : "";
-  key += entry_key;
-  // Only a write's token separates fills: absent keys and keys an insert
-  // created mean the same (cache/versioned_insert.h). The remaining gap: a
-  // write's token evicted and re-created by an insert within one fetch.
-  // Surrogate keys read in advance differ between requests: named too, so
-  // requests sharing a fill read the same keys (cache::fillServesLookup).
-  for (size_t i = 0; i < seen_versions.size(); ++i) {
-    const auto& version = seen_versions[i];
-    bool written = version && !version->starts_with(cache::kCreatedTokenPrefix);
-    key += '\n';
-    if (i >= base_versions && i < version_keys.size()) {
-      key += version_keys[i];
-      key += '=';
-    }
-    key += written ? *version : std::string("-");
-  }
-  return key;
+CacheSlot slotFor(const cache::LookupSession& session, const cache::InvalidationBacklog& backlog) {
+  CacheSlot slot;
+  slot.config = session.request().config;
+  slot.route = session.request().route;
+  slot.entry_key = session.entryKey();
+  slot.identity = session.identity();
+  slot.version_keys = session.versionKeys();
+  slot.seen_versions = session.seenVersions();
+  slot.base_versions = session.baseVersions();
+  slot.lookup_epoch = session.lookupEpoch();
+  slot.backlog = &backlog;
+  slot.fill_key = session.fillKey();
+  slot.extra_vary = session.varyNames();
+  return slot;
+}
+
+FillRequest fillRequestFor(const cache::LookupSession& session, const cache::InvalidationBacklog& backlog,
+                           std::string target, const http::HeaderMap& headers) {
+  FillRequest fetch;
+  fetch.slot = slotFor(session, backlog);
+  fetch.request.method = "GET";
+  fetch.request.target = std::move(target);
+  fetch.request.version_minor = 1;
+  fetch.request.headers = headers;
+  fetch.primary_key = session.primaryKey();
+  fetch.keyed_method = session.request().method;
+  fetch.host = session.request().host;
+  fetch.target = session.request().target;
+  fetch.principal = session.principal().value_or("");
+  fetch.unavailable = session.isStoreUnavailable();
+  return fetch;
 }
 
 FillFetch::FillFetch(FillFetches& owner, FillFetchContext& context, FillRequest request)
@@ -255,8 +266,8 @@ void FillFetch::rekeyForVary(const http::ResponseHead& head) {
       cache::buildIdentity(request_.keyed_method, request_.host, request_.target, *slot.route,
                            request_.request.headers, request_.principal, names);
   std::string entry_key = cache::entryKey(config.cache.key_prefix, identity);
-  std::string fill_key = fillKeyFor(entry_key, request_.unavailable, slot.version_keys, slot.seen_versions,
-                                    slot.base_versions);
+  std::string fill_key = cache::fillKeyFor(entry_key, request_.unavailable, slot.version_keys, slot.seen_versions,
+                                           slot.base_versions);
   if (slot.fill) slot.fill->setActivityHook(nullptr);
   auto previous = capture_->rekey(std::move(entry_key), identity.serialize(), std::move(fill_key), names);
   context_.vary_memo.remember(request_.primary_key, std::move(names));

@@ -37,6 +37,7 @@
 #include "cache/coalescer.h"
 #include "cache/entry_codec.h"
 #include "cache/fill_lock.h"
+#include "cache/lookup_session.h"
 #include "cache/surrogate_keys.h"
 #include "cache/vary.h"
 #include "http/message.h"
@@ -51,15 +52,6 @@ namespace larder::proxy {
 
 class FillFetches;
 
-// The key of a fill: the entry key and the versions its lookup saw. Only a
-// write's token separates fills (cache/versioned_insert.h); surrogate keys
-// read in advance are named too (cache::fillServesLookup). `unavailable`:
-// the store could not be asked, so such fills are shared only among
-// themselves.
-std::string fillKeyFor(std::string_view entry_key, bool unavailable,
-                       const std::vector<std::string>& version_keys,
-                       const std::vector<std::optional<std::string>>& seen_versions, size_t base_versions);
-
 // What a FillFetch fetches, and for whom.
 struct FillRequest {
   CacheSlot slot;               // slot.fill: the fill it leads (Coalescer::join said leader)
@@ -72,11 +64,19 @@ struct FillRequest {
   std::string host;
   http::Target target;
   std::string principal;
-  bool unavailable = false;     // the store could not be asked (fillKeyFor)
+  bool unavailable = false;     // the store could not be asked (cache::fillKeyFor)
   bool use_lock = false;        // check with other instances first (distributed lock)
   // The reader that caused the fetch (0: none, a background refresh).
   cache::Fill::WaiterId first_reader = 0;
 };
+
+// Where an answer for `session`'s key goes (a Capture's slot): its entry
+// key and identity, and the versions its lookup saw (DESIGN invariant 3).
+CacheSlot slotFor(const cache::LookupSession& session, const cache::InvalidationBacklog& backlog);
+// What a fetch for `session`'s key needs: the request as forwarded
+// (`target`, `headers`; sent as GET) and as keyed (the session's request).
+FillRequest fillRequestFor(const cache::LookupSession& session, const cache::InvalidationBacklog& backlog,
+                           std::string target, const http::HeaderMap& headers);
 
 // What a FillFetch borrows from its worker; all outlive FillFetches.
 struct FillFetchContext {
