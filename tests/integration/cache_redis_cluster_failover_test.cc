@@ -76,10 +76,13 @@ TEST_CASE("cluster: a master killed under load fails no request; its replica tak
     response.body = fmt::format("{} {} #{}", request.method, request.target, ++answered);
     return response;
   });
+  // The victim is the first seed, where the subscribers (the fill lock's
+  // notices, the tier's invalidations) start: they must move too.
+  const size_t victim = cluster.masterOf("v1:ns:products", 0);
   const std::string sections = fmt::format(
       "store:\n  redis:\n    cluster: {{ nodes: {} }}\n    timeout: 250ms\n  on_failure: bypass\n"
       "cache:\n  status_header: X-Cache\n  lock_timeout: 2s\n  distributed_lock: {{ enabled: true, ttl: 2s }}\n",
-      cluster.seeds());
+      cluster.seeds(victim));
   LarderProcess a(proxyConfig(upstream.port(), sections + std::string(kCacheRoutes), "10s"));
   LarderProcess b(proxyConfig(upstream.port(), sections + std::string(kCacheRoutes), "10s"));
   HttpClient client_a(a.port());
@@ -90,7 +93,6 @@ TEST_CASE("cluster: a master killed under load fails no request; its replica tak
                     "no HIT for ", target);
   }
 
-  const size_t victim = cluster.masterOf("v1:ns:products", 0);
   const size_t replica = cluster.replicaOf(victim);
   const size_t survivor = (victim + 1) % RedisClusterWithReplicas::kNodes == replica
                               ? (victim + 2) % RedisClusterWithReplicas::kNodes
@@ -117,6 +119,7 @@ TEST_CASE("cluster: a master killed under load fails no request; its replica tak
           ms(hits_back_at - killed_at), " ms");
   CHECK(load.failures == 0);
   CHECK(load.total > 100);
+  CHECK(waitUntil([&] { return a.stderrText().find("no subscription on") != std::string::npos; }, 5s, 50ms));
 
   // Read your writes across instances after the failover: B caches the
   // item, A writes it, B's next read is not from before the write.

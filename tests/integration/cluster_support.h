@@ -180,9 +180,11 @@ class RedisClusterWithReplicas {
 
   RedisServer& node(size_t i) { return *nodes_.at(i); }
 
-  std::string seeds() const {
-    std::string out;
-    for (const auto& node : nodes_) out += fmt::format("{}127.0.0.1:{}", out.empty() ? "" : ", ", node->port());
+  // Node `first` first: the subscribers start on the first seed.
+  std::string seeds(size_t first = 0) const {
+    std::string out = fmt::format("127.0.0.1:{}", nodes_.at(first)->port());
+    for (size_t i = 0; i < kNodes; ++i)
+      if (i != first) out += fmt::format(", 127.0.0.1:{}", nodes_[i]->port());
     return "[" + out + "]";
   }
 
