@@ -9,7 +9,7 @@
 #include "store/memory/memory_store.h"
 #include "store/redis/cluster_fill_lock.h"
 #include "store/redis/cluster_store.h"
-#include "store/redis/cluster_subscriber.h"
+#include "store/redis/cluster_shard_subscriber.h"
 #include "store/redis/invalidation_channel.h"
 #include "store/redis/redis_fill_lock.h"
 #include "store/redis/redis_subscriber.h"
@@ -127,11 +127,10 @@ struct Worker::State {
   cache::Pending backlog_retry;
   // Worker 0 with Redis: other instances' invalidations, for the tier.
   std::unique_ptr<store::RedisSubscriber> tier_subscriber;
-  // With store.redis.cluster instead: it moves to another node when its own fails.
-  std::unique_ptr<store::ClusterSubscriber> tier_cluster_subscriber;
   std::string tier_channel;
   store::RedisSubscriber::Subscription tier_subscription;  // before the subscriber goes
-  store::ClusterSubscriber::Subscription tier_cluster_subscription;
+  // With store.redis.cluster instead: on the channel's shard (SSUBSCRIBE).
+  std::unique_ptr<store::ClusterShardSubscriber> tier_shard_subscriber;
 };
 
 // Requests that arrive before the store has a connection bypass the cache
@@ -237,7 +236,7 @@ void Worker::reconfigure(config::ConfigPtr config) {
 void Worker::listenForInvalidations(State& state, const config::Config& config) {
   if (!config.store.redis) return;
   std::string channel = store::invalidationChannel(config.cache.key_prefix);
-  if ((state.tier_subscriber || state.tier_cluster_subscriber) && channel == state.tier_channel) return;
+  if ((state.tier_subscriber || state.tier_shard_subscriber) && channel == state.tier_channel) return;
   state.tier_channel = channel;
   cache::MemoryTier& tier = shared_.tier;
   tier.setCoherent(false);  // until the channel is confirmed
@@ -257,10 +256,10 @@ void Worker::listenForInvalidations(State& state, const config::Config& config) 
     base::metrics::memory_tier_flushes.inc();
   };
   if (config.store.redis->cluster) {
-    if (!state.tier_cluster_subscriber)
-      state.tier_cluster_subscriber = std::make_unique<store::ClusterSubscriber>(
-          state.loop, redisOptions(config, shared_), clusterSeeds(config), 0);
-    state.tier_cluster_subscription = state.tier_cluster_subscriber->subscribe(channel, on_message, on_state);
+    // One channel per subscriber: a new prefix replaces it (the old one's
+    // late callbacks are dropped with it).
+    state.tier_shard_subscriber = std::make_unique<store::ClusterShardSubscriber>(
+        state.loop, redisOptions(config, shared_), clusterSeeds(config), channel, on_message, on_state, 0);
     return;
   }
   if (!state.tier_subscriber)
