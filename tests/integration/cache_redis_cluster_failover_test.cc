@@ -16,6 +16,7 @@
 
 #include "cache_support.h"
 #include "cluster_support.h"
+#include "harness/admin_fixture.h"
 
 namespace larder::test {
 namespace {
@@ -142,6 +143,81 @@ TEST_CASE("cluster: a master killed under load fails no request; its replica tak
     CHECK(xCache(after) != "HIT");
     CHECK(after.body != cached);
   }
+}
+
+}  // namespace larder::test
+
+namespace larder::test {
+
+TEST_CASE("cluster: the master of the invalidation channel's shard killed: the subscribers follow its replica, "
+          "and a write through A still drops B's in-process tier copy") {
+  RedisClusterWithReplicas cluster;
+  std::atomic<int> answered{0};
+  FakeUpstream upstream;
+  upstream.setHandler([&](const RecordedRequest& request) {
+    FakeResponse response;
+    response.headers = {{"Content-Type", "text/plain"}};
+    response.body = fmt::format("{} {} #{}", request.method, request.target, ++answered);
+    return response;
+  });
+  const std::string channel = "v1:invalidations";
+  const size_t victim = cluster.masterOf(channel, 0);
+  const size_t replica = cluster.replicaOf(victim);
+  size_t other = victim;
+  for (size_t i = 0; i < RedisClusterWithReplicas::kNodes && other == victim; ++i)
+    if (i != victim && cluster.isMaster(i)) other = i;
+  const std::string routes = R"(routes:
+  - match: GET /api/products/{id}
+    ttl: 1h
+    memory_ttl: 60s
+    namespaces: [products, "product:{id}"]
+  - match: PUT /api/products/{id}
+    invalidates: [products, "product:{id}"]
+)";
+  const std::string store = fmt::format(
+      "store:\n  redis:\n    cluster: {{ nodes: {} }}\n    timeout: 250ms\n  on_failure: bypass\n"
+      "cache:\n  status_header: X-Cache\n",
+      cluster.seeds(other));  // a master of another shard: it redirects the subscribers to the victim
+  const uint16_t admin_b = freePort();
+  LarderProcess a(proxyConfig(upstream.port(), store + routes, "10s"));
+  LarderProcess b(proxyConfig(upstream.port(), store + adminSection(admin_b) + routes, "10s"));
+  HttpClient client_a(a.port());
+  HttpClient client_b(b.port());
+  auto shardSubscribers = [&](size_t node) {
+    RedisReply reply = cluster.node(node).command({"PUBSUB", "SHARDNUMSUB", channel});
+    return reply.elements.size() == 2 ? reply.elements[1].integer : int64_t{-1};
+  };
+  const std::string target = "/api/products/7";
+  // B's tier answers: its hits counter moves.
+  auto tierHolds = [&](std::string& cached) {
+    return waitUntil(
+        [&] {
+          const double before = scrape(admin_b).value("larder_memory_tier_hits_total");
+          HttpResponse response = mustGet(client_b, target);
+          cached = response.body;
+          return response.status == 200 && scrape(admin_b).value("larder_memory_tier_hits_total") > before;
+        },
+        15s, 50ms);
+  };
+  REQUIRE(waitUntil([&] { return shardSubscribers(victim) == 2; }, 10s, 20ms));
+  std::string cached;
+  REQUIRE_MESSAGE(tierHolds(cached), "B's tier never answered");
+
+  cluster.node(victim).kill();
+  REQUIRE_MESSAGE(waitUntil([&] { return cluster.isMaster(replica); }, 20s, 50ms),
+                  "the cluster did not promote the replica");
+  // The subscribers lost the master, and are back on its promoted replica.
+  REQUIRE_MESSAGE(waitUntil([&] { return shardSubscribers(replica) == 2; }, 15s, 50ms),
+                  "the subscribers did not follow the shard to the promoted replica");
+  REQUIRE_MESSAGE(tierHolds(cached), "B's tier did not answer again after the failover");
+  // A reads the promoted replica's map on its own (no command of A's ran
+  // into the dead master): the write's invalidation lands at once.
+  HttpResponse write = mustRequest(client_a, "PUT", target, {}, "{}");
+  REQUIRE(write.status == 200);
+  CHECK_MESSAGE(write.header("Larder-Invalidation") != "pending", a.stderrText());
+  CHECK_MESSAGE(waitUntil([&] { return mustGet(client_b, target).body != cached; }, 2s, 10ms),
+                "B's tier still served the copy from before A's write, after the failover");
+  CHECK_MESSAGE(cluster.calls(replica, "spublish") > 0, a.stderrText());
 }
 
 }  // namespace larder::test

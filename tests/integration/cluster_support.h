@@ -213,6 +213,14 @@ class RedisClusterWithReplicas {
     throw HarnessError(fmt::format("no master serves {}", key));
   }
 
+  // Calls of `command` (lower case) on node i so far.
+  int64_t calls(size_t i, const std::string& command) {
+    std::string stats = node(i).command({"INFO", "commandstats"}).str;
+    const std::string needle = "cmdstat_" + command + ":calls=";
+    size_t at = stats.find(needle);
+    return at == std::string::npos ? 0 : std::stoll(stats.substr(at + needle.size()));
+  }
+
   // The replica of master `i` (from its INFO replication).
   size_t replicaOf(size_t i) {
     std::string replication = node(i).command({"INFO", "replication"}).str;

@@ -327,13 +327,20 @@ void ClusterStore::writeVersions(std::shared_ptr<const cache::Invalidation> inva
 }
 
 // SPUBLISH (Redis 7) to the shard of the channel's slot, routed like a key
-// (MOVED and ASK followed), where ClusterShardSubscriber listens; before
-// Redis 7, PUBLISH, which the cluster bus takes to every node's
-// subscribers (the subscribers fall back to SUBSCRIBE alone then).
+// (MOVED and ASK followed), where ClusterShardSubscriber listens. When it
+// cannot be delivered there (the map still names a master that just died,
+// the shard is failing over), the notice is not dropped: it goes by PUBLISH
+// to any node, which the cluster bus takes to every node's subscribers, and
+// ClusterShardSubscriber always subscribes with SUBSCRIBE too. (Delivered
+// twice, when a late SPUBLISH did land, it only drops a copy twice.) Before
+// Redis 7 (SPUBLISH unknown), PUBLISH from then on.
 void ClusterStore::announce(std::string message) {
-  if (!sharded_publish_) {
-    router_.sendAny({"PUBLISH", options_.invalidation_channel, std::move(message)},
+  auto publish = [this](std::string text) {
+    router_.sendAny({"PUBLISH", options_.invalidation_channel, std::move(text)},
                     [](const redisReply*, Failure, const RedisConnection*) {});
+  };
+  if (!sharded_publish_) {
+    publish(std::move(message));
     return;
   }
   auto shared = std::make_shared<const std::string>(std::move(message));
@@ -341,13 +348,14 @@ void ClusterStore::announce(std::string message) {
     return std::vector<std::string>{"SPUBLISH", options_.invalidation_channel, *shared};
   };
   router_.send(options_.invalidation_channel, std::move(build),
-               [this, shared](const redisReply* reply, Failure, const RedisConnection*) {
-                 if (reply == nullptr || reply->type != REDIS_REPLY_ERROR ||
-                     textOf(reply).find("unknown command") == std::string_view::npos)
-                   return;
-                 LOG_INFO("redis cluster: SPUBLISH is not supported; invalidations go by PUBLISH");
-                 sharded_publish_ = false;
-                 announce(*shared);
+               [this, shared, publish](const redisReply* reply, Failure, const RedisConnection*) {
+                 if (reply != nullptr && reply->type == REDIS_REPLY_INTEGER) return;
+                 if (reply != nullptr && reply->type == REDIS_REPLY_ERROR &&
+                     textOf(reply).find("unknown command") != std::string_view::npos) {
+                   LOG_INFO("redis cluster: SPUBLISH is not supported; invalidations go by PUBLISH");
+                   sharded_publish_ = false;
+                 }
+                 publish(*shared);
                });
 }
 
