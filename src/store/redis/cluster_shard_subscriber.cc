@@ -187,6 +187,8 @@ void ClusterShardSubscriber::scheduleReconnect() {
     reconnect_timer_.start(base::Duration(0), [this] { startConnect(); });
     return;
   }
+  // Starting over from a seed: its redirect counts anew.
+  redirects_ = 0;
   node_ = seeds_[next_seed_++ % seeds_.size()];
   reconnect_timer_.start(backoff_, [this] { startConnect(); });
   backoff_ = std::min(backoff_ * 2, options_.reconnect_max);

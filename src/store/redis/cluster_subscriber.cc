@@ -87,7 +87,13 @@ void ClusterSubscriber::moveOn() {
   strikes_ = 0;
   const std::string from = nodes_[node_].name();
   node_ = (node_ + 1) % nodes_.size();
-  LOG_WARN("redis cluster: no subscription on {}; subscribing on {}", from, nodes_[node_].name());
+  // Warned once per outage: with every node down it moves on every second.
+  if (!move_logged_) {
+    LOG_WARN("redis cluster: no subscription on {}; subscribing on {}", from, nodes_[node_].name());
+  } else {
+    LOG_DEBUG("redis cluster: no subscription on {}; subscribing on {}", from, nodes_[node_].name());
+  }
+  move_logged_ = true;
   // The subscriptions before their subscriber; the old one says nothing
   // more, so the channels it still held are lost now.
   std::vector<std::string> was_subscribed;
@@ -112,7 +118,10 @@ void ClusterSubscriber::onState(const std::string& channel, bool subscribed) {
   auto it = channels_.find(channel);
   if (it == channels_.end()) return;
   it->second.subscribed = subscribed;
-  if (subscribed) strikes_ = 0;
+  if (subscribed) {
+    strikes_ = 0;
+    move_logged_ = false;
+  }
   for (uint64_t id : handlersOf(channel)) {
     auto handler = handlers_.find(id);
     if (handler == handlers_.end() || !handler->second.on_state) continue;

@@ -107,6 +107,7 @@ class ClusterSubscriber {
   uint64_t next_id_ = 1;
   size_t node_ = 0;
   int strikes_ = 0;  // consecutive checks that found a channel lost
+  bool move_logged_ = false;  // since the last subscription confirmed
   std::unique_ptr<RedisSubscriber> subscriber_;
   std::map<std::string, Channel> channels_;  // their subscriptions go before subscriber_
   net::Timer check_timer_;
