@@ -7,7 +7,9 @@
 #include "proxy/fill_fetch.h"
 #include "proxy/server.h"
 #include "store/memory/memory_store.h"
+#include "store/redis/cluster_fill_lock.h"
 #include "store/redis/cluster_store.h"
+#include "store/redis/cluster_shard_subscriber.h"
 #include "store/redis/invalidation_channel.h"
 #include "store/redis/redis_fill_lock.h"
 #include "store/redis/redis_subscriber.h"
@@ -27,8 +29,8 @@ store::RedisOptions redisOptions(const config::Config& config, const SharedState
   options.invalidation_channel = store::invalidationChannel(config.cache.key_prefix);
   options.generation_key = config.cache.key_prefix + ":generation";
   if (redis.cluster) {
-    // The first seed serves the tier's subscriber (worker 0): PUBLISH
-    // reaches the subscribers of every node. The store has its own seeds.
+    // The store, the lock and the subscribers take the seeds themselves
+    // (clusterSeeds); this is only a default address.
     options.host = redis.cluster->nodes.front().host;
     options.port = redis.cluster->nodes.front().port;
   } else if (redis.address.kind == config::Address::Kind::kUnix) {
@@ -52,14 +54,18 @@ store::RedisOptions redisOptions(const config::Config& config, const SharedState
   return options;
 }
 
+std::vector<store::ClusterNode> clusterSeeds(const config::Config& config) {
+  std::vector<store::ClusterNode> seeds;
+  for (const auto& node : config.store.redis->cluster->nodes) seeds.push_back({node.host, node.port});
+  return seeds;
+}
+
 }  // namespace
 
 std::unique_ptr<cache::Store> makeStore(net::Loop& loop, const config::Config& config,
                                         SharedState& shared) {
   if (config.store.redis && config.store.redis->cluster) {
-    std::vector<store::ClusterNode> seeds;
-    for (const auto& node : config.store.redis->cluster->nodes) seeds.push_back({node.host, node.port});
-    return std::make_unique<store::ClusterStore>(loop, redisOptions(config, shared), std::move(seeds));
+    return std::make_unique<store::ClusterStore>(loop, redisOptions(config, shared), clusterSeeds(config));
   }
   if (config.store.redis) return std::make_unique<store::RedisStore>(loop, redisOptions(config, shared));
   return std::make_unique<store::MemoryStore>(loop, shared.memory);
@@ -68,8 +74,13 @@ std::unique_ptr<cache::Store> makeStore(net::Loop& loop, const config::Config& c
 std::unique_ptr<cache::FillLock> makeFillLock(net::Loop& loop, const config::Config& config,
                                               const SharedState& shared, unsigned index) {
   if (!config.store.redis || !config.cache.distributed_lock.enabled) return nullptr;
-  auto lock = std::make_unique<store::RedisFillLock>(loop, redisOptions(config, shared),
-                                                     static_cast<int>(index));
+  std::unique_ptr<cache::FillLock> lock;
+  if (config.store.redis->cluster) {
+    lock = std::make_unique<store::ClusterFillLock>(loop, redisOptions(config, shared), clusterSeeds(config),
+                                                    static_cast<int>(index));
+  } else {
+    lock = std::make_unique<store::RedisFillLock>(loop, redisOptions(config, shared), static_cast<int>(index));
+  }
   lock->listen(cache::fillNoticeChannel(config.cache.key_prefix));
   return lock;
 }
@@ -118,6 +129,8 @@ struct Worker::State {
   std::unique_ptr<store::RedisSubscriber> tier_subscriber;
   std::string tier_channel;
   store::RedisSubscriber::Subscription tier_subscription;  // before the subscriber goes
+  // With store.redis.cluster instead: on the channel's shard (SSUBSCRIBE).
+  std::unique_ptr<store::ClusterShardSubscriber> tier_shard_subscriber;
 };
 
 // Requests that arrive before the store has a connection bypass the cache
@@ -223,29 +236,35 @@ void Worker::reconfigure(config::ConfigPtr config) {
 void Worker::listenForInvalidations(State& state, const config::Config& config) {
   if (!config.store.redis) return;
   std::string channel = store::invalidationChannel(config.cache.key_prefix);
-  if (state.tier_subscriber && channel == state.tier_channel) return;
-  if (!state.tier_subscriber)
-    state.tier_subscriber = std::make_unique<store::RedisSubscriber>(state.loop, redisOptions(config, shared_), 0);
+  if ((state.tier_subscriber || state.tier_shard_subscriber) && channel == state.tier_channel) return;
   state.tier_channel = channel;
   cache::MemoryTier& tier = shared_.tier;
   tier.setCoherent(false);  // until the channel is confirmed
-  state.tier_subscription = state.tier_subscriber->subscribe(
-      channel,
-      [&tier](std::string_view message) {
-        auto keys = store::decodeInvalidationMessage(message);
-        if (keys) {
-          tier.invalidate(*keys);
-          return;
-        }
-        LOG_WARN("unreadable message on the invalidation channel; emptying the in-process tier");
-        tier.flush();
-        base::metrics::memory_tier_flushes.inc();
-      },
-      [&tier](bool subscribed) {
-        tier.setCoherent(subscribed);
-        tier.flush();
-        base::metrics::memory_tier_flushes.inc();
-      });
+  auto on_message = [&tier](std::string_view message) {
+    auto keys = store::decodeInvalidationMessage(message);
+    if (keys) {
+      tier.invalidate(*keys);
+      return;
+    }
+    LOG_WARN("unreadable message on the invalidation channel; emptying the in-process tier");
+    tier.flush();
+    base::metrics::memory_tier_flushes.inc();
+  };
+  auto on_state = [&tier](bool subscribed) {
+    tier.setCoherent(subscribed);
+    tier.flush();
+    base::metrics::memory_tier_flushes.inc();
+  };
+  if (config.store.redis->cluster) {
+    // One channel per subscriber: a new prefix replaces it (the old one's
+    // late callbacks are dropped with it).
+    state.tier_shard_subscriber = std::make_unique<store::ClusterShardSubscriber>(
+        state.loop, redisOptions(config, shared_), clusterSeeds(config), channel, on_message, on_state, 0);
+    return;
+  }
+  if (!state.tier_subscriber)
+    state.tier_subscriber = std::make_unique<store::RedisSubscriber>(state.loop, redisOptions(config, shared_), 0);
+  state.tier_subscription = state.tier_subscriber->subscribe(channel, on_message, on_state);
 }
 
 // Process-wide chores, done by one worker: listening for other instances'

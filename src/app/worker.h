@@ -59,8 +59,9 @@ struct SharedState {
 std::unique_ptr<cache::Store> makeStore(net::Loop& loop, const config::Config& config,
                                         SharedState& shared);
 
-// The distributed fill lock for a loop: a RedisFillLock when store.redis is
-// set and cache.distributed_lock is on; otherwise null.
+// The distributed fill lock for a loop: a RedisFillLock (a ClusterFillLock
+// with store.redis.cluster) when store.redis is set and
+// cache.distributed_lock is on; otherwise null.
 std::unique_ptr<cache::FillLock> makeFillLock(net::Loop& loop, const config::Config& config,
                                               const SharedState& shared, unsigned index);
 

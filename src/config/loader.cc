@@ -312,8 +312,6 @@ class Loader {
     MapReader m(r_, node, "store");
     if (auto v = m.take("redis")) {
       has_redis_ = true;  // even if invalid: that error is the one to report
-      const YAML::Node& redis_node = *v;
-      has_redis_cluster_ = redis_node.IsMap() && redis_node["cluster"].IsDefined();
       // `redis:` with nothing under it is a mistake, not "no redis": the user
       // asked for Redis and would silently get the memory store.
       if (v->IsNull()) {
@@ -708,10 +706,6 @@ class Loader {
           !has_redis_) {
         r_.error(*v, m.pathOf("enabled"),
                  "needs store.redis (the lock lives in the Redis the instances share)");
-      } else if (lock.enabled && has_redis_cluster_) {
-        // TODO(#16): a lock routed by its key's slot; until then refused,
-        // not silently per instance (each instance still coalesces, inv. 9).
-        r_.error(*v, m.pathOf("enabled"), "is not supported with store.redis.cluster yet");
       }
     }
     if (auto v = m.take("ttl")) r_.readPositiveDuration(*v, m.pathOf("ttl"), lock.ttl);
@@ -810,7 +804,6 @@ class Loader {
 
   NodeReader& r_;
   bool has_redis_ = false;  // store.redis is configured (loaded before cache)
-  bool has_redis_cluster_ = false;  // store.redis.cluster is set
 };
 
 // Records where each document starts; the events themselves are not needed.

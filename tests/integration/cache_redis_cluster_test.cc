@@ -166,7 +166,7 @@ TEST_CASE("cluster: a slot resharded under traffic (ASK, then MOVED) fails no cl
   CHECK(f.larders[0]->stderrText().find("slot map read") != std::string::npos);
 }
 
-TEST_CASE("cluster: a write through A drops B's in-process tier copy (PUBLISH reaches every node)") {
+TEST_CASE("cluster: a write through A drops B's in-process tier copy, through the channel's shard (SPUBLISH), also after its slot moved") {
   RedisCluster cluster;
   std::atomic<int> answered{0};
   FakeUpstream upstream;
@@ -204,11 +204,53 @@ TEST_CASE("cluster: a write through A drops B's in-process tier copy (PUBLISH re
                       },
                       10s, 50ms),
                   "B's tier never answered");
+  // Sharded pub/sub (Redis 7): both instances' subscribers are on the
+  // shard of the channel's slot, subscribed with SSUBSCRIBE (MOVED there
+  // from the first seed when it is another node).
+  const std::string channel = "v1:invalidations";
+  const size_t shard = cluster.ownerOf(cluster.slotOf(channel));
+  auto shardSubscribers = [&](size_t node) {
+    RedisReply reply = cluster.node(node).command({"PUBSUB", "SHARDNUMSUB", channel});
+    return reply.elements.size() == 2 ? reply.elements[1].integer : int64_t{-1};
+  };
+  REQUIRE(waitUntil([&] { return shardSubscribers(shard) == 2; }, 5s, 20ms));
+  for (size_t i = 0; i < RedisCluster::kMasters; ++i)
+    if (i != shard) CHECK(shardSubscribers(i) == 0);
+  const int64_t spublish_before = cluster.calls(shard, "spublish");
+
   REQUIRE(mustRequest(client_a, "PUT", target, {}, "{}").status == 200);
-  // The notice travels A -> some node -> the cluster bus -> B's subscriber
-  // on the first seed: bounded, but not synchronous with A's answer.
+  // The notice travels A -> the shard's master (SPUBLISH) -> B's
+  // subscriber there: bounded, but not synchronous with A's answer.
   CHECK_MESSAGE(waitUntil([&] { return mustGet(client_b, target).body != cached; }, 2s, 10ms),
                 "B's tier still served the copy from before A's write");
+  CHECK(cluster.calls(shard, "spublish") > spublish_before);
+  for (size_t i = 0; i < RedisCluster::kMasters; ++i) CHECK(cluster.calls(i, "publish") == 0);
+
+  // The channel's slot moves to another master: the servers drop the shard
+  // subscriptions (sunsubscribe), the subscribers follow the slot, and the
+  // notices (SPUBLISH answered MOVED, then sent to the new master) still
+  // reach B's tier.
+  const size_t to = (shard + 1) % RedisCluster::kMasters;
+  cluster.beginMove(cluster.slotOf(channel), shard, to);
+  cluster.endMove(cluster.slotOf(channel), to);
+  REQUIRE_MESSAGE(waitUntil([&] { return shardSubscribers(to) == 2; }, 5s, 20ms),
+                  "the subscribers did not follow the channel's slot");
+  CHECK(shardSubscribers(shard) == 0);
+  REQUIRE(waitUntil(
+      [&] {
+        const double before = scrape(admin_b).value("larder_memory_tier_hits_total");
+        cached = mustGet(client_b, target).body;
+        return scrape(admin_b).value("larder_memory_tier_hits_total") > before;
+      },
+      10s, 50ms));
+  REQUIRE(mustRequest(client_a, "PUT", target, {}, "{}").status == 200);
+  CHECK_MESSAGE(waitUntil([&] { return mustGet(client_b, target).body != cached; }, 2s, 10ms),
+                "B's tier still served the copy from before A's write, after the slot moved");
+  CHECK(cluster.calls(to, "spublish") > 0);
+  // Redirects and the move were followed, not failed over to another seed
+  // (which logs a warning): hiredis got an answer for every error.
+  for (LarderProcess* larder : {&a, &b})
+    CHECK(larder->stderrText().find("redis cluster subscriber") == std::string::npos);
 }
 
 }  // namespace

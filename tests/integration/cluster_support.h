@@ -5,6 +5,10 @@
 // cluster_state:ok. moveSlot() reshards one slot the way
 // `redis-cli --cluster reshard` does (IMPORTING/MIGRATING, MIGRATE, SETSLOT
 // NODE), and can stop half way so that the source answers ASK.
+// RedisClusterWithReplicas: three masters with one replica each, created
+// the way an operator does (`redis-cli --cluster create ... --cluster-replicas
+// 1`), with a short cluster-node-timeout so a killed master's replica is
+// promoted within a few seconds (the failover test).
 #pragma once
 
 #include <memory>
@@ -17,6 +21,7 @@
 #include "harness/gate.h"
 #include "common/harness_error.h"
 #include "harness/ports.h"
+#include "common/process.h"
 #include "harness/redis_server.h"
 
 namespace larder::test {
@@ -137,6 +142,95 @@ class RedisCluster {
 
   std::vector<std::unique_ptr<RedisServer>> nodes_;
   std::vector<std::string> ids_;
+  std::vector<uint16_t> bus_ports_;
+};
+
+class RedisClusterWithReplicas {
+ public:
+  static constexpr size_t kNodes = 6;  // three masters, three replicas
+
+  RedisClusterWithReplicas() {
+    for (size_t i = 0; i < kNodes; ++i) {
+      bus_ports_.push_back(freePort());
+      nodes_.push_back(std::make_unique<RedisServer>(std::vector<std::string>{
+          "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf", "--cluster-node-timeout", "1000",
+          "--cluster-port", std::to_string(bus_ports_.back())}));
+    }
+    std::vector<std::string> argv{findExecutable("redis-cli"), "--cluster", "create"};
+    for (const auto& node : nodes_) argv.push_back(fmt::format("127.0.0.1:{}", node->port()));
+    for (const std::string& arg : {"--cluster-replicas", "1", "--cluster-yes"}) argv.push_back(arg);
+    Process create(argv);
+    auto status = create.waitExit(30s);
+    if (!status || *status != 0)
+      throw HarnessError("redis-cli --cluster create failed: " + create.stdoutText() + create.stderrText());
+    const bool ok = waitUntil(
+        [&] {
+          for (size_t i = 0; i < kNodes; ++i) {
+            if (!isUp(i)) return false;
+            std::string replication = node(i).command({"INFO", "replication"}).str;
+            const bool is_master = replication.find("role:master") != std::string::npos;
+            if (is_master && replication.find("connected_slaves:1") == std::string::npos) return false;
+            if (!is_master && replication.find("master_link_status:up") == std::string::npos) return false;
+          }
+          return true;
+        },
+        30s, 100ms);
+    if (!ok) throw HarnessError("the replicated Redis Cluster did not come up");
+  }
+
+  RedisServer& node(size_t i) { return *nodes_.at(i); }
+
+  // Node `first` first: the subscribers start on the first seed.
+  std::string seeds(size_t first = 0) const {
+    std::string out = fmt::format("127.0.0.1:{}", nodes_.at(first)->port());
+    for (size_t i = 0; i < kNodes; ++i)
+      if (i != first) out += fmt::format(", 127.0.0.1:{}", nodes_[i]->port());
+    return "[" + out + "]";
+  }
+
+  // Node i says cluster_state:ok and knows all six.
+  bool isUp(size_t i) {
+    std::string info = node(i).command({"CLUSTER", "INFO"}).str;
+    return info.find("cluster_state:ok") != std::string::npos &&
+           info.find("cluster_known_nodes:6") != std::string::npos;
+  }
+
+  bool isMaster(size_t i) {
+    return node(i).command({"INFO", "replication"}).str.find("role:master") != std::string::npos;
+  }
+
+  // The node serving `key`'s slot as master, asked of node `ask`.
+  size_t masterOf(const std::string& key, size_t ask) {
+    const int64_t slot = node(ask).command({"CLUSTER", "KEYSLOT", key}).integer;
+    RedisReply slots = node(ask).command({"CLUSTER", "SLOTS"});
+    for (const auto& range : slots.elements) {
+      if (range.elements.size() < 3) continue;
+      if (slot < range.elements[0].integer || slot > range.elements[1].integer) continue;
+      const int64_t port = range.elements[2].elements.at(1).integer;
+      for (size_t i = 0; i < kNodes; ++i)
+        if (node(i).port() == port) return i;
+    }
+    throw HarnessError(fmt::format("no master serves {}", key));
+  }
+
+  // Calls of `command` (lower case) on node i so far.
+  int64_t calls(size_t i, const std::string& command) {
+    std::string stats = node(i).command({"INFO", "commandstats"}).str;
+    const std::string needle = "cmdstat_" + command + ":calls=";
+    size_t at = stats.find(needle);
+    return at == std::string::npos ? 0 : std::stoll(stats.substr(at + needle.size()));
+  }
+
+  // The replica of master `i` (from its INFO replication).
+  size_t replicaOf(size_t i) {
+    std::string replication = node(i).command({"INFO", "replication"}).str;
+    for (size_t j = 0; j < kNodes; ++j)
+      if (j != i && replication.find(fmt::format("port={},", node(j).port())) != std::string::npos) return j;
+    throw HarnessError(fmt::format("node {} has no replica", i));
+  }
+
+ private:
+  std::vector<std::unique_ptr<RedisServer>> nodes_;
   std::vector<uint16_t> bus_ports_;
 };
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "base/log.h"
+#include "base/time.h"
 
 namespace larder::store {
 
@@ -194,18 +195,32 @@ void ClusterRouter::onSlots(const redisReply* reply, const ClusterNode& answered
       for (uint32_t slot = start; slot <= end; ++slot) slots[slot] = names.back();
   }
   complete_ = std::none_of(slots.begin(), slots.end(), [](const std::string& name) { return name.empty(); });
+  std::sort(names.begin(), names.end());
+  if (!has_map_) {
+    LOG_INFO("redis cluster: slot map read from {} ({} masters)", answered_by.name(), masters->size());
+  } else if (names != known_masters_) {
+    // A failover or a node added or removed (not a slot moved between the same masters).
+    LOG_INFO("redis cluster: the masters are now {}", fmt::join(names, ", "));
+  }
+  known_masters_ = names;
   masters_ = std::move(names);
-  if (!has_map_) LOG_INFO("redis cluster: slot map read from {} ({} masters)", answered_by.name(), masters->size());
   slots_ = std::move(slots);
   has_map_ = true;
 }
 
 void ClusterRouter::schedule() {
-  // Until the first map, poll often (the seeds are connecting); then the
-  // interval catches changes no command has run into yet.
-  refresh_timer_.start(has_map_ ? kRefreshInterval : kStartupPoll, [this] {
+  // A tick every kStartupPoll; the map is asked for at a tick until the
+  // first map (the seeds are connecting), and while a master of the map has
+  // no ready connection (it died: the map names its promoted replica within
+  // the cluster's node timeout, and commands for its slots bypass until
+  // larder reads that map, even when no command runs into the dead node to
+  // ask for it); otherwise every kRefreshInterval, which catches changes no
+  // command has run into yet. isReady() is cheap: a look at each master.
+  refresh_timer_.startRepeating(kStartupPoll, [this] {
+    const uint64_t now = base::monoMillis();
+    if (isReady() && now - last_tick_refresh_ms_ < static_cast<uint64_t>(kRefreshInterval.count())) return;
+    last_tick_refresh_ms_ = now;
     refresh();
-    schedule();
   });
 }
 

@@ -4,7 +4,9 @@
 // Topology: the slot map comes from CLUSTER SLOTS, asked of any ready node
 // (at first, the configured seeds; names allowed, RedisEndpoint looks them
 // up). It is asked again on a MOVED, on a command lost with its connection,
-// and every kRefreshInterval; at most one CLUSTER SLOTS is in flight.
+// every kRefreshInterval, and every kStartupPoll while a master of the map
+// has no ready connection (a failover); at most one CLUSTER SLOTS is in
+// flight.
 // A MOVED also updates the slot at once and the command is sent again to the
 // node it names; an ASK sends ASKING and the command, pipelined on one
 // connection to the importing node, once. At most kMaxRedirects per command.
@@ -92,9 +94,11 @@ class ClusterRouter {
   // The masters of the map (and of MOVED answers since), and whether the
   // map covers every slot: isReady() is asked often.
   std::vector<std::string> masters_;
+  std::vector<std::string> known_masters_;  // of the last map read, sorted: to log a change
   bool complete_ = false;
   bool has_map_ = false;
   bool refreshing_ = false;
+  uint64_t last_tick_refresh_ms_ = 0;  // monotonic; see schedule()
   net::Timer refresh_timer_;
 };
 

@@ -315,18 +315,48 @@ void ClusterStore::writeVersions(std::shared_ptr<const cache::Invalidation> inva
            if (--countdown->remaining != 0) return;
            const bool landed = !countdown->failed;
            // Other instances drop their tiers' copies (cache/memory_tier.h),
-           // once every key holds its new token. PUBLISH reaches the
-           // subscribers of every node of the cluster.
+           // once every key holds its new token.
            if (landed && !options_.invalidation_channel.empty())
-             router_.sendAny({"PUBLISH", options_.invalidation_channel,
-                              encodeInvalidationMessage(invalidation->version_keys)},
-                             [](const redisReply*, Failure, const RedisConnection*) {});
+             announce(encodeInvalidationMessage(invalidation->version_keys));
            const auto status = landed ? cache::StoreStatus::kOk : cache::StoreStatus::kUnavailable;
            deliver(state, [on_done, status] {
              if (on_done) on_done(status);
            });
          });
   }
+}
+
+// SPUBLISH (Redis 7) to the shard of the channel's slot, routed like a key
+// (MOVED and ASK followed), where ClusterShardSubscriber listens. When it
+// cannot be delivered there (the map still names a master that just died,
+// the shard is failing over), the notice is not dropped: it goes by PUBLISH
+// to any node, which the cluster bus takes to every node's subscribers, and
+// ClusterShardSubscriber always subscribes with SUBSCRIBE too. (Delivered
+// twice, when a late SPUBLISH did land, it only drops a copy twice.) Before
+// Redis 7 (SPUBLISH unknown), PUBLISH from then on.
+void ClusterStore::announce(std::string message) {
+  auto publish = [this](std::string text) {
+    router_.sendAny({"PUBLISH", options_.invalidation_channel, std::move(text)},
+                    [](const redisReply*, Failure, const RedisConnection*) {});
+  };
+  if (!sharded_publish_) {
+    publish(std::move(message));
+    return;
+  }
+  auto shared = std::make_shared<const std::string>(std::move(message));
+  auto build = [this, shared](const RedisConnection&) {
+    return std::vector<std::string>{"SPUBLISH", options_.invalidation_channel, *shared};
+  };
+  router_.send(options_.invalidation_channel, std::move(build),
+               [this, shared, publish](const redisReply* reply, Failure, const RedisConnection*) {
+                 if (reply != nullptr && reply->type == REDIS_REPLY_INTEGER) return;
+                 if (reply != nullptr && reply->type == REDIS_REPLY_ERROR &&
+                     textOf(reply).find("unknown command") != std::string_view::npos) {
+                   LOG_INFO("redis cluster: SPUBLISH is not supported; invalidations go by PUBLISH");
+                   sharded_publish_ = false;
+                 }
+                 publish(*shared);
+               });
 }
 
 cache::Pending ClusterStore::remove(std::vector<std::string> keys, StatusCallback on_done) {

@@ -29,6 +29,9 @@
 //     absent: entries under it are misses, never served.
 //  The epoch (cache/store.h): an invalidation first advances the epoch key
 //     (one script on its node), then writes "<epoch>.<token>" everywhere.
+//  Invalidation notices for other instances' tiers: SPUBLISH to the shard
+//     of the channel's slot (ClusterShardSubscriber listens there), PUBLISH
+//     before Redis 7.
 //  5. A node down or slow fails only the commands for its slots, with
 //     kUnavailable (bypass); the breaker opens on consecutive failures.
 //
@@ -85,12 +88,15 @@ class ClusterStore final : public cache::Store {
   void writeVersions(std::shared_ptr<const cache::Invalidation> invalidation, std::string epoch,
                      std::shared_ptr<cache::PendingState> state, StatusCallback on_done);
   void probe();
+  // Tells other instances' tiers (see the .cc).
+  void announce(std::string message);
 
   const RedisOptions options_;
   DeferredQueue deferred_;  // before the router: outlives its callbacks
   CircuitBreaker breaker_;
   net::Timer probe_timer_;
   ClusterRouter router_;
+  bool sharded_publish_ = true;  // until a node says SPUBLISH is unknown
 };
 
 }  // namespace larder::store

@@ -18,10 +18,6 @@ if owner then return 1 end
 return 0
 )lua";
 
-// Cancelled watchers are dropped lazily; a sweep after this many watches
-// (plus half the live ones, so sweeps stay amortised O(1) per watch).
-constexpr size_t kSweepEvery = 64;
-
 std::string_view textOf(const redisReply* reply) { return {reply->str, reply->len}; }
 
 // Locks hold no versions: their connection needs no generation.
@@ -132,17 +128,14 @@ void RedisFillLock::sendRelease(std::shared_ptr<const std::vector<std::string>> 
 
 cache::Pending RedisFillLock::watch(const cache::LockName& name, WatchCallback on_event) {
   listen(name.channel);
-  auto state = std::make_shared<cache::PendingState>();
-  watchers_.emplace(name.key, Watcher{state, std::move(on_event)});
-  if (++watches_since_sweep_ >= kSweepEvery + watchers_.size() / 2) sweep();
-  return cache::Pending(state);
+  return watchers_.watch(name.key, std::move(on_event));
 }
 
 void RedisFillLock::listen(const std::string& channel) {
   if (channels_.contains(channel)) return;
   Listening& listening = channels_[channel];
   listening.subscription = subscriber_.subscribe(
-      channel, [this](std::string_view message) { onNotice(message); },
+      channel, [this](std::string_view message) { watchers_.onNotice(message); },
       [this, channel](bool subscribed) { onSubscription(channel, subscribed); });
 }
 
@@ -152,47 +145,12 @@ bool RedisFillLock::isReady() const {
                      [](const auto& entry) { return entry.second.subscribed; });
 }
 
-void RedisFillLock::onNotice(std::string_view message) {
-  auto notice = cache::decodeFillNotice(message);
-  if (!notice) return;  // the channel may carry other messages one day
-  notify(notice->lock_key, notice->end == cache::FillEnd::kStored ? cache::WatchEvent::kStored
-                                                                  : cache::WatchEvent::kAbandoned);
-}
-
 void RedisFillLock::onSubscription(const std::string& channel, bool subscribed) {
   auto it = channels_.find(channel);
   if (it != channels_.end()) it->second.subscribed = subscribed;
   // Back after a loss (or at first): whatever was published meanwhile is
   // gone, so every watcher looks again.
-  if (subscribed) notify("", cache::WatchEvent::kMissed);
-}
-
-void RedisFillLock::notify(const std::string& key, cache::WatchEvent event) {
-  // Collected first: a callback may add or cancel watchers.
-  std::vector<Watcher> calls;
-  auto collect = [&](auto first, auto last) {
-    for (auto it = first; it != last;) {
-      if (it->second.state->cancelled) {
-        it = watchers_.erase(it);
-      } else {
-        calls.push_back(it->second);
-        ++it;
-      }
-    }
-  };
-  if (key.empty()) {
-    collect(watchers_.begin(), watchers_.end());
-  } else {
-    auto [first, last] = watchers_.equal_range(key);
-    collect(first, last);
-  }
-  for (auto& watcher : calls)
-    if (!watcher.state->cancelled) watcher.on_event(event);
-}
-
-void RedisFillLock::sweep() {
-  watches_since_sweep_ = 0;
-  std::erase_if(watchers_, [](const auto& entry) { return entry.second.state->cancelled; });
+  if (subscribed) watchers_.onSubscribed();
 }
 
 }  // namespace larder::store

@@ -26,6 +26,7 @@
 #include "cache/fill_lock.h"
 #include "net/loop.h"
 #include "store/deferred_queue.h"
+#include "store/redis/fill_lock_watchers.h"
 #include "store/redis/redis_connection.h"
 #include "store/redis/redis_options.h"
 #include "store/redis/redis_subscriber.h"
@@ -52,17 +53,8 @@ class RedisFillLock final : public cache::FillLock {
   static const std::string& releaseScript();
 
  private:
-  struct Watcher {
-    std::shared_ptr<cache::PendingState> state;
-    WatchCallback on_event;
-  };
-
   void sendRelease(std::shared_ptr<const std::vector<std::string>> args, bool by_sha);
-  void onNotice(std::string_view message);
   void onSubscription(const std::string& channel, bool subscribed);
-  // Calls the live watchers of `key` (every key when empty) with `event`.
-  void notify(const std::string& key, cache::WatchEvent event);
-  void sweep();
 
   // Declared first: destroyed last, after everything that posts to it.
   DeferredQueue deferred_;
@@ -75,8 +67,7 @@ class RedisFillLock final : public cache::FillLock {
     bool subscribed = false;
   };
   std::unordered_map<std::string, Listening> channels_;
-  std::unordered_multimap<std::string, Watcher> watchers_;
-  size_t watches_since_sweep_ = 0;
+  FillLockWatchers watchers_;
   bool error_logged_ = false;
 };
 

@@ -197,11 +197,20 @@ TEST_CASE("store.redis.cluster: bad settings get an error naming the key") {
   }
 }
 
-TEST_CASE("store.redis.cluster: the distributed lock is refused, not silently per instance") {
+TEST_CASE("store.redis.cluster: the distributed lock is accepted (a ClusterFillLock routes it by slot)") {
   auto result = loadConfigString(kUpstream +
                                      "store:\n  redis:\n    cluster: { nodes: [127.0.0.1:7000] }\n"
-                                     "cache:\n  distributed_lock: { enabled: true }\n",
+                                     "cache:\n  distributed_lock: { enabled: true, ttl: 2s }\n",
                                  "conf.yaml");
-  REQUIRE_FALSE(result.ok());
-  CHECK(result.error()[0].message.find("not supported with store.redis.cluster") != std::string::npos);
+  REQUIRE(result.ok());
+  CHECK((*result)->store.redis->cluster.has_value());
+  CHECK((*result)->cache.distributed_lock.enabled);
+  CHECK((*result)->cache.distributed_lock.ttl == std::chrono::seconds(2));
+  // Its bad values are still refused with a cluster.
+  auto bad = loadConfigString(kUpstream +
+                                  "store:\n  redis:\n    cluster: { nodes: [127.0.0.1:7000] }\n"
+                                  "cache:\n  distributed_lock: { enabled: maybe }\n",
+                              "conf.yaml");
+  REQUIRE_FALSE(bad.ok());
+  CHECK(bad.error()[0].message.find("cache.distributed_lock.enabled") != std::string::npos);
 }
