@@ -77,7 +77,7 @@ void DecodingStream::feed(std::string_view input, bool last) {
   last_ = last;
 }
 
-DecodingStream::Status DecodingStream::fail(Status status) {
+DecodingStream::Status DecodingStream::settle(Status status) {
   final_ = status;
   input_ = {};
   return status;
@@ -86,19 +86,19 @@ DecodingStream::Status DecodingStream::fail(Status status) {
 DecodingStream::Status DecodingStream::next(std::string& out) {
   out.clear();
   if (final_ != Status::kChunk) return final_;
-  if (!engine_->isReady()) return fail(Status::kCorrupt);
+  if (!engine_->isReady()) return settle(Status::kCorrupt);
   while (true) {
     if (ended_) {
       // Nothing follows one gzip member (as decompress() rules); a zstd
       // body may hold further frames.
       if (input_.empty()) {
-        if (last_) return fail(Status::kDone);
+        if (last_) return settle(Status::kDone);
         return Status::kNeedInput;
       }
-      if (coding_ == Coding::kGzip) return fail(Status::kCorrupt);
+      if (coding_ == Coding::kGzip) return settle(Status::kCorrupt);
       ended_ = false;
     }
-    if (input_.empty() && last_) return fail(Status::kCorrupt);  // truncated: the body has not ended
+    if (input_.empty() && last_) return settle(Status::kCorrupt);  // truncated: the body has not ended
     if (input_.empty()) return Status::kNeedInput;
     // At the limit, room for one byte more: any output is a refusal.
     const uint64_t room_left = limit_ - total_;
@@ -110,18 +110,18 @@ DecodingStream::Status DecodingStream::next(std::string& out) {
     bool ended = false;
     if (!engine_->step(input_, out.data(), room, produced, ended)) {
       out.clear();
-      return fail(Status::kCorrupt);
+      return settle(Status::kCorrupt);
     }
     out.resize(produced);
     if (probing && produced > 0) {
       out.clear();
-      return fail(Status::kTooBig);
+      return settle(Status::kTooBig);
     }
     total_ += produced;
     ended_ = ended;
     if (produced > 0) return Status::kChunk;
     // No output: a header, a checksum, or input that cannot progress.
-    if (!ended && input_.size() == before) return fail(Status::kCorrupt);
+    if (!ended && input_.size() == before) return settle(Status::kCorrupt);
   }
 }
 

@@ -85,7 +85,7 @@ class DecodingStream {
 
  private:
   struct Engine;
-  Status fail(Status status);
+  Status settle(Status status);  // records a final status and returns it
 
   Coding coding_;
   uint64_t limit_;
