@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <optional>
 #include <string>
 
 #include "cache/decoding_stream.h"
@@ -181,15 +182,24 @@ void BM_DecompressZstd(benchmark::State& state) {
 
 // cache::DecodingStream (what a hit for a client that does not accept the
 // stored coding would use), the whole body in 16 KiB chunks, against the
-// whole-buffer decoders above. Includes the stream's construction (zlib's
-// inflate state or a zstd DCtx): one per served response.
+// whole-buffer decoders above. reuse 0: a stream built per body (zlib's
+// inflate state or a zstd DCtx set up each time); 1: one stream reset().
 void BM_DecodingStream(benchmark::State& state) {
   const std::string& in = body(state.range(0));
   const bool zstd = state.range(1) != 0;
   const std::string packed = zstd ? zstdCompress(in, 3) : deflateGzip(in, 6);
+  const bool reuse = state.range(2) != 0;
+  const larder::cache::Coding coding = zstd ? larder::cache::Coding::kZstd : larder::cache::Coding::kGzip;
   std::string chunk, out;
+  larder::cache::DecodingStream kept(coding, in.size(), 16 * 1024);
   for (auto _ : state) {
-    larder::cache::DecodingStream stream(zstd ? larder::cache::Coding::kZstd : larder::cache::Coding::kGzip, in.size(), 16 * 1024);
+    std::optional<larder::cache::DecodingStream> fresh;
+    if (reuse) {
+      kept.reset(coding, in.size());
+    } else {
+      fresh.emplace(coding, in.size(), 16 * 1024);
+    }
+    larder::cache::DecodingStream& stream = reuse ? kept : *fresh;
     stream.feed(packed, true);
     out.clear();
     larder::cache::DecodingStream::Status status;
@@ -221,11 +231,15 @@ BENCHMARK(BM_DecompressZlib)->Apply(gzipArgs)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_DecompressLibdeflate)->Apply(gzipArgs)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_DecompressZstd)->Apply(zstdArgs)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_DecodingStream)
-    ->ArgNames({"body", "zstd"})
-    ->Args({1024, 0})
-    ->Args({65536, 0})
-    ->Args({1024, 1})
-    ->Args({65536, 1})
+    ->ArgNames({"body", "zstd", "reuse"})
+    ->Args({1024, 0, 0})
+    ->Args({1024, 0, 1})
+    ->Args({65536, 0, 0})
+    ->Args({65536, 0, 1})
+    ->Args({1024, 1, 0})
+    ->Args({1024, 1, 1})
+    ->Args({65536, 1, 0})
+    ->Args({65536, 1, 1})
     ->Unit(benchmark::kMicrosecond);
 
 }  // namespace

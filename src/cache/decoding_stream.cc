@@ -33,6 +33,13 @@ struct DecodingStream::Engine {
 
   bool isReady() const { return zlib_ready || zstd != nullptr; }
 
+  // Ready for a new body; false if the library refuses.
+  bool restart() {
+    if (zlib_ready) return inflateReset(&zlib) == Z_OK;
+    if (zstd != nullptr) return !ZSTD_isError(ZSTD_DCtx_reset(zstd, ZSTD_reset_session_only));
+    return false;
+  }
+
   // One decoding step: takes what it uses from the front of `input`, writes
   // up to `room` bytes to `out`. false on malformed input; `ended` when the
   // gzip member or a zstd frame is complete and flushed.
@@ -71,6 +78,17 @@ DecodingStream::DecodingStream(Coding coding, uint64_t limit, size_t chunk_size)
       engine_(std::make_unique<Engine>(coding)) {}
 
 DecodingStream::~DecodingStream() = default;
+
+void DecodingStream::reset(Coding coding, uint64_t limit) {
+  if (coding != coding_ || !engine_->restart()) engine_ = std::make_unique<Engine>(coding);
+  coding_ = coding;
+  limit_ = limit;
+  input_ = {};
+  last_ = false;
+  ended_ = false;
+  total_ = 0;
+  final_ = Status::kChunk;
+}
 
 void DecodingStream::feed(std::string_view input, bool last) {
   input_ = input;

@@ -18,6 +18,7 @@
 // How the proxy serves an entry through it (not wired yet, issue 13):
 //
 //   DecodingStream stream(storedCoding(entry), *entry.decoded_length, 16 * 1024);
+//   // (or a worker's kept stream: stream.reset(storedCoding(entry), *entry.decoded_length))
 //   stream.feed(entry.body, /*last=*/true);   // entry.body stays alive and unchanged
 //   // on each writable / drained event of the client socket:
 //   std::string chunk;
@@ -39,8 +40,9 @@
 // kNeedInput, kDone or an error.
 //
 // Threading: one stream belongs to one thread; it allocates the
-// decompressor's state (zlib's inflate window, or a zstd DCtx) once, in the
-// constructor, and frees it in the destructor.
+// decompressor's state (zlib's inflate window, or a zstd DCtx) in the
+// constructor (and in reset() to another coding), and frees it in the
+// destructor.
 #pragma once
 
 #include <cstddef>
@@ -79,6 +81,13 @@ class DecodingStream {
   // capacity is reused). Once kDone, kTooBig or kCorrupt is returned, every
   // later call returns it again.
   Status next(std::string& out);
+
+  // Starts over for another body, keeping the decompressor's state when
+  // `coding` is the one it has (zlib's inflateReset, ZSTD_DCtx_reset):
+  // setting that state up costs more than decoding a 1 KiB body, so a
+  // worker serving many responses should keep one stream per coding and
+  // reset it. Any input fed before is dropped.
+  void reset(Coding coding, uint64_t limit);
 
   // Decoded bytes produced so far.
   uint64_t total() const { return total_; }

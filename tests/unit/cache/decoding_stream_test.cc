@@ -206,3 +206,38 @@ TEST_CASE("random mutations never crash and never pass the limit") {
     }
   }
 }
+
+TEST_CASE("reset starts a new body, after a finished, a failed or an abandoned one, in either coding") {
+  const std::string body = jsonBody(5000);
+  const std::string gz = packed(Coding::kGzip, body);
+  const std::string zs = packed(Coding::kZstd, body);
+  DecodingStream stream(Coding::kGzip, body.size(), 1024);
+  auto drain = [&](std::string_view coded) {
+    stream.feed(coded, true);
+    std::string out, c;
+    Status s;
+    while ((s = stream.next(c)) == Status::kChunk) out += c;
+    CHECK(stream.total() == out.size());
+    return std::make_pair(s, out);
+  };
+  auto done = drain(gz);
+  CHECK((done.first == Status::kDone));
+  CHECK(done.second == body);
+  stream.reset(Coding::kGzip, body.size());
+  CHECK((drain(std::string_view(gz).substr(0, gz.size() / 2)).first == Status::kCorrupt));
+  stream.reset(Coding::kGzip, body.size() - 1);
+  CHECK((drain(gz).first == Status::kTooBig));
+  // Abandoned half way: the next body starts clean.
+  stream.reset(Coding::kZstd, body.size());
+  stream.feed(zs, true);
+  std::string c;
+  REQUIRE((stream.next(c) == Status::kChunk));
+  stream.reset(Coding::kZstd, body.size());
+  done = drain(zs);
+  CHECK((done.first == Status::kDone));
+  CHECK(done.second == body);
+  stream.reset(Coding::kGzip, body.size());
+  done = drain(gz);
+  CHECK((done.first == Status::kDone));
+  CHECK(done.second == body);
+}
