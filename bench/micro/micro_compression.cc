@@ -11,7 +11,10 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <optional>
 #include <string>
+
+#include "cache/decoding_stream.h"
 
 namespace {
 
@@ -177,6 +180,37 @@ void BM_DecompressZstd(benchmark::State& state) {
   setRatio(state, in.size(), packed.size());
 }
 
+// cache::DecodingStream (what a hit for a client that does not accept the
+// stored coding would use), the whole body in 16 KiB chunks, against the
+// whole-buffer decoders above. reuse 0: a stream built per body (zlib's
+// inflate state or a zstd DCtx set up each time); 1: one stream reset().
+void BM_DecodingStream(benchmark::State& state) {
+  const std::string& in = body(state.range(0));
+  const bool zstd = state.range(1) != 0;
+  const std::string packed = zstd ? zstdCompress(in, 3) : deflateGzip(in, 6);
+  const bool reuse = state.range(2) != 0;
+  const larder::cache::Coding coding = zstd ? larder::cache::Coding::kZstd : larder::cache::Coding::kGzip;
+  std::string chunk, out;
+  larder::cache::DecodingStream kept(coding, in.size(), 16 * 1024);
+  for (auto _ : state) {
+    std::optional<larder::cache::DecodingStream> fresh;
+    if (reuse) {
+      kept.reset(coding, in.size());
+    } else {
+      fresh.emplace(coding, in.size(), 16 * 1024);
+    }
+    larder::cache::DecodingStream& stream = reuse ? kept : *fresh;
+    stream.feed(packed, true);
+    out.clear();
+    larder::cache::DecodingStream::Status status;
+    while ((status = stream.next(chunk)) == larder::cache::DecodingStream::Status::kChunk) out += chunk;
+    if (status != larder::cache::DecodingStream::Status::kDone) std::abort();
+    benchmark::DoNotOptimize(out.data());
+  }
+  if (out != in) state.SkipWithError("round trip differs");
+  setRatio(state, in.size(), packed.size());
+}
+
 // {body bytes, level}: gzip levels 1, 4 and 6 (zlib's default), zstd 1 and 3 (its default);
 // 65535: bench/run's body (see body()).
 void gzipArgs(benchmark::internal::Benchmark* b) {
@@ -196,5 +230,16 @@ BENCHMARK(BM_CompressZstd)->Apply(zstdArgs)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_DecompressZlib)->Apply(gzipArgs)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_DecompressLibdeflate)->Apply(gzipArgs)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_DecompressZstd)->Apply(zstdArgs)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_DecodingStream)
+    ->ArgNames({"body", "zstd", "reuse"})
+    ->Args({1024, 0, 0})
+    ->Args({1024, 0, 1})
+    ->Args({65536, 0, 0})
+    ->Args({65536, 0, 1})
+    ->Args({1024, 1, 0})
+    ->Args({1024, 1, 1})
+    ->Args({65536, 1, 0})
+    ->Args({65536, 1, 1})
+    ->Unit(benchmark::kMicrosecond);
 
 }  // namespace

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "alloc_counter.h"
 #include "store/redis/reply_arena.h"
 #include "store/redis/resp.h"
 
@@ -69,6 +70,7 @@ void BM_ReadMgetReply(benchmark::State& state) {
   reader->maxbuf = 0;
   if (mode > 0) arena.install(reader);
   arena.setBorrowing(mode == 2);
+  const uint64_t allocations = bench::allocationCount();
   for (auto _ : state) {
     redisReaderFeed(reader, reply.data(), reply.size());
     void* parsed = nullptr;
@@ -79,6 +81,7 @@ void BM_ReadMgetReply(benchmark::State& state) {
     benchmark::DoNotOptimize(parsed);
     reader->fn->freeObject(parsed);
   }
+  bench::reportAllocations(state, allocations);
   redisReaderFree(reader);
   state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * reply.size()));
 }

@@ -37,6 +37,7 @@ class Reader {
   explicit Reader(std::string_view in) : in_(in) {}
 
   size_t remaining() const { return in_.size() - pos_; }
+  size_t position() const { return pos_; }
 
   bool bytes(size_t n, std::string_view& out) {
     if (n > remaining()) return false;
@@ -95,21 +96,16 @@ bool operator==(const Entry& a, const Entry& b) {
   return true;
 }
 
-std::string encodeEntry(const Entry& entry) {
-  const bool coded = entry.decoded_length || entry.coded_here || entry.etag_weakened;
-  size_t size = kMagic.size() + 1 + 2 + 3 * 8 + 9 + 5 * 4 + entry.reason.size() + entry.identity.size() +
-                entry.body.size();
-  for (const http::Header& h : entry.headers) size += 8 + h.name.size() + h.value.size();
-  for (const auto& [key, token] : entry.versions) size += 8 + key.size() + token.size();
-  std::string out;
-  out.reserve(size);
-  out.append(kMagic);
-  putU8(out, coded ? kCodedEntryFormatVersion : kEntryFormatVersion);
+namespace {
+
+// Every field but the body, in the order both layouts share. `flags`: write
+// the flags byte (formats 2 and 3).
+void putFields(std::string& out, const Entry& entry, bool flags) {
   putLittleEndian(out, static_cast<uint16_t>(entry.status), 2);
   putLittleEndian(out, static_cast<uint64_t>(duration_cast<milliseconds>(entry.stored_at.time_since_epoch()).count()), 8);
   putLittleEndian(out, static_cast<uint64_t>(entry.ttl.count()), 8);
   putLittleEndian(out, static_cast<uint64_t>(entry.initial_age_seconds), 8);
-  if (coded) {
+  if (flags) {
     putU8(out, static_cast<uint8_t>((entry.decoded_length ? kFlagDecodedLength : 0) |
                                     (entry.coded_here ? kFlagCodedHere : 0) |
                                     (entry.etag_weakened ? kFlagEtagWeakened : 0)));
@@ -127,35 +123,28 @@ std::string encodeEntry(const Entry& entry) {
     putStr(out, key);
     putStr(out, token);
   }
-  putStr(out, entry.body);
-  return out;
 }
 
-std::optional<Entry> decodeEntry(std::string_view bytes) {
-  Reader in(bytes);
-  std::string_view magic;
-  uint64_t version = 0;
-  if (!in.bytes(kMagic.size(), magic) || magic != kMagic) return std::nullopt;
-  if (!in.littleEndian(1, version) || (version != kEntryFormatVersion && version != kCodedEntryFormatVersion))
-    return std::nullopt;
+enum class FlagsRule { kAbsent, kNonZero, kAny };
 
-  Entry entry;
+// Reads what putFields wrote into `entry`; false on anything malformed.
+bool readFields(Reader& in, Entry& entry, FlagsRule flags_rule) {
   uint64_t status = 0;
-  if (!in.littleEndian(2, status) || status < 100 || status > 999) return std::nullopt;
+  if (!in.littleEndian(2, status) || status < 100 || status > 999) return false;
   entry.status = static_cast<int>(status);
   int64_t stored_at_ms = 0, ttl_ms = 0;
-  if (!in.i64InRange(0, kMaxStoredAtMs, stored_at_ms)) return std::nullopt;
-  if (!in.i64InRange(0, kMaxTtlMs, ttl_ms)) return std::nullopt;
-  if (!in.i64InRange(0, kMaxAgeSeconds, entry.initial_age_seconds)) return std::nullopt;
-  if (version == kCodedEntryFormatVersion) {
+  if (!in.i64InRange(0, kMaxStoredAtMs, stored_at_ms)) return false;
+  if (!in.i64InRange(0, kMaxTtlMs, ttl_ms)) return false;
+  if (!in.i64InRange(0, kMaxAgeSeconds, entry.initial_age_seconds)) return false;
+  if (flags_rule != FlagsRule::kAbsent) {
     uint64_t flags = 0;
-    // No flag at all is written as version 1: one encoding per entry.
-    if (!in.littleEndian(1, flags) || flags == 0 ||
-        (flags & ~uint64_t{kFlagDecodedLength | kFlagCodedHere | kFlagEtagWeakened}) != 0)
-      return std::nullopt;
+    if (!in.littleEndian(1, flags) || (flags & ~uint64_t{kFlagDecodedLength | kFlagCodedHere | kFlagEtagWeakened}) != 0)
+      return false;
+    // Format 2 with no flag at all is written as format 1: one encoding per entry.
+    if (flags == 0 && flags_rule == FlagsRule::kNonZero) return false;
     if (flags & kFlagDecodedLength) {
       uint64_t length = 0;
-      if (!in.littleEndian(8, length)) return std::nullopt;
+      if (!in.littleEndian(8, length)) return false;
       entry.decoded_length = length;
     }
     entry.coded_here = (flags & kFlagCodedHere) != 0;
@@ -165,33 +154,131 @@ std::optional<Entry> decodeEntry(std::string_view bytes) {
   entry.ttl = milliseconds(ttl_ms);
 
   std::string_view reason, identity;
-  if (!in.str(reason) || !in.str(identity)) return std::nullopt;
+  if (!in.str(reason) || !in.str(identity)) return false;
   entry.reason.assign(reason);
   entry.identity.assign(identity);
 
   uint32_t header_count = 0;
-  if (!in.count(kMaxHeaders, header_count)) return std::nullopt;
+  if (!in.count(kMaxHeaders, header_count)) return false;
   auto& fields = entry.headers.fields();
   fields.reserve(header_count);
   for (uint32_t i = 0; i < header_count; ++i) {
     std::string_view name, value;
-    if (!in.str(name) || !in.str(value)) return std::nullopt;
+    if (!in.str(name) || !in.str(value)) return false;
     fields.push_back(http::Header{std::string(name), std::string(value)});
   }
 
   uint32_t version_count = 0;
-  if (!in.count(kMaxVersions, version_count)) return std::nullopt;
+  if (!in.count(kMaxVersions, version_count)) return false;
   entry.versions.reserve(version_count);
   for (uint32_t i = 0; i < version_count; ++i) {
     std::string_view key, token;
-    if (!in.str(key) || !in.str(token)) return std::nullopt;
+    if (!in.str(key) || !in.str(token)) return false;
     entry.versions.emplace_back(std::string(key), std::string(token));
   }
+  return true;
+}
 
-  std::string_view body;
-  if (!in.str(body)) return std::nullopt;
-  if (in.remaining() != 0) return std::nullopt;
-  entry.body.assign(body);
+// Body first: body, fields, body_length u32, version u8, magic.
+constexpr size_t kTrailerBytes = 4 + 1 + kMagic.size();
+
+// A body that could make a body-first encoding start like a head-first one
+// ("LRD" then a status whose low byte is 'R' would): such bodies are
+// written head first.
+bool mayPassForMagic(std::string_view body) {
+  const std::string_view head = body.substr(0, kMagic.size());
+  return !head.empty() && kMagic.starts_with(head);
+}
+
+bool isHeadFirst(std::string_view bytes) {
+  return bytes.size() >= kMagic.size() + 1 && bytes.starts_with(kMagic) &&
+         (bytes[kMagic.size()] == static_cast<char>(kEntryFormatVersion) ||
+          bytes[kMagic.size()] == static_cast<char>(kCodedEntryFormatVersion));
+}
+
+bool isBodyFirst(std::string_view bytes) {
+  return bytes.size() >= kTrailerBytes && bytes.ends_with(kMagic) &&
+         bytes[bytes.size() - kMagic.size() - 1] == static_cast<char>(kBodyFirstFormatVersion);
+}
+
+struct BodySpan {
+  size_t offset = 0;
+  size_t length = 0;
+};
+
+// Decodes every field but the body into `entry`; where the body is.
+std::optional<BodySpan> decodeFields(std::string_view bytes, Entry& entry) {
+  if (isHeadFirst(bytes)) {
+    Reader in(bytes.substr(kMagic.size() + 1));
+    const bool coded = bytes[kMagic.size()] == static_cast<char>(kCodedEntryFormatVersion);
+    if (!readFields(in, entry, coded ? FlagsRule::kNonZero : FlagsRule::kAbsent)) return std::nullopt;
+    std::string_view body;
+    if (!in.str(body) || in.remaining() != 0) return std::nullopt;
+    return BodySpan{kMagic.size() + 1 + in.position() - body.size(), body.size()};
+  }
+  if (!isBodyFirst(bytes)) return std::nullopt;
+  Reader trailer(bytes.substr(bytes.size() - kTrailerBytes, 4));
+  uint64_t body_length = 0;
+  if (!trailer.littleEndian(4, body_length) || body_length > bytes.size() - kTrailerBytes) return std::nullopt;
+  // encodeEntry writes such a body head first (see the header).
+  if (mayPassForMagic(bytes.substr(0, body_length))) return std::nullopt;
+  Reader in(bytes.substr(body_length, bytes.size() - kTrailerBytes - body_length));
+  if (!readFields(in, entry, FlagsRule::kAny) || in.remaining() != 0) return std::nullopt;
+  return BodySpan{0, body_length};
+}
+
+}  // namespace
+
+std::string encodeEntry(const Entry& entry, EntryLayout layout) {
+  const bool body_first = layout == EntryLayout::kBodyFirst && !mayPassForMagic(entry.body);
+  const bool flags = body_first || entry.decoded_length || entry.coded_here || entry.etag_weakened;
+  size_t size = kMagic.size() + 1 + 2 + 3 * 8 + 9 + 5 * 4 + entry.reason.size() + entry.identity.size() +
+                entry.body.size();
+  for (const http::Header& h : entry.headers) size += 8 + h.name.size() + h.value.size();
+  for (const auto& [key, token] : entry.versions) size += 8 + key.size() + token.size();
+  std::string out;
+  out.reserve(size);
+  if (body_first) {
+    out.append(entry.body);
+    putFields(out, entry, true);
+    putLittleEndian(out, static_cast<uint32_t>(entry.body.size()), 4);
+    putU8(out, kBodyFirstFormatVersion);
+    out.append(kMagic);
+    return out;
+  }
+  out.append(kMagic);
+  putU8(out, flags ? kCodedEntryFormatVersion : kEntryFormatVersion);
+  putFields(out, entry, flags);
+  putStr(out, entry.body);
+  return out;
+}
+
+std::optional<EntryLayout> layoutOf(std::string_view bytes) {
+  if (isHeadFirst(bytes)) return EntryLayout::kHeadFirst;
+  if (isBodyFirst(bytes)) return EntryLayout::kBodyFirst;
+  return std::nullopt;
+}
+
+std::optional<Entry> decodeEntry(std::string_view bytes) {
+  Entry entry;
+  const std::optional<BodySpan> body = decodeFields(bytes, entry);
+  if (!body) return std::nullopt;
+  entry.body.assign(bytes.substr(body->offset, body->length));
+  return entry;
+}
+
+std::optional<Entry> decodeOwnedEntry(std::string&& bytes) {
+  Entry entry;
+  const std::optional<BodySpan> body = decodeFields(bytes, entry);
+  if (!body) return std::nullopt;
+  // Body first: a truncation. Head first: the body is the tail, moved to the
+  // front in place (no allocation).
+  if (body->offset == 0) {
+    bytes.resize(body->length);
+  } else {
+    bytes.erase(0, body->offset);
+  }
+  entry.body = std::move(bytes);
   return entry;
 }
 

@@ -5,8 +5,10 @@
 // (compared on read, DESIGN invariant 7); and the namespace versions it was
 // fetched under (DESIGN invariant 3).
 //
-// Layout, format version 1. Integers are little-endian; str = u32 length,
-// then that many bytes.
+// Layouts. Integers are little-endian; str = u32 length, then that many
+// bytes. Two layouts hold the same fields; decodeEntry reads both.
+//
+// Head first (format versions 1 and 2, written before issue 13):
 //   "LRDR"            4 bytes, magic
 //   version           u8 = 1
 //   status            u16, 100..999
@@ -23,11 +25,34 @@
 //   flags             u8: bit 0 decoded_length follows, bit 1 coded_here,
 //                     bit 2 etag_weakened; other bits must be 0
 //   decoded_length    u64, if flagged
-// Nothing may follow the body. Decoding bytes from a shared store is
-// untrusted input: every length is checked before it is used.
+// Nothing may follow the body.
+//
+// Body first (format version 3, written by default): the body's bytes come
+// first, so that decoding an owned buffer (decodeEntry(std::string&&))
+// keeps them where they are and only truncates the buffer: a hit copies a
+// body once, from the Redis reply into that buffer (issue 13).
+//   body              body_length bytes, not starting with a prefix of "LRDR"
+//   status, stored_at, ttl, initial_age   as above
+//   flags             u8 as above (0 allowed), decoded_length u64 if flagged
+//   reason, identity, headers, versions   as above
+//   body_length       u32
+//   version           u8 = 3
+//   "LRDR"            4 bytes, magic, at the very end
+// Which layout: bytes starting with "LRDR" and version 1 or 2 are head
+// first, and nothing else is; otherwise bytes ending in version 3 and
+// "LRDR" are body first. encodeEntry writes a body that starts with a
+// prefix of "LRDR" ("L", "LR", ...) head first, so that no encoding can be
+// read in the other layout (a body's bytes, which the upstream chooses,
+// never pass for fields). An empty
+// body's layout starts with the status, whose second byte is at most 3.
+// larder before version 3 reads a body-first entry as a miss.
+//
+// Decoding bytes from a shared store is untrusted input: every length is
+// checked before it is used.
 #pragma once
 
 #include <chrono>
+#include <concepts>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -42,6 +67,7 @@ namespace larder::cache {
 
 inline constexpr uint8_t kEntryFormatVersion = 1;
 inline constexpr uint8_t kCodedEntryFormatVersion = 2;
+inline constexpr uint8_t kBodyFirstFormatVersion = 3;
 inline constexpr uint32_t kMaxHeaders = 10000;
 inline constexpr uint32_t kMaxVersions = 10000;
 // The longest TTL an entry can carry (and the largest initial age); policy
@@ -71,16 +97,43 @@ struct Entry {
 // Field by field; headers compare in order, names exactly.
 bool operator==(const Entry& a, const Entry& b);
 
+enum class EntryLayout {
+  kBodyFirst,  // format version 3 (head first if the body starts with a prefix of "LRDR")
+  kHeadFirst,  // format version 1, or 2 if the entry has decoded_length, coded_here or etag_weakened
+};
+
 // Precondition: the entry fits the layout (status 100..999, times in range,
 // at most kMaxHeaders fields and kMaxVersions versions, each string and the
 // body under 4 GiB); the caller builds entries from parsed responses, which
 // satisfy it. Out-of-range values would fail to decode, never mis-decode.
-std::string encodeEntry(const Entry& entry);
+// kHeadFirst is for instances that must stay readable by larder before
+// format version 3, and for tests of that layout.
+std::string encodeEntry(const Entry& entry, EntryLayout layout = EntryLayout::kBodyFirst);
 
-// Writes version 1 unless the entry has decoded_length, coded_here or etag_weakened.
-// nullopt for anything that is not a complete, well-formed version-1 or 2 entry:
-// wrong magic or version, a length past the end, a count over its cap, a
-// value out of range, trailing bytes. Never reads out of bounds.
+// The layout `bytes` would be decoded in; nullopt if neither (see the top).
+std::optional<EntryLayout> layoutOf(std::string_view bytes);
+
+// nullopt for anything that is not a complete, well-formed entry of format
+// version 1, 2 or 3: wrong magic or version, a length past the end, a count
+// over its cap, a value out of range, trailing bytes. Never reads out of
+// bounds. Copies the body out of `bytes`.
 std::optional<Entry> decodeEntry(std::string_view bytes);
+
+// The same, taking the bytes: the body is the buffer itself, truncated
+// (format 3) or with the head moved out of its way (formats 1 and 2), never
+// a second allocation of the body's size. Callers that own the bytes (a
+// LookupResult's entry) should use this one:
+// decodeEntry(std::move(*result.entry)). On nullopt, `bytes` is consumed
+// all the same.
+std::optional<Entry> decodeOwnedEntry(std::string&& bytes);
+
+// decodeEntry(std::move(a_string)) is decodeOwnedEntry. A template that
+// takes only a std::string rvalue, so that a literal or a const string
+// still means the string_view overload (no ambiguity for existing callers).
+template <typename T>
+  requires std::same_as<T, std::string>
+std::optional<Entry> decodeEntry(T&& bytes) {
+  return decodeOwnedEntry(std::move(bytes));
+}
 
 }  // namespace larder::cache

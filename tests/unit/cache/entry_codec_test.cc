@@ -29,6 +29,10 @@ Entry sampleEntry() {
   return entry;
 }
 
+// The tests below written before format version 3 check the head-first
+// layout, which larder still reads (entries stored by earlier versions).
+std::string headFirst(const Entry& entry) { return encodeEntry(entry, EntryLayout::kHeadFirst); }
+
 void putU32(std::string& bytes, size_t at, uint32_t v) {
   for (int i = 0; i < 4; ++i) bytes[at + i] = static_cast<char>((v >> (8 * i)) & 0xff);
 }
@@ -45,19 +49,19 @@ constexpr size_t kReasonLengthAt = 31;
 
 TEST_CASE("codec round trip keeps every field") {
   const Entry entry = sampleEntry();
-  const std::string bytes = encodeEntry(entry);
+  const std::string bytes = headFirst(entry);
   CHECK(bytes.substr(0, 5) == std::string("LRDR\x01", 5));
   const auto decoded = decodeEntry(bytes);
   REQUIRE(decoded.has_value());
   CHECK(*decoded == entry);
   CHECK(decoded->headers.fields()[1].value == "\"abc\"");
-  CHECK(encodeEntry(*decoded) == bytes);
+  CHECK(headFirst(*decoded) == bytes);
 }
 
 TEST_CASE("codec round trip of an empty entry and of edge values") {
   Entry empty;
   empty.stored_at = base::WallTime(std::chrono::milliseconds(0));
-  const auto decoded = decodeEntry(encodeEntry(empty));
+  const auto decoded = decodeEntry(headFirst(empty));
   REQUIRE(decoded.has_value());
   CHECK(*decoded == empty);
 
@@ -67,7 +71,7 @@ TEST_CASE("codec round trip of an empty entry and of edge values") {
   edges.ttl = 0ms;
   edges.body.assign(100000, 'x');
   for (int i = 0; i < 500; ++i) edges.headers.add("X-H" + std::to_string(i), std::string(static_cast<size_t>(i), 'v'));
-  const auto decoded_edges = decodeEntry(encodeEntry(edges));
+  const auto decoded_edges = decodeEntry(headFirst(edges));
   REQUIRE(decoded_edges.has_value());
   CHECK(*decoded_edges == edges);
 }
@@ -75,13 +79,13 @@ TEST_CASE("codec round trip of an empty entry and of edge values") {
 TEST_CASE("stored_at is kept to the millisecond") {
   Entry entry = sampleEntry();
   entry.stored_at = base::WallTime(std::chrono::milliseconds(1000)) + std::chrono::microseconds(999);
-  const auto decoded = decodeEntry(encodeEntry(entry));
+  const auto decoded = decodeEntry(headFirst(entry));
   REQUIRE(decoded.has_value());
   CHECK(decoded->stored_at == base::WallTime(std::chrono::milliseconds(1000)));
 }
 
 TEST_CASE("truncated input at every length is rejected") {
-  const std::string bytes = encodeEntry(sampleEntry());
+  const std::string bytes = headFirst(sampleEntry());
   for (size_t n = 0; n < bytes.size(); ++n) {
     CAPTURE(n);
     CHECK_FALSE(decodeEntry(std::string_view(bytes).substr(0, n)).has_value());
@@ -89,7 +93,7 @@ TEST_CASE("truncated input at every length is rejected") {
 }
 
 TEST_CASE("malformed headers and fields are rejected") {
-  const std::string good = encodeEntry(sampleEntry());
+  const std::string good = headFirst(sampleEntry());
   REQUIRE(decodeEntry(good).has_value());
   struct Row {
     const char* name;
@@ -127,7 +131,7 @@ TEST_CASE("malformed headers and fields are rejected") {
 TEST_CASE("header and version counts are capped and checked against the input size") {
   Entry entry;
   entry.reason = "";
-  const std::string base = encodeEntry(entry);
+  const std::string base = headFirst(entry);
   // Empty entry: header count at 39, version count at 43.
   const size_t header_count_at = kReasonLengthAt + 4 + 4;
   const size_t version_count_at = header_count_at + 4;
@@ -153,14 +157,14 @@ TEST_CASE("header and version counts are capped and checked against the input si
 
   Entry at_cap;
   for (uint32_t i = 0; i < kMaxHeaders; ++i) at_cap.headers.add("", "");
-  CHECK(decodeEntry(encodeEntry(at_cap)).has_value());
+  CHECK(decodeEntry(headFirst(at_cap)).has_value());
   at_cap.headers.add("", "");
-  CHECK_FALSE(decodeEntry(encodeEntry(at_cap)).has_value());
+  CHECK_FALSE(decodeEntry(headFirst(at_cap)).has_value());
 }
 
 TEST_CASE("random bytes and random mutations never crash the decoder") {
   std::mt19937_64 rng(12345);
-  const std::string good = encodeEntry(sampleEntry());
+  const std::string good = headFirst(sampleEntry());
   for (int i = 0; i < 20000; ++i) {
     std::string bytes;
     if (i % 2 == 0) {
@@ -175,7 +179,7 @@ TEST_CASE("random bytes and random mutations never crash the decoder") {
     const auto decoded = decodeEntry(bytes);
     if (decoded) {
       // Whatever decodes is canonical: it re-encodes to the same bytes.
-      CHECK(encodeEntry(*decoded) == bytes);
+      CHECK(encodeEntry(*decoded, *layoutOf(bytes)) == bytes);
     }
   }
 }
@@ -185,7 +189,7 @@ TEST_CASE("format version 2: coded entries keep their decoded length and flags")
   entry.decoded_length = 123456;
   entry.coded_here = true;
   entry.etag_weakened = true;
-  const std::string bytes = encodeEntry(entry);
+  const std::string bytes = headFirst(entry);
   CHECK(bytes[kVersionAt] == '\x02');
   auto decoded = decodeEntry(bytes);
   REQUIRE(decoded.has_value());
@@ -196,10 +200,10 @@ TEST_CASE("format version 2: coded entries keep their decoded length and flags")
     if (flags & 1) e.decoded_length = 0;
     e.coded_here = (flags & 2) != 0;
     e.etag_weakened = (flags & 4) != 0;
-    auto d = decodeEntry(encodeEntry(e));
+    auto d = decodeEntry(headFirst(e));
     REQUIRE(d.has_value());
     CHECK(*d == e);
-    CHECK(encodeEntry(e)[kVersionAt] == (flags == 0 ? '\x01' : '\x02'));
+    CHECK(headFirst(e)[kVersionAt] == (flags == 0 ? '\x01' : '\x02'));
   }
   // Unknown flag bits, a missing length and truncation are refused.
   const size_t flags_at = kAgeAt + 8;
@@ -211,9 +215,125 @@ TEST_CASE("format version 2: coded entries keep their decoded length and flags")
   CHECK_FALSE(decodeEntry(no_length).has_value());
   // Version 2 with no flag is not canonical (that entry is written as
   // version 1), so it is refused: found by entry_codec_fuzz.
-  std::string no_flags = encodeEntry(sampleEntry());
+  std::string no_flags = headFirst(sampleEntry());
   no_flags[kVersionAt] = '\x02';
   no_flags.insert(flags_at, 1, '\0');
   CHECK_FALSE(decodeEntry(no_flags).has_value());
   for (size_t n = 0; n < bytes.size(); ++n) CHECK_FALSE(decodeEntry(std::string_view(bytes).substr(0, n)).has_value());
+}
+
+TEST_CASE("body first (format 3) is the default: body, fields, length, version, magic") {
+  const Entry entry = sampleEntry();
+  const std::string bytes = encodeEntry(entry);
+  CHECK(layoutOf(bytes) == EntryLayout::kBodyFirst);
+  CHECK(bytes.substr(0, entry.body.size()) == entry.body);
+  CHECK(bytes.substr(bytes.size() - 9) == std::string("\x11\x00\x00\x00\x03LRDR", 9));
+  auto decoded = decodeEntry(bytes);
+  REQUIRE(decoded.has_value());
+  CHECK(*decoded == entry);
+  CHECK(encodeEntry(*decoded) == bytes);
+  // Every flag combination, and an empty body.
+  for (int flags = 0; flags < 8; ++flags) {
+    Entry e = sampleEntry();
+    if (flags & 1) e.decoded_length = 77;
+    e.coded_here = (flags & 2) != 0;
+    e.etag_weakened = (flags & 4) != 0;
+    if (flags == 5) e.body.clear();
+    const std::string coded = encodeEntry(e);
+    CHECK(layoutOf(coded) == EntryLayout::kBodyFirst);
+    auto d = decodeEntry(coded);
+    REQUIRE(d.has_value());
+    CHECK(*d == e);
+  }
+}
+
+TEST_CASE("decoding owned bytes keeps the body in the same buffer, in both layouts") {
+  Entry entry = sampleEntry();
+  entry.body.assign(64 * 1024, 'j');
+  for (EntryLayout layout : {EntryLayout::kBodyFirst, EntryLayout::kHeadFirst}) {
+    CAPTURE(static_cast<int>(layout));
+    std::string bytes = encodeEntry(entry, layout);
+    const char* buffer = bytes.data();
+    auto decoded = decodeEntry(std::move(bytes));
+    REQUIRE(decoded.has_value());
+    CHECK(*decoded == entry);
+    CHECK(decoded->body.data() == buffer);  // no second 64 KiB allocation, no copy into one
+  }
+  CHECK_FALSE(decodeEntry(std::string("LRDR")).has_value());
+  CHECK_FALSE(decodeEntry(std::string("{\"not\":\"an entry\"}")).has_value());
+}
+
+TEST_CASE("a body starting like the magic is written head first, so no entry reads as the other layout") {
+  // "LRD" then status 338 (low byte 'R', high byte 1) would begin "LRDR\x01"
+  // body first: a head-first version-1 prefix.
+  for (const char* body : {"L", "LR", "LRD", "LRDR", "LRDR\x01", "LRDRbody"}) {
+    CAPTURE(body);
+    Entry entry = sampleEntry();
+    entry.status = 338;
+    entry.body = body;
+    const std::string bytes = encodeEntry(entry);
+    CHECK(layoutOf(bytes) == EntryLayout::kHeadFirst);
+    auto decoded = decodeEntry(bytes);
+    REQUIRE(decoded.has_value());
+    CHECK(*decoded == entry);
+  }
+  // A forged body-first encoding of such a body is refused (not canonical).
+  Entry entry = sampleEntry();
+  entry.body = "xRDRbody";
+  std::string forged = encodeEntry(entry);
+  REQUIRE(decodeEntry(forged).has_value());
+  forged[0] = 'L';
+  CHECK_FALSE(decodeEntry(forged).has_value());
+  forged[0] = 'M';
+  CHECK(decodeEntry(forged).has_value());
+}
+
+TEST_CASE("body first: truncation, a wrong body length, a bad trailer and trailing bytes are rejected") {
+  const std::string good = encodeEntry(sampleEntry());
+  REQUIRE(decodeEntry(good).has_value());
+  for (size_t n = 0; n < good.size(); ++n) {
+    CAPTURE(n);
+    CHECK_FALSE(decodeEntry(std::string_view(good).substr(0, n)).has_value());
+    CHECK_FALSE(decodeEntry(std::string_view(good).substr(n + 1)).has_value());  // cut at the front
+  }
+  const size_t length_at = good.size() - 9;
+  struct Row {
+    const char* name;
+    size_t at;
+    std::string patch;
+  };
+  const Row rows[] = {
+      {"body length one short", length_at, "\x10"},
+      {"body length one long", length_at, "\x12"},
+      {"body length past the end", length_at, "\xff\xff\xff\x7f"},
+      {"format version 2 at the end", good.size() - 5, "\x02"},
+      {"format version 4 at the end", good.size() - 5, "\x04"},
+      {"wrong magic at the end", good.size() - 4, "LRDX"},
+      {"status 99", 17, std::string("\x63\x00", 2)},
+      {"unknown flag bit", 17 + 2 + 24, "\x08"},
+  };
+  for (const Row& row : rows) {
+    CAPTURE(row.name);
+    std::string bytes = good;
+    bytes.replace(row.at, row.patch.size(), row.patch);
+    CHECK_FALSE(decodeEntry(bytes).has_value());
+    CHECK_FALSE(decodeEntry(std::string(bytes)).has_value());
+  }
+  CHECK_FALSE(decodeEntry(good + "x").has_value());
+  CHECK_FALSE(decodeEntry(std::string(9, '\0') + "\x03LRDR").has_value());
+}
+
+TEST_CASE("random mutations of a body-first entry never crash and decode only canonically") {
+  std::mt19937_64 rng(777);
+  const std::string good = encodeEntry(sampleEntry());
+  for (int i = 0; i < 20000; ++i) {
+    std::string bytes = good;
+    const int flips = 1 + static_cast<int>(rng() % 4);
+    for (int f = 0; f < flips; ++f) bytes[rng() % bytes.size()] = static_cast<char>(rng());
+    const auto decoded = decodeEntry(bytes);
+    if (decoded) CHECK(encodeEntry(*decoded, *layoutOf(bytes)) == bytes);
+    const auto owned = decodeEntry(std::string(bytes));
+    CHECK(owned.has_value() == decoded.has_value());
+    if (owned && decoded) CHECK(*owned == *decoded);
+  }
 }
