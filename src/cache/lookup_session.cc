@@ -47,11 +47,14 @@ std::string fillKeyFor(std::string_view entry_key, bool unavailable,
 }
 
 // Decodes only when the body will be sent in the identity form: a 304 and
-// a client that accepts the stored coding need no decoding (a HEAD does,
-// for its Content-Length). Idempotent: the identity form stays as it is.
+// a client that accepts the stored coding need no decoding (a HEAD of a
+// small entry does, for its Content-Length), and a large entry is decoded
+// while it is sent. Idempotent: the identity form stays as it is.
 bool readyForClient(Entry& entry, const http::HeaderMap& request_headers, uint64_t limit) {
   namespace m = base::metrics;
   if (servesStoredForm(entry, request_headers) || clientHasCurrent(request_headers, entry.headers)) return true;
+  // Decoded while it is sent (proxy/exchange_cache.cc), within the limit.
+  if (decodesWhileSending(entry, request_headers) && *entry.decoded_length <= limit) return true;
   const DecodeError error = toIdentityForm(entry, limit);
   m::cache_decodes.add(m::index(error == DecodeError::kNone     ? m::DecodeResult::kOk
                                 : error == DecodeError::kTooBig ? m::DecodeResult::kTooBig
@@ -162,7 +165,7 @@ void LookupSession::onLookup(LookupResult&& result) {
   seen_versions_ = std::move(result.versions);
   seen_versions_.resize(version_keys_.size());
   std::optional<Entry> entry;
-  if (result.entry) entry = decodeEntry(*result.entry);
+  if (result.entry) entry = decodeEntry(std::move(*result.entry));
   // DESIGN invariant 7: the full identity decides, never the digest alone.
   // Invariant 3: every namespace must still hold the token it was fetched
   // under; an entry from before a write is never served, not even stale.

@@ -101,16 +101,28 @@ DecodeError toIdentityForm(Entry& entry, uint64_t limit) {
   if (decoded.error != DecodeError::kNone) return decoded.error;
   if (decoded.body.size() != *entry.decoded_length) return DecodeError::kCorrupt;
   entry.body = std::move(decoded.body);
+  toIdentityFields(entry);
+  entry.decoded_length.reset();
+  entry.coded_here = false;
+  return DecodeError::kNone;
+}
+
+bool decodesWhileSending(const Entry& entry, const http::HeaderMap& request_headers) {
+  const Coding coding = storedCoding(entry);
+  return (coding == Coding::kGzip || coding == Coding::kZstd) && !request_headers.has("Range") &&
+         entry.decoded_length.has_value() && *entry.decoded_length >= kDecodeWhileSendingFrom &&
+         !servesStoredForm(entry, request_headers);
+}
+
+void toIdentityFields(Entry& entry) {
   entry.headers.remove("Content-Encoding");
-  if (entry.headers.has("Content-Length")) entry.headers.set("Content-Length", std::to_string(entry.body.size()));
+  if (entry.headers.has("Content-Length"))
+    entry.headers.set("Content-Length", std::to_string(entry.decoded_length.value_or(entry.body.size())));
   // The identity form is the upstream's own: so is its strong ETag.
   const std::string* etag = entry.headers.find("ETag");
   if (entry.etag_weakened && etag != nullptr && etag->rfind("W/", 0) == 0)
     entry.headers.set("ETag", etag->substr(2));
-  entry.decoded_length.reset();
-  entry.coded_here = false;
   entry.etag_weakened = false;
-  return DecodeError::kNone;
 }
 
 void setUpstreamValidators(const Entry& stale, http::HeaderMap& request_headers) {

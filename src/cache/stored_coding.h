@@ -20,6 +20,7 @@
 // entries larder coded (the Vary added here is for caches downstream).
 #pragma once
 
+#include <cstdint>
 #include <string_view>
 
 #include "cache/compression.h"
@@ -55,6 +56,25 @@ void setUpstreamValidators(const Entry& stale, http::HeaderMap& request_headers)
 // judged (cache::decideStore) as the upstream's answer was; codeForStore
 // adds it again.
 void removeAddedVary(const Entry& entry, http::HeaderMap& headers);
+
+// A coded entry whose identity form is at least this large is decoded while
+// it is sent (cache::DecodingStream, one chunk at a time as the client
+// drains) instead of whole before the head: a client that does not accept
+// the stored coding then costs a chunk of memory, not the identity body.
+// Smaller entries are decoded whole first, so a stored body that does not
+// decode is a miss (refilled) rather than a cut answer.
+inline constexpr uint64_t kDecodeWhileSendingFrom = 256 * 1024;
+
+// Whether this request gets `entry`'s identity form decoded while it is
+// sent: a gzip or zstd entry the client does not accept, asked for whole
+// (ranges apply to the identity form, so they decode first), whose
+// decoded_length is at least kDecodeWhileSendingFrom.
+bool decodesWhileSending(const Entry& entry, const http::HeaderMap& request_headers);
+
+// The identity form's fields on a coded entry, in place, its body left
+// coded: Content-Encoding removed, Content-Length (if present) the decoded
+// length, the ETag strong again if larder weakened it.
+void toIdentityFields(Entry& entry);
 
 // Turns `entry` into its identity form, in place: body decoded (at most
 // `limit` bytes, and exactly decoded_length), Content-Encoding removed, the

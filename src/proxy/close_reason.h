@@ -24,6 +24,7 @@ namespace larder::proxy {
   X(kClientError, "client_error", true, "client connection error")                \
   X(kUpstreamFailed, "upstream_failed", true, "upstream failed mid-response")     \
   X(kFellBehind, "fell_behind", true, "reader fell behind an unstored shared answer's window") \
+  X(kStoredCorrupt, "stored_corrupt", true, "a stored entry stopped decoding mid-answer")  \
   X(kConnectionLimit, "connection_limit", true, "worker connection limit reached")
 
 enum class CloseReason {

@@ -322,6 +322,10 @@ void Exchange::writeLastChunk() {
 }
 
 void Exchange::onClientDrained() {
+  if (decoding_) {
+    sendDecoded();  // a large coded entry, decoded at the client's pace
+    return;
+  }
   if (reading_.head_sent && reading_.fill) {
     onFillProgress();  // a reader of a fill reads at its own pace
     return;

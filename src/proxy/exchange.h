@@ -31,6 +31,7 @@
 #include "cache/cache_status.h"
 #include "cache/digest.h"
 #include "cache/coalescer.h"
+#include "cache/decoding_stream.h"
 #include "cache/entry_codec.h"
 #include "cache/lookup_session.h"
 #include "cache/store.h"
@@ -177,6 +178,9 @@ class Exchange : public upstream::ResponseHandler {
   // Schedules another attempt if the write's answer may still wait.
   bool retryInvalidation();
 
+  // Writes decoded chunks while the client keeps up; finishes or cuts.
+  void sendDecoded();
+
   // exchange_fill.cc
   void missed(bool lead, std::shared_ptr<cache::Fill> fill, CacheVerdict verdict);
   void waitForFill();
@@ -253,6 +257,16 @@ class Exchange : public upstream::ResponseHandler {
     std::unique_ptr<net::Timer> lock_timer;
   };
 
+  // A large coded entry sent decoded (cache::decodesWhileSending): the
+  // stored bytes, decoded a chunk at a time as the client drains.
+  struct EntryDecoding {
+    EntryDecoding(cache::Coding coding, uint64_t length, std::string stored);
+    std::string coded;  // what `stream` reads: declared first, outlives it
+    cache::DecodingStream stream;
+    uint64_t length;    // the decoded length, sent as Content-Length
+    std::string held;   // the newest chunk, sent once the next is known
+  };
+
   // A shadow route's request (exchange_shadow.cc): what the cache would
   // have done, for a sampled would-be hit the comparison of the stored
   // answer with the fresh one, and the leading miss's capture for the store.
@@ -289,6 +303,7 @@ class Exchange : public upstream::ResponseHandler {
   HeldWrite write_;
   FillReading reading_;
   Shadow shadow_;
+  std::unique_ptr<EntryDecoding> decoding_;
   net::Liveness liveness_;  // last member: dies first
 };
 

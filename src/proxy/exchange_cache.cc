@@ -7,6 +7,7 @@
 #include <algorithm>
 
 #include "base/log.h"
+#include "base/metric_catalog.h"
 #include "cache/key.h"
 #include "cache/lookup_session.h"
 #include "cache/policy.h"
@@ -162,6 +163,10 @@ void Exchange::serveEntry(cache::Entry&& entry, CacheVerdict verdict) {
   report_.verdict = verdict;
   base::WallTime now = base::WallClock::now();
   bool not_modified = cache::clientHasCurrent(request_.headers, entry.headers);
+  const cache::Coding coding = cache::storedCoding(entry);
+  const bool decode_while_sending = !not_modified && cache::decodesWhileSending(entry, request_.headers);
+  const uint64_t decoded_length = entry.decoded_length.value_or(0);
+  if (decode_while_sending) cache::toIdentityFields(entry);
   http::HeaderMap headers = not_modified ? cache::notModifiedHeaders(entry.headers)
                                          : std::move(entry.headers);
   // Stored with the field by an instance configured to keep it.
@@ -187,7 +192,7 @@ void Exchange::serveEntry(cache::Entry&& entry, CacheVerdict verdict) {
   if (report_.status == 204) {
     headers.remove("Content-Length");  // RFC 9110 §8.6, as in sendResponseHead
   } else if (!not_modified) {
-    headers.set("Content-Length", std::to_string(body.size()));
+    headers.set("Content-Length", std::to_string(decode_while_sending ? decoded_length : body.size()));
   }
   addCacheStatusFields(headers);
   keep_alive_ = keep_alive_ && !client_.isShuttingDown();
@@ -203,11 +208,63 @@ void Exchange::serveEntry(cache::Entry&& entry, CacheVerdict verdict) {
                            headers, head);
   if (head_request_ || not_modified || body.empty()) {
     client_.write(std::move(head));
+  } else if (decode_while_sending) {
+    client_.write(std::move(head));
+    decoding_ = std::make_unique<EntryDecoding>(coding, decoded_length, std::move(body));
+    setState(ExchangeState::kStreamingResponse);
+    sendDecoded();
+    return;
   } else {
     report_.body_bytes = body.size();
     client_.write(std::move(head), std::move(body));
   }
   finish();
+}
+
+Exchange::EntryDecoding::EntryDecoding(cache::Coding coding, uint64_t decoded_length, std::string stored)
+    : coded(std::move(stored)), stream(coding, decoded_length, 64 * 1024), length(decoded_length) {
+  stream.feed(coded, /*last=*/true);
+}
+
+// The last decoded chunk is held back until the stream has ended whole:
+// an entry that turns out corrupt at its end (gzip's CRC, a bomb past the
+// recorded length) never reaches the client as a complete-looking answer.
+void Exchange::sendDecoded() {
+  namespace m = base::metrics;
+  while (client_.writeQueueBytes() < kClientHighWater) {
+    std::string chunk;
+    const cache::DecodingStream::Status status = decoding_->stream.next(chunk);
+    if (status == cache::DecodingStream::Status::kChunk) {
+      if (!decoding_->held.empty()) {
+        report_.body_bytes += decoding_->held.size();
+        client_.write(std::move(decoding_->held));
+      }
+      decoding_->held = std::move(chunk);
+      continue;
+    }
+    // Content-Length promised exactly `length` bytes: fewer is corrupt too.
+    const bool whole = status == cache::DecodingStream::Status::kDone &&
+                       decoding_->stream.total() == decoding_->length;
+    m::cache_decodes.add(m::index(whole ? m::DecodeResult::kOk
+                                  : status == cache::DecodingStream::Status::kTooBig ? m::DecodeResult::kTooBig
+                                                                                     : m::DecodeResult::kCorrupt),
+                         1);
+    std::string last = std::move(decoding_->held);
+    decoding_.reset();
+    if (whole) {
+      report_.body_bytes += last.size();
+      if (!last.empty()) client_.write(std::move(last));
+      finish();
+      return;
+    }
+    // The head is out: the only honest end is a cut (the client sees a
+    // short body, never a wrong one). The entry's TTL or a write ends it.
+    LOG_WARN("stored entry for {} {} stopped decoding ({}) after {} bytes: connection cut", request_.method,
+             request_.target, cache::toString(status), report_.body_bytes);
+    keep_alive_ = false;
+    client_.abort(CloseReason::kStoredCorrupt);  // may destroy this
+    return;
+  }
 }
 
 void Exchange::bypass(std::string_view reason) {

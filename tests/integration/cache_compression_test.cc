@@ -356,4 +356,85 @@ TEST_CASE("a compressed entry is revalidated with the upstream's own ETag, and s
   CHECK(f.cache->upstream.requestCount() == 2);
 }
 
+// Past cache::kDecodeWhileSendingFrom (256 KiB) an identity client's body is
+// decoded while it is sent, a chunk at a time, instead of whole first.
+TEST_CASE("a large compressed entry is decoded while it is sent to an identity client") {
+  Fixture f;
+  const std::string json = apiJson(900 * 1024);
+  f.cache->customize([&](const RecordedRequest&, FakeResponse& r) {
+    r.headers = {{"Content-Type", "application/json"}, {"ETag", "\"big\""}};
+    r.body = json;
+  });
+  HttpClient client = f.cache->client();
+  CHECK(mustGet(client, "/api/large").body == json);
+  REQUIRE(f.cache->waitForEntries(1));
+  const double decoded_before = f.metric("larder_cache_decodes_total{result=\"ok\"}");
+
+  HttpResponse plain = mustGet(client, "/api/large");
+  CHECK(xCache(plain) == "HIT");
+  CHECK(plain.header("Content-Length") == std::to_string(json.size()));
+  CHECK_FALSE(plain.hasHeader("Content-Encoding"));
+  CHECK(plain.header("ETag") == "\"big\"");  // the upstream's strong tag again
+  CHECK((plain.body == json));
+  CHECK(f.metric("larder_cache_decodes_total{result=\"ok\"}") == decoded_before + 1);
+
+  auto head = client.request("HEAD", "/api/large");
+  REQUIRE(head.has_value());
+  CHECK(head->header("Content-Length") == std::to_string(json.size()));
+  CHECK(head->body.empty());
+  CHECK(f.metric("larder_cache_decodes_total{result=\"ok\"}") == decoded_before + 1);  // nothing decoded
+
+  HttpResponse gz = mustGet(client, "/api/large", kGzipClient);
+  CHECK(gz.header("Content-Encoding") == "gzip");
+  CHECK(gunzip(gz.body, json.size()) == json);
+  // The connection stays usable after a decoded answer.
+  CHECK((mustGet(client, "/api/large").body == json));
+  CHECK(f.cache->upstream.requestCount() == 1);
+}
+
+TEST_CASE("a large stored entry that stops decoding is cut short, never sent whole and wrong") {
+  // Each forgery keeps the recorded length: a body truncated (the gzip
+  // stream ends early), and a bomb (it inflates past the recorded length
+  // exactly at its end, so a sender that did not hold back its last chunk
+  // would have sent the full Content-Length of wrong bytes).
+  for (int forgery = 0; forgery < 2; ++forgery) {
+    CAPTURE(forgery);
+    Fixture f;
+    const std::string json = apiJson(600 * 1024);
+    f.cache->customize([&](const RecordedRequest&, FakeResponse& r) {
+      r.headers = {{"Content-Type", "application/json"}};
+      r.body = json;
+    });
+    HttpClient client = f.cache->client();
+    mustGet(client, "/api/forged");
+    REQUIRE(f.cache->waitForEntries(1));
+    auto entry = cache::decodeEntry(f.entryBytes());
+    REQUIRE(entry.has_value());
+    REQUIRE(entry->decoded_length == json.size());
+    if (forgery == 0) {
+      entry->body.resize(entry->body.size() / 2);
+    } else {
+      entry->body = gzip(json + std::string(4 * 1024 * 1024, 'x'), 9);
+    }
+    if (entry->headers.has("Content-Length")) entry->headers.set("Content-Length", std::to_string(entry->body.size()));
+    const std::string key = f.cache->entryKeys().at(0);
+    REQUIRE(f.cache->redis->command({"SET", key, cache::encodeEntry(*entry), "KEEPTTL"}).type ==
+            RedisReply::Type::kStatus);
+
+    HttpClient victim = f.cache->client();
+    REQUIRE(victim.send(fmt::format("GET /api/forged HTTP/1.1\r\nHost: 127.0.0.1:{}\r\n\r\n", victim.port())));
+    auto cut = victim.readResponseDiscardingBody(10s);
+    REQUIRE(cut.has_value());
+    CHECK(cut->status == 200);
+    CHECK(cut->header("X-Cache") == "HIT");
+    CHECK(cut->header("Content-Length") == std::to_string(json.size()));
+    CHECK_FALSE(cut->complete);
+    CHECK(cut->body_bytes < json.size());
+    CHECK(waitUntil([&] { return f.metric("larder_connections_closed_total{reason=\"stored_corrupt\"}") == 1; },
+                    5s));
+    CHECK(f.metric(forgery == 0 ? "larder_cache_decodes_total{result=\"corrupt\"}"
+                                : "larder_cache_decodes_total{result=\"too_big\"}") == 1);
+  }
+}
+
 }  // namespace larder::test
