@@ -81,7 +81,7 @@ RedisConnection::RedisConnection(net::Loop& loop, const RedisOptions& options, s
 
 RedisConnection::~RedisConnection() {
   // Freeing the context from inside one of its callbacks would free it under
-  // hiredis (RedisStore delivers completions from a DeferredQueue for this).
+  // hiredis (RedisStore delivers completions through a net::Deferrer for this).
   LARDER_ASSERT(callback_depth_ == 0);
   // hiredis calls every outstanding callback once more, with a NULL reply,
   // while freeing; the owner is being destroyed, so none may reach it.

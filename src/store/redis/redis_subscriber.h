@@ -15,7 +15,7 @@
 // channel is lost and whenever it is back: messages may have been missed in
 // between, and the handler catches up by other means.
 //
-// Callbacks run on the loop from a DeferredQueue, never inside hiredis and
+// Callbacks run on the loop through a net::Deferrer, never inside hiredis and
 // never inside subscribe(). They may subscribe and unsubscribe, but must not
 // destroy the subscriber.
 #pragma once
@@ -31,7 +31,7 @@
 
 #include "net/loop.h"
 #include "net/timer.h"
-#include "store/deferred_queue.h"
+#include "net/defer.h"
 #include "store/redis/redis_endpoint.h"
 #include "store/redis/redis_options.h"
 
@@ -121,7 +121,7 @@ class RedisSubscriber {
   RedisEndpoint endpoint_;  // after options_, which it reads
   const int index_;
   // Declared first: destroyed last, dropping what has not run.
-  DeferredQueue deferred_;
+  net::Deferrer deferred_;
   std::map<std::string, std::unique_ptr<Channel>> channels_;
   std::map<uint64_t, Handler> handlers_;
   uint64_t next_id_ = 1;
