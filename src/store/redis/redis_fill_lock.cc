@@ -18,7 +18,7 @@ if owner then return 1 end
 return 0
 )lua";
 
-// Cancelled watchers are dropped lazily; a sweep after this many watches
+// Detached watchers are dropped lazily; a sweep after this many watches
 // (plus half the live ones, so sweeps stay amortised O(1) per watch).
 constexpr size_t kSweepEvery = 64;
 
@@ -132,10 +132,21 @@ void RedisFillLock::sendRelease(std::shared_ptr<const std::vector<std::string>> 
 
 cache::Pending RedisFillLock::watch(const cache::LockName& name, WatchCallback on_event) {
   listen(name.channel);
-  auto state = std::make_shared<cache::PendingState>();
+  auto [pending, state] = cache::Pending::make();
   watchers_.emplace(name.key, Watcher{state, std::move(on_event)});
+  // A cancelled watch leaves at once (net/pending.h's abort hook); a
+  // detached one waits for its key's next notice or a sweep.
+  state->onCancel(net::guarded(liveness_.ref(), [this, key = name.key, raw = state.get()] {
+    auto [first, last] = watchers_.equal_range(key);
+    for (auto it = first; it != last; ++it) {
+      if (it->second.state.get() == raw) {
+        watchers_.erase(it);
+        return;
+      }
+    }
+  }));
   if (++watches_since_sweep_ >= kSweepEvery + watchers_.size() / 2) sweep();
-  return cache::Pending(state);
+  return std::move(pending);
 }
 
 void RedisFillLock::listen(const std::string& channel) {

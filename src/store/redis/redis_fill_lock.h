@@ -78,6 +78,7 @@ class RedisFillLock final : public cache::FillLock {
   std::unordered_multimap<std::string, Watcher> watchers_;
   size_t watches_since_sweep_ = 0;
   bool error_logged_ = false;
+  net::LivenessToken liveness_;  // last member: dies first
 };
 
 }  // namespace larder::store
