@@ -29,6 +29,8 @@
 #include <string>
 #include <vector>
 
+#include "net/pending.h"
+
 namespace larder::cache {
 
 enum class StoreStatus {
@@ -36,38 +38,11 @@ enum class StoreStatus {
   kUnavailable,  // down, timed out, circuit open: bypass the cache
 };
 
-// Shared between a Pending and the operation it tracks.
-struct PendingState {
-  bool cancelled = false;
-};
-
-// Move-only handle to an operation in flight (STYLE L4). Destroying it
-// detaches: the operation may still complete, but its callback is dropped.
-class Pending {
- public:
-  Pending() = default;
-  explicit Pending(std::shared_ptr<PendingState> state) : state_(std::move(state)) {}
-  ~Pending() { cancel(); }
-  Pending(Pending&& other) noexcept = default;
-  Pending& operator=(Pending&& other) noexcept {
-    if (this != &other) {
-      cancel();
-      state_ = std::move(other.state_);
-    }
-    return *this;
-  }
-  Pending(const Pending&) = delete;
-  Pending& operator=(const Pending&) = delete;
-
-  void cancel() {
-    if (state_) state_->cancelled = true;
-    state_.reset();
-  }
-  bool isActive() const { return state_ != nullptr; }
-
- private:
-  std::shared_ptr<PendingState> state_;
-};
+// The handle of an operation in flight (STYLE L4, net/pending.h): the
+// Store's operations do not abort, so destroying it, cancel() and detach()
+// all just drop the callback; the operation may still complete.
+using PendingState = net::PendingState;
+using Pending = net::Pending;
 
 struct LookupResult {
   StoreStatus status = StoreStatus::kOk;

@@ -6,9 +6,21 @@ namespace larder::net {
 
 Loop::Loop() : read_buffer_(64 * 1024, '\0') {
   if (int rc = uv_loop_init(&loop_); rc != 0) LARDER_FATAL("uv_loop_init: {}", uv_strerror(rc));
+  if (int rc = uv_idle_init(&loop_, idle_.get()); rc != 0)
+    LARDER_FATAL("uv_idle_init: {}", uv_strerror(rc));
+  idle_.markInitialized();
+  idle_.get()->data = this;
 }
 
 Loop::~Loop() {
+  // First, while the loop still works: what the unrun functions captured
+  // (an object handed to destroyLater(), a store's callback) may close
+  // handles as it dies, and may post again.
+  while (!posted_.empty()) {
+    std::vector<std::function<void()>> dropped;
+    dropped.swap(posted_);
+  }
+  idle_.close();
   // Handles still open belong to owners already gone: close and drain them so
   // their memory is freed in their close callbacks.
   uv_walk(
@@ -25,6 +37,26 @@ Loop::~Loop() {
 }
 
 void Loop::run() { uv_run(&loop_, UV_RUN_DEFAULT); }
+
+void Loop::post(std::function<void()> fn) {
+  posted_.push_back(std::move(fn));
+  if (uv_is_active(idle_.base()) == 0) uv_idle_start(idle_.get(), &Loop::onIdle);
+}
+
+void Loop::onIdle(uv_idle_t* handle) {
+  auto* self = static_cast<Loop*>(handle->data);
+  if (self == nullptr) return;
+  // Swapped first: functions posted while this batch runs go to the next
+  // turn. A Loop is never destroyed from inside its own callbacks, so `self`
+  // stays valid throughout.
+  std::vector<std::function<void()>> batch;
+  batch.swap(self->posted_);
+  for (auto& fn : batch) {
+    fn();
+    fn = nullptr;  // what it captured dies now, in order, not at the end
+  }
+  if (self->posted_.empty()) uv_idle_stop(handle);
+}
 
 struct CrossThreadQueue::Inbox {
   std::mutex mutex;
@@ -68,10 +100,8 @@ bool CrossThreadQueue::Sender::post(std::function<void()> fn) const {
   return true;
 }
 
-bool CrossThreadQueue::Sender::post(std::weak_ptr<void> owner, std::function<void()> fn) const {
-  return post([owner = std::move(owner), fn = std::move(fn)] {
-    if (owner.lock()) fn();
-  });
+bool CrossThreadQueue::Sender::post(WeakRef owner, std::function<void()> fn) const {
+  return post(guarded(std::move(owner), std::move(fn)));
 }
 
 void CrossThreadQueue::onAsync(uv_async_t* handle) {

@@ -1,7 +1,14 @@
 // Loop: one libuv loop, run by one thread. The owner of a Loop owns every
 // handle on it; the destructor closes stragglers and drains their callbacks.
-// CrossThreadQueue lets other threads (other workers, the supervisor) post
-// work onto it.
+//
+// Deferring work: post() is the one way to run something on a later turn of
+// this loop from its own thread (never inside the call that posts it: a
+// completion must not re-enter its caller, cache/store.h). Posts run in
+// posting order; what a posted function posts runs on the next turn, so a
+// chain of posts cannot starve I/O. post(WeakRef, fn) drops `fn` if its
+// owner is gone by then (net/weak_ref.h). net/defer.h builds Deferrer and
+// destroyLater() on it. CrossThreadQueue lets other threads (other workers,
+// the supervisor) post work onto the loop.
 #pragma once
 
 #include <uv.h>
@@ -10,9 +17,11 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "net/uv_handle.h"
+#include "net/weak_ref.h"
 
 namespace larder::net {
 
@@ -28,6 +37,18 @@ class Loop {
   void run();
   void stop() { uv_stop(&loop_); }
   uint64_t nowMs() { return uv_now(&loop_); }
+  // Loop thread only. Runs `fn` on a later turn, after what was posted
+  // before it. Functions still queued when the Loop is destroyed are
+  // destroyed (first thing in its destructor) without running.
+  void post(std::function<void()> fn);
+  // The same, but `fn` runs only if `owner` is still alive by then. A
+  // template so the guard and `fn` share one closure (one allocation).
+  template <typename Fn>
+  void post(WeakRef owner, Fn&& fn) {
+    post(std::function<void()>(guarded(std::move(owner), std::forward<Fn>(fn))));
+  }
+  // Functions posted and not run yet (tests).
+  size_t postedForTest() const { return posted_.size(); }
   // A buffer every read on this loop lands in. libuv calls alloc and read
   // back to back, and readers copy what they keep (STYLE L5), so one per
   // loop is enough and idle connections cost no buffer memory.
@@ -35,19 +56,14 @@ class Loop {
   size_t readBufferSize() const { return read_buffer_.size(); }
 
  private:
+  static void onIdle(uv_idle_t* handle);
+
   uv_loop_t loop_;
   std::string read_buffer_;
-};
-
-// Liveness: held by an object that posted work may outlive (STYLE L4).
-// Posted functions keep a weak reference and are dropped once the owner is
-// gone. Create, check and destroy it on the owner's loop thread.
-class Liveness {
- public:
-  std::weak_ptr<void> ref() const { return token_; }
-
- private:
-  std::shared_ptr<int> token_ = std::make_shared<int>(0);
+  // Active only while posted_ is non-empty: it keeps the loop from blocking
+  // in poll (and alive), and costs nothing when stopped.
+  UvHandle<uv_idle_t> idle_;
+  std::vector<std::function<void()>> posted_;
 };
 
 // Work posted from other threads, run on the loop's thread in posting order.
@@ -70,8 +86,9 @@ class CrossThreadQueue {
     // False (and `fn` destroyed on this thread) when the queue is closed,
     // or when this Sender was default-constructed.
     bool post(std::function<void()> fn) const;
-    // Runs `fn` only if the owner of `owner` is still alive by then.
-    bool post(std::weak_ptr<void> owner, std::function<void()> fn) const;
+    // Runs `fn` only if `owner` is still alive by then (checked on the
+    // loop's thread, where the owner lives).
+    bool post(WeakRef owner, std::function<void()> fn) const;
 
    private:
     friend class CrossThreadQueue;
@@ -87,7 +104,7 @@ class CrossThreadQueue {
 
   Sender sender() const { return Sender(inbox_); }
   bool post(std::function<void()> fn) { return sender().post(std::move(fn)); }
-  bool post(std::weak_ptr<void> owner, std::function<void()> fn) {
+  bool post(WeakRef owner, std::function<void()> fn) {
     return sender().post(std::move(owner), std::move(fn));
   }
   // Loop thread. Closes the wake-up handle; functions queued but not run

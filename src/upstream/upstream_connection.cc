@@ -11,6 +11,7 @@ namespace larder::upstream {
 
 UpstreamConnection::UpstreamConnection(Pool& pool, net::Loop& loop, ServerHealth& server)
     : pool_(pool),
+      loop_(loop),
       stream_(loop, *this),
       parser_(*this, http::ResponseParser::Limits{}),
       timer_(loop),
@@ -32,7 +33,9 @@ bool UpstreamConnection::useTls(std::shared_ptr<net::TlsContext> context, net::T
 }
 
 void UpstreamConnection::failToConnectSoon() {
-  timer_.start(base::Duration(0), [this] { fail(UpstreamError::kConnectFailed, false); });
+  // The connect timeout stays armed; whichever comes first fails, and fail()
+  // is idempotent.
+  loop_.post(liveness_.ref(), [this] { fail(UpstreamError::kConnectFailed, false); });
 }
 
 void UpstreamConnection::connectTo(const net::SocketAddress& address) {

@@ -16,6 +16,7 @@
 #include "net/tcp_stream.h"
 #include "net/tls_stream.h"
 #include "net/timer.h"
+#include "net/weak_ref.h"
 #include "upstream/upstream_error.h"
 
 namespace larder::upstream {
@@ -75,6 +76,7 @@ class UpstreamConnection : public net::TcpStream::Handler, public http::Response
   void armResponseTimer();
 
   Pool& pool_;
+  net::Loop& loop_;
   net::TlsStream stream_;  // plain unless useTls()
   http::ResponseParser parser_;
   net::Timer timer_;
@@ -88,6 +90,7 @@ class UpstreamConnection : public net::TcpStream::Handler, public http::Response
   unsigned requests_served_ = 0;
   base::Duration idle_limit_{0};  // of the last answer: upstream/keep_alive.h
   base::MonoTime idle_since_{};
+  net::LivenessToken liveness_;  // last member: dies first
 };
 
 }  // namespace larder::upstream

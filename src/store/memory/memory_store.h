@@ -4,7 +4,7 @@
 // Ownership: the worker owns its MemoryStore; every MemoryStore holds a
 // shared_ptr to the one backend. Operations run synchronously under the
 // backend's lock, but their callbacks are delivered on a later turn of this
-// store's loop (store.h: never inside the call), from a DeferredQueue. A
+// store's loop (store.h: never inside the call), through a net::Deferrer. A
 // callback whose Pending was destroyed is dropped; destroying the store drops
 // every undelivered callback.
 #pragma once
@@ -15,7 +15,7 @@
 
 #include "cache/store.h"
 #include "net/loop.h"
-#include "store/deferred_queue.h"
+#include "net/defer.h"
 #include "store/memory/memory_backend.h"
 
 namespace larder::store {
@@ -40,7 +40,7 @@ class MemoryStore final : public cache::Store {
   cache::Pending deliver(std::function<void()> fn);
 
   std::shared_ptr<MemoryBackend> backend_;
-  DeferredQueue deferred_;
+  net::Deferrer deferred_;
 };
 
 }  // namespace larder::store

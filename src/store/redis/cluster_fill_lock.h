@@ -29,7 +29,7 @@
 
 #include "cache/fill_lock.h"
 #include "net/loop.h"
-#include "store/deferred_queue.h"
+#include "net/defer.h"
 #include "store/redis/cluster_router.h"
 #include "store/redis/cluster_subscriber.h"
 #include "store/redis/fill_lock_watchers.h"
@@ -61,7 +61,7 @@ class ClusterFillLock final : public cache::FillLock {
   void onSubscription(const std::string& channel, bool subscribed);
 
   // Declared first: destroyed last, after everything that posts to it.
-  DeferredQueue deferred_;
+  net::Deferrer deferred_;
   ClusterRouter router_;
   ClusterSubscriber subscriber_;
   struct Listening {

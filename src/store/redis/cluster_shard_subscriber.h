@@ -37,7 +37,7 @@
 
 #include "net/loop.h"
 #include "net/timer.h"
-#include "store/deferred_queue.h"
+#include "net/defer.h"
 #include "store/redis/cluster_slots.h"
 #include "store/redis/redis_endpoint.h"
 #include "store/redis/redis_options.h"
@@ -101,7 +101,7 @@ class ClusterShardSubscriber {
   const StateHandler on_state_;
   const int index_;
   // Declared first among what posts: destroyed after the context is freed.
-  DeferredQueue deferred_;
+  net::Deferrer deferred_;
   ClusterNode node_;          // connected or connecting to
   ClusterNode redirect_;      // where to go next, if a node said so
   size_t next_seed_ = 0;

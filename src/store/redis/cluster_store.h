@@ -46,7 +46,7 @@
 #include "cache/store.h"
 #include "net/loop.h"
 #include "net/timer.h"
-#include "store/deferred_queue.h"
+#include "net/defer.h"
 #include "store/redis/circuit_breaker.h"
 #include "store/redis/cluster_router.h"
 #include "store/redis/redis_options.h"
@@ -92,7 +92,7 @@ class ClusterStore final : public cache::Store {
   void announce(std::string message);
 
   const RedisOptions options_;
-  DeferredQueue deferred_;  // before the router: outlives its callbacks
+  net::Deferrer deferred_;  // before the router: outlives its callbacks
   CircuitBreaker breaker_;
   net::Timer probe_timer_;
   ClusterRouter router_;

@@ -27,7 +27,7 @@
 
 #include "net/loop.h"
 #include "net/timer.h"
-#include "store/deferred_queue.h"
+#include "net/defer.h"
 #include "store/redis/cluster_slots.h"
 #include "store/redis/redis_options.h"
 #include "store/redis/redis_subscriber.h"
@@ -102,7 +102,7 @@ class ClusterSubscriber {
   const std::vector<ClusterNode> nodes_;
   const int index_;
   // Declared first: destroyed last, dropping what has not run.
-  DeferredQueue deferred_;
+  net::Deferrer deferred_;
   std::map<uint64_t, Handler> handlers_;
   uint64_t next_id_ = 1;
   size_t node_ = 0;

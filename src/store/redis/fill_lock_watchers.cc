@@ -5,17 +5,26 @@
 namespace larder::store {
 namespace {
 
-// Cancelled watchers are dropped lazily; a sweep after this many watches
+// Detached watchers are dropped lazily; a sweep after this many watches
 // (plus half the live ones, so sweeps stay amortised O(1) per watch).
 constexpr size_t kSweepEvery = 64;
 
 }  // namespace
 
 cache::Pending FillLockWatchers::watch(const std::string& lock_key, cache::FillLock::WatchCallback on_event) {
-  auto state = std::make_shared<cache::PendingState>();
+  auto [pending, state] = cache::Pending::make();
   watchers_.emplace(lock_key, Watcher{state, std::move(on_event)});
+  state->onCancel(net::guarded(liveness_.ref(), [this, key = lock_key, raw = state.get()] {
+    auto [first, last] = watchers_.equal_range(key);
+    for (auto it = first; it != last; ++it) {
+      if (it->second.state.get() == raw) {
+        watchers_.erase(it);
+        return;
+      }
+    }
+  }));
   if (++watches_since_sweep_ >= kSweepEvery + watchers_.size() / 2) sweep();
-  return cache::Pending(state);
+  return std::move(pending);
 }
 
 void FillLockWatchers::onNotice(std::string_view message) {

@@ -4,7 +4,8 @@
 // says (a notice, or the subscription coming back) into WatchEvents.
 //
 // Ownership: the lock owns it; a watcher is a cache::Pending's state plus
-// its callback, dropped lazily once cancelled. Callbacks run inside
+// its callback. A cancelled watcher leaves at once (the Pending's abort
+// hook); a detached one at its key's next notice or a sweep. Callbacks run inside
 // onNotice()/onSubscribed(), which the locks call from their subscriber's
 // callbacks (on the loop, never inside hiredis); a callback may watch or
 // cancel watchers.
@@ -16,6 +17,7 @@
 #include <unordered_map>
 
 #include "cache/fill_lock.h"
+#include "net/weak_ref.h"
 
 namespace larder::store {
 
@@ -40,6 +42,7 @@ class FillLockWatchers {
 
   std::unordered_multimap<std::string, Watcher> watchers_;
   size_t watches_since_sweep_ = 0;
+  net::LivenessToken liveness_;  // last member: dies first
 };
 
 }  // namespace larder::store

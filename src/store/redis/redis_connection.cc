@@ -14,7 +14,6 @@
 #include "cache/store.h"
 #include "store/redis/generation.h"
 #include "store/redis/resp.h"
-#include "store/redis/sentinel_watcher.h"
 
 namespace larder::store {
 
@@ -52,6 +51,7 @@ size_t replyBytes(const redisReply* reply, int depth = 0) {
 }  // namespace
 
 struct RedisConnection::Command {
+  RedisConnection* owner = nullptr;  // hiredis's context data is the link
   ReplyCallback on_reply;
   // The command in the protocol, while it waits in queued_ (hiredis copies
   // it into its output buffer when it is dispatched).
@@ -68,43 +68,46 @@ struct RedisConnection::Command {
 
 RedisConnection::RedisConnection(net::Loop& loop, const RedisOptions& options, std::string script,
                                  int index)
-    : loop_(loop),
-      options_(options),
-      endpoint_(loop, options_),
+    : options_(options),
       script_(std::move(script)),
-      index_(index),
-      backoff_(options.reconnect_min),
       deadline_timer_(loop),
-      reconnect_timer_(loop) {
-  startConnect();
+      link_(loop, options_, *this,
+            RedisLink::Settings{.label = "redis",
+                                .index = index,
+                                .observer = this,
+                                .replies = ReplyObjects::kArena,
+                                .select_database = true,
+                                .count_reconnects = true,
+                                .watch_master = false}) {
+  link_.start();
 }
 
 RedisConnection::~RedisConnection() {
   // Freeing the context from inside one of its callbacks would free it under
-  // hiredis (RedisStore delivers completions from a DeferredQueue for this).
-  LARDER_ASSERT(callback_depth_ == 0);
+  // hiredis (RedisStore delivers completions through a net::Deferrer for
+  // this; link_.stop() checks it).
   // hiredis calls every outstanding callback once more, with a NULL reply,
   // while freeing; the owner is being destroyed, so none may reach it.
   for (auto& command : outstanding_) command->on_reply = nullptr;
-  state_ = State::kBackoff;
-  if (context_ != nullptr) redisAsyncFree(std::exchange(context_, nullptr));
+  link_.stop();
   base::metrics::redis_in_flight.dec(static_cast<int64_t>(outstanding_.size()));
   base::metrics::redis_queued.dec(static_cast<int64_t>(queued_.size()));
 }
 
 bool RedisConnection::isReceivingLargeReply() const {
-  if (context_ == nullptr || context_->c.reader == nullptr) return false;
-  const redisReader* reader = context_->c.reader;
+  const redisAsyncContext* context = link_.context();
+  if (context == nullptr || context->c.reader == nullptr) return false;
+  const redisReader* reader = context->c.reader;
   return reader->len - reader->pos > kLargeReplyBytes;
 }
 
 bool RedisConnection::send(const std::vector<std::string_view>& args, ReplyCallback&& on_reply,
                            bool* busy) {
-  if (state_ != State::kReady) return false;
+  if (!link_.isReady()) return false;
   // Sentinel moved the master: this connection may talk to a demoted one
   // (read-only, or about to be). Reconnect now; this command bypasses.
-  if (options_.master && options_.master->version() != master_version_) {
-    failLater("the master moved (Sentinel)");
+  if (link_.masterMoved()) {
+    link_.fail("the master moved (Sentinel)");
     return false;
   }
   const bool goes_now = queued_.empty() && hasRoom();
@@ -123,6 +126,7 @@ bool RedisConnection::queue(const std::vector<std::string_view>& args, ReplyCall
   scratch_.clear();
   resp::appendCommand(scratch_, args);
   auto command = std::make_unique<Command>();
+  command->owner = this;
   command->queued_ms = monoNowMs();
   command->counted = counted;
   // The handshake goes out at once, ahead of any bound: nothing else is sent
@@ -146,7 +150,7 @@ bool RedisConnection::dispatch(std::unique_ptr<Command> command, std::string_vie
   // Queued before the call so the privdata pointer exists; replies and the
   // NULL replies of a free come back in this order.
   outstanding_.push_back(std::move(command));
-  if (redisAsyncFormattedCommand(context_, &RedisConnection::onReply, raw, formatted.data(),
+  if (redisAsyncFormattedCommand(link_.context(), &RedisConnection::onReply, raw, formatted.data(),
                                  formatted.size()) != REDIS_OK) {
     outstanding_.pop_back();
     return false;
@@ -168,7 +172,7 @@ bool RedisConnection::hasRoom() const {
 }
 
 void RedisConnection::pump() {
-  while (state_ == State::kReady && !queued_.empty() && hasRoom()) {
+  while (link_.isReady() && !queued_.empty() && hasRoom()) {
     std::unique_ptr<Command> command = std::move(queued_.front());
     queued_.pop_front();
     base::metrics::redis_queued.dec();
@@ -190,38 +194,12 @@ void RedisConnection::armTimer() {
       [this] { checkDeadlines(); });
 }
 
-void RedisConnection::startConnect() {
-  // No context until the address is known (a lookup does not block the
-  // loop): commands fail at once meanwhile and the cache bypasses Redis.
-  state_ = State::kBackoff;
-  if (options_.master) master_version_ = options_.master->version();
-  endpoint_.next([this](const std::string& error) {
-    if (!error.empty()) {
-      logFailure(error);
-      scheduleReconnect();
-      return;
-    }
-    connectNow();
-  });
+bool RedisConnection::onLinkConnecting(redisAsyncContext* /*context*/) {
+  last_read_ms_ = 0;
+  return sendHandshake();
 }
 
-void RedisConnection::connectNow() {
-  std::string error;
-  redisAsyncContext* context = connectOnLoop(endpoint_.target(), loop_.raw(), this, this, error,
-                                             ReplyObjects::kArena);
-  if (context == nullptr) {
-    endpoint_.connectFailed();
-    logFailure(error);
-    scheduleReconnect();
-    return;
-  }
-  redisAsyncSetConnectCallback(context, &RedisConnection::onConnect);
-  redisAsyncSetDisconnectCallback(context, &RedisConnection::onDisconnect);
-  context_ = context;
-  state_ = State::kConnecting;
-  last_read_ms_ = 0;
-  sendHandshake();
-}
+void RedisConnection::onLinkDown() { failQueued(Failure::kLost); }
 
 namespace {
 
@@ -234,27 +212,11 @@ std::vector<std::string_view> generationCommand(const RedisOptions& options, con
 
 }  // namespace
 
-void RedisConnection::sendHandshake() {
-  // hiredis buffers these until the socket connects; they go out pipelined
-  // and SCRIPT LOAD's reply, the last, makes the connection ready.
+bool RedisConnection::sendHandshake() {
+  // After the link's AUTH and SELECT: hiredis buffers these until the socket
+  // connects; they go out pipelined and the last reply makes the connection
+  // ready.
   bool sent = true;
-  if (!options_.password.empty()) {
-    std::vector<std::string_view> args{"AUTH"};
-    if (!options_.username.empty()) args.emplace_back(options_.username);
-    args.emplace_back(options_.password);
-    sent = sent && queue(
-                       args,
-                       [this](const redisReply* r, Failure) { onReplyHandshake(r, "AUTH", false); },
-                       false);
-  }
-  if (options_.database != 0) {
-    const std::string database = std::to_string(options_.database);
-    sent = sent &&
-           queue(
-               {"SELECT", database},
-               [this](const redisReply* r, Failure) { onReplyHandshake(r, "SELECT", false); },
-               false);
-  }
   const bool with_generation = !options_.generation_key.empty();
   sent = sent &&
          queue(
@@ -271,18 +233,18 @@ void RedisConnection::sendHandshake() {
     sent = sent && queue(
                        generationCommand(options_, ttl),
                        [this](const redisReply* r, Failure) {
-                         if (r == nullptr || state_ != State::kConnecting) return;
+                         if (r == nullptr || link_.state() != RedisLink::State::kConnecting) return;
                          if (r->type == REDIS_REPLY_ERROR) {
                            onReplyHandshake(r, "the generation script", true);
                          } else if (!takeGeneration(r)) {
-                           failLater("the generation script returned an unexpected reply");
+                           link_.fail("the generation script returned an unexpected reply");
                          } else {
                            becomeReady();
                          }
                        },
                        false);
   }
-  if (!sent) failLater("cannot queue the handshake");
+  return sent;
 }
 
 bool RedisConnection::takeGeneration(const redisReply* reply) {
@@ -306,7 +268,7 @@ bool RedisConnection::takeGeneration(const redisReply* reply) {
 }
 
 void RedisConnection::refreshGeneration() {
-  if (options_.generation_key.empty() || refreshing_generation_ || state_ != State::kReady) return;
+  if (options_.generation_key.empty() || refreshing_generation_ || !link_.isReady()) return;
   const std::string ttl = std::to_string(cache::kEpochTtl.count());
   refreshing_generation_ = true;
   const bool sent = send(generationCommand(options_, ttl),
@@ -319,16 +281,16 @@ void RedisConnection::refreshGeneration() {
 }
 
 void RedisConnection::onReplyHandshake(const redisReply* reply, std::string_view what, bool last) {
-  // NULL: the context is being freed, and whoever freed it (onConnect,
-  // onDisconnect, teardown) already scheduled the reconnect.
-  if (reply == nullptr || state_ != State::kConnecting) return;
+  // NULL: the context is being freed, and whoever freed it (the link)
+  // already scheduled the reconnect.
+  if (reply == nullptr || link_.state() != RedisLink::State::kConnecting) return;
   if (reply->type == REDIS_REPLY_ERROR) {
-    failLater(fmt::format("{} failed: {}", what, std::string_view(reply->str, reply->len)));
+    link_.fail(fmt::format("{} failed: {}", what, std::string_view(reply->str, reply->len)));
     return;
   }
   if (what == "SCRIPT LOAD") {
     if (reply->type != REDIS_REPLY_STRING) {
-      failLater("SCRIPT LOAD did not return a SHA");
+      link_.fail("SCRIPT LOAD did not return a SHA");
       return;
     }
     script_sha_.assign(reply->str, reply->len);
@@ -336,16 +298,7 @@ void RedisConnection::onReplyHandshake(const redisReply* reply, std::string_view
   if (last) becomeReady();
 }
 
-void RedisConnection::becomeReady() {
-  state_ = State::kReady;
-  backoff_ = options_.reconnect_min;
-  if (down_logged_) {
-    LOG_INFO("redis {}: connected", describe());
-  } else {
-    LOG_DEBUG("redis {}: connected", describe());
-  }
-  down_logged_ = false;
-}
+void RedisConnection::becomeReady() { link_.markReady(); }
 
 void RedisConnection::checkDeadlines() {
   if (outstanding_.empty() && queued_.empty()) {
@@ -353,17 +306,9 @@ void RedisConnection::checkDeadlines() {
     return;
   }
   const uint64_t now = monoNowMs();
-  if (state_ == State::kConnecting) {
-    if (!outstanding_.empty() &&
-        now >= outstanding_.front()->handed_ms +
-                   static_cast<uint64_t>(options_.connect_timeout.count())) {
-      endpoint_.connectFailed();
-      logFailure(fmt::format("no connection within {}ms", options_.connect_timeout.count()));
-      teardown();
-    }
-    return;
-  }
-  if (state_ != State::kReady) return;  // a teardown is already scheduled
+  // Connecting: the link's connect timeout covers the handshake. Failing: a
+  // teardown is already scheduled.
+  if (!link_.isReady()) return;
   // Replies already in the socket: this loop was slow to read them (a busy
   // worker, a CPU taken by another process), not Redis to send them. Timers
   // run before I/O in a loop turn; this turn's poll reads them.
@@ -385,8 +330,7 @@ void RedisConnection::checkDeadlines() {
       if (command->counted && !command->late) base::metrics::redis_timeouts.inc();
       command->timed_out = true;
     }
-    logFailure(fmt::format("nothing received for {}ms", options_.command_timeout.count()));
-    teardown();
+    link_.drop(fmt::format("nothing received for {}ms", options_.command_timeout.count()));
     return;
   }
   // Slow, not dead: the callers of overdue commands stop waiting (and
@@ -415,9 +359,10 @@ void RedisConnection::checkDeadlines() {
 }
 
 bool RedisConnection::hasUnreadBytes() const {
-  if (context_ == nullptr || context_->c.fd < 0) return false;
+  const redisAsyncContext* context = link_.context();
+  if (context == nullptr || context->c.fd < 0) return false;
   int pending = 0;
-  return ::ioctl(context_->c.fd, FIONREAD, &pending) == 0 && pending > 0;
+  return ::ioctl(context->c.fd, FIONREAD, &pending) == 0 && pending > 0;
 }
 
 void RedisConnection::failQueued(Failure failure) {
@@ -426,48 +371,6 @@ void RedisConnection::failQueued(Failure failure) {
   for (auto& command : queued) {
     if (command->on_reply) command->on_reply(nullptr, failure);
   }
-}
-
-void RedisConnection::failLater(std::string_view why) {
-  if (state_ == State::kFailing || state_ == State::kBackoff) return;
-  logFailure(why);
-  state_ = State::kFailing;
-  reconnect_timer_.start(base::Duration(0), [this] { teardown(); });
-}
-
-void RedisConnection::teardown() {
-  // Not ready before the free: the NULL replies it delivers must not see a
-  // usable connection.
-  state_ = State::kBackoff;
-  if (context_ != nullptr) redisAsyncFree(std::exchange(context_, nullptr));
-  failQueued(Failure::kLost);
-  scheduleReconnect();
-}
-
-void RedisConnection::scheduleReconnect() {
-  state_ = State::kBackoff;
-  // A connect failed and the name has another address: try it now.
-  if (endpoint_.hasNextAddress()) {
-    reconnect_timer_.start(base::Duration(0), [this] { startConnect(); });
-    return;
-  }
-  base::metrics::redis_reconnects.inc();
-  reconnect_timer_.start(backoff_, [this] { startConnect(); });
-  backoff_ = std::min(backoff_ * 2, options_.reconnect_max);
-}
-
-void RedisConnection::logFailure(std::string_view why) {
-  // The first failure after being up is news; the retries that follow are not.
-  if (!down_logged_) {
-    LOG_WARN("redis {}: {}; reconnecting", describe(), why);
-    down_logged_ = true;
-  } else {
-    LOG_DEBUG("redis {}: {}; reconnecting", describe(), why);
-  }
-}
-
-std::string RedisConnection::describe() const {
-  return fmt::format("{}#{}", endpoint_.describe(), index_);
 }
 
 void RedisConnection::onBytesRead(size_t /*bytes*/) { last_read_ms_ = monoNowMs(); }
@@ -486,34 +389,9 @@ void RedisConnection::onOutputFlushed() {
   unwritten_ = 0;
 }
 
-void RedisConnection::onConnect(const redisAsyncContext* context, int status) {
-  auto* self = static_cast<RedisConnection*>(context->data);
-  if (self == nullptr || context != self->context_ || status == REDIS_OK) return;
-  // hiredis frees the context when this returns (after failing the queued
-  // handshake with NULL replies): forget it, do not free it.
-  self->context_ = nullptr;
-  self->endpoint_.connectFailed();
-  self->logFailure(fmt::format("connect failed: {}", context->errstr ? context->errstr : "?"));
-  self->scheduleReconnect();
-}
-
-void RedisConnection::onDisconnect(const redisAsyncContext* context, int /*status*/) {
-  auto* self = static_cast<RedisConnection*>(context->data);
-  // A context we freed ourselves (teardown, destructor) is no longer ours.
-  if (self == nullptr || context != self->context_) return;
-  // The peer closed or the socket failed. hiredis has already failed every
-  // outstanding command with a NULL reply, and frees the context on return.
-  self->context_ = nullptr;
-  self->state_ = State::kBackoff;
-  self->logFailure(fmt::format("disconnected: {}", context->errstr ? context->errstr : "closed"));
-  ++self->callback_depth_;
-  self->failQueued(Failure::kLost);
-  --self->callback_depth_;
-  self->scheduleReconnect();
-}
-
-void RedisConnection::onReply(redisAsyncContext* context, void* reply, void* privdata) {
-  auto* self = static_cast<RedisConnection*>(context->data);
+void RedisConnection::onReply(redisAsyncContext* /*context*/, void* reply, void* privdata) {
+  // privdata is a Command of outstanding_: it lives until this call.
+  RedisConnection* self = static_cast<Command*>(privdata)->owner;
   auto& outstanding = self->outstanding_;
   auto it = std::find_if(outstanding.begin(), outstanding.end(),
                          [privdata](const auto& command) { return command.get() == privdata; });
@@ -544,9 +422,8 @@ void RedisConnection::onReply(redisAsyncContext* context, void* reply, void* pri
         base::metrics::redis_errors.inc();
       }
     }
-    ++self->callback_depth_;
+    RedisLink::CallbackScope scope(self->link_);
     command->on_reply(typed, typed != nullptr ? Failure::kNone : Failure::kLost);
-    --self->callback_depth_;
   }
   // A reply makes room: the next queued command goes out (in this turn's
   // write, with whatever else the callbacks sent).

@@ -1,20 +1,21 @@
 // RedisConnection: one hiredis async connection on a worker's loop, and the
 // only owner of its redisAsyncContext.
 //
-// Lifecycle: connecting (TCP connect, then AUTH / SELECT / SCRIPT LOAD and,
-// with a generation key, the generation script, pipelined) -> ready -> on a failure (disconnect, error in the handshake, a
-// connection that delivers nothing for the timeout) the context is freed and
-// a reconnect is scheduled with exponential backoff. Commands are accepted
-// only while ready; otherwise send() returns false at once and the caller
-// fails fast.
+// Lifecycle: store/redis/redis_link.h (connect, AUTH / SELECT, backoff,
+// teardown, shared with RedisSubscriber); this class adds its handshake
+// (SCRIPT LOAD and, with a generation key, the generation script) and tears
+// down a connection that delivers nothing for the timeout. Commands are
+// accepted only while ready; otherwise send() returns false at once and the
+// caller fails fast.
 //
 // Ownership of commands: each command is a Command record, first in queued_
 // (waiting inside larder) and then in outstanding_ (given to hiredis; FIFO,
 // like Redis replies). hiredis gets a raw pointer to it as privdata and calls
 // back exactly once, with a NULL reply when the context is freed. The reply
-// callback runs inside hiredis: it must copy what it keeps (STYLE L5) and
-// must not destroy this connection. Destroying the connection frees the
-// context and drops every callback.
+// callback runs inside hiredis: it must copy what it keeps (STYLE L5), and
+// an owner that wants this connection gone from there hands it to
+// net::destroyLater(). Destroying the connection frees the context and
+// drops every callback.
 //
 // Bounded work (issue 13): at most options.max_in_flight commands, and
 // about options.max_in_flight_bytes of replies (estimated from the replies
@@ -51,12 +52,12 @@
 #include "net/loop.h"
 #include "net/timer.h"
 #include "store/redis/libuv_attach.h"
-#include "store/redis/redis_endpoint.h"
+#include "store/redis/redis_link.h"
 #include "store/redis/redis_options.h"
 
 namespace larder::store {
 
-class RedisConnection final : private RedisIoObserver {
+class RedisConnection final : private RedisIoObserver, private RedisLink::Owner {
  public:
   // Why a command has no reply (kNone: it has one).
   enum class Failure {
@@ -76,7 +77,7 @@ class RedisConnection final : private RedisIoObserver {
   RedisConnection(const RedisConnection&) = delete;
   RedisConnection& operator=(const RedisConnection&) = delete;
 
-  bool isReady() const { return state_ == State::kReady; }
+  bool isReady() const { return link_.isReady(); }
   const std::string& scriptSha() const { return script_sha_; }
   // The generation of the server this connection talks to, as its handshake
   // (or the last refreshGeneration()) found it (store/redis/generation.h);
@@ -92,7 +93,7 @@ class RedisConnection final : private RedisIoObserver {
   // A reply of more than a few KiB is arriving: commands behind it wait.
   bool isReceivingLargeReply() const;
   // A command sent now would go to Redis at once, not wait in the queue.
-  bool canSendNow() const { return state_ == State::kReady && queued_.empty() && hasRoom(); }
+  bool canSendNow() const { return link_.isReady() && queued_.empty() && hasRoom(); }
 
   // Sends one command (binary-safe; the arguments are copied). Returns
   // false when not ready or when the queue is full (`busy` set), leaving
@@ -102,18 +103,13 @@ class RedisConnection final : private RedisIoObserver {
             bool* busy = nullptr);
 
  private:
-  enum class State {
-    kBackoff,     // no context; a reconnect is scheduled
-    kConnecting,  // context exists; handshake in flight
-    kReady,       // accepting commands
-    kFailing,     // context exists but is condemned; teardown is scheduled
-  };
   struct Command;
 
-  // Finds the address (a lookup, for a name), then connects.
-  void startConnect();
-  void connectNow();
-  void sendHandshake();
+  // RedisLink::Owner
+  bool onLinkConnecting(redisAsyncContext* context) override;
+  void onLinkDown() override;
+
+  bool sendHandshake();
   bool queue(const std::vector<std::string_view>& args, ReplyCallback&& on_reply, bool counted);
   // Whether one more command may be given to Redis now.
   bool hasRoom() const;
@@ -129,33 +125,17 @@ class RedisConnection final : private RedisIoObserver {
   void failQueued(Failure failure);
   // Bytes that arrived and this loop has not read yet (FIONREAD).
   bool hasUnreadBytes() const;
-  // From a hiredis callback, where the context may not be freed: mark it
-  // failed and tear down on the next loop turn.
-  void failLater(std::string_view why);
-  // Frees the context (never from inside a hiredis callback) and schedules
-  // the reconnect.
-  void teardown();
-  void scheduleReconnect();
-  void logFailure(std::string_view why);
-  std::string describe() const;
+  std::string describe() const { return link_.describe(); }
 
   void onBytesRead(size_t bytes) override;
   void onOutputFlushed() override;
 
-  static void onConnect(const redisAsyncContext* context, int status);
-  static void onDisconnect(const redisAsyncContext* context, int status);
   static void onReply(redisAsyncContext* context, void* reply, void* privdata);
 
-  net::Loop& loop_;
   const RedisOptions options_;
-  RedisEndpoint endpoint_;  // after options_, which it reads
   const std::string script_;
-  const int index_;
-  redisAsyncContext* context_ = nullptr;  // owned; see teardown()
-  State state_ = State::kBackoff;
   std::string script_sha_;
   std::string generation_;
-  uint64_t master_version_ = 0;  // the Sentinel master connected to (RedisOptions::master)
   bool refreshing_generation_ = false;
   std::deque<std::unique_ptr<Command>> queued_;
   std::deque<std::unique_ptr<Command>> outstanding_;
@@ -163,11 +143,10 @@ class RedisConnection final : private RedisIoObserver {
   size_t unwritten_ = 0;  // the last `unwritten_` of outstanding_ are still in hiredis's buffer
   uint64_t last_read_ms_ = 0;  // when bytes last arrived (monotonic ms)
   size_t reply_bytes_ = 0;     // expected reply size: the largest, decaying; 0: none seen
-  base::Duration backoff_;
-  bool down_logged_ = false;  // the first failure logs at warn, retries at debug
-  int callback_depth_ = 0;    // > 0 while hiredis is calling us back
   net::Timer deadline_timer_;
-  net::Timer reconnect_timer_;
+  // Last: its destructor must not outlive what hiredis's callbacks point at
+  // (the destructor stops it first anyway).
+  RedisLink link_;
 };
 
 }  // namespace larder::store

@@ -25,7 +25,7 @@
 
 #include "cache/fill_lock.h"
 #include "net/loop.h"
-#include "store/deferred_queue.h"
+#include "net/defer.h"
 #include "store/redis/fill_lock_watchers.h"
 #include "store/redis/redis_connection.h"
 #include "store/redis/redis_options.h"
@@ -57,7 +57,7 @@ class RedisFillLock final : public cache::FillLock {
   void onSubscription(const std::string& channel, bool subscribed);
 
   // Declared first: destroyed last, after everything that posts to it.
-  DeferredQueue deferred_;
+  net::Deferrer deferred_;
   RedisConnection connection_;
   RedisSubscriber subscriber_;
   // Per channel: its subscription, and whether the last word on it was

@@ -29,7 +29,7 @@
 #include "cache/store.h"
 #include "net/loop.h"
 #include "net/timer.h"
-#include "store/deferred_queue.h"
+#include "net/defer.h"
 #include "store/redis/circuit_breaker.h"
 #include "store/redis/redis_connection.h"
 #include "store/redis/redis_options.h"
@@ -98,7 +98,7 @@ class RedisStore final : public cache::Store {
 
   const RedisOptions options_;
   // Declared before the connections: destroyed after them.
-  DeferredQueue deferred_;
+  net::Deferrer deferred_;
   CircuitBreaker breaker_;
   net::Timer probe_timer_;
   std::vector<std::unique_ptr<RedisConnection>> connections_;

@@ -6,8 +6,6 @@
 
 #include "base/assert.h"
 #include "base/log.h"
-#include "store/redis/libuv_attach.h"
-#include "store/redis/sentinel_watcher.h"
 
 namespace larder::store {
 
@@ -31,31 +29,24 @@ void RedisSubscriber::Subscription::reset() {
 }
 
 RedisSubscriber::RedisSubscriber(net::Loop& loop, const RedisOptions& options, int index)
-    : loop_(loop),
-      options_(options),
-      endpoint_(loop, options_),
-      index_(index),
+    : options_(options),
       deferred_(loop),
-      backoff_(options.reconnect_min),
       confirm_timer_(loop),
-      reconnect_timer_(loop),
-      master_timer_(loop) {
-  // Sentinel: a subscription on a demoted master hears nothing published
-  // on the new one; moved, it reconnects (store/redis/sentinel_watcher.h).
-  if (options_.master) {
-    master_timer_.startRepeating(kMasterCheckInterval, [this] {
-      if (state_ == State::kConnecting && options_.master->version() != master_version_)
-        failLater("the master moved (Sentinel)");
-    });
-  }
-}
+      // Sentinel: a subscription on a demoted master hears nothing published
+      // on the new one; moved, it reconnects (store/redis/sentinel_watcher.h).
+      link_(loop, options_, *this,
+            RedisLink::Settings{.label = "redis subscriber",
+                                .index = index,
+                                .observer = nullptr,
+                                .replies = ReplyObjects::kHiredis,
+                                .select_database = false,  // channels belong to no database
+                                .count_reconnects = false,
+                                .watch_master = true}) {}
 
 RedisSubscriber::~RedisSubscriber() {
-  LARDER_ASSERT(callback_depth_ == 0);
   // The free calls every channel's callback once more with a NULL reply;
   // the channels are still alive, and the callbacks ignore it.
-  state_ = State::kBackoff;
-  if (context_ != nullptr) redisAsyncFree(std::exchange(context_, nullptr));
+  link_.stop();
 }
 
 RedisSubscriber::Subscription RedisSubscriber::subscribe(const std::string& channel,
@@ -76,12 +67,12 @@ RedisSubscriber::Subscription RedisSubscriber::subscribe(const std::string& chan
     return Subscription(this, id);
   }
   it->second = std::make_unique<Channel>(Channel{this, channel});
-  if (state_ == State::kIdle) {
-    startConnect();
-  } else if (state_ == State::kConnecting && !sendSubscribe(*it->second)) {
-    failLater("cannot queue SUBSCRIBE");
+  if (link_.state() == RedisLink::State::kIdle) {
+    link_.start();
+  } else if (link_.isLive() && !sendSubscribe(*it->second)) {
+    link_.fail("cannot queue SUBSCRIBE");
   }
-  // kBackoff, kFailing: the next connection subscribes to it.
+  // Backoff, failing: the next connection subscribes to it.
   return Subscription(this, id);
 }
 
@@ -92,58 +83,23 @@ bool RedisSubscriber::isSubscribed(const std::string& channel) const {
 
 void RedisSubscriber::unsubscribe(uint64_t id) { handlers_.erase(id); }
 
-void RedisSubscriber::startConnect() {
-  // No context until the address is known (a lookup does not block the
-  // loop); channels asked for meanwhile are subscribed once connected.
-  state_ = State::kBackoff;
-  if (options_.master) master_version_ = options_.master->version();
-  endpoint_.next([this](const std::string& error) {
-    if (!error.empty()) {
-      logFailure(error);
-      scheduleReconnect();
-      return;
-    }
-    connectNow();
-  });
+bool RedisSubscriber::onLinkConnecting(redisAsyncContext* /*context*/) {
+  // After the link's AUTH; buffered until the socket connects, then sent
+  // pipelined.
+  bool sent = true;
+  for (auto& [name, channel] : channels_) sent = sent && sendSubscribe(*channel);
+  return sent;
 }
 
-void RedisSubscriber::connectNow() {
-  std::string error;
-  redisAsyncContext* context = connectOnLoop(endpoint_.target(), loop_.raw(), this, nullptr, error);
-  if (context == nullptr) {
-    endpoint_.connectFailed();
-    logFailure(error);
-    scheduleReconnect();
-    return;
-  }
-  redisAsyncSetConnectCallback(context, &RedisSubscriber::onConnect);
-  redisAsyncSetDisconnectCallback(context, &RedisSubscriber::onDisconnect);
-  context_ = context;
-  state_ = State::kConnecting;
-  // Buffered until the socket connects, then sent pipelined. SELECT is not
-  // needed: pub/sub channels do not belong to a database.
-  bool sent = true;
-  if (!options_.password.empty()) {
-    std::vector<const char*> argv{"AUTH"};
-    std::vector<size_t> lengths{4};
-    if (!options_.username.empty()) {
-      argv.push_back(options_.username.data());
-      lengths.push_back(options_.username.size());
-    }
-    argv.push_back(options_.password.data());
-    lengths.push_back(options_.password.size());
-    sent = redisAsyncCommandArgv(context_, &RedisSubscriber::onAuth, nullptr,
-                                 static_cast<int>(argv.size()), argv.data(),
-                                 lengths.data()) == REDIS_OK;
-  }
-  for (auto& [name, channel] : channels_) sent = sent && sendSubscribe(*channel);
-  if (!sent) failLater("cannot queue the handshake");
+void RedisSubscriber::onLinkDown() {
+  confirm_timer_.stop();
+  markAllLost();
 }
 
 bool RedisSubscriber::sendSubscribe(Channel& channel) {
   const char* argv[] = {"SUBSCRIBE", channel.name.c_str()};
   const size_t lengths[] = {9, channel.name.size()};
-  if (redisAsyncCommandArgv(context_, &RedisSubscriber::onPubsub, &channel, 2, argv, lengths) !=
+  if (redisAsyncCommandArgv(link_.context(), &RedisSubscriber::onPubsub, &channel, 2, argv, lengths) !=
       REDIS_OK)
     return false;
   // hiredis hands an error reply to a SUBSCRIBE to nobody: a channel that
@@ -154,9 +110,9 @@ bool RedisSubscriber::sendSubscribe(Channel& channel) {
 }
 
 void RedisSubscriber::onSubscribeReply(Channel& channel, const redisReply* reply) {
-  if (state_ != State::kConnecting) return;
+  if (!link_.isLive()) return;
   if (reply->type == REDIS_REPLY_ERROR) {
-    failLater(fmt::format("SUBSCRIBE failed: {}", std::string_view(reply->str, reply->len)));
+    link_.fail(fmt::format("SUBSCRIBE failed: {}", std::string_view(reply->str, reply->len)));
     return;
   }
   if (reply->type != REDIS_REPLY_ARRAY || reply->elements < 3 ||
@@ -175,56 +131,21 @@ void RedisSubscriber::onSubscribeReply(Channel& channel, const redisReply* reply
                                  [](const auto& entry) { return entry.second->subscribed; });
     if (all) {
       confirm_timer_.stop();
-      backoff_ = options_.reconnect_min;
-      if (down_logged_) LOG_INFO("redis subscriber {}: subscribed", describe());
-      down_logged_ = false;
+      link_.markReady();
     }
     postState(channel.name, true);
   }
 }
 
-void RedisSubscriber::onAuthReply(const redisReply* reply) {
-  if (state_ == State::kConnecting && reply->type == REDIS_REPLY_ERROR)
-    failLater(fmt::format("AUTH failed: {}", std::string_view(reply->str, reply->len)));
-}
-
 void RedisSubscriber::checkConfirmed() {
-  if (state_ != State::kConnecting) return;
+  if (!link_.isLive()) return;
   for (const auto& [name, channel] : channels_) {
     if (!channel->subscribed) {
-      logFailure(fmt::format("SUBSCRIBE {} not confirmed within {}ms", name,
+      link_.drop(fmt::format("SUBSCRIBE {} not confirmed within {}ms", name,
                              options_.connect_timeout.count()));
-      teardown();
       return;
     }
   }
-}
-
-void RedisSubscriber::failLater(std::string_view why) {
-  if (state_ != State::kConnecting) return;
-  logFailure(why);
-  state_ = State::kFailing;
-  reconnect_timer_.start(base::Duration(0), [this] { teardown(); });
-}
-
-void RedisSubscriber::teardown() {
-  state_ = State::kBackoff;
-  confirm_timer_.stop();
-  markAllLost();
-  if (context_ != nullptr) redisAsyncFree(std::exchange(context_, nullptr));
-  scheduleReconnect();
-}
-
-void RedisSubscriber::scheduleReconnect() {
-  state_ = State::kBackoff;
-  confirm_timer_.stop();
-  // A connect failed and the name has another address: try it now.
-  if (endpoint_.hasNextAddress()) {
-    reconnect_timer_.start(base::Duration(0), [this] { startConnect(); });
-    return;
-  }
-  reconnect_timer_.start(backoff_, [this] { startConnect(); });
-  backoff_ = std::min(backoff_ * 2, options_.reconnect_max);
 }
 
 void RedisSubscriber::markAllLost() {
@@ -264,53 +185,12 @@ void RedisSubscriber::dispatch(const std::string& channel, const std::string& me
   }
 }
 
-void RedisSubscriber::logFailure(std::string_view why) {
-  if (!down_logged_) {
-    LOG_WARN("redis subscriber {}: {}; reconnecting", describe(), why);
-    down_logged_ = true;
-  } else {
-    LOG_DEBUG("redis subscriber {}: {}; reconnecting", describe(), why);
-  }
-}
-
-std::string RedisSubscriber::describe() const {
-  return fmt::format("{}#{}", endpoint_.describe(), index_);
-}
-
-void RedisSubscriber::onConnect(const redisAsyncContext* context, int status) {
-  auto* self = static_cast<RedisSubscriber*>(context->data);
-  if (self == nullptr || context != self->context_ || status == REDIS_OK) return;
-  // hiredis frees the context when this returns: forget it, do not free it.
-  self->context_ = nullptr;
-  self->endpoint_.connectFailed();
-  self->logFailure(fmt::format("connect failed: {}", context->errstr ? context->errstr : "?"));
-  self->scheduleReconnect();
-}
-
-void RedisSubscriber::onDisconnect(const redisAsyncContext* context, int /*status*/) {
-  auto* self = static_cast<RedisSubscriber*>(context->data);
-  if (self == nullptr || context != self->context_) return;  // freed by us
-  self->context_ = nullptr;
-  self->markAllLost();
-  self->logFailure(fmt::format("disconnected: {}", context->errstr ? context->errstr : "closed"));
-  self->scheduleReconnect();
-}
-
-void RedisSubscriber::onAuth(redisAsyncContext* context, void* reply, void* /*privdata*/) {
-  auto* self = static_cast<RedisSubscriber*>(context->data);
-  // NULL: the context is being freed by whoever scheduled the reconnect.
-  if (self == nullptr || reply == nullptr) return;
-  ++self->callback_depth_;
-  self->onAuthReply(static_cast<const redisReply*>(reply));
-  --self->callback_depth_;
-}
-
-void RedisSubscriber::onPubsub(redisAsyncContext* context, void* reply, void* privdata) {
-  auto* self = static_cast<RedisSubscriber*>(context->data);
-  if (self == nullptr || reply == nullptr || privdata == nullptr) return;
-  ++self->callback_depth_;
-  self->onSubscribeReply(*static_cast<Channel*>(privdata), static_cast<const redisReply*>(reply));
-  --self->callback_depth_;
+void RedisSubscriber::onPubsub(redisAsyncContext* /*context*/, void* reply, void* privdata) {
+  // NULL reply: the context is being freed by whoever scheduled the reconnect.
+  if (reply == nullptr || privdata == nullptr) return;
+  auto& channel = *static_cast<Channel*>(privdata);
+  RedisLink::CallbackScope scope(channel.owner->link_);
+  channel.owner->onSubscribeReply(channel, static_cast<const redisReply*>(reply));
 }
 
 }  // namespace larder::store

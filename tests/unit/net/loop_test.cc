@@ -68,9 +68,9 @@ TEST_CASE("a post through a Sender after its queue has gone is dropped, and what
 TEST_CASE("a post through a Sender whose owner is gone by then does not run") {
   Loop loop;
   CrossThreadQueue queue(loop);
-  auto owner = std::make_shared<int>(0);
+  auto owner = std::make_unique<LivenessToken>();
   bool ran = false;
-  CHECK(queue.sender().post(std::weak_ptr<void>(owner), [&ran] { ran = true; }));
+  CHECK(queue.sender().post(owner->ref(), [&ran] { ran = true; }));
   owner.reset();
   queue.unref();
   loop.run();

@@ -115,6 +115,20 @@ TEST_CASE("fill lock: an owner's abandonment is announced; a late stored notice 
   CHECK(f.server.command({"GET", kName.key}).str == "new-owner");
 }
 
+// Before the abort hook (net/pending.h) a destroyed watch stayed in the
+// table until a sweep, 64 watches later.
+TEST_CASE("fill lock: a destroyed watch leaves the table at once; a lock destroyed first is not touched") {
+  LockFixture f;
+  cache::Pending kept = f.locks[1]->watch(kName, [](WatchEvent) {});
+  {
+    cache::Pending watch = f.locks[1]->watch(kName, [](WatchEvent) {});
+    CHECK(f.locks[1]->watcherCountForTest() == 2);
+  }
+  CHECK(f.locks[1]->watcherCountForTest() == 1);
+  f.locks[1].reset();
+  kept = cache::Pending();  // its abort finds the lock gone and does nothing
+}
+
 TEST_CASE("fill lock: a destroyed watch hears nothing and is swept") {
   LockFixture f;
   int heard = 0;
