@@ -49,9 +49,6 @@ class LivenessToken {
   std::shared_ptr<const char> token_ = std::make_shared<const char>(0);
 };
 
-// The name proxy/ still uses (issue 12 item 4 renamed it).
-using Liveness = LivenessToken;
-
 // `fn` wrapped so that it runs only while `owner` is alive.
 template <typename Fn>
 auto guarded(WeakRef owner, Fn fn) {

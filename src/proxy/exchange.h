@@ -304,7 +304,7 @@ class Exchange : public upstream::ResponseHandler {
   FillReading reading_;
   Shadow shadow_;
   std::unique_ptr<EntryDecoding> decoding_;
-  net::Liveness liveness_;  // last member: dies first
+  net::LivenessToken liveness_;  // last member: dies first
 };
 
 }  // namespace larder::proxy

@@ -137,7 +137,7 @@ class FillFetch final : public upstream::ResponseHandler {
   std::optional<std::vector<std::string>> not_modified_keys_;  // the 304's surrogate keys
   bool paused_ = false;   // a private answer waits for its reader
   bool finished_ = false;
-  net::Liveness liveness_;  // last member: dies first
+  net::LivenessToken liveness_;  // last member: dies first
 };
 
 // A worker's fetches for the cache. Destroying it cancels them all.

@@ -293,7 +293,7 @@ TEST_CASE("destroying a reader mid-flight, its notification still queued, leaves
   // A reader as an Exchange makes it: woken through the worker's queue,
   // guarded by its liveness token (proxy/exchange_fill.cc waitForFill).
   struct Reader {
-    net::Liveness liveness;
+    net::LivenessToken liveness;
     cache::FillWaiter waiter;
     int woken = 0;
   };
