@@ -1,10 +1,12 @@
 #include "store/redis/cluster_shard_subscriber.h"
 
+#include <hiredis/hiredis.h>
+
+#include <algorithm>
 #include <utility>
 
 #include "base/assert.h"
 #include "base/log.h"
-#include "store/redis/libuv_attach.h"
 
 namespace larder::store {
 
@@ -20,94 +22,73 @@ ClusterShardSubscriber::ClusterShardSubscriber(net::Loop& loop, const RedisOptio
       index_(index),
       deferred_(loop),
       backoff_(options.reconnect_min),
-      confirm_timer_(loop),
-      reconnect_timer_(loop) {
+      reconnect_timer_(loop),
+      stuck_timer_(loop) {
   LARDER_ASSERT(!seeds_.empty());
   node_ = seeds_[next_seed_++ % seeds_.size()];
-  startConnect();
+  connect();
 }
 
-ClusterShardSubscriber::~ClusterShardSubscriber() {
-  // The free calls the callbacks once more with a NULL reply; they ignore it.
-  state_ = State::kBackoff;
-  if (context_ != nullptr) redisAsyncFree(std::exchange(context_, nullptr));
-}
+// link_ goes first (last member): its free calls the callbacks once more
+// with a NULL reply, and they ignore it.
+ClusterShardSubscriber::~ClusterShardSubscriber() = default;
 
-void ClusterShardSubscriber::startConnect() {
-  state_ = State::kBackoff;
-  node_options_ = options_;
-  node_options_.host = node_.host;
-  node_options_.port = node_.port;
-  node_options_.unix_path.clear();
-  node_options_.master.reset();
-  endpoint_ = std::make_unique<RedisEndpoint>(loop_, node_options_);
-  endpoint_->next([this](const std::string& error) {
-    if (!error.empty()) {
-      logFailure(error);
-      scheduleReconnect();
-      return;
-    }
-    connectNow();
+void ClusterShardSubscriber::connect() {
+  RedisOptions options = options_;
+  options.host = node_.host;
+  options.port = node_.port;
+  options.unix_path.clear();
+  options.master.reset();
+  link_ = std::make_unique<RedisLink>(loop_, options, static_cast<RedisLink::Owner&>(*this),
+                                      RedisLink::Settings{.label = "redis cluster subscriber",
+                                                          .index = index_,
+                                                          .observer = nullptr,
+                                                          .replies = ReplyObjects::kHiredis,
+                                                          .select_database = false,  // channels have none
+                                                          .count_reconnects = false,
+                                                          .watch_master = false,
+                                                          .down_logged = down_logged_});
+  link_->start();
+  stuck_timer_.start(options_.connect_timeout, [this] {
+    if (moving_ || link_ == nullptr || link_->state() != RedisLink::State::kBackoff) return;
+    // The link logged why; a timer callback, never inside hiredis.
+    down_logged_ = true;
+    moveOn();
   });
 }
 
-void ClusterShardSubscriber::connectNow() {
-  std::string error;
-  redisAsyncContext* context = connectOnLoop(endpoint_->target(), loop_.raw(), this, nullptr, error);
-  if (context == nullptr) {
-    logFailure(error);
-    scheduleReconnect();
-    return;
-  }
-  redisAsyncSetConnectCallback(context, &ClusterShardSubscriber::onConnect);
-  redisAsyncSetDisconnectCallback(context, &ClusterShardSubscriber::onDisconnect);
-  context_ = context;
-  state_ = State::kConnecting;
+bool ClusterShardSubscriber::onLinkConnecting(redisAsyncContext* context) {
   plain_ = false;
   shard_ = Shard::kPending;
-  // Buffered until the socket connects, then sent pipelined. AUTH and
-  // SSUBSCRIBE first, in hiredis's ordinary reply queue, so that their
-  // answers (an error included: hiredis drops a connection on an error it
-  // has no callback for) reach onAuth and onShard; then SUBSCRIBE, which
-  // puts the context in subscribed mode, so the pushes after it reach the
-  // channel's callback.
-  bool sent = true;
-  if (!options_.password.empty()) {
-    std::vector<const char*> argv{"AUTH"};
-    std::vector<size_t> lengths{4};
-    if (!options_.username.empty()) {
-      argv.push_back(options_.username.data());
-      lengths.push_back(options_.username.size());
-    }
-    argv.push_back(options_.password.data());
-    lengths.push_back(options_.password.size());
-    sent = redisAsyncCommandArgv(context_, &ClusterShardSubscriber::onAuth, nullptr, static_cast<int>(argv.size()),
-                                 argv.data(), lengths.data()) == REDIS_OK;
-  }
+  // After the link's AUTH, buffered until the socket connects, then sent
+  // pipelined. SSUBSCRIBE first, in hiredis's ordinary reply queue, so that
+  // its answer (an error included: hiredis drops a connection on an error it
+  // has no callback for) reaches onShard; then SUBSCRIBE, which puts the
+  // context in subscribed mode, so the pushes after it reach onPubsub.
   const char* ssubscribe[] = {"SSUBSCRIBE", channel_.c_str()};
   const size_t ssubscribe_lengths[] = {10, channel_.size()};
-  sent = sent && redisAsyncCommandArgv(context_, &ClusterShardSubscriber::onShard, nullptr, 2, ssubscribe,
-                                       ssubscribe_lengths) == REDIS_OK;
   const char* subscribe[] = {"SUBSCRIBE", channel_.c_str()};
   const size_t subscribe_lengths[] = {9, channel_.size()};
-  sent = sent && redisAsyncCommandArgv(context_, &ClusterShardSubscriber::onPubsub, nullptr, 2, subscribe,
-                                       subscribe_lengths) == REDIS_OK;
-  if (!sent) {
-    failLater("cannot queue the subscriptions");
-    return;
-  }
-  // An error to SUBSCRIBE reaches nobody in hiredis: not confirmed in
-  // time fails the connection instead.
-  confirm_timer_.start(options_.connect_timeout, [this] {
-    if (state_ == State::kConnecting && !subscribed_) {
-      logFailure(fmt::format("{} not confirmed within {}ms", channel_, options_.connect_timeout.count()));
-      teardown();
-    }
-  });
+  // Until both are confirmed (markReady()), the link's connect timeout
+  // applies: an error to SUBSCRIBE reaches nobody in hiredis.
+  return redisAsyncCommandArgv(context, &ClusterShardSubscriber::onShard, this, 2, ssubscribe,
+                               ssubscribe_lengths) == REDIS_OK &&
+         redisAsyncCommandArgv(context, &ClusterShardSubscriber::onPubsub, this, 2, subscribe,
+                               subscribe_lengths) == REDIS_OK;
+}
+
+void ClusterShardSubscriber::onLinkDown() {
+  // The link logged why. It would reconnect to the same node; this moves
+  // to the next seed instead (or where a redirect already said).
+  down_logged_ = true;
+  moveLater();
+}
+
+bool ClusterShardSubscriber::isCurrent(const redisAsyncContext* context) const {
+  return !moving_ && link_ != nullptr && link_->isLive() && link_->context() == context;
 }
 
 void ClusterShardSubscriber::onPush(const redisReply* reply) {
-  if (state_ != State::kConnecting) return;
   if (reply->type != REDIS_REPLY_ARRAY || reply->elements < 3 || reply->element[0]->type != REDIS_REPLY_STRING)
     return;
   const std::string_view kind(reply->element[0]->str, reply->element[0]->len);
@@ -125,25 +106,27 @@ void ClusterShardSubscriber::onPush(const redisReply* reply) {
   } else if (kind == "sunsubscribe") {
     // The server dropped the shard subscription: the slot moved, or this
     // node is no longer of its shard. The same node says where it went.
-    failLater("the channel's slot moved", node_);
+    LOG_DEBUG("redis cluster subscriber: the slot of {} moved", channel_);
+    moveLater(node_);
   }
 }
 
 void ClusterShardSubscriber::onShardError(const redisReply* reply) {
-  if (state_ != State::kConnecting || reply->type != REDIS_REPLY_ERROR) return;
   const std::string_view text(reply->str, reply->len);
   if (auto redirect = parseRedirect(text)) {
     if (++redirects_ <= kMaxRedirects) {
-      failLater(fmt::format("{} is served by {}", channel_, redirect->node.name()), redirect->node);
+      // Not a failure: no warning.
+      LOG_DEBUG("redis cluster subscriber: {} is served by {}", channel_, redirect->node.name());
+      moveLater(redirect->node);
     } else {
-      failLater("too many redirects");
+      link_->fail("too many redirects");
     }
   } else if (text.find("unknown command") != std::string_view::npos) {
     // Before Redis 7: the plain SUBSCRIBE hears PUBLISH from every node.
     shard_ = Shard::kUnsupported;
     maybeConfirmed();
   } else {
-    failLater(fmt::format("subscribing failed: {}", text));
+    link_->fail(fmt::format("subscribing failed: {}", text));
   }
 }
 
@@ -151,46 +134,38 @@ void ClusterShardSubscriber::maybeConfirmed() {
   if (!plain_ || shard_ == Shard::kPending || subscribed_) return;
   subscribed_ = true;
   redirects_ = 0;
-  confirm_timer_.stop();
   backoff_ = options_.reconnect_min;
+  link_->markReady();
   LOG_INFO("redis cluster: {} subscribed on {}{}", channel_, node_.name(),
            shard_ == Shard::kConfirmed ? " (sharded)" : " (SSUBSCRIBE unsupported: plain pub/sub)");
   down_logged_ = false;
   deferred_.post([this] { on_state_(true); });
 }
 
-void ClusterShardSubscriber::failLater(std::string_view why, ClusterNode next) {
-  if (state_ != State::kConnecting) return;
-  if (next.host.empty()) {
-    logFailure(why);
-  } else {
-    LOG_DEBUG("redis cluster subscriber: {}", why);
-  }
-  redirect_ = std::move(next);
-  state_ = State::kFailing;
-  reconnect_timer_.start(base::Duration(0), [this] { teardown(); });
-}
-
-void ClusterShardSubscriber::teardown() {
-  confirm_timer_.stop();
+void ClusterShardSubscriber::moveLater(ClusterNode next) {
   markLost();
-  if (context_ != nullptr) redisAsyncFree(std::exchange(context_, nullptr));
-  scheduleReconnect();
+  if (moving_) return;  // the first reason to move wins (a redirect, or the loss)
+  moving_ = true;
+  redirect_ = std::move(next);
+  // The link may be in one of its callbacks: it goes on a later turn.
+  deferred_.post([this] { moveOn(); });
 }
 
-void ClusterShardSubscriber::scheduleReconnect() {
-  state_ = State::kBackoff;
-  confirm_timer_.stop();
+void ClusterShardSubscriber::moveOn() {
+  moving_ = false;
+  markLost();
+  stuck_timer_.stop();
+  link_.reset();
   if (!redirect_.host.empty()) {
     // Told where to go: at once.
     node_ = std::exchange(redirect_, ClusterNode{});
-    reconnect_timer_.start(base::Duration(0), [this] { startConnect(); });
+    connect();
     return;
   }
   // Starting over from a seed: its redirect counts anew.
   redirects_ = 0;
   node_ = seeds_[next_seed_++ % seeds_.size()];
-  reconnect_timer_.start(backoff_, [this] { startConnect(); });
+  reconnect_timer_.start(backoff_, [this] { connect(); });
   backoff_ = std::min(backoff_ * 2, options_.reconnect_max);
 }
 
@@ -200,57 +175,24 @@ void ClusterShardSubscriber::markLost() {
   deferred_.post([this] { on_state_(false); });
 }
 
-void ClusterShardSubscriber::logFailure(std::string_view why) {
-  if (!down_logged_) {
-    LOG_WARN("redis cluster subscriber {}#{}: {}; reconnecting", node_.name(), index_, why);
-    down_logged_ = true;
-  } else {
-    LOG_DEBUG("redis cluster subscriber {}#{}: {}; reconnecting", node_.name(), index_, why);
-  }
-}
-
-void ClusterShardSubscriber::onConnect(const redisAsyncContext* context, int status) {
-  auto* self = static_cast<ClusterShardSubscriber*>(context->data);
-  if (self == nullptr || context != self->context_ || status == REDIS_OK) return;
-  // hiredis frees the context when this returns: forget it, do not free it.
-  self->context_ = nullptr;
-  self->confirm_timer_.stop();
-  self->logFailure(fmt::format("connect failed: {}", context->errstr ? context->errstr : "?"));
-  self->scheduleReconnect();
-}
-
-void ClusterShardSubscriber::onDisconnect(const redisAsyncContext* context, int /*status*/) {
-  auto* self = static_cast<ClusterShardSubscriber*>(context->data);
-  if (self == nullptr || context != self->context_) return;  // freed by us
-  self->context_ = nullptr;
-  self->confirm_timer_.stop();
-  self->markLost();
-  self->logFailure(fmt::format("disconnected: {}", context->errstr ? context->errstr : "closed"));
-  self->scheduleReconnect();
-}
-
-void ClusterShardSubscriber::onPubsub(redisAsyncContext* context, void* reply, void* /*privdata*/) {
-  auto* self = static_cast<ClusterShardSubscriber*>(context->data);
-  if (self == nullptr || reply == nullptr) return;
+void ClusterShardSubscriber::onPubsub(redisAsyncContext* context, void* reply, void* privdata) {
+  // NULL reply: the context is being freed (a move, or the destructor).
+  auto* self = static_cast<ClusterShardSubscriber*>(privdata);
+  if (reply == nullptr || !self->isCurrent(context)) return;
+  RedisLink::CallbackScope scope(*self->link_);
   self->onPush(static_cast<const redisReply*>(reply));
 }
 
-void ClusterShardSubscriber::onShard(redisAsyncContext* context, void* reply, void* /*privdata*/) {
-  auto* self = static_cast<ClusterShardSubscriber*>(context->data);
-  if (self == nullptr || reply == nullptr) return;
-  const auto* r = static_cast<const redisReply*>(reply);
-  if (r->type == REDIS_REPLY_ERROR) {
-    self->onShardError(r);
+void ClusterShardSubscriber::onShard(redisAsyncContext* context, void* reply, void* privdata) {
+  auto* self = static_cast<ClusterShardSubscriber*>(privdata);
+  if (reply == nullptr || !self->isCurrent(context)) return;
+  RedisLink::CallbackScope scope(*self->link_);
+  const auto* typed = static_cast<const redisReply*>(reply);
+  if (typed->type == REDIS_REPLY_ERROR) {
+    self->onShardError(typed);
   } else {
-    self->onPush(r);  // ["ssubscribe", channel, count]
+    self->onPush(typed);  // ["ssubscribe", channel, count]
   }
-}
-
-void ClusterShardSubscriber::onAuth(redisAsyncContext* context, void* reply, void* /*privdata*/) {
-  auto* self = static_cast<ClusterShardSubscriber*>(context->data);
-  if (self == nullptr || reply == nullptr) return;
-  const auto* r = static_cast<const redisReply*>(reply);
-  if (r->type == REDIS_REPLY_ERROR) self->failLater(fmt::format("AUTH failed: {}", std::string_view(r->str, r->len)));
 }
 
 }  // namespace larder::store

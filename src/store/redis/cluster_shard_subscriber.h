@@ -14,6 +14,9 @@
 //    which hears PUBLISH from every node (the publishers fall back too:
 //    ClusterStore::writeVersions);
 //  - a lost or refused connection: the next seed, with backoff.
+// The connection's lifecycle (address, connect, AUTH, connect timeout,
+// teardown) is a RedisLink (store/redis/redis_link.h) per node: a move
+// destroys the link on a later turn and starts one to the next node.
 // The plain SUBSCRIBE always rides along, after SSUBSCRIBE: hiredis 0.14
 // knows no SSUBSCRIBE (it answers it like any command, from its reply
 // queue) and only delivers push messages on a connection in subscribed
@@ -35,16 +38,16 @@
 #include <string_view>
 #include <vector>
 
+#include "net/defer.h"
 #include "net/loop.h"
 #include "net/timer.h"
-#include "net/defer.h"
 #include "store/redis/cluster_slots.h"
-#include "store/redis/redis_endpoint.h"
+#include "store/redis/redis_link.h"
 #include "store/redis/redis_options.h"
 
 namespace larder::store {
 
-class ClusterShardSubscriber {
+class ClusterShardSubscriber final : private RedisLink::Owner {
  public:
   using MessageHandler = std::function<void(std::string_view message)>;
   using StateHandler = std::function<void(bool subscribed)>;
@@ -67,31 +70,27 @@ class ClusterShardSubscriber {
   std::string nodeForTest() const { return node_.name(); }
 
  private:
-  enum class State {
-    kBackoff,     // no context; a reconnect is scheduled
-    kConnecting,  // context exists; subscriptions in flight or confirmed
-    kFailing,     // context condemned; teardown on the next loop turn
-  };
   enum class Shard { kPending, kConfirmed, kUnsupported };
 
-  void startConnect();
-  void connectNow();
+  // RedisLink::Owner
+  bool onLinkConnecting(redisAsyncContext* context) override;
+  void onLinkDown() override;
+
+  // Starts a link to node_.
+  void connect();
+  // A reply on the current link's live context (not a condemned one's).
+  bool isCurrent(const redisAsyncContext* context) const;
   void onPush(const redisReply* reply);
   void onShardError(const redisReply* reply);
   void maybeConfirmed();
-  // From a hiredis callback: tear down on the next loop turn, then connect
-  // to `next` (empty host: the next seed, after the backoff).
-  void failLater(std::string_view why, ClusterNode next = {});
-  void teardown();
-  void scheduleReconnect();
+  // Safe inside hiredis: leaves the node on a later turn for `next` at once
+  // (a redirect), or with an empty host for the next seed after the backoff.
+  void moveLater(ClusterNode next = {});
+  void moveOn();
   void markLost();
-  void logFailure(std::string_view why);
 
-  static void onConnect(const redisAsyncContext* context, int status);
-  static void onDisconnect(const redisAsyncContext* context, int status);
   static void onPubsub(redisAsyncContext* context, void* reply, void* privdata);
   static void onShard(redisAsyncContext* context, void* reply, void* privdata);
-  static void onAuth(redisAsyncContext* context, void* reply, void* privdata);
 
   net::Loop& loop_;
   const RedisOptions options_;
@@ -100,23 +99,23 @@ class ClusterShardSubscriber {
   const MessageHandler on_message_;
   const StateHandler on_state_;
   const int index_;
-  // Declared first among what posts: destroyed after the context is freed.
   net::Deferrer deferred_;
   ClusterNode node_;          // connected or connecting to
-  ClusterNode redirect_;      // where to go next, if a node said so
+  ClusterNode redirect_;      // where moveOn() goes, if a node said so
   size_t next_seed_ = 0;
   int redirects_ = 0;         // in a row
-  RedisOptions node_options_; // options_ with node_'s address; endpoint_ reads it
-  std::unique_ptr<RedisEndpoint> endpoint_;
-  redisAsyncContext* context_ = nullptr;  // owned; see teardown()
-  State state_ = State::kBackoff;
-  bool plain_ = false;                    // SUBSCRIBE confirmed on this context
+  bool moving_ = false;       // moveOn() is posted: the link is condemned
+  bool plain_ = false;        // SUBSCRIBE confirmed on this context
   Shard shard_ = Shard::kPending;
-  bool subscribed_ = false;               // as last told to the owner
+  bool subscribed_ = false;   // as last told to the owner
+  bool down_logged_ = false;  // this outage was warned of, on some link
   base::Duration backoff_;
-  bool down_logged_ = false;
-  net::Timer confirm_timer_;
-  net::Timer reconnect_timer_;
+  net::Timer reconnect_timer_;  // the next seed's link, after the backoff
+  // A link that finds no address or cannot open a socket retries its node
+  // without telling its owner: after connect_timeout, move on instead.
+  net::Timer stuck_timer_;
+  // Last: destroyed first, while the privdata of its callbacks (this) is whole.
+  std::unique_ptr<RedisLink> link_;
 };
 
 }  // namespace larder::store

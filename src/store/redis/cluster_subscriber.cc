@@ -7,24 +7,6 @@
 
 namespace larder::store {
 
-ClusterSubscriber::Subscription::Subscription(Subscription&& other) noexcept
-    : owner_(std::exchange(other.owner_, nullptr)), id_(std::exchange(other.id_, 0)) {}
-
-ClusterSubscriber::Subscription& ClusterSubscriber::Subscription::operator=(Subscription&& other) noexcept {
-  if (this != &other) {
-    reset();
-    owner_ = std::exchange(other.owner_, nullptr);
-    id_ = std::exchange(other.id_, 0);
-  }
-  return *this;
-}
-
-void ClusterSubscriber::Subscription::reset() {
-  if (owner_ != nullptr) owner_->unsubscribe(id_);
-  owner_ = nullptr;
-  id_ = 0;
-}
-
 ClusterSubscriber::ClusterSubscriber(net::Loop& loop, const RedisOptions& options, std::vector<ClusterNode> nodes,
                                      int index)
     : loop_(loop), options_(options), nodes_(std::move(nodes)), index_(index), deferred_(loop), check_timer_(loop) {

@@ -44,21 +44,7 @@ class ClusterSubscriber {
   static constexpr base::Duration kCheckInterval{500};
 
   // RAII registration of one handler. Destroy it before the subscriber.
-  class Subscription {
-   public:
-    Subscription() = default;
-    Subscription(ClusterSubscriber* owner, uint64_t id) : owner_(owner), id_(id) {}
-    ~Subscription() { reset(); }
-    Subscription(Subscription&& other) noexcept;
-    Subscription& operator=(Subscription&& other) noexcept;
-    Subscription(const Subscription&) = delete;
-    Subscription& operator=(const Subscription&) = delete;
-    void reset();
-
-   private:
-    ClusterSubscriber* owner_ = nullptr;
-    uint64_t id_ = 0;
-  };
+  using Subscription = SubscriptionHandle<ClusterSubscriber>;
 
   // `options` is the template of the node connection (host and port are
   // replaced by each of `nodes` in turn; at least one). Nothing connects
@@ -87,6 +73,7 @@ class ClusterSubscriber {
     bool subscribed = false;
   };
 
+  friend Subscription;
   void unsubscribe(uint64_t id);
   // Subscribes `channel` on the current node's subscriber.
   void attach(const std::string& channel, Channel& state);

@@ -31,6 +31,7 @@ RedisLink::RedisLink(net::Loop& loop, const RedisOptions& options, Owner& owner,
       owner_(owner),
       settings_(settings),
       backoff_(options.reconnect_min),
+      down_logged_(settings.down_logged),
       connect_timer_(loop),
       reconnect_timer_(loop),
       master_timer_(loop) {

@@ -62,6 +62,9 @@ class RedisLink {
     // With Sentinel: check the master periodically and reconnect when it
     // moved (an owner that sends commands checks masterMoved() per command).
     bool watch_master = false;
+    // The owner already warned of this outage on an earlier link (one that
+    // moves between nodes): failures log at debug, the connection at info.
+    bool down_logged = false;
   };
 
   enum class State {

@@ -9,25 +9,6 @@
 
 namespace larder::store {
 
-RedisSubscriber::Subscription::Subscription(Subscription&& other) noexcept
-    : owner_(std::exchange(other.owner_, nullptr)), id_(std::exchange(other.id_, 0)) {}
-
-RedisSubscriber::Subscription& RedisSubscriber::Subscription::operator=(
-    Subscription&& other) noexcept {
-  if (this != &other) {
-    reset();
-    owner_ = std::exchange(other.owner_, nullptr);
-    id_ = std::exchange(other.id_, 0);
-  }
-  return *this;
-}
-
-void RedisSubscriber::Subscription::reset() {
-  if (owner_ != nullptr) owner_->unsubscribe(id_);
-  owner_ = nullptr;
-  id_ = 0;
-}
-
 RedisSubscriber::RedisSubscriber(net::Loop& loop, const RedisOptions& options, int index)
     : options_(options),
       deferred_(loop),

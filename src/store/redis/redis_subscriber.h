@@ -29,6 +29,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "net/defer.h"
 #include "net/loop.h"
@@ -38,6 +39,41 @@
 
 namespace larder::store {
 
+// RAII registration of one handler with a subscriber `S` (RedisSubscriber,
+// ClusterSubscriber, which has a private unsubscribe(id)): destroying or
+// resetting it unregisters the handler. Destroy it before the subscriber.
+template <typename S>
+class SubscriptionHandle {
+ public:
+  SubscriptionHandle() = default;
+  ~SubscriptionHandle() { reset(); }
+  SubscriptionHandle(SubscriptionHandle&& other) noexcept
+      : owner_(std::exchange(other.owner_, nullptr)), id_(std::exchange(other.id_, 0)) {}
+  SubscriptionHandle& operator=(SubscriptionHandle&& other) noexcept {
+    if (this != &other) {
+      reset();
+      owner_ = std::exchange(other.owner_, nullptr);
+      id_ = std::exchange(other.id_, 0);
+    }
+    return *this;
+  }
+  SubscriptionHandle(const SubscriptionHandle&) = delete;
+  SubscriptionHandle& operator=(const SubscriptionHandle&) = delete;
+
+  void reset() {
+    S* owner = std::exchange(owner_, nullptr);
+    const uint64_t id = std::exchange(id_, 0);
+    if (owner != nullptr) owner->unsubscribe(id);
+  }
+
+ private:
+  friend S;
+  SubscriptionHandle(S* owner, uint64_t id) : owner_(owner), id_(id) {}
+
+  S* owner_ = nullptr;
+  uint64_t id_ = 0;
+};
+
 class RedisSubscriber final : private RedisLink::Owner {
  public:
   using MessageHandler = std::function<void(std::string_view message)>;
@@ -45,21 +81,7 @@ class RedisSubscriber final : private RedisLink::Owner {
   using StateHandler = std::function<void(bool subscribed)>;
 
   // RAII registration of one handler. Destroy it before the subscriber.
-  class Subscription {
-   public:
-    Subscription() = default;
-    Subscription(RedisSubscriber* owner, uint64_t id) : owner_(owner), id_(id) {}
-    ~Subscription() { reset(); }
-    Subscription(Subscription&& other) noexcept;
-    Subscription& operator=(Subscription&& other) noexcept;
-    Subscription(const Subscription&) = delete;
-    Subscription& operator=(const Subscription&) = delete;
-    void reset();
-
-   private:
-    RedisSubscriber* owner_ = nullptr;
-    uint64_t id_ = 0;
-  };
+  using Subscription = SubscriptionHandle<RedisSubscriber>;
 
   // `index` labels logs. Nothing connects until the first subscribe().
   RedisSubscriber(net::Loop& loop, const RedisOptions& options, int index);
@@ -88,6 +110,7 @@ class RedisSubscriber final : private RedisLink::Owner {
     StateHandler on_state;
   };
 
+  friend Subscription;
   void unsubscribe(uint64_t id);
   // RedisLink::Owner
   bool onLinkConnecting(redisAsyncContext* context) override;

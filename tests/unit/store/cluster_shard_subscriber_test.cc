@@ -127,3 +127,41 @@ TEST_CASE("cluster shard subscriber and store: without SSUBSCRIBE/SPUBLISH, plai
     CHECK(store::decodeInvalidationMessage(heard.messages.back()) == std::vector<std::string>{"v1:ns:products"});
   }
 }
+
+TEST_CASE("cluster shard subscriber: a refused seed and a seed without an address are skipped for the next one") {
+  OneNodeCluster c;
+  Heard heard;
+  const uint16_t dead = larder::test::reservePort();
+  // The unresolvable seed: its link retries the lookup by itself, never
+  // connecting; the subscriber leaves it after connect_timeout.
+  std::vector<store::ClusterNode> seeds{{"127.0.0.1", dead}, {"no-such-node.invalid", c.server.port()}};
+  seeds.push_back(c.seeds().front());
+  store::ClusterShardSubscriber subscriber(
+      c.loop, testRedisOptions(c.server.port()), seeds, kChannel,
+      [&heard](std::string_view message) { heard.messages.emplace_back(message); },
+      [&heard](bool subscribed) { heard.states.push_back(subscribed); }, 0);
+  REQUIRE(runUntil(c.loop, [&] { return subscriber.isSharded(); }, 5s));
+  CHECK(subscriber.nodeForTest() == c.seeds().front().name());
+  REQUIRE(runUntil(c.loop, [&] { return !heard.states.empty(); }));
+  CHECK(heard.states == std::vector<bool>{true});
+}
+
+TEST_CASE("cluster shard subscriber: destroyed while connecting, or with a move pending, nothing is heard after") {
+  OneNodeCluster c;
+  Heard heard;
+  subscribe(c, heard).reset();  // its link is connecting
+  runFor(c.loop, 100ms);
+  CHECK(heard.states.empty());
+
+  auto subscriber = subscribe(c, heard);
+  REQUIRE(runUntil(c.loop, [&] { return heard.states.size() == 1; }, 3s));
+  c.server.restart();
+  // Lost inside the disconnect callback; the move and the owner's `false`
+  // go out on a later turn, if this turn has not run them yet.
+  REQUIRE(runUntil(c.loop, [&] { return !subscriber->isSubscribed(); }, 3s));
+  const size_t states = heard.states.size();
+  subscriber.reset();
+  runFor(c.loop, 500ms);
+  CHECK(heard.states.size() == states);
+  CHECK(heard.messages.empty());
+}
