@@ -73,10 +73,10 @@ inline constexpr uint32_t kAllowedNext[] = {
     // kReceived
     stateBit(ExchangeState::kLookingUp) | stateBit(ExchangeState::kBufferingBody) |
         stateBit(ExchangeState::kForwarding) | stateBit(ExchangeState::kComplete),
-    // kLookingUp
+    // kLookingUp (a hit of a large coded entry streams while it decodes)
     stateBit(ExchangeState::kLookingUp) | stateBit(ExchangeState::kWaitingForFill) |
         stateBit(ExchangeState::kBufferingBody) | stateBit(ExchangeState::kForwarding) |
-        stateBit(ExchangeState::kComplete),
+        stateBit(ExchangeState::kStreamingResponse) | stateBit(ExchangeState::kComplete),
     // kWaitingForFill
     stateBit(ExchangeState::kLookingUp) | stateBit(ExchangeState::kWaitingForFill) |
         stateBit(ExchangeState::kBufferingBody) | stateBit(ExchangeState::kForwarding) |

@@ -42,6 +42,7 @@ TEST_CASE("transitions, allowed and refused") {
       {ExchangeState::kReceived, ExchangeState::kStreamingResponse, false},
       {ExchangeState::kLookingUp, ExchangeState::kLookingUp, true},  // a Vary learned meanwhile
       {ExchangeState::kLookingUp, ExchangeState::kWaitingForFill, true},
+      {ExchangeState::kLookingUp, ExchangeState::kStreamingResponse, true},  // a large coded hit, decoded as sent
       {ExchangeState::kWaitingForFill, ExchangeState::kStreamingResponse, true},
       {ExchangeState::kWaitingForFill, ExchangeState::kLookingUp, true},  // the fill was abandoned
       {ExchangeState::kBufferingBody, ExchangeState::kLookingUp, false},
