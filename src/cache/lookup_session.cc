@@ -66,9 +66,9 @@ bool readyForClient(Entry& entry, const http::HeaderMap& request_headers, uint64
 }
 
 // One per read request (proxy/exchange_cache.cc). glibc's malloc serves
-// blocks of up to 1032 bytes from a per-thread cache; a larger session took
-// its slow path on allocation and free, about 900 more instructions per
-// request than the old Exchange-embedded lookup (callgrind, issue 12).
+// blocks of up to 1032 bytes from a per-thread cache; at 1320 bytes the
+// session took malloc's slow path on allocation and free (callgrind via
+// bench/hit-profile: ~800 instructions per request, issue 12).
 static_assert(sizeof(LookupSession) <= 1024, "keep LookupSession in glibc's tcache size range");
 
 LookupSession::LookupSession(LookupServices services, LookupRequest request, Refresh refresh)
