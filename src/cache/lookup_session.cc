@@ -71,7 +71,7 @@ bool readyForClient(Entry& entry, const http::HeaderMap& request_headers, uint64
 // bench/hit-profile: ~800 instructions per request, issue 12).
 static_assert(sizeof(LookupSession) <= 1024, "keep LookupSession in glibc's tcache size range");
 
-LookupSession::LookupSession(LookupServices services, LookupRequest request, Refresh refresh)
+LookupSession::LookupSession(LookupServices services, LookupRequest&& request, Refresh&& refresh)
     : services_(services), request_(std::move(request)), refresh_(std::move(refresh)) {}
 
 void LookupSession::lookUp(Done done) {

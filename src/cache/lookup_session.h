@@ -106,7 +106,8 @@ class LookupSession {
   // `done`; the session's keys describe the fill.
   using Refresh = std::function<void(std::shared_ptr<Fill> fill, const Entry& stale)>;
 
-  LookupSession(LookupServices services, LookupRequest request, Refresh refresh);
+  // By rvalue: one per read request, moved once into place.
+  LookupSession(LookupServices services, LookupRequest&& request, Refresh&& refresh);
   LookupSession(const LookupSession&) = delete;
   LookupSession& operator=(const LookupSession&) = delete;
 
