@@ -65,13 +65,18 @@ bool readyForClient(Entry& entry, const http::HeaderMap& request_headers, uint64
   return false;
 }
 
-LookupSession::LookupSession(LookupServices services, LookupRequest request, Refresh refresh)
+// One per read request (proxy/exchange_cache.cc). glibc's malloc serves
+// blocks of up to 1032 bytes from a per-thread cache; at 1320 bytes the
+// session took malloc's slow path on allocation and free (callgrind via
+// bench/hit-profile: ~800 instructions per request, issue 12).
+static_assert(sizeof(LookupSession) <= 1024, "keep LookupSession in glibc's tcache size range");
+
+LookupSession::LookupSession(LookupServices services, LookupRequest&& request, Refresh&& refresh)
     : services_(services), request_(std::move(request)), refresh_(std::move(refresh)) {}
 
 void LookupSession::lookUp(Done done) {
   done_ = std::move(done);
   lookup_ = Pending();
-  outcome_ = LookupOutcome();
   checking_.reset();
   lookup_epoch_.reset();
   unavailable_ = false;
@@ -133,9 +138,10 @@ bool LookupSession::serveFromTier() {
   if (!entry || entry->identity != identity_ || !isFresh(entry->stored_at, entry->ttl, base::WallClock::now()) ||
       !readyForClient(*entry, *request_.headers, request_.config->cache.max_object_size))
     return false;
-  outcome_.entry = std::move(entry);
-  outcome_.from_tier = true;
-  deliver(LookupOutcome::Kind::kHit);
+  LookupOutcome outcome;
+  outcome.entry = std::move(entry);
+  outcome.from_tier = true;
+  deliver(LookupOutcome::Kind::kHit, std::move(outcome));
   return true;
 }
 
@@ -152,10 +158,11 @@ void LookupSession::onLookup(LookupResult&& result) {
     // could not reach the store coalesce among themselves.
     seen_versions_.assign(version_keys_.size(), std::nullopt);
     unavailable_ = true;
-    outcome_.store_unavailable = true;
-    outcome_.forward = CacheStatus::Forward::kBypass;
-    outcome_.detail = toString(BypassReason::kStoreUnavailable);
-    join();
+    LookupOutcome outcome;
+    outcome.store_unavailable = true;
+    outcome.forward = CacheStatus::Forward::kBypass;
+    outcome.detail = toString(BypassReason::kStoreUnavailable);
+    join(std::move(outcome));
     return;
   }
   if (config.cache.surrogate_keys.enabled && result.versions.size() > version_keys_.size()) {
@@ -223,30 +230,31 @@ void LookupSession::useEntry(std::optional<Entry> entry) {
   using Forward = CacheStatus::Forward;
   const config::Route& route = *request_.route;
   const uint64_t limit = request_.config->cache.max_object_size;
-  outcome_.forward = entry ? Forward::kStale : vary_names_.empty() ? Forward::kUriMiss : Forward::kVaryMiss;
+  LookupOutcome outcome;
+  outcome.forward = entry ? Forward::kStale : vary_names_.empty() ? Forward::kUriMiss : Forward::kVaryMiss;
   if (route.shadow) {
-    outcome_.entry = std::move(entry);  // the proxy decides (proxy/exchange_shadow.cc)
-    deliver(LookupOutcome::Kind::kFound);
+    outcome.entry = std::move(entry);  // the proxy decides (proxy/exchange_shadow.cc)
+    deliver(LookupOutcome::Kind::kFound, std::move(outcome));
     return;
   }
   if (entry) {
     base::WallTime now = base::WallClock::now();
     if (client_wants_fresh_) {
       // The client asked for a revalidated answer: no hit, no stale.
-      outcome_.forward = Forward::kRequest;
-      outcome_.stale_entry = std::move(entry);
-      join();
+      outcome.forward = Forward::kRequest;
+      outcome.stale_entry = std::move(entry);
+      join(std::move(outcome));
       return;
     }
     if (isFresh(entry->stored_at, entry->ttl, now)) {
       if (tier_tick_ != 0) keepInTier(*entry);
       // Stored bytes that do not decode are a miss: the refill replaces them.
       if (!readyForClient(*entry, *request_.headers, limit)) {
-        join();
+        join(std::move(outcome));
         return;
       }
-      outcome_.entry = std::move(entry);
-      deliver(LookupOutcome::Kind::kHit);
+      outcome.entry = std::move(entry);
+      deliver(LookupOutcome::Kind::kHit, std::move(outcome));
       return;
     }
     auto windows = staleWindows(entry->headers, route, request_.config->cache);
@@ -256,30 +264,29 @@ void LookupSession::useEntry(std::optional<Entry> entry) {
       auto joined = services_.coalescer.join(fillKey(), lookup_tick_);
       if (joined.leader && refresh_) refresh_(std::move(joined.fill), *entry);
       if (!readyForClient(*entry, *request_.headers, limit)) {
-        join();
+        join(std::move(outcome));
         return;
       }
-      outcome_.entry = std::move(entry);
-      outcome_.stale = true;
-      deliver(LookupOutcome::Kind::kHit);
+      outcome.entry = std::move(entry);
+      outcome.stale = true;
+      deliver(LookupOutcome::Kind::kHit, std::move(outcome));
       return;
     }
-    outcome_.stale_if_error = windows.if_error;
-    outcome_.stale_entry = std::move(entry);
+    outcome.stale_if_error = windows.if_error;
+    outcome.stale_entry = std::move(entry);
   }
-  join();
+  join(std::move(outcome));
 }
 
 void LookupSession::miss(Done done) {
   done_ = std::move(done);
-  outcome_.entry.reset();
-  join();
+  join(LookupOutcome());
 }
 
 // The versions seen are part of the fill's key: a request that saw a
 // write's new version must not join a fetch that started before it
 // (DESIGN invariant 3).
-void LookupSession::join() {
+void LookupSession::join(LookupOutcome&& outcome) {
   if (isVaryOutdated()) {
     // The upstream's Vary was learned while this lookup was in flight: look
     // up (and coalesce on) this request's own variant instead.
@@ -298,8 +305,8 @@ void LookupSession::join() {
     lookUp(std::move(done_));
     return;
   }
-  outcome_.fill = std::move(joined.fill);
-  deliver(joined.leader ? LookupOutcome::Kind::kFetch : LookupOutcome::Kind::kJoin);
+  outcome.fill = std::move(joined.fill);
+  deliver(joined.leader ? LookupOutcome::Kind::kFetch : LookupOutcome::Kind::kJoin, std::move(outcome));
 }
 
 // A fresh entry the store just validated, for the routes that opt in. It
@@ -344,17 +351,16 @@ std::string LookupSession::fillKey() const {
 }
 
 void LookupSession::bypass(BypassReason reason, std::string_view detail) {
-  outcome_.reason = reason;
-  outcome_.detail = detail;
-  outcome_.forward = CacheStatus::Forward::kBypass;
-  deliver(LookupOutcome::Kind::kBypass);
+  LookupOutcome outcome;
+  outcome.reason = reason;
+  outcome.detail = detail;
+  outcome.forward = CacheStatus::Forward::kBypass;
+  deliver(LookupOutcome::Kind::kBypass, std::move(outcome));
 }
 
 // The last thing every path does: `done` may destroy the session.
-void LookupSession::deliver(LookupOutcome::Kind kind) {
-  outcome_.kind = kind;
-  LookupOutcome outcome = std::move(outcome_);
-  outcome_ = LookupOutcome();
+void LookupSession::deliver(LookupOutcome::Kind kind, LookupOutcome&& outcome) {
+  outcome.kind = kind;
   Done done = std::move(done_);
   done_ = nullptr;
   done(std::move(outcome));

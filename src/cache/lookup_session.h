@@ -106,7 +106,8 @@ class LookupSession {
   // `done`; the session's keys describe the fill.
   using Refresh = std::function<void(std::shared_ptr<Fill> fill, const Entry& stale)>;
 
-  LookupSession(LookupServices services, LookupRequest request, Refresh refresh);
+  // By rvalue: one per read request, moved once into place.
+  LookupSession(LookupServices services, LookupRequest&& request, Refresh&& refresh);
   LookupSession(const LookupSession&) = delete;
   LookupSession& operator=(const LookupSession&) = delete;
 
@@ -147,15 +148,18 @@ class LookupSession {
   void onChecked(LookupResult&& result, const std::vector<std::string>& keys);
   void useEntry(std::optional<Entry> entry);
   void keepInTier(const Entry& entry);
-  void join();
+  void join(LookupOutcome&& outcome);
   void bypass(BypassReason reason, std::string_view detail);
-  void deliver(LookupOutcome::Kind kind);
+  void deliver(LookupOutcome::Kind kind, LookupOutcome&& outcome);
 
   LookupServices services_;
   LookupRequest request_;
   Refresh refresh_;
+  // The outcome is built on the stack and handed from step to step, not
+  // kept here: a session is allocated per read request, and one larger than
+  // glibc's per-thread cache serves (1032 bytes) takes malloc's slow path
+  // both ways (lookup_session.cc asserts the size).
   Done done_;
-  LookupOutcome outcome_;  // built up until deliver()
   std::optional<std::string> principal_;
   std::string primary_key_;              // the key without upstream-varied fields
   std::vector<std::string> vary_names_;  // upstream-varied fields in the key
