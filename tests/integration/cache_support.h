@@ -206,29 +206,6 @@ inline HttpResponse mustRequest(HttpClient& client, std::string_view method, std
   return *response;
 }
 
-// INFO commandstats as command name -> calls.
-inline std::map<std::string, int64_t> commandCalls(RedisServer& redis) {
-  RedisReply reply = redis.command({"INFO", "commandstats"});
-  REQUIRE(reply.type == RedisReply::Type::kBulk);
-  std::map<std::string, int64_t> calls;
-  size_t at = 0;
-  const std::string& text = reply.str;
-  while (at < text.size()) {
-    size_t end = text.find('\n', at);
-    if (end == std::string::npos) end = text.size();
-    std::string_view line(text.data() + at, end - at);
-    at = end + 1;
-    constexpr std::string_view kPrefix = "cmdstat_";
-    if (line.substr(0, kPrefix.size()) != kPrefix) continue;
-    size_t colon = line.find(':');
-    size_t calls_at = line.find("calls=");
-    if (colon == std::string_view::npos || calls_at == std::string_view::npos) continue;
-    std::string name(line.substr(kPrefix.size(), colon - kPrefix.size()));
-    calls[name] = std::stoll(std::string(line.substr(calls_at + 6, line.find(',', calls_at) - calls_at - 6)));
-  }
-  return calls;
-}
-
 inline int64_t CacheFixture::fillCount() {
   if (!redis) return 0;
   std::map<std::string, int64_t> calls = commandCalls(*redis);
