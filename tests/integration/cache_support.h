@@ -190,8 +190,6 @@ class CacheFixture {
   }
 };
 
-inline std::string xCache(const HttpResponse& response) { return response.header("X-Cache"); }
-
 // A GET that must succeed; its response.
 inline HttpResponse mustGet(HttpClient& client, std::string_view target, const Headers& headers = {}) {
   auto response = client.get(target, headers);

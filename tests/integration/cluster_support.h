@@ -41,6 +41,18 @@ inline int64_t callsOf(RedisServer& node, const std::string& command) {
   return it == calls.end() ? 0 : it->second;
 }
 
+// The port of the master that serves `slot` in `ask`'s map (CLUSTER
+// SLOTS); -1 when none does.
+inline int64_t masterPortOf(RedisServer& ask, int64_t slot) {
+  RedisReply slots = ask.command({"CLUSTER", "SLOTS"});
+  for (const auto& range : slots.elements) {
+    if (range.elements.size() < 3) continue;
+    if (slot < range.elements[0].integer || slot > range.elements[1].integer) continue;
+    return range.elements[2].elements.at(1).integer;
+  }
+  return -1;
+}
+
 // store: and cache: for a cluster with these seeds (`nodes: [...]`), each
 // answer stamped in X-Cache; `cache_extra` adds lines to cache:.
 inline std::string clusterSections(const std::string& seeds, std::string_view cache_extra = {}) {
@@ -183,14 +195,9 @@ class RedisCluster {
 
   // Which master serves `slot`, from node 0's map.
   size_t ownerOf(int slot) {
-    RedisReply slots = node(0).command({"CLUSTER", "SLOTS"});
-    for (const auto& range : slots.elements) {
-      if (range.elements.size() < 3) continue;
-      if (slot < range.elements[0].integer || slot > range.elements[1].integer) continue;
-      const int64_t port = range.elements[2].elements.at(1).integer;
-      for (size_t i = 0; i < kMasters; ++i)
-        if (node(i).port() == port) return i;
-    }
+    const int64_t port = masterPortOf(node(0), slot);
+    for (size_t i = 0; i < kMasters; ++i)
+      if (node(i).port() == port) return i;
     throw HarnessError(fmt::format("no master serves slot {}", slot));
   }
 
@@ -291,15 +298,9 @@ class RedisClusterWithReplicas {
 
   // The node serving `key`'s slot as master, asked of node `ask`.
   size_t masterOf(const std::string& key, size_t ask) {
-    const int64_t slot = node(ask).command({"CLUSTER", "KEYSLOT", key}).integer;
-    RedisReply slots = node(ask).command({"CLUSTER", "SLOTS"});
-    for (const auto& range : slots.elements) {
-      if (range.elements.size() < 3) continue;
-      if (slot < range.elements[0].integer || slot > range.elements[1].integer) continue;
-      const int64_t port = range.elements[2].elements.at(1).integer;
-      for (size_t i = 0; i < kNodes; ++i)
-        if (node(i).port() == port) return i;
-    }
+    const int64_t port = masterPortOf(node(ask), node(ask).command({"CLUSTER", "KEYSLOT", key}).integer);
+    for (size_t i = 0; i < kNodes; ++i)
+      if (node(i).port() == port) return i;
     throw HarnessError(fmt::format("no master serves {}", key));
   }
 

@@ -16,6 +16,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <utility>
 
 #include "cache/fill_lock.h"
 #include "store/redis/fill_lock_watchers.h"
