@@ -8,6 +8,7 @@
 #include <libdeflate.h>
 
 #include <atomic>
+#include <functional>
 #include <string>
 
 #include "cache/compression.h"
@@ -72,6 +73,16 @@ struct Fixture {
     RedisReply reply = cache->redis->command({"GET", keys[0]});
     REQUIRE(reply.type == RedisReply::Type::kBulk);
     return reply.str;
+  }
+  // Rewrites the one stored entry as `forge` changes it, keeping its TTL:
+  // what an attacker with write access to Redis could store.
+  void forgeEntry(const std::function<void(cache::Entry&)>& forge) {
+    auto entry = cache::decodeEntry(entryBytes());
+    REQUIRE(entry.has_value());
+    forge(*entry);
+    const std::string key = cache->entryKeys().at(0);
+    REQUIRE(cache->redis->command({"SET", key, cache::encodeEntry(*entry), "KEEPTTL"}).type ==
+            RedisReply::Type::kStatus);
   }
   uint16_t admin_port;
   std::unique_ptr<CacheFixture> cache;
@@ -300,14 +311,11 @@ TEST_CASE("a gzip bomb forged into a stored entry is refused, not expanded: the 
   HttpClient client = f.cache->client();
   mustGet(client, "/api/forged");
   REQUIRE(f.cache->waitForEntries(1));
-  auto entry = cache::decodeEntry(f.entryBytes());
-  REQUIRE(entry.has_value());
-  REQUIRE(entry->decoded_length.has_value());
-  // Same claimed length, but the body inflates to 64 MiB.
-  entry->body = gzip(std::string(64 * 1024 * 1024, '\0'), 9);
-  const std::string key = f.cache->entryKeys().at(0);
-  REQUIRE(f.cache->redis->command({"SET", key, cache::encodeEntry(*entry), "KEEPTTL"}).type ==
-          RedisReply::Type::kStatus);
+  f.forgeEntry([](cache::Entry& entry) {
+    REQUIRE(entry.decoded_length.has_value());
+    // Same claimed length, but the body inflates to 64 MiB.
+    entry.body = gzip(std::string(64 * 1024 * 1024, '\0'), 9);
+  });
 
   HttpResponse plain = mustGet(client, "/api/forged");
   CHECK(plain.status == 200);
@@ -408,18 +416,15 @@ TEST_CASE("a large stored entry that stops decoding is cut short, never sent who
     HttpClient client = f.cache->client();
     mustGet(client, "/api/forged");
     REQUIRE(f.cache->waitForEntries(1));
-    auto entry = cache::decodeEntry(f.entryBytes());
-    REQUIRE(entry.has_value());
-    REQUIRE(entry->decoded_length == json.size());
-    if (forgery == 0) {
-      entry->body.resize(entry->body.size() / 2);
-    } else {
-      entry->body = gzip(json + std::string(4 * 1024 * 1024, 'x'), 9);
-    }
-    if (entry->headers.has("Content-Length")) entry->headers.set("Content-Length", std::to_string(entry->body.size()));
-    const std::string key = f.cache->entryKeys().at(0);
-    REQUIRE(f.cache->redis->command({"SET", key, cache::encodeEntry(*entry), "KEEPTTL"}).type ==
-            RedisReply::Type::kStatus);
+    f.forgeEntry([&](cache::Entry& entry) {
+      REQUIRE(entry.decoded_length == json.size());
+      if (forgery == 0) {
+        entry.body.resize(entry.body.size() / 2);
+      } else {
+        entry.body = gzip(json + std::string(4 * 1024 * 1024, 'x'), 9);
+      }
+      if (entry.headers.has("Content-Length")) entry.headers.set("Content-Length", std::to_string(entry.body.size()));
+    });
 
     HttpClient victim = f.cache->client();
     REQUIRE(victim.send(fmt::format("GET /api/forged HTTP/1.1\r\nHost: 127.0.0.1:{}\r\n\r\n", victim.port())));

@@ -69,30 +69,18 @@ struct Load {
 TEST_CASE("cluster: a master killed under load fails no request; its replica takes over, hits come back, "
           "and a write after the failover is seen") {
   RedisClusterWithReplicas cluster;
-  std::atomic<int> answered{0};
   FakeUpstream upstream;
-  upstream.setHandler([&](const RecordedRequest& request) {
-    FakeResponse response;
-    response.headers = {{"Content-Type", "text/plain"}};
-    response.body = fmt::format("{} {} #{}", request.method, request.target, ++answered);
-    return response;
-  });
+  upstream.setHandler(numberedAnswers({{"Content-Type", "text/plain"}}));
   // The victim is the first seed, where the subscribers (the fill lock's
   // notices, the tier's invalidations) start: they must move too.
   const size_t victim = cluster.masterOf("v1:ns:products", 0);
-  const std::string sections = fmt::format(
-      "store:\n  redis:\n    cluster: {{ nodes: {} }}\n    timeout: 250ms\n  on_failure: bypass\n"
-      "cache:\n  status_header: X-Cache\n  lock_timeout: 2s\n  distributed_lock: {{ enabled: true, ttl: 2s }}\n",
-      cluster.seeds(victim));
+  const std::string sections =
+      clusterSections(cluster.seeds(victim), "  lock_timeout: 2s\n  distributed_lock: { enabled: true, ttl: 2s }\n");
   LarderProcess a(proxyConfig(upstream.port(), sections + std::string(kCacheRoutes), "10s"));
   LarderProcess b(proxyConfig(upstream.port(), sections + std::string(kCacheRoutes), "10s"));
   HttpClient client_a(a.port());
   HttpClient client_b(b.port());
-  for (int i = 0; i < kItems; ++i) {
-    const std::string target = "/api/products/" + std::to_string(i);
-    REQUIRE_MESSAGE(waitUntil([&] { return xCache(mustGet(client_a, target)) == "HIT"; }, 10s, 50ms),
-                    "no HIT for ", target);
-  }
+  for (int i = 0; i < kItems; ++i) warmUntilHit(client_a, "/api/products/" + std::to_string(i));
 
   const size_t replica = cluster.replicaOf(victim);
   const size_t survivor = (victim + 1) % RedisClusterWithReplicas::kNodes == replica
@@ -127,21 +115,8 @@ TEST_CASE("cluster: a master killed under load fails no request; its replica tak
   const std::string item = "/api/products/3";
   for (int round = 0; round < 3; ++round) {
     CAPTURE(round);
-    std::string cached;
-    REQUIRE(waitUntil(
-        [&] {
-          HttpResponse response = mustGet(client_b, item);
-          cached = response.body;
-          return xCache(response) == "HIT";
-        },
-        10s, 50ms));
-    HttpResponse write = mustRequest(client_a, "PUT", item, {}, "{}");
-    REQUIRE(write.status == 200);
+    HttpResponse write = expectWriteSeen(client_b, client_a, item, {item});
     CHECK(write.header("Larder-Invalidation") != "pending");
-    HttpResponse after = mustGet(client_b, item);
-    CHECK(after.status == 200);
-    CHECK(xCache(after) != "HIT");
-    CHECK(after.body != cached);
   }
 }
 
@@ -152,54 +127,26 @@ namespace larder::test {
 TEST_CASE("cluster: the master of the invalidation channel's shard killed: the subscribers follow its replica, "
           "and a write through A still drops B's in-process tier copy") {
   RedisClusterWithReplicas cluster;
-  std::atomic<int> answered{0};
   FakeUpstream upstream;
-  upstream.setHandler([&](const RecordedRequest& request) {
-    FakeResponse response;
-    response.headers = {{"Content-Type", "text/plain"}};
-    response.body = fmt::format("{} {} #{}", request.method, request.target, ++answered);
-    return response;
-  });
-  const std::string channel = "v1:invalidations";
+  upstream.setHandler(numberedAnswers({{"Content-Type", "text/plain"}}));
+  const std::string channel(kInvalidationChannel);
   const size_t victim = cluster.masterOf(channel, 0);
   const size_t replica = cluster.replicaOf(victim);
   size_t other = victim;
   for (size_t i = 0; i < RedisClusterWithReplicas::kNodes && other == victim; ++i)
     if (i != victim && cluster.isMaster(i)) other = i;
-  const std::string routes = R"(routes:
-  - match: GET /api/products/{id}
-    ttl: 1h
-    memory_ttl: 60s
-    namespaces: [products, "product:{id}"]
-  - match: PUT /api/products/{id}
-    invalidates: [products, "product:{id}"]
-)";
-  const std::string store = fmt::format(
-      "store:\n  redis:\n    cluster: {{ nodes: {} }}\n    timeout: 250ms\n  on_failure: bypass\n"
-      "cache:\n  status_header: X-Cache\n",
-      cluster.seeds(other));  // a master of another shard: it redirects the subscribers to the victim
+  const std::string routes(kTierRoutes);
+  // A master of another shard first: it redirects the subscribers to the victim.
+  const std::string store = clusterSections(cluster.seeds(other));
   const uint16_t admin_b = freePort();
   LarderProcess a(proxyConfig(upstream.port(), store + routes, "10s"));
   LarderProcess b(proxyConfig(upstream.port(), store + adminSection(admin_b) + routes, "10s"));
   HttpClient client_a(a.port());
   HttpClient client_b(b.port());
-  auto shardSubscribers = [&](size_t node) {
-    RedisReply reply = cluster.node(node).command({"PUBSUB", "SHARDNUMSUB", channel});
-    return reply.elements.size() == 2 ? reply.elements[1].integer : int64_t{-1};
-  };
   const std::string target = "/api/products/7";
   // B's tier answers: its hits counter moves.
-  auto tierHolds = [&](std::string& cached) {
-    return waitUntil(
-        [&] {
-          const double before = scrape(admin_b).value("larder_memory_tier_hits_total");
-          HttpResponse response = mustGet(client_b, target);
-          cached = response.body;
-          return response.status == 200 && scrape(admin_b).value("larder_memory_tier_hits_total") > before;
-        },
-        15s, 50ms);
-  };
-  REQUIRE(waitUntil([&] { return shardSubscribers(victim) == 2; }, 10s, 20ms));
+  auto tierHolds = [&](std::string& cached) { return waitForTierHit(admin_b, client_b, target, cached, 15s); };
+  REQUIRE(waitUntil([&] { return shardSubscribers(cluster.node(victim)) == 2; }, 10s, 20ms));
   std::string cached;
   REQUIRE_MESSAGE(tierHolds(cached), "B's tier never answered");
 
@@ -207,7 +154,7 @@ TEST_CASE("cluster: the master of the invalidation channel's shard killed: the s
   REQUIRE_MESSAGE(waitUntil([&] { return cluster.isMaster(replica); }, 20s, 50ms),
                   "the cluster did not promote the replica");
   // The subscribers lost the master, and are back on its promoted replica.
-  REQUIRE_MESSAGE(waitUntil([&] { return shardSubscribers(replica) == 2; }, 15s, 50ms),
+  REQUIRE_MESSAGE(waitUntil([&] { return shardSubscribers(cluster.node(replica)) == 2; }, 15s, 50ms),
                   "the subscribers did not follow the shard to the promoted replica");
   REQUIRE_MESSAGE(tierHolds(cached), "B's tier did not answer again after the failover");
   // A reads the promoted replica's map on its own (no command of A's ran

@@ -4,7 +4,6 @@
 // instances (DESIGN invariant 3); and a slot resharded under traffic, ASK
 // then MOVED, followed without an error reaching a client (invariant 5);
 // and invalidation notices for the in-process tier across nodes.
-#include <atomic>
 #include <chrono>
 #include <set>
 #include <string>
@@ -18,24 +17,12 @@ namespace {
 
 using namespace std::chrono_literals;
 
-std::string clusterSections(const RedisCluster& cluster) {
-  return fmt::format(
-             "store:\n  redis:\n    cluster: {{ nodes: {} }}\n    timeout: 250ms\n  on_failure: bypass\n"
-             "cache:\n  status_header: X-Cache\n",
-             cluster.seeds()) +
-         std::string(kCacheRoutes);
-}
-
 struct ClusterLarders {
   explicit ClusterLarders(int instances) {
-    upstream.setHandler([this](const RecordedRequest& request) {
-      FakeResponse response;
-      response.headers = {{"Content-Type", "text/plain"}};
-      response.body = fmt::format("{} {} #{}", request.method, request.target, ++answered);
-      return response;
-    });
+    upstream.setHandler(numberedAnswers({{"Content-Type", "text/plain"}}));
     for (int i = 0; i < instances; ++i)
-      larders.push_back(std::make_unique<LarderProcess>(proxyConfig(upstream.port(), clusterSections(cluster))));
+      larders.push_back(std::make_unique<LarderProcess>(
+          proxyConfig(upstream.port(), clusterSections(cluster.seeds()) + std::string(kCacheRoutes))));
   }
 
   // A product id whose namespace key lives on another master than
@@ -48,15 +35,7 @@ struct ClusterLarders {
     return "";
   }
 
-  // Until a repeated GET is a HIT: the store is ready once the slot map is
-  // read and every master is connected (bounded, DESIGN invariant 5).
-  void warm(HttpClient& client, const std::string& target) {
-    REQUIRE_MESSAGE(waitUntil([&] { return xCache(mustGet(client, target)) == "HIT"; }, 10s, 50ms),
-                    "no HIT for ", target, " from the cluster");
-  }
-
   RedisCluster cluster;
-  std::atomic<int> answered{0};
   FakeUpstream upstream;
   std::vector<std::unique_ptr<LarderProcess>> larders;
 };
@@ -66,7 +45,7 @@ TEST_CASE("cluster: hits are served, and one entry's keys are spread over severa
   HttpClient client(f.larders[0]->port());
   const std::string id = f.spreadProduct();
   const std::string target = "/api/products/" + id;
-  f.warm(client, target);
+  warmUntilHit(client, target);
   const int upstream_before = f.upstream.requestCount();
   for (int i = 0; i < 5; ++i) {
     HttpResponse hit = mustGet(client, target);
@@ -103,29 +82,16 @@ TEST_CASE("cluster: a write through instance A is a MISS at once on instance B (
   HttpClient b(f.larders[1]->port());
   const std::string id = f.spreadProduct();
   const std::string item = "/api/products/" + id;
-  f.warm(b, item);
-  f.warm(b, "/api/products");
-  f.warm(a, item);  // A is connected to the cluster too
+  warmUntilHit(a, item);  // A is connected to the cluster too
+  // Both namespaces (on different masters) are invalidated before A
+  // answers: B's very next reads are not served from before the write.
   for (int round = 0; round < 5; ++round) {
     CAPTURE(round);
-    HttpResponse cached_item = mustGet(b, item);
-    HttpResponse cached_list = mustGet(b, "/api/products");
-    CHECK(xCache(cached_item) == "HIT");
-    CHECK(xCache(cached_list) == "HIT");
-    HttpResponse write = mustRequest(a, "PUT", item, {}, "{}");
-    REQUIRE(write.status == 200);
-    // Both namespaces (on different masters) were invalidated before A
-    // answered: B's very next reads are not served from before the write.
-    HttpResponse after_item = mustGet(b, item);
-    HttpResponse after_list = mustGet(b, "/api/products");
-    CHECK(xCache(after_item) != "HIT");
-    CHECK(xCache(after_list) != "HIT");
-    CHECK(after_item.body != cached_item.body);
-    CHECK(after_list.body != cached_list.body);
-    // And they are cached again under the new versions.
-    f.warm(b, item);
-    f.warm(b, "/api/products");
+    expectWriteSeen(b, a, item, {item, "/api/products"});
   }
+  // And they are cached again under the new versions.
+  warmUntilHit(b, item);
+  warmUntilHit(b, "/api/products");
 }
 
 TEST_CASE("cluster: a slot resharded under traffic (ASK, then MOVED) fails no client request") {
@@ -133,7 +99,7 @@ TEST_CASE("cluster: a slot resharded under traffic (ASK, then MOVED) fails no cl
   HttpClient client(f.larders[0]->port());
   const std::string id = f.spreadProduct();
   const std::string item = "/api/products/" + id;
-  f.warm(client, item);
+  warmUntilHit(client, item);
   const std::string moving = "v1:ns:product:" + id;
   const int slot = f.cluster.slotOf(moving);
   const size_t from = f.cluster.ownerOf(slot);
@@ -161,33 +127,17 @@ TEST_CASE("cluster: a slot resharded under traffic (ASK, then MOVED) fails no cl
     CHECK(response.status == 200);
     CHECK(xCache(response) != "BYPASS");
   }
-  f.warm(client, item);
+  warmUntilHit(client, item);
   CHECK(f.cluster.holderOf(moving) == to);
   CHECK(f.larders[0]->stderrText().find("slot map read") != std::string::npos);
 }
 
 TEST_CASE("cluster: a write through A drops B's in-process tier copy, through the channel's shard (SPUBLISH), also after its slot moved") {
   RedisCluster cluster;
-  std::atomic<int> answered{0};
   FakeUpstream upstream;
-  upstream.setHandler([&](const RecordedRequest& request) {
-    FakeResponse response;
-    response.headers = {{"Content-Type", "text/plain"}};
-    response.body = fmt::format("{} {} #{}", request.method, request.target, ++answered);
-    return response;
-  });
-  const std::string routes = R"(routes:
-  - match: GET /api/products/{id}
-    ttl: 1h
-    memory_ttl: 60s
-    namespaces: [products, "product:{id}"]
-  - match: PUT /api/products/{id}
-    invalidates: [products, "product:{id}"]
-)";
-  const std::string store = fmt::format(
-      "store:\n  redis:\n    cluster: {{ nodes: {} }}\n    timeout: 250ms\n"
-      "cache:\n  status_header: X-Cache\n",
-      cluster.seeds());
+  upstream.setHandler(numberedAnswers({{"Content-Type", "text/plain"}}));
+  const std::string store = clusterSections(cluster.seeds());
+  const std::string routes(kTierRoutes);
   const uint16_t admin_b = freePort();
   LarderProcess a(proxyConfig(upstream.port(), store + routes));
   LarderProcess b(proxyConfig(upstream.port(), store + adminSection(admin_b) + routes));
@@ -196,26 +146,15 @@ TEST_CASE("cluster: a write through A drops B's in-process tier copy, through th
   const std::string target = "/api/products/7";
   // B's tier answers: its hits counter moves while the body stays.
   std::string cached;
-  REQUIRE_MESSAGE(waitUntil(
-                      [&] {
-                        const double before = scrape(admin_b).value("larder_memory_tier_hits_total");
-                        cached = mustGet(client_b, target).body;
-                        return scrape(admin_b).value("larder_memory_tier_hits_total") > before;
-                      },
-                      10s, 50ms),
-                  "B's tier never answered");
+  REQUIRE_MESSAGE(waitForTierHit(admin_b, client_b, target, cached), "B's tier never answered");
   // Sharded pub/sub (Redis 7): both instances' subscribers are on the
   // shard of the channel's slot, subscribed with SSUBSCRIBE (MOVED there
   // from the first seed when it is another node).
-  const std::string channel = "v1:invalidations";
+  const std::string channel(kInvalidationChannel);
   const size_t shard = cluster.ownerOf(cluster.slotOf(channel));
-  auto shardSubscribers = [&](size_t node) {
-    RedisReply reply = cluster.node(node).command({"PUBSUB", "SHARDNUMSUB", channel});
-    return reply.elements.size() == 2 ? reply.elements[1].integer : int64_t{-1};
-  };
-  REQUIRE(waitUntil([&] { return shardSubscribers(shard) == 2; }, 5s, 20ms));
+  REQUIRE(waitUntil([&] { return shardSubscribers(cluster.node(shard)) == 2; }, 5s, 20ms));
   for (size_t i = 0; i < RedisCluster::kMasters; ++i)
-    if (i != shard) CHECK(shardSubscribers(i) == 0);
+    if (i != shard) CHECK(shardSubscribers(cluster.node(i)) == 0);
   const int64_t spublish_before = cluster.calls(shard, "spublish");
 
   REQUIRE(mustRequest(client_a, "PUT", target, {}, "{}").status == 200);
@@ -233,16 +172,10 @@ TEST_CASE("cluster: a write through A drops B's in-process tier copy, through th
   const size_t to = (shard + 1) % RedisCluster::kMasters;
   cluster.beginMove(cluster.slotOf(channel), shard, to);
   cluster.endMove(cluster.slotOf(channel), to);
-  REQUIRE_MESSAGE(waitUntil([&] { return shardSubscribers(to) == 2; }, 5s, 20ms),
+  REQUIRE_MESSAGE(waitUntil([&] { return shardSubscribers(cluster.node(to)) == 2; }, 5s, 20ms),
                   "the subscribers did not follow the channel's slot");
-  CHECK(shardSubscribers(shard) == 0);
-  REQUIRE(waitUntil(
-      [&] {
-        const double before = scrape(admin_b).value("larder_memory_tier_hits_total");
-        cached = mustGet(client_b, target).body;
-        return scrape(admin_b).value("larder_memory_tier_hits_total") > before;
-      },
-      10s, 50ms));
+  CHECK(shardSubscribers(cluster.node(shard)) == 0);
+  REQUIRE(waitForTierHit(admin_b, client_b, target, cached));
   REQUIRE(mustRequest(client_a, "PUT", target, {}, "{}").status == 200);
   CHECK_MESSAGE(waitUntil([&] { return mustGet(client_b, target).body != cached; }, 2s, 10ms),
                 "B's tier still served the copy from before A's write, after the slot moved");

@@ -190,8 +190,6 @@ class CacheFixture {
   }
 };
 
-inline std::string xCache(const HttpResponse& response) { return response.header("X-Cache"); }
-
 // A GET that must succeed; its response.
 inline HttpResponse mustGet(HttpClient& client, std::string_view target, const Headers& headers = {}) {
   auto response = client.get(target, headers);
@@ -204,29 +202,6 @@ inline HttpResponse mustRequest(HttpClient& client, std::string_view method, std
   auto response = client.request(method, target, headers, body);
   REQUIRE_MESSAGE(response.has_value(), "no response to ", method, " ", target);
   return *response;
-}
-
-// INFO commandstats as command name -> calls.
-inline std::map<std::string, int64_t> commandCalls(RedisServer& redis) {
-  RedisReply reply = redis.command({"INFO", "commandstats"});
-  REQUIRE(reply.type == RedisReply::Type::kBulk);
-  std::map<std::string, int64_t> calls;
-  size_t at = 0;
-  const std::string& text = reply.str;
-  while (at < text.size()) {
-    size_t end = text.find('\n', at);
-    if (end == std::string::npos) end = text.size();
-    std::string_view line(text.data() + at, end - at);
-    at = end + 1;
-    constexpr std::string_view kPrefix = "cmdstat_";
-    if (line.substr(0, kPrefix.size()) != kPrefix) continue;
-    size_t colon = line.find(':');
-    size_t calls_at = line.find("calls=");
-    if (colon == std::string_view::npos || calls_at == std::string_view::npos) continue;
-    std::string name(line.substr(kPrefix.size(), colon - kPrefix.size()));
-    calls[name] = std::stoll(std::string(line.substr(calls_at + 6, line.find(',', calls_at) - calls_at - 6)));
-  }
-  return calls;
 }
 
 inline int64_t CacheFixture::fillCount() {

@@ -8,23 +8,131 @@
 // RedisClusterWithReplicas: three masters with one replica each, created
 // the way an operator does (`redis-cli --cluster create ... --cluster-replicas
 // 1`), with a short cluster-node-timeout so a killed master's replica is
-// promoted within a few seconds (the failover test).
+// promoted within a few seconds (the failover test). Before them, what the
+// cluster tests share: their config sections, the tier's routes, and how
+// they wait for a hit.
 #pragma once
 
+#include <cstdint>
+#include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <fmt/format.h>
 
-#include "harness/gate.h"
+#include "cache_support.h"
 #include "common/harness_error.h"
-#include "harness/ports.h"
 #include "common/process.h"
+#include "harness/admin_fixture.h"
+#include "harness/gate.h"
+#include "harness/ports.h"
 #include "harness/redis_server.h"
 
 namespace larder::test {
+
+// Calls of `command` (lower case) on `node` so far.
+inline int64_t callsOf(RedisServer& node, const std::string& command) {
+  const std::map<std::string, int64_t> calls = commandCalls(node);
+  auto it = calls.find(command);
+  return it == calls.end() ? 0 : it->second;
+}
+
+// The port of the master that serves `slot` in `ask`'s map (CLUSTER
+// SLOTS); -1 when none does.
+inline int64_t masterPortOf(RedisServer& ask, int64_t slot) {
+  RedisReply slots = ask.command({"CLUSTER", "SLOTS"});
+  for (const auto& range : slots.elements) {
+    if (range.elements.size() < 3) continue;
+    if (slot < range.elements[0].integer || slot > range.elements[1].integer) continue;
+    return range.elements[2].elements.at(1).integer;
+  }
+  return -1;
+}
+
+// store: and cache: for a cluster with these seeds (`nodes: [...]`), each
+// answer stamped in X-Cache; `cache_extra` adds lines to cache:.
+inline std::string clusterSections(const std::string& seeds, std::string_view cache_extra = {}) {
+  return fmt::format(
+      "store:\n  redis:\n    cluster: {{ nodes: {} }}\n    timeout: 250ms\n  on_failure: bypass\n"
+      "cache:\n  status_header: X-Cache\n{}",
+      seeds, cache_extra);
+}
+
+// Products cached in Redis and, for 60 s, in each instance's in-process
+// tier, which a PUT's invalidation notice (the "v1:invalidations" channel)
+// must drop on every instance.
+inline constexpr std::string_view kTierRoutes = R"(routes:
+  - match: GET /api/products/{id}
+    ttl: 1h
+    memory_ttl: 60s
+    namespaces: [products, "product:{id}"]
+  - match: PUT /api/products/{id}
+    invalidates: [products, "product:{id}"]
+)";
+inline constexpr std::string_view kInvalidationChannel = "v1:invalidations";
+
+// How many subscribers `channel`'s shard has on `node` (PUBSUB
+// SHARDNUMSUB); -1 when it does not answer.
+inline int64_t shardSubscribers(RedisServer& node, std::string_view channel = kInvalidationChannel) {
+  RedisReply reply = node.command({"PUBSUB", "SHARDNUMSUB", std::string(channel)});
+  return reply.elements.size() == 2 ? reply.elements[1].integer : int64_t{-1};
+}
+
+// Until a repeated GET of `target` is a HIT: the store is ready once the
+// slot map is read and every master is connected (bounded, DESIGN
+// invariant 5).
+inline void warmUntilHit(HttpClient& client, const std::string& target, Millis timeout = 10s) {
+  REQUIRE_MESSAGE(waitUntil([&] { return xCache(mustGet(client, target)) == "HIT"; }, timeout, 50ms),
+                  "no HIT for ", target, " from the cluster");
+}
+
+// Read your writes across instances (DESIGN invariant 3): once `reader`
+// serves each of `reads` from cache, `writer` PUTs `write`, and `reader`'s
+// very next GET of each is not from before the write. Returns the PUT's
+// answer.
+inline HttpResponse expectWriteSeen(HttpClient& reader, HttpClient& writer, const std::string& write,
+                                    const std::vector<std::string>& reads) {
+  std::vector<std::string> cached(reads.size());
+  for (size_t i = 0; i < reads.size(); ++i) {
+    REQUIRE_MESSAGE(waitUntil(
+                        [&] {
+                          HttpResponse response = mustGet(reader, reads[i]);
+                          cached[i] = response.body;
+                          return xCache(response) == "HIT";
+                        },
+                        10s, 50ms),
+                    "no HIT for ", reads[i], " from the cluster");
+  }
+  HttpResponse written = mustRequest(writer, "PUT", write, {}, "{}");
+  REQUIRE(written.status == 200);
+  for (size_t i = 0; i < reads.size(); ++i) {
+    CAPTURE(reads[i]);
+    HttpResponse after = mustGet(reader, reads[i]);
+    CHECK(after.status == 200);
+    CHECK(xCache(after) != "HIT");
+    CHECK(after.body != cached[i]);
+  }
+  return written;
+}
+
+// Until a GET of `target` through `client` is answered by the in-process
+// tier of the instance whose admin port is `admin_port` (its tier hits
+// counter moved); `body` is that answer's.
+inline bool waitForTierHit(uint16_t admin_port, HttpClient& client, const std::string& target, std::string& body,
+                           Millis timeout = 10s) {
+  return waitUntil(
+      [&] {
+        const double before = scrape(admin_port).value("larder_memory_tier_hits_total");
+        HttpResponse response = mustGet(client, target);
+        body = response.body;
+        return response.status == 200 && scrape(admin_port).value("larder_memory_tier_hits_total") > before;
+      },
+      timeout, 50ms);
+}
 
 class RedisCluster {
  public:
@@ -87,14 +195,9 @@ class RedisCluster {
 
   // Which master serves `slot`, from node 0's map.
   size_t ownerOf(int slot) {
-    RedisReply slots = node(0).command({"CLUSTER", "SLOTS"});
-    for (const auto& range : slots.elements) {
-      if (range.elements.size() < 3) continue;
-      if (slot < range.elements[0].integer || slot > range.elements[1].integer) continue;
-      const int64_t port = range.elements[2].elements.at(1).integer;
-      for (size_t i = 0; i < kMasters; ++i)
-        if (node(i).port() == port) return i;
-    }
+    const int64_t port = masterPortOf(node(0), slot);
+    for (size_t i = 0; i < kMasters; ++i)
+      if (node(i).port() == port) return i;
     throw HarnessError(fmt::format("no master serves slot {}", slot));
   }
 
@@ -127,13 +230,7 @@ class RedisCluster {
   }
 
   // Calls of `command` (lower case, e.g. "asking") on node i so far.
-  int64_t calls(size_t i, const std::string& command) {
-    std::string stats = node(i).command({"INFO", "commandstats"}).str;
-    const std::string needle = "cmdstat_" + command + ":calls=";
-    size_t at = stats.find(needle);
-    if (at == std::string::npos) return 0;
-    return std::stoll(stats.substr(at + needle.size()));
-  }
+  int64_t calls(size_t i, const std::string& command) { return callsOf(node(i), command); }
 
  private:
   static void expectOk(const RedisReply& reply) {
@@ -158,7 +255,7 @@ class RedisClusterWithReplicas {
     }
     std::vector<std::string> argv{findExecutable("redis-cli"), "--cluster", "create"};
     for (const auto& node : nodes_) argv.push_back(fmt::format("127.0.0.1:{}", node->port()));
-    for (const std::string& arg : {"--cluster-replicas", "1", "--cluster-yes"}) argv.push_back(arg);
+    for (const char* arg : {"--cluster-replicas", "1", "--cluster-yes"}) argv.push_back(arg);
     Process create(argv);
     auto status = create.waitExit(30s);
     if (!status || *status != 0)
@@ -201,25 +298,14 @@ class RedisClusterWithReplicas {
 
   // The node serving `key`'s slot as master, asked of node `ask`.
   size_t masterOf(const std::string& key, size_t ask) {
-    const int64_t slot = node(ask).command({"CLUSTER", "KEYSLOT", key}).integer;
-    RedisReply slots = node(ask).command({"CLUSTER", "SLOTS"});
-    for (const auto& range : slots.elements) {
-      if (range.elements.size() < 3) continue;
-      if (slot < range.elements[0].integer || slot > range.elements[1].integer) continue;
-      const int64_t port = range.elements[2].elements.at(1).integer;
-      for (size_t i = 0; i < kNodes; ++i)
-        if (node(i).port() == port) return i;
-    }
+    const int64_t port = masterPortOf(node(ask), node(ask).command({"CLUSTER", "KEYSLOT", key}).integer);
+    for (size_t i = 0; i < kNodes; ++i)
+      if (node(i).port() == port) return i;
     throw HarnessError(fmt::format("no master serves {}", key));
   }
 
   // Calls of `command` (lower case) on node i so far.
-  int64_t calls(size_t i, const std::string& command) {
-    std::string stats = node(i).command({"INFO", "commandstats"}).str;
-    const std::string needle = "cmdstat_" + command + ":calls=";
-    size_t at = stats.find(needle);
-    return at == std::string::npos ? 0 : std::stoll(stats.substr(at + needle.size()));
-  }
+  int64_t calls(size_t i, const std::string& command) { return callsOf(node(i), command); }
 
   // The replica of master `i` (from its INFO replication).
   size_t replicaOf(size_t i) {

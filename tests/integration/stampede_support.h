@@ -77,6 +77,4 @@ struct StaleFixture {
   std::unique_ptr<LarderProcess> larder;
 };
 
-inline std::string xCache(const HttpResponse& response) { return response.header("X-Cache"); }
-
 }  // namespace larder::test

@@ -21,31 +21,11 @@ namespace {
 
 using namespace std::chrono_literals;
 
-// idle_timeout far above the server's keep-alive: only noticing the close
-// can save the next request.
-std::string keepAliveConfig(uint16_t upstream_port, const RedisServer& redis) {
-  return fmt::format(
-      "workers: 1\n"
-      "upstream:\n"
-      "  servers: [127.0.0.1:{}]\n"
-      "  idle_timeout: 60s\n"
-      "store:\n"
-      "  redis: {{ url: \"{}\", timeout: 250ms }}\n"
-      "routes:\n"
-      "  - match: GET /api/items/{{id}}\n"
-      "    ttl: 5m\n"
-      "    namespaces: [items]\n"
-      "  - match: POST|PUT|PATCH|DELETE /api/items/{{id}}\n"
-      "    invalidates: [items]\n"
-      "log: {{ level: warn }}\n",
-      upstream_port, redis.url());
-}
-
 // A DELETE answered 204, an idle gap past the server's keep-alive, then a POST
 // on the same client connection.
 void deleteIdlePost(UvicornServer& app, Millis gap) {
   RedisServer redis;
-  LarderProcess larder(keepAliveConfig(app.port(), redis));
+  LarderProcess larder(itemsConfig(app.port(), redis, /*cached_reads=*/true));
   REQUIRE(waitForRedisClients(redis, 2));
   HttpClient client(larder.port());
 

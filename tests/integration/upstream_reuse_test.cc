@@ -31,27 +31,11 @@ using namespace std::chrono_literals;
 constexpr size_t kThreads = 20;  // even threads read, odd threads write
 constexpr size_t kWaves = 20;
 
-std::string reuseConfig(uint16_t upstream_port, const RedisServer& redis, uint16_t admin_port) {
-  return fmt::format(
-      "workers: 1\n"
-      "upstream:\n"
-      "  servers: [127.0.0.1:{}]\n"
-      "  idle_timeout: 60s\n"
-      "store:\n"
-      "  redis: {{ url: \"{}\", timeout: 250ms }}\n"
-      "routes:\n"
-      "  - match: POST|PUT|PATCH|DELETE /api/items/{{id}}\n"
-      "    invalidates: [items]\n"
-      "log: {{ level: warn }}\n"
-      "{}",
-      upstream_port, redis.url(), adminSection(admin_port));
-}
-
 TEST_CASE("200 writes and 200 reads after idle gaps around uvicorn's keep-alive: no errors") {
   UvicornServer app(1);
   RedisServer redis;
   const uint16_t admin_port = freePort();
-  LarderProcess larder(reuseConfig(app.port(), redis, admin_port));
+  LarderProcess larder(itemsConfig(app.port(), redis, /*cached_reads=*/false, adminSection(admin_port)));
   REQUIRE(waitForRedisClients(redis, 2));
 
   // Most gaps within a few milliseconds of the keep-alive, where the close

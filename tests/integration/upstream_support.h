@@ -98,6 +98,30 @@ class UvicornServer {
   std::unique_ptr<Process> process_;
 };
 
+// One worker in front of a UvicornServer on `upstream_port`, with Redis:
+// writes to /api/items/{id} invalidate [items]; with `cached_reads` its
+// GETs are cached too. idle_timeout is far above uvicorn's keep-alive, so
+// only noticing the server's close can save a request on an idle
+// connection. `extra`: more top-level sections (an admin listener).
+inline std::string itemsConfig(uint16_t upstream_port, const RedisServer& redis, bool cached_reads,
+                               std::string_view extra = {}) {
+  return fmt::format(
+      "workers: 1\n"
+      "upstream:\n"
+      "  servers: [127.0.0.1:{}]\n"
+      "  idle_timeout: 60s\n"
+      "store:\n"
+      "  redis: {{ url: \"{}\", timeout: 250ms }}\n"
+      "routes:\n"
+      "{}"
+      "  - match: POST|PUT|PATCH|DELETE /api/items/{{id}}\n"
+      "    invalidates: [items]\n"
+      "log: {{ level: warn }}\n"
+      "{}",
+      upstream_port, redis.url(),
+      cached_reads ? "  - match: GET /api/items/{id}\n    ttl: 5m\n    namespaces: [items]\n" : "", extra);
+}
+
 // Sockets to 127.0.0.1:port in CLOSE-WAIT: the peer closed, and the owner has
 // not noticed. Read from /proc/net/tcp (this network namespace; in tests only
 // larder connects to the servers the test starts).

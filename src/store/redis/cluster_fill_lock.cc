@@ -1,6 +1,5 @@
 #include "store/redis/cluster_fill_lock.h"
 
-#include <algorithm>
 
 #include "base/log.h"
 #include "store/redis/redis_fill_lock.h"
@@ -95,29 +94,11 @@ void ClusterFillLock::release(const cache::LockName& name, const std::string& to
 }
 
 cache::Pending ClusterFillLock::watch(const cache::LockName& name, WatchCallback on_event) {
-  listen(name.channel);
-  return watchers_.watch(name.key, std::move(on_event));
+  return notices_.watch(name, std::move(on_event));
 }
 
-void ClusterFillLock::listen(const std::string& channel) {
-  if (channels_.contains(channel)) return;
-  Listening& listening = channels_[channel];
-  listening.subscription = subscriber_.subscribe(
-      channel, [this](std::string_view message) { watchers_.onNotice(message); },
-      [this, channel](bool subscribed) { onSubscription(channel, subscribed); });
-}
+void ClusterFillLock::listen(const std::string& channel) { notices_.listen(channel); }
 
-bool ClusterFillLock::isReady() const {
-  if (!router_.isReady()) return false;
-  return std::all_of(channels_.begin(), channels_.end(), [](const auto& entry) { return entry.second.subscribed; });
-}
-
-void ClusterFillLock::onSubscription(const std::string& channel, bool subscribed) {
-  auto it = channels_.find(channel);
-  if (it != channels_.end()) it->second.subscribed = subscribed;
-  // Back after a loss (or at first): whatever was published meanwhile is
-  // gone, so every watcher looks again.
-  if (subscribed) watchers_.onSubscribed();
-}
+bool ClusterFillLock::isReady() const { return router_.isReady() && notices_.allSubscribed(); }
 
 }  // namespace larder::store

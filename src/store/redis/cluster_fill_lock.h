@@ -24,7 +24,6 @@
 
 #include <memory>
 #include <string>
-#include <unordered_map>
 #include <vector>
 
 #include "cache/fill_lock.h"
@@ -32,7 +31,7 @@
 #include "net/defer.h"
 #include "store/redis/cluster_router.h"
 #include "store/redis/cluster_subscriber.h"
-#include "store/redis/fill_lock_watchers.h"
+#include "store/redis/fill_lock_notices.h"
 #include "store/redis/redis_options.h"
 
 namespace larder::store {
@@ -58,18 +57,11 @@ class ClusterFillLock final : public cache::FillLock {
   static const std::string& acquireScript();
 
  private:
-  void onSubscription(const std::string& channel, bool subscribed);
-
   // Declared first: destroyed last, after everything that posts to it.
   net::Deferrer deferred_;
   ClusterRouter router_;
   ClusterSubscriber subscriber_;
-  struct Listening {
-    ClusterSubscriber::Subscription subscription;
-    bool subscribed = false;
-  };
-  std::unordered_map<std::string, Listening> channels_;
-  FillLockWatchers watchers_;
+  FillLockNotices<ClusterSubscriber> notices_{subscriber_};
   bool error_logged_ = false;
 };
 

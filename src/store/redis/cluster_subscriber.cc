@@ -50,7 +50,9 @@ void ClusterSubscriber::attach(const std::string& channel, Channel& state) {
     options.port = nodes_[node_].port;
     options.unix_path.clear();
     options.master.reset();
-    subscriber_ = std::make_unique<RedisSubscriber>(loop_, options, index_);
+    // After a move, the outage was warned of (by the lost node's link and
+    // moveOn()): the next node's first failure is not news.
+    subscriber_ = std::make_unique<RedisSubscriber>(loop_, options, index_, move_logged_);
   }
   state.subscription = subscriber_->subscribe(
       channel, [this, channel](std::string_view message) { onMessage(channel, message); },

@@ -3,12 +3,12 @@
 // keeps the watchers of each lock key and turns what the notice channel
 // says (a notice, or the subscription coming back) into WatchEvents.
 //
-// Ownership: the lock owns it; a watcher is a cache::Pending's state plus
-// its callback. A cancelled watcher leaves at once (the Pending's abort
-// hook); a detached one at its key's next notice or a sweep. Callbacks run inside
-// onNotice()/onSubscribed(), which the locks call from their subscriber's
-// callbacks (on the loop, never inside hiredis); a callback may watch or
-// cancel watchers.
+// Ownership: the lock's FillLockNotices (fill_lock_notices.h) owns it; a
+// watcher is a cache::Pending's state plus its callback. A cancelled watcher
+// leaves at once (the Pending's abort hook); a detached one at its key's
+// next notice or a sweep. Callbacks run inside onNotice()/onSubscribed(),
+// which FillLockNotices calls from the subscriber's callbacks (on the loop,
+// never inside hiredis); a callback may watch or cancel watchers.
 #pragma once
 
 #include <memory>

@@ -1,6 +1,5 @@
 #include "store/redis/redis_fill_lock.h"
 
-#include <algorithm>
 #include <optional>
 
 #include "base/log.h"
@@ -127,30 +126,11 @@ void RedisFillLock::sendRelease(std::shared_ptr<const std::vector<std::string>> 
 }
 
 cache::Pending RedisFillLock::watch(const cache::LockName& name, WatchCallback on_event) {
-  listen(name.channel);
-  return watchers_.watch(name.key, std::move(on_event));
+  return notices_.watch(name, std::move(on_event));
 }
 
-void RedisFillLock::listen(const std::string& channel) {
-  if (channels_.contains(channel)) return;
-  Listening& listening = channels_[channel];
-  listening.subscription = subscriber_.subscribe(
-      channel, [this](std::string_view message) { watchers_.onNotice(message); },
-      [this, channel](bool subscribed) { onSubscription(channel, subscribed); });
-}
+void RedisFillLock::listen(const std::string& channel) { notices_.listen(channel); }
 
-bool RedisFillLock::isReady() const {
-  if (!connection_.isReady()) return false;
-  return std::all_of(channels_.begin(), channels_.end(),
-                     [](const auto& entry) { return entry.second.subscribed; });
-}
-
-void RedisFillLock::onSubscription(const std::string& channel, bool subscribed) {
-  auto it = channels_.find(channel);
-  if (it != channels_.end()) it->second.subscribed = subscribed;
-  // Back after a loss (or at first): whatever was published meanwhile is
-  // gone, so every watcher looks again.
-  if (subscribed) watchers_.onSubscribed();
-}
+bool RedisFillLock::isReady() const { return connection_.isReady() && notices_.allSubscribed(); }
 
 }  // namespace larder::store

@@ -20,13 +20,12 @@
 
 #include <memory>
 #include <string>
-#include <unordered_map>
 #include <vector>
 
 #include "cache/fill_lock.h"
 #include "net/loop.h"
 #include "net/defer.h"
-#include "store/redis/fill_lock_watchers.h"
+#include "store/redis/fill_lock_notices.h"
 #include "store/redis/redis_connection.h"
 #include "store/redis/redis_options.h"
 #include "store/redis/redis_subscriber.h"
@@ -48,26 +47,18 @@ class RedisFillLock final : public cache::FillLock {
   void listen(const std::string& channel) override;
   bool isReady() const override;
 
-  size_t watcherCountForTest() const { return watchers_.size(); }
+  size_t watcherCountForTest() const { return notices_.watcherCount(); }
   // KEYS: lock; ARGV: token, channel, notice, "1" to publish even if not the owner.
   static const std::string& releaseScript();
 
  private:
   void sendRelease(std::shared_ptr<const std::vector<std::string>> args, bool by_sha);
-  void onSubscription(const std::string& channel, bool subscribed);
 
   // Declared first: destroyed last, after everything that posts to it.
   net::Deferrer deferred_;
   RedisConnection connection_;
   RedisSubscriber subscriber_;
-  // Per channel: its subscription, and whether the last word on it was
-  // "subscribed" (as delivered, so isReady() agrees with the watchers).
-  struct Listening {
-    RedisSubscriber::Subscription subscription;
-    bool subscribed = false;
-  };
-  std::unordered_map<std::string, Listening> channels_;
-  FillLockWatchers watchers_;
+  FillLockNotices<RedisSubscriber> notices_{subscriber_};
   bool error_logged_ = false;
 };
 

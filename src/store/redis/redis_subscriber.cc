@@ -9,7 +9,7 @@
 
 namespace larder::store {
 
-RedisSubscriber::RedisSubscriber(net::Loop& loop, const RedisOptions& options, int index)
+RedisSubscriber::RedisSubscriber(net::Loop& loop, const RedisOptions& options, int index, bool down_logged)
     : options_(options),
       deferred_(loop),
       confirm_timer_(loop),
@@ -22,7 +22,8 @@ RedisSubscriber::RedisSubscriber(net::Loop& loop, const RedisOptions& options, i
                                 .replies = ReplyObjects::kHiredis,
                                 .select_database = false,  // channels belong to no database
                                 .count_reconnects = false,
-                                .watch_master = true}) {}
+                                .watch_master = true,
+                                .down_logged = down_logged}) {}
 
 RedisSubscriber::~RedisSubscriber() {
   // The free calls every channel's callback once more with a NULL reply;

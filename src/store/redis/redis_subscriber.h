@@ -84,7 +84,10 @@ class RedisSubscriber final : private RedisLink::Owner {
   using Subscription = SubscriptionHandle<RedisSubscriber>;
 
   // `index` labels logs. Nothing connects until the first subscribe().
-  RedisSubscriber(net::Loop& loop, const RedisOptions& options, int index);
+  // `down_logged`: the owner already warned of this outage on an earlier
+  // subscriber (ClusterSubscriber, moving between nodes), so a first failure
+  // logs at debug (RedisLink::Settings::down_logged).
+  RedisSubscriber(net::Loop& loop, const RedisOptions& options, int index, bool down_logged = false);
   ~RedisSubscriber();
   RedisSubscriber(const RedisSubscriber&) = delete;
   RedisSubscriber& operator=(const RedisSubscriber&) = delete;

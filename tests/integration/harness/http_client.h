@@ -31,6 +31,10 @@ struct HttpResponse {
   std::vector<std::string> headerValues(std::string_view name) const { return test::headerValues(headers, name); }
 };
 
+// The cache status larder stamps when cache.status_header is X-Cache (the
+// tests' setting): HIT, MISS, STALE, BYPASS...
+inline std::string xCache(const HttpResponse& response) { return response.header("X-Cache"); }
+
 // A response whose body was counted and hashed (see pattern.h), not kept.
 struct DiscardedResponse {
   int status = 0;

@@ -3,47 +3,21 @@
 #include "base/log_limiter.h"
 
 #include <doctest/doctest.h>
-#include <unistd.h>
 
-#include <cstdlib>
-#include <filesystem>
-#include <fstream>
-#include <sstream>
 #include <string>
 
 #include "base/log.h"
 #include "base/metric_catalog.h"
+#include "common/captured_log.h"
 
 using namespace larder::base;
 using namespace std::chrono_literals;
+using larder::test::CapturedLog;
 
 namespace {
 
 using Clock = LogLimiter::Clock;
 const Clock::time_point kStart = Clock::time_point{} + 1000s;
-
-// Sends the error log to a scratch file for the test's lifetime.
-struct CapturedLog {
-  std::filesystem::path path;
-  CapturedLog() {
-    std::string name = (std::filesystem::temp_directory_path() / "larder-log-test-XXXXXX").string();
-    const int fd = ::mkstemp(name.data());
-    REQUIRE(fd >= 0);
-    ::close(fd);
-    path = name;
-    REQUIRE(Log::setErrorLogPath(path.string()));
-  }
-  ~CapturedLog() {
-    Log::setErrorLogPath("");
-    std::filesystem::remove(path);
-  }
-  std::string text() const {
-    std::ifstream in(path);
-    std::stringstream out;
-    out << in.rdbuf();
-    return out.str();
-  }
-};
 
 size_t lines(const std::string& text) {
   size_t n = 0;

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "common/captured_log.h"
 #include "common/reserved_port.h"
 #include "store_fixtures.h"
 
@@ -82,4 +83,27 @@ TEST_CASE("cluster subscriber: a handler gone hears nothing more") {
   REQUIRE(server.command({"PUBLISH", kChannel, "nobody"}).integer == 1);
   runFor(loop, 100ms);
   CHECK(heard == 0);
+}
+
+// Each node it moves to gets a new RedisSubscriber. Before they were told
+// the outage was already warned of, every node that refused it warned again
+// (with every node down, a warning a second).
+TEST_CASE("cluster subscriber: one outage warns once, however many nodes it moves through") {
+  larder::test::CapturedLog log;
+  RedisServer first;
+  net::Loop loop;
+  const uint16_t dead = larder::test::reservePort();
+  store::ClusterSubscriber subscriber(loop, testRedisOptions(first.port()),
+                                      {{"127.0.0.1", first.port()}, {"127.0.0.1", dead}}, 0);
+  auto subscription = subscriber.subscribe(kChannel, [](std::string_view) {});
+  REQUIRE(runUntil(loop, [&] { return subscriber.isSubscribed(kChannel); }, 5s));
+
+  first.kill();
+  REQUIRE(runUntil(loop, [&] { return subscriber.nodeForTest() == "127.0.0.1:" + std::to_string(dead); }, 5s));
+  // Failed there too: no connection within connect_timeout (300ms).
+  runFor(loop, 450ms);
+  INFO(log.text());
+  CHECK(log.countLines({"[warn]", "redis subscriber"}) == 1);  // the first node's loss
+  CHECK(log.countLines({"[warn]", "redis cluster: no subscription"}) == 1);
+  CHECK(log.countLines({"[warn]"}) == 2);
 }
