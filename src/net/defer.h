@@ -15,12 +15,21 @@
 // not rely on its owner after release; its callbacks into the owner should
 // already be guarded (net/weak_ref.h). No "may destroy this" conventions.
 //
+// Graveyard: destroyLater() for an owner that must outlive what it lets go
+// of (the let-go object still borrows the owner's parts in its destructor).
+// bury() takes the object now and destroys it on a later turn, or with the
+// Graveyard (so with its owner), whichever comes first. The object must be
+// inert once buried: its owner stopped it before letting go, so nothing
+// reaches it in the turn it waits (its Pendings cancelled, timers stopped,
+// liveness revoked).
+//
 // Threading: the loop's thread.
 #pragma once
 
 #include <functional>
 #include <memory>
 #include <utility>
+#include <vector>
 
 #include "net/loop.h"
 #include "net/weak_ref.h"
@@ -57,5 +66,36 @@ void destroyLater(Loop& loop, std::unique_ptr<T> object) {
   auto cell = std::make_shared<std::unique_ptr<T>>(std::move(object));
   loop.post([cell] { cell->reset(); });
 }
+
+class Graveyard {
+ public:
+  explicit Graveyard(Loop& loop) : deferrer_(loop) {}
+  // Destroys what is buried now (and whatever their destructors bury).
+  ~Graveyard() { clear(); }
+  Graveyard(const Graveyard&) = delete;
+  Graveyard& operator=(const Graveyard&) = delete;
+
+  template <typename T>
+  void bury(std::unique_ptr<T> object) {
+    if (object == nullptr) return;
+    if (buried_.empty()) deferrer_.post([this] { clear(); });
+    // shared_ptr<void> keeps T's deleter: one list for every type.
+    buried_.push_back(std::shared_ptr<void>(std::move(object)));
+  }
+  size_t size() const { return buried_.size(); }
+
+ private:
+  void clear() {
+    while (!buried_.empty()) {
+      // Moved out first: a destructor may bury more.
+      std::vector<std::shared_ptr<void>> dead = std::move(buried_);
+      buried_.clear();
+      dead.clear();
+    }
+  }
+
+  std::vector<std::shared_ptr<void>> buried_;
+  Deferrer deferrer_;  // last: its posts are dropped before buried_ goes
+};
 
 }  // namespace larder::net

@@ -396,7 +396,21 @@ void Exchange::finish() {
   flushHead();
   setState(ExchangeState::kComplete);
   logAccess();
-  client_.onExchangeComplete(keep_alive_);  // may destroy this
+  stop();
+  client_.onExchangeComplete(keep_alive_);  // destroys this exchange on a later turn
+}
+
+// The connection destroys a finished exchange on a later turn: until then
+// nothing may reach it. finish() may run inside a callback of what is
+// stopped here (the upstream request allows being destroyed from inside its
+// callbacks; a Timer is stopped, never destroyed, inside its own).
+void Exchange::stop() {
+  stopWaiting();  // a fill's reader: unregistered, its lock timer stopped
+  upstream_.reset();
+  write_.pending.cancel();
+  if (write_.retry) write_.retry->stop();
+  decoding_.reset();
+  liveness_.revoke();  // fill notifications already posted are dropped
 }
 
 void Exchange::logAccess() {

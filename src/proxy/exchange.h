@@ -9,8 +9,11 @@
 // A miss's fetch is not among them: it belongs to the worker (FillFetch),
 // and this request is one of its fill's readers like any other.
 //
-// Re-entrancy: every call into ClientConnection that may end the exchange
-// (finish(), the client's abort) is the last thing an Exchange method does.
+// Lifetime: the ClientConnection never destroys an exchange inside one of
+// its calls. finish() stops it (stop(): nothing of it is in flight any
+// more, nothing posted to it runs) and hands it back; the connection
+// destroys it on a later turn (net::Graveyard). A cut (the client's abort)
+// closes the socket; the exchange lives until the close callback.
 //
 // Files: exchange.cc forwards and streams; exchange_cache.cc routes, acts on
 // the session's outcome and serves entries (fresh, stale, revalidated,
@@ -152,6 +155,8 @@ class Exchange : public upstream::ResponseHandler {
   void replyLocally(int status, std::string_view message, std::string_view extra_headers = {});
   void replyUpstreamFailed(upstream::UpstreamError error);
   void finish();
+  // Cancels what is in flight: a finished exchange is inert.
+  void stop();
   void logAccess();
 
   // exchange_cache.cc

@@ -262,7 +262,7 @@ void Exchange::sendDecoded() {
     LOG_WARN("stored entry for {} {} stopped decoding ({}) after {} bytes: connection cut", request_.method,
              request_.target, cache::toString(status), report_.body_bytes);
     keep_alive_ = false;
-    client_.abort(CloseReason::kStoredCorrupt);  // may destroy this
+    client_.abort(CloseReason::kStoredCorrupt);
     return;
   }
 }
