@@ -165,9 +165,6 @@ class Exchange : public upstream::ResponseHandler {
   void onLookedUp(cache::LookupOutcome&& outcome);
   void rekeyForVary(const http::ResponseHead& head);
   void serveEntry(cache::Entry&& entry, CacheVerdict verdict);
-  // The entry in the form this client gets (cache/stored_coding.h); false
-  // when its stored bytes do not decode.
-  bool readyForm(cache::Entry& entry);
   bool serveStaleOnError();
   bool useFillLock() const;
   void refreshInBackground(std::shared_ptr<cache::Fill> fill, const cache::Entry& stale);
@@ -262,7 +259,7 @@ class Exchange : public upstream::ResponseHandler {
     std::unique_ptr<net::Timer> lock_timer;
   };
 
-  // A large coded entry sent decoded (cache::decodesWhileSending): the
+  // A large coded entry sent decoded (cache::ServedForm::kDecodeWhileSending): the
   // stored bytes, decoded a chunk at a time as the client drains.
   struct EntryDecoding {
     EntryDecoding(cache::Coding coding, uint64_t length, std::string stored);

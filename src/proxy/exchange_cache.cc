@@ -149,12 +149,11 @@ bool Exchange::serveStaleOnError() {
   return true;
 }
 
-bool Exchange::readyForm(cache::Entry& entry) {
-  return cache::readyForClient(entry, request_.headers, config_->cache.max_object_size);
-}
-
 void Exchange::serveEntry(cache::Entry&& entry, CacheVerdict verdict) {
-  if (!readyForm(entry)) {
+  // The form this client gets (cache/stored_coding.h), decided once.
+  const std::optional<cache::ServedForm> form =
+      cache::readyForClient(entry, request_.headers, config_->cache.max_object_size);
+  if (!form) {
     // Only reached past a store that checked the entry (a revalidation, a
     // lock wait, stale-if-error): nothing else to answer with.
     replyLocally(502, "stored entry does not decode");
@@ -164,7 +163,7 @@ void Exchange::serveEntry(cache::Entry&& entry, CacheVerdict verdict) {
   base::WallTime now = base::WallClock::now();
   bool not_modified = cache::clientHasCurrent(request_.headers, entry.headers);
   const cache::Coding coding = cache::storedCoding(entry);
-  const bool decode_while_sending = !not_modified && cache::decodesWhileSending(entry, request_.headers);
+  const bool decode_while_sending = !not_modified && *form == cache::ServedForm::kDecodeWhileSending;
   const uint64_t decoded_length = entry.decoded_length.value_or(0);
   if (decode_while_sending) cache::toIdentityFields(entry);
   http::HeaderMap headers = not_modified ? cache::notModifiedHeaders(entry.headers)
