@@ -227,7 +227,7 @@ void LookupSession::useEntry(std::optional<Entry> entry) {
   const uint64_t limit = request_.config->cache.max_object_size;
   outcome_.forward = entry ? Forward::kStale : vary_names_.empty() ? Forward::kUriMiss : Forward::kVaryMiss;
   if (route.shadow) {
-    outcome_.entry = std::move(entry);  // the proxy decides (proxy/exchange_shadow.cc)
+    outcome_.entry = std::move(entry);  // the proxy decides (proxy/shadow_route.h)
     deliver(LookupOutcome::Kind::kFound);
     return;
   }

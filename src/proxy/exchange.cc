@@ -47,7 +47,8 @@ Exchange::Exchange(ClientConnection& client, ProxyContext& context, http::Reques
     : client_(client),
       context_(context),
       config_(context.config),
-      request_(std::move(head)) {
+      request_(std::move(head)),
+      write_(context, config_, [this](WriteInvalidation::Answer&& answer) { onInvalidated(std::move(answer)); }) {
   report_.started_at = base::MonoClock::now();
   head_request_ = request_.method == "HEAD";
   keep_alive_ = request_.keep_alive;
@@ -186,8 +187,8 @@ void Exchange::onUpstreamHead(http::ResponseHead& head) {
       shadow_.capture.reset();
     }
   }
-  if (write_.invalidates && head.status < 400) {
-    invalidateBeforeAnswer(head);
+  if (isWrite() && head.status < 400) {
+    invalidate(std::move(head), std::nullopt);
     return;
   }
   sendResponseHead(head);
@@ -263,9 +264,8 @@ void Exchange::addCacheStatusFields(http::HeaderMap& headers) {
   if (report_.verdict == CacheVerdict::kNone) return;
   const config::CacheConfig& cache = config_->cache;
   // Shadow routes: X-Cache says MISS (the upstream answered); Cache-Status
-  // says what the cache would have done (exchange_shadow.cc).
-  if (shadow_.verdict != ShadowVerdict::kNone)
-    report_.cache_status.detail = shadow_.verdict == ShadowVerdict::kWouldHit ? "shadow_would_hit" : "shadow_would_miss";
+  // says what the cache would have done (proxy/shadow_route.h).
+  if (shadow_.isShadow()) report_.cache_status.detail = shadow_.cacheStatusDetail();
   if (!cache.status_header.empty()) headers.set(cache.status_header, std::string(toString(report_.verdict)));
   if (!cache.cache_status.empty())
     cache::appendCacheStatus(headers, cache::formatCacheStatus(cache.cache_status, report_.cache_status));
@@ -278,12 +278,12 @@ void Exchange::flushHead() {
 
 void Exchange::onUpstreamBody(std::string_view data) {
   if (data.empty() || state_ == ExchangeState::kComplete) return;
-  keepShadowBody(data);
+  shadow_.keep(data, config_->cache.max_object_size);
   // Past max_object_size, a shadow leader's capture gives up (no reader
   // shares a shadow fill).
   if (shadow_.capture && !shadow_.capture->append(data) && !shadow_.capture->isSharing()) shadow_.capture.reset();
   if (state_ == ExchangeState::kInvalidating) {
-    write_.body.append(data);
+    write_.holdBody(data);
     return;
   }
   writeBody(std::string(data));
@@ -341,9 +341,10 @@ void Exchange::onUpstreamBodyDrained() { client_.resumeRequestBody(); }
 void Exchange::onUpstreamComplete() {
   if (state_ == ExchangeState::kComplete) return;
   if (shadow_.capture) shadow_.capture->commit();
-  compareShadow();
+  if (shadow_.compare(report_.status))
+    LOG_DEBUG("shadow {} {}: the stored answer differs from the fresh one", request_.method, request_.target);
   if (state_ == ExchangeState::kInvalidating) {
-    write_.complete = true;
+    write_.holdComplete();
     return;
   }
   writeLastChunk();
@@ -357,7 +358,7 @@ void Exchange::onUpstreamError(upstream::UpstreamError error) {
   if (state_ == ExchangeState::kInvalidating) {
     // The write was applied (its head said so) and its invalidation is in
     // flight; the broken answer is still held whole: a 502 once it lands.
-    write_.error = error;
+    write_.holdError(error);
     return;
   }
   if (hasResponseStarted() && unsent_head_.empty()) {
@@ -376,8 +377,52 @@ void Exchange::onUpstreamError(upstream::UpstreamError error) {
   if (serveStaleOnError()) return;
   // DESIGN invariant 13: a write that reached the upstream and got no
   // answer may have been applied.
-  if (write_.invalidates && report_.status == 0 && invalidateUnanswered(error)) return;
+  if (isWrite() && report_.status == 0 && invalidateUnanswered(error)) return;
   replyUpstreamFailed(error);
+}
+
+// A write's answer waits, whole, until its invalidation lands (RFC 9111
+// §4.4, DESIGN invariants 3 and 13: proxy/write_invalidation.h).
+void Exchange::invalidate(std::optional<http::ResponseHead> head, std::optional<upstream::UpstreamError> error) {
+  setState(ExchangeState::kInvalidating);
+  // What arrives meanwhile is held: at most the rest of the read that
+  // carried the head (DESIGN invariant 12).
+  if (upstream_ != nullptr) upstream_->pauseReading();
+  write_.start({dest_.route, &dest_.params, dest_.host, dest_.path}, std::move(head),
+               answer_keys_ ? &*answer_keys_ : nullptr, error);
+}
+
+// False when nothing can have reached the upstream: no attempt connected.
+// An upstream down is then no reason to drop entries that stale_if_error
+// could still serve. A write resent after its first attempt went out and
+// whose resend could not connect still counts as sent (DESIGN invariant 13).
+bool Exchange::invalidateUnanswered(upstream::UpstreamError error) {
+  if (upstream_ == nullptr || !upstream_->mayHaveReachedServer()) return false;
+  LOG_INFO("{} {}: no answer from the upstream ({}); invalidating as if applied", request_.method,
+           request_.target, upstream::toString(error));
+  invalidate(std::nullopt, error);
+  return true;
+}
+
+void Exchange::onInvalidated(WriteInvalidation::Answer&& answer) {
+  if (answer.error) {
+    // No answer, or one that broke before any of it left: held back whole.
+    replyUpstreamFailed(*answer.error);
+    return;
+  }
+  http::ResponseHead& head = *answer.head;
+  // Other instances may serve pre-write entries until it lands: the client
+  // is told (README "What a write guarantees").
+  if (answer.pending) head.headers.set("Larder-Invalidation", "pending");
+  sendResponseHead(head);
+  if (!answer.body.empty()) writeBody(std::move(answer.body));
+  if (answer.complete) {
+    writeLastChunk();
+    finish();
+    return;
+  }
+  flushHead();
+  if (upstream_ != nullptr) upstream_->resumeReading();
 }
 
 void Exchange::replyUpstreamFailed(upstream::UpstreamError error) {
@@ -407,8 +452,7 @@ void Exchange::finish() {
 void Exchange::stop() {
   stopWaiting();  // a fill's reader: unregistered, its lock timer stopped
   upstream_.reset();
-  write_.pending.cancel();
-  if (write_.retry) write_.retry->stop();
+  write_.stop();
   decoding_.reset();
   liveness_.revoke();  // fill notifications already posted are dropped
 }
@@ -418,7 +462,7 @@ void Exchange::logAccess() {
   report_.logged = true;
   recordExchangeMetrics(dest_.route, request_.method, toString(report_.verdict), report_.status, report_.body_bytes);
   if (report_.upstream_latency.count() >= 0) recordRouteUpstreamLatency(dest_.route, report_.upstream_latency);
-  recordShadowOutcome();
+  if (shadow_.isShadow()) shadow_.record(*dest_.route);
   if (config_->log.access_log == "off") return;
   auto total = std::chrono::duration_cast<std::chrono::microseconds>(base::MonoClock::now() - report_.started_at);
   const std::string time = base::rfc3339Now();
@@ -433,7 +477,7 @@ void Exchange::logAccess() {
   record.upstream_seconds = report_.upstream_latency.count() < 0 ? -1.0 : report_.upstream_latency.count() / 1e9;
   record.cache = toString(report_.verdict);
   record.route = dest_.route != nullptr ? std::string_view(dest_.route->name) : std::string_view("-");
-  record.shadow = shadowLabel();
+  record.shadow = shadow_.label();
   record.total_seconds = total.count() / 1e6;
   base::Log::access(formatAccessLine(record, config_->log.access_format));
 }

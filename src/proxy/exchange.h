@@ -17,9 +17,9 @@
 //
 // Files: exchange.cc forwards and streams; exchange_cache.cc routes, acts on
 // the session's outcome and serves entries (fresh, stale, revalidated,
-// 304); exchange_invalidation.cc invalidates for writes; exchange_fill.cc
+// 304); proxy/write_invalidation.h invalidates for writes; exchange_fill.cc
 // reads a fill (proxy/fill_fetch.h fetches it, with the distributed lock
-// and revalidation); exchange_shadow.cc decides for shadow routes (mode:
+// and revalidation); proxy/shadow_route.h decides for shadow routes (mode:
 // shadow) and compares their answers.
 #pragma once
 
@@ -46,7 +46,8 @@
 #include "proxy/capture.h"
 #include "proxy/fill_fetch.h"
 #include "proxy/proxy_context.h"
-#include "proxy/shadow_comparison.h"
+#include "proxy/shadow_route.h"
+#include "proxy/write_invalidation.h"
 #include "upstream/upstream_request.h"
 
 namespace larder::proxy {
@@ -171,14 +172,11 @@ class Exchange : public upstream::ResponseHandler {
   void bypass(std::string_view reason);
   void startFill(std::shared_ptr<cache::Fill> fill);
 
-  // exchange_invalidation.cc
-  void invalidateBeforeAnswer(http::ResponseHead& head);
+  // A write's answer waits for its invalidation (proxy/write_invalidation.h).
+  bool isWrite() const { return !http::isSafeMethod(request_.method); }
   bool invalidateUnanswered(upstream::UpstreamError error);
-  void invalidate(const http::HeaderMap* answer_headers);
-  // `first`: the first attempt (later ones are write_consistency retries).
-  void onInvalidated(cache::StoreStatus status, bool first);
-  // Schedules another attempt if the write's answer may still wait.
-  bool retryInvalidation();
+  void invalidate(std::optional<http::ResponseHead> head, std::optional<upstream::UpstreamError> error);
+  void onInvalidated(WriteInvalidation::Answer&& answer);
 
   // Writes decoded chunks while the client keeps up; finishes or cuts.
   void sendDecoded();
@@ -192,12 +190,8 @@ class Exchange : public upstream::ResponseHandler {
   bool onFillHead(const cache::Fill::Progress& progress);
   void stopWaiting();
 
-  // exchange_shadow.cc
+  // A shadow route (proxy/shadow_route.h): forwarded whatever it finds.
   void decideShadow(std::optional<cache::Entry> entry);
-  void keepShadowBody(std::string_view data);
-  void compareShadow();
-  std::string_view shadowLabel() const;  // for the access log; empty when not shadow
-  void recordShadowOutcome();
 
   // What this exchange reports: the access log, the metrics, X-Cache and
   // Cache-Status.
@@ -229,24 +223,6 @@ class Exchange : public upstream::ResponseHandler {
     std::chrono::milliseconds if_error{0};
   };
 
-  // A write (exchange_invalidation.cc): its answer is held while its
-  // invalidation is in flight.
-  struct HeldWrite {
-    bool invalidates = false;              // an unsafe method: its answer invalidates
-    cache::Pending pending;
-    cache::Invalidation invalidation;
-    std::optional<http::ResponseHead> head;
-    std::string body;                      // at most one upstream read: reading is paused
-    bool complete = false;
-    // The upstream failed after the write reached it: this error is answered
-    // once the invalidation lands (DESIGN invariant 13).
-    std::optional<upstream::UpstreamError> error;
-    // store.redis.write_consistency (issue 16): until then, a failed
-    // invalidation is retried before the answer goes out.
-    base::MonoTime deadline{};
-    std::unique_ptr<net::Timer> retry;
-  };
-
   // This request as a reader of a fill (exchange_fill.cc).
   struct FillReading {
     std::shared_ptr<cache::Fill> fill;
@@ -267,16 +243,6 @@ class Exchange : public upstream::ResponseHandler {
     cache::DecodingStream stream;
     uint64_t length;    // the decoded length, sent as Content-Length
     std::string held;   // the newest chunk, sent once the next is known
-  };
-
-  // A shadow route's request (exchange_shadow.cc): what the cache would
-  // have done, for a sampled would-be hit the comparison of the stored
-  // answer with the fresh one, and the leading miss's capture for the store.
-  enum class ShadowVerdict { kNone, kWouldHit, kWouldMiss };
-  struct Shadow {
-    ShadowVerdict verdict = ShadowVerdict::kNone;
-    ShadowComparison check;
-    std::unique_ptr<Capture> capture;
   };
 
   ClientConnection& client_;
@@ -302,9 +268,9 @@ class Exchange : public upstream::ResponseHandler {
   // The surrogate version keys the upstream's answer named (nullopt: none).
   std::optional<std::vector<std::string>> answer_keys_;
   StaleFallback stale_;
-  HeldWrite write_;
+  WriteInvalidation write_;  // a write's answer, held while it invalidates
   FillReading reading_;
-  Shadow shadow_;
+  ShadowRoute shadow_;
   std::unique_ptr<EntryDecoding> decoding_;
   net::LivenessToken liveness_;  // last member: dies first
 };

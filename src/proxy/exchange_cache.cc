@@ -1,7 +1,7 @@
 // The cache's part of an Exchange: route matching, acting on the lookup
 // session's outcome (cache/lookup_session.h: the protocol is the cache's),
 // and serving entries (fresh, stale, revalidated, or a 304 to a conditional
-// client). Writes: exchange_invalidation.cc.
+// client). Writes: the part of exchange.cc that uses proxy/write_invalidation.h.
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -48,7 +48,6 @@ void Exchange::route() {
   request_.headers = std::move(forwarded->headers);
   if (!http::isSafeMethod(request_.method)) {
     // RFC 9111 §4.4: a non-error answer to an unsafe method invalidates.
-    write_.invalidates = true;
     proceedUpstream();
     return;
   }
@@ -101,7 +100,7 @@ void Exchange::onLookedUp(cache::LookupOutcome&& outcome) {
       serveEntry(std::move(*outcome.entry), outcome.stale ? CacheVerdict::kStale : CacheVerdict::kHit);
       return;
     case Kind::kFound:
-      decideShadow(std::move(outcome.entry));  // exchange_shadow.cc: forwarded whatever it finds
+      decideShadow(std::move(outcome.entry));  // forwarded whatever it finds
       return;
     case Kind::kJoin:
     case Kind::kFetch:
@@ -264,6 +263,17 @@ void Exchange::sendDecoded() {
     client_.abort(CloseReason::kStoredCorrupt);
     return;
   }
+}
+
+void Exchange::decideShadow(std::optional<cache::Entry> entry) {
+  stale_.entry.reset();  // never revalidated nor served stale: the answer is fresh
+  const bool comparable = !head_request_ && !request_.headers.has("Range");
+  if (!shadow_.decide(entry, session_->clientWantsFresh(), *dest_.route, config_->cache, comparable)) {
+    report_.verdict = CacheVerdict::kMiss;
+    proceedUpstream();  // a would-be hit fetches nothing, so nothing is stored
+    return;
+  }
+  session_->miss([this](cache::LookupOutcome&& outcome) { onLookedUp(std::move(outcome)); });
 }
 
 void Exchange::bypass(std::string_view reason) {

@@ -29,7 +29,7 @@ void Exchange::missed(bool lead, std::shared_ptr<cache::Fill> fill, CacheVerdict
     return;
   }
   if (dest_.route->shadow) {
-    // A shadow route forwards every request itself (exchange_shadow.cc);
+    // A shadow route forwards every request itself (proxy/shadow_route.h);
     // the leading one also captures the answer for the store.
     shadow_.capture = std::make_unique<Capture>(context_.store, context_.coalescer);
     CacheSlot slot = slotFor(*session_, context_.backlog);
