@@ -50,7 +50,6 @@ Exchange::Exchange(ClientConnection& client, ProxyContext& context, http::Reques
       request_(std::move(head)),
       write_(context, config_, [this](WriteInvalidation::Answer&& answer) { onInvalidated(std::move(answer)); }) {
   report_.started_at = base::MonoClock::now();
-  head_request_ = request_.method == "HEAD";
   keep_alive_ = request_.keep_alive;
 }
 
@@ -75,13 +74,13 @@ void Exchange::setState(ExchangeState state) {
 void Exchange::start() {
   dest_.sent_at = base::WallClock::now();
   dest_.method = request_.method;
-  if (request_.framing == http::BodyFraming::kNone) request_complete_ = true;
+  if (request_.framing == http::BodyFraming::kNone) body_.complete = true;
   route();
 }
 
 // Small bodies are read whole first; the upstream sees nothing until then.
 void Exchange::proceedUpstream() {
-  if (request_complete_ || buffered_body_.size() >= kBodyBufferSize) {
+  if (body_.complete || body_.buffered.size() >= kBodyBufferSize) {
     forward();
   } else {
     setState(ExchangeState::kBufferingBody);
@@ -92,8 +91,8 @@ void Exchange::onRequestBody(std::string_view data) {
   if (state_ == ExchangeState::kBufferingBody || state_ == ExchangeState::kReceived ||
       state_ == ExchangeState::kLookingUp ||
       state_ == ExchangeState::kWaitingForFill) {
-    buffered_body_.append(data);
-    if (state_ == ExchangeState::kBufferingBody && buffered_body_.size() >= kBodyBufferSize)
+    body_.buffered.append(data);
+    if (state_ == ExchangeState::kBufferingBody && body_.buffered.size() >= kBodyBufferSize)
       forward();
     return;
   }
@@ -101,7 +100,7 @@ void Exchange::onRequestBody(std::string_view data) {
 }
 
 void Exchange::onRequestComplete() {
-  request_complete_ = true;
+  body_.complete = true;
   if (state_ == ExchangeState::kBufferingBody) {
     forward();
     return;
@@ -110,18 +109,18 @@ void Exchange::onRequestComplete() {
 }
 
 size_t Exchange::queuedRequestBodyBytes() const {
-  return buffered_body_.size() + (upstream_ != nullptr ? upstream_->queuedBodyBytes() : 0);
+  return body_.buffered.size() + (upstream_ != nullptr ? upstream_->queuedBodyBytes() : 0);
 }
 
 void Exchange::forward() {
   setState(ExchangeState::kForwarding);
   upstream_ = context_.pool.start(buildUpstreamRequest(), *this);
-  if (!buffered_body_.empty()) {
-    std::string body = std::move(buffered_body_);
-    buffered_body_.clear();
+  if (!body_.buffered.empty()) {
+    std::string body = std::move(body_.buffered);
+    body_.buffered.clear();
     upstream_->sendBody(body);
   }
-  if (request_complete_) upstream_->finishBody();
+  if (body_.complete) upstream_->finishBody();
 }
 
 upstream::OutgoingRequest Exchange::buildUpstreamRequest() {
@@ -140,17 +139,17 @@ upstream::OutgoingRequest Exchange::buildUpstreamRequest() {
   if (request_.framing == http::BodyFraming::kContentLength) {
     headers.set("Content-Length", std::to_string(request_.content_length));
   } else if (request_.framing == http::BodyFraming::kChunked) {
-    if (request_complete_) {
+    if (body_.complete) {
       // The whole body is in hand: send it with a length, as most origins prefer.
       out.body_framing = http::BodyFraming::kContentLength;
-      headers.set("Content-Length", std::to_string(buffered_body_.size()));
+      headers.set("Content-Length", std::to_string(body_.buffered.size()));
     } else {
       headers.set("Transfer-Encoding", "chunked");
     }
   }
   out.method = dest_.method;
   // A body read whole before forwarding can be resent (OutgoingRequest::retryable).
-  out.retryable = request_complete_ && http::isIdempotentMethod(request_.method);
+  out.retryable = body_.complete && http::isIdempotentMethod(request_.method);
   out.head.reserve(512);
   http::appendRequestHead(dest_.method, dest_.target, headers, out.head);
   return out;
@@ -216,7 +215,7 @@ void Exchange::sendResponseHead(http::ResponseHead& head) {
   // After the capture read them: the entry keeps them, the client does not.
   cache::stripOwnTargetedFields(headers, config_->cache);
   keep_alive_ = keep_alive_ && !client_.isShuttingDown();
-  bool bodyless = head_request_ || head.status == 204 || head.status == 304;
+  bool bodyless = isHead() || head.status == 204 || head.status == 304;
   if (!bodyless) {
     if (head.framing == http::BodyFraming::kContentLength) {
       headers.set("Content-Length", std::to_string(head.content_length));
@@ -224,7 +223,7 @@ void Exchange::sendResponseHead(http::ResponseHead& head) {
       headers.set("Content-Length", "0");
     } else if (request_.version_minor >= 1) {
       headers.set("Transfer-Encoding", "chunked");
-      chunked_to_client_ = true;
+      framing_.chunked = true;
     } else {
       keep_alive_ = false;  // an HTTP/1.0 client reads to the close
     }
@@ -232,7 +231,7 @@ void Exchange::sendResponseHead(http::ResponseHead& head) {
     // RFC 9110 §8.6: never a Content-Length on a 204, whatever the upstream
     // sent (Transfer-Encoding, hop-by-hop, is gone already; RFC 9112 §6.1).
     headers.remove("Content-Length");
-  } else if (head_request_ && dest_.method != request_.method &&
+  } else if (isHead() && dest_.method != request_.method &&
              head.framing == http::BodyFraming::kContentLength) {
     // A HEAD sent upstream as GET (to fill the cache) still reports the length.
     headers.set("Content-Length", std::to_string(head.content_length));
@@ -256,7 +255,7 @@ void Exchange::sendResponseHead(http::ResponseHead& head) {
   out.reserve(512);
   http::appendResponseHead(request_.version_minor, head.status, head.reason, headers, out);
   setState(ExchangeState::kStreamingResponse);
-  unsent_head_ = std::move(out);
+  framing_.unsent_head = std::move(out);
 }
 
 // X-Cache and Cache-Status (RFC 9211), on the answers of cacheable routes.
@@ -272,8 +271,8 @@ void Exchange::addCacheStatusFields(http::HeaderMap& headers) {
 }
 
 void Exchange::flushHead() {
-  if (!unsent_head_.empty()) client_.write(std::move(unsent_head_));
-  unsent_head_.clear();
+  if (!framing_.unsent_head.empty()) client_.write(std::move(framing_.unsent_head));
+  framing_.unsent_head.clear();
 }
 
 void Exchange::onUpstreamBody(std::string_view data) {
@@ -298,13 +297,13 @@ void Exchange::onUpstreamBody(std::string_view data) {
 }
 
 void Exchange::writeBody(std::string body) {
-  if (head_request_ || body.empty()) return;
+  if (isHead() || body.empty()) return;
   report_.body_bytes += body.size();
   std::vector<std::string> pieces;
   pieces.reserve(4);
-  if (!unsent_head_.empty()) pieces.push_back(std::move(unsent_head_));
-  unsent_head_.clear();
-  if (chunked_to_client_) {
+  if (!framing_.unsent_head.empty()) pieces.push_back(std::move(framing_.unsent_head));
+  framing_.unsent_head.clear();
+  if (framing_.chunked) {
     std::string chunk_header;
     http::appendChunkHeader(body.size(), chunk_header);
     pieces.push_back(std::move(chunk_header));
@@ -318,7 +317,7 @@ void Exchange::writeBody(std::string body) {
 
 void Exchange::writeLastChunk() {
   flushHead();
-  if (chunked_to_client_) client_.write(std::string(http::kLastChunk));
+  if (framing_.chunked) client_.write(std::string(http::kLastChunk));
 }
 
 void Exchange::onClientDrained() {
@@ -361,7 +360,7 @@ void Exchange::onUpstreamError(upstream::UpstreamError error) {
     write_.holdError(error);
     return;
   }
-  if (hasResponseStarted() && unsent_head_.empty()) {
+  if (hasResponseStarted() && framing_.unsent_head.empty()) {
     // Too late for an error status: a cut connection tells the client.
     report_.status = statusFor(error);
     logAccess();
@@ -371,8 +370,8 @@ void Exchange::onUpstreamError(upstream::UpstreamError error) {
   if (hasResponseStarted()) {
     // The head is still held for the first body bytes (flushHead): nothing
     // has left, so the client can still get a clean 502 instead of a cut.
-    unsent_head_.clear();
-    chunked_to_client_ = false;
+    framing_.unsent_head.clear();
+    framing_.chunked = false;
   }
   if (serveStaleOnError()) return;
   // DESIGN invariant 13: a write that reached the upstream and got no
@@ -431,8 +430,8 @@ void Exchange::replyUpstreamFailed(upstream::UpstreamError error) {
 
 void Exchange::replyLocally(int status, std::string_view message, std::string_view extra_headers) {
   report_.status = status;
-  keep_alive_ = keep_alive_ && request_complete_ && !client_.isShuttingDown();
-  client_.write(buildLocalReply(status, message, !keep_alive_, request_.version_minor, head_request_,
+  keep_alive_ = keep_alive_ && body_.complete && !client_.isShuttingDown();
+  client_.write(buildLocalReply(status, message, !keep_alive_, request_.version_minor, isHead(),
                                 extra_headers));
   finish();
 }

@@ -15,12 +15,12 @@
 // destroys it on a later turn (net::Graveyard). A cut (the client's abort)
 // closes the socket; the exchange lives until the close callback.
 //
-// Files: exchange.cc forwards and streams; exchange_cache.cc routes, acts on
-// the session's outcome and serves entries (fresh, stale, revalidated,
-// 304); proxy/write_invalidation.h invalidates for writes; exchange_fill.cc
-// reads a fill (proxy/fill_fetch.h fetches it, with the distributed lock
-// and revalidation); proxy/shadow_route.h decides for shadow routes (mode:
-// shadow) and compares their answers.
+// Files: exchange.cc forwards and streams (and holds a write's answer
+// while proxy/write_invalidation.h invalidates); exchange_cache.cc routes,
+// acts on the session's outcome, serves entries (fresh, stale, revalidated,
+// 304) and reads fills (proxy/fill_fetch.h fetches them, with the
+// distributed lock and revalidation). proxy/shadow_route.h decides for
+// shadow routes (mode: shadow) and compares their answers.
 #pragma once
 
 #include <cstdint>
@@ -125,6 +125,7 @@ class Exchange : public upstream::ResponseHandler {
   // The client's write queue fell below the low-water mark.
   void onClientDrained();
   bool hasResponseStarted() const { return state_ >= ExchangeState::kStreamingResponse; }
+  bool isHead() const { return request_.method == "HEAD"; }
 
   // Request bodies up to this size are read whole before anything goes
   // upstream, so a malformed body never reaches it (DESIGN invariant 10).
@@ -160,29 +161,27 @@ class Exchange : public upstream::ResponseHandler {
   void stop();
   void logAccess();
 
-  // exchange_cache.cc
-  void route();
-  void lookUp();
-  void onLookedUp(cache::LookupOutcome&& outcome);
-  void rekeyForVary(const http::ResponseHead& head);
-  void serveEntry(cache::Entry&& entry, CacheVerdict verdict);
-  bool serveStaleOnError();
-  bool useFillLock() const;
-  void refreshInBackground(std::shared_ptr<cache::Fill> fill, const cache::Entry& stale);
-  void bypass(std::string_view reason);
-  void startFill(std::shared_ptr<cache::Fill> fill);
-
   // A write's answer waits for its invalidation (proxy/write_invalidation.h).
   bool isWrite() const { return !http::isSafeMethod(request_.method); }
   bool invalidateUnanswered(upstream::UpstreamError error);
   void invalidate(std::optional<http::ResponseHead> head, std::optional<upstream::UpstreamError> error);
   void onInvalidated(WriteInvalidation::Answer&& answer);
 
-  // Writes decoded chunks while the client keeps up; finishes or cuts.
-  void sendDecoded();
-
-  // exchange_fill.cc
+  // exchange_cache.cc: the cache's answer
+  void route();
+  void lookUp();
+  void onLookedUp(cache::LookupOutcome&& outcome);
+  void decideShadow(std::optional<cache::Entry> entry);  // proxy/shadow_route.h
+  void rekeyForVary(const http::ResponseHead& head);
+  void serveEntry(cache::Entry&& entry, CacheVerdict verdict);
+  void sendDecoded();  // a large coded entry: decoded chunks while the client keeps up
+  bool serveStaleOnError();
+  void refreshInBackground(std::shared_ptr<cache::Fill> fill, const cache::Entry& stale);
+  void bypass(std::string_view reason);
+  // exchange_cache.cc: a miss reads a fill
   void missed(bool lead, std::shared_ptr<cache::Fill> fill, CacheVerdict verdict);
+  void startFill(std::shared_ptr<cache::Fill> fill);
+  bool useFillLock() const;
   void waitForFill();
   void startLockTimer();
   void onFillProgress();
@@ -190,8 +189,20 @@ class Exchange : public upstream::ResponseHandler {
   bool onFillHead(const cache::Fill::Progress& progress);
   void stopWaiting();
 
-  // A shadow route (proxy/shadow_route.h): forwarded whatever it finds.
-  void decideShadow(std::optional<cache::Entry> entry);
+  // The client's request body: held whole while small (kBodyBufferSize),
+  // until it can go upstream.
+  struct RequestBody {
+    std::string buffered;
+    bool complete = false;  // the client sent all of it (or there is none)
+  };
+
+  // How the answer goes to the client.
+  struct Framing {
+    // The response head, serialized, waiting to leave in one write with the
+    // first body bytes (one segment, one syscall: as nginx does).
+    std::string unsent_head;
+    bool chunked = false;  // the body goes chunked (its length is unknown)
+  };
 
   // What this exchange reports: the access log, the metrics, X-Cache and
   // Cache-Status.
@@ -223,7 +234,7 @@ class Exchange : public upstream::ResponseHandler {
     std::chrono::milliseconds if_error{0};
   };
 
-  // This request as a reader of a fill (exchange_fill.cc).
+  // This request as a reader of a fill (exchange_cache.cc).
   struct FillReading {
     std::shared_ptr<cache::Fill> fill;
     cache::FillWaiter waiter;
@@ -256,14 +267,9 @@ class Exchange : public upstream::ResponseHandler {
   // it saw, its store read in flight. Borrows request_.headers.
   std::unique_ptr<cache::LookupSession> session_;
   std::unique_ptr<upstream::UpstreamRequest> upstream_;  // a pass-through (or shadow) request
-  std::string buffered_body_;
-  bool request_complete_ = false;
-  bool head_request_ = false;
+  RequestBody body_;
   bool keep_alive_ = true;
-  // The response head, serialized, waiting to leave in one write with the
-  // first body bytes (one segment, one syscall: as nginx does).
-  std::string unsent_head_;
-  bool chunked_to_client_ = false;
+  Framing framing_;
   bool upstream_paused_ = false;
   // The surrogate version keys the upstream's answer named (nullopt: none).
   std::optional<std::vector<std::string>> answer_keys_;

@@ -7,7 +7,7 @@
 // The worker's FillFetches owns every FillFetch, never a client. Every
 // request that wants the answer, the one that caused the fetch included, is
 // a reader of the Fill (cache::FillWaiter) and streams from it at its own
-// pace (proxy/exchange_fill.cc). A background refresh (RFC 5861
+// pace (proxy/exchange_cache.cc). A background refresh (RFC 5861
 // stale-while-revalidate) is a FillFetch with no reader.
 //
 // The upstream read is never paced by a shared answer's readers: a storable

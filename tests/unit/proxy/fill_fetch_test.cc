@@ -291,7 +291,7 @@ TEST_CASE("destroying the fill-fetch mid-flight abandons the fill and stores not
 TEST_CASE("destroying a reader mid-flight, its notification still queued, leaves nothing behind") {
   Setup setup(storableHead(20000), std::string(20000, 'h'));
   // A reader as an Exchange makes it: woken through the worker's queue,
-  // guarded by its liveness token (proxy/exchange_fill.cc waitForFill).
+  // guarded by its liveness token (proxy/exchange_cache.cc waitForFill).
   struct Reader {
     net::LivenessToken liveness;
     cache::FillWaiter waiter;
