@@ -48,7 +48,7 @@ Exchange::Exchange(ClientConnection& client, ProxyContext& context, http::Reques
       context_(context),
       config_(context.config),
       request_(std::move(head)),
-      write_(context, config_, [this](WriteInvalidation::Answer&& answer) { onInvalidated(std::move(answer)); }) {
+      write_(context, *config_, [this](WriteInvalidation::Answer&& answer) { onInvalidated(std::move(answer)); }) {
   report_.started_at = base::MonoClock::now();
   keep_alive_ = request_.keep_alive;
 }

@@ -10,8 +10,8 @@
 
 namespace larder::proxy {
 
-WriteInvalidation::WriteInvalidation(ProxyContext& context, config::ConfigPtr config, Landed landed)
-    : context_(context), config_(std::move(config)), landed_(std::move(landed)) {}
+WriteInvalidation::WriteInvalidation(ProxyContext& context, const config::Config& config, Landed landed)
+    : context_(context), config_(config), landed_(std::move(landed)) {}
 
 void WriteInvalidation::start(const Target& target, std::optional<http::ResponseHead> head,
                               const std::vector<std::string>* answer_keys,
@@ -19,7 +19,7 @@ void WriteInvalidation::start(const Target& target, std::optional<http::Response
   answer_.head = std::move(head);
   answer_.error = error;
   const http::HeaderMap* answer_headers = answer_.head ? &answer_.head->headers : nullptr;
-  const std::string& prefix = config_->cache.key_prefix;
+  const std::string& prefix = config_.cache.key_prefix;
   std::vector<std::string> names =
       cache::writeNamespaces(target.route, *target.params, target.host, target.path);
   // RFC 9111 §4.4: Location and Content-Location on the same host too.
@@ -51,7 +51,7 @@ void WriteInvalidation::start(const Target& target, std::optional<http::Response
   // from the store.
   context_.tier.invalidate(invalidation.version_keys);
   invalidation_ = invalidation;
-  const auto& redis = config_->store.redis;
+  const auto& redis = config_.store.redis;
   deadline_ = base::MonoClock::now() + (redis ? redis->wait_for_invalidation : base::Duration(0));
   pending_ = context_.store.invalidate(std::move(invalidation),
                                        [this](cache::StoreStatus status) { onInvalidated(status, true); });

@@ -55,7 +55,8 @@ class WriteInvalidation {
     std::string_view path;
   };
 
-  WriteInvalidation(ProxyContext& context, config::ConfigPtr config, Landed landed);
+  // `config` outlives it (the Exchange holds its snapshot).
+  WriteInvalidation(ProxyContext& context, const config::Config& config, Landed landed);
   WriteInvalidation(const WriteInvalidation&) = delete;
   WriteInvalidation& operator=(const WriteInvalidation&) = delete;
 
@@ -80,7 +81,7 @@ class WriteInvalidation {
   bool retry();
 
   ProxyContext& context_;
-  config::ConfigPtr config_;
+  const config::Config& config_;
   Landed landed_;
   cache::Invalidation invalidation_;
   cache::Pending pending_;

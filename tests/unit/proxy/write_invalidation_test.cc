@@ -68,7 +68,7 @@ struct Setup {
 TEST_CASE("a write's answer is held while it invalidates, and handed back whole once it landed") {
   Setup setup;
   std::optional<proxy::WriteInvalidation::Answer> landed;
-  proxy::WriteInvalidation write(*setup.context, setup.config,
+  proxy::WriteInvalidation write(*setup.context, *setup.config,
                                  [&](proxy::WriteInvalidation::Answer&& answer) { landed = std::move(answer); });
   http::ResponseHead head;
   head.status = 201;
@@ -100,7 +100,7 @@ TEST_CASE("a write with no answer invalidates, then hands back its error; stop()
   Setup setup;
   int landed = 0;
   std::optional<upstream::UpstreamError> error;
-  auto write = std::make_unique<proxy::WriteInvalidation>(*setup.context, setup.config,
+  auto write = std::make_unique<proxy::WriteInvalidation>(*setup.context, *setup.config,
                                                           [&](proxy::WriteInvalidation::Answer&& answer) {
                                                             ++landed;
                                                             error = answer.error;
@@ -112,7 +112,7 @@ TEST_CASE("a write with no answer invalidates, then hands back its error; stop()
   while (landed == 0) uv_run(setup.loop.raw(), UV_RUN_ONCE);
   CHECK((error == upstream::UpstreamError::kResponseTimeout));
 
-  proxy::WriteInvalidation stopped(*setup.context, setup.config, [&](proxy::WriteInvalidation::Answer&&) { ++landed; });
+  proxy::WriteInvalidation stopped(*setup.context, *setup.config, [&](proxy::WriteInvalidation::Answer&&) { ++landed; });
   stopped.start({nullptr, &params, "shop", "/things"}, std::nullopt, nullptr, upstream::UpstreamError::kResponseTimeout);
   stopped.stop();
   for (int i = 0; i < 20; ++i) uv_run(setup.loop.raw(), UV_RUN_ONCE);
