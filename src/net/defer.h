@@ -79,23 +79,26 @@ class Graveyard {
   void bury(std::unique_ptr<T> object) {
     if (object == nullptr) return;
     if (buried_.empty()) deferrer_.post([this] { clear(); });
-    // shared_ptr<void> keeps T's deleter: one list for every type.
-    buried_.push_back(std::shared_ptr<void>(std::move(object)));
+    // One list for every type, without an allocation per object.
+    buried_.emplace_back(object.release(), [](void* dead) { delete static_cast<T*>(dead); });
   }
   size_t size() const { return buried_.size(); }
 
  private:
+  using Buried = std::unique_ptr<void, void (*)(void*)>;
+
   void clear() {
     while (!buried_.empty()) {
-      // Moved out first: a destructor may bury more.
-      std::vector<std::shared_ptr<void>> dead = std::move(buried_);
-      buried_.clear();
-      dead.clear();
+      // Swapped out first: a destructor may bury more. The two lists keep
+      // their capacity: a connection's exchanges reuse them.
+      dying_.swap(buried_);
+      dying_.clear();
     }
   }
 
-  std::vector<std::shared_ptr<void>> buried_;
-  Deferrer deferrer_;  // last: its posts are dropped before buried_ goes
+  std::vector<Buried> buried_;
+  std::vector<Buried> dying_;
+  Deferrer deferrer_;  // last: its posts are dropped before the lists go
 };
 
 }  // namespace larder::net
