@@ -73,7 +73,8 @@ void AdminConnection::onStreamWritten(int status) {
   if (status != 0 || (answered_ && stream_.writeQueueBytes() == 0)) close();
 }
 
-void AdminConnection::onStreamClosed() { on_closed_(*this); }  // destroys this
+// The AdminServer destroys this connection on a later turn.
+void AdminConnection::onStreamClosed() { on_closed_(*this); }
 
 void AdminConnection::onRequestHead(http::RequestHead& head) {
   request_.method = head.method;

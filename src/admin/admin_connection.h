@@ -1,8 +1,9 @@
 // AdminConnection: one connection to the admin listener. One request per
 // connection: it reads a request (head; any body is read and dropped),
 // answers it through AdminApi and closes after the answer is written
-// ("Connection: close"). The AdminServer owns it and destroys it from the
-// stream's close callback (STYLE L2); it owns the Pending of a purge or
+// ("Connection: close"). The AdminServer owns it; the stream's close
+// callback hands it back, and it is destroyed on a later turn (STYLE L2,
+// net::Graveyard). It owns the Pending of a purge or
 // readiness probe in flight, so a client that leaves detaches it (L4).
 #pragma once
 

@@ -6,6 +6,7 @@
 
 #include "admin/admin_connection.h"
 #include "base/log.h"
+#include "net/defer.h"
 #include "net/socket_address.h"
 #include "net/tcp_listener.h"
 
@@ -19,14 +20,23 @@ struct AdminServer::State {
       : queue(loop),
         store(make_store(loop, *config)),
         api(config, *store, reach, readiness),
-        listener(loop) {}
+        listener(loop),
+        closed(loop) {}
 
   void onConnection() {
     auto connection = std::make_unique<AdminConnection>(
-        loop, api, [this](AdminConnection& closed) { connections.erase(&closed); });
+        loop, api, [this](AdminConnection& connection) { onClosed(connection); });
     AdminConnection& ref = *connection;
     connections.emplace(&ref, std::move(connection));
     ref.accept(listener.stream());
+  }
+
+  // From inside the connection's close callback: destroyed on a later turn.
+  void onClosed(AdminConnection& connection) {
+    auto found = connections.find(&connection);
+    if (found == connections.end()) return;
+    closed.bury(std::move(found->second));
+    connections.erase(found);
   }
 
   void shutdown() {
@@ -45,6 +55,7 @@ struct AdminServer::State {
   AdminApi api;
   net::TcpListener listener;
   std::unordered_map<AdminConnection*, std::unique_ptr<AdminConnection>> connections;
+  net::Graveyard closed;  // closed connections, until a later turn
 };
 
 AdminServer::AdminServer(config::ConfigPtr config, StoreFactory make_store,

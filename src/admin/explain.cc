@@ -234,7 +234,7 @@ base::Result<Explanation, std::string> explainRequest(const ExplainQuery& query,
   if (forwarded->target.has_query) out.forwarded_target += "?" + forwarded->target.query;
 
   if (!http::isSafeMethod(query.method)) {
-    // RFC 9111 §4.4 (proxy/exchange_invalidation.cc).
+    // RFC 9111 §4.4 (proxy/write_invalidation.h).
     out.verdict = "WRITE";
     out.reason = out.route != nullptr ? "a non-error answer invalidates the route's namespaces and the URI's"
                                       : "no write route matches; a non-error answer invalidates the URI's namespace";

@@ -50,19 +50,21 @@ std::string fillKeyFor(std::string_view entry_key, bool unavailable,
 // a client that accepts the stored coding need no decoding (a HEAD of a
 // small entry does, for its Content-Length), and a large entry is decoded
 // while it is sent. Idempotent: the identity form stays as it is.
-bool readyForClient(Entry& entry, const http::HeaderMap& request_headers, uint64_t limit) {
+std::optional<ServedForm> readyForClient(Entry& entry, const http::HeaderMap& request_headers, uint64_t limit) {
   namespace m = base::metrics;
-  if (servesStoredForm(entry, request_headers) || clientHasCurrent(request_headers, entry.headers)) return true;
+  if (clientHasCurrent(request_headers, entry.headers)) return ServedForm::kAsStored;  // a 304: no body
+  const ServedForm form = servedForm(entry, request_headers);
+  if (form == ServedForm::kAsStored) return form;
   // Decoded while it is sent (proxy/exchange_cache.cc), within the limit.
-  if (decodesWhileSending(entry, request_headers) && *entry.decoded_length <= limit) return true;
+  if (form == ServedForm::kDecodeWhileSending && *entry.decoded_length <= limit) return form;
   const DecodeError error = toIdentityForm(entry, limit);
   m::cache_decodes.add(m::index(error == DecodeError::kNone     ? m::DecodeResult::kOk
                                 : error == DecodeError::kTooBig ? m::DecodeResult::kTooBig
                                                                 : m::DecodeResult::kCorrupt),
                        1);
-  if (error == DecodeError::kNone) return true;
+  if (error == DecodeError::kNone) return ServedForm::kDecodeWhole;
   LOG_WARN("stored entry {} does not decode ({}): not served", entry.identity, toString(error));
-  return false;
+  return std::nullopt;
 }
 
 // One per read request (proxy/exchange_cache.cc). glibc's malloc serves
@@ -233,7 +235,7 @@ void LookupSession::useEntry(std::optional<Entry> entry) {
   LookupOutcome outcome;
   outcome.forward = entry ? Forward::kStale : vary_names_.empty() ? Forward::kUriMiss : Forward::kVaryMiss;
   if (route.shadow) {
-    outcome.entry = std::move(entry);  // the proxy decides (proxy/exchange_shadow.cc)
+    outcome.entry = std::move(entry);  // the proxy decides (proxy/shadow_route.h)
     deliver(LookupOutcome::Kind::kFound, std::move(outcome));
     return;
   }

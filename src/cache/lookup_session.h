@@ -34,6 +34,7 @@
 #include "cache/entry_codec.h"
 #include "cache/invalidation_backlog.h"
 #include "cache/memory_tier.h"
+#include "cache/stored_coding.h"
 #include "cache/store.h"
 #include "cache/surrogate_keys.h"
 #include "cache/vary.h"
@@ -189,8 +190,10 @@ std::string fillKeyFor(std::string_view entry_key, bool unavailable,
                        const std::vector<std::optional<std::string>>& seen_versions, size_t base_versions);
 
 // `entry` in the form this client gets (cache/stored_coding.h): decoded
-// unless the client accepts the stored coding or gets a 304. False (and
-// counted) when its stored bytes do not decode within `limit`.
-bool readyForClient(Entry& entry, const http::HeaderMap& request_headers, uint64_t limit);
+// unless the client accepts the stored coding or gets a 304 (kAsStored),
+// or is sent it decoded while it is sent (kDecodeWhileSending, left coded
+// here). nullopt (and counted) when its stored bytes do not decode within
+// `limit`.
+std::optional<ServedForm> readyForClient(Entry& entry, const http::HeaderMap& request_headers, uint64_t limit);
 
 }  // namespace larder::cache

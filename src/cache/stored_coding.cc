@@ -83,13 +83,16 @@ StoreCodingResult codeForStore(Entry& entry, const config::CacheConfig& cache) {
   return result;
 }
 
-bool servesStoredForm(const Entry& entry, const http::HeaderMap& request_headers) {
+ServedForm servedForm(const Entry& entry, const http::HeaderMap& request_headers) {
   const Coding coding = storedCoding(entry);
-  if (coding == Coding::kIdentity || coding == Coding::kOther) return true;
+  if (coding == Coding::kIdentity || coding == Coding::kOther) return ServedForm::kAsStored;
   // Ranges apply to the identity form: one answer per range whichever the
-  // client's codings (a byte range of gzip bytes is useless to most).
-  if (request_headers.has("Range")) return false;
-  return acceptsCoding(request_headers, codingName(coding));
+  // client's codings (a byte range of gzip bytes is useless to most), cut
+  // from the whole decoded body.
+  if (request_headers.has("Range")) return ServedForm::kDecodeWhole;
+  if (acceptsCoding(request_headers, codingName(coding))) return ServedForm::kAsStored;
+  const bool large = entry.decoded_length.has_value() && *entry.decoded_length >= kDecodeWhileSendingFrom;
+  return large ? ServedForm::kDecodeWhileSending : ServedForm::kDecodeWhole;
 }
 
 DecodeError toIdentityForm(Entry& entry, uint64_t limit) {
@@ -105,13 +108,6 @@ DecodeError toIdentityForm(Entry& entry, uint64_t limit) {
   entry.decoded_length.reset();
   entry.coded_here = false;
   return DecodeError::kNone;
-}
-
-bool decodesWhileSending(const Entry& entry, const http::HeaderMap& request_headers) {
-  const Coding coding = storedCoding(entry);
-  return (coding == Coding::kGzip || coding == Coding::kZstd) && !request_headers.has("Range") &&
-         entry.decoded_length.has_value() && *entry.decoded_length >= kDecodeWhileSendingFrom &&
-         !servesStoredForm(entry, request_headers);
 }
 
 void toIdentityFields(Entry& entry) {

@@ -43,8 +43,30 @@ struct StoreCodingResult {
 // Vary of an entry coded here (a 304 may have replaced them).
 StoreCodingResult codeForStore(Entry& entry, const config::CacheConfig& cache);
 
+// A coded entry whose identity form is at least this large is decoded while
+// it is sent (cache::DecodingStream, one chunk at a time as the client
+// drains) instead of whole before the head: a client that does not accept
+// the stored coding then costs a chunk of memory, not the identity body.
+// Smaller entries are decoded whole first, so a stored body that does not
+// decode is a miss (refilled) rather than a cut answer.
+inline constexpr uint64_t kDecodeWhileSendingFrom = 256 * 1024;
+
+// The form in which a request gets an entry's body: the one decision.
+enum class ServedForm {
+  kAsStored,            // the stored bytes: identity, a coding larder cannot
+                        // decode, or one the client accepts (and no Range)
+  kDecodeWhole,         // the identity form, decoded before the head
+  kDecodeWhileSending,  // the identity form, decoded as it is sent: a gzip or
+                        // zstd entry asked for whole (ranges apply to the
+                        // identity form, so they decode first) whose
+                        // decoded_length is at least kDecodeWhileSendingFrom
+};
+ServedForm servedForm(const Entry& entry, const http::HeaderMap& request_headers);
+
 // Whether this request gets the stored bytes as they are.
-bool servesStoredForm(const Entry& entry, const http::HeaderMap& request_headers);
+inline bool servesStoredForm(const Entry& entry, const http::HeaderMap& request_headers) {
+  return servedForm(entry, request_headers) == ServedForm::kAsStored;
+}
 
 // The conditional fields that revalidate `stale` with the upstream
 // (cache::setValidators), with the ETag as the upstream sent it: an
@@ -56,20 +78,6 @@ void setUpstreamValidators(const Entry& stale, http::HeaderMap& request_headers)
 // judged (cache::decideStore) as the upstream's answer was; codeForStore
 // adds it again.
 void removeAddedVary(const Entry& entry, http::HeaderMap& headers);
-
-// A coded entry whose identity form is at least this large is decoded while
-// it is sent (cache::DecodingStream, one chunk at a time as the client
-// drains) instead of whole before the head: a client that does not accept
-// the stored coding then costs a chunk of memory, not the identity body.
-// Smaller entries are decoded whole first, so a stored body that does not
-// decode is a miss (refilled) rather than a cut answer.
-inline constexpr uint64_t kDecodeWhileSendingFrom = 256 * 1024;
-
-// Whether this request gets `entry`'s identity form decoded while it is
-// sent: a gzip or zstd entry the client does not accept, asked for whole
-// (ranges apply to the identity form, so they decode first), whose
-// decoded_length is at least kDecodeWhileSendingFrom.
-bool decodesWhileSending(const Entry& entry, const http::HeaderMap& request_headers);
 
 // The identity form's fields on a coded entry, in place, its body left
 // coded: Content-Encoding removed, Content-Length (if present) the decoded

@@ -15,12 +15,21 @@
 // not rely on its owner after release; its callbacks into the owner should
 // already be guarded (net/weak_ref.h). No "may destroy this" conventions.
 //
+// Graveyard: destroyLater() for an owner that must outlive what it lets go
+// of (the let-go object still borrows the owner's parts in its destructor).
+// bury() takes the object now and destroys it on a later turn, or with the
+// Graveyard (so with its owner), whichever comes first. The object must be
+// inert once buried: its owner stopped it before letting go, so nothing
+// reaches it in the turn it waits (its Pendings cancelled, timers stopped,
+// liveness revoked).
+//
 // Threading: the loop's thread.
 #pragma once
 
 #include <functional>
 #include <memory>
 #include <utility>
+#include <vector>
 
 #include "net/loop.h"
 #include "net/weak_ref.h"
@@ -57,5 +66,39 @@ void destroyLater(Loop& loop, std::unique_ptr<T> object) {
   auto cell = std::make_shared<std::unique_ptr<T>>(std::move(object));
   loop.post([cell] { cell->reset(); });
 }
+
+class Graveyard {
+ public:
+  explicit Graveyard(Loop& loop) : deferrer_(loop) {}
+  // Destroys what is buried now (and whatever their destructors bury).
+  ~Graveyard() { clear(); }
+  Graveyard(const Graveyard&) = delete;
+  Graveyard& operator=(const Graveyard&) = delete;
+
+  template <typename T>
+  void bury(std::unique_ptr<T> object) {
+    if (object == nullptr) return;
+    if (buried_.empty()) deferrer_.post([this] { clear(); });
+    // One list for every type, without an allocation per object.
+    buried_.emplace_back(object.release(), [](void* dead) { delete static_cast<T*>(dead); });
+  }
+  size_t size() const { return buried_.size(); }
+
+ private:
+  using Buried = std::unique_ptr<void, void (*)(void*)>;
+
+  void clear() {
+    while (!buried_.empty()) {
+      // Swapped out first: a destructor may bury more. The two lists keep
+      // their capacity: a connection's exchanges reuse them.
+      dying_.swap(buried_);
+      dying_.clear();
+    }
+  }
+
+  std::vector<Buried> buried_;
+  std::vector<Buried> dying_;
+  Deferrer deferrer_;  // last: its posts are dropped before the lists go
+};
 
 }  // namespace larder::net

@@ -2,7 +2,7 @@
 // to the fill it leads (so the fill's readers stream it), and hands it to the
 // store when complete (STYLE L6: the store owns the write from then on).
 // Used by FillFetch (every fetch for the cache) and by a shadow route's
-// leading Exchange (exchange_shadow.cc).
+// leading Exchange (proxy/shadow_route.h).
 #pragma once
 
 #include <algorithm>

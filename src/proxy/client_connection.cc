@@ -30,7 +30,8 @@ ClientConnection::ClientConnection(ProxyContext& context, ClosedCallback on_clos
       config_(context.config),
       stream_(context.loop, *this),
       parser_(*this, parserLimits(*config_)),
-      timer_(context.loop) {
+      timer_(context.loop),
+      finished_(context.loop) {
   recordConnectionOpened();
 }
 
@@ -172,8 +173,7 @@ void ClientConnection::onStreamWritten(int status) {
 void ClientConnection::onStreamClosed() {
   recordConnectionClosed(close_reason_);
   exchange_.reset();
-  finished_exchange_.reset();
-  on_closed_(*this);  // destroys this
+  on_closed_(*this);  // the Server destroys this connection on a later turn
 }
 
 void ClientConnection::processInput() {
@@ -182,7 +182,6 @@ void ClientConnection::processInput() {
   while (!closing_ && !close_after_flush_) {
     if (exchange_finished_) {
       exchange_finished_ = false;
-      finished_exchange_.reset();
       if (!finished_keep_alive_ || parser_.isMidMessage() || shutting_down_ || peer_eof_) {
         closeAfterFlush(shutting_down_ ? CloseReason::kShutdown : CloseReason::kNotKeepAlive);
         break;
@@ -282,14 +281,9 @@ void ClientConnection::onExchangeComplete(bool keep_alive) {
   if (closing_) return;
   exchange_finished_ = true;
   finished_keep_alive_ = keep_alive;
-  // The exchange called us last thing: destroying it now is safe, but only
-  // when no parser callback of ours is on the stack with it.
-  if (!processing_) {
-    exchange_.reset();
-    processInput();
-  } else {
-    finished_exchange_ = std::move(exchange_);
-  }
+  // Called from inside the exchange: it goes on a later turn, stopped.
+  finished_.bury(std::move(exchange_));
+  if (!processing_) processInput();  // else the parsing loop on the stack goes on
 }
 
 }  // namespace larder::proxy

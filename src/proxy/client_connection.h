@@ -1,6 +1,7 @@
 // ClientConnection: one accepted client socket. It owns the stream, the
 // request parser, the connection's timer and the current Exchange; the
-// Server owns it and destroys it from the stream's close callback (L2).
+// Server owns it, and destroys it once the stream's close callback has
+// handed it back (L2), on a later turn.
 //
 // Pipelining: the parser pauses after each complete request; the next one is
 // parsed only when the current exchange has queued its whole answer, so
@@ -9,6 +10,10 @@
 // that mark plus one answer (DESIGN invariant 12). Parsing resumes once the
 // queue falls below kOutputLowWater. Unparsed bytes wait in `input_`
 // (bounded by kMaxBufferedInput plus one read).
+//
+// Lifetime: a finished exchange is destroyed on a later turn (net::Graveyard),
+// never inside its own finish(); the Server does the same with a closed
+// connection.
 //
 // Timers: header_timeout from the first byte of a request to its complete
 // head; body_timeout between body reads; idle_timeout between requests, and
@@ -20,6 +25,7 @@
 #include <string>
 
 #include "http/request_parser.h"
+#include "net/defer.h"
 #include "net/tcp_stream.h"
 #include "net/timer.h"
 #include "proxy/close_reason.h"
@@ -52,7 +58,8 @@ class ClientConnection : public net::TcpStream::Handler, public http::RequestPar
   size_t writeQueueBytes() const { return stream_.writeQueueBytes(); }
   const std::string& peerIp() const { return peer_ip_; }
   bool isShuttingDown() const { return shutting_down_; }
-  // The exchange queued its whole answer. Tail call: destroys the exchange.
+  // The exchange queued its whole answer and stopped (Exchange::finish): it
+  // is destroyed on a later turn; the next pipelined request may start now.
   void onExchangeComplete(bool keep_alive);
   // The answer cannot be completed: cut the connection.
   void abort(CloseReason reason) { close(reason); }
@@ -91,8 +98,6 @@ class ClientConnection : public net::TcpStream::Handler, public http::RequestPar
   http::RequestParser parser_;
   net::Timer timer_;
   std::unique_ptr<Exchange> exchange_;
-  // An exchange that finished inside a parser callback; freed once it returns.
-  std::unique_ptr<Exchange> finished_exchange_;
   std::string input_;
   std::string peer_ip_;
   CloseReason close_reason_ = CloseReason::kNone;
@@ -108,6 +113,8 @@ class ClientConnection : public net::TcpStream::Handler, public http::RequestPar
   bool reading_body_ = false;
   bool body_paused_ = false;
   bool output_paused_ = false;  // next request waits for the client to read
+  // Finished exchanges, until a later turn. Last: they go before the rest.
+  net::Graveyard finished_;
 };
 
 }  // namespace larder::proxy

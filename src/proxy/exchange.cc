@@ -47,9 +47,9 @@ Exchange::Exchange(ClientConnection& client, ProxyContext& context, http::Reques
     : client_(client),
       context_(context),
       config_(context.config),
-      request_(std::move(head)) {
+      request_(std::move(head)),
+      write_(context, *config_, [this](WriteInvalidation::Answer&& answer) { onInvalidated(std::move(answer)); }) {
   report_.started_at = base::MonoClock::now();
-  head_request_ = request_.method == "HEAD";
   keep_alive_ = request_.keep_alive;
 }
 
@@ -74,13 +74,13 @@ void Exchange::setState(ExchangeState state) {
 void Exchange::start() {
   dest_.sent_at = base::WallClock::now();
   dest_.method = request_.method;
-  if (request_.framing == http::BodyFraming::kNone) request_complete_ = true;
+  if (request_.framing == http::BodyFraming::kNone) body_.complete = true;
   route();
 }
 
 // Small bodies are read whole first; the upstream sees nothing until then.
 void Exchange::proceedUpstream() {
-  if (request_complete_ || buffered_body_.size() >= kBodyBufferSize) {
+  if (body_.complete || body_.buffered.size() >= kBodyBufferSize) {
     forward();
   } else {
     setState(ExchangeState::kBufferingBody);
@@ -91,8 +91,8 @@ void Exchange::onRequestBody(std::string_view data) {
   if (state_ == ExchangeState::kBufferingBody || state_ == ExchangeState::kReceived ||
       state_ == ExchangeState::kLookingUp ||
       state_ == ExchangeState::kWaitingForFill) {
-    buffered_body_.append(data);
-    if (state_ == ExchangeState::kBufferingBody && buffered_body_.size() >= kBodyBufferSize)
+    body_.buffered.append(data);
+    if (state_ == ExchangeState::kBufferingBody && body_.buffered.size() >= kBodyBufferSize)
       forward();
     return;
   }
@@ -100,7 +100,7 @@ void Exchange::onRequestBody(std::string_view data) {
 }
 
 void Exchange::onRequestComplete() {
-  request_complete_ = true;
+  body_.complete = true;
   if (state_ == ExchangeState::kBufferingBody) {
     forward();
     return;
@@ -109,18 +109,18 @@ void Exchange::onRequestComplete() {
 }
 
 size_t Exchange::queuedRequestBodyBytes() const {
-  return buffered_body_.size() + (upstream_ != nullptr ? upstream_->queuedBodyBytes() : 0);
+  return body_.buffered.size() + (upstream_ != nullptr ? upstream_->queuedBodyBytes() : 0);
 }
 
 void Exchange::forward() {
   setState(ExchangeState::kForwarding);
   upstream_ = context_.pool.start(buildUpstreamRequest(), *this);
-  if (!buffered_body_.empty()) {
-    std::string body = std::move(buffered_body_);
-    buffered_body_.clear();
+  if (!body_.buffered.empty()) {
+    std::string body = std::move(body_.buffered);
+    body_.buffered.clear();
     upstream_->sendBody(body);
   }
-  if (request_complete_) upstream_->finishBody();
+  if (body_.complete) upstream_->finishBody();
 }
 
 upstream::OutgoingRequest Exchange::buildUpstreamRequest() {
@@ -139,17 +139,17 @@ upstream::OutgoingRequest Exchange::buildUpstreamRequest() {
   if (request_.framing == http::BodyFraming::kContentLength) {
     headers.set("Content-Length", std::to_string(request_.content_length));
   } else if (request_.framing == http::BodyFraming::kChunked) {
-    if (request_complete_) {
+    if (body_.complete) {
       // The whole body is in hand: send it with a length, as most origins prefer.
       out.body_framing = http::BodyFraming::kContentLength;
-      headers.set("Content-Length", std::to_string(buffered_body_.size()));
+      headers.set("Content-Length", std::to_string(body_.buffered.size()));
     } else {
       headers.set("Transfer-Encoding", "chunked");
     }
   }
   out.method = dest_.method;
   // A body read whole before forwarding can be resent (OutgoingRequest::retryable).
-  out.retryable = request_complete_ && http::isIdempotentMethod(request_.method);
+  out.retryable = body_.complete && http::isIdempotentMethod(request_.method);
   out.head.reserve(512);
   http::appendRequestHead(dest_.method, dest_.target, headers, out.head);
   return out;
@@ -186,8 +186,8 @@ void Exchange::onUpstreamHead(http::ResponseHead& head) {
       shadow_.capture.reset();
     }
   }
-  if (write_.invalidates && head.status < 400) {
-    invalidateBeforeAnswer(head);
+  if (isWrite() && head.status < 400) {
+    invalidate(std::move(head), std::nullopt);
     return;
   }
   sendResponseHead(head);
@@ -215,7 +215,7 @@ void Exchange::sendResponseHead(http::ResponseHead& head) {
   // After the capture read them: the entry keeps them, the client does not.
   cache::stripOwnTargetedFields(headers, config_->cache);
   keep_alive_ = keep_alive_ && !client_.isShuttingDown();
-  bool bodyless = head_request_ || head.status == 204 || head.status == 304;
+  bool bodyless = isHead() || head.status == 204 || head.status == 304;
   if (!bodyless) {
     if (head.framing == http::BodyFraming::kContentLength) {
       headers.set("Content-Length", std::to_string(head.content_length));
@@ -223,7 +223,7 @@ void Exchange::sendResponseHead(http::ResponseHead& head) {
       headers.set("Content-Length", "0");
     } else if (request_.version_minor >= 1) {
       headers.set("Transfer-Encoding", "chunked");
-      chunked_to_client_ = true;
+      framing_.chunked = true;
     } else {
       keep_alive_ = false;  // an HTTP/1.0 client reads to the close
     }
@@ -231,7 +231,7 @@ void Exchange::sendResponseHead(http::ResponseHead& head) {
     // RFC 9110 §8.6: never a Content-Length on a 204, whatever the upstream
     // sent (Transfer-Encoding, hop-by-hop, is gone already; RFC 9112 §6.1).
     headers.remove("Content-Length");
-  } else if (head_request_ && dest_.method != request_.method &&
+  } else if (isHead() && dest_.method != request_.method &&
              head.framing == http::BodyFraming::kContentLength) {
     // A HEAD sent upstream as GET (to fill the cache) still reports the length.
     headers.set("Content-Length", std::to_string(head.content_length));
@@ -255,7 +255,7 @@ void Exchange::sendResponseHead(http::ResponseHead& head) {
   out.reserve(512);
   http::appendResponseHead(request_.version_minor, head.status, head.reason, headers, out);
   setState(ExchangeState::kStreamingResponse);
-  unsent_head_ = std::move(out);
+  framing_.unsent_head = std::move(out);
 }
 
 // X-Cache and Cache-Status (RFC 9211), on the answers of cacheable routes.
@@ -263,27 +263,26 @@ void Exchange::addCacheStatusFields(http::HeaderMap& headers) {
   if (report_.verdict == CacheVerdict::kNone) return;
   const config::CacheConfig& cache = config_->cache;
   // Shadow routes: X-Cache says MISS (the upstream answered); Cache-Status
-  // says what the cache would have done (exchange_shadow.cc).
-  if (shadow_.verdict != ShadowVerdict::kNone)
-    report_.cache_status.detail = shadow_.verdict == ShadowVerdict::kWouldHit ? "shadow_would_hit" : "shadow_would_miss";
+  // says what the cache would have done (proxy/shadow_route.h).
+  if (shadow_.isShadow()) report_.cache_status.detail = shadow_.cacheStatusDetail();
   if (!cache.status_header.empty()) headers.set(cache.status_header, std::string(toString(report_.verdict)));
   if (!cache.cache_status.empty())
     cache::appendCacheStatus(headers, cache::formatCacheStatus(cache.cache_status, report_.cache_status));
 }
 
 void Exchange::flushHead() {
-  if (!unsent_head_.empty()) client_.write(std::move(unsent_head_));
-  unsent_head_.clear();
+  if (!framing_.unsent_head.empty()) client_.write(std::move(framing_.unsent_head));
+  framing_.unsent_head.clear();
 }
 
 void Exchange::onUpstreamBody(std::string_view data) {
   if (data.empty() || state_ == ExchangeState::kComplete) return;
-  keepShadowBody(data);
+  shadow_.keep(data, config_->cache.max_object_size);
   // Past max_object_size, a shadow leader's capture gives up (no reader
   // shares a shadow fill).
   if (shadow_.capture && !shadow_.capture->append(data) && !shadow_.capture->isSharing()) shadow_.capture.reset();
   if (state_ == ExchangeState::kInvalidating) {
-    write_.body.append(data);
+    write_.holdBody(data);
     return;
   }
   writeBody(std::string(data));
@@ -298,13 +297,13 @@ void Exchange::onUpstreamBody(std::string_view data) {
 }
 
 void Exchange::writeBody(std::string body) {
-  if (head_request_ || body.empty()) return;
+  if (isHead() || body.empty()) return;
   report_.body_bytes += body.size();
   std::vector<std::string> pieces;
   pieces.reserve(4);
-  if (!unsent_head_.empty()) pieces.push_back(std::move(unsent_head_));
-  unsent_head_.clear();
-  if (chunked_to_client_) {
+  if (!framing_.unsent_head.empty()) pieces.push_back(std::move(framing_.unsent_head));
+  framing_.unsent_head.clear();
+  if (framing_.chunked) {
     std::string chunk_header;
     http::appendChunkHeader(body.size(), chunk_header);
     pieces.push_back(std::move(chunk_header));
@@ -318,7 +317,7 @@ void Exchange::writeBody(std::string body) {
 
 void Exchange::writeLastChunk() {
   flushHead();
-  if (chunked_to_client_) client_.write(std::string(http::kLastChunk));
+  if (framing_.chunked) client_.write(std::string(http::kLastChunk));
 }
 
 void Exchange::onClientDrained() {
@@ -341,9 +340,10 @@ void Exchange::onUpstreamBodyDrained() { client_.resumeRequestBody(); }
 void Exchange::onUpstreamComplete() {
   if (state_ == ExchangeState::kComplete) return;
   if (shadow_.capture) shadow_.capture->commit();
-  compareShadow();
+  if (shadow_.compare(report_.status))
+    LOG_DEBUG("shadow {} {}: the stored answer differs from the fresh one", request_.method, request_.target);
   if (state_ == ExchangeState::kInvalidating) {
-    write_.complete = true;
+    write_.holdComplete();
     return;
   }
   writeLastChunk();
@@ -357,10 +357,10 @@ void Exchange::onUpstreamError(upstream::UpstreamError error) {
   if (state_ == ExchangeState::kInvalidating) {
     // The write was applied (its head said so) and its invalidation is in
     // flight; the broken answer is still held whole: a 502 once it lands.
-    write_.error = error;
+    write_.holdError(error);
     return;
   }
-  if (hasResponseStarted() && unsent_head_.empty()) {
+  if (hasResponseStarted() && framing_.unsent_head.empty()) {
     // Too late for an error status: a cut connection tells the client.
     report_.status = statusFor(error);
     logAccess();
@@ -370,14 +370,58 @@ void Exchange::onUpstreamError(upstream::UpstreamError error) {
   if (hasResponseStarted()) {
     // The head is still held for the first body bytes (flushHead): nothing
     // has left, so the client can still get a clean 502 instead of a cut.
-    unsent_head_.clear();
-    chunked_to_client_ = false;
+    framing_.unsent_head.clear();
+    framing_.chunked = false;
   }
   if (serveStaleOnError()) return;
   // DESIGN invariant 13: a write that reached the upstream and got no
   // answer may have been applied.
-  if (write_.invalidates && report_.status == 0 && invalidateUnanswered(error)) return;
+  if (isWrite() && report_.status == 0 && invalidateUnanswered(error)) return;
   replyUpstreamFailed(error);
+}
+
+// A write's answer waits, whole, until its invalidation lands (RFC 9111
+// §4.4, DESIGN invariants 3 and 13: proxy/write_invalidation.h).
+void Exchange::invalidate(std::optional<http::ResponseHead> head, std::optional<upstream::UpstreamError> error) {
+  setState(ExchangeState::kInvalidating);
+  // What arrives meanwhile is held: at most the rest of the read that
+  // carried the head (DESIGN invariant 12).
+  if (upstream_ != nullptr) upstream_->pauseReading();
+  write_.start({dest_.route, &dest_.params, dest_.host, dest_.path}, std::move(head),
+               answer_keys_ ? &*answer_keys_ : nullptr, error);
+}
+
+// False when nothing can have reached the upstream: no attempt connected.
+// An upstream down is then no reason to drop entries that stale_if_error
+// could still serve. A write resent after its first attempt went out and
+// whose resend could not connect still counts as sent (DESIGN invariant 13).
+bool Exchange::invalidateUnanswered(upstream::UpstreamError error) {
+  if (upstream_ == nullptr || !upstream_->mayHaveReachedServer()) return false;
+  LOG_INFO("{} {}: no answer from the upstream ({}); invalidating as if applied", request_.method,
+           request_.target, upstream::toString(error));
+  invalidate(std::nullopt, error);
+  return true;
+}
+
+void Exchange::onInvalidated(WriteInvalidation::Answer&& answer) {
+  if (answer.error) {
+    // No answer, or one that broke before any of it left: held back whole.
+    replyUpstreamFailed(*answer.error);
+    return;
+  }
+  http::ResponseHead& head = *answer.head;
+  // Other instances may serve pre-write entries until it lands: the client
+  // is told (README "What a write guarantees").
+  if (answer.pending) head.headers.set("Larder-Invalidation", "pending");
+  sendResponseHead(head);
+  if (!answer.body.empty()) writeBody(std::move(answer.body));
+  if (answer.complete) {
+    writeLastChunk();
+    finish();
+    return;
+  }
+  flushHead();
+  if (upstream_ != nullptr) upstream_->resumeReading();
 }
 
 void Exchange::replyUpstreamFailed(upstream::UpstreamError error) {
@@ -386,8 +430,8 @@ void Exchange::replyUpstreamFailed(upstream::UpstreamError error) {
 
 void Exchange::replyLocally(int status, std::string_view message, std::string_view extra_headers) {
   report_.status = status;
-  keep_alive_ = keep_alive_ && request_complete_ && !client_.isShuttingDown();
-  client_.write(buildLocalReply(status, message, !keep_alive_, request_.version_minor, head_request_,
+  keep_alive_ = keep_alive_ && body_.complete && !client_.isShuttingDown();
+  client_.write(buildLocalReply(status, message, !keep_alive_, request_.version_minor, isHead(),
                                 extra_headers));
   finish();
 }
@@ -396,7 +440,20 @@ void Exchange::finish() {
   flushHead();
   setState(ExchangeState::kComplete);
   logAccess();
-  client_.onExchangeComplete(keep_alive_);  // may destroy this
+  stop();
+  client_.onExchangeComplete(keep_alive_);  // destroys this exchange on a later turn
+}
+
+// The connection destroys a finished exchange on a later turn: until then
+// nothing may reach it. finish() may run inside a callback of what is
+// stopped here (the upstream request allows being destroyed from inside its
+// callbacks; a Timer is stopped, never destroyed, inside its own).
+void Exchange::stop() {
+  stopWaiting();  // a fill's reader: unregistered, its lock timer stopped
+  upstream_.reset();
+  write_.stop();
+  decoding_.reset();
+  liveness_.revoke();  // fill notifications already posted are dropped
 }
 
 void Exchange::logAccess() {
@@ -404,7 +461,7 @@ void Exchange::logAccess() {
   report_.logged = true;
   recordExchangeMetrics(dest_.route, request_.method, toString(report_.verdict), report_.status, report_.body_bytes);
   if (report_.upstream_latency.count() >= 0) recordRouteUpstreamLatency(dest_.route, report_.upstream_latency);
-  recordShadowOutcome();
+  if (shadow_.isShadow()) shadow_.record(*dest_.route);
   if (config_->log.access_log == "off") return;
   auto total = std::chrono::duration_cast<std::chrono::microseconds>(base::MonoClock::now() - report_.started_at);
   const std::string time = base::rfc3339Now();
@@ -419,7 +476,7 @@ void Exchange::logAccess() {
   record.upstream_seconds = report_.upstream_latency.count() < 0 ? -1.0 : report_.upstream_latency.count() / 1e9;
   record.cache = toString(report_.verdict);
   record.route = dest_.route != nullptr ? std::string_view(dest_.route->name) : std::string_view("-");
-  record.shadow = shadowLabel();
+  record.shadow = shadow_.label();
   record.total_seconds = total.count() / 1e6;
   base::Log::access(formatAccessLine(record, config_->log.access_format));
 }

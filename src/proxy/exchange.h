@@ -9,15 +9,18 @@
 // A miss's fetch is not among them: it belongs to the worker (FillFetch),
 // and this request is one of its fill's readers like any other.
 //
-// Re-entrancy: every call into ClientConnection that may end the exchange
-// (finish(), the client's abort) is the last thing an Exchange method does.
+// Lifetime: the ClientConnection never destroys an exchange inside one of
+// its calls. finish() stops it (stop(): nothing of it is in flight any
+// more, nothing posted to it runs) and hands it back; the connection
+// destroys it on a later turn (net::Graveyard). A cut (the client's abort)
+// closes the socket; the exchange lives until the close callback.
 //
-// Files: exchange.cc forwards and streams; exchange_cache.cc routes, acts on
-// the session's outcome and serves entries (fresh, stale, revalidated,
-// 304); exchange_invalidation.cc invalidates for writes; exchange_fill.cc
-// reads a fill (proxy/fill_fetch.h fetches it, with the distributed lock
-// and revalidation); exchange_shadow.cc decides for shadow routes (mode:
-// shadow) and compares their answers.
+// Files: exchange.cc forwards and streams (and holds a write's answer
+// while proxy/write_invalidation.h invalidates); exchange_cache.cc routes,
+// acts on the session's outcome, serves entries (fresh, stale, revalidated,
+// 304) and reads fills (proxy/fill_fetch.h fetches them, with the
+// distributed lock and revalidation). proxy/shadow_route.h decides for
+// shadow routes (mode: shadow) and compares their answers.
 #pragma once
 
 #include <cstdint>
@@ -43,7 +46,8 @@
 #include "proxy/capture.h"
 #include "proxy/fill_fetch.h"
 #include "proxy/proxy_context.h"
-#include "proxy/shadow_comparison.h"
+#include "proxy/shadow_route.h"
+#include "proxy/write_invalidation.h"
 #include "upstream/upstream_request.h"
 
 namespace larder::proxy {
@@ -121,6 +125,7 @@ class Exchange : public upstream::ResponseHandler {
   // The client's write queue fell below the low-water mark.
   void onClientDrained();
   bool hasResponseStarted() const { return state_ >= ExchangeState::kStreamingResponse; }
+  bool isHead() const { return request_.method == "HEAD"; }
 
   // Request bodies up to this size are read whole before anything goes
   // upstream, so a malformed body never reaches it (DESIGN invariant 10).
@@ -152,37 +157,31 @@ class Exchange : public upstream::ResponseHandler {
   void replyLocally(int status, std::string_view message, std::string_view extra_headers = {});
   void replyUpstreamFailed(upstream::UpstreamError error);
   void finish();
+  // Cancels what is in flight: a finished exchange is inert.
+  void stop();
   void logAccess();
 
-  // exchange_cache.cc
+  // A write's answer waits for its invalidation (proxy/write_invalidation.h).
+  bool isWrite() const { return !http::isSafeMethod(request_.method); }
+  bool invalidateUnanswered(upstream::UpstreamError error);
+  void invalidate(std::optional<http::ResponseHead> head, std::optional<upstream::UpstreamError> error);
+  void onInvalidated(WriteInvalidation::Answer&& answer);
+
+  // exchange_cache.cc: the cache's answer
   void route();
   void lookUp();
   void onLookedUp(cache::LookupOutcome&& outcome);
+  void decideShadow(std::optional<cache::Entry> entry);  // proxy/shadow_route.h
   void rekeyForVary(const http::ResponseHead& head);
   void serveEntry(cache::Entry&& entry, CacheVerdict verdict);
-  // The entry in the form this client gets (cache/stored_coding.h); false
-  // when its stored bytes do not decode.
-  bool readyForm(cache::Entry& entry);
+  void sendDecoded();  // a large coded entry: decoded chunks while the client keeps up
   bool serveStaleOnError();
-  bool useFillLock() const;
   void refreshInBackground(std::shared_ptr<cache::Fill> fill, const cache::Entry& stale);
   void bypass(std::string_view reason);
-  void startFill(std::shared_ptr<cache::Fill> fill);
-
-  // exchange_invalidation.cc
-  void invalidateBeforeAnswer(http::ResponseHead& head);
-  bool invalidateUnanswered(upstream::UpstreamError error);
-  void invalidate(const http::HeaderMap* answer_headers);
-  // `first`: the first attempt (later ones are write_consistency retries).
-  void onInvalidated(cache::StoreStatus status, bool first);
-  // Schedules another attempt if the write's answer may still wait.
-  bool retryInvalidation();
-
-  // Writes decoded chunks while the client keeps up; finishes or cuts.
-  void sendDecoded();
-
-  // exchange_fill.cc
+  // exchange_cache.cc: a miss reads a fill
   void missed(bool lead, std::shared_ptr<cache::Fill> fill, CacheVerdict verdict);
+  void startFill(std::shared_ptr<cache::Fill> fill);
+  bool useFillLock() const;
   void waitForFill();
   void startLockTimer();
   void onFillProgress();
@@ -190,12 +189,20 @@ class Exchange : public upstream::ResponseHandler {
   bool onFillHead(const cache::Fill::Progress& progress);
   void stopWaiting();
 
-  // exchange_shadow.cc
-  void decideShadow(std::optional<cache::Entry> entry);
-  void keepShadowBody(std::string_view data);
-  void compareShadow();
-  std::string_view shadowLabel() const;  // for the access log; empty when not shadow
-  void recordShadowOutcome();
+  // The client's request body: held whole while small (kBodyBufferSize),
+  // until it can go upstream.
+  struct RequestBody {
+    std::string buffered;
+    bool complete = false;  // the client sent all of it (or there is none)
+  };
+
+  // How the answer goes to the client.
+  struct Framing {
+    // The response head, serialized, waiting to leave in one write with the
+    // first body bytes (one segment, one syscall: as nginx does).
+    std::string unsent_head;
+    bool chunked = false;  // the body goes chunked (its length is unknown)
+  };
 
   // What this exchange reports: the access log, the metrics, X-Cache and
   // Cache-Status.
@@ -227,25 +234,7 @@ class Exchange : public upstream::ResponseHandler {
     std::chrono::milliseconds if_error{0};
   };
 
-  // A write (exchange_invalidation.cc): its answer is held while its
-  // invalidation is in flight.
-  struct HeldWrite {
-    bool invalidates = false;              // an unsafe method: its answer invalidates
-    cache::Pending pending;
-    cache::Invalidation invalidation;
-    std::optional<http::ResponseHead> head;
-    std::string body;                      // at most one upstream read: reading is paused
-    bool complete = false;
-    // The upstream failed after the write reached it: this error is answered
-    // once the invalidation lands (DESIGN invariant 13).
-    std::optional<upstream::UpstreamError> error;
-    // store.redis.write_consistency (issue 16): until then, a failed
-    // invalidation is retried before the answer goes out.
-    base::MonoTime deadline{};
-    std::unique_ptr<net::Timer> retry;
-  };
-
-  // This request as a reader of a fill (exchange_fill.cc).
+  // This request as a reader of a fill (exchange_cache.cc).
   struct FillReading {
     std::shared_ptr<cache::Fill> fill;
     cache::FillWaiter waiter;
@@ -257,7 +246,7 @@ class Exchange : public upstream::ResponseHandler {
     std::unique_ptr<net::Timer> lock_timer;
   };
 
-  // A large coded entry sent decoded (cache::decodesWhileSending): the
+  // A large coded entry sent decoded (cache::ServedForm::kDecodeWhileSending): the
   // stored bytes, decoded a chunk at a time as the client drains.
   struct EntryDecoding {
     EntryDecoding(cache::Coding coding, uint64_t length, std::string stored);
@@ -265,16 +254,6 @@ class Exchange : public upstream::ResponseHandler {
     cache::DecodingStream stream;
     uint64_t length;    // the decoded length, sent as Content-Length
     std::string held;   // the newest chunk, sent once the next is known
-  };
-
-  // A shadow route's request (exchange_shadow.cc): what the cache would
-  // have done, for a sampled would-be hit the comparison of the stored
-  // answer with the fresh one, and the leading miss's capture for the store.
-  enum class ShadowVerdict { kNone, kWouldHit, kWouldMiss };
-  struct Shadow {
-    ShadowVerdict verdict = ShadowVerdict::kNone;
-    ShadowComparison check;
-    std::unique_ptr<Capture> capture;
   };
 
   ClientConnection& client_;
@@ -288,21 +267,16 @@ class Exchange : public upstream::ResponseHandler {
   // it saw, its store read in flight. Borrows request_.headers.
   std::unique_ptr<cache::LookupSession> session_;
   std::unique_ptr<upstream::UpstreamRequest> upstream_;  // a pass-through (or shadow) request
-  std::string buffered_body_;
-  bool request_complete_ = false;
-  bool head_request_ = false;
+  RequestBody body_;
   bool keep_alive_ = true;
-  // The response head, serialized, waiting to leave in one write with the
-  // first body bytes (one segment, one syscall: as nginx does).
-  std::string unsent_head_;
-  bool chunked_to_client_ = false;
+  Framing framing_;
   bool upstream_paused_ = false;
   // The surrogate version keys the upstream's answer named (nullopt: none).
   std::optional<std::vector<std::string>> answer_keys_;
   StaleFallback stale_;
-  HeldWrite write_;
+  WriteInvalidation write_;  // a write's answer, held while it invalidates
   FillReading reading_;
-  Shadow shadow_;
+  ShadowRoute shadow_;
   std::unique_ptr<EntryDecoding> decoding_;
   net::LivenessToken liveness_;  // last member: dies first
 };

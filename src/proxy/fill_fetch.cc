@@ -155,7 +155,7 @@ void FillFetch::onLookedUpAgain(cache::LookupResult&& result) {
       !(request_.stale && request_.stale->stored_at == entry->stored_at)) {
     // Held (the double check after winning): waiters elsewhere find it too.
     lock_wait_->release(cache::FillEnd::kStored);
-    lock_wait_.reset();
+    endLockWait();
     capture_->shareStored(*entry, now);
     done();
     return;
@@ -190,7 +190,7 @@ void FillFetch::fetchAfterLock() {
     LockWait::Held held = lock_wait_->takeHeld();
     capture_->holdLock(*context_.fill_lock, std::move(held.name), std::move(held.token));
   }
-  lock_wait_.reset();
+  endLockWait();  // from inside its own step, often
   // The local waiters' lock_timeout covers the wait for this fetch; the
   // wait for the lock was this fetch's to bound.
   if (capture_->slot().fill) capture_->slot().fill->restartWait();
@@ -315,10 +315,24 @@ void FillFetch::onUpstreamError(upstream::UpstreamError error) {
 void FillFetch::done() {
   if (finished_) return;
   finished_ = true;
-  owner_.finished(*this);  // destroys this
+  // Inert from here: no fill activity, lock step, lookup or upstream
+  // callback reaches it again (the upstream request may be destroyed from
+  // inside its own callbacks, upstream/upstream_request.h).
+  liveness_.revoke();
+  if (capture_ && capture_->slot().fill) capture_->slot().fill->setActivityHook(nullptr);
+  lookup_.cancel();
+  endLockWait();
+  upstream_.reset();
+  owner_.finished(*this);  // destroys this fetch on a later turn
 }
 
-FillFetches::FillFetches(FillFetchContext context) : context_(context) {}
+void FillFetch::endLockWait() {
+  if (!lock_wait_) return;
+  lock_wait_->stop();  // a lock still held (none claimed) is released as abandoned
+  owner_.retire(std::move(lock_wait_));
+}
+
+FillFetches::FillFetches(FillFetchContext context) : context_(context), retired_(context_.loop) {}
 
 FillFetches::~FillFetches() = default;
 
@@ -326,9 +340,14 @@ void FillFetches::start(FillRequest request) {
   auto fetch = std::make_unique<FillFetch>(*this, context_, std::move(request));
   FillFetch& ref = *fetch;
   fetches_.emplace(&ref, std::move(fetch));
-  ref.start();  // may end it already (a lock's second lookup found the entry)
+  ref.start();
 }
 
-void FillFetches::finished(FillFetch& fetch) { fetches_.erase(&fetch); }
+void FillFetches::finished(FillFetch& fetch) {
+  auto found = fetches_.find(&fetch);
+  if (found == fetches_.end()) return;
+  retired_.bury(std::move(found->second));
+  fetches_.erase(found);
+}
 
 }  // namespace larder::proxy

@@ -7,7 +7,7 @@
 // The worker's FillFetches owns every FillFetch, never a client. Every
 // request that wants the answer, the one that caused the fetch included, is
 // a reader of the Fill (cache::FillWaiter) and streams from it at its own
-// pace (proxy/exchange_fill.cc). A background refresh (RFC 5861
+// pace (proxy/exchange_cache.cc). A background refresh (RFC 5861
 // stale-while-revalidate) is a FillFetch with no reader.
 //
 // The upstream read is never paced by a shared answer's readers: a storable
@@ -42,6 +42,7 @@
 #include "cache/vary.h"
 #include "http/message.h"
 #include "http/target.h"
+#include "net/defer.h"
 #include "net/loop.h"
 #include "proxy/capture.h"
 #include "proxy/lock_wait.h"
@@ -99,8 +100,8 @@ class FillFetch final : public upstream::ResponseHandler {
   FillFetch(const FillFetch&) = delete;
   FillFetch& operator=(const FillFetch&) = delete;
 
-  // May end (and destroy) the fetch before it returns: a lock's second
-  // lookup that finds the entry stored. The caller touches it no more.
+  // May end the fetch before it returns (an upstream that fails at once):
+  // its owner then destroys it on a later turn.
   void start();
 
  private:
@@ -122,7 +123,13 @@ class FillFetch final : public upstream::ResponseHandler {
   void rekeyForVary(const http::ResponseHead& head);
   void watchFill();
   void onFillActivity();
-  void done();  // the owner destroys this, later on this loop
+  // Stops everything in flight and hands this fetch back to its owner,
+  // which destroys it on a later turn (net::Graveyard): callable from
+  // inside any of its callbacks, and idempotent.
+  void done();
+  // The lock wait is over: destroyed on a later turn, never inside its own
+  // callback.
+  void endLockWait();
 
   FillFetches& owner_;
   FillFetchContext& context_;
@@ -150,13 +157,17 @@ class FillFetches {
   void start(FillRequest request);
   size_t size() const { return fetches_.size(); }
 
-  // For FillFetch: destroys `fetch`, from inside its own callbacks (the
-  // upstream request and the store allow it; each caller returns at once).
+  // For FillFetch: `fetch` has stopped; destroyed on a later turn, as is
+  // what it hands over with retire().
   void finished(FillFetch& fetch);
+  void retire(std::unique_ptr<LockWait> wait) { retired_.bury(std::move(wait)); }
 
  private:
   FillFetchContext context_;
   std::unordered_map<FillFetch*, std::unique_ptr<FillFetch>> fetches_;
+  // Ended fetches and lock waits until a later turn. Declared last, so
+  // destroyed first: a buried fetch still borrows context_.
+  net::Graveyard retired_;
 };
 
 }  // namespace larder::proxy

@@ -24,14 +24,22 @@ LockWait::LockWait(cache::FillLock& lock, net::Loop& loop, cache::LockName name,
       on_step_(std::move(on_step)),
       timer_(loop) {}
 
-LockWait::~LockWait() { release(cache::FillEnd::kAbandoned); }
+LockWait::~LockWait() { stop(); }
+
+void LockWait::stop() {
+  phase_ = Phase::kIdle;
+  early_event_.reset();
+  attempt_.cancel();
+  watch_.cancel();
+  timer_.stop();
+  release(cache::FillEnd::kAbandoned);
+}
 
 void LockWait::start() {
   if (budget().count() <= 0) {
     record(base::metrics::FillLockEvent::kTimedOut);
     phase_ = Phase::kIdle;
-    auto on_step = on_step_;
-    on_step(Step::kFetch);
+    on_step_(Step::kFetch);
     return;
   }
   if (!watch_.isActive())
@@ -53,22 +61,19 @@ void LockWait::release(cache::FillEnd end) {
   lock_.release(name_, token_, end);
 }
 
-// Every path ends in on_step, called last and through a copy: the owner
-// may destroy this wait from inside it.
 void LockWait::onAttempt(const cache::LockAttempt& attempt) {
   attempt_ = cache::Pending();
   phase_ = Phase::kIdle;
-  auto on_step = on_step_;
   switch (attempt.status) {
     case cache::LockStatus::kAcquired:
       held_ = true;
       record(base::metrics::FillLockEvent::kAcquired);
-      on_step(Step::kFetch);
+      on_step_(Step::kFetch);
       return;
     case cache::LockStatus::kUnavailable:
       LOG_DEBUG("fill lock {} unavailable; coalescing in this process only", name_.key);
       record(base::metrics::FillLockEvent::kUnavailable);
-      on_step(Step::kFetch);
+      on_step_(Step::kFetch);
       return;
     case cache::LockStatus::kHeld:
       record(base::metrics::FillLockEvent::kLost);
@@ -100,24 +105,22 @@ void LockWait::onEvent(cache::WatchEvent event) {
   timer_.stop();
   phase_ = Phase::kIdle;
   if (event != cache::WatchEvent::kMissed) record(base::metrics::FillLockEvent::kNotified);
-  auto on_step = on_step_;
   // Abandoned: not shareable, so each waiting instance fetches for itself.
-  on_step(event == cache::WatchEvent::kAbandoned ? Step::kFetch : Step::kLookUp);
+  on_step_(event == cache::WatchEvent::kAbandoned ? Step::kFetch : Step::kLookUp);
 }
 
 void LockWait::onTimer() {
   phase_ = Phase::kIdle;
-  auto on_step = on_step_;
   if (timer_ends_budget_ || budget().count() <= 0) {
     budget_spent_ = true;
     record(base::metrics::FillLockEvent::kTimedOut);
-    on_step(Step::kFetch);
+    on_step_(Step::kFetch);
     return;
   }
   // The lock expired without a notice: its owner died (or missed its TTL),
   // or the notice was lost. Either way the store says what happened.
   record(base::metrics::FillLockEvent::kExpired);
-  on_step(Step::kLookUp);
+  on_step_(Step::kLookUp);
 }
 
 std::chrono::milliseconds LockWait::budget() const {

@@ -13,8 +13,10 @@
 // The watch on the lock's notices is registered before the first attempt,
 // so a notice published right after a lost attempt is not missed.
 //
-// Destroying it cancels what is in flight, and releases a lock it still
-// holds as abandoned (its waiters elsewhere then fetch at once).
+// stop() (and destroying it) cancels what is in flight, and releases a lock
+// it still holds as abandoned (its waiters elsewhere then fetch at once).
+// Its owner never destroys it inside `on_step`: it stops it and destroys it
+// on a later turn (net::Graveyard).
 #pragma once
 
 #include <chrono>
@@ -44,8 +46,12 @@ class LockWait {
   LockWait& operator=(const LockWait&) = delete;
 
   // Tries the lock; `on_step` runs once per start(), later, or inline when
-  // the deadline has passed already (the caller returns right after).
+  // the deadline has passed already.
   void start();
+  // Nothing more is heard from it: its attempt, watch and timer are
+  // cancelled, a lock still held is released as abandoned. Callable from
+  // inside `on_step`; idempotent.
+  void stop();
   bool isHeld() const { return held_; }
 
   // The lock this wait holds, for whoever now owns its release.

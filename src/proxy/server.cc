@@ -4,7 +4,7 @@
 
 namespace larder::proxy {
 
-Server::Server(ProxyContext& context) : context_(context), listener_(context.loop) {}
+Server::Server(ProxyContext& context) : context_(context), listener_(context.loop), closed_(context.loop) {}
 
 Server::~Server() = default;
 
@@ -28,7 +28,10 @@ void Server::onConnection() {
 }
 
 void Server::onClosed(ClientConnection& connection) {
-  connections_.erase(&connection);
+  auto found = connections_.find(&connection);
+  if (found == connections_.end()) return;
+  closed_.bury(std::move(found->second));
+  connections_.erase(found);
   if (shutting_down_ && connections_.empty() && on_drained_) {
     auto callback = std::move(on_drained_);
     on_drained_ = nullptr;

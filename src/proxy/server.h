@@ -7,6 +7,7 @@
 #include <string>
 #include <unordered_map>
 
+#include "net/defer.h"
 #include "net/socket_address.h"
 #include "net/tcp_listener.h"
 #include "proxy/client_connection.h"
@@ -35,6 +36,9 @@ class Server {
   ProxyContext& context_;
   net::TcpListener listener_;
   std::unordered_map<ClientConnection*, std::unique_ptr<ClientConnection>> connections_;
+  // Closed connections, until a later turn: each is let go of from inside
+  // its own close callback.
+  net::Graveyard closed_;
   std::function<void()> on_drained_;
   bool shutting_down_ = false;
 };

@@ -1,5 +1,5 @@
 // ShadowComparison: for a shadow route's sampled would-be hit
-// (exchange_shadow.cc), the stored answer's status and body digest,
+// (proxy/shadow_route.h), the stored answer's status and body digest,
 // compared with the fresh answer once it is complete. Holds at most
 // `max` body bytes (DESIGN invariant 8): past them the comparison is
 // given up.

@@ -1,6 +1,8 @@
 // The admin listener's read endpoints: /metrics in the Prometheus text
 // format with counters that follow the traffic, /healthz, /readyz, and the
 // 404/405 answers around them.
+#include <sys/socket.h>
+
 #include <doctest/doctest.h>
 #include <fmt/format.h>
 
@@ -115,6 +117,27 @@ TEST_CASE("/healthz answers ok; /readyz reports listening and no Redis with the 
   CHECK(ready->body.find("\"listening\":true") != std::string::npos);
   CHECK(ready->body.find("\"config_loaded\":true") != std::string::npos);
   CHECK(ready->body.find("\"redis_reachable\":null") != std::string::npos);
+}
+
+// An admin connection is destroyed on a later turn than its close callback
+// (net::Graveyard): clients that reset while their answer is being written,
+// or before it is ready, leave the listener serving (ASan: no use after free).
+TEST_CASE("admin clients that reset while their answer is written leave the admin listener serving") {
+  AdminProxy proxy;
+  for (int i = 0; i < 20; ++i) {
+    CAPTURE(i);
+    HttpClient client(proxy.admin_port);
+    REQUIRE(client.send(i % 2 == 0 ? "GET /metrics HTTP/1.1\r\nHost: a\r\n\r\n"
+                                   : "GET /readyz HTTP/1.1\r\nHost: a\r\n\r\n"));
+    // RST instead of FIN: SO_LINGER with a zero timeout.
+    struct linger abort_on_close {1, 0};
+    REQUIRE(::setsockopt(client.fd(), SOL_SOCKET, SO_LINGER, &abort_on_close, sizeof abort_on_close) == 0);
+    client.close();
+  }
+  auto health = adminRequest(proxy.admin_port, "GET", "/healthz");
+  REQUIRE(health);
+  CHECK(health->status == 200);
+  CHECK(proxy.larder.isRunning());
 }
 
 TEST_CASE("/readyz reports whether Redis is reachable but stays ready without it") {

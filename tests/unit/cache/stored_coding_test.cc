@@ -5,6 +5,7 @@
 #include <string>
 
 #include "cache/entry_codec.h"
+#include "cache/lookup_session.h"
 
 using namespace larder;
 using namespace larder::cache;
@@ -241,4 +242,39 @@ TEST_CASE("stored bytes that do not decode, or decode to another length, are ref
   bomb.body = *compress(Coding::kGzip, std::string(64 << 20, '\0'), 9);
   CHECK((toIdentityForm(bomb, 1 << 20) != DecodeError::kNone));
   CHECK(bomb.body.size() < (1 << 20));
+}
+
+// One decision (cache::servedForm), taken once by readyForClient and acted
+// on by the Exchange: as stored, decoded whole, or decoded while sent.
+TEST_CASE("the served form: as stored, decoded whole, or decoded while it is sent") {
+  config::CacheConfig cache = gzipCache();
+  Entry small = jsonEntry(8192);
+  REQUIRE(codeForStore(small, cache).compressed);
+  Entry large = jsonEntry(kDecodeWhileSendingFrom + 4096);
+  REQUIRE(codeForStore(large, cache).compressed);
+  http::HeaderMap ranged;
+  ranged.add("Range", "bytes=0-9");
+  http::HeaderMap ranged_gzip = accepting("gzip");
+  ranged_gzip.add("Range", "bytes=0-9");
+
+  CHECK(servedForm(jsonEntry(8192), http::HeaderMap()) == ServedForm::kAsStored);  // identity
+  CHECK(servedForm(small, accepting("gzip")) == ServedForm::kAsStored);
+  CHECK(servedForm(small, http::HeaderMap()) == ServedForm::kDecodeWhole);
+  CHECK(servedForm(large, accepting("gzip")) == ServedForm::kAsStored);
+  CHECK(servedForm(large, http::HeaderMap()) == ServedForm::kDecodeWhileSending);
+  CHECK(servedForm(large, ranged) == ServedForm::kDecodeWhole);       // a range is cut from the whole body
+  CHECK(servedForm(large, ranged_gzip) == ServedForm::kDecodeWhole);  // whatever the client accepts
+
+  // readyForClient acts on it: decodes only the kDecodeWhole case.
+  Entry entry = large;
+  CHECK(readyForClient(entry, http::HeaderMap(), 1 << 20) == ServedForm::kDecodeWhileSending);
+  CHECK(entry.body == large.body);  // left coded: decoded as it is sent
+  CHECK(readyForClient(entry, ranged, 1 << 20) == ServedForm::kDecodeWhole);
+  CHECK_FALSE(entry.headers.has("Content-Encoding"));
+  CHECK(readyForClient(entry, ranged, 1 << 20) == ServedForm::kAsStored);  // idempotent: identity now
+  entry = large;  // past the limit: neither form fits
+  CHECK_FALSE(readyForClient(entry, http::HeaderMap(), 1024).has_value());
+  entry = small;
+  CHECK(readyForClient(entry, accepting("gzip"), 1 << 20) == ServedForm::kAsStored);
+  CHECK(entry.body == small.body);
 }

@@ -124,5 +124,59 @@ TEST_CASE("destroyLater runs after the work posted before it, and on loop destru
   CHECK(destroyed == 2);
 }
 
+TEST_CASE("a Graveyard destroys what is buried from inside its own callback on a later turn") {
+  Loop loop;
+  int destroyed = 0;
+  Graveyard graveyard(loop);
+  auto widget = std::make_unique<Widget>(loop, destroyed);
+  bool destroyed_inside = true;
+  widget->timer.start(1ms, [&] {
+    graveyard.bury(std::move(widget));
+    graveyard.bury(std::make_unique<Widget>(loop, destroyed));  // a second one rides the same turn
+    graveyard.bury(std::unique_ptr<Widget>());                  // null: nothing to do
+    destroyed_inside = destroyed != 0;
+    CHECK(graveyard.size() == 2);
+  });
+  loop.run();
+  CHECK_FALSE(destroyed_inside);
+  CHECK(destroyed == 2);
+  CHECK(graveyard.size() == 0);
+}
+
+// What a buried object's destructor buries goes with it.
+struct Nested {
+  Nested(Graveyard& graveyard, Loop& loop, int& destroyed) : graveyard(graveyard), loop(loop), destroyed(destroyed) {}
+  ~Nested() {
+    ++destroyed;
+    graveyard.bury(std::make_unique<Widget>(loop, destroyed));
+  }
+  Graveyard& graveyard;
+  Loop& loop;
+  int& destroyed;
+};
+
+TEST_CASE("a Graveyard destroyed first destroys what it holds then, and what their destructors bury") {
+  int destroyed = 0;
+  Loop loop;
+  {
+    Graveyard graveyard(loop);
+    graveyard.bury(std::make_unique<Nested>(graveyard, loop, destroyed));
+    CHECK(destroyed == 0);
+  }  // before any turn ran: its post is dropped, its dead go with it
+  CHECK(destroyed == 2);
+  loop.run();  // the dropped post touches nothing (ASan)
+  CHECK(destroyed == 2);
+}
+
+TEST_CASE("a Graveyard's later turn destroys what destructors bury too") {
+  int destroyed = 0;
+  Loop loop;
+  Graveyard graveyard(loop);
+  graveyard.bury(std::make_unique<Nested>(graveyard, loop, destroyed));
+  loop.run();
+  CHECK(destroyed == 2);
+  CHECK(graveyard.size() == 0);
+}
+
 }  // namespace
 }  // namespace larder::net

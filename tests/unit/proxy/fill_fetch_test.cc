@@ -291,7 +291,7 @@ TEST_CASE("destroying the fill-fetch mid-flight abandons the fill and stores not
 TEST_CASE("destroying a reader mid-flight, its notification still queued, leaves nothing behind") {
   Setup setup(storableHead(20000), std::string(20000, 'h'));
   // A reader as an Exchange makes it: woken through the worker's queue,
-  // guarded by its liveness token (proxy/exchange_fill.cc waitForFill).
+  // guarded by its liveness token (proxy/exchange_cache.cc waitForFill).
   struct Reader {
     net::LivenessToken liveness;
     cache::FillWaiter waiter;
@@ -326,4 +326,43 @@ TEST_CASE("the upstream connection reset mid-body: readers see the fill failed (
   CHECK(progress.failed_status == 502);
   CHECK_FALSE(setup.stored());
   CHECK(setup.coalescer.join("fill").leader);
+}
+
+// The fetch ends inside its upstream's last callback and is destroyed on a
+// later turn (net::Graveyard): its reader leaving in the same turn, from
+// the wake-up the completion posted, reaches a stopped fetch (ASan: no use
+// after free), and the fetch is gone from its owner at once.
+TEST_CASE("a fill finishing while its last reader leaves: the reader's leaving reaches a stopped fetch") {
+  for (bool storable : {true, false}) {
+    CAPTURE(storable);
+    const std::string body(20000, storable ? 'j' : 'k');
+    Setup setup(storable ? storableHead(body.size()) : unstorableHead(body.size()), body);
+    struct Reader {
+      net::LivenessToken liveness;
+      cache::FillWaiter waiter;
+      std::string body;
+    };
+    auto reader = std::make_unique<Reader>();
+    Reader* raw = reader.get();
+    bool left = false;
+    size_t fetches_when_left = SIZE_MAX;
+    reader->waiter = cache::FillWaiter(
+        setup.fill, [&, queue = setup.queue.sender(), owner = reader->liveness.ref(), raw] {
+          queue.post(owner, [&, raw] {
+            cache::Fill::Progress progress = setup.fill->read(raw->body.size(), SIZE_MAX, raw->waiter.id());
+            raw->body += progress.body;
+            if (progress.state != cache::Fill::State::kComplete || raw->body.size() != progress.end) return;
+            fetches_when_left = setup.fetches->size();
+            left = true;
+            reader.reset();  // leaves with the fill's last byte: the hook posts to the fetch
+          });
+        });
+    setup.start(reader->waiter.id());
+    setup.upstream.release();
+    REQUIRE(runUntil(setup.loop, [&] { return left; }));
+    CHECK(fetches_when_left == 0);  // ended already; destroyed on a later turn
+    CHECK_FALSE(runUntil(setup.loop, [] { return false; }, 50ms));  // what the leaving posted is dropped
+    CHECK(setup.fetches->size() == 0);
+    CHECK(setup.stored() == storable);
+  }
 }

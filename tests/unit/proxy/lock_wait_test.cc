@@ -233,3 +233,38 @@ TEST_CASE("lock wait: destroyed while waiting, it cancels its attempt, watch and
   f.wait.reset();
   CHECK(attempt->cancelled);
 }
+
+// The owner (FillFetch) ends a wait from inside its own step and destroys it
+// on a later turn: stop() must leave nothing that can call back meanwhile.
+TEST_CASE("lock wait: stopped from inside its own step, it releases an unclaimed lock and goes silent") {
+  WaitFixture f;
+  f.wait = std::make_unique<proxy::LockWait>(f.lock, f.loop, f.name, 1s, Clock::now() + 5s, [&](Step step) {
+    f.steps.push_back(step);
+    f.wait->stop();
+    f.wait->stop();  // idempotent
+  });
+  f.wait->start();
+  f.lock.answer(cache::LockStatus::kAcquired);
+  REQUIRE(f.steps == std::vector<Step>{Step::kFetch});
+  CHECK_FALSE(f.wait->isHeld());
+  CHECK(f.lock.log.back() == "release abandoned " + f.name.key + " " + f.lock.tokens.at(0));
+  CHECK(f.lock.watch_state->cancelled);
+  f.lock.notice(cache::WatchEvent::kStored);  // dropped: the watch is cancelled
+  CHECK_FALSE(f.runUntilStep(2, 100ms));
+  const size_t logged = f.lock.log.size();
+  f.wait.reset();  // nothing left to release
+  CHECK(f.lock.log.size() == logged);
+}
+
+TEST_CASE("lock wait: stopped with an attempt in flight or while waiting, it hears nothing more") {
+  WaitFixture f;
+  f.wait->start();
+  auto attempt = f.lock.attempt_state;
+  f.wait->stop();
+  CHECK(attempt->cancelled);
+  f.wait->start();  // a stopped wait may be started again
+  f.lock.answer(cache::LockStatus::kHeld, 30ms);
+  f.wait->stop();  // waiting for the lock to expire: the timer goes too
+  CHECK(f.lock.watch_state->cancelled);
+  CHECK_FALSE(f.runUntilStep(1, 100ms));
+}

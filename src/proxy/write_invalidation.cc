@@ -1,0 +1,106 @@
+#include "proxy/write_invalidation.h"
+
+#include <algorithm>
+
+#include "base/log.h"
+#include "cache/key.h"
+#include "cache/versioned_insert.h"
+#include "http/target.h"
+#include "proxy/proxy_metrics.h"
+
+namespace larder::proxy {
+
+WriteInvalidation::WriteInvalidation(ProxyContext& context, const config::Config& config, Landed landed)
+    : context_(context), config_(config), landed_(std::move(landed)) {}
+
+void WriteInvalidation::start(const Target& target, std::optional<http::ResponseHead> head,
+                              const std::vector<std::string>* answer_keys,
+                              std::optional<upstream::UpstreamError> error) {
+  answer_.head = std::move(head);
+  answer_.error = error;
+  const http::HeaderMap* answer_headers = answer_.head ? &answer_.head->headers : nullptr;
+  const std::string& prefix = config_.cache.key_prefix;
+  std::vector<std::string> names =
+      cache::writeNamespaces(target.route, *target.params, target.host, target.path);
+  // RFC 9111 §4.4: Location and Content-Location on the same host too.
+  for (std::string_view field : {"Location", "Content-Location"}) {
+    if (answer_headers == nullptr) break;
+    const std::string* value = answer_headers->find(field);
+    if (value == nullptr) continue;
+    auto location = http::parseTarget(*value);
+    if (!location) continue;
+    // target.host is the keyed host (proxy/forwarding.h): compared in the same form.
+    if (!location->authority.empty() && cache::normalizeHost(location->authority) != target.host) continue;
+    names.push_back(cache::uriNamespace(target.host, location->path));
+  }
+  cache::Invalidation invalidation;
+  invalidation.version_ttl = cache::kVersionTtl;
+  invalidation.epoch_key = cache::epochKey(prefix);
+  for (const auto& name : names) {
+    invalidation.version_keys.push_back(cache::namespaceKey(prefix, name));
+    invalidation.tokens.push_back(cache::newVersionToken());
+  }
+  // The namespaces the application named in its answer (surrogate keys).
+  if (answer_keys != nullptr) {
+    for (const auto& key : *answer_keys) {
+      invalidation.version_keys.push_back(key);
+      invalidation.tokens.push_back(cache::newVersionToken());
+    }
+  }
+  // This instance's own tier forgets at once; other instances' hear of it
+  // from the store.
+  context_.tier.invalidate(invalidation.version_keys);
+  invalidation_ = invalidation;
+  const auto& redis = config_.store.redis;
+  deadline_ = base::MonoClock::now() + (redis ? redis->wait_for_invalidation : base::Duration(0));
+  pending_ = context_.store.invalidate(std::move(invalidation),
+                                       [this](cache::StoreStatus status) { onInvalidated(status, true); });
+}
+
+void WriteInvalidation::stop() {
+  pending_.cancel();
+  if (retry_) retry_->stop();
+}
+
+void WriteInvalidation::onInvalidated(cache::StoreStatus status, bool first) {
+  pending_ = cache::Pending();
+  const bool ok = status == cache::StoreStatus::kOk;
+  if (first) recordInvalidation(ok);
+  if (!ok && first) {
+    // DESIGN invariant 5: kept, retried, and not served from cache meanwhile
+    // (at once: this exchange may not live to see its own retries).
+    LOG_WARN("invalidation of {} namespace(s) could not reach the store; will retry",
+             invalidation_.version_keys.size());
+    context_.backlog.add(invalidation_);
+  }
+  if (ok && !first) context_.backlog.resolve(invalidation_);
+  // Landed meanwhile through the backlog's retries?
+  const bool pending = !ok && context_.backlog.isPending(invalidation_.version_keys);
+  if (pending && retry()) return;
+  answer_.pending = pending;
+  Answer answer = std::move(answer_);
+  answer_ = Answer();
+  landed_(std::move(answer));
+}
+
+// store.redis.write_consistency.wait_for_invalidation: the store failed the
+// invalidation, and the answer may still wait; tries again shortly (the
+// store fails fast while Redis is known down, so not in a tight loop).
+bool WriteInvalidation::retry() {
+  constexpr base::Duration kRetryEvery{50};
+  const auto now = base::MonoClock::now();
+  if (now >= deadline_) return false;
+  const auto wait = std::min(kRetryEvery, std::chrono::duration_cast<base::Duration>(deadline_ - now));
+  if (!retry_) retry_ = std::make_unique<net::Timer>(context_.loop);
+  retry_->start(std::max(wait, base::Duration(1)), [this] {
+    if (!context_.backlog.isPending(invalidation_.version_keys)) {
+      onInvalidated(cache::StoreStatus::kOk, false);
+      return;
+    }
+    pending_ = context_.store.invalidate(invalidation_,
+                                         [this](cache::StoreStatus status) { onInvalidated(status, false); });
+  });
+  return true;
+}
+
+}  // namespace larder::proxy
