@@ -198,9 +198,7 @@ bool readFields(Reader& in, Entry& entry, FlagsRule flags_rule) {
   for (uint32_t i = 0; i < header_count; ++i) {
     std::string_view name, value;
     if (!in.str(name) || !in.str(value)) return false;
-    http::Header& field = fields.emplace_back();
-    field.name.assign(name);
-    field.value.assign(value);
+    fields.push_back(http::Header{std::string(name), std::string(value)});
   }
 
   uint32_t version_count = 0;
