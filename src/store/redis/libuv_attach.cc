@@ -165,24 +165,15 @@ void processReplies(Events* events) {
     start = end;
   }
   // The unread rest (part of a reply, or bytes hiredis will reject) is
-  // visible again, where the next read appends to it. It stays where it is
-  // while a full read still fits behind it: moving it to the front after
-  // every read moved half a large reply per read on average (issue 13:
-  // 64 KiB and 1 MiB hits); it moves only when the room behind runs out, so
-  // each byte moves at most once per buffer's worth of reads.
+  // visible again, at the front, where the next read appends to it.
   const size_t rest = filled - start;
-  size_t at = 0;
-  if (rest > 0 && sdsalloc(reader->buf) - filled >= kReadRoom) {
-    at = start;
-  } else if (start > 0 && rest > 0) {
-    std::memmove(reader->buf, reader->buf + start, rest);
-  }
-  sdssetlen(reader->buf, at + rest);
-  reader->buf[at + rest] = '\0';
-  reader->pos = at;
-  reader->len = at + rest;
+  if (start > 0 && rest > 0) std::memmove(reader->buf, reader->buf + start, rest);
+  sdssetlen(reader->buf, rest);
+  reader->buf[rest] = '\0';
+  reader->pos = 0;
+  reader->len = rest;
   // Bytes hiredis must judge (it fails the connection on a protocol error).
-  if (rest > 0 && resp::replyLength(std::string_view(reader->buf + at, rest)) == resp::kMalformed) {
+  if (rest > 0 && resp::replyLength(std::string_view(reader->buf, rest)) == resp::kMalformed) {
     redisProcessCallbacks(context);
   }
 }
