@@ -1,5 +1,8 @@
 #include "cache/entry_codec.h"
 
+#include <bit>
+#include <cstring>
+
 namespace larder::cache {
 
 namespace {
@@ -18,6 +21,10 @@ constexpr uint8_t kFlagCodedHere = 2;
 constexpr uint8_t kFlagEtagWeakened = 4;
 // Smallest encoding of one header field or version: two empty strs.
 constexpr size_t kMinPairBytes = 8;
+// Room for the fields a hit adds to the stored ones before it is sent
+// (Age, Content-Length, X-Cache, Cache-Status, Connection: proxy/exchange_cache.cc),
+// so that adding them moves no field (a reallocation of the vector per hit).
+constexpr size_t kServedFieldsHeadroom = 6;
 
 void putU8(std::string& out, uint8_t v) { out += static_cast<char>(v); }
 
@@ -31,7 +38,9 @@ void putStr(std::string& out, std::string_view s) {
 }
 
 // A bounds-checked cursor over the input; every read fails once past the end
-// and leaves the cursor where it was.
+// and leaves the cursor where it was. Fixed-width integers are loaded whole
+// (memcpy, then swapped on a big-endian host), not byte by byte: a hit
+// decodes some thirty of them (issue 13).
 class Reader {
  public:
   explicit Reader(std::string_view in) : in_(in) {}
@@ -45,34 +54,58 @@ class Reader {
     pos_ += n;
     return true;
   }
-  bool littleEndian(int n, uint64_t& out) {
-    std::string_view raw;
-    if (!bytes(static_cast<size_t>(n), raw)) return false;
-    out = 0;
-    for (int i = 0; i < n; ++i) out |= uint64_t{static_cast<unsigned char>(raw[i])} << (8 * i);
+  template <typename T>
+  bool fixed(T& out) {
+    if (sizeof(T) > remaining()) return false;
+    std::memcpy(&out, in_.data() + pos_, sizeof(T));
+    if constexpr (std::endian::native == std::endian::big) out = byteswap(out);
+    pos_ += sizeof(T);
     return true;
+  }
+  bool littleEndian(int n, uint64_t& out) {
+    switch (n) {
+      case 1: { uint8_t v = 0; if (!fixed(v)) return false; out = v; return true; }
+      case 2: { uint16_t v = 0; if (!fixed(v)) return false; out = v; return true; }
+      case 4: { uint32_t v = 0; if (!fixed(v)) return false; out = v; return true; }
+      case 8: return fixed(out);
+      default: return false;
+    }
   }
   bool i64InRange(int64_t min, int64_t max, int64_t& out) {
     uint64_t raw = 0;
-    if (!littleEndian(8, raw)) return false;
+    if (!fixed(raw)) return false;
     out = static_cast<int64_t>(raw);
     return out >= min && out <= max;
   }
   bool str(std::string_view& out) {
-    uint64_t size = 0;
-    return littleEndian(4, size) && bytes(static_cast<size_t>(size), out);
+    uint32_t size = 0;
+    if (!fixed(size)) return false;
+    if (size > remaining()) {
+      pos_ -= sizeof(size);
+      return false;
+    }
+    out = in_.substr(pos_, size);
+    pos_ += size;
+    return true;
   }
   // A count of pairs, each at least kMinPairBytes long: bounding it by the
   // bytes left makes the reserve() below safe against a forged count.
   bool count(uint32_t cap, uint32_t& out) {
-    uint64_t raw = 0;
-    if (!littleEndian(4, raw)) return false;
+    uint32_t raw = 0;
+    if (!fixed(raw)) return false;
     if (raw > cap || raw > remaining() / kMinPairBytes) return false;
-    out = static_cast<uint32_t>(raw);
+    out = raw;
     return true;
   }
 
  private:
+  template <typename T>
+  static T byteswap(T v) {
+    T swapped = 0;
+    for (size_t i = 0; i < sizeof(T); ++i) swapped = static_cast<T>((swapped << 8) | ((v >> (8 * i)) & 0xff));
+    return swapped;
+  }
+
   std::string_view in_;
   size_t pos_ = 0;
 };
@@ -161,7 +194,7 @@ bool readFields(Reader& in, Entry& entry, FlagsRule flags_rule) {
   uint32_t header_count = 0;
   if (!in.count(kMaxHeaders, header_count)) return false;
   auto& fields = entry.headers.fields();
-  fields.reserve(header_count);
+  fields.reserve(header_count + kServedFieldsHeadroom);
   for (uint32_t i = 0; i < header_count; ++i) {
     std::string_view name, value;
     if (!in.str(name) || !in.str(value)) return false;
@@ -174,7 +207,7 @@ bool readFields(Reader& in, Entry& entry, FlagsRule flags_rule) {
   for (uint32_t i = 0; i < version_count; ++i) {
     std::string_view key, token;
     if (!in.str(key) || !in.str(token)) return false;
-    entry.versions.emplace_back(std::string(key), std::string(token));
+    entry.versions.emplace_back(key, token);
   }
   return true;
 }

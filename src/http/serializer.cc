@@ -1,16 +1,55 @@
 #include "http/serializer.h"
 
+#include <cstring>
+
 namespace larder::http {
 
 namespace {
 
+// Bytes of the fields and the blank line that ends the head.
 size_t headersSize(const HeaderMap& headers) {
   size_t n = 2;
   for (const Header& h : headers) n += h.name.size() + h.value.size() + 4;
   return n;
 }
 
-void appendDecimal(int value, std::string& out) {
+// A cursor into space already made in the output (resize() once, then
+// plain copies: a head is built without a capacity check per piece; a hit
+// writes one per response, issue 13).
+class Writer {
+ public:
+  Writer(std::string& out, size_t bytes) : out_(out), start_(out.size()) {
+    out.resize(start_ + bytes);
+    at_ = out.data() + start_;
+  }
+  void put(std::string_view text) {
+    std::memcpy(at_, text.data(), text.size());
+    at_ += text.size();
+  }
+  void put(char c) { *at_++ = c; }
+  void putHeaders(const HeaderMap& headers) {
+    for (const Header& h : headers) {
+      put(h.name);
+      put(": ");
+      put(h.value);
+      put("\r\n");
+    }
+    put("\r\n");
+  }
+  // Drops what was made and not written (a status of fewer digits than
+  // reserved for it).
+  void finish() { out_.resize(static_cast<size_t>(at_ - out_.data())); }
+
+ private:
+  std::string& out_;
+  size_t start_;
+  char* at_;
+};
+
+// Up to 10 digits for a non-negative int; a negative one writes 0.
+constexpr size_t kStatusDigits = 10;
+
+void putDecimal(Writer& out, int value) {
   char buf[12];
   char* end = buf + sizeof(buf);
   char* p = end;
@@ -19,41 +58,40 @@ void appendDecimal(int value, std::string& out) {
     *--p = static_cast<char>('0' + v % 10);
     v /= 10;
   } while (v != 0);
-  out.append(p, end);
+  out.put(std::string_view(p, static_cast<size_t>(end - p)));
 }
 
 }  // namespace
 
 void appendHeaders(const HeaderMap& headers, std::string& out) {
-  for (const Header& h : headers) {
-    out += h.name;
-    out += ": ";
-    out += h.value;
-    out += "\r\n";
-  }
-  out += "\r\n";
+  Writer writer(out, headersSize(headers));
+  writer.putHeaders(headers);
+  writer.finish();
 }
 
 void appendRequestHead(std::string_view method, std::string_view target, const HeaderMap& headers,
                        std::string& out) {
-  // One reserve so the head is built with at most one allocation.
-  out.reserve(out.size() + method.size() + target.size() + 12 + headersSize(headers));
-  out += method;
-  out += ' ';
-  out += target;
-  out += " HTTP/1.1\r\n";
-  appendHeaders(headers, out);
+  constexpr std::string_view kVersion = " HTTP/1.1\r\n";
+  Writer writer(out, method.size() + 1 + target.size() + kVersion.size() + headersSize(headers));
+  writer.put(method);
+  writer.put(' ');
+  writer.put(target);
+  writer.put(kVersion);
+  writer.putHeaders(headers);
+  writer.finish();
 }
 
 void appendResponseHead(int version_minor, int status, std::string_view reason,
                         const HeaderMap& headers, std::string& out) {
-  out.reserve(out.size() + reason.size() + 17 + headersSize(headers));
-  out += version_minor == 0 ? "HTTP/1.0 " : "HTTP/1.1 ";
-  appendDecimal(status, out);
-  out += ' ';
-  out += reason;
-  out += "\r\n";
-  appendHeaders(headers, out);
+  constexpr std::string_view kVersion = "HTTP/1.1 ";
+  Writer writer(out, kVersion.size() + kStatusDigits + 1 + reason.size() + 2 + headersSize(headers));
+  writer.put(version_minor == 0 ? "HTTP/1.0 " : kVersion);
+  putDecimal(writer, status);
+  writer.put(' ');
+  writer.put(reason);
+  writer.put("\r\n");
+  writer.putHeaders(headers);
+  writer.finish();
 }
 
 std::string_view reasonPhrase(int status) {

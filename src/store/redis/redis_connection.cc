@@ -260,10 +260,10 @@ bool RedisConnection::takeGeneration(const redisReply* reply) {
     base::metrics::redis_generations.inc();
     LOG_INFO("redis {}: new generation {} (was it restarted?); entries stored before are misses",
              describe(), generation);
-  } else if (!generation_.empty() && generation != generation_) {
-    LOG_INFO("redis {}: generation {} (was {})", describe(), generation, generation_);
+  } else if (!generation_->empty() && generation != *generation_) {
+    LOG_INFO("redis {}: generation {} (was {})", describe(), generation, *generation_);
   }
-  generation_ = std::move(generation);
+  if (generation != *generation_) generation_ = std::make_shared<const std::string>(std::move(generation));
   return true;
 }
 

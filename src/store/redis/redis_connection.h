@@ -82,7 +82,11 @@ class RedisConnection final : private RedisIoObserver, private RedisLink::Owner 
   // The generation of the server this connection talks to, as its handshake
   // (or the last refreshGeneration()) found it (store/redis/generation.h);
   // empty without a generation key.
-  const std::string& generation() const { return generation_; }
+  const std::string& generation() const { return *generation_; }
+  // The same, shared: a command's reply handler keeps the generation it was
+  // sent under without a copy of it (16 bytes, one past the short-string
+  // buffer: an allocation per lookup before, issue 13).
+  const std::shared_ptr<const std::string>& sharedGeneration() const { return generation_; }
   // A command saw another generation than generation(): runs the
   // generation script again (once at a time); commands go on meanwhile.
   void refreshGeneration();
@@ -135,7 +139,7 @@ class RedisConnection final : private RedisIoObserver, private RedisLink::Owner 
   const RedisOptions options_;
   const std::string script_;
   std::string script_sha_;
-  std::string generation_;
+  std::shared_ptr<const std::string> generation_ = std::make_shared<const std::string>();
   bool refreshing_generation_ = false;
   std::deque<std::unique_ptr<Command>> queued_;
   std::deque<std::unique_ptr<Command>> outstanding_;

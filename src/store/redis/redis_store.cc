@@ -224,8 +224,16 @@ cache::Pending RedisStore::lookup(std::vector<std::string> version_keys, std::st
     return cache::Pending(state);
   }
   RedisConnection* connection = pick();
-  std::string generation = connection != nullptr ? connection->generation() : std::string();
-  std::vector<std::string_view> args;
+  static const auto kNoGeneration = std::make_shared<const std::string>();
+  // The generation the command goes out under, shared with the connection
+  // rather than copied (see RedisConnection::sharedGeneration()).
+  std::shared_ptr<const std::string> generation =
+      connection != nullptr ? connection->sharedGeneration() : kNoGeneration;
+  // The arguments are views, formatted before send() returns: the vector is
+  // the store's, kept across lookups (taken out while in use, so that a
+  // nested call would only allocate its own).
+  std::vector<std::string_view> args = std::move(lookup_args_);
+  args.clear();
   args.reserve(version_keys.size() + 3);
   args.emplace_back("MGET");
   args.emplace_back(options_.generation_key);
@@ -237,7 +245,7 @@ cache::Pending RedisStore::lookup(std::vector<std::string> version_keys, std::st
         on_done = std::move(on_done)](const redisReply* reply, Failure failure) mutable {
          bool mismatch = false;
          cache::LookupResult result =
-             parseLookup(reply, version_count, with_entry, generation, mismatch);
+             parseLookup(reply, version_count, with_entry, *generation, mismatch);
          if (mismatch) {
            onGenerationMismatch(connection);
          } else {
@@ -247,6 +255,7 @@ cache::Pending RedisStore::lookup(std::vector<std::string> version_keys, std::st
            if (on_done) on_done(std::move(result));
          });
        });
+  lookup_args_ = std::move(args);
   return cache::Pending(state);
 }
 

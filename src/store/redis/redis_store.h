@@ -104,6 +104,7 @@ class RedisStore final : public cache::Store {
   std::vector<std::unique_ptr<RedisConnection>> connections_;
   size_t next_ = 0;
   bool connected_once_ = false;  // a connection has been ready at least once
+  std::vector<std::string_view> lookup_args_;  // lookup()'s, reused
 };
 
 }  // namespace larder::store

@@ -2,6 +2,7 @@
 
 #include <charconv>
 #include <cstdint>
+#include <cstring>
 
 namespace larder::store::resp {
 
@@ -9,14 +10,6 @@ namespace {
 
 constexpr uint64_t kMaxOutstanding = uint64_t{1} << 32;
 constexpr size_t kMaxDigits = 18;  // hiredis's long long cannot hold more
-
-void appendHeader(std::string& out, char type, size_t value) {
-  char digits[24];
-  const auto [end, ec] = std::to_chars(digits, digits + sizeof digits, value);
-  out += type;
-  out.append(digits, end);
-  out += "\r\n";
-}
 
 size_t decimalLength(size_t value) {
   size_t length = 1;
@@ -57,12 +50,24 @@ int64_t readNumber(std::string_view line, bool& ok) {
 void appendCommand(std::string& out, const std::vector<std::string_view>& args) {
   size_t total = 3 + decimalLength(args.size());
   for (std::string_view arg : args) total += 5 + decimalLength(arg.size()) + arg.size();
-  out.reserve(out.size() + total);
-  appendHeader(out, '*', args.size());
+  // The exact size is known: made once, then written without a capacity
+  // check per piece (a hit formats one MGET, issue 13).
+  const size_t start = out.size();
+  out.resize(start + total);
+  char* at = out.data() + start;
+  const auto header = [&at](char type, size_t value) {
+    *at++ = type;
+    at = std::to_chars(at, at + 20, value).ptr;
+    *at++ = '\r';
+    *at++ = '\n';
+  };
+  header('*', args.size());
   for (std::string_view arg : args) {
-    appendHeader(out, '$', arg.size());
-    out.append(arg);
-    out += "\r\n";
+    header('$', arg.size());
+    if (!arg.empty()) std::memcpy(at, arg.data(), arg.size());
+    at += arg.size();
+    *at++ = '\r';
+    *at++ = '\n';
   }
 }
 

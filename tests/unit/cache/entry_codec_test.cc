@@ -337,3 +337,26 @@ TEST_CASE("random mutations of a body-first entry never crash and decode only ca
     if (owned && decoded) CHECK(*owned == *decoded);
   }
 }
+
+// A hit adds Age, Content-Length and the cache status fields to the decoded
+// ones before sending them (proxy/exchange_cache.cc): decoding leaves room
+// for them, so that adding them moves no field (a reallocation per hit
+// before, issue 13).
+TEST_CASE("a decoded entry's fields take the fields a hit adds without reallocating") {
+  for (const EntryLayout layout : {EntryLayout::kBodyFirst, EntryLayout::kHeadFirst}) {
+    for (const bool owned : {false, true}) {
+      std::string bytes = encodeEntry(sampleEntry(), layout);
+      auto decoded = owned ? decodeEntry(std::move(bytes)) : decodeEntry(std::string_view(bytes));
+      REQUIRE(decoded.has_value());
+      const http::Header* before = decoded->headers.fields().data();
+      decoded->headers.set("Age", "0");
+      decoded->headers.set("Content-Length", "17");
+      decoded->headers.set("X-Cache", "HIT");
+      decoded->headers.set("Cache-Status", "larder; hit");
+      decoded->headers.set("Connection", "close");
+      decoded->headers.set("X-Sixth", "1");
+      CHECK(decoded->headers.fields().data() == before);
+      CHECK(decoded->headers.size() == sampleEntry().headers.size() + 6);
+    }
+  }
+}

@@ -43,3 +43,26 @@ TEST_CASE("chunk headers are lower-case hex sizes") {
   CHECK(out == "0\r\nff\r\n1000\r\nffffffffffffffff\r\n");
   CHECK(kLastChunk == "0\r\n\r\n");
 }
+
+// The heads are written into space made once (serializer.cc's Writer):
+// what was in `out` stays, and the space a short status did not use is
+// given back.
+TEST_CASE("a head appended after other bytes keeps them and has the exact length") {
+  HeaderMap h;
+  h.add("Age", "0");
+  h.add("X-Empty", "");
+  std::string out = "earlier bytes";
+  appendResponseHead(1, 7, "", h, out);
+  CHECK(out == "earlier bytesHTTP/1.1 7 \r\nAge: 0\r\nX-Empty: \r\n\r\n");
+  out = "x";
+  appendResponseHead(1, -5, "Odd", HeaderMap{}, out);  // a negative status writes 0
+  CHECK(out == "xHTTP/1.1 0 Odd\r\n\r\n");
+  out = "y";
+  appendResponseHead(1, 2147483647, "Max", HeaderMap{}, out);
+  CHECK(out == "yHTTP/1.1 2147483647 Max\r\n\r\n");
+  out.clear();
+  appendHeaders(HeaderMap{}, out);
+  CHECK(out == "\r\n");
+  appendHeaders(h, out);
+  CHECK(out == "\r\nAge: 0\r\nX-Empty: \r\n\r\n");
+}
