@@ -8,7 +8,6 @@ namespace {
 
 constexpr char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + ('a' - 'A')) : c; }
 
-
 }  // namespace
 
 std::string asciiLower(std::string_view text) {
@@ -30,18 +29,24 @@ void HeaderMap::add(std::string name, std::string value) {
 }
 
 void HeaderMap::set(std::string_view name, std::string value) {
-  auto first = std::find_if(fields_.begin(), fields_.end(),
-                            [&](const Header& h) { return equalsIgnoreCase(h.name, name); });
-  if (first == fields_.end()) {
+  // One pass over the fields: the first of that name takes the value and
+  // keeps its position and its spelling of the name (replacing a value does
+  // not reorder the head); later ones are compacted away behind it.
+  const size_t count = fields_.size();
+  size_t first = 0;
+  while (first < count && !equalsIgnoreCase(fields_[first].name, name)) ++first;
+  if (first == count) {
     fields_.push_back(Header{std::string(name), std::move(value)});
     return;
   }
-  // Keep the first field's position (and its spelling of the name) so that
-  // replacing a value does not reorder the head.
-  first->value = std::move(value);
-  auto rest = std::remove_if(first + 1, fields_.end(),
-                             [&](const Header& h) { return equalsIgnoreCase(h.name, name); });
-  fields_.erase(rest, fields_.end());
+  fields_[first].value = std::move(value);
+  size_t kept = first + 1;
+  for (size_t i = first + 1; i < count; ++i) {
+    if (equalsIgnoreCase(fields_[i].name, name)) continue;
+    if (kept != i) fields_[kept] = std::move(fields_[i]);
+    ++kept;
+  }
+  fields_.erase(fields_.begin() + static_cast<std::ptrdiff_t>(kept), fields_.end());
 }
 
 size_t HeaderMap::remove(std::string_view name) {
