@@ -21,6 +21,21 @@ TEST_CASE("header lookups ignore case and keep the original spelling") {
   CHECK_FALSE(equalsIgnoreCase("abc", "ab"));
 }
 
+TEST_CASE("equalsIgnoreCase folds ASCII letters only") {
+  CHECK(equalsIgnoreCase("X-Forwarded-FOR", "x-forwarded-for"));
+  CHECK(equalsIgnoreCase("", ""));
+  // Pairs that differ in bit 0x20 only, but are not letters, stay distinct.
+  CHECK_FALSE(equalsIgnoreCase("@", "`"));
+  CHECK_FALSE(equalsIgnoreCase("[", "{"));
+  CHECK_FALSE(equalsIgnoreCase("^", "~"));
+  CHECK_FALSE(equalsIgnoreCase("\x0d", "-"));
+  CHECK_FALSE(equalsIgnoreCase("a-b", "a\rb"));
+  // Bytes past ASCII compare exactly (no locale): 0xC9 and 0xE9 are É and é
+  // in Latin-1.
+  CHECK_FALSE(equalsIgnoreCase("\xC9", "\xE9"));
+  CHECK(equalsIgnoreCase("\xE9", "\xE9"));
+}
+
 TEST_CASE("set replaces every field of a name in place; remove counts") {
   HeaderMap h;
   h.add("A", "1");
