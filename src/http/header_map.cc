@@ -8,7 +8,6 @@ namespace {
 
 constexpr char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + ('a' - 'A')) : c; }
 
-
 }  // namespace
 
 std::string asciiLower(std::string_view text) {
@@ -19,8 +18,15 @@ std::string asciiLower(std::string_view text) {
 
 bool equalsIgnoreCase(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
+  // Most bytes of two names compared are equal or differ outright; only a
+  // pair that differs in bit 0x20 alone, and is a letter, is lowered. Every
+  // lookup of a field scans with this (HeaderMap::set: 7 calls per hit).
   for (size_t i = 0; i < a.size(); ++i) {
-    if (lower(a[i]) != lower(b[i])) return false;
+    const char x = a[i];
+    const char y = b[i];
+    if (x == y) continue;
+    const char lowered = static_cast<char>(x | 0x20);
+    if (lowered != static_cast<char>(y | 0x20) || lowered < 'a' || lowered > 'z') return false;
   }
   return true;
 }
@@ -30,10 +36,18 @@ void HeaderMap::add(std::string name, std::string value) {
 }
 
 void HeaderMap::set(std::string_view name, std::string value) {
+  // One pass: find_if stops at the first field of that name and remove_if
+  // goes on from there.
   auto first = std::find_if(fields_.begin(), fields_.end(),
                             [&](const Header& h) { return equalsIgnoreCase(h.name, name); });
   if (first == fields_.end()) {
-    fields_.push_back(Header{std::string(name), std::move(value)});
+    // Built in place: no temporary Header to move from and destroy (most
+    // calls on a hit append: Age, X-Cache, Cache-Status, X-Forwarded-*).
+    // Not emplace_back(name, value): clang 14 (the fuzz build) has no
+    // parenthesized aggregate initialization.
+    Header& added = fields_.emplace_back();
+    added.name.assign(name);
+    added.value = std::move(value);
     return;
   }
   // Keep the first field's position (and its spelling of the name) so that

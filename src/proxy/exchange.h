@@ -230,7 +230,7 @@ class Exchange : public upstream::ResponseHandler {
 
   // An expired entry kept for revalidation (by the fill) and stale-if-error.
   struct StaleFallback {
-    std::optional<cache::Entry> entry;
+    cache::Entry entry;
     std::chrono::milliseconds if_error{0};
   };
 
@@ -273,8 +273,10 @@ class Exchange : public upstream::ResponseHandler {
   bool upstream_paused_ = false;
   // The surrogate version keys the upstream's answer named (nullopt: none).
   std::optional<std::vector<std::string>> answer_keys_;
-  StaleFallback stale_;
-  WriteInvalidation write_;  // a write's answer, held while it invalidates
+  // The parts few requests use are allocated when used, so that the
+  // exchange stays small (the static_assert in exchange.cc).
+  std::unique_ptr<StaleFallback> stale_;         // null: no expired entry kept
+  std::unique_ptr<WriteInvalidation> write_;     // a write's answer, held while it invalidates
   FillReading reading_;
   ShadowRoute shadow_;
   std::unique_ptr<EntryDecoding> decoding_;

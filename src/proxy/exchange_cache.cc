@@ -110,8 +110,7 @@ void Exchange::onLookedUp(cache::LookupOutcome&& outcome) {
       if (outcome.store_unavailable) report_.cache_status.detail = outcome.detail;
       if (outcome.stale_entry) {
         // Kept for the fill's revalidation and for stale-if-error.
-        stale_.entry = std::move(outcome.stale_entry);
-        stale_.if_error = outcome.stale_if_error;
+        stale_ = std::make_unique<StaleFallback>(StaleFallback{std::move(*outcome.stale_entry), outcome.stale_if_error});
       }
       missed(outcome.kind == Kind::kFetch, std::move(outcome.fill),
              outcome.store_unavailable ? CacheVerdict::kBypass : CacheVerdict::kMiss);
@@ -140,13 +139,13 @@ void Exchange::refreshInBackground(std::shared_ptr<cache::Fill> fill, const cach
 }
 
 bool Exchange::serveStaleOnError() {
-  if (!stale_.entry || stale_.if_error.count() == 0 ||
-      cache::staleness(*stale_.entry, base::WallClock::now()) > stale_.if_error)
+  if (!stale_ || stale_->if_error.count() == 0 ||
+      cache::staleness(stale_->entry, base::WallClock::now()) > stale_->if_error)
     return false;
   LOG_INFO("serving stale {} {}: upstream failed", request_.method, request_.target);
   shadow_.capture.reset();
-  cache::Entry stale = std::move(*stale_.entry);
-  stale_.entry.reset();
+  cache::Entry stale = std::move(stale_->entry);
+  stale_.reset();
   serveEntry(std::move(stale), CacheVerdict::kStale);
   return true;
 }
@@ -269,7 +268,7 @@ void Exchange::sendDecoded() {
 }
 
 void Exchange::decideShadow(std::optional<cache::Entry> entry) {
-  stale_.entry.reset();  // never revalidated nor served stale: the answer is fresh
+  stale_.reset();  // never revalidated nor served stale: the answer is fresh
   const bool comparable = !isHead() && !request_.headers.has("Range");
   if (!shadow_.decide(entry, session_->clientWantsFresh(), *dest_.route, config_->cache, comparable)) {
     report_.verdict = CacheVerdict::kMiss;
@@ -326,7 +325,7 @@ void Exchange::startFill(std::shared_ptr<cache::Fill> fill) {
   waitForFill();
   FillRequest fetch = fillRequestFor(*session_, context_.backlog, dest_.target, request_.headers);
   fetch.slot.fill = reading_.fill;
-  fetch.stale = stale_.entry;
+  if (stale_) fetch.stale = stale_->entry;
   fetch.use_lock = useFillLock();
   fetch.first_reader = reading_.waiter.id();
   context_.fetches.start(std::move(fetch));
@@ -504,8 +503,8 @@ bool Exchange::onFillHead(const cache::Fill::Progress& progress) {
       serveEntry(std::move(entry), published.revalidated ? CacheVerdict::kRevalidated : CacheVerdict::kHit);
       return false;
     }
-    if (published.status >= 500 && stale_.entry && stale_.if_error.count() > 0 &&
-        cache::staleness(*stale_.entry, base::WallClock::now()) <= stale_.if_error) {
+    if (published.status >= 500 && stale_ && stale_->if_error.count() > 0 &&
+        cache::staleness(stale_->entry, base::WallClock::now()) <= stale_->if_error) {
       stopWaiting();  // an unstored answer: its fetch ends with its last reader
       serveStaleOnError();
       return false;

@@ -14,6 +14,10 @@
 
 namespace larder::proxy {
 
+// One per miss, like the Exchange: kept in glibc's per-thread malloc cache
+// (blocks up to 1032 bytes; see the static_assert in proxy/exchange.cc).
+static_assert(sizeof(FillFetch) <= 1024, "keep FillFetch in glibc's tcache size range");
+
 CacheSlot slotFor(const cache::LookupSession& session, const cache::InvalidationBacklog& backlog) {
   CacheSlot slot;
   slot.config = session.request().config;
