@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "cache/store.h"
+#include "cluster_fixture.h"
 #include "common/reserved_port.h"
 #include "store/redis/cluster_store.h"
 #include "store/redis/invalidation_channel.h"
@@ -25,34 +26,44 @@ namespace {
 
 const std::string kChannel = "v1:invalidations";
 
-// One node holding every slot, with `extra` arguments.
+// One node holding every slot: the process's shared node (cluster_fixture.h),
+// or with `extra` arguments a node of the case's own.
 struct OneNodeCluster {
-  explicit OneNodeCluster(std::vector<std::string> extra = {})
-      : bus_port(larder::test::reservePort()),
-        config_file(std::filesystem::temp_directory_path() /
-                    ("larder-unit-shard-" + std::to_string(getpid()) + "-" + std::to_string(bus_port) + ".conf")),
-        server(args(std::move(extra))) {
+  struct OwnNode {
+    explicit OwnNode(std::vector<std::string> extra)
+        : bus_port(larder::test::reservePort()),
+          config_file(std::filesystem::temp_directory_path() /
+                      ("larder-unit-shard-" + std::to_string(getpid()) + "-" + std::to_string(bus_port) + ".conf")),
+          server(args(std::move(extra))) {}
+    ~OwnNode() {
+      std::error_code ignored;
+      std::filesystem::remove(config_file, ignored);
+    }
+    std::vector<std::string> args(std::vector<std::string> extra) const {
+      std::vector<std::string> all{"--cluster-enabled", "yes", "--cluster-config-file", config_file.string(),
+                                   "--cluster-port", std::to_string(bus_port)};
+      all.insert(all.end(), extra.begin(), extra.end());
+      return all;
+    }
+    uint16_t bus_port;
+    std::filesystem::path config_file;
+    RedisServer server;
+  };
+
+  OneNodeCluster() : server(SharedClusterNode::acquire(loop)) {}
+  explicit OneNodeCluster(std::vector<std::string> extra)
+      : own(std::make_unique<OwnNode>(std::move(extra))), server(own->server) {
     REQUIRE(server.command({"CLUSTER", "ADDSLOTSRANGE", "0", "16383"}).isStatus("OK"));
     REQUIRE(runUntil(
         loop, [&] { return server.command({"CLUSTER", "INFO"}).str.find("cluster_state:ok") != std::string::npos; },
         5s));
   }
-  ~OneNodeCluster() {
-    std::error_code ignored;
-    std::filesystem::remove(config_file, ignored);
-  }
-  std::vector<std::string> args(std::vector<std::string> extra) const {
-    std::vector<std::string> all{"--cluster-enabled", "yes", "--cluster-config-file", config_file.string(),
-                                 "--cluster-port", std::to_string(bus_port)};
-    all.insert(all.end(), extra.begin(), extra.end());
-    return all;
-  }
   std::vector<store::ClusterNode> seeds() const { return {{"127.0.0.1", server.port()}}; }
 
-  uint16_t bus_port;
-  std::filesystem::path config_file;
-  RedisServer server;
+  // Destroyed in reverse: the loop, then the node of the case's own.
+  std::unique_ptr<OwnNode> own;
   net::Loop loop;
+  RedisServer& server;
 };
 
 struct Heard {
