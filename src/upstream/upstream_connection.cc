@@ -17,6 +17,10 @@ UpstreamConnection::UpstreamConnection(Pool& pool, net::Loop& loop, ServerHealth
       timer_(loop),
       server_(server) {}
 
+UpstreamConnection::~UpstreamConnection() {
+  if (request_ != nullptr) request_->onConnectionGone();
+}
+
 void UpstreamConnection::awaitAddress(base::Duration timeout) {
   state_ = State::kConnecting;
   timer_.start(timeout, [this] { fail(UpstreamError::kConnectTimeout, false); });

@@ -30,6 +30,9 @@ class UpstreamConnection : public net::TcpStream::Handler, public http::Response
   enum class State { kConnecting, kIdle, kActive, kClosing };
 
   UpstreamConnection(Pool& pool, net::Loop& loop, ServerHealth& server);
+  // A request still attached (the pool goes before its requests at a
+  // worker's teardown) is told, so that it never reaches this connection.
+  ~UpstreamConnection() override;
 
   // Connecting: starts the connect timeout (a name may still be resolving),
   // then connectTo() once the address is known, or failToConnect().

@@ -102,6 +102,9 @@ class UpstreamRequest {
   void onComplete();
   void onFailed(UpstreamError error, bool closed_before_answer);
   void onWritten();
+  // Its connection was destroyed without an answer (the pool went first):
+  // nothing more will come, and nothing may reach it.
+  void onConnectionGone() { connection_ = nullptr; }
 
  private:
   void writeToConnection(std::string bytes);

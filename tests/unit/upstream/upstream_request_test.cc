@@ -154,4 +154,20 @@ TEST_CASE("an upstream request may be destroyed from inside its head and body ca
   }
 }
 
+TEST_CASE("a pool destroyed under a request mid-answer (a worker's teardown): the request is destroyed after it safely") {
+  net::Loop loop;
+  const uint16_t port = freeLoopbackPort();
+  ScriptedServer server(loop, port, std::string(kHeadAndPart));
+  auto pool = std::make_unique<Pool>(loop, oneServer(port));
+  RecordingHandler handler;
+  auto request = pool->start(get(), handler);
+  REQUIRE(runUntil(loop, [&] { return handler.calls.size() == 2; }));
+  pool.reset();  // its connections go with it, one of them mid-answer
+  settle(loop);
+  CHECK(handler.calls == std::vector<std::string>{"head", "body 10"});
+  request.reset();  // used to detach from the destroyed connection (ASan: use after free)
+  settle(loop);
+  CHECK(handler.calls.size() == 2);
+}
+
 }  // namespace larder::upstream
