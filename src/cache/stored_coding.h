@@ -63,11 +63,6 @@ enum class ServedForm {
 };
 ServedForm servedForm(const Entry& entry, const http::HeaderMap& request_headers);
 
-// Whether this request gets the stored bytes as they are.
-inline bool servesStoredForm(const Entry& entry, const http::HeaderMap& request_headers) {
-  return servedForm(entry, request_headers) == ServedForm::kAsStored;
-}
-
 // The conditional fields that revalidate `stale` with the upstream
 // (cache::setValidators), with the ETag as the upstream sent it: an
 // upstream that compares If-None-Match byte for byte still answers 304.

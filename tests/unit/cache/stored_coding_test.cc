@@ -68,12 +68,12 @@ TEST_CASE("a JSON answer is stored gzipped, with Vary, a weak ETag and its decod
   REQUIRE(decoded.has_value());
   CHECK(*decoded == entry);
 
-  CHECK(servesStoredForm(entry, accepting("gzip, deflate, br")));
-  CHECK_FALSE(servesStoredForm(entry, http::HeaderMap()));
-  CHECK_FALSE(servesStoredForm(entry, accepting("gzip;q=0, br")));
+  CHECK(servedForm(entry, accepting("gzip, deflate, br")) == ServedForm::kAsStored);
+  CHECK(servedForm(entry, http::HeaderMap()) != ServedForm::kAsStored);
+  CHECK(servedForm(entry, accepting("gzip;q=0, br")) != ServedForm::kAsStored);
   http::HeaderMap ranged = accepting("gzip");
   ranged.add("Range", "bytes=0-9");
-  CHECK_FALSE(servesStoredForm(entry, ranged));  // ranges apply to the identity form
+  CHECK(servedForm(entry, ranged) != ServedForm::kAsStored);  // ranges apply to the identity form
 
   Entry identity = entry;
   CHECK((toIdentityForm(identity, 1 << 20) == DecodeError::kNone));
@@ -122,8 +122,8 @@ TEST_CASE("zstd when configured; an existing Vary is merged") {
   CHECK(entry.headers.hasToken("Vary", "accept-encoding"));
   CHECK(*entry.headers.find("ETag") == "W/\"weak\"");  // already weak: unchanged
   CHECK_FALSE(entry.etag_weakened);
-  CHECK(servesStoredForm(entry, accepting("zstd")));
-  CHECK_FALSE(servesStoredForm(entry, accepting("gzip")));
+  CHECK(servedForm(entry, accepting("zstd")) == ServedForm::kAsStored);
+  CHECK(servedForm(entry, accepting("gzip")) != ServedForm::kAsStored);
 }
 
 TEST_CASE("what is not compressed: small, other types, no-transform, 206, off, already coded") {
@@ -155,7 +155,7 @@ TEST_CASE("what is not compressed: small, other types, no-transform, 206, off, a
     CHECK(result.store);
     CHECK_FALSE(result.compressed);
     CHECK(row.entry == before);
-    CHECK(servesStoredForm(row.entry, http::HeaderMap()));
+    CHECK(servedForm(row.entry, http::HeaderMap()) == ServedForm::kAsStored);
   }
   Entry at_min = jsonEntry(4096);
   at_min.body.resize(2048, ' ');
