@@ -94,7 +94,7 @@ END {
     printf "%-14s %-4s %5s %6d %6d %6d %6d %6d %6d %6d %6d %6d %6d %7d %5s ms %7d %8.1f %9s\n", p[2], p[3], p[4],
            sum("origin_reqs", g), sum("l_up", g), sum("l_miss", g), sum("l_bypass", g),
            sum("l_stale", g) + sum("l_reval", g), sum("l_coal", g), sum("l_to", g), sum("l_late", g), sum("l_rec", g),
-           sum("l_opened", g), sum("l_err", g) + sum("l_skip", g) + sum("l_drop", g), maxof("l_max_ms", g),
+           sum("l_opened", g), sum("l_err", g) + sum("l_skip", g) + sum("l_drop", g), sum("l_cmds", g) ? maxof("l_max_ms", g) : "-",
            sum("l_slow", g), reqs ? sum("l_rbytes", g) / reqs / 1024 : 0, maxof("l_inflight_mid", g)
   }
   if (header) {
