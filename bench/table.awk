@@ -81,7 +81,7 @@ END {
   header = 0
   for (o = 1; o <= ngroups; o++) {
     g = order[o]; split(g, p, SUBSEP)
-    if (p[1] != "hit" || !(g in has_l)) continue
+    if (p[1] != "hit" || !(g in has_l) || p[2] ~ /^larder-pass/) continue
     if (!header) {
       print "larder's counters during the hit runs (sums over the rounds; slowest: the Redis reply histogram's"
       print "bucket bound, max over rounds; in flight: Redis commands sent and unanswered, read mid-run, max)"
