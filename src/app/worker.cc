@@ -51,6 +51,8 @@ store::RedisOptions redisOptions(const config::Config& config, const SharedState
       static_cast<int>((redis.max_queued + redis.connections - 1) / redis.connections);
   options.breaker_failures = static_cast<int>(redis.breaker_failures);
   options.breaker_cooldown = redis.breaker_cooldown;
+  options.local_copies_size = redis.local_copies_size;
+  options.local_copies_min_size = redis.local_copies_min_size;
   return options;
 }
 

@@ -160,6 +160,13 @@ CounterFamily redis_dropped("larder_redis_commands_dropped_total",
                             "was full, or the command waited there longer than the timeout.",
                             labelSets("reason", {"queue_full", "queue_timeout"}));
 Counter redis_bytes_read("larder_redis_read_bytes_total", "Bytes read from Redis connections.");
+Counter redis_local_copy_hits("larder_redis_local_copy_hits_total",
+                              "Lookups Redis answered with 'your copy is current' instead of the "
+                              "entry's bytes (store.redis.local_copies).");
+Counter redis_local_copy_bytes_saved("larder_redis_local_copy_saved_bytes_total",
+                                     "Entry bytes those lookups did not read from Redis.");
+Gauge redis_local_copy_bytes("larder_redis_local_copy_bytes",
+                             "Bytes of entries copied for store.redis.local_copies, all workers.");
 Counter redis_reconnects("larder_redis_reconnects_total",
                           "Reconnects scheduled: a Redis connection was closed by the peer, "
                           "failed, could not connect, or owed replies and received nothing for "

@@ -105,6 +105,9 @@ extern Gauge redis_queued;                 // larder_redis_commands_queued
 extern Counter redis_late_replies;         // larder_redis_late_replies_total
 extern CounterFamily redis_dropped;        // larder_redis_commands_dropped_total{reason}
 extern Counter redis_bytes_read;           // larder_redis_read_bytes_total
+extern Counter redis_local_copy_hits;      // larder_redis_local_copy_hits_total
+extern Counter redis_local_copy_bytes_saved;  // larder_redis_local_copy_saved_bytes_total
+extern Gauge redis_local_copy_bytes;       // larder_redis_local_copy_bytes
 extern Counter redis_reconnects;           // larder_redis_reconnects_total
 // Issue 16: Redis restarts and failovers.
 extern Counter redis_generations;          // larder_redis_generations_started_total

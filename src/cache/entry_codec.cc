@@ -2,6 +2,7 @@
 
 #include <bit>
 #include <cstring>
+#include <random>
 
 namespace larder::cache {
 
@@ -117,7 +118,7 @@ bool operator==(const Entry& a, const Entry& b) {
       a.stored_at != b.stored_at || a.ttl != b.ttl ||
       a.initial_age_seconds != b.initial_age_seconds || a.identity != b.identity ||
       a.versions != b.versions || a.decoded_length != b.decoded_length || a.coded_here != b.coded_here ||
-      a.etag_weakened != b.etag_weakened ||
+      a.etag_weakened != b.etag_weakened || a.tag != b.tag ||
       a.headers.size() != b.headers.size()) {
     return false;
   }
@@ -212,8 +213,9 @@ bool readFields(Reader& in, Entry& entry, FlagsRule flags_rule) {
   return true;
 }
 
-// Body first: body, fields, body_length u32, version u8, magic.
+// Body first: body, fields, [tag u64,] body_length u32, version u8, magic.
 constexpr size_t kTrailerBytes = 4 + 1 + kMagic.size();
+static_assert(kEntryTagBytes == 8 + kTrailerBytes);
 
 // A body that could make a body-first encoding start like a head-first one
 // ("LRD" then a status whose low byte is 'R' would): such bodies are
@@ -229,9 +231,13 @@ bool isHeadFirst(std::string_view bytes) {
           bytes[kMagic.size()] == static_cast<char>(kCodedEntryFormatVersion));
 }
 
-bool isBodyFirst(std::string_view bytes) {
-  return bytes.size() >= kTrailerBytes && bytes.ends_with(kMagic) &&
-         bytes[bytes.size() - kMagic.size() - 1] == static_cast<char>(kBodyFirstFormatVersion);
+// The body-first format version `bytes` end in (3 or 4); 0 if neither.
+uint8_t bodyFirstVersion(std::string_view bytes) {
+  if (bytes.size() < kTrailerBytes || !bytes.ends_with(kMagic)) return 0;
+  const auto version = static_cast<uint8_t>(bytes[bytes.size() - kMagic.size() - 1]);
+  if (version == kBodyFirstFormatVersion) return version;
+  if (version == kTaggedFormatVersion && bytes.size() >= kEntryTagBytes) return version;
+  return 0;
 }
 
 struct BodySpan {
@@ -249,13 +255,16 @@ std::optional<BodySpan> decodeFields(std::string_view bytes, Entry& entry) {
     if (!in.str(body) || in.remaining() != 0) return std::nullopt;
     return BodySpan{kMagic.size() + 1 + in.position() - body.size(), body.size()};
   }
-  if (!isBodyFirst(bytes)) return std::nullopt;
-  Reader trailer(bytes.substr(bytes.size() - kTrailerBytes, 4));
+  const uint8_t version = bodyFirstVersion(bytes);
+  if (version == 0) return std::nullopt;
+  const size_t trailer_bytes = version == kTaggedFormatVersion ? kEntryTagBytes : kTrailerBytes;
+  Reader trailer(bytes.substr(bytes.size() - trailer_bytes, trailer_bytes - kTrailerBytes + 4));
   uint64_t body_length = 0;
-  if (!trailer.littleEndian(4, body_length) || body_length > bytes.size() - kTrailerBytes) return std::nullopt;
+  if (version == kTaggedFormatVersion && (!trailer.fixed(entry.tag) || entry.tag == 0)) return std::nullopt;
+  if (!trailer.littleEndian(4, body_length) || body_length > bytes.size() - trailer_bytes) return std::nullopt;
   // encodeEntry writes such a body head first (see the header).
   if (mayPassForMagic(bytes.substr(0, body_length))) return std::nullopt;
-  Reader in(bytes.substr(body_length, bytes.size() - kTrailerBytes - body_length));
+  Reader in(bytes.substr(body_length, bytes.size() - trailer_bytes - body_length));
   if (!readFields(in, entry, FlagsRule::kAny) || in.remaining() != 0) return std::nullopt;
   return BodySpan{0, body_length};
 }
@@ -265,7 +274,7 @@ std::optional<BodySpan> decodeFields(std::string_view bytes, Entry& entry) {
 std::string encodeEntry(const Entry& entry, EntryLayout layout) {
   const bool body_first = layout == EntryLayout::kBodyFirst && !mayPassForMagic(entry.body);
   const bool flags = body_first || entry.decoded_length || entry.coded_here || entry.etag_weakened;
-  size_t size = kMagic.size() + 1 + 2 + 3 * 8 + 9 + 5 * 4 + entry.reason.size() + entry.identity.size() +
+  size_t size = kMagic.size() + 1 + 2 + 4 * 8 + 9 + 5 * 4 + entry.reason.size() + entry.identity.size() +
                 entry.body.size();
   for (const http::Header& h : entry.headers) size += 8 + h.name.size() + h.value.size();
   for (const auto& [key, token] : entry.versions) size += 8 + key.size() + token.size();
@@ -274,8 +283,9 @@ std::string encodeEntry(const Entry& entry, EntryLayout layout) {
   if (body_first) {
     out.append(entry.body);
     putFields(out, entry, true);
+    if (entry.tag != 0) putLittleEndian(out, entry.tag, 8);
     putLittleEndian(out, static_cast<uint32_t>(entry.body.size()), 4);
-    putU8(out, kBodyFirstFormatVersion);
+    putU8(out, entry.tag != 0 ? kTaggedFormatVersion : kBodyFirstFormatVersion);
     out.append(kMagic);
     return out;
   }
@@ -288,8 +298,26 @@ std::string encodeEntry(const Entry& entry, EntryLayout layout) {
 
 std::optional<EntryLayout> layoutOf(std::string_view bytes) {
   if (isHeadFirst(bytes)) return EntryLayout::kHeadFirst;
-  if (isBodyFirst(bytes)) return EntryLayout::kBodyFirst;
+  if (bodyFirstVersion(bytes) != 0) return EntryLayout::kBodyFirst;
   return std::nullopt;
+}
+
+std::string_view entryTagOf(std::string_view bytes) {
+  if (bodyFirstVersion(bytes) != kTaggedFormatVersion) return {};
+  return bytes.substr(bytes.size() - kEntryTagBytes);
+}
+
+uint64_t newEntryTag() {
+  // Per thread: workers store concurrently. Seeded once from the system's
+  // entropy, so that two processes (two instances sharing a Redis) do not
+  // draw the same sequence.
+  thread_local std::mt19937_64 generator([] {
+    std::random_device device;
+    return (static_cast<uint64_t>(device()) << 32) ^ device();
+  }());
+  uint64_t tag = 0;
+  while (tag == 0) tag = generator();
+  return tag;
 }
 
 std::optional<Entry> decodeEntry(std::string_view bytes) {
@@ -312,6 +340,22 @@ std::optional<Entry> decodeOwnedEntry(std::string&& bytes) {
     bytes.erase(0, body->offset);
   }
   entry.body = std::move(bytes);
+  return entry;
+}
+
+std::optional<Entry> decodeEntryBytes(EntryBytes&& bytes) {
+  if (bytes.sharedBytes()) return decodeSharedEntry(bytes.sharedBytes());
+  std::optional<std::string> owned = std::move(bytes).takeOwned();
+  if (!owned) return std::nullopt;
+  return decodeOwnedEntry(std::move(*owned));
+}
+
+std::optional<Entry> decodeSharedEntry(std::shared_ptr<const std::string> bytes) {
+  Entry entry;
+  const std::optional<BodySpan> body = decodeFields(*bytes, entry);
+  if (!body) return std::nullopt;
+  const std::string_view view = std::string_view(*bytes).substr(body->offset, body->length);
+  entry.body = EntryBody::shared(std::move(bytes), view);
   return entry;
 }
 

@@ -27,7 +27,7 @@
 //   decoded_length    u64, if flagged
 // Nothing may follow the body.
 //
-// Body first (format version 3, written by default): the body's bytes come
+// Body first (format versions 3 and 4, written by default): the body's bytes come
 // first, so that decoding an owned buffer (decodeEntry(std::string&&))
 // keeps them where they are and only truncates the buffer: a hit copies a
 // body once, from the Redis reply into that buffer (issue 13).
@@ -35,17 +35,23 @@
 //   status, stored_at, ttl, initial_age   as above
 //   flags             u8 as above (0 allowed), decoded_length u64 if flagged
 //   reason, identity, headers, versions   as above
+//   tag               u64, format version 4 only (an entry with a tag)
 //   body_length       u32
-//   version           u8 = 3
+//   version           u8 = 3, or 4 with a tag
 //   "LRDR"            4 bytes, magic, at the very end
+// The tag is random, fresh each time an entry is stored: the last
+// kEntryTagBytes of a format 4 encoding name those bytes, so a store that
+// kept a copy of them can ask whether the copy is still what it holds by
+// comparing that tail alone (store/redis/local_copies.h).
 // Which layout: bytes starting with "LRDR" and version 1 or 2 are head
-// first, and nothing else is; otherwise bytes ending in version 3 and
+// first, and nothing else is; otherwise bytes ending in version 3 or 4 and
 // "LRDR" are body first. encodeEntry writes a body that starts with a
 // prefix of "LRDR" ("L", "LR", ...) head first, so that no encoding can be
 // read in the other layout (a body's bytes, which the upstream chooses,
 // never pass for fields). An empty
 // body's layout starts with the status, whose second byte is at most 3.
-// larder before version 3 reads a body-first entry as a miss.
+// larder before version 3 reads a body-first entry as a miss, and larder
+// before version 4 a tagged one.
 //
 // Decoding bytes from a shared store is untrusted input: every length is
 // checked before it is used.
@@ -61,6 +67,8 @@
 #include <vector>
 
 #include "base/time.h"
+#include "cache/entry_body.h"
+#include "cache/entry_bytes.h"
 #include "http/header_map.h"
 
 namespace larder::cache {
@@ -68,6 +76,9 @@ namespace larder::cache {
 inline constexpr uint8_t kEntryFormatVersion = 1;
 inline constexpr uint8_t kCodedEntryFormatVersion = 2;
 inline constexpr uint8_t kBodyFirstFormatVersion = 3;
+inline constexpr uint8_t kTaggedFormatVersion = 4;
+// A tagged encoding's tail that names it: tag, body_length, version, magic.
+inline constexpr size_t kEntryTagBytes = 8 + 4 + 1 + 4;
 inline constexpr uint32_t kMaxHeaders = 10000;
 inline constexpr uint32_t kMaxVersions = 10000;
 // The longest TTL an entry can carry (and the largest initial age); policy
@@ -78,7 +89,7 @@ struct Entry {
   int status = 200;
   std::string reason;
   http::HeaderMap headers;
-  std::string body;
+  EntryBody body;
   base::WallTime stored_at;          // kept to the millisecond
   std::chrono::milliseconds ttl{0};
   int64_t initial_age_seconds = 0;
@@ -92,7 +103,13 @@ struct Entry {
   bool coded_here = false;
   // larder made the upstream's strong ETag weak (cache/stored_coding.h).
   bool etag_weakened = false;
+  // Nonzero: written (body first) as format 4, whose tail names the
+  // encoding. newEntryTag() for each entry stored; 0 for none.
+  uint64_t tag = 0;
 };
+
+// A random nonzero tag, fresh on every call.
+uint64_t newEntryTag();
 
 // Field by field; headers compare in order, names exactly.
 bool operator==(const Entry& a, const Entry& b);
@@ -113,8 +130,13 @@ std::string encodeEntry(const Entry& entry, EntryLayout layout = EntryLayout::kB
 // The layout `bytes` would be decoded in; nullopt if neither (see the top).
 std::optional<EntryLayout> layoutOf(std::string_view bytes);
 
+// The tail that names a tagged encoding (its last kEntryTagBytes); empty for
+// anything else. Reads only the tail: a well-formed tail on malformed bytes
+// still names them, and decoding still refuses them.
+std::string_view entryTagOf(std::string_view bytes);
+
 // nullopt for anything that is not a complete, well-formed entry of format
-// version 1, 2 or 3: wrong magic or version, a length past the end, a count
+// version 1, 2, 3 or 4: wrong magic or version, a length past the end, a count
 // over its cap, a value out of range, trailing bytes. Never reads out of
 // bounds. Copies the body out of `bytes`.
 std::optional<Entry> decodeEntry(std::string_view bytes);
@@ -126,6 +148,13 @@ std::optional<Entry> decodeEntry(std::string_view bytes);
 // decodeEntry(std::move(*result.entry)). On nullopt, `bytes` is consumed
 // all the same.
 std::optional<Entry> decodeOwnedEntry(std::string&& bytes);
+
+// The same, sharing the bytes: the body is a view of them (EntryBody), never
+// copied; *bytes must not change (a store's kept copy).
+std::optional<Entry> decodeSharedEntry(std::shared_ptr<const std::string> bytes);
+
+// A lookup's bytes, owned or shared, without copying the body either way.
+std::optional<Entry> decodeEntryBytes(EntryBytes&& bytes);
 
 // decodeEntry(std::move(a_string)) is decodeOwnedEntry. A template that
 // takes only a std::string rvalue, so that a literal or a const string

@@ -174,7 +174,7 @@ void LookupSession::onLookup(LookupResult&& result) {
   seen_versions_ = std::move(result.versions);
   seen_versions_.resize(version_keys_.size());
   std::optional<Entry> entry;
-  if (result.entry) entry = decodeEntry(std::move(*result.entry));
+  if (result.entry) entry = decodeEntryBytes(std::move(result.entry));
   // DESIGN invariant 7: the full identity decides, never the digest alone.
   // Invariant 3: every namespace must still hold the token it was fetched
   // under; an entry from before a write is never served, not even stale.

@@ -29,6 +29,7 @@
 #include <string>
 #include <vector>
 
+#include "cache/entry_bytes.h"
 #include "net/pending.h"
 
 namespace larder::cache {
@@ -48,8 +49,9 @@ struct LookupResult {
   StoreStatus status = StoreStatus::kOk;
   // One per requested version key, in order; nullopt when absent.
   std::vector<std::optional<std::string>> versions;
-  // The entry bytes; nullopt when absent.
-  std::optional<std::string> entry;
+  // The entry bytes; none when absent. Possibly shared with the store
+  // (EntryBytes): decode them with decodeEntry(std::move(result.entry)).
+  EntryBytes entry;
 };
 
 struct VersionExpectation {

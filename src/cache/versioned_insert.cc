@@ -29,6 +29,7 @@ InsertRequest buildVersionedInsert(std::string entry_key, Entry& entry,
     entry.versions.emplace_back(version_keys[i], token);
     insert.versions.push_back({version_keys[i], std::move(token), absent});
   }
+  entry.tag = newEntryTag();  // these bytes are new: a store's kept copy of others is not them
   insert.value = encodeEntry(entry);
   return insert;
 }
@@ -54,6 +55,7 @@ std::optional<InsertRequest> adoptCreatedVersions(const InsertRequest& refused,
   std::optional<Entry> entry = decodeEntry(refused.value);
   if (!entry || entry->versions.size() != retry.versions.size()) return std::nullopt;
   for (size_t i = 0; i < retry.versions.size(); ++i) entry->versions[i].second = retry.versions[i].token;
+  entry->tag = newEntryTag();
   retry.value = encodeEntry(*entry);
   return retry;
 }

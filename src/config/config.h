@@ -134,6 +134,10 @@ struct RedisConfig {
   unsigned max_in_flight = 32;         // per connection: commands sent, not answered yet
   uint64_t max_in_flight_bytes = 256 * 1024;  // per connection: expected reply bytes in flight
   unsigned max_queued = 1024;          // per worker: commands waiting inside larder
+  // Copies of large entries kept per worker, asked after by tag instead of
+  // read again (store/redis/local_copies.h); size 0: off.
+  uint64_t local_copies_size = 32ull * 1024 * 1024;
+  uint64_t local_copies_min_size = 16 * 1024;
   unsigned breaker_failures = 5;       // consecutive failures that open the breaker
   Duration breaker_cooldown = 1s;      // open breaker: time before a probe
   // write_consistency (issue 16): how long a write's answer waits for its

@@ -432,6 +432,21 @@ class Loader {
     }
     if (auto v = m.take("max_queued"))
       ok &= r_.readUnsigned(*v, m.pathOf("max_queued"), 0, 1000000, redis.max_queued);
+    if (auto v = m.take("local_copies")) {
+      MapReader copies(r_, *v, m.pathOf("local_copies"));
+      ok &= copies.isMap() || v->IsNull();
+      if (auto size = copies.take("size"))
+        ok &= r_.readSize(*size, copies.pathOf("size"), redis.local_copies_size);
+      if (auto min_size = copies.take("min_size")) {
+        if (!r_.readSize(*min_size, copies.pathOf("min_size"), redis.local_copies_min_size)) {
+          ok = false;
+        } else if (redis.local_copies_min_size < 1024) {
+          // Below a few KiB the lookup script costs Redis more than the bytes saved.
+          r_.error(*min_size, copies.pathOf("min_size"), "must be at least 1KiB");
+          ok = false;
+        }
+      }
+    }
     if (auto v = m.take("breaker")) {
       MapReader breaker(r_, *v, m.pathOf("breaker"));
       ok &= breaker.isMap() || v->IsNull();

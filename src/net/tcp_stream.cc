@@ -6,6 +6,8 @@ namespace larder::net {
 struct TcpStream::WriteRequest {
   uv_write_t req;
   std::vector<std::string> pieces;
+  std::shared_ptr<const void> owner;  // keeps `shared` alive
+  std::string_view shared;            // sent after the pieces
   size_t bytes = 0;
 };
 
@@ -91,14 +93,28 @@ bool TcpStream::write(std::vector<std::string> pieces) {
   return submit(std::move(request));
 }
 
+bool TcpStream::write(std::string head, std::shared_ptr<const void> owner, std::string_view shared) {
+  auto request = std::make_unique<WriteRequest>();
+  request->pieces.push_back(std::move(head));
+  request->owner = std::move(owner);
+  request->shared = shared;
+  return submit(std::move(request));
+}
+
 bool TcpStream::submit(std::unique_ptr<WriteRequest> request) {
   if (closing_) return false;
   std::vector<uv_buf_t> bufs;
-  bufs.reserve(request->pieces.size());
+  bufs.reserve(request->pieces.size() + 1);
   for (auto& piece : request->pieces) {
     if (piece.empty()) continue;
     bufs.push_back(uv_buf_init(piece.data(), static_cast<unsigned>(piece.size())));
     request->bytes += piece.size();
+  }
+  if (!request->shared.empty()) {
+    // libuv's buffers are not const, but it only reads what it sends.
+    bufs.push_back(uv_buf_init(const_cast<char*>(request->shared.data()),
+                               static_cast<unsigned>(request->shared.size())));
+    request->bytes += request->shared.size();
   }
   if (bufs.empty()) return true;
   auto* stream = reinterpret_cast<uv_stream_t*>(raw_);

@@ -60,6 +60,10 @@ class TcpStream {
   bool write(std::string data);
   // One vectored write of several buffers.
   bool write(std::vector<std::string> pieces);
+  // One vectored write of `head` then `shared`, bytes that `owner` keeps
+  // alive (and nobody changes) until libuv is done with them: sent from
+  // where they are, never copied.
+  bool write(std::string head, std::shared_ptr<const void> owner, std::string_view shared);
   size_t writeQueueBytes() const { return queued_bytes_; }
   void writeDirectly(bool enabled) { write_directly_ = enabled; }
 

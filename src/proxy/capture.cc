@@ -136,7 +136,7 @@ bool Capture::begin(std::string_view upstream_method, const http::HeaderMap& req
   entry_.initial_age_seconds = decision.initial_age_seconds;
   keep_ = decision.keep;
   entry_.identity = slot_.identity;
-  if (length) entry_.body.reserve(*length);
+  if (length) entry_.body.own().reserve(*length);
   if (slot_.fill && !renewing_) {
     cache::Fill::Head published{entry_.status, entry_.reason, entry_.headers, length, surrogate_keys_,
                                 slot_.lookup_epoch};
@@ -186,14 +186,14 @@ bool Capture::append(std::string_view data) {
               slot_.fill->waiterCount());
     active_ = false;
     unstored_ = true;
-    std::string().swap(entry_.body);
+    entry_.body.clear();
     releaseLock();
     coalescer_.forget(slot_.fill_key, slot_.fill);
     slot_.fill->keepWindow(sharedWindow());
     slot_.fill->publishBody(data);
     return false;
   }
-  entry_.body.append(data);
+  entry_.body.own().append(data);
   if (slot_.fill) slot_.fill->publishBody(data);
   return true;
 }
@@ -208,7 +208,7 @@ void Capture::commit() {
   if (!active_) return;
   active_ = false;
   store(entry_);
-  std::string().swap(entry_.body);
+  entry_.body.clear();
 }
 
 cache::Entry Capture::renew(cache::Entry stale, const http::HeaderMap& not_modified_headers,
@@ -260,7 +260,7 @@ cache::Entry Capture::renew(cache::Entry stale, const http::HeaderMap& not_modif
       slot_.fill->publishBody(renewed->body);
     }
     store(entry_);
-    std::string().swap(entry_.body);
+    entry_.body.clear();
     return *renewed;
   }
   // Not storable any more (e.g. now no-store): still the answer for the
@@ -415,7 +415,7 @@ void Capture::releaseLock() {
 void Capture::abandon(int failed_status) {
   active_ = false;
   unstored_ = false;
-  std::string().swap(entry_.body);
+  entry_.body.clear();
   releaseLock();
   if (slot_.fill) {
     if (failed_status != 0) slot_.fill->abandonFailed(failed_status);

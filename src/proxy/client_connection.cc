@@ -101,6 +101,11 @@ void ClientConnection::write(std::string first, std::string second, std::string 
   write(std::move(pieces));
 }
 
+void ClientConnection::write(std::string head, std::shared_ptr<const void> owner, std::string_view shared) {
+  if (closing_) return;
+  if (!stream_.write(std::move(head), std::move(owner), shared)) close(CloseReason::kClientError);
+}
+
 void ClientConnection::updateReading() {
   bool want = !closing_ && !close_after_flush_ && !peer_eof_ && !body_paused_ &&
               input_.size() < kMaxBufferedInput;

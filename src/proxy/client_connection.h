@@ -55,6 +55,8 @@ class ClientConnection : public net::TcpStream::Handler, public http::RequestPar
   // initializer_list would copy them: the body is the large part).
   void write(std::string first, std::string second);
   void write(std::string first, std::string second, std::string third);
+  // `head`, then `shared` sent from where it is (kept alive by `owner`).
+  void write(std::string head, std::shared_ptr<const void> owner, std::string_view shared);
   size_t writeQueueBytes() const { return stream_.writeQueueBytes(); }
   const std::string& peerIp() const { return peer_ip_; }
   bool isShuttingDown() const { return shutting_down_; }

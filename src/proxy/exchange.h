@@ -249,8 +249,8 @@ class Exchange : public upstream::ResponseHandler {
   // A large coded entry sent decoded (cache::ServedForm::kDecodeWhileSending): the
   // stored bytes, decoded a chunk at a time as the client drains.
   struct EntryDecoding {
-    EntryDecoding(cache::Coding coding, uint64_t length, std::string stored);
-    std::string coded;  // what `stream` reads: declared first, outlives it
+    EntryDecoding(cache::Coding coding, uint64_t length, cache::EntryBody stored);
+    cache::EntryBody coded;  // what `stream` reads: declared first, outlives it
     cache::DecodingStream stream;
     uint64_t length;    // the decoded length, sent as Content-Length
     std::string held;   // the newest chunk, sent once the next is known

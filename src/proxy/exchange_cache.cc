@@ -185,10 +185,12 @@ void Exchange::serveEntry(cache::Entry&& entry, CacheVerdict verdict) {
   }
   report_.status = not_modified ? 304 : entry.status;
   headers.set("Age", std::to_string(cache::currentAge(entry.stored_at, entry.initial_age_seconds, now)));
-  std::string body = std::move(entry.body);
+  // Shared with the store's kept copy, it is sent from there (EntryBody).
+  cache::EntryBody body = std::move(entry.body);
   // RFC 9110 §14: the parts of the complete stored answer that are asked for.
   if (!not_modified && request_.headers.has("Range"))
-    report_.status = http::applyRange(request_.headers, report_.status, headers, body, cache::newVersionToken());
+    report_.status =
+        http::applyRange(request_.headers, report_.status, headers, body.own(), cache::newVersionToken());
   if (report_.status == 204) {
     headers.remove("Content-Length");  // RFC 9110 §8.6, as in sendResponseHead
   } else if (!not_modified) {
@@ -216,12 +218,16 @@ void Exchange::serveEntry(cache::Entry&& entry, CacheVerdict verdict) {
     return;
   } else {
     report_.body_bytes = body.size();
-    client_.write(std::move(head), std::move(body));
+    if (body.isShared()) {
+      client_.write(std::move(head), body.owner(), body.view());
+    } else {
+      client_.write(std::move(head), std::move(body).take());
+    }
   }
   finish();
 }
 
-Exchange::EntryDecoding::EntryDecoding(cache::Coding coding, uint64_t decoded_length, std::string stored)
+Exchange::EntryDecoding::EntryDecoding(cache::Coding coding, uint64_t decoded_length, cache::EntryBody stored)
     : coded(std::move(stored)), stream(coding, decoded_length, 64 * 1024), length(decoded_length) {
   stream.feed(coded, /*last=*/true);
 }

@@ -150,7 +150,7 @@ void FillFetch::onLookedUpAgain(cache::LookupResult&& result) {
   std::optional<cache::Entry> entry;
   if (result.status == cache::StoreStatus::kOk) {
     result.versions.resize(capture_->slot().version_keys.size());
-    entry = validEntry(result.entry, result.versions);
+    entry = validEntry(std::move(result.entry), result.versions);
   }
   const base::WallTime now = base::WallClock::now();
   // A fresh entry, and not the one the first reader found already (a
@@ -175,11 +175,11 @@ void FillFetch::onLookedUpAgain(cache::LookupResult&& result) {
 // key, as looked up). DESIGN invariant 7: the full identity decides; 3: every
 // namespace must still hold the token it was fetched under. One naming
 // surrogate keys this lookup did not read is not vouched for: fetched.
-std::optional<cache::Entry> FillFetch::validEntry(const std::optional<std::string>& bytes,
+std::optional<cache::Entry> FillFetch::validEntry(cache::EntryBytes&& bytes,
                                                   const std::vector<std::optional<std::string>>& versions) const {
   if (!bytes) return std::nullopt;
   const CacheSlot& slot = capture_->slot();
-  std::optional<cache::Entry> entry = cache::decodeEntry(*bytes);
+  std::optional<cache::Entry> entry = cache::decodeEntryBytes(std::move(bytes));
   std::vector<std::string> unread;
   if (!entry || entry->identity != slot.identity ||
       !cache::recordedVersionsHold(*entry, slot.version_keys, versions, slot.base_versions, unread) ||

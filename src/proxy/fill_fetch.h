@@ -116,7 +116,7 @@ class FillFetch final : public upstream::ResponseHandler {
   void onLockStep(LockWait::Step step);
   void lookUpAgain();
   void onLookedUpAgain(cache::LookupResult&& result);
-  std::optional<cache::Entry> validEntry(const std::optional<std::string>& bytes,
+  std::optional<cache::Entry> validEntry(cache::EntryBytes&& bytes,
                                          const std::vector<std::optional<std::string>>& versions) const;
   void fetchAfterLock();
   void fetch();

@@ -419,7 +419,7 @@ TEST_CASE("a large stored entry that stops decoding is cut short, never sent who
     f.forgeEntry([&](cache::Entry& entry) {
       REQUIRE(entry.decoded_length == json.size());
       if (forgery == 0) {
-        entry.body.resize(entry.body.size() / 2);
+        entry.body.own().resize(entry.body.size() / 2);
       } else {
         entry.body = gzip(json + std::string(4 * 1024 * 1024, 'x'), 9);
       }

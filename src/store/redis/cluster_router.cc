@@ -47,7 +47,7 @@ ClusterRouter::Node& ClusterRouter::nodeFor(const ClusterNode& address) {
     options.cluster_node = true;
     const int count = std::max(1, options.connections);
     for (int i = 0; i < count; ++i)
-      it->second->connections.push_back(std::make_unique<RedisConnection>(loop_, options, script_, i));
+      it->second->connections.push_back(std::make_unique<RedisConnection>(loop_, options, std::vector<std::string>{script_}, i));
   }
   return *it->second;
 }

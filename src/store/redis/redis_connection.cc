@@ -66,10 +66,11 @@ struct RedisConnection::Command {
   bool timed_out = false;  // failed with a silent connection: counted as a timeout
 };
 
-RedisConnection::RedisConnection(net::Loop& loop, const RedisOptions& options, std::string script,
+RedisConnection::RedisConnection(net::Loop& loop, const RedisOptions& options, std::vector<std::string> scripts,
                                  int index)
     : options_(options),
-      script_(std::move(script)),
+      scripts_(std::move(scripts)),
+      script_shas_(scripts_.size()),
       deadline_timer_(loop),
       link_(loop, options_, *this,
             RedisLink::Settings{.label = "redis",
@@ -218,13 +219,15 @@ bool RedisConnection::sendHandshake() {
   // ready.
   bool sent = true;
   const bool with_generation = !options_.generation_key.empty();
-  sent = sent &&
-         queue(
-             {"SCRIPT", "LOAD", script_},
-             [this, with_generation](const redisReply* r, Failure) {
-               onReplyHandshake(r, "SCRIPT LOAD", !with_generation);
-             },
-             false);
+  for (size_t i = 0; i < scripts_.size(); ++i) {
+    const bool last = !with_generation && i + 1 == scripts_.size();
+    sent = sent && queue(
+                       {"SCRIPT", "LOAD", scripts_[i]},
+                       [this, last, i](const redisReply* r, Failure) {
+                         onReplyHandshake(r, "SCRIPT LOAD", last, &script_shas_[i]);
+                       },
+                       false);
+  }
   // Last: the connection is ready only once it knows its server's
   // generation, so no command of a restarted server's larder can read a
   // version of the run before (store/redis/generation.h).
@@ -280,7 +283,8 @@ void RedisConnection::refreshGeneration() {
   if (!sent) refreshing_generation_ = false;
 }
 
-void RedisConnection::onReplyHandshake(const redisReply* reply, std::string_view what, bool last) {
+void RedisConnection::onReplyHandshake(const redisReply* reply, std::string_view what, bool last,
+                                       std::string* sha) {
   // NULL: the context is being freed, and whoever freed it (the link)
   // already scheduled the reconnect.
   if (reply == nullptr || link_.state() != RedisLink::State::kConnecting) return;
@@ -288,12 +292,12 @@ void RedisConnection::onReplyHandshake(const redisReply* reply, std::string_view
     link_.fail(fmt::format("{} failed: {}", what, std::string_view(reply->str, reply->len)));
     return;
   }
-  if (what == "SCRIPT LOAD") {
+  if (sha != nullptr) {
     if (reply->type != REDIS_REPLY_STRING) {
-      link_.fail("SCRIPT LOAD did not return a SHA");
+      link_.fail(fmt::format("{} did not return a SHA", what));
       return;
     }
-    script_sha_.assign(reply->str, reply->len);
+    sha->assign(reply->str, reply->len);
   }
   if (last) becomeReady();
 }

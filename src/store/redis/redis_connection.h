@@ -70,15 +70,16 @@ class RedisConnection final : private RedisIoObserver, private RedisLink::Owner 
   // says why); otherwise valid only during the call.
   using ReplyCallback = std::function<void(const redisReply* reply, Failure failure)>;
 
-  // Starts connecting at once. `script` is loaded with SCRIPT LOAD during
-  // the handshake; scriptSha() names it once ready. `index` labels logs.
-  RedisConnection(net::Loop& loop, const RedisOptions& options, std::string script, int index);
+  // Starts connecting at once. `scripts` are loaded with SCRIPT LOAD during
+  // the handshake; scriptSha(i) names the i-th once ready. `index` labels logs.
+  RedisConnection(net::Loop& loop, const RedisOptions& options, std::vector<std::string> scripts,
+                  int index);
   ~RedisConnection();
   RedisConnection(const RedisConnection&) = delete;
   RedisConnection& operator=(const RedisConnection&) = delete;
 
   bool isReady() const { return link_.isReady(); }
-  const std::string& scriptSha() const { return script_sha_; }
+  const std::string& scriptSha(size_t i = 0) const { return script_shas_[i]; }
   // The generation of the server this connection talks to, as its handshake
   // (or the last refreshGeneration()) found it (store/redis/generation.h);
   // empty without a generation key.
@@ -121,7 +122,9 @@ class RedisConnection final : private RedisIoObserver, private RedisLink::Owner 
   void pump();
   bool dispatch(std::unique_ptr<Command> command, std::string_view formatted);
   void armTimer();
-  void onReplyHandshake(const redisReply* reply, std::string_view what, bool last);
+  // `sha`: where a SCRIPT LOAD's reply goes.
+  void onReplyHandshake(const redisReply* reply, std::string_view what, bool last,
+                        std::string* sha = nullptr);
   // The generation script's reply; false when it is malformed.
   bool takeGeneration(const redisReply* reply);
   void becomeReady();
@@ -137,8 +140,8 @@ class RedisConnection final : private RedisIoObserver, private RedisLink::Owner 
   static void onReply(redisAsyncContext* context, void* reply, void* privdata);
 
   const RedisOptions options_;
-  const std::string script_;
-  std::string script_sha_;
+  const std::vector<std::string> scripts_;
+  std::vector<std::string> script_shas_;  // one per script
   std::shared_ptr<const std::string> generation_ = std::make_shared<const std::string>();
   bool refreshing_generation_ = false;
   std::deque<std::unique_ptr<Command>> queued_;

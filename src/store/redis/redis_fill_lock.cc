@@ -34,7 +34,7 @@ const std::string& RedisFillLock::releaseScript() {
 
 RedisFillLock::RedisFillLock(net::Loop& loop, const RedisOptions& options, int index)
     : deferred_(loop),
-      connection_(loop, withoutGeneration(options), releaseScript(), index),
+      connection_(loop, withoutGeneration(options), {releaseScript()}, index),
       subscriber_(loop, options, index) {}
 
 RedisFillLock::~RedisFillLock() = default;

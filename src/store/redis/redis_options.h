@@ -45,6 +45,10 @@ struct RedisOptions {
   // estimate down slowly); a single command always fits.
   uint64_t max_in_flight_bytes = 256 * 1024;
   int max_queued = 256;    // per connection: commands waiting inside larder
+  // Per store: copies of entries of at least local_copies_min_size bytes,
+  // asked after by tag (store/redis/local_copies.h); 0 bytes: off.
+  uint64_t local_copies_size = 0;
+  uint64_t local_copies_min_size = 16 * 1024;
   // Where invalidations are announced to other instances' tiers; empty: not.
   std::string invalidation_channel;
   // The generation key (store/redis/generation.h): names the Redis server

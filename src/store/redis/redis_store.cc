@@ -4,6 +4,7 @@
 
 #include "base/log.h"
 #include "base/metric_catalog.h"
+#include "cache/entry_codec.h"
 #include "cache/soft_purge.h"
 #include "store/redis/generation.h"
 #include "store/redis/invalidation_channel.h"
@@ -111,13 +112,44 @@ return text
   return script;
 }
 
+// A lookup of an entry this worker keeps a copy of (store/redis/
+// local_copies.h): the MGET's reply, except that the entry is the integer 1
+// when the entry key's bytes end in the copy's tag (one GETRANGE of a few
+// bytes instead of the value). KEYS: the generation key, versions..., the
+// entry key; ARGV[1]: the tag. One script: the versions and the tag are read
+// in the same atomic step, as MGET reads them.
+constexpr std::string_view kCopyLookupScript = R"lua(
+local function get(key)
+  local value = redis.pcall('GET', key)
+  if type(value) == 'table' then return false end  -- another type: nil, as MGET reads it
+  return value
+end
+local reply = {}
+local n = #KEYS
+for i = 1, n - 1 do reply[i] = get(KEYS[i]) end
+local tag = ARGV[1]
+if #tag > 0 and redis.pcall('GETRANGE', KEYS[n], -#tag, -1) == tag then
+  reply[n] = 1
+else
+  reply[n] = get(KEYS[n])
+end
+return reply
+)lua";
+
 std::string_view textOf(const redisReply* reply) { return {reply->str, reply->len}; }
 
-// The MGET reads the generation key first, then the versions and the entry.
-// `mismatch` is set when the generation is not `generation` (the caller
-// bypasses and the connection learns the new one).
+bool isNoScript(const redisReply* reply) {
+  return reply != nullptr && reply->type == REDIS_REPLY_ERROR && textOf(reply).starts_with("NOSCRIPT");
+}
+
+// The MGET (or the copy lookup script) reads the generation key first, then
+// the versions and the entry. `mismatch` is set when the generation is not
+// `generation` (the caller bypasses and the connection learns the new one).
+// With `copy`, the entry may instead be the integer 1: the key holds those
+// very bytes, and the result's entry shares them.
 cache::LookupResult parseLookup(const redisReply* reply, size_t version_count, bool with_entry,
-                                const std::string& generation, bool& mismatch) {
+                                const std::string& generation, bool& mismatch,
+                                const LocalCopies::Bytes* copy = nullptr, bool* used_copy = nullptr) {
   cache::LookupResult result;
   result.status = cache::StoreStatus::kUnavailable;
   if (reply == nullptr) return result;  // the connection logged why
@@ -142,7 +174,11 @@ cache::LookupResult parseLookup(const redisReply* reply, size_t version_count, b
   for (size_t i = 1; i < reply->elements; ++i) {
     const redisReply* element = reply->element[i];
     std::optional<std::string> value;
-    if (element->type == REDIS_REPLY_STRING) {
+    if (copy != nullptr && i == last && element->type == REDIS_REPLY_INTEGER && element->integer == 1) {
+      result.entry = cache::EntryBytes::shared(*copy);  // the kept bytes themselves: no copy
+      *used_copy = true;
+      continue;
+    } else if (element->type == REDIS_REPLY_STRING) {
       const std::string_view text = textOf(element);
       if (with_entry && i == last) {
         value.emplace(text);
@@ -190,6 +226,11 @@ const std::string& RedisStore::insertScript() {
   return script;
 }
 
+const std::string& RedisStore::copyLookupScript() {
+  static const std::string script(kCopyLookupScript);
+  return script;
+}
+
 namespace {
 
 RedisOptions withGenerationKey(RedisOptions options) {
@@ -204,11 +245,14 @@ RedisStore::RedisStore(net::Loop& loop, RedisOptions options)
     : options_(withGenerationKey(std::move(options))),
       deferred_(loop),
       breaker_(options_.breaker_failures),
-      probe_timer_(loop) {
+      probe_timer_(loop),
+      copies_(options_.local_copies_size, options_.local_copies_min_size) {
   const int count = std::max(1, options_.connections);
   connections_.reserve(static_cast<size_t>(count));
-  for (int i = 0; i < count; ++i)
-    connections_.push_back(std::make_unique<RedisConnection>(loop, options_, insertScript(), i));
+  for (int i = 0; i < count; ++i) {
+    connections_.push_back(std::make_unique<RedisConnection>(
+        loop, options_, std::vector<std::string>{insertScript(), copyLookupScript()}, i));
+  }
 }
 
 RedisStore::~RedisStore() = default;
@@ -222,6 +266,17 @@ cache::Pending RedisStore::lookup(std::vector<std::string> version_keys, std::st
       if (on_done) on_done(cache::LookupResult{});
     });
     return cache::Pending(state);
+  }
+  const bool keeps_copies = with_entry && copies_.isEnabled();
+  const uint64_t key_hash = keeps_copies ? LocalCopies::hashOf(entry_key) : 0;
+  if (keeps_copies) {
+    if (LocalCopies::Bytes copy = copies_.find(key_hash)) {
+      sendCopyLookup(std::make_shared<CopyLookup>(CopyLookup{state, std::move(version_keys),
+                                                             std::move(entry_key), std::move(copy),
+                                                             key_hash, std::move(on_done)}),
+                     true);
+      return cache::Pending(state);
+    }
   }
   RedisConnection* connection = pick();
   static const auto kNoGeneration = std::make_shared<const std::string>();
@@ -242,7 +297,8 @@ cache::Pending RedisStore::lookup(std::vector<std::string> version_keys, std::st
   const size_t version_count = version_keys.size();
   send(connection, args,
        [this, state, version_count, with_entry, connection, generation = std::move(generation),
-        on_done = std::move(on_done)](const redisReply* reply, Failure failure) mutable {
+        keeps_copies, key_hash, on_done = std::move(on_done)](const redisReply* reply,
+                                                              Failure failure) mutable {
          bool mismatch = false;
          cache::LookupResult result =
              parseLookup(reply, version_count, with_entry, *generation, mismatch);
@@ -251,12 +307,70 @@ cache::Pending RedisStore::lookup(std::vector<std::string> version_keys, std::st
          } else {
            recordOutcome(result.status == cache::StoreStatus::kOk, failure);
          }
+         if (keeps_copies && result.status == cache::StoreStatus::kOk) {
+           if (result.entry) {
+             copies_.offer(key_hash, *result.entry);
+           } else {
+             copies_.drop(key_hash);
+           }
+         }
          deliver(state, [on_done = std::move(on_done), result = std::move(result)]() mutable {
            if (on_done) on_done(std::move(result));
          });
        });
   lookup_args_ = std::move(args);
   return cache::Pending(state);
+}
+
+void RedisStore::sendCopyLookup(std::shared_ptr<CopyLookup> lookup, bool by_sha) {
+  RedisConnection* connection = pick();
+  static const auto kNoGeneration = std::make_shared<const std::string>();
+  std::shared_ptr<const std::string> generation =
+      connection != nullptr ? connection->sharedGeneration() : kNoGeneration;
+  const std::string key_count = std::to_string(lookup->version_keys.size() + 2);
+  std::vector<std::string_view> args;
+  args.reserve(lookup->version_keys.size() + 6);
+  args.emplace_back(by_sha ? "EVALSHA" : "EVAL");
+  std::string_view script = copyLookupScript();
+  if (by_sha) script = connection != nullptr ? connection->scriptSha(kCopyLookupScriptIndex) : std::string_view();
+  args.emplace_back(script);
+  args.emplace_back(key_count);
+  args.emplace_back(options_.generation_key);
+  for (const auto& key : lookup->version_keys) args.emplace_back(key);
+  args.emplace_back(lookup->entry_key);
+  args.emplace_back(cache::entryTagOf(*lookup->copy));
+  send(connection, args,
+       [this, lookup, connection, generation = std::move(generation), by_sha](const redisReply* reply,
+                                                                              Failure failure) {
+         if (by_sha && isNoScript(reply)) {
+           // The script cache was flushed: EVAL sends the source, which
+           // also loads it again for the lookups after this one.
+           sendCopyLookup(lookup, false);
+           return;
+         }
+         bool mismatch = false;
+         bool from_copy = false;
+         cache::LookupResult result = parseLookup(reply, lookup->version_keys.size(), true, *generation,
+                                                  mismatch, &lookup->copy, &from_copy);
+         if (mismatch) {
+           onGenerationMismatch(connection);
+         } else {
+           recordOutcome(result.status == cache::StoreStatus::kOk, failure);
+         }
+         if (result.status == cache::StoreStatus::kOk) {
+           if (from_copy) {
+             base::metrics::redis_local_copy_hits.inc();
+             base::metrics::redis_local_copy_bytes_saved.inc(lookup->copy->size());
+           } else if (result.entry) {
+             copies_.offer(lookup->key_hash, *result.entry);
+           } else {
+             copies_.drop(lookup->key_hash);
+           }
+         }
+         deliver(lookup->state, [lookup, result = std::move(result)]() mutable {
+           if (lookup->on_done) lookup->on_done(std::move(result));
+         });
+       });
 }
 
 void RedisStore::insert(cache::InsertRequest request, InsertCallback on_done) {
@@ -296,8 +410,7 @@ void RedisStore::sendInsert(std::shared_ptr<const cache::InsertRequest> request,
   args.emplace_back(generation);
   send(connection, args,
        [this, request, on_done, by_sha, connection](const redisReply* reply, Failure failure) mutable {
-    if (by_sha && reply != nullptr && reply->type == REDIS_REPLY_ERROR &&
-        textOf(reply).starts_with("NOSCRIPT")) {
+    if (by_sha && isNoScript(reply)) {
       // The script cache was flushed (SCRIPT FLUSH, a restart between our
       // handshake and now): send the source, which also reloads it.
       LOG_DEBUG("redis: insert script missing; sending it with EVAL");
@@ -382,7 +495,10 @@ cache::Pending RedisStore::remove(std::vector<std::string> keys, StatusCallback 
   std::vector<std::string_view> args;
   args.reserve(keys.size() + 1);
   args.emplace_back("DEL");
-  for (const auto& key : keys) args.emplace_back(key);
+  for (const auto& key : keys) {
+    args.emplace_back(key);
+    if (copies_.isEnabled()) copies_.drop(LocalCopies::hashOf(key));  // only memory: lookups check tags
+  }
   send(pick(), args, [this, state, on_done](const redisReply* reply, Failure failure) {
     const bool ok = reply != nullptr && reply->type == REDIS_REPLY_INTEGER;
     if (reply != nullptr && !ok)

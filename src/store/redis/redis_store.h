@@ -31,6 +31,7 @@
 #include "net/timer.h"
 #include "net/defer.h"
 #include "store/redis/circuit_breaker.h"
+#include "store/redis/local_copies.h"
 #include "store/redis/redis_connection.h"
 #include "store/redis/redis_options.h"
 
@@ -46,7 +47,10 @@ class RedisStore final : public cache::Store {
   RedisStore& operator=(const RedisStore&) = delete;
 
   // MGET of the generation key, the version keys and the entry: one round
-  // trip (invariant 1).
+  // trip (invariant 1). For an entry this store keeps a copy of, the copy
+  // lookup script instead, also one round trip: the same reads, but the
+  // entry's bytes only if they are no longer the copy's
+  // (store/redis/local_copies.h).
   cache::Pending lookup(std::vector<std::string> version_keys, std::string entry_key,
                         LookupCallback on_done) override;
   // EVALSHA of the insert script (EVAL after NOSCRIPT): checks and writes
@@ -68,6 +72,10 @@ class RedisStore final : public cache::Store {
   // generation key; ARGV: value, ttl, version ttl, then token and create flag
   // per version, then the generation the lookup saw).
   static const std::string& insertScript();
+  // The Lua source of the copy lookup script (redis_store.cc).
+  static const std::string& copyLookupScript();
+
+  const LocalCopies& localCopiesForTest() const { return copies_; }
 
  private:
   // The next ready connection, round-robin; nullptr when the breaker is not
@@ -79,6 +87,18 @@ class RedisStore final : public cache::Store {
             RedisConnection::ReplyCallback on_reply);
   void sendInsert(std::shared_ptr<const cache::InsertRequest> request, InsertCallback on_done,
                   bool by_sha);
+  // A lookup that asks whether a kept copy is current; kept until its reply
+  // (a NOSCRIPT answer resends it with EVAL).
+  struct CopyLookup {
+    std::shared_ptr<cache::PendingState> state;
+    std::vector<std::string> version_keys;
+    std::string entry_key;
+    LocalCopies::Bytes copy;
+    uint64_t key_hash = 0;
+    LookupCallback on_done;
+  };
+  static constexpr size_t kCopyLookupScriptIndex = 1;  // the insert script is 0
+  void sendCopyLookup(std::shared_ptr<CopyLookup> lookup, bool by_sha);
   // One allocation (the posted closure holds `fn` itself, not a
   // std::function wrapping it).
   template <typename Fn>
@@ -105,6 +125,7 @@ class RedisStore final : public cache::Store {
   size_t next_ = 0;
   bool connected_once_ = false;  // a connection has been ready at least once
   std::vector<std::string_view> lookup_args_;  // lookup()'s, reused
+  LocalCopies copies_;
 };
 
 }  // namespace larder::store

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdint>
 #include <random>
+#include <set>
 #include <string>
 
 using namespace larder;
@@ -359,4 +360,109 @@ TEST_CASE("a decoded entry's fields take the fields a hit adds without reallocat
       CHECK(decoded->headers.size() == sampleEntry().headers.size() + 6);
     }
   }
+}
+
+// Format 4 (issue 13): a stored entry's tail names its bytes, so a store that
+// kept a copy can ask whether it is still current without reading the value
+// (store/redis/local_copies.h).
+TEST_CASE("format 4: a tagged entry ends in its tag, which entryTagOf names") {
+  Entry entry = sampleEntry();
+  entry.tag = 0x0807060504030201;
+  const std::string bytes = encodeEntry(entry);
+  CHECK(layoutOf(bytes) == EntryLayout::kBodyFirst);
+  const std::string tail("\x01\x02\x03\x04\x05\x06\x07\x08\x11\x00\x00\x00\x04LRDR", kEntryTagBytes);
+  CHECK(bytes.substr(bytes.size() - kEntryTagBytes) == tail);
+  CHECK(entryTagOf(bytes) == tail);
+  auto decoded = decodeEntry(bytes);
+  REQUIRE(decoded.has_value());
+  CHECK(*decoded == entry);
+  CHECK(encodeEntry(*decoded) == bytes);
+  auto owned = decodeEntry(std::string(bytes));
+  REQUIRE(owned.has_value());
+  CHECK(*owned == entry);
+
+  // Untagged and head-first encodings have no tag to name them.
+  entry.tag = 0;
+  CHECK(entryTagOf(encodeEntry(entry)).empty());
+  entry.tag = 5;
+  CHECK(entryTagOf(headFirst(entry)).empty());
+  auto head_first = decodeEntry(headFirst(entry));
+  REQUIRE(head_first.has_value());
+  CHECK(head_first->tag == 0);  // the layout cannot carry one
+  CHECK(entryTagOf("").empty());
+  CHECK(entryTagOf(std::string("\x04LRDR", 5)).empty());
+}
+
+TEST_CASE("format 4: truncation, tag 0 and mutations are rejected or decode canonically") {
+  Entry entry = sampleEntry();
+  entry.tag = 0xfedcba9876543210;
+  const std::string good = encodeEntry(entry);
+  for (size_t n = 0; n < good.size(); ++n) {
+    CAPTURE(n);
+    CHECK_FALSE(decodeEntry(std::string_view(good).substr(0, n)).has_value());
+    CHECK_FALSE(decodeEntry(std::string_view(good).substr(n + 1)).has_value());
+  }
+  std::string zero_tag = good;
+  zero_tag.replace(good.size() - kEntryTagBytes, 8, std::string(8, '\0'));
+  CHECK_FALSE(decodeEntry(zero_tag).has_value());
+  std::string as_format_3 = good;
+  as_format_3[good.size() - 5] = '\x03';
+  CHECK_FALSE(decodeEntry(as_format_3).has_value());
+  std::mt19937_64 rng(4);
+  for (int i = 0; i < 20000; ++i) {
+    std::string bytes = good;
+    const int flips = 1 + static_cast<int>(rng() % 4);
+    for (int f = 0; f < flips; ++f) bytes[rng() % bytes.size()] = static_cast<char>(rng());
+    const auto decoded = decodeEntry(bytes);
+    if (decoded) CHECK(encodeEntry(*decoded, *layoutOf(bytes)) == bytes);
+  }
+}
+
+TEST_CASE("newEntryTag draws nonzero tags that do not repeat") {
+  std::set<uint64_t> seen;
+  for (int i = 0; i < 10000; ++i) {
+    const uint64_t tag = newEntryTag();
+    CHECK(tag != 0);
+    seen.insert(tag);
+  }
+  CHECK(seen.size() == 10000);
+}
+
+// A lookup answered from a store's kept copy (issue 13): the entry's body is
+// a view of those bytes, never a copy, and changing it copies first.
+TEST_CASE("decoding shared bytes views the body in them; changing it copies, never writes them") {
+  Entry entry = sampleEntry();
+  entry.body.assign(64 * 1024, 's');
+  entry.tag = 9;
+  auto bytes = std::make_shared<const std::string>(encodeEntry(entry));
+  auto decoded = decodeEntryBytes(EntryBytes::shared(bytes));
+  REQUIRE(decoded.has_value());
+  CHECK(*decoded == entry);
+  CHECK(decoded->body.isShared());
+  CHECK(decoded->body.data() == bytes->data());  // body first: the very bytes
+  CHECK(decoded->body.owner() == bytes);
+
+  const std::string before = *bytes;
+  EntryBody copy = decoded->body;  // copying a shared body shares it
+  CHECK(copy.data() == bytes->data());
+  copy.own().append("!");
+  CHECK_FALSE(copy.isShared());
+  CHECK(copy.size() == 64 * 1024 + 1);
+  CHECK(*bytes == before);
+  std::string taken = std::move(decoded->body).take();
+  CHECK(taken.size() == 64 * 1024);
+  CHECK(taken.data() != bytes->data());
+  decoded->body.clear();
+  CHECK(decoded->body.empty());
+  CHECK_FALSE(decoded->body.isShared());
+
+  // Owned bytes decode as decodeOwnedEntry does; none decode to nothing.
+  std::string owned = encodeEntry(entry);
+  const char* buffer = owned.data();
+  auto from_owned = decodeEntryBytes(EntryBytes(std::move(owned)));
+  REQUIRE(from_owned.has_value());
+  CHECK_FALSE(from_owned->body.isShared());
+  CHECK(from_owned->body.data() == buffer);
+  CHECK_FALSE(decodeEntryBytes(EntryBytes()).has_value());
+  CHECK_FALSE(decodeEntryBytes(EntryBytes::shared(std::make_shared<const std::string>("LRDR"))).has_value());
 }

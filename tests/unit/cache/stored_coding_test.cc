@@ -49,7 +49,7 @@ config::CacheConfig gzipCache() {
 TEST_CASE("a JSON answer is stored gzipped, with Vary, a weak ETag and its decoded length") {
   config::CacheConfig cache = gzipCache();
   Entry entry = jsonEntry(8192);
-  const std::string original = entry.body;
+  const std::string original(entry.body.view());
   StoreCodingResult result = codeForStore(entry, cache);
   CHECK(result.store);
   CHECK(result.compressed);
@@ -134,7 +134,7 @@ TEST_CASE("what is not compressed: small, other types, no-transform, 206, off, a
     Entry entry;
   };
   Entry small = jsonEntry(2047);
-  small.body.resize(2047, ' ');
+  small.body.own().resize(2047, ' ');
   Entry image = jsonEntry(8192);
   image.headers.set("Content-Type", "image/png");
   Entry untyped = jsonEntry(8192);
@@ -158,7 +158,7 @@ TEST_CASE("what is not compressed: small, other types, no-transform, 206, off, a
     CHECK(servedForm(row.entry, http::HeaderMap()) == ServedForm::kAsStored);
   }
   Entry at_min = jsonEntry(4096);
-  at_min.body.resize(2048, ' ');
+  at_min.body.own().resize(2048, ' ');
   CHECK(codeForStore(at_min, cache).compressed);
 
   cache.compression.algorithm = config::CompressionConfig::Algorithm::kOff;
@@ -171,7 +171,7 @@ TEST_CASE("incompressible data is stored as it came") {
   config::CacheConfig cache = gzipCache();
   Entry entry = jsonEntry(4096);
   uint32_t x = 12345;
-  for (char& c : entry.body) {
+  for (char& c : entry.body.own()) {
     x = x * 1103515245 + 12345;
     c = static_cast<char>(x >> 24);
   }
@@ -186,7 +186,7 @@ TEST_CASE("an upstream-gzipped answer is stored as it came, checked against max_
   Entry entry = jsonEntry(100);
   entry.body = *compress(Coding::kGzip, original, 6);
   entry.headers.add("Content-Encoding", "gzip");
-  const std::string stored = entry.body;
+  const std::string stored(entry.body.view());
   StoreCodingResult result = codeForStore(entry, cache);
   CHECK(result.store);
   CHECK_FALSE(result.compressed);
@@ -236,7 +236,7 @@ TEST_CASE("stored bytes that do not decode, or decode to another length, are ref
   Entry over_limit = entry;
   CHECK((toIdentityForm(over_limit, 100) == DecodeError::kTooBig));
   Entry garbled = entry;
-  garbled.body[garbled.body.size() / 2] ^= 0x20;
+  garbled.body.own()[garbled.body.size() / 2] ^= 0x20;
   CHECK((toIdentityForm(garbled, 1 << 20) != DecodeError::kNone));
   Entry bomb = entry;  // a stored bomb that claims to fit
   bomb.body = *compress(Coding::kGzip, std::string(64 << 20, '\0'), 9);

@@ -50,6 +50,20 @@ TEST_CASE("a refused insert adopts tokens another insert created, and records th
   CHECK(entry->versions[1].second == "written");
 }
 
+// Every stored encoding is tagged afresh (cache/entry_codec.h, format 4): a
+// store's kept copy of earlier bytes of the same key never passes for them.
+TEST_CASE("every insert, a retry too, stores freshly tagged bytes") {
+  InsertRequest first = insertAfter({"a", "b"});
+  InsertRequest second = insertAfter({"a", "b"});
+  REQUIRE_FALSE(entryTagOf(first.value).empty());
+  CHECK(entryTagOf(first.value) != entryTagOf(second.value));
+  InsertRequest refused = insertAfter({std::nullopt, "written"});
+  auto retry = adoptCreatedVersions(refused, {std::string("+theirs"), std::string("written")});
+  REQUIRE(retry);
+  REQUIRE_FALSE(entryTagOf(retry->value).empty());
+  CHECK(entryTagOf(retry->value) != entryTagOf(refused.value));
+}
+
 TEST_CASE("a write's token is never adopted (DESIGN invariant 3)") {
   InsertRequest refused = insertAfter({std::nullopt, "written"});
   SUBCASE("an absent version now holds a write's token") {

@@ -26,6 +26,18 @@ TEST_CASE("store.redis: 4 connections, 32 commands in flight each, 1024 queued b
   CHECK(redis.max_in_flight == 32);
   CHECK(redis.max_queued == 1024);
   CHECK(redis.max_in_flight_bytes == 256 * 1024);
+  CHECK(redis.local_copies_size == 32 * 1024 * 1024);
+  CHECK(redis.local_copies_min_size == 16 * 1024);
+}
+
+TEST_CASE("store.redis.local_copies: size and min_size are read; size 0 turns them off") {
+  auto result = loadConfigString(withRedis(", local_copies: { size: 1GiB, min_size: 4KiB }"), "conf.yaml");
+  REQUIRE(result.ok());
+  CHECK((*result)->store.redis->local_copies_size == 1024ull * 1024 * 1024);
+  CHECK((*result)->store.redis->local_copies_min_size == 4 * 1024);
+  auto off = loadConfigString(withRedis(", local_copies: { size: 0 }"), "conf.yaml");
+  REQUIRE(off.ok());
+  CHECK((*off)->store.redis->local_copies_size == 0);
 }
 
 TEST_CASE("store.redis: max_in_flight and max_queued are read; 0 queued means never wait") {
@@ -55,6 +67,10 @@ TEST_CASE("store.redis: bad load settings get an error naming the key") {
       {", max_in_flight_bytes: 0", "store.redis.max_in_flight_bytes: must be greater than 0"},
       {", max_in_flight_bytes: lots", "store.redis.max_in_flight_bytes: invalid size"},
       {", max_inflight: 4", "unknown key store.redis.max_inflight (did you mean max_in_flight?)"},
+      {", local_copies: 32MiB", "store.redis.local_copies"},
+      {", local_copies: { size: big }", "store.redis.local_copies.size: invalid size"},
+      {", local_copies: { min_size: 100 }", "store.redis.local_copies.min_size: must be at least 1KiB"},
+      {", local_copies: { sise: 1MiB }", "unknown key store.redis.local_copies.sise"},
   };
   for (const Row& row : rows) {
     CAPTURE(row.extra);
