@@ -53,11 +53,39 @@ void WriteInvalidation::start(const Target& target, std::optional<http::Response
   invalidation_ = invalidation;
   const auto& redis = config_.store.redis;
   deadline_ = base::MonoClock::now() + (redis ? redis->wait_for_invalidation : base::Duration(0));
-  pending_ = context_.store.invalidate(std::move(invalidation),
-                                       [this](cache::StoreStatus status) { onInvalidated(status, true); });
+  sendFirst(std::move(invalidation));
+}
+
+// DESIGN invariant 13: once the write may have been applied, its
+// invalidation either lands or waits in the backlog, whatever becomes of the
+// exchange. So the first attempt is handed off (STYLE L6): its callback owns
+// the attempt's Pending (nobody cancels it, so the callback runs once the
+// store is done with it; it and the Pending go together when the store drops
+// the callback), a copy of the invalidation and the backlog, which outlives
+// every worker and so every store callback (app::SharedState). Only the
+// exchange's half goes through liveness_.
+void WriteInvalidation::sendFirst(cache::Invalidation invalidation) {
+  auto attempt = std::make_shared<cache::Pending>();
+  cache::InvalidationBacklog& backlog = context_.backlog;
+  *attempt = context_.store.invalidate(
+      std::move(invalidation), [attempt, &backlog, kept = invalidation_, owner = liveness_.ref(),
+                                this](cache::StoreStatus status) {
+        const bool ok = status == cache::StoreStatus::kOk;
+        recordInvalidation(ok);
+        if (!ok) {
+          // DESIGN invariant 5: kept, retried, and not served from cache
+          // meanwhile (at once: the exchange may be gone, or may not live to
+          // see its own retries).
+          LOG_WARN("invalidation of {} namespace(s) could not reach the store; will retry",
+                   kept.version_keys.size());
+          backlog.add(kept);
+        }
+        if (owner.isAlive()) onInvalidated(status, true);
+      });
 }
 
 void WriteInvalidation::stop() {
+  liveness_.revoke();
   pending_.cancel();
   if (retry_) retry_->stop();
 }
@@ -65,14 +93,6 @@ void WriteInvalidation::stop() {
 void WriteInvalidation::onInvalidated(cache::StoreStatus status, bool first) {
   pending_ = cache::Pending();
   const bool ok = status == cache::StoreStatus::kOk;
-  if (first) recordInvalidation(ok);
-  if (!ok && first) {
-    // DESIGN invariant 5: kept, retried, and not served from cache meanwhile
-    // (at once: this exchange may not live to see its own retries).
-    LOG_WARN("invalidation of {} namespace(s) could not reach the store; will retry",
-             invalidation_.version_keys.size());
-    context_.backlog.add(invalidation_);
-  }
   if (ok && !first) context_.backlog.resolve(invalidation_);
   // Landed meanwhile through the backlog's retries?
   const bool pending = !ok && context_.backlog.isPending(invalidation_.version_keys);

@@ -13,7 +13,11 @@
 // its error), and hands it back once the invalidation has landed, or has
 // failed past store.redis.write_consistency's wait (DESIGN invariant 5:
 // kept in the backlog and retried; the answer says so). The Exchange owns
-// it; destroying it, or stop(), cancels what is in flight.
+// it; destroying it, or stop(), cancels the exchange's half: the held answer
+// and the write_consistency retries. The first attempt is not the
+// exchange's to cancel (DESIGN invariant 13, STYLE L6): a client that resets,
+// a drain's closeAll or a rejected pipelined request end the exchange, and
+// that attempt's failure still lands in the backlog, which retries it.
 #pragma once
 
 #include <functional>
@@ -28,6 +32,7 @@
 #include "config/config.h"
 #include "http/message.h"
 #include "net/timer.h"
+#include "net/weak_ref.h"
 #include "proxy/proxy_context.h"
 #include "upstream/upstream_request.h"
 
@@ -70,12 +75,17 @@ class WriteInvalidation {
   void holdComplete() { answer_.complete = true; }
   // The upstream failed mid-answer: the held answer becomes this error.
   void holdError(upstream::UpstreamError error) { answer_.error = error; }
-  // Cancels the store call and the retry timer (callable from inside
-  // `landed`, and from the timer's own callback).
+  // Cancels the exchange's half: `landed`, a retry in flight and the retry
+  // timer (callable from inside `landed`, and from the timer's own
+  // callback). The first attempt carries on to its end, and a failure of it
+  // still goes to the backlog.
   void stop();
 
  private:
+  // Hands the first attempt to the store with what its failure needs.
+  void sendFirst(cache::Invalidation invalidation);
   // `first`: the first attempt (later ones are write_consistency retries).
+  // Its backlog entry is already made (sendFirst).
   void onInvalidated(cache::StoreStatus status, bool first);
   // Schedules another attempt if the write's answer may still wait.
   bool retry();
@@ -90,6 +100,9 @@ class WriteInvalidation {
   // invalidation is retried before the answer goes out.
   base::MonoTime deadline_{};
   std::unique_ptr<net::Timer> retry_;
+  // Last: the first attempt's callback reaches this object only while it
+  // is alive and not stopped.
+  net::LivenessToken liveness_;
 };
 
 }  // namespace larder::proxy
