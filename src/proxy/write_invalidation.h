@@ -5,7 +5,8 @@
 // client. A write that reached the upstream but got no answer head back (a
 // timeout, a reset, a broken answer) may have been applied: it invalidates
 // the route's namespaces and its URI's before larder answers 502 or 504
-// (DESIGN invariant 13). Only an error status from the upstream says the
+// (DESIGN invariant 13), and so does one whose client left before any
+// answer head (abandon()). Only an error status from the upstream says the
 // write was not applied.
 //
 // Meanwhile it holds the write's answer (its head, at most one upstream
@@ -70,6 +71,11 @@ class WriteInvalidation {
   // gave no head. `landed` runs later, never inside this call.
   void start(const Target& target, std::optional<http::ResponseHead> head,
              const std::vector<std::string>* answer_keys, std::optional<upstream::UpstreamError> error);
+  // The client left while the write was upstream, before its answer: the
+  // write may have been applied and nobody waits for the answer (DESIGN
+  // invariant 13). Invalidates what start() does for a write with no
+  // answer; a failure goes to the backlog.
+  static void abandon(ProxyContext& context, const config::Config& config, const Target& target);
   // What arrives meanwhile is held whole.
   void holdBody(std::string_view data) { answer_.body.append(data); }
   void holdComplete() { answer_.complete = true; }
@@ -77,15 +83,13 @@ class WriteInvalidation {
   void holdError(upstream::UpstreamError error) { answer_.error = error; }
   // Cancels the exchange's half: `landed`, a retry in flight and the retry
   // timer (callable from inside `landed`, and from the timer's own
-  // callback). The first attempt carries on to its end, and a failure of it
-  // still goes to the backlog.
+  // callback). The first attempt carries on to its end (handed off to the
+  // store), and a failure of it still goes to the backlog.
   void stop();
 
  private:
-  // Hands the first attempt to the store with what its failure needs.
-  void sendFirst(cache::Invalidation invalidation);
-  // `first`: the first attempt (later ones are write_consistency retries).
-  // Its backlog entry is already made (sendFirst).
+  // `first`: the first attempt (later ones are write_consistency retries),
+  // whose failure is already in the backlog (the hand-off did it).
   void onInvalidated(cache::StoreStatus status, bool first);
   // Schedules another attempt if the write's answer may still wait.
   bool retry();

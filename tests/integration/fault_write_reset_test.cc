@@ -1,9 +1,12 @@
-// A write whose client resets while its invalidation hangs in Redis, and the
-// invalidation then fails (DESIGN invariant 13). The reset ends the
-// exchange; the failure must still reach the backlog, whose retry lands
-// once Redis takes writes again, so the namespace's cached reads are stale.
-// Before the fix the reset dropped the store's callback: the failure was
-// never counted nor retried, and the pre-write entry stayed a hit.
+// Writes whose client resets before their answer (DESIGN invariant 13):
+//  - while the write's invalidation hangs in Redis, and then fails. The
+//    reset ends the exchange; the failure must still reach the backlog,
+//    whose retry lands once Redis takes writes again, so the namespace's
+//    cached reads are stale. Before the fix the reset dropped the store's
+//    callback: the failure was never counted nor retried, and the pre-write
+//    entry stayed a hit.
+//  - while the write is upstream, before its answer head: it may have been
+//    applied, so it is invalidated anyway. Before the fix it was not at all.
 //
 // How the invalidation hangs, then fails without ever running: CLIENT PAUSE
 // WRITE holds every write command (the invalidation script among them) while
@@ -39,6 +42,8 @@ bool scriptHeld(RedisServer& redis) {
   return false;
 }
 
+double metric(uint16_t admin_port, const std::string& series) { return scrape(admin_port).value(series); }
+
 }  // namespace
 
 TEST_CASE("a write's client resets while its invalidation hangs; the failed invalidation is replayed from the backlog") {
@@ -49,7 +54,7 @@ TEST_CASE("a write's client resets while its invalidation hangs; the failed inva
   options.redis_timeout = "10s";
   options.routes = std::string(kCacheRoutes) + adminSection(admin_port);
   CacheFixture cache(options);
-  auto metric = [&](const std::string& series) { return scrape(admin_port).value(series); };
+  auto metric = [&](const std::string& series) { return test::metric(admin_port, series); };
 
   {
     HttpClient reader = cache.client();
@@ -90,6 +95,40 @@ TEST_CASE("a write's client resets while its invalidation hangs; the failed inva
                     15s, 20ms),
                 "the backlog did not replay the invalidation");
   // ...and the pre-write entry is no longer served.
+  HttpClient reader = cache.client();
+  HttpResponse after = mustGet(reader, kPath);
+  CHECK(xCache(after) != "HIT");
+  CHECK(cache.upstreamCount("GET", kPath) == upstream_reads + 1);
+}
+
+TEST_CASE("a write's client resets before the upstream answers; the write is invalidated anyway") {
+  const uint16_t admin_port = freePort();
+  CacheOptions options;
+  options.routes = std::string(kCacheRoutes) + adminSection(admin_port);
+  CacheFixture cache(options);
+  auto held = std::make_shared<Gate>();
+  cache.customize([held](const RecordedRequest& request, FakeResponse& response) {
+    if (request.method == "PUT") response.hold = held;
+  });
+  {
+    HttpClient reader = cache.client();
+    REQUIRE(xCache(mustGet(reader, kPath)) == "MISS");
+    REQUIRE(cache.waitForEntries(1));
+    REQUIRE(xCache(mustGet(reader, kPath)) == "HIT");
+  }
+  const size_t upstream_reads = cache.upstreamCount("GET", kPath);
+
+  HttpClient writer = cache.client();
+  REQUIRE(writer.send("PUT /api/products/7 HTTP/1.1\r\nHost: localhost\r\nContent-Length: 2\r\n\r\n{}"));
+  REQUIRE(cache.upstream.waitForRequests(upstream_reads + 1, 10s));
+  struct linger abort_on_close {1, 0};
+  REQUIRE(::setsockopt(writer.fd(), SOL_SOCKET, SO_LINGER, &abort_on_close, sizeof abort_on_close) == 0);
+  writer.close();
+  CHECK_MESSAGE(waitUntil([&] { return metric(admin_port, "larder_invalidations_total{result=\"ok\"}") == 1; },
+                          10s, 20ms),
+                "the abandoned write was not invalidated");
+  held->open();  // the upstream answers a request nobody waits for
+
   HttpClient reader = cache.client();
   HttpResponse after = mustGet(reader, kPath);
   CHECK(xCache(after) != "HIT");

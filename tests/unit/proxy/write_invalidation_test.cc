@@ -241,3 +241,19 @@ TEST_CASE("a write stopped during its write_consistency retries leaves its inval
   CHECK(setup.backlog.isPending({setup.thingsKey()}));
   CHECK(landed == 0);
 }
+
+// The client left while its write was upstream, before any answer
+// (Exchange's destructor): the write is invalidated with nobody waiting.
+TEST_CASE("an abandoned write invalidates its namespaces; its failure lands in the backlog") {
+  Setup setup;
+  config::Params params;
+  proxy::WriteInvalidation::abandon(*setup.context, *setup.config, {nullptr, &params, "shop", "/things"});
+  CHECK(setup.version(setup.thingsKey()).has_value());
+  CHECK(setup.backlog.empty());
+
+  Setup held(kConfig, true);
+  proxy::WriteInvalidation::abandon(*held.context, *held.config, {nullptr, &params, "shop", "/things"});
+  REQUIRE(held.held_store.heldCount() == 1);
+  CHECK(held.held_store.settle(cache::StoreStatus::kUnavailable));
+  CHECK(held.backlog.isPending({held.thingsKey()}));
+}
