@@ -61,6 +61,14 @@ Exchange::Exchange(ClientConnection& client, ProxyContext& context, http::Reques
 
 Exchange::~Exchange() {
   stopWaiting();
+  // DESIGN invariant 13: the client left (a reset, a timeout, a malformed
+  // pipelined request) while its write was upstream, before any answer
+  // head: the write may have been applied, and no answer will say it was
+  // not. Destroying upstream_ below cancels the request, so the write is
+  // invalidated now, as if unanswered, by a hand-off that outlives us.
+  if (state_ == ExchangeState::kForwarding && isWrite() && upstream_ != nullptr &&
+      upstream_->mayHaveReachedServer())
+    WriteInvalidation::abandon(context_, *config_, {dest_.route, &dest_.params, dest_.host, dest_.path});
   // An exchange torn down early (client gone) still gets its log line.
   if (!report_.logged) {
     if (report_.status == 0) report_.status = 499;  // nginx's "client closed request"

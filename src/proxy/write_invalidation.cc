@@ -13,13 +13,15 @@ namespace larder::proxy {
 WriteInvalidation::WriteInvalidation(ProxyContext& context, const config::Config& config, Landed landed)
     : context_(context), config_(config), landed_(std::move(landed)) {}
 
-void WriteInvalidation::start(const Target& target, std::optional<http::ResponseHead> head,
-                              const std::vector<std::string>* answer_keys,
-                              std::optional<upstream::UpstreamError> error) {
-  answer_.head = std::move(head);
-  answer_.error = error;
-  const http::HeaderMap* answer_headers = answer_.head ? &answer_.head->headers : nullptr;
-  const std::string& prefix = config_.cache.key_prefix;
+namespace {
+
+// What a write invalidates (see the header): its route's and URI's
+// namespaces, those of Location and Content-Location on the same host when
+// it has an answer, and the surrogate keys the answer named.
+cache::Invalidation writeInvalidation(const config::Config& config, const WriteInvalidation::Target& target,
+                                      const http::HeaderMap* answer_headers,
+                                      const std::vector<std::string>* answer_keys) {
+  const std::string& prefix = config.cache.key_prefix;
   std::vector<std::string> names =
       cache::writeNamespaces(target.route, *target.params, target.host, target.path);
   // RFC 9111 §4.4: Location and Content-Location on the same host too.
@@ -47,17 +49,63 @@ void WriteInvalidation::start(const Target& target, std::optional<http::Response
       invalidation.tokens.push_back(cache::newVersionToken());
     }
   }
+  return invalidation;
+}
+
+// DESIGN invariant 13: once the write may have been applied, its
+// invalidation either lands or waits in the backlog, whatever becomes of the
+// exchange. So the first attempt is handed off (STYLE L6): its callback owns
+// the attempt's Pending (nobody cancels it, so the callback runs once the
+// store is done with it; it and the Pending go together when the store drops
+// the callback), a copy of the invalidation and the backlog, which outlives
+// every worker and so every store callback (app::SharedState). Then it
+// tells `then`, if any: the exchange's half, guarded by its own liveness.
+void handOff(ProxyContext& context, cache::Invalidation invalidation, cache::Store::StatusCallback then) {
   // This instance's own tier forgets at once; other instances' hear of it
   // from the store.
-  context_.tier.invalidate(invalidation.version_keys);
-  invalidation_ = invalidation;
+  context.tier.invalidate(invalidation.version_keys);
+  auto attempt = std::make_shared<cache::Pending>();
+  cache::InvalidationBacklog& backlog = context.backlog;
+  cache::Invalidation kept = invalidation;
+  *attempt = context.store.invalidate(
+      std::move(invalidation),
+      [attempt, &backlog, kept = std::move(kept), then = std::move(then)](cache::StoreStatus status) {
+        const bool ok = status == cache::StoreStatus::kOk;
+        recordInvalidation(ok);
+        if (!ok) {
+          // DESIGN invariant 5: kept, retried, and not served from cache
+          // meanwhile (at once: the exchange may be gone, or may not live to
+          // see its own retries).
+          LOG_WARN("invalidation of {} namespace(s) could not reach the store; will retry",
+                   kept.version_keys.size());
+          backlog.add(kept);
+        }
+        if (then) then(status);
+      });
+}
+
+}  // namespace
+
+void WriteInvalidation::start(const Target& target, std::optional<http::ResponseHead> head,
+                              const std::vector<std::string>* answer_keys,
+                              std::optional<upstream::UpstreamError> error) {
+  answer_.head = std::move(head);
+  answer_.error = error;
+  invalidation_ = writeInvalidation(config_, target, answer_.head ? &answer_.head->headers : nullptr, answer_keys);
   const auto& redis = config_.store.redis;
   deadline_ = base::MonoClock::now() + (redis ? redis->wait_for_invalidation : base::Duration(0));
-  pending_ = context_.store.invalidate(std::move(invalidation),
-                                       [this](cache::StoreStatus status) { onInvalidated(status, true); });
+  handOff(context_, invalidation_,
+          net::guarded(liveness_.ref(), [this](cache::StoreStatus status) { onInvalidated(status, true); }));
+}
+
+void WriteInvalidation::abandon(ProxyContext& context, const config::Config& config, const Target& target) {
+  LOG_INFO("{}{}: the client left before the write's answer; invalidating as if applied", target.host,
+           target.path);
+  handOff(context, writeInvalidation(config, target, nullptr, nullptr), nullptr);
 }
 
 void WriteInvalidation::stop() {
+  liveness_.revoke();
   pending_.cancel();
   if (retry_) retry_->stop();
 }
@@ -65,14 +113,6 @@ void WriteInvalidation::stop() {
 void WriteInvalidation::onInvalidated(cache::StoreStatus status, bool first) {
   pending_ = cache::Pending();
   const bool ok = status == cache::StoreStatus::kOk;
-  if (first) recordInvalidation(ok);
-  if (!ok && first) {
-    // DESIGN invariant 5: kept, retried, and not served from cache meanwhile
-    // (at once: this exchange may not live to see its own retries).
-    LOG_WARN("invalidation of {} namespace(s) could not reach the store; will retry",
-             invalidation_.version_keys.size());
-    context_.backlog.add(invalidation_);
-  }
   if (ok && !first) context_.backlog.resolve(invalidation_);
   // Landed meanwhile through the backlog's retries?
   const bool pending = !ok && context_.backlog.isPending(invalidation_.version_keys);

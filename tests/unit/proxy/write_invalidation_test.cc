@@ -1,7 +1,10 @@
 // WriteInvalidation on a real loop with the memory store (STYLE T4): the
 // namespaces a write's answer invalidates, the answer held meanwhile and
 // handed back once the invalidation lands (never inside start()), and
-// stop() leaving nothing to call back.
+// stop() leaving nothing to call back. With a store that holds its
+// invalidations until the test settles them: a first attempt that fails
+// after stop(), or after the WriteInvalidation is gone, still lands in the
+// backlog (DESIGN invariant 13).
 #include "proxy/write_invalidation.h"
 
 #include <doctest/doctest.h>
@@ -11,6 +14,7 @@
 #include <vector>
 
 #include "cache/key.h"
+#include "net/pending.h"
 #include "config/loader.h"
 #include "net/loop.h"
 #include "net/timer.h"
@@ -23,17 +27,65 @@ using namespace std::chrono_literals;
 
 namespace {
 
+// A store whose invalidations wait until the test settles them, one at a
+// time, oldest first. It keeps the Pending contract (cache/store.h): a
+// cancelled or detached one never calls back. Nothing else is used here.
+class HeldStore : public cache::Store {
+ public:
+  cache::Pending lookup(std::vector<std::string>, std::string, LookupCallback) override { return {}; }
+  void insert(cache::InsertRequest, InsertCallback) override {}
+  cache::Pending invalidate(cache::Invalidation invalidation, StatusCallback on_done) override {
+    auto made = cache::Pending::make();
+    held_.push_back(Held{std::move(invalidation), std::move(on_done), made.second});
+    return std::move(made.first);
+  }
+  cache::Pending remove(std::vector<std::string>, StatusCallback) override { return {}; }
+  bool isAvailable() const override { return true; }
+  std::string_view name() const override { return "held"; }
+
+  size_t heldCount() const { return held_.size(); }
+  // Settles the oldest invalidation: false if its caller had dropped the
+  // callback (then it is not called).
+  bool settle(cache::StoreStatus status) {
+    REQUIRE_FALSE(held_.empty());
+    Held held = std::move(held_.front());
+    held_.erase(held_.begin());
+    if (held.state->isCancelled()) return false;
+    held.state->finish();
+    held.on_done(status);
+    return true;
+  }
+
+ private:
+  struct Held {
+    cache::Invalidation invalidation;
+    StatusCallback on_done;
+    std::shared_ptr<cache::PendingState> state;
+  };
+  std::vector<Held> held_;
+};
+
+constexpr std::string_view kConfig =
+    "upstream: { servers: [127.0.0.1:1] }\nroutes:\n  - match: GET /things/{id}\n    ttl: 1h\n";
+
 struct Setup {
-  Setup() {
-    auto loaded = config::loadConfigString(
-        "upstream: { servers: [127.0.0.1:1] }\nroutes:\n  - match: GET /things/{id}\n    ttl: 1h\n", "test.yaml");
+  // `held`: the ProxyContext's store is the HeldStore, not the memory store.
+  explicit Setup(std::string_view yaml = kConfig, bool held = false) {
+    auto loaded = config::loadConfigString(std::string(yaml), "test.yaml");
     REQUIRE(loaded.ok());
     config = loaded.value();
+    cache::Store& used = held ? static_cast<cache::Store&>(held_store) : store;
     pool = std::make_unique<upstream::Pool>(loop, config->upstream);
     fetches = std::make_unique<proxy::FillFetches>(
-        proxy::FillFetchContext{loop, queue, *pool, store, coalescer, vary_memo, surrogate_memo, nullptr});
+        proxy::FillFetchContext{loop, queue, *pool, used, coalescer, vary_memo, surrogate_memo, nullptr});
     context = std::make_unique<proxy::ProxyContext>(proxy::ProxyContext{
-        loop, *pool, config, store, backlog, coalescer, vary_memo, tier, surrogate_memo, queue, *fetches, nullptr});
+        loop, *pool, config, used, backlog, coalescer, vary_memo, tier, surrogate_memo, queue, *fetches, nullptr});
+  }
+
+  // The version key of the URI namespace of shop/things (what every write
+  // below invalidates).
+  std::string thingsKey() const {
+    return cache::namespaceKey(config->cache.key_prefix, cache::uriNamespace("shop", "/things"));
   }
   ~Setup() { queue.close(); }
 
@@ -53,6 +105,7 @@ struct Setup {
   net::CrossThreadQueue queue{loop};
   config::ConfigPtr config;
   store::MemoryStore store{loop, std::make_shared<store::MemoryBackend>(1 << 20)};
+  HeldStore held_store;
   cache::InvalidationBacklog backlog;
   cache::Coalescer coalescer;
   cache::VaryMemo vary_memo;
@@ -117,4 +170,90 @@ TEST_CASE("a write with no answer invalidates, then hands back its error; stop()
   stopped.stop();
   for (int i = 0; i < 20; ++i) uv_run(setup.loop.raw(), UV_RUN_ONCE);
   CHECK(landed == 1);
+}
+
+// DESIGN invariant 13: the client resets while the invalidation is in
+// flight (the Exchange stops it), then the store fails it. Before the fix,
+// stop() dropped the store's callback and the invalidation was lost.
+TEST_CASE("a first invalidation that fails after stop() lands in the backlog; the stopped write hears nothing") {
+  Setup setup(kConfig, true);
+  int landed = 0;
+  proxy::WriteInvalidation write(*setup.context, *setup.config, [&](proxy::WriteInvalidation::Answer&&) { ++landed; });
+  config::Params params;
+  write.start({nullptr, &params, "shop", "/things"}, std::nullopt, nullptr, upstream::UpstreamError::kReset);
+  write.stop();
+  REQUIRE(setup.held_store.heldCount() == 1);
+  CHECK(setup.held_store.settle(cache::StoreStatus::kUnavailable));
+  CHECK(setup.backlog.isPending({setup.thingsKey()}));
+  for (int i = 0; i < 5; ++i) uv_run(setup.loop.raw(), UV_RUN_NOWAIT);
+  CHECK(landed == 0);
+  CHECK(setup.held_store.heldCount() == 0);  // no retry of its own: the backlog's
+}
+
+// The same once the exchange, and its WriteInvalidation, are destroyed (a
+// connection closed: ClientConnection::onStreamClosed).
+TEST_CASE("a first invalidation that fails after its WriteInvalidation is destroyed lands in the backlog") {
+  Setup setup(kConfig, true);
+  int landed = 0;
+  auto write = std::make_unique<proxy::WriteInvalidation>(*setup.context, *setup.config,
+                                                          [&](proxy::WriteInvalidation::Answer&&) { ++landed; });
+  config::Params params;
+  http::ResponseHead head;
+  head.status = 204;
+  write->start({nullptr, &params, "shop", "/things"}, std::move(head), nullptr, std::nullopt);
+  write.reset();
+  CHECK(setup.held_store.settle(cache::StoreStatus::kUnavailable));
+  CHECK(setup.backlog.isPending({setup.thingsKey()}));
+  CHECK(landed == 0);
+}
+
+TEST_CASE("a first invalidation that lands after stop() leaves the backlog empty") {
+  Setup setup(kConfig, true);
+  int landed = 0;
+  proxy::WriteInvalidation write(*setup.context, *setup.config, [&](proxy::WriteInvalidation::Answer&&) { ++landed; });
+  config::Params params;
+  write.start({nullptr, &params, "shop", "/things"}, std::nullopt, nullptr, upstream::UpstreamError::kReset);
+  write.stop();
+  CHECK(setup.held_store.settle(cache::StoreStatus::kOk));
+  CHECK(setup.backlog.empty());
+  CHECK(landed == 0);
+}
+
+// Within store.redis.write_consistency the write retries its failed
+// invalidation itself; stopped meanwhile, the retry is cancelled but the
+// backlog, which got it at the first failure, keeps it until it lands.
+TEST_CASE("a write stopped during its write_consistency retries leaves its invalidation in the backlog") {
+  Setup setup(std::string(kConfig) +
+                  "store:\n  redis: { url: \"redis://127.0.0.1:1/0\", write_consistency: { "
+                  "wait_for_invalidation: 10s } }\n",
+              true);
+  int landed = 0;
+  proxy::WriteInvalidation write(*setup.context, *setup.config, [&](proxy::WriteInvalidation::Answer&&) { ++landed; });
+  config::Params params;
+  write.start({nullptr, &params, "shop", "/things"}, std::nullopt, nullptr, upstream::UpstreamError::kReset);
+  CHECK(setup.held_store.settle(cache::StoreStatus::kUnavailable));
+  CHECK(setup.backlog.isPending({setup.thingsKey()}));
+  // The answer waits: a retry follows (after at most 50 ms).
+  while (setup.held_store.heldCount() == 0) uv_run(setup.loop.raw(), UV_RUN_ONCE);
+  CHECK(landed == 0);
+  write.stop();
+  CHECK_FALSE(setup.held_store.settle(cache::StoreStatus::kOk));  // its callback was dropped
+  CHECK(setup.backlog.isPending({setup.thingsKey()}));
+  CHECK(landed == 0);
+}
+
+// The client left while its write was upstream, before any answer
+// (Exchange's destructor): the write is invalidated with nobody waiting.
+TEST_CASE("an abandoned write invalidates its namespaces; its failure lands in the backlog") {
+  Setup setup;
+  config::Params params;
+  proxy::WriteInvalidation::abandon(*setup.context, *setup.config, {nullptr, &params, "shop", "/things"});
+  CHECK(setup.version(setup.thingsKey()).has_value());
+  CHECK(setup.backlog.empty());
+
+  Setup held(kConfig, true);
+  proxy::WriteInvalidation::abandon(*held.context, *held.config, {nullptr, &params, "shop", "/things"});
+  REQUIRE(held.held_store.heldCount() == 1);
+  CHECK(held.held_store.settle(cache::StoreStatus::kUnavailable));
+  CHECK(held.backlog.isPending({held.thingsKey()}));
 }
