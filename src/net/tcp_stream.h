@@ -60,6 +60,7 @@ class TcpStream {
   bool write(std::string data);
   // One vectored write of several buffers.
   bool write(std::vector<std::string> pieces);
+  bool write(std::string first, std::string second);
   size_t writeQueueBytes() const { return queued_bytes_; }
   void writeDirectly(bool enabled) { write_directly_ = enabled; }
 
@@ -76,7 +77,7 @@ class TcpStream {
   static void onRead(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf);
   static void onWrite(uv_write_t* req, int status);
   static void onClosed(uv_handle_t* handle);
-  bool submit(std::unique_ptr<WriteRequest> request);
+  bool writePieces(std::string* pieces, size_t count);
 
   Loop& loop_;
   Handler& handler_;
