@@ -3,8 +3,6 @@
 #include <algorithm>
 #include <cctype>
 
-#include <fmt/format.h>
-
 #include "cache/key.h"
 #include "http/header_map.h"
 #include "http/hop_by_hop.h"
@@ -44,6 +42,16 @@ bool isValidHost(std::string_view host) {
   }
   if (port.size() > 5) return false;
   return std::all_of(port.begin(), port.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+// "<list>, <element>" (RFC 9110 §5.3: one field value of both).
+std::string joinList(std::string_view list, std::string_view element) {
+  std::string out;
+  out.reserve(list.size() + 2 + element.size());
+  out += list;
+  out += ", ";
+  out += element;
+  return out;
 }
 
 bool keyedQueryRoute(std::string_view method, const config::Route* route) {
@@ -112,16 +120,20 @@ base::Result<ForwardedRequest, ForwardRefusal> deriveForwardedRequest(
   headers.remove("Host");
   // First, as RFC 9112 §3.2 asks of a client.
   fields.insert(fields.begin(), http::Header{"Host", config.upstream.host ? *config.upstream.host : out.host});
+  // Appended to. Plain concatenation: fmt::format cost ~0.5k instructions
+  // a call here, on every request (issue 13).
   if (const std::string* forwarded_for = headers.find("X-Forwarded-For")) {
-    headers.set("X-Forwarded-For", fmt::format("{}, {}", *forwarded_for, client_ip));
+    headers.set("X-Forwarded-For", joinList(*forwarded_for, client_ip));
   } else {
     headers.add("X-Forwarded-For", std::string(client_ip));
   }
   // Overwritten, never trusted from the client.
   headers.set("X-Forwarded-Proto", "http");
   headers.set("X-Forwarded-Host", out.host);
-  std::string via = fmt::format("1.{} larder", version_minor);
-  if (const std::string* existing = headers.find("Via")) via = fmt::format("{}, {}", *existing, via);
+  std::string via = "1.";
+  via += std::to_string(version_minor);
+  via += " larder";
+  if (const std::string* existing = headers.find("Via")) via = joinList(*existing, via);
   headers.set("Via", std::move(via));
   out.headers = std::move(headers);
   return out;
