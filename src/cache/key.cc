@@ -429,16 +429,31 @@ std::string normalizeHost(std::string_view host) {
 // normalizeHost(host), appended to `out`: a key that holds a host is built
 // in one string (uriNamespace, namespace keys; issue 13).
 void appendNormalizedHost(std::string& out, std::string_view host) {
+  // One pass lowers the bytes and notes the colons and a ']' after the last
+  // one (it runs three times per request: forwarding, the identity, the
+  // URI's namespace key; issue 13).
   const size_t start = out.size();
   out += host;
-  for (size_t i = start; i < out.size(); ++i) out[i] = lowerAscii(out[i]);
-  const std::string_view lowered = std::string_view(out).substr(start);
-  const size_t colon = lowered.rfind(':');
+  char* lowered = out.data() + start;
+  size_t first_colon = std::string_view::npos;
+  size_t last_colon = std::string_view::npos;
+  bool bracket_after_last_colon = false;
+  for (size_t i = 0; i < host.size(); ++i) {
+    const char c = lowerAscii(host[i]);
+    lowered[i] = c;
+    if (c == ':') {
+      if (first_colon == std::string_view::npos) first_colon = i;
+      last_colon = i;
+      bracket_after_last_colon = false;
+    } else if (c == ']') {
+      bracket_after_last_colon = true;
+    }
+  }
   // A port follows the last ':' unless that colon is inside an IPv6 literal.
-  if (colon != std::string_view::npos && lowered.find(']', colon) == std::string_view::npos) {
-    const std::string_view port = lowered.substr(colon + 1);
-    const bool bracketed_or_plain = lowered.front() == '[' || lowered.find(':') == colon;
-    if (bracketed_or_plain && (port.empty() || port == "80")) out.resize(start + colon);
+  if (last_colon != std::string_view::npos && !bracket_after_last_colon) {
+    const std::string_view port = std::string_view(lowered + last_colon + 1, host.size() - last_colon - 1);
+    const bool bracketed_or_plain = lowered[0] == '[' || first_colon == last_colon;
+    if (bracketed_or_plain && (port.empty() || port == "80")) out.resize(start + last_colon);
   }
 }
 

@@ -112,6 +112,11 @@ TEST_CASE("host is keyed case-insensitively and without the default port") {
       {"[::1]", "[::1]"},
       {"[::1]:8080", "[::1]:8080"},
       {"::80", "::80"},  // not a host:port; kept as is
+      {"a:b:80", "a:b:80"},
+      {"[::1]x:80", "[::1]x"},
+      {"[A::1]:80]", "[a::1]:80]"},
+      {":80", ""},
+      {"EXAMPLE.com:080", "example.com:080"},
       {"", ""},
   };
   for (const Row& row : rows) {
