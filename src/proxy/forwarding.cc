@@ -112,14 +112,32 @@ base::Result<ForwardedRequest, ForwardRefusal> deriveForwardedRequest(
   // Hop-by-hop first: the fields a client's Connection names are gone
   // before anything is keyed, and Host is set after it (never removable).
   http::removeHopByHop(headers);
-  headers.remove("Expect");  // larder answers 100-continue itself
   auto& fields = headers.fields();
+  // One pass: Expect (larder answers 100-continue itself), Host (set below)
+  // and the stripped fields.
   std::erase_if(fields, [&](const http::Header& h) {
-    return config.request_headers.strips(h.name) && !routeKeys(route, h.name);
+    return http::equalsIgnoreCase(h.name, "Host") || http::equalsIgnoreCase(h.name, "Expect") ||
+           (config.request_headers.strips(h.name) && !routeKeys(route, h.name));
   });
-  headers.remove("Host");
   // First, as RFC 9112 §3.2 asks of a client.
   fields.insert(fields.begin(), http::Header{"Host", config.upstream.host ? *config.upstream.host : out.host});
+  std::string via = "1.";
+  via += std::to_string(version_minor);
+  via += " larder";
+  const bool any_forwarding_field = std::any_of(fields.begin(), fields.end(), [](const http::Header& h) {
+    return http::equalsIgnoreCase(h.name, "X-Forwarded-For") || http::equalsIgnoreCase(h.name, "X-Forwarded-Proto") ||
+           http::equalsIgnoreCase(h.name, "X-Forwarded-Host") || http::equalsIgnoreCase(h.name, "Via");
+  });
+  if (!any_forwarding_field) {
+    // The common case, the client sent none of them: appended in the order
+    // the general case below gives them (one scan instead of five).
+    headers.add("X-Forwarded-For", std::string(client_ip));
+    headers.add("X-Forwarded-Proto", "http");
+    headers.add("X-Forwarded-Host", out.host);
+    headers.add("Via", std::move(via));
+    out.headers = std::move(headers);
+    return out;
+  }
   // Appended to. Plain concatenation: fmt::format cost ~0.5k instructions
   // a call here, on every request (issue 13).
   if (const std::string* forwarded_for = headers.find("X-Forwarded-For")) {
@@ -130,9 +148,6 @@ base::Result<ForwardedRequest, ForwardRefusal> deriveForwardedRequest(
   // Overwritten, never trusted from the client.
   headers.set("X-Forwarded-Proto", "http");
   headers.set("X-Forwarded-Host", out.host);
-  std::string via = "1.";
-  via += std::to_string(version_minor);
-  via += " larder";
   if (const std::string* existing = headers.find("Via")) via = joinList(*existing, via);
   headers.set("Via", std::move(via));
   out.headers = std::move(headers);
