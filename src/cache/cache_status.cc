@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include <fmt/format.h>
+#include <string>
 
 namespace larder::cache {
 namespace {
@@ -58,8 +58,15 @@ std::string formatCacheStatus(std::string_view name, const CacheStatus& status) 
     out += "; fwd=";
     out += toString(status.fwd);
   }
-  if (status.fwd_status) out += fmt::format("; fwd-status={}", *status.fwd_status);
-  if (status.ttl) out += fmt::format("; ttl={}", *status.ttl);
+  // std::to_string, not fmt::format: this runs on every hit (issue 13).
+  if (status.fwd_status) {
+    out += "; fwd-status=";
+    out += std::to_string(*status.fwd_status);
+  }
+  if (status.ttl) {
+    out += "; ttl=";
+    out += std::to_string(*status.ttl);
+  }
   if (status.stored) out += "; stored";
   if (status.collapsed) out += "; collapsed";
   if (!status.detail.empty()) {
@@ -69,9 +76,15 @@ std::string formatCacheStatus(std::string_view name, const CacheStatus& status) 
   return out;
 }
 
-void appendCacheStatus(http::HeaderMap& headers, std::string_view member) {
+void appendCacheStatus(http::HeaderMap& headers, std::string member) {
   std::string value = headers.joined("Cache-Status");
-  if (!value.empty()) value += ", ";
+  if (value.empty()) {
+    // The common case (no cache upstream of this one): the member is the
+    // value, moved in, not copied.
+    headers.set("Cache-Status", std::move(member));
+    return;
+  }
+  value += ", ";
   value += member;
   headers.set("Cache-Status", std::move(value));
 }

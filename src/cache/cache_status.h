@@ -34,6 +34,6 @@ std::string_view toString(CacheStatus::Forward fwd);
 std::string formatCacheStatus(std::string_view name, const CacheStatus& status);
 
 // Appends `member` to the Cache-Status fields already in `headers`.
-void appendCacheStatus(http::HeaderMap& headers, std::string_view member);
+void appendCacheStatus(http::HeaderMap& headers, std::string member);
 
 }  // namespace larder::cache

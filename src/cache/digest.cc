@@ -83,14 +83,21 @@ Digest128 murmur3x64_128(std::string_view data, uint32_t seed) {
   return Digest128{h1, h2};
 }
 
-std::string digestHex(std::string_view data) {
+void appendDigestHex(std::string& out, std::string_view data) {
   static constexpr char kHex[] = "0123456789abcdef";
   const Digest128 d = murmur3x64_128(data, 0);
-  std::string out(32, '0');
+  const size_t at = out.size();
+  out.resize(at + 32);
+  char* hex = out.data() + at;
   for (int i = 0; i < 16; ++i) {
-    out[15 - i] = kHex[(d.h1 >> (4 * i)) & 0xf];
-    out[31 - i] = kHex[(d.h2 >> (4 * i)) & 0xf];
+    hex[15 - i] = kHex[(d.h1 >> (4 * i)) & 0xf];
+    hex[31 - i] = kHex[(d.h2 >> (4 * i)) & 0xf];
   }
+}
+
+std::string digestHex(std::string_view data) {
+  std::string out;
+  appendDigestHex(out, data);
   return out;
 }
 

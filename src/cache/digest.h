@@ -26,5 +26,8 @@ Digest128 murmur3x64_128(std::string_view data, uint32_t seed = 0);
 
 // The text form above of murmur3x64_128(data, 0).
 std::string digestHex(std::string_view data);
+// The same 32 digits appended to `out` (no string of their own: an entry
+// key is built with one allocation, issue 13).
+void appendDigestHex(std::string& out, std::string_view data);
 
 }  // namespace larder::cache

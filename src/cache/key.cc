@@ -1,6 +1,8 @@
 #include "cache/key.h"
 
 #include <array>
+#include <charconv>
+#include <iterator>
 #include <cstdint>
 #include <random>
 
@@ -22,11 +24,27 @@ std::string lowerCopy(std::string_view s) {
   return out;
 }
 
+// Decimal digits of `n`, as std::to_string writes it.
+size_t decimalDigits(size_t n) {
+  size_t digits = 1;
+  while (n >= 10) {
+    n /= 10;
+    ++digits;
+  }
+  return digits;
+}
+
+// "<decimal length>:<field>". Into space reserved by the caller: the
+// identity is serialized with one allocation (RequestIdentity::serialize).
 void appendLengthPrefixed(std::string& out, std::string_view field) {
-  out += std::to_string(field.size());
+  char digits[20];
+  auto [end, ec] = std::to_chars(std::begin(digits), std::end(digits), field.size());
+  out.append(digits, end);
   out += ':';
   out += field;
 }
+
+size_t lengthPrefixedSize(std::string_view field) { return decimalDigits(field.size()) + 1 + field.size(); }
 
 void appendHex(std::string& out, uint64_t v) {
   static constexpr char kHex[] = "0123456789abcdef";
@@ -355,9 +373,12 @@ std::optional<std::string> jwtClaim(const http::HeaderMap& headers, std::string_
 }  // namespace
 
 std::string RequestIdentity::serialize() const {
+  // Sized exactly, so that it is one allocation (twice per hit before:
+  // the estimate fell short by the length prefixes; issue 13).
+  size_t size = 4 + lengthPrefixedSize(method_class) + lengthPrefixedSize(host) + lengthPrefixedSize(path) +
+                lengthPrefixedSize(query) + decimalDigits(vary.size()) + 1 + lengthPrefixedSize(principal);
+  for (const auto& [name, value] : vary) size += lengthPrefixedSize(name) + lengthPrefixedSize(value);
   std::string out;
-  size_t size = 16 + method_class.size() + host.size() + path.size() + query.size() + principal.size();
-  for (const auto& [name, value] : vary) size += name.size() + value.size() + 16;
   out.reserve(size);
   // Version tag: a change of layout must never compare equal to an old one.
   out += "id1;";
@@ -365,7 +386,9 @@ std::string RequestIdentity::serialize() const {
   appendLengthPrefixed(out, host);
   appendLengthPrefixed(out, path);
   appendLengthPrefixed(out, query);
-  out += std::to_string(vary.size());
+  char count[20];
+  auto [count_end, ec] = std::to_chars(std::begin(count), std::end(count), vary.size());
+  out.append(count, count_end);
   out += '#';
   for (const auto& [name, value] : vary) {
     appendLengthPrefixed(out, name);
@@ -398,15 +421,40 @@ std::optional<std::string> extractPrincipal(const config::PrincipalSource& sourc
 }
 
 std::string normalizeHost(std::string_view host) {
-  std::string out = lowerCopy(host);
-  const size_t colon = out.rfind(':');
-  // A port follows the last ':' unless that colon is inside an IPv6 literal.
-  if (colon != std::string::npos && out.find(']', colon) == std::string::npos) {
-    const std::string_view port = std::string_view(out).substr(colon + 1);
-    const bool bracketed_or_plain = out.front() == '[' || out.find(':') == colon;
-    if (bracketed_or_plain && (port.empty() || port == "80")) out.resize(colon);
-  }
+  std::string out;
+  appendNormalizedHost(out, host);
   return out;
+}
+
+// normalizeHost(host), appended to `out`: a key that holds a host is built
+// in one string (uriNamespace, namespace keys; issue 13).
+void appendNormalizedHost(std::string& out, std::string_view host) {
+  // One pass lowers the bytes and notes the colons and a ']' after the last
+  // one (it runs three times per request: forwarding, the identity, the
+  // URI's namespace key; issue 13).
+  const size_t start = out.size();
+  out += host;
+  char* lowered = out.data() + start;
+  size_t first_colon = std::string_view::npos;
+  size_t last_colon = std::string_view::npos;
+  bool bracket_after_last_colon = false;
+  for (size_t i = 0; i < host.size(); ++i) {
+    const char c = lowerAscii(host[i]);
+    lowered[i] = c;
+    if (c == ':') {
+      if (first_colon == std::string_view::npos) first_colon = i;
+      last_colon = i;
+      bracket_after_last_colon = false;
+    } else if (c == ']') {
+      bracket_after_last_colon = true;
+    }
+  }
+  // A port follows the last ':' unless that colon is inside an IPv6 literal.
+  if (last_colon != std::string_view::npos && !bracket_after_last_colon) {
+    const std::string_view port = std::string_view(lowered + last_colon + 1, host.size() - last_colon - 1);
+    const bool bracketed_or_plain = lowered[0] == '[' || first_colon == last_colon;
+    if (bracketed_or_plain && (port.empty() || port == "80")) out.resize(start + last_colon);
+  }
 }
 
 RequestIdentity buildIdentity(std::string_view method, std::string_view host,
@@ -470,15 +518,25 @@ std::vector<std::string> writeNamespaces(const config::Route* route, const confi
 }
 
 std::string entryKey(std::string_view key_prefix, const RequestIdentity& identity) {
-  std::string out(key_prefix);
-  out += ":e:";
-  out += digestHex(identity.serialize());
+  return entryKeyOf(key_prefix, identity.serialize());
+}
+
+std::string entryKeyOf(std::string_view key_prefix, std::string_view serialized_identity) {
+  constexpr std::string_view kInfix = ":e:";
+  std::string out;
+  out.reserve(key_prefix.size() + kInfix.size() + 32);
+  out += key_prefix;
+  out += kInfix;
+  appendDigestHex(out, serialized_identity);
   return out;
 }
 
 std::string namespaceKey(std::string_view key_prefix, std::string_view ns) {
-  std::string out(key_prefix);
-  out += ":ns:";
+  constexpr std::string_view kInfix = ":ns:";
+  std::string out;
+  out.reserve(key_prefix.size() + kInfix.size() + ns.size());
+  out += key_prefix;
+  out += kInfix;
   out += ns;
   return out;
 }
@@ -490,10 +548,27 @@ std::string epochKey(std::string_view key_prefix) {
 }
 
 std::string uriNamespace(std::string_view host, std::string_view path) {
-  std::string out = "uri:";
-  out += normalizeHost(host);
+  std::string out;
+  out.reserve(4 + host.size() + path.size());
+  out += "uri:";
+  appendNormalizedHost(out, host);
   out += path;
   return out;
+}
+
+void appendEntryNamespaceKeys(std::string_view key_prefix, const config::Route& route, const config::Params& params,
+                              std::string_view host, std::string_view path, std::vector<std::string>& out) {
+  constexpr std::string_view kInfix = ":ns:";
+  for (const auto& ns : route.namespaces) out.push_back(namespaceKey(key_prefix, ns.expand(params)));
+  std::string uri;
+  uri.reserve(key_prefix.size() + kInfix.size() + 4 + host.size() + path.size());
+  uri += key_prefix;
+  uri += kInfix;
+  uri += "uri:";
+  appendNormalizedHost(uri, host);
+  uri += path;
+  out.push_back(std::move(uri));
+  out.push_back(namespaceKey(key_prefix, kEverythingNamespace));
 }
 
 std::string newVersionToken() {

@@ -64,6 +64,8 @@ std::optional<std::string> extractPrincipal(const config::PrincipalSource& sourc
 
 // Host as keyed: lower-case, an empty or default (:80) port dropped.
 std::string normalizeHost(std::string_view host);
+// The same, appended to `out`.
+void appendNormalizedHost(std::string& out, std::string_view host);
 
 // DESIGN invariant 11: the proxy calls this with the request as forwarded
 // (proxy/forwarding.h): its host, target and fields after hop-by-hop
@@ -83,6 +85,8 @@ std::string keyedQuery(const config::Route& route, std::string_view query);
 
 // "<prefix>:e:<digest of identity.serialize()>"
 std::string entryKey(std::string_view key_prefix, const RequestIdentity& identity);
+// The same from the identity already serialized (identity.serialize()).
+std::string entryKeyOf(std::string_view key_prefix, std::string_view serialized_identity);
 // "<prefix>:ns:<ns>"
 std::string namespaceKey(std::string_view key_prefix, std::string_view ns);
 // "<prefix>:epoch": advanced by every invalidation (cache/store.h).
@@ -102,6 +106,11 @@ inline constexpr std::string_view kEverythingNamespace = "*";
 // Shared by the proxy's lookup and `larder explain` (admin/explain.h).
 std::vector<std::string> entryNamespaces(const config::Route& route, const config::Params& params,
                                          std::string_view host, std::string_view path);
+// Their store keys, namespaceKey(key_prefix, ns) for each in that order,
+// appended to `out`: what a lookup reads, built without the names (the
+// lookup's part of a hit's allocations, issue 13).
+void appendEntryNamespaceKeys(std::string_view key_prefix, const config::Route& route, const config::Params& params,
+                              std::string_view host, std::string_view path, std::vector<std::string>& out);
 
 // The namespaces a write to `path` invalidates before anything its answer
 // names (Location, surrogate keys): the route's `invalidates` (none

@@ -99,18 +99,31 @@ void LookupSession::lookUp(Done done) {
     return;
   }
   const config::CacheConfig& cache = request_.config->cache;
-  primary_key_ = cache::entryKey(cache.key_prefix, buildIdentity(request_.method, request_.host, request_.target,
-                                                          route, headers, principal_.value_or("")));
+  // The identity without upstream-varied fields: the primary key's, and
+  // the entry's too unless the upstream is known to vary (serialized once:
+  // keyFor() would build the same one again, issue 13).
+  std::string identity =
+      buildIdentity(request_.method, request_.host, request_.target, route, headers, principal_.value_or(""))
+          .serialize();
+  primary_key_ = cache::entryKeyOf(cache.key_prefix, identity);
   // Straight to this request's variant when the upstream is known to vary.
-  keyFor(services_.vary_memo.find(primary_key_));
+  std::vector<std::string> vary_names = services_.vary_memo.find(primary_key_);
+  if (vary_names.empty()) {
+    vary_names_.clear();
+    identity_ = std::move(identity);
+    entry_key_.clear();  // entryKey() is primary_key_
+  } else {
+    keyFor(vary_names);
+  }
   version_keys_.clear();
-  for (const auto& ns : entryNamespaces(route, request_.params, request_.host, request_.target.path))
-    version_keys_.push_back(namespaceKey(cache.key_prefix, ns));
+  version_keys_.reserve(route.namespaces.size() + 2);
+  appendEntryNamespaceKeys(cache.key_prefix, route, request_.params, request_.host, request_.target.path,
+                           version_keys_);
   base_versions_ = version_keys_.size();
   // Read with the rest, so a hit on an entry tagged by its answer stays one
   // round trip (cache/surrogate_keys.h); the epoch tells, once an answer
   // names keys not read here, whether they were written since.
-  for (auto& key : services_.surrogate_memo.find(entry_key_))
+  for (auto& key : services_.surrogate_memo.find(entryKey()))
     if (std::find(version_keys_.begin(), version_keys_.end(), key) == version_keys_.end())
       version_keys_.push_back(std::move(key));
   seen_versions_.clear();
@@ -125,16 +138,18 @@ void LookupSession::lookUp(Done done) {
     if (serveFromTier()) return;
     tier_tick_ = services_.tier.tick();
   }
-  std::vector<std::string> keys = version_keys_;
+  std::vector<std::string> keys;
+  keys.reserve(version_keys_.size() + 1);
+  keys = version_keys_;
   if (cache.surrogate_keys.enabled) keys.push_back(epochKey(cache.key_prefix));
   lookup_tick_ = services_.coalescer.tick();
-  lookup_ = services_.store.lookup(std::move(keys), entry_key_,
+  lookup_ = services_.store.lookup(std::move(keys), entryKey(),
                                    [this](LookupResult&& result) { onLookup(std::move(result)); });
 }
 
 // Zero round trips (DESIGN invariant 1): a copy the tier still vouches for.
 bool LookupSession::serveFromTier() {
-  std::shared_ptr<const std::string> encoded = services_.tier.get(entry_key_, base::MonoClock::now());
+  std::shared_ptr<const std::string> encoded = services_.tier.get(entryKey(), base::MonoClock::now());
   if (!encoded) return false;
   std::optional<Entry> entry = decodeEntry(*encoded);
   if (!entry || entry->identity != identity_ || !isFresh(entry->stored_at, entry->ttl, base::WallClock::now()) ||
@@ -222,7 +237,7 @@ void LookupSession::onChecked(LookupResult&& result, const std::vector<std::stri
   if (hold && soft_mark) expireAtSoftMark(*entry, *soft_mark, base::WallClock::now());
   std::vector<std::string> named;
   for (size_t i = base_versions_; i < entry->versions.size(); ++i) named.push_back(entry->versions[i].first);
-  services_.surrogate_memo.remember(entry_key_, std::move(named));
+  services_.surrogate_memo.remember(entryKey(), std::move(named));
   if (!hold) entry.reset();
   useEntry(std::move(entry));
 }
@@ -319,7 +334,7 @@ void LookupSession::keepInTier(const Entry& entry) {
   version_keys.reserve(entry.versions.size());
   for (const auto& [key, token] : entry.versions) version_keys.push_back(key);
   auto expires = base::MonoClock::now() + *request_.route->memory_ttl;
-  services_.tier.put(entry_key_, std::make_shared<const std::string>(encodeEntry(entry)),
+  services_.tier.put(entryKey(), std::make_shared<const std::string>(encodeEntry(entry)),
                      std::move(version_keys), expires, tier_tick_);
 }
 
@@ -329,7 +344,7 @@ void LookupSession::keyFor(const std::vector<std::string>& vary_names) {
   RequestIdentity identity = buildIdentity(request_.method, request_.host, request_.target, *request_.route,
                                            *request_.headers, principal_.value_or(""), vary_names_);
   identity_ = identity.serialize();
-  entry_key_ = vary_names_.empty() ? primary_key_ : cache::entryKey(request_.config->cache.key_prefix, identity);
+  entry_key_ = vary_names_.empty() ? std::string() : cache::entryKeyOf(request_.config->cache.key_prefix, identity_);
 }
 
 bool LookupSession::rekeyForVary(const http::HeaderMap& response_headers, const std::function<void()>& moved) {
@@ -349,7 +364,7 @@ void LookupSession::followVary() { keyFor(services_.vary_memo.find(primary_key_)
 bool LookupSession::isVaryOutdated() const { return services_.vary_memo.find(primary_key_) != vary_names_; }
 
 std::string LookupSession::fillKey() const {
-  return fillKeyFor(entry_key_, unavailable_, version_keys_, seen_versions_, base_versions_);
+  return fillKeyFor(entryKey(), unavailable_, version_keys_, seen_versions_, base_versions_);
 }
 
 void LookupSession::bypass(BypassReason reason, std::string_view detail) {

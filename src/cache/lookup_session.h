@@ -129,7 +129,7 @@ class LookupSession {
 
   // What the lookup saw: the fill's key and where its answer is stored.
   const std::string& primaryKey() const { return primary_key_; }
-  const std::string& entryKey() const { return entry_key_; }
+  const std::string& entryKey() const { return vary_names_.empty() ? primary_key_ : entry_key_; }
   const std::string& identity() const { return identity_; }
   const std::vector<std::string>& varyNames() const { return vary_names_; }
   const std::vector<std::string>& versionKeys() const { return version_keys_; }
@@ -165,7 +165,7 @@ class LookupSession {
   std::string primary_key_;              // the key without upstream-varied fields
   std::vector<std::string> vary_names_;  // upstream-varied fields in the key
   std::string identity_;                 // serialized RequestIdentity
-  std::string entry_key_;
+  std::string entry_key_;                // the variant's key; empty (unused) while vary_names_ is
   // Read by the lookup: the route's (the first base_versions_), then
   // surrogate keys (SurrogateMemo, or the second read's).
   std::vector<std::string> version_keys_;

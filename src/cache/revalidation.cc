@@ -99,8 +99,9 @@ bool clientHasCurrent(const http::HeaderMap& request_headers, const http::Header
     return etag != nullptr && etagListMatches(request_headers.joined("If-None-Match"), *etag);
   }
   const std::string* since = request_headers.find("If-Modified-Since");
+  if (since == nullptr) return false;  // most requests: the stored fields are not searched
   const std::string* modified = stored_headers.find("Last-Modified");
-  if (since == nullptr || modified == nullptr) return false;
+  if (modified == nullptr) return false;
   auto since_time = http::parseHttpDate(*since);
   auto modified_time = http::parseHttpDate(*modified);
   return since_time && modified_time && *modified_time <= *since_time;

@@ -1,5 +1,7 @@
 #include "http/head_scanner.h"
 
+#include <algorithm>
+
 #include "http/header_map.h"
 
 namespace larder::http {
@@ -26,8 +28,46 @@ HeadScanner::Result HeadScanner::fail(ParseError error, const char* reason, size
   return {Status::kError, at};
 }
 
+namespace {
+
+// Bytes that change nothing inside a start line or a field value: visible
+// ASCII, SP, HT, obs-text. CR, LF, other controls and DEL are not.
+constexpr bool isValueByte(unsigned char c) { return (c >= 0x20 && c != 0x7f) || c == '\t'; }
+
+struct ByteTables {
+  bool value[256];
+  bool name[256];  // the same, less ':' and whitespace, inside a field name
+};
+
+constexpr ByteTables makeTables() {
+  ByteTables t{};
+  for (int c = 0; c < 256; ++c) {
+    const auto byte = static_cast<unsigned char>(c);
+    t.value[c] = isValueByte(byte);
+    t.name[c] = isValueByte(byte) && byte != ':' && byte != ' ' && byte != '\t';
+  }
+  return t;
+}
+
+constexpr ByteTables kBytes = makeTables();
+
+}  // namespace
+
 HeadScanner::Result HeadScanner::scan(std::string_view data) {
   for (size_t i = 0; i < data.size(); ++i) {
+    // Inside a line, past its first byte, most bytes change no state: they
+    // are counted and skipped in one tight loop (a request head cost ~30
+    // instructions a byte byte by byte; issue 13). The byte it stops at,
+    // if any, takes the full path below, the limit check included.
+    if (!prev_cr_ && !at_line_start_) {
+      const bool* plain = in_name_ ? kBytes.name : kBytes.value;
+      size_t end = data.size();
+      if (max_bytes_ != 0) end = std::min<uint64_t>(end, i + (bytes_ < max_bytes_ ? max_bytes_ - bytes_ : 0));
+      const size_t from = i;
+      while (i < end && plain[static_cast<unsigned char>(data[i])]) ++i;
+      bytes_ += i - from;
+      if (i == data.size()) break;
+    }
     // Counting before looking at the byte makes the limit exact: a head of
     // max_bytes_ bytes passes, one more byte is 431.
     if (max_bytes_ != 0 && ++bytes_ > max_bytes_) {

@@ -1,6 +1,7 @@
 #include "http/target.h"
 
 #include <algorithm>
+#include <array>
 
 #include "http/header_map.h"
 
@@ -17,12 +18,12 @@ int hexValue(char c) {
   return -1;
 }
 
-bool isUnreserved(unsigned char c) {
+constexpr bool isUnreserved(unsigned char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
          c == '.' || c == '_' || c == '~';
 }
 
-bool isSubDelim(unsigned char c) {
+constexpr bool isSubDelim(unsigned char c) {
   switch (c) {
     case '!': case '$': case '&': case '\'': case '(': case ')':
     case '*': case '+': case ',': case ';': case '=':
@@ -44,9 +45,25 @@ void appendEncoded(unsigned char c, std::string& out) {
 // other %XX gets upper-case hex. Bytes that may not appear raw in a path
 // (non-ASCII, '"', '<', '{', ...) are percent-encoded, the equivalent form.
 // Returns false on a bad escape or a forbidden byte.
+// Bytes a path keeps as they are: unreserved, sub-delims, ':', '@', '/'.
+constexpr std::array<bool, 256> kPathAsIs = [] {
+  std::array<bool, 256> table{};
+  for (int c = 0; c < 256; ++c) {
+    const auto byte = static_cast<unsigned char>(c);
+    table[c] = isUnreserved(byte) || isSubDelim(byte) || byte == ':' || byte == '@' || byte == '/';
+  }
+  return table;
+}();
+
 bool normalizeEncoding(std::string_view in, std::string& out) {
   out.reserve(out.size() + in.size());
   for (size_t i = 0; i < in.size(); ++i) {
+    // Runs of bytes kept as they are go in one append, not byte by byte
+    // (most paths are one such run; issue 13).
+    const size_t run = i;
+    while (i < in.size() && kPathAsIs[static_cast<unsigned char>(in[i])]) ++i;
+    if (i > run) out.append(in.substr(run, i - run));
+    if (i == in.size()) break;
     const auto c = static_cast<unsigned char>(in[i]);
     if (isForbidden(c)) return false;
     if (c == '%') {
@@ -164,7 +181,13 @@ std::optional<Target> parseTarget(std::string_view target) {
   } else if (!normalizeEncoding(raw_path, decoded)) {
     return std::nullopt;
   }
-  out.path = removeDotSegments(decoded);
+  // No empty, "." or ".." segment (nor one that starts with a dot): the
+  // path is already what removeDotSegments would make of it.
+  if (decoded.find("//") == std::string::npos && decoded.find("/.") == std::string::npos) {
+    out.path = std::move(decoded);
+  } else {
+    out.path = removeDotSegments(decoded);
+  }
   return out;
 }
 

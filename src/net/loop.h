@@ -64,6 +64,8 @@ class Loop {
   // in poll (and alive), and costs nothing when stopped.
   UvHandle<uv_idle_t> idle_;
   std::vector<std::function<void()>> posted_;
+  // An empty vector with capacity, which posted_ becomes while a batch runs.
+  std::vector<std::function<void()>> spare_;
 };
 
 // Work posted from other threads, run on the loop's thread in posting order.

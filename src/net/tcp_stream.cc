@@ -81,42 +81,50 @@ void TcpStream::onRead(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf) 
   }
 }
 
-bool TcpStream::write(std::string data) {
-  std::vector<std::string> pieces;
-  pieces.push_back(std::move(data));
-  return write(std::move(pieces));
+bool TcpStream::write(std::string data) { return writePieces(&data, 1); }
+
+bool TcpStream::write(std::string first, std::string second) {
+  std::string pieces[2] = {std::move(first), std::move(second)};
+  return writePieces(pieces, 2);
 }
 
-bool TcpStream::write(std::vector<std::string> pieces) {
-  auto request = std::make_unique<WriteRequest>();
-  request->pieces = std::move(pieces);
-  return submit(std::move(request));
-}
+bool TcpStream::write(std::vector<std::string> pieces) { return writePieces(pieces.data(), pieces.size()); }
 
 bool TcpStream::write(std::string head, std::shared_ptr<const void> owner, std::string_view shared) {
-  auto request = std::make_unique<WriteRequest>();
-  request->pieces.push_back(std::move(head));
-  request->owner = std::move(owner);
-  request->shared = shared;
-  return submit(std::move(request));
+  return writePieces(&head, 1, &owner, shared);
 }
 
-bool TcpStream::submit(std::unique_ptr<WriteRequest> request) {
+// What the socket takes at once leaves from the caller's strings; only a
+// rest that must wait is moved into a WriteRequest. A hit's answer (head
+// and body) thus costs no allocation here: no request, no vector of pieces
+// and no vector of buffers (three per hit before; issue 13).
+bool TcpStream::writePieces(std::string* pieces, size_t count, std::shared_ptr<const void>* owner,
+                            std::string_view shared) {
   if (closing_) return false;
-  std::vector<uv_buf_t> bufs;
-  bufs.reserve(request->pieces.size() + 1);
-  for (auto& piece : request->pieces) {
-    if (piece.empty()) continue;
-    bufs.push_back(uv_buf_init(piece.data(), static_cast<unsigned>(piece.size())));
-    request->bytes += piece.size();
+  constexpr size_t kStackBuffers = 8;
+  uv_buf_t stack_bufs[kStackBuffers];
+  std::vector<uv_buf_t> heap_bufs;
+  uv_buf_t* bufs = stack_bufs;
+  if (count + 1 > kStackBuffers) {
+    heap_bufs.resize(count + 1);
+    bufs = heap_bufs.data();
   }
-  if (!request->shared.empty()) {
-    // libuv's buffers are not const, but it only reads what it sends.
-    bufs.push_back(uv_buf_init(const_cast<char*>(request->shared.data()),
-                               static_cast<unsigned>(request->shared.size())));
-    request->bytes += request->shared.size();
+  size_t nbufs = 0;
+  size_t bytes = 0;
+  for (size_t i = 0; i < count; ++i) {
+    if (pieces[i].empty()) continue;
+    bufs[nbufs++] = uv_buf_init(pieces[i].data(), static_cast<unsigned>(pieces[i].size()));
+    bytes += pieces[i].size();
   }
-  if (bufs.empty()) return true;
+  // libuv's buffers are not const, but it only reads what it sends.
+  const auto sharedBuf = [](std::string_view bytes) {
+    return uv_buf_init(const_cast<char*>(bytes.data()), static_cast<unsigned>(bytes.size()));
+  };
+  if (!shared.empty()) {
+    bufs[nbufs++] = sharedBuf(shared);
+    bytes += shared.size();
+  }
+  if (nbufs == 0) return true;
   auto* stream = reinterpret_cast<uv_stream_t*>(raw_);
   // Straight to the socket when nothing is queued: what fits leaves now,
   // without a write request, its callback, or libuv re-arming the fd in
@@ -126,18 +134,45 @@ bool TcpStream::submit(std::unique_ptr<WriteRequest> request) {
   // before, never from inside this call.
   size_t skip = 0;
   if (write_directly_ && queued_bytes_ == 0) {
-    int written = uv_try_write(stream, bufs.data(), static_cast<unsigned>(bufs.size()));
+    int written = uv_try_write(stream, bufs, static_cast<unsigned>(nbufs));
     if (written > 0) skip = static_cast<size_t>(written);
   }
-  if (skip == request->bytes) return true;
-  request->bytes -= skip;
-  auto first = bufs.begin();
-  while (skip > 0 && skip >= first->len) skip -= (first++)->len;
-  first->base += skip;
-  first->len -= static_cast<decltype(first->len)>(skip);
-  bufs.erase(bufs.begin(), first);
+  if (skip == bytes) return true;
+  // The rest is queued: the unsent pieces move into the request, and the
+  // buffers are made again from them (a moved short string lives inside
+  // its new owner).
+  auto request = std::make_unique<WriteRequest>();
+  request->pieces.reserve(count);
+  for (size_t i = 0; i < count; ++i) {
+    if (pieces[i].empty()) continue;
+    if (request->pieces.empty() && skip >= pieces[i].size()) {
+      skip -= pieces[i].size();  // left whole
+      continue;
+    }
+    request->pieces.push_back(std::move(pieces[i]));
+  }
+  if (!shared.empty()) {
+    // Every piece left whole: what left of the shared bytes is skipped
+    // here. They stay where they are; the request keeps their owner.
+    if (request->pieces.empty()) {
+      shared.remove_prefix(skip);
+      skip = 0;
+    }
+    request->shared = shared;
+    request->owner = std::move(*owner);
+  }
+  // `skip` < the first kept piece's size: the part of it that left.
+  nbufs = 0;
+  for (std::string& piece : request->pieces) {
+    bufs[nbufs] = uv_buf_init(piece.data(), static_cast<unsigned>(piece.size()));
+    ++nbufs;
+  }
+  if (!request->shared.empty()) bufs[nbufs++] = sharedBuf(request->shared);
+  bufs[0].base += skip;
+  bufs[0].len -= static_cast<decltype(bufs[0].len)>(skip);
+  for (size_t i = 0; i < nbufs; ++i) request->bytes += bufs[i].len;
   request->req.data = request.get();
-  int rc = uv_write(&request->req, stream, bufs.data(), static_cast<unsigned>(bufs.size()), &TcpStream::onWrite);
+  int rc = uv_write(&request->req, stream, bufs, static_cast<unsigned>(nbufs), &TcpStream::onWrite);
   if (rc != 0) return false;
   queued_bytes_ += request->bytes;
   request.release();  // owned by libuv until onWrite

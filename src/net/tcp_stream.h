@@ -60,6 +60,7 @@ class TcpStream {
   bool write(std::string data);
   // One vectored write of several buffers.
   bool write(std::vector<std::string> pieces);
+  bool write(std::string first, std::string second);
   // One vectored write of `head` then `shared`, bytes that `owner` keeps
   // alive (and nobody changes) until libuv is done with them: sent from
   // where they are, never copied.
@@ -80,7 +81,9 @@ class TcpStream {
   static void onRead(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf);
   static void onWrite(uv_write_t* req, int status);
   static void onClosed(uv_handle_t* handle);
-  bool submit(std::unique_ptr<WriteRequest> request);
+  // `shared` (kept alive by *owner, taken only if queued) goes after the pieces.
+  bool writePieces(std::string* pieces, size_t count, std::shared_ptr<const void>* owner = nullptr,
+                   std::string_view shared = {});
 
   Loop& loop_;
   Handler& handler_;

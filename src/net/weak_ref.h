@@ -39,14 +39,20 @@ class LivenessToken {
   LivenessToken(const LivenessToken&) = delete;
   LivenessToken& operator=(const LivenessToken&) = delete;
 
-  WeakRef ref() const { return WeakRef(token_); }
+  // The token is made by the first ref() (after a revoke(): the next one).
+  // An owner that never hands out a reference costs no allocation, and a
+  // revoke() none either: one per request before (issue 13).
+  WeakRef ref() const {
+    if (token_ == nullptr) token_ = std::make_shared<const char>(0);
+    return WeakRef(token_);
+  }
   // Every WeakRef handed out so far sees the owner gone, although it still
   // exists (a close() that must drop what was posted before it); later
   // refs are alive again.
-  void revoke() { token_ = std::make_shared<const char>(0); }
+  void revoke() { token_.reset(); }
 
  private:
-  std::shared_ptr<const char> token_ = std::make_shared<const char>(0);
+  mutable std::shared_ptr<const char> token_;
 };
 
 // `fn` wrapped so that it runs only while `owner` is alive.

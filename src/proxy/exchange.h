@@ -220,8 +220,11 @@ class Exchange : public upstream::ResponseHandler {
   // as keyed (DESIGN invariant 11).
   struct Destination {
     const config::Route* route = nullptr;  // owned by config_
+    // params, host (the keyed one) and path: for a request that is not
+    // looked up (a write's invalidation reads them); a lookup moves them
+    // into its session (session_->request()) and leaves these empty.
     config::Params params;
-    std::string host;                      // the keyed host
+    std::string host;
     std::string path;
     std::string target;                    // origin-form, as forwarded and keyed
     std::string method;                    // GET when a HEAD miss fills the cache

@@ -29,7 +29,8 @@
 namespace larder::proxy {
 // One derivation (proxy/forwarding.h) gives both what is forwarded and what
 // is keyed (DESIGN invariant 11): from here on request_ holds the fields as
-// forwarded, dest_.target the target as forwarded, dest_.host the keyed host.
+// forwarded, dest_.target the target as forwarded, and the keyed host, path
+// and route parameters are the session's (a lookup) or dest_'s (otherwise).
 void Exchange::route() {
   auto target = http::parseTarget(request_.target);
   if (!target) {
@@ -45,38 +46,41 @@ void Exchange::route() {
     replyLocally(400, toString(forwarded.error()));
     return;
   }
-  dest_.host = std::move(forwarded->host);
-  dest_.path = forwarded->parsed.path;
   dest_.target = std::move(forwarded->target);
   request_.headers = std::move(forwarded->headers);
-  if (!http::isSafeMethod(request_.method)) {
-    // RFC 9111 §4.4: a non-error answer to an unsafe method invalidates.
+  // GET and HEAD are safe: a read route's requests are looked up, every
+  // other request goes upstream (RFC 9111 §4.4: a non-error answer to an
+  // unsafe method invalidates).
+  const bool look_up = dest_.route != nullptr && dest_.route->isRead() &&
+                       (request_.method == "GET" || request_.method == "HEAD");
+  if (!look_up) {
+    dest_.host = std::move(forwarded->host);
+    dest_.path = std::move(forwarded->parsed.path);
     proceedUpstream();
     return;
   }
-  if (dest_.route != nullptr && dest_.route->isRead() &&
-      (request_.method == "GET" || request_.method == "HEAD")) {
-    cache::LookupRequest lookup;
-    lookup.config = config_;
-    lookup.route = dest_.route;
-    lookup.method = request_.method;
-    lookup.host = dest_.host;
-    lookup.target = std::move(forwarded->parsed);
-    lookup.params = dest_.params;
-    lookup.headers = &request_.headers;
-    lookup.has_body = request_.framing == http::BodyFraming::kChunked ||
-                      (request_.framing == http::BodyFraming::kContentLength && request_.content_length > 0);
-    cache::LookupServices services{context_.store, context_.coalescer, context_.vary_memo,
-                                   context_.surrogate_memo, context_.tier, context_.backlog};
-    session_ = std::make_unique<cache::LookupSession>(
-        services, std::move(lookup),
-        [this](std::shared_ptr<cache::Fill> fill, const cache::Entry& stale) {
-          refreshInBackground(std::move(fill), stale);
-        });
-    lookUp();
-    return;
-  }
-  proceedUpstream();
+  // The keyed host, path and route parameters move into the session
+  // (session_->request()): only a write's invalidation reads them from
+  // dest_, and a looked-up request is never a write. Copied before, up to
+  // three allocations per hit (issue 13).
+  cache::LookupRequest lookup;
+  lookup.config = config_;
+  lookup.route = dest_.route;
+  lookup.method = request_.method;
+  lookup.host = std::move(forwarded->host);
+  lookup.target = std::move(forwarded->parsed);
+  lookup.params = std::move(dest_.params);
+  lookup.headers = &request_.headers;
+  lookup.has_body = request_.framing == http::BodyFraming::kChunked ||
+                    (request_.framing == http::BodyFraming::kContentLength && request_.content_length > 0);
+  cache::LookupServices services{context_.store, context_.coalescer, context_.vary_memo,
+                                 context_.surrogate_memo, context_.tier, context_.backlog};
+  session_ = std::make_unique<cache::LookupSession>(
+      services, std::move(lookup),
+      [this](std::shared_ptr<cache::Fill> fill, const cache::Entry& stale) {
+        refreshInBackground(std::move(fill), stale);
+      });
+  lookUp();
 }
 
 // The cache's answer for this read (cache/lookup_session.h): the session

@@ -3,8 +3,6 @@
 #include <algorithm>
 #include <cctype>
 
-#include <fmt/format.h>
-
 #include "cache/key.h"
 #include "http/header_map.h"
 #include "http/hop_by_hop.h"
@@ -44,6 +42,16 @@ bool isValidHost(std::string_view host) {
   }
   if (port.size() > 5) return false;
   return std::all_of(port.begin(), port.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+// "<list>, <element>" (RFC 9110 §5.3: one field value of both).
+std::string joinList(std::string_view list, std::string_view element) {
+  std::string out;
+  out.reserve(list.size() + 2 + element.size());
+  out += list;
+  out += ", ";
+  out += element;
+  return out;
 }
 
 bool keyedQueryRoute(std::string_view method, const config::Route* route) {
@@ -104,24 +112,43 @@ base::Result<ForwardedRequest, ForwardRefusal> deriveForwardedRequest(
   // Hop-by-hop first: the fields a client's Connection names are gone
   // before anything is keyed, and Host is set after it (never removable).
   http::removeHopByHop(headers);
-  headers.remove("Expect");  // larder answers 100-continue itself
   auto& fields = headers.fields();
+  // One pass: Expect (larder answers 100-continue itself), Host (set below)
+  // and the stripped fields.
   std::erase_if(fields, [&](const http::Header& h) {
-    return config.request_headers.strips(h.name) && !routeKeys(route, h.name);
+    return http::equalsIgnoreCase(h.name, "Host") || http::equalsIgnoreCase(h.name, "Expect") ||
+           (config.request_headers.strips(h.name) && !routeKeys(route, h.name));
   });
-  headers.remove("Host");
   // First, as RFC 9112 §3.2 asks of a client.
   fields.insert(fields.begin(), http::Header{"Host", config.upstream.host ? *config.upstream.host : out.host});
+  std::string via = "1.";
+  via += std::to_string(version_minor);
+  via += " larder";
+  const bool any_forwarding_field = std::any_of(fields.begin(), fields.end(), [](const http::Header& h) {
+    return http::equalsIgnoreCase(h.name, "X-Forwarded-For") || http::equalsIgnoreCase(h.name, "X-Forwarded-Proto") ||
+           http::equalsIgnoreCase(h.name, "X-Forwarded-Host") || http::equalsIgnoreCase(h.name, "Via");
+  });
+  if (!any_forwarding_field) {
+    // The common case, the client sent none of them: appended in the order
+    // the general case below gives them (one scan instead of five).
+    headers.add("X-Forwarded-For", std::string(client_ip));
+    headers.add("X-Forwarded-Proto", "http");
+    headers.add("X-Forwarded-Host", out.host);
+    headers.add("Via", std::move(via));
+    out.headers = std::move(headers);
+    return out;
+  }
+  // Appended to. Plain concatenation: fmt::format cost ~0.5k instructions
+  // a call here, on every request (issue 13).
   if (const std::string* forwarded_for = headers.find("X-Forwarded-For")) {
-    headers.set("X-Forwarded-For", fmt::format("{}, {}", *forwarded_for, client_ip));
+    headers.set("X-Forwarded-For", joinList(*forwarded_for, client_ip));
   } else {
     headers.add("X-Forwarded-For", std::string(client_ip));
   }
   // Overwritten, never trusted from the client.
   headers.set("X-Forwarded-Proto", "http");
   headers.set("X-Forwarded-Host", out.host);
-  std::string via = fmt::format("1.{} larder", version_minor);
-  if (const std::string* existing = headers.find("Via")) via = fmt::format("{}, {}", *existing, via);
+  if (const std::string* existing = headers.find("Via")) via = joinList(*existing, via);
   headers.set("Via", std::move(via));
   out.headers = std::move(headers);
   return out;

@@ -1,5 +1,7 @@
 #include "cache/key.h"
 
+#include "cache/digest.h"
+
 #include <doctest/doctest.h>
 
 #include <chrono>
@@ -110,11 +112,19 @@ TEST_CASE("host is keyed case-insensitively and without the default port") {
       {"[::1]", "[::1]"},
       {"[::1]:8080", "[::1]:8080"},
       {"::80", "::80"},  // not a host:port; kept as is
+      {"a:b:80", "a:b:80"},
+      {"[::1]x:80", "[::1]x"},
+      {"[A::1]:80]", "[a::1]:80]"},
+      {":80", ""},
+      {"EXAMPLE.com:080", "example.com:080"},
       {"", ""},
   };
   for (const Row& row : rows) {
     CAPTURE(row.in);
     CHECK(normalizeHost(row.in) == row.out);
+    std::string appended = "uri:";  // appended after what is there, which stays
+    appendNormalizedHost(appended, row.in);
+    CHECK(appended == std::string("uri:") + row.out);
   }
   const auto route = readRoute();
   CHECK(keyFor("GET", "EXAMPLE.com:80", "/a", route) == keyFor("GET", "example.com", "/a", route));
@@ -213,6 +223,34 @@ TEST_CASE("entry, namespace and uri keys have their documented shapes") {
   CHECK(namespaceKey("v1", "product:7") == "v1:ns:product:7");
   CHECK(uriNamespace("Example.com:80", "/api/p") == "uri:example.com/api/p");
   CHECK(entryKey("v2", buildIdentity("GET", "h", targetOf("/a"), route, {}, "")) != key);
+}
+
+// Stored entries outlive a release: their keys digest this text and the
+// entry holds it, so its layout is pinned here byte for byte (it was
+// rewritten to be built with one allocation, issue 13).
+TEST_CASE("the serialized identity and the entry key keep their exact layout") {
+  RequestIdentity id;
+  id.method_class = "GET";
+  id.host = "example.com";
+  id.path = "/a";
+  id.query = "b=1&c=";
+  id.vary = {{"accept-language", "en"}, {"x", std::string(kAbsentHeader)}};
+  std::string expected = "id1;3:GET11:example.com2:/a6:b=1&c=2#15:accept-language2:en1:x1:";
+  expected += '\0';  // kAbsentHeader
+  expected += "0:";
+  CHECK(id.serialize() == expected);
+  CHECK(entryKey("v1", id) == "v1:e:" + digestHex(id.serialize()));
+  CHECK(entryKeyOf("v1", id.serialize()) == entryKey("v1", id));
+  // Lengths, and a vary count, of several digits.
+  RequestIdentity wide;
+  wide.path = "/" + std::string(123, 'p');
+  wide.principal = std::string(10, 'u');
+  for (int i = 0; i < 12; ++i) wide.vary.emplace_back("h" + std::to_string(i), "");
+  std::string wide_expected = "id1;0:0:124:" + wide.path + "0:12#";
+  for (int i = 0; i < 12; ++i) wide_expected += std::to_string(i >= 10 ? 3 : 2) + ":h" + std::to_string(i) + "0:";
+  wide_expected += "10:uuuuuuuuuu";
+  CHECK(wide.serialize() == wide_expected);
+  CHECK(RequestIdentity{}.serialize() == "id1;0:0:0:0:0#0:");
 }
 
 TEST_CASE("version tokens are 32 hex digits and do not repeat") {
@@ -375,6 +413,20 @@ TEST_CASE("an entry's namespaces: the route's expanded, the URI's, then everythi
   config::Params params{{"id", "7"}};
   CHECK(entryNamespaces(route, params, "api.example", "/products/7") ==
         std::vector<std::string>{"product:7", "uri:api.example/products/7", "*"});
+  // What a lookup reads: the same names as store keys, in the same order.
+  for (const char* host : {"api.example", "API.Example:80", "[::1]:80", "h:8080"}) {
+    CAPTURE(host);
+    std::vector<std::string> expected;
+    for (const auto& ns : entryNamespaces(route, params, host, "/products/7"))
+      expected.push_back(namespaceKey("pfx", ns));
+    std::vector<std::string> keys{"kept"};
+    appendEntryNamespaceKeys("pfx", route, params, host, "/products/7", keys);
+    expected.insert(expected.begin(), "kept");
+    CHECK(keys == expected);
+  }
+  std::vector<std::string> keys;
+  appendEntryNamespaceKeys("p", route, params, "API.example", "/products/7", keys);
+  CHECK(keys == std::vector<std::string>{"p:ns:product:7", "p:ns:uri:api.example/products/7", "p:ns:*"});
   config::Route write;
   write.methods = {"PUT"};
   write.invalidates = {list, item};

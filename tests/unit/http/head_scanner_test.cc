@@ -2,7 +2,10 @@
 
 #include <doctest/doctest.h>
 
+#include <iterator>
+#include <random>
 #include <string>
+#include <string_view>
 
 using namespace larder::http;
 
@@ -17,7 +20,108 @@ std::string statusOf(HeadScanner::Result r) {
   return "?";
 }
 
+// The scanner as it was before its fast path (issue 13): one byte at a
+// time. The differential test below holds the two to the same answers.
+class ReferenceScanner {
+ public:
+  explicit ReferenceScanner(uint64_t max_bytes, bool trailer, bool allow_space)
+      : max_bytes_(max_bytes), seen_start_(trailer), allow_space_before_colon_(allow_space) {}
+  HeadScanner::Result scan(std::string_view data) {
+    using S = HeadScanner::Status;
+    for (size_t i = 0; i < data.size(); ++i) {
+      if (max_bytes_ != 0 && ++bytes_ > max_bytes_) return {S::kError, i};
+      const auto c = static_cast<unsigned char>(data[i]);
+      if (prev_cr_) {
+        if (c != '\n') return {S::kError, i};
+        prev_cr_ = false;
+        if (line_empty_ && seen_start_) return {S::kComplete, i + 1};
+        at_line_start_ = true;
+        line_empty_ = true;
+        in_name_ = false;
+        continue;
+      }
+      if (c == '\r') {
+        prev_cr_ = true;
+        continue;
+      }
+      if (c == '\n') return {S::kError, i};
+      if ((c < 0x20 && c != '\t') || c == 0x7f) return {S::kError, i};
+      if (at_line_start_) {
+        at_line_start_ = false;
+        line_empty_ = false;
+        if (!seen_start_) {
+          seen_start_ = true;
+          continue;
+        }
+        if (c == ' ' || c == '\t' || c == ':') return {S::kError, i};
+        in_name_ = true;
+        continue;
+      }
+      if (in_name_) {
+        if (c == ':') {
+          in_name_ = false;
+        } else if ((c == ' ' || c == '\t') && !allow_space_before_colon_) {
+          return {S::kError, i};
+        }
+      }
+    }
+    return {S::kNeedMore, data.size()};
+  }
+
+ private:
+  uint64_t max_bytes_;
+  uint64_t bytes_ = 0;
+  bool prev_cr_ = false;
+  bool at_line_start_ = true;
+  bool line_empty_ = true;
+  bool seen_start_;
+  bool in_name_ = false;
+  bool allow_space_before_colon_;
+};
+
 }  // namespace
+
+TEST_CASE("the scanner's fast path answers as the byte-at-a-time scanner did, fed in any pieces") {
+  // Heads made of the bytes that matter (line ends, colons, whitespace,
+  // controls, DEL, obs-text) between plain ones, fed in random pieces,
+  // under limits that fall anywhere.
+  const std::string alphabet = std::string("GaZ0 \t:\r\n\x01\x7f\x80\xff/") + std::string(1, '\0');
+  const std::string plain = "GET / HTTP/1.1\r\nHost: a.example\r\nAccept: */*\r\n\r\n";
+  std::mt19937 random(13);
+  for (int round = 0; round < 20000; ++round) {
+    std::string head;
+    const int length = static_cast<int>(random() % 60);
+    for (int i = 0; i < length; ++i) {
+      // Mostly well-formed text with a few interesting bytes dropped in.
+      head += random() % 3 == 0 ? alphabet[random() % alphabet.size()] : plain[i % plain.size()];
+    }
+    const uint64_t limits[] = {0, 1, 7, 16, 33, 59};
+    const uint64_t limit = limits[random() % std::size(limits)];
+    const bool trailer = random() % 4 == 0;
+    const bool allow_space = random() % 2 == 0;
+    HeadScanner scanner(limit);
+    scanner.setAllowSpaceBeforeColon(allow_space);
+    if (trailer) {
+      scanner.startTrailer();
+    } else {
+      scanner.startHead();
+    }
+    ReferenceScanner reference(limit, trailer, allow_space);
+    std::string_view rest = head;
+    while (true) {
+      const size_t piece = rest.empty() ? 0 : 1 + random() % rest.size();
+      const HeadScanner::Result got = scanner.scan(rest.substr(0, piece));
+      const HeadScanner::Result want = reference.scan(rest.substr(0, piece));
+      CAPTURE(head);
+      CAPTURE(limit);
+      CAPTURE(trailer);
+      CAPTURE(allow_space);
+      REQUIRE(statusOf(got) == statusOf(want));
+      if (got.status != HeadScanner::Status::kNeedMore || piece == 0) break;
+      rest.remove_prefix(piece);
+    }
+  }
+}
 
 TEST_CASE("the head scanner finds the end of a head and stops there") {
   HeadScanner scanner(0);

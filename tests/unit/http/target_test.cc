@@ -31,6 +31,13 @@ TEST_CASE("request targets are normalized") {
       {"//a", "/a", ""},
       {"/a//b///c/", "/a/b/c/", ""},
       {"/a/", "/a/", ""},
+      // Segments that start with a dot without being "." or "..".
+      {"/.well-known/x", "/.well-known/x", ""},
+      {"/a/.b/..c/...", "/a/.b/..c/...", ""},
+      {"/a/..", "/", ""},
+      {"/a/b%2F%2Fc", "/a/b%2F%2Fc", ""},
+      {"/%2F/b", "/%2F/b", ""},
+      {"/a\"b", "/a%22b", ""},
       {"/a;p=1:@!$&'()*+,=", "/a;p=1:@!$&'()*+,=", ""},
       {"/p?b=2&a=1", "/p", "b=2&a=1"},
       {"/p?", "/p", ""},

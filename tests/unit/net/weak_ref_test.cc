@@ -59,6 +59,21 @@ TEST_CASE("revoke() kills the references handed out so far, not later ones") {
   CHECK(after.isAlive());
 }
 
+TEST_CASE("revoke() before any reference, and twice in a row: references taken after are alive") {
+  LivenessToken token;
+  token.revoke();
+  WeakRef first = token.ref();
+  CHECK(first.isAlive());
+  WeakRef second = token.ref();  // the same token: both die together
+  token.revoke();
+  token.revoke();
+  CHECK_FALSE(first.isAlive());
+  CHECK_FALSE(second.isAlive());
+  WeakRef third = token.ref();
+  CHECK(third.isAlive());
+  CHECK_FALSE(first.isAlive());
+}
+
 TEST_CASE("guarded() passes its arguments through while the owner lives") {
   int sum = 0;
   auto owner = std::make_unique<LivenessToken>();

@@ -173,3 +173,42 @@ TEST_CASE("X-Forwarded-For is appended to, X-Forwarded-Proto overwritten, Via ap
   CHECK(*out->headers.find("Host") == "api.internal");
   CHECK(out->host == "h:8080");
 }
+
+namespace {
+
+std::string fieldList(const http::HeaderMap& headers) {
+  std::string out;
+  for (const auto& h : headers) out += h.name + "=" + h.value + "\n";
+  return out;
+}
+
+}  // namespace
+
+// The exact field list sent upstream, in order: the client's fields as
+// kept, then the four larder sets. Whether the client sent none of those
+// four (the one-scan path) or some (each set in place, spelling and
+// position kept), the order and the values are the same as they always
+// were (issue 13 split the two cases).
+TEST_CASE("the forwarded fields, exactly and in order, with and without client forwarding fields") {
+  auto none = derive("/a", headersOf({{"Accept", "*/*"}, {"host", "H.example"}, {"Expect", "100-continue"},
+                                      {"X-Real-IP", "6.6.6.6"}, {"User-Agent", "t"}}),
+                     nullptr);
+  REQUIRE(none.ok());
+  CHECK(fieldList(none->headers) ==
+        "Host=h.example\nAccept=*/*\nUser-Agent=t\nX-Forwarded-For=10.0.0.1\nX-Forwarded-Proto=http\n"
+        "X-Forwarded-Host=h.example\nVia=1.1 larder\n");
+
+  auto some = derive("/a", headersOf({{"x-forwarded-host", "evil.example"}, {"Host", "h.example"},
+                                      {"Accept", "*/*"}, {"X-FORWARDED-HOST", "evil2.example"}}),
+                     nullptr);
+  REQUIRE(some.ok());
+  CHECK(fieldList(some->headers) ==
+        "Host=h.example\nx-forwarded-host=h.example\nAccept=*/*\nX-Forwarded-For=10.0.0.1\n"
+        "X-Forwarded-Proto=http\nVia=1.1 larder\n");
+
+  auto via_only = derive("/a", headersOf({{"Host", "h.example"}, {"via", "1.1 cdn"}}), nullptr);
+  REQUIRE(via_only.ok());
+  CHECK(fieldList(via_only->headers) ==
+        "Host=h.example\nvia=1.1 cdn, 1.1 larder\nX-Forwarded-For=10.0.0.1\nX-Forwarded-Proto=http\n"
+        "X-Forwarded-Host=h.example\n");
+}
