@@ -138,6 +138,13 @@ return reply
 
 std::string_view textOf(const redisReply* reply) { return {reply->str, reply->len}; }
 
+// The generation a command goes out under, shared with the connection
+// rather than copied (see RedisConnection::sharedGeneration()).
+std::shared_ptr<const std::string> generationOf(const RedisConnection* connection) {
+  static const auto kNoGeneration = std::make_shared<const std::string>();
+  return connection != nullptr ? connection->sharedGeneration() : kNoGeneration;
+}
+
 bool isNoScript(const redisReply* reply) {
   return reply != nullptr && reply->type == REDIS_REPLY_ERROR && textOf(reply).starts_with("NOSCRIPT");
 }
@@ -279,11 +286,7 @@ cache::Pending RedisStore::lookup(std::vector<std::string> version_keys, std::st
     }
   }
   RedisConnection* connection = pick();
-  static const auto kNoGeneration = std::make_shared<const std::string>();
-  // The generation the command goes out under, shared with the connection
-  // rather than copied (see RedisConnection::sharedGeneration()).
-  std::shared_ptr<const std::string> generation =
-      connection != nullptr ? connection->sharedGeneration() : kNoGeneration;
+  std::shared_ptr<const std::string> generation = generationOf(connection);
   // The arguments are views, formatted before send() returns: the vector is
   // the store's, kept across lookups (taken out while in use, so that a
   // nested call would only allocate its own).
@@ -324,9 +327,7 @@ cache::Pending RedisStore::lookup(std::vector<std::string> version_keys, std::st
 
 void RedisStore::sendCopyLookup(std::shared_ptr<CopyLookup> lookup, bool by_sha) {
   RedisConnection* connection = pick();
-  static const auto kNoGeneration = std::make_shared<const std::string>();
-  std::shared_ptr<const std::string> generation =
-      connection != nullptr ? connection->sharedGeneration() : kNoGeneration;
+  std::shared_ptr<const std::string> generation = generationOf(connection);
   const std::string key_count = std::to_string(lookup->version_keys.size() + 2);
   std::vector<std::string_view> args;
   args.reserve(lookup->version_keys.size() + 6);
