@@ -60,9 +60,16 @@ TEST_CASE("upstream servers killed under load: 200 or a clean 502, no hang, no l
   MESSAGE(none.describe("both servers down"));
   for (const PhaseStats* stats : {&both, &one, &none}) {
     CHECK(stats->sent > 0);
-    CHECK(stats->failed == 0);                          // every request answered
+    CHECK(stats->max_ms < 2000);                        // nothing hung (the client waits 3 s)
     CHECK(stats->non_200 == stats->status_502);         // errors are 502s only
   }
+  // Every request answered, except one whose answer had begun when its
+  // server stopped: the fake upstream sends head and body apart, and once
+  // the head is forwarded no 502 can follow, only a cut (a race seen once
+  // under ASan in CI). With no server left, every request gets a 502.
+  CHECK(both.failed <= kThreads);
+  CHECK(one.failed <= kThreads);
+  CHECK(none.failed == 0);
   CHECK(both.non_200 <= kThreads);  // only requests in flight when the first server stopped
   CHECK(one.status_502 <= kThreads);  // in flight as it stopped; then the live server serves
   CHECK(one.sent - one.non_200 > 0);
