@@ -54,12 +54,12 @@ set(CPACK_DEBIAN_PACKAGE_SECTION web)
 set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
 set(CPACK_DEBIAN_PACKAGE_HOMEPAGE "https://github.com/larder/larder")
 # dpkg-shlibdeps derives the library packages (libuv1, libhiredis0.14,
-# libyaml-cpp0.7, libfmt9, libdeflate0, libzstd1, libstdc++6, libc6) from the binary.
+# libyaml-cpp0.7, libfmt9, libdeflate0, libzstd1, libtcmalloc-minimal4, libstdc++6, libc6) from the binary.
 find_program(LARDER_DPKG_SHLIBDEPS dpkg-shlibdeps)
 if(LARDER_DPKG_SHLIBDEPS)
   set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
 else()
-  set(CPACK_DEBIAN_PACKAGE_DEPENDS "libuv1 (>= 1.44), libhiredis0.14, libyaml-cpp0.7, libfmt9, libssl3, libdeflate0, libzstd1, libstdc++6, libc6")
+  set(CPACK_DEBIAN_PACKAGE_DEPENDS "libuv1 (>= 1.44), libhiredis0.14, libyaml-cpp0.7, libfmt9, libssl3, libdeflate0, libzstd1, libtcmalloc-minimal4, libstdc++6, libc6")
 endif()
 set(CPACK_DEBIAN_PACKAGE_SUGGESTS "redis-server")
 set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA
