@@ -4,12 +4,13 @@
 // Redis's output buffer, the loopback socket twice and hiredis's reader on
 // every hit, and Redis spends a third of the hit's CPU sending it).
 //
-// Coherence stays Redis's. A copy is used only when the lookup script found
-// the entry key still holding bytes with the copy's tag (the tail that names
-// a tagged encoding, cache/entry_codec.h), in the same atomic step that read
-// the generation and the versions. Anything else (replaced, removed,
-// expired, evicted, purged) answers with the current bytes or nil, and the
-// copy is replaced or dropped. A lookup returns exactly what it would have
+// Coherence stays Redis's. A copy is used only when the entry key still
+// ends in the copy's tag (the tail that names a tagged encoding,
+// cache/entry_codec.h; one GETRANGE), read before the generation and the
+// versions (one MGET, on the same connection), so that a write after the
+// tag was read is in the versions. Anything else (replaced, removed,
+// expired, evicted, purged) is looked up as without a copy, and the copy
+// is replaced or dropped by what that reads. A lookup returns exactly what it would have
 // without copies; only where its bytes come from changes.
 //
 // Admission: tagged bytes of at least `min_size`, on the second lookup that

@@ -112,30 +112,6 @@ return text
   return script;
 }
 
-// A lookup of an entry this worker keeps a copy of (store/redis/
-// local_copies.h): the MGET's reply, except that the entry is the integer 1
-// when the entry key's bytes end in the copy's tag (one GETRANGE of a few
-// bytes instead of the value). KEYS: the generation key, versions..., the
-// entry key; ARGV[1]: the tag. One script: the versions and the tag are read
-// in the same atomic step, as MGET reads them.
-constexpr std::string_view kCopyLookupScript = R"lua(
-local function get(key)
-  local value = redis.pcall('GET', key)
-  if type(value) == 'table' then return false end  -- another type: nil, as MGET reads it
-  return value
-end
-local reply = {}
-local n = #KEYS
-for i = 1, n - 1 do reply[i] = get(KEYS[i]) end
-local tag = ARGV[1]
-if #tag > 0 and redis.pcall('GETRANGE', KEYS[n], -#tag, -1) == tag then
-  reply[n] = 1
-else
-  reply[n] = get(KEYS[n])
-end
-return reply
-)lua";
-
 std::string_view textOf(const redisReply* reply) { return {reply->str, reply->len}; }
 
 // The generation a command goes out under, shared with the connection
@@ -149,14 +125,11 @@ bool isNoScript(const redisReply* reply) {
   return reply != nullptr && reply->type == REDIS_REPLY_ERROR && textOf(reply).starts_with("NOSCRIPT");
 }
 
-// The MGET (or the copy lookup script) reads the generation key first, then
-// the versions and the entry. `mismatch` is set when the generation is not
-// `generation` (the caller bypasses and the connection learns the new one).
-// With `copy`, the entry may instead be the integer 1: the key holds those
-// very bytes, and the result's entry shares them.
+// The MGET reads the generation key first, then the versions and the
+// entry. `mismatch` is set when the generation is not `generation` (the
+// caller bypasses and the connection learns the new one).
 cache::LookupResult parseLookup(const redisReply* reply, size_t version_count, bool with_entry,
-                                const std::string& generation, bool& mismatch,
-                                const LocalCopies::Bytes* copy = nullptr, bool* used_copy = nullptr) {
+                                const std::string& generation, bool& mismatch) {
   cache::LookupResult result;
   result.status = cache::StoreStatus::kUnavailable;
   if (reply == nullptr) return result;  // the connection logged why
@@ -181,11 +154,7 @@ cache::LookupResult parseLookup(const redisReply* reply, size_t version_count, b
   for (size_t i = 1; i < reply->elements; ++i) {
     const redisReply* element = reply->element[i];
     std::optional<std::string> value;
-    if (copy != nullptr && i == last && element->type == REDIS_REPLY_INTEGER && element->integer == 1) {
-      result.entry = cache::EntryBytes::shared(*copy);  // the kept bytes themselves: no copy
-      *used_copy = true;
-      continue;
-    } else if (element->type == REDIS_REPLY_STRING) {
+    if (element->type == REDIS_REPLY_STRING) {
       const std::string_view text = textOf(element);
       if (with_entry && i == last) {
         value.emplace(text);
@@ -233,10 +202,6 @@ const std::string& RedisStore::insertScript() {
   return script;
 }
 
-const std::string& RedisStore::copyLookupScript() {
-  static const std::string script(kCopyLookupScript);
-  return script;
-}
 
 namespace {
 
@@ -258,7 +223,7 @@ RedisStore::RedisStore(net::Loop& loop, RedisOptions options)
   connections_.reserve(static_cast<size_t>(count));
   for (int i = 0; i < count; ++i) {
     connections_.push_back(std::make_unique<RedisConnection>(
-        loop, options_, std::vector<std::string>{insertScript(), copyLookupScript()}, i));
+        loop, options_, std::vector<std::string>{insertScript()}, i));
   }
 }
 
@@ -280,11 +245,18 @@ cache::Pending RedisStore::lookup(std::vector<std::string> version_keys, std::st
     if (LocalCopies::Bytes copy = copies_.find(key_hash)) {
       sendCopyLookup(std::make_shared<CopyLookup>(CopyLookup{state, std::move(version_keys),
                                                              std::move(entry_key), std::move(copy),
-                                                             key_hash, std::move(on_done)}),
-                     true);
+                                                             key_hash, std::move(on_done)}));
       return cache::Pending(state);
     }
   }
+  sendLookup(state, version_keys, entry_key, keeps_copies, key_hash, std::move(on_done));
+  return cache::Pending(state);
+}
+
+void RedisStore::sendLookup(std::shared_ptr<cache::PendingState> state,
+                            const std::vector<std::string>& version_keys, const std::string& entry_key,
+                            bool keeps_copies, uint64_t key_hash, LookupCallback on_done) {
+  const bool with_entry = !entry_key.empty();
   RedisConnection* connection = pick();
   std::shared_ptr<const std::string> generation = generationOf(connection);
   // The arguments are views, formatted before send() returns: the vector is
@@ -299,9 +271,9 @@ cache::Pending RedisStore::lookup(std::vector<std::string> version_keys, std::st
   if (with_entry) args.emplace_back(entry_key);
   const size_t version_count = version_keys.size();
   send(connection, args,
-       [this, state, version_count, with_entry, connection, generation = std::move(generation),
-        keeps_copies, key_hash, on_done = std::move(on_done)](const redisReply* reply,
-                                                              Failure failure) mutable {
+       [this, state = std::move(state), version_count, with_entry, connection,
+        generation = std::move(generation), keeps_copies, key_hash,
+        on_done = std::move(on_done)](const redisReply* reply, Failure failure) mutable {
          bool mismatch = false;
          cache::LookupResult result =
              parseLookup(reply, version_count, with_entry, *generation, mismatch);
@@ -322,51 +294,58 @@ cache::Pending RedisStore::lookup(std::vector<std::string> version_keys, std::st
          });
        });
   lookup_args_ = std::move(args);
-  return cache::Pending(state);
 }
 
-void RedisStore::sendCopyLookup(std::shared_ptr<CopyLookup> lookup, bool by_sha) {
+void RedisStore::sendCopyLookup(std::shared_ptr<CopyLookup> lookup) {
   RedisConnection* connection = pick();
   std::shared_ptr<const std::string> generation = generationOf(connection);
-  const std::string key_count = std::to_string(lookup->version_keys.size() + 2);
+  // The tail first, then the versions, pipelined on one connection (which
+  // answers in order). A tag read before the versions is as good as one
+  // read with them: an entry replaced after the tag was read carries other
+  // recorded versions only if a write came between, and that write is in
+  // the versions read after it (DESIGN invariant 3); an entry purged after
+  // it was simply read before the purge.
+  const std::string_view tag = cache::entryTagOf(*lookup->copy);
+  const std::string tail_start = std::to_string(-static_cast<int64_t>(tag.size()));
+  send(connection, {"GETRANGE", lookup->entry_key, tail_start, "-1"},
+       [lookup, tag](const redisReply* reply, Failure failure) {
+         lookup->tag_failure = failure;
+         lookup->tag_answered = reply != nullptr;
+         // Another type answers an error: no tag, and MGET reads it as nil.
+         lookup->tag_matches = reply != nullptr && reply->type == REDIS_REPLY_STRING && !tag.empty() &&
+                               textOf(reply) == tag;
+       });
   std::vector<std::string_view> args;
-  args.reserve(lookup->version_keys.size() + 6);
-  args.emplace_back(by_sha ? "EVALSHA" : "EVAL");
-  std::string_view script = copyLookupScript();
-  if (by_sha) script = connection != nullptr ? connection->scriptSha(kCopyLookupScriptIndex) : std::string_view();
-  args.emplace_back(script);
-  args.emplace_back(key_count);
+  args.reserve(lookup->version_keys.size() + 2);
+  args.emplace_back("MGET");
   args.emplace_back(options_.generation_key);
   for (const auto& key : lookup->version_keys) args.emplace_back(key);
-  args.emplace_back(lookup->entry_key);
-  args.emplace_back(cache::entryTagOf(*lookup->copy));
   send(connection, args,
-       [this, lookup, connection, generation = std::move(generation), by_sha](const redisReply* reply,
-                                                                              Failure failure) {
-         if (by_sha && isNoScript(reply)) {
-           // The script cache was flushed: EVAL sends the source, which
-           // also loads it again for the lookups after this one.
-           sendCopyLookup(lookup, false);
-           return;
-         }
+       [this, lookup, connection, generation = std::move(generation)](const redisReply* reply,
+                                                                      Failure failure) {
          bool mismatch = false;
-         bool from_copy = false;
-         cache::LookupResult result = parseLookup(reply, lookup->version_keys.size(), true, *generation,
-                                                  mismatch, &lookup->copy, &from_copy);
+         cache::LookupResult result =
+             parseLookup(reply, lookup->version_keys.size(), false, *generation, mismatch);
          if (mismatch) {
            onGenerationMismatch(connection);
+         } else if (!lookup->tag_answered) {
+           result = cache::LookupResult{};
+           result.status = cache::StoreStatus::kUnavailable;
+           recordOutcome(false, lookup->tag_failure);
          } else {
            recordOutcome(result.status == cache::StoreStatus::kOk, failure);
          }
+         if (result.status == cache::StoreStatus::kOk && !lookup->tag_matches) {
+           // Replaced, removed or of another type: the plain lookup reads
+           // what the key holds now, and keeps or drops the copy by it.
+           sendLookup(lookup->state, lookup->version_keys, lookup->entry_key, true, lookup->key_hash,
+                      std::move(lookup->on_done));
+           return;
+         }
          if (result.status == cache::StoreStatus::kOk) {
-           if (from_copy) {
-             base::metrics::redis_local_copy_hits.inc();
-             base::metrics::redis_local_copy_bytes_saved.inc(lookup->copy->size());
-           } else if (result.entry) {
-             copies_.offer(lookup->key_hash, *result.entry);
-           } else {
-             copies_.drop(lookup->key_hash);
-           }
+           result.entry = cache::EntryBytes::shared(lookup->copy);  // the kept bytes themselves
+           base::metrics::redis_local_copy_hits.inc();
+           base::metrics::redis_local_copy_bytes_saved.inc(lookup->copy->size());
          }
          deliver(lookup->state, [lookup, result = std::move(result)]() mutable {
            if (lookup->on_done) lookup->on_done(std::move(result));

@@ -72,8 +72,6 @@ class RedisStore final : public cache::Store {
   // generation key; ARGV: value, ttl, version ttl, then token and create flag
   // per version, then the generation the lookup saw).
   static const std::string& insertScript();
-  // The Lua source of the copy lookup script (redis_store.cc).
-  static const std::string& copyLookupScript();
 
   const LocalCopies& localCopiesForTest() const { return copies_; }
 
@@ -87,8 +85,12 @@ class RedisStore final : public cache::Store {
             RedisConnection::ReplyCallback on_reply);
   void sendInsert(std::shared_ptr<const cache::InsertRequest> request, InsertCallback on_done,
                   bool by_sha);
-  // A lookup that asks whether a kept copy is current; kept until its reply
-  // (a NOSCRIPT answer resends it with EVAL).
+  // The MGET of a lookup, for a new one or one whose copy was not current.
+  void sendLookup(std::shared_ptr<cache::PendingState> state, const std::vector<std::string>& version_keys,
+                  const std::string& entry_key, bool keeps_copies, uint64_t key_hash,
+                  LookupCallback on_done);
+  // A lookup that asks whether a kept copy is current: the entry key's tail
+  // (GETRANGE), then the versions (MGET), on one connection.
   struct CopyLookup {
     std::shared_ptr<cache::PendingState> state;
     std::vector<std::string> version_keys;
@@ -96,9 +98,12 @@ class RedisStore final : public cache::Store {
     LocalCopies::Bytes copy;
     uint64_t key_hash = 0;
     LookupCallback on_done;
+    // The GETRANGE's reply, read when the MGET's arrives.
+    bool tag_answered = false;
+    bool tag_matches = false;
+    RedisConnection::Failure tag_failure{};
   };
-  static constexpr size_t kCopyLookupScriptIndex = 1;  // the insert script is 0
-  void sendCopyLookup(std::shared_ptr<CopyLookup> lookup, bool by_sha);
+  void sendCopyLookup(std::shared_ptr<CopyLookup> lookup);
   // One allocation (the posted closure holds `fn` itself, not a
   // std::function wrapping it).
   template <typename Fn>

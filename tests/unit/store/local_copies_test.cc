@@ -181,7 +181,16 @@ TEST_CASE("redis: with a copy kept, a lookup still returns exactly what Redis ho
     CHECK_FALSE(result.entry.has_value());
     CHECK(f.store->isAvailable());
   }
-  SUBCASE("after SCRIPT FLUSH the lookup falls back to EVAL, which loads it again") {
+  SUBCASE("a version key of another type reads as absent, as MGET reads it") {
+    REQUIRE(f.server.command({"DEL", "v:a"}).integer == 1);
+    REQUIRE(f.server.command({"LPUSH", "v:a", "x"}).integer == 1);
+    auto result = lookupNow(f, {"v:a"}, "e:1");
+    CHECK(result.status == StoreStatus::kOk);
+    CHECK(result.entry == first);
+    REQUIRE(result.versions.size() == 1);
+    CHECK_FALSE(result.versions[0].has_value());
+  }
+  SUBCASE("a copy lookup runs no script: SCRIPT FLUSH changes nothing") {
     REQUIRE(f.server.command({"SCRIPT", "FLUSH"}).isStatus("OK"));
     const int64_t hits = base::metrics::redis_local_copy_hits.value();
     CHECK(lookupNow(f, {"v:a"}, "e:1").entry == first);
@@ -192,6 +201,15 @@ TEST_CASE("redis: with a copy kept, a lookup still returns exactly what Redis ho
     REQUIRE(f.server.command({"SET", store::RedisOptions().generation_key, "other", "PX", "60000"})
                 .isStatus("OK"));
     CHECK(lookupNow(f, {"v:a"}, "e:1").status == StoreStatus::kUnavailable);
+  }
+  SUBCASE("Redis gone: unavailable, never the copy") {
+    f.server.kill();
+    CHECK(lookupNow(f, {"v:a"}, "e:1").status == StoreStatus::kUnavailable);
+  }
+  SUBCASE("Redis stopped: unavailable within the timeout, never the copy") {
+    f.server.pause();
+    CHECK(lookupNow(f, {"v:a"}, "e:1").status == StoreStatus::kUnavailable);
+    f.server.resume();
   }
   SUBCASE("a purge (remove) drops the copy as well as the key") {
     CHECK(removeNow(f, {"e:1"}) == StoreStatus::kOk);
