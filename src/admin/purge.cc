@@ -1,5 +1,6 @@
 #include "admin/purge.h"
 
+#include "base/hex.h"
 #include "cache/key.h"
 #include "cache/soft_purge.h"
 #include "http/target.h"
@@ -7,12 +8,7 @@
 namespace larder::admin {
 namespace {
 
-int hexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
+using base::hexValue;
 
 bool hasControlBytes(std::string_view text) {
   for (unsigned char c : text)

@@ -131,7 +131,8 @@ CounterFamily fill_lock_events("larder_fill_lock_events_total",
                                                    "timed_out", "unavailable"}));
 
 Histogram redis_command_seconds("larder_redis_command_seconds",
-                                "Redis command round-trip time (replies only).",
+                                "Redis command round-trip time, from the command's write to the "
+                                "socket to its reply (replies only).",
                                 Histogram::latencyBuckets());
 Counter redis_errors("larder_redis_errors_total",
                      "Redis commands that failed: error replies and lost connections.");
@@ -152,6 +153,10 @@ Gauge redis_in_flight("larder_redis_commands_in_flight",
 Gauge redis_queued("larder_redis_commands_queued",
                    "Redis commands waiting inside larder for room on a connection "
                    "(store.redis.max_in_flight).");
+Histogram redis_queue_wait_seconds("larder_redis_queue_wait_seconds",
+                                   "Time Redis commands waited inside larder before being written "
+                                   "to the socket (for room on a connection, then for the loop).",
+                                   Histogram::latencyBuckets());
 Counter redis_late_replies("larder_redis_late_replies_total",
                            "Redis replies that came after their command's deadline, when the "
                            "caller had already bypassed Redis: discarded, connection kept.");

@@ -102,6 +102,7 @@ extern Counter redis_breaker_opened;       // larder_redis_circuit_opened_total
 // Redis load (issue 13): fed by store::RedisConnection and its I/O adapter.
 extern Gauge redis_in_flight;              // larder_redis_commands_in_flight
 extern Gauge redis_queued;                 // larder_redis_commands_queued
+extern Histogram redis_queue_wait_seconds;  // larder_redis_queue_wait_seconds
 extern Counter redis_late_replies;         // larder_redis_late_replies_total
 extern CounterFamily redis_dropped;        // larder_redis_commands_dropped_total{reason}
 extern Counter redis_bytes_read;           // larder_redis_read_bytes_total

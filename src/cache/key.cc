@@ -1,11 +1,10 @@
 #include "cache/key.h"
 
 #include <array>
-#include <charconv>
-#include <iterator>
 #include <cstdint>
 #include <random>
 
+#include "base/decimal.h"
 #include "cache/digest.h"
 #include "cache/vary.h"
 
@@ -24,27 +23,15 @@ std::string lowerCopy(std::string_view s) {
   return out;
 }
 
-// Decimal digits of `n`, as std::to_string writes it.
-size_t decimalDigits(size_t n) {
-  size_t digits = 1;
-  while (n >= 10) {
-    n /= 10;
-    ++digits;
-  }
-  return digits;
-}
-
 // "<decimal length>:<field>". Into space reserved by the caller: the
 // identity is serialized with one allocation (RequestIdentity::serialize).
 void appendLengthPrefixed(std::string& out, std::string_view field) {
-  char digits[20];
-  auto [end, ec] = std::to_chars(std::begin(digits), std::end(digits), field.size());
-  out.append(digits, end);
+  base::appendDecimal(out, field.size());
   out += ':';
   out += field;
 }
 
-size_t lengthPrefixedSize(std::string_view field) { return decimalDigits(field.size()) + 1 + field.size(); }
+size_t lengthPrefixedSize(std::string_view field) { return base::decimalLength(field.size()) + 1 + field.size(); }
 
 void appendHex(std::string& out, uint64_t v) {
   static constexpr char kHex[] = "0123456789abcdef";
@@ -376,7 +363,7 @@ std::string RequestIdentity::serialize() const {
   // Sized exactly, so that it is one allocation (twice per hit before:
   // the estimate fell short by the length prefixes; issue 13).
   size_t size = 4 + lengthPrefixedSize(method_class) + lengthPrefixedSize(host) + lengthPrefixedSize(path) +
-                lengthPrefixedSize(query) + decimalDigits(vary.size()) + 1 + lengthPrefixedSize(principal);
+                lengthPrefixedSize(query) + base::decimalLength(vary.size()) + 1 + lengthPrefixedSize(principal);
   for (const auto& [name, value] : vary) size += lengthPrefixedSize(name) + lengthPrefixedSize(value);
   std::string out;
   out.reserve(size);
@@ -386,9 +373,7 @@ std::string RequestIdentity::serialize() const {
   appendLengthPrefixed(out, host);
   appendLengthPrefixed(out, path);
   appendLengthPrefixed(out, query);
-  char count[20];
-  auto [count_end, ec] = std::to_chars(std::begin(count), std::end(count), vary.size());
-  out.append(count, count_end);
+  base::appendDecimal(out, vary.size());
   out += '#';
   for (const auto& [name, value] : vary) {
     appendLengthPrefixed(out, name);

@@ -2,18 +2,11 @@
 
 #include <algorithm>
 
+#include "base/hex.h"
+
 namespace larder::http {
 
-namespace {
-
-int hexValue(unsigned char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-}  // namespace
+using base::hexValue;
 
 void ChunkScanner::start() {
   state_ = State::kSize;
@@ -28,7 +21,7 @@ ChunkScanner::Result ChunkScanner::scan(std::string_view data) {
     const auto c = static_cast<unsigned char>(data[i]);
     switch (state_) {
       case State::kSize: {
-        const int v = hexValue(c);
+        const int v = hexValue(data[i]);
         if (v >= 0) {
           // Leading zeros are harmless; significant digits beyond 15 would
           // overflow what any limit can accept (llhttp agrees at 16).

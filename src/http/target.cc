@@ -3,20 +3,16 @@
 #include <algorithm>
 #include <array>
 
+#include "base/hex.h"
 #include "http/header_map.h"
 
 namespace larder::http {
 
 namespace {
 
-constexpr char kHexUpper[] = "0123456789ABCDEF";
+using base::hexValue;
 
-int hexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
+constexpr char kHexUpper[] = "0123456789ABCDEF";
 
 constexpr bool isUnreserved(unsigned char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||

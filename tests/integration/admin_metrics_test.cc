@@ -38,6 +38,7 @@ TEST_CASE("/metrics parses as Prometheus text and its counters follow misses, hi
   CHECK(before.types.at("larder_requests_total") == "counter");
   CHECK(before.types.at("larder_upstream_response_seconds") == "histogram");
   CHECK(before.types.at("larder_redis_command_seconds") == "histogram");
+  CHECK(before.types.at("larder_redis_queue_wait_seconds") == "histogram");
   CHECK(before.types.at("larder_connections_open") == "gauge");
   CHECK(before.types.at("larder_build_info") == "gauge");
 
@@ -160,6 +161,9 @@ TEST_CASE("/readyz reports whether Redis is reachable but stays ready without it
   CHECK(metrics.value("larder_redis_errors_total") + metrics.value("larder_redis_timeouts_total") +
             metrics.value("larder_redis_commands_skipped_total") >= 1);
   CHECK(metrics.value("larder_redis_command_seconds_count") >= 1);
+  // Each command that reached the socket: its wait in larder, on its own.
+  CHECK(metrics.value("larder_redis_queue_wait_seconds_count") >=
+        metrics.value("larder_redis_command_seconds_count"));
 }
 
 TEST_CASE("the admin listener answers 404 to unknown paths and 405 to wrong methods") {

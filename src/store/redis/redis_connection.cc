@@ -25,11 +25,12 @@ base::Duration tickFor(base::Duration timeout) {
   return std::clamp(timeout / 5, base::Duration(1), base::Duration(50));
 }
 
-uint64_t monoNowMs() {
-  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                   base::MonoClock::now().time_since_epoch())
-                                   .count());
+uint64_t toMs(base::MonoTime time) {
+  return static_cast<uint64_t>(
+      std::chrono::duration_cast<std::chrono::milliseconds>(time.time_since_epoch()).count());
 }
+
+uint64_t monoNowMs() { return toMs(base::MonoClock::now()); }
 
 // Bytes of a reply still being received above which a connection is not
 // offered new commands while others are free (isReceivingLargeReply()).
@@ -56,10 +57,11 @@ struct RedisConnection::Command {
   // The command in the protocol, while it waits in queued_ (hiredis copies
   // it into its output buffer when it is dispatched).
   std::string formatted;
-  uint64_t queued_ms = 0;
-  uint64_t handed_ms = 0;    // given to hiredis
-  uint64_t deadline_ms = 0;  // 0 until written to the socket
+  base::MonoTime queued_at{};  // send() took it
+  // Given to hiredis, then written to the socket: where its round trip
+  // starts, like its deadline.
   base::MonoTime sent_at{};
+  uint64_t deadline_ms = 0;  // 0 until written to the socket
   bool counted = false;  // a cache command (not the handshake): in the metrics
   bool written = false;
   bool late = false;       // its caller got kLate; the reply will be discarded
@@ -128,7 +130,7 @@ bool RedisConnection::queue(const std::vector<std::string_view>& args, ReplyCall
   resp::appendCommand(scratch_, args);
   auto command = std::make_unique<Command>();
   command->owner = this;
-  command->queued_ms = monoNowMs();
+  command->queued_at = base::MonoClock::now();
   command->counted = counted;
   // The handshake goes out at once, ahead of any bound: nothing else is sent
   // before the connection is ready.
@@ -156,7 +158,6 @@ bool RedisConnection::dispatch(std::unique_ptr<Command> command, std::string_vie
     outstanding_.pop_back();
     return false;
   }
-  raw->handed_ms = monoNowMs();
   raw->sent_at = base::MonoClock::now();
   ++unwritten_;
   base::metrics::redis_in_flight.inc();
@@ -321,14 +322,12 @@ void RedisConnection::checkDeadlines() {
   // Dead, not slow: it owes replies and nothing at all arrived for the
   // timeout (a stopped, black-holed or wedged Redis). Everything on it
   // fails now, as kLost, which the breaker counts (DESIGN invariant 5).
-  // Owed since the oldest command was written; one still in hiredis's
-  // buffer (the socket would not take it, or this loop has not run since)
-  // gets a second timeout to be written in.
+  // Owed since the oldest command was written (sent_at); one still in
+  // hiredis's buffer (the socket would not take it, or this loop has not
+  // run since) gets a second timeout to be written in.
   const Command* oldest = outstanding_.empty() ? nullptr : outstanding_.front().get();
   const uint64_t owed_since =
-      oldest == nullptr ? 0
-      : oldest->written ? oldest->deadline_ms - timeout
-                        : oldest->handed_ms + timeout;
+      oldest == nullptr ? 0 : toMs(oldest->sent_at) + (oldest->written ? 0 : timeout);
   if (oldest != nullptr && now >= std::max(last_read_ms_, owed_since) + timeout) {
     for (auto& command : outstanding_) {
       if (command->counted && !command->late) base::metrics::redis_timeouts.inc();
@@ -350,7 +349,7 @@ void RedisConnection::checkDeadlines() {
   // busy Redis that delivers); behind a late one, at most the timeout.
   const bool stalled = !outstanding_.empty() && outstanding_.front()->late;
   while (!queued_.empty() &&
-         now >= queued_.front()->queued_ms + (stalled ? timeout : kMaxQueueWaits * timeout)) {
+         now >= toMs(queued_.front()->queued_at) + (stalled ? timeout : kMaxQueueWaits * timeout)) {
     late.push_back(std::move(queued_.front()->on_reply));
     queued_.pop_front();
     base::metrics::redis_queued.dec();
@@ -381,13 +380,18 @@ void RedisConnection::onBytesRead(size_t /*bytes*/) { last_read_ms_ = monoNowMs(
 
 void RedisConnection::onOutputFlushed() {
   if (unwritten_ == 0) return;
-  // The deadline starts now, not while the command waited in larder
-  // (issue 13): the last `unwritten_` commands just reached the socket.
-  const uint64_t deadline = monoNowMs() + static_cast<uint64_t>(options_.command_timeout.count());
+  // The deadline and the measured round trip start now, not while the
+  // command waited in larder (issue 13): the last `unwritten_` commands just
+  // reached the socket. The wait before is larder's, measured on its own.
+  const base::MonoTime now = base::MonoClock::now();
+  const uint64_t deadline = toMs(now) + static_cast<uint64_t>(options_.command_timeout.count());
   for (auto it = outstanding_.rbegin(); it != outstanding_.rend() && unwritten_ > 0; ++it) {
-    if ((*it)->written) continue;
-    (*it)->written = true;
-    (*it)->deadline_ms = deadline;
+    Command& command = **it;
+    if (command.written) continue;
+    command.written = true;
+    command.deadline_ms = deadline;
+    command.sent_at = now;
+    if (command.counted) base::metrics::redis_queue_wait_seconds.observe(now - command.queued_at);
     --unwritten_;
   }
   unwritten_ = 0;

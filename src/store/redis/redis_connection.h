@@ -28,6 +28,9 @@
 //  - a command's deadline starts when hiredis has written it to the socket;
 //    past it the caller gets Failure::kLate (it bypasses), and the reply,
 //    when it comes, is discarded and counted; the connection stays up;
+//    the Redis latency histogram starts there too, and the wait before
+//    (in queued_, then in hiredis's buffer until the loop writes) is
+//    larder_redis_queue_wait_seconds;
 //  - a command waits in queued_ while the commands ahead of it are answered
 //    in time; once the oldest one is late it waits at most the timeout, and
 //    never more than kMaxQueueWaits timeouts (kLate);

@@ -4,21 +4,14 @@
 #include <cstdint>
 #include <cstring>
 
+#include "base/decimal.h"
+
 namespace larder::store::resp {
 
 namespace {
 
 constexpr uint64_t kMaxOutstanding = uint64_t{1} << 32;
 constexpr size_t kMaxDigits = 18;  // hiredis's long long cannot hold more
-
-size_t decimalLength(size_t value) {
-  size_t length = 1;
-  while (value >= 10) {
-    value /= 10;
-    ++length;
-  }
-  return length;
-}
 
 // hiredis's readLongLong(): an optional sign, then digits up to the first
 // '\r'; anything else makes the whole value -1. `ok` is false past
@@ -48,8 +41,8 @@ int64_t readNumber(std::string_view line, bool& ok) {
 }  // namespace
 
 void appendCommand(std::string& out, const std::vector<std::string_view>& args) {
-  size_t total = 3 + decimalLength(args.size());
-  for (std::string_view arg : args) total += 5 + decimalLength(arg.size()) + arg.size();
+  size_t total = 3 + base::decimalLength(args.size());
+  for (std::string_view arg : args) total += 5 + base::decimalLength(arg.size()) + arg.size();
   // The exact size is known: made once, then written without a capacity
   // check per piece (a hit formats one MGET, issue 13).
   const size_t start = out.size();

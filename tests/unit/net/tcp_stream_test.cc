@@ -13,7 +13,7 @@
 #include <string>
 #include <vector>
 
-#include "net/tcp_listener.h"
+#include "loopback_acceptor.h"
 
 namespace larder::net {
 namespace {
@@ -21,45 +21,30 @@ namespace {
 // Collects everything the accepted connection reads, until the writer closes.
 class Sink : public TcpStream::Handler {
  public:
-  explicit Sink(Loop& loop) : loop_(loop), listener_(loop) {
-    SocketAddress any;
-    REQUIRE(makeSocketAddress("127.0.0.1", 0, any));
-    REQUIRE(listener_.listen(any, false, 16, [this] { onConnection(); }).empty());
-    SocketAddress bound;
-    int length = sizeof(bound.storage);
-    REQUIRE(uv_tcp_getsockname(reinterpret_cast<uv_tcp_t*>(listener_.stream()),
-                               reinterpret_cast<sockaddr*>(&bound.storage), &length) == 0);
-    address_ = bound;
-  }
-  const SocketAddress& address() const { return address_; }
+  explicit Sink(Loop& loop)
+      : acceptor_(loop, *this, [this](TcpStream& stream) {
+          if (reading_) stream.startReading();
+        }) {}
+  const SocketAddress& address() const { return acceptor_.address(); }
   // Reading starts only when asked: until then the writer's socket fills.
   void startReading() {
     reading_ = true;
-    if (stream_) stream_->startReading();
+    if (acceptor_.stream() != nullptr) acceptor_.stream()->startReading();
   }
   std::string read;
   bool ended = false;
 
  private:
-  void onConnection() {
-    stream_ = std::make_unique<TcpStream>(loop_, *this);
-    REQUIRE(stream_->accept(listener_.stream()) == 0);
-    listener_.close();
-    if (reading_) stream_->startReading();
-  }
   void onStreamRead(std::string_view data) override { read += data; }
   void onStreamEnd(int) override {
     ended = true;
-    stream_->close();
+    acceptor_.close();
   }
   void onStreamWritten(int) override {}
   void onStreamClosed() override {}
 
-  Loop& loop_;
-  TcpListener listener_;
-  SocketAddress address_;
-  std::unique_ptr<TcpStream> stream_;
   bool reading_ = false;
+  LoopbackAcceptor acceptor_;
 };
 
 struct Writer : TcpStream::Handler {

@@ -12,11 +12,10 @@
 #include <string>
 #include <vector>
 
-#include "net/tcp_listener.h"
+#include "loopback_acceptor.h"
 
 namespace larder::net {
 namespace {
-
 
 // Records what a stream's owner is told.
 struct Recorder : TcpStream::Handler {
@@ -33,55 +32,35 @@ struct Recorder : TcpStream::Handler {
   void onStreamClosed() override { closed = true; }
 };
 
-// A loopback server whose accepted connections do what `mode` says.
+// A loopback server whose accepted connection does what `mode` says.
 class Peer : public TcpStream::Handler {
  public:
   enum class Mode { kHttp, kClose, kSilent };
-  Peer(Loop& loop, Mode mode) : loop_(loop), listener_(loop), mode_(mode) {
-    SocketAddress any;
-    REQUIRE(makeSocketAddress("127.0.0.1", 0, any));
-    REQUIRE(listener_.listen(any, false, 16, [this] { onConnection(); }).empty());
-    SocketAddress bound;
-    int length = sizeof(bound.storage);
-    REQUIRE(uv_tcp_getsockname(reinterpret_cast<uv_tcp_t*>(listener_.stream()),
-                               reinterpret_cast<sockaddr*>(&bound.storage), &length) == 0);
-    address_ = bound;
-  }
-  ~Peer() override {
-    listener_.close();
-    if (stream_ && !stream_->isClosing()) stream_->close();
-  }
-  const SocketAddress& address() const { return address_; }
+  Peer(Loop& loop, Mode mode)
+      : mode_(mode), acceptor_(loop, *this, [this](TcpStream& stream) {
+          if (mode_ == Mode::kClose) return stream.close();
+          stream.startReading();
+        }) {}
+  const SocketAddress& address() const { return acceptor_.address(); }
   std::function<void()> on_bytes;  // the first bytes of the client arrived
-  void close() {
-    listener_.close();
-    if (stream_ && !stream_->isClosing()) stream_->close();
-  }
+  void close() { acceptor_.close(); }
 
  private:
-  void onConnection() {
-    stream_ = std::make_unique<TcpStream>(loop_, *this);
-    REQUIRE(stream_->accept(listener_.stream()) == 0);
-    if (mode_ == Mode::kClose) return stream_->close();
-    stream_->startReading();
-  }
   void onStreamRead(std::string_view) override {
     if (on_bytes) on_bytes();
     // A plain HTTP server reading a ClientHello: a 400, then the close.
-    if (mode_ == Mode::kHttp && !stream_->isClosing()) {
-      stream_->write("HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
-      stream_->close();
+    TcpStream& stream = *acceptor_.stream();
+    if (mode_ == Mode::kHttp && !stream.isClosing()) {
+      stream.write("HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+      stream.close();
     }
   }
-  void onStreamEnd(int) override { stream_->close(); }
+  void onStreamEnd(int) override { acceptor_.close(); }
   void onStreamWritten(int) override {}
   void onStreamClosed() override {}
 
-  Loop& loop_;
-  TcpListener listener_;
   Mode mode_;
-  SocketAddress address_;
-  std::unique_ptr<TcpStream> stream_;
+  LoopbackAcceptor acceptor_;
 };
 
 std::shared_ptr<TlsContext> context(bool verify = true) {
