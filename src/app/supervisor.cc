@@ -9,6 +9,7 @@
 #include <cstring>
 #include <thread>
 
+#include "app/backlog_retry.h"
 #include "app/explain_wiring.h"
 #include "app/sd_notify.h"
 #include "base/log.h"
@@ -128,6 +129,7 @@ int Supervisor::run() {
     if (!error.empty()) {
       LOG_ERROR("cannot listen on {}: {}", config_->server.listen.toString(), error);
       stopWorkers();
+      joinWorkers();
       return 1;
     }
     workers_.push_back(std::move(worker));
@@ -151,8 +153,12 @@ int Supervisor::run() {
   log_timer_.unref();
   log_timer_.startRepeating(std::chrono::seconds(1), [] { base::Log::flushSuppressed(); });
   loop_.run();
-  for (auto& worker : workers_) worker->join();
+  joinWorkers();
   admin_->stop();
+  // After every worker and the admin thread (purges) have stopped: nothing
+  // adds to the backlog any more, and nothing retries it (DESIGN invariant
+  // 13: a loss is never silent).
+  if (!shared_.backlog.empty()) base::Log::write(base::LogLevel::kError, describeLostBacklog(shared_.backlog));
   base::Log::flushSuppressed(true);
   LOG_INFO("larder stopped");
   return 0;
@@ -231,6 +237,16 @@ void Supervisor::reload() {
 
 void Supervisor::stopWorkers() {
   for (auto& worker : workers_) worker->shutdown();
+}
+
+// Worker 0 flushes the invalidation backlog during its drain; it is told
+// to finish once the others have stopped, since a write they were still
+// answering may fail into the backlog up to their last moment.
+void Supervisor::joinWorkers() {
+  for (size_t i = 1; i < workers_.size(); ++i) workers_[i]->join();
+  if (workers_.empty()) return;
+  workers_.front()->othersStopped();
+  workers_.front()->join();
 }
 
 // systemd's WatchdogSec=: ping at half the interval, but only while every

@@ -42,6 +42,7 @@ class Supervisor {
   void onSignal(int signum);
   void reload();
   void stopWorkers();
+  void joinWorkers();
   void startWatchdog();
   void onWatchdogTick();
   std::string describeUpstream() const;

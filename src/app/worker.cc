@@ -1,5 +1,6 @@
 #include "app/worker.h"
 
+#include "app/backlog_retry.h"
 #include "base/log.h"
 #include "base/metric_catalog.h"
 #include "net/loop.h"
@@ -89,8 +90,12 @@ std::unique_ptr<cache::FillLock> makeFillLock(net::Loop& loop, const config::Con
 
 namespace {
 
-// How often the retrying worker tries the invalidation backlog again.
+// How often the retrying worker tries the invalidation backlog again: while
+// running, and once draining (app/backlog_retry.h).
 constexpr base::Duration kBacklogRetryInterval{200};
+constexpr base::Duration kBacklogDrainRetryInterval{20};
+// How often worker 0 sweeps the coalescer's retired fills.
+constexpr base::Duration kSweepInterval{200};
 // How long a completed fill keeps answering misses whose lookups raced its
 // insert (cache::Coalescer::retire).
 constexpr uint64_t kFillGraceMs = 1000;
@@ -113,7 +118,7 @@ struct Worker::State {
                 shared.tier, shared.surrogate_memo, queue, fetches, fill_lock.get()},
         server(context),
         drain_timer(loop),
-        backlog_timer(loop) {}
+        sweep_timer(loop) {}
 
   net::Loop loop;
   net::CrossThreadQueue queue;
@@ -125,8 +130,15 @@ struct Worker::State {
   proxy::ProxyContext context;
   proxy::Server server;
   net::Timer drain_timer;
-  net::Timer backlog_timer;
-  cache::Pending backlog_retry;
+  net::Timer sweep_timer;
+  // Worker 0 only: retries the shared invalidation backlog.
+  std::unique_ptr<BacklogRetry> backlog_retry;
+  // The drain (shutdown()): it ends once every condition holds, or at the
+  // drain deadline, whichever comes first (finishDrain).
+  bool draining = false;
+  bool connections_drained = false;
+  // Worker 0: every other worker has stopped (othersStopped()).
+  bool others_stopped = false;
   // Worker 0 with Redis: other instances' invalidations, for the tier.
   std::unique_ptr<store::RedisSubscriber> tier_subscriber;
   std::string tier_channel;
@@ -201,22 +213,45 @@ void Worker::shutdown() {
   sender_.post([this] {
     // On the worker thread, whose loop is running: its state is alive.
     State* state = state_.get();
-    // Drained: stop the loop. The store's connections (and any background
-    // refresh) would keep it alive; their owners' destructors close them,
-    // and ~Loop runs the close callbacks.
-    auto finish = [state] {
-      state->drain_timer.stop();
-      state->backlog_timer.stop();
-      state->pool.closeIdle();
-      state->loop.stop();
-    };
+    state->draining = true;
+    // The deadline bounds the whole drain, the backlog's flush included:
+    // invalidations still pending then are lost, and the Supervisor says so.
     state->drain_timer.start(state->context.config->server.drain_timeout, [state] {
-      LOG_WARN("drain timeout: closing {} connections", state->server.connectionCount());
+      if (state->server.connectionCount() > 0)
+        LOG_WARN("drain timeout: closing {} connections", state->server.connectionCount());
       state->server.closeAll();
       state->loop.stop();
     });
-    state->server.shutdown(finish);
+    // Before the server's shutdown, which may call back at once.
+    if (state->backlog_retry) state->backlog_retry->drain([this] { finishDrain(); });
+    state->server.shutdown([this] {
+      state_->connections_drained = true;
+      finishDrain();
+    });
   });
+}
+
+void Worker::othersStopped() {
+  sender_.post([this] {
+    state_->others_stopped = true;
+    finishDrain();
+  });
+}
+
+// Drained: stop the loop. The store's connections (and any background
+// refresh) would keep it alive; their owners' destructors close them, and
+// ~Loop runs the close callbacks. Worker 0 holds on while the backlog still
+// has invalidations (DESIGN invariant 13) and until the other workers have
+// stopped: their last writes may still fail into the backlog.
+void Worker::finishDrain() {
+  State* state = state_.get();
+  if (!state->draining || !state->connections_drained) return;
+  if (state->backlog_retry && (!state->others_stopped || !state->backlog_retry->isIdle())) return;
+  state->drain_timer.stop();
+  state->sweep_timer.stop();
+  if (state->backlog_retry) state->backlog_retry->stop();
+  state->pool.closeIdle();
+  state->loop.stop();
 }
 
 void Worker::reconfigure(config::ConfigPtr config) {
@@ -275,24 +310,13 @@ void Worker::listenForInvalidations(State& state, const config::Config& config) 
 void Worker::startHousekeeping() {
   State* state = state_.get();
   listenForInvalidations(*state, *state->context.config);
-  state->backlog_timer.unref();
-  state->backlog_timer.startRepeating(kBacklogRetryInterval, [this, state] {
-    shared_.coalescer.sweep(base::monoMillis(), kFillGraceMs);
-    if (shared_.backlog.empty() || state->backlog_retry.isActive() || !state->store->isAvailable())
-      return;
-    cache::Invalidation retry = shared_.backlog.snapshot();
-    cache::Invalidation copy = retry;
-    state->backlog_retry = state->store->invalidate(
-        std::move(copy), [this, state, retry](cache::StoreStatus status) {
-          state->backlog_retry = cache::Pending();
-          if (status == cache::StoreStatus::kOk) {
-            shared_.backlog.resolve(retry);
-            base::metrics::invalidations.add(
-                base::metrics::index(base::metrics::InvalidationResult::kRetried), 1);
-            LOG_INFO("retried invalidation of {} namespace key(s) landed", retry.version_keys.size());
-          }
-        });
-  });
+  state->sweep_timer.unref();
+  state->sweep_timer.startRepeating(kSweepInterval,
+                                    [this] { shared_.coalescer.sweep(base::monoMillis(), kFillGraceMs); });
+  state->backlog_retry = std::make_unique<BacklogRetry>(
+      state->loop, *state->store, shared_.backlog,
+      BacklogRetry::Intervals{kBacklogRetryInterval, kBacklogDrainRetryInterval});
+  state->backlog_retry->start();
 }
 
 bool Worker::heartbeat() {

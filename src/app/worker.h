@@ -1,5 +1,10 @@
 // Worker: one thread running one libuv loop. It owns (STYLE L7) the loop,
-// its upstream pool and the proxy Server (listener + client connections).
+// its upstream pool and the proxy Server (listener + client connections);
+// worker 0 also the BacklogRetry of the shared invalidation backlog.
+//
+// Stopping: shutdown() drains the connections, bounded by the drain
+// timeout. Worker 0 ends last (Supervisor::joinWorkers): until the others
+// have stopped and the backlog is flushed, or the deadline has passed.
 //
 // Threading. What a worker owns is touched by its own thread only: it is
 // created there, and destroyed there once its loop has stopped (~Loop
@@ -37,7 +42,7 @@ namespace larder::app {
 // thread, each member behind its own mutex (the coalescer's Fills each have
 // one more; the order is Coalescer, then Fill). Outlives every worker (the
 // Supervisor owns it and joins the workers first). Worker 0 alone retries
-// the backlog and sweeps the coalescer; the admin thread also reaches the
+// the backlog (and flushes it when stopping) and sweeps the coalescer; the admin thread also reaches the
 // backlog and the tier (admin::PurgeReach).
 struct SharedState {
   // The embedded store when no Redis is configured (its own mutex).
@@ -78,7 +83,12 @@ class Worker {
   // and does nothing once the worker has stopped.
   std::string start();
   // Graceful stop: drain connections up to the drain timeout, then exit.
+  // Worker 0 also flushes the invalidation backlog within that bound, and
+  // ends only after othersStopped() (DESIGN invariant 13).
   void shutdown();
+  // Worker 0, after shutdown(): every other worker has stopped, so only the
+  // backlog's flush may still hold it (Supervisor::joinWorkers).
+  void othersStopped();
   // New exchanges use `config` from now on.
   void reconfigure(config::ConfigPtr config);
   // Waits until the thread has ended, its state destroyed on it.
@@ -93,6 +103,7 @@ class Worker {
   void startHousekeeping();
   void listenForInvalidations(State& state, const config::Config& config);
   void awaitStore(State& state);
+  void finishDrain();
 
   unsigned index_;
   config::ConfigPtr initial_config_;

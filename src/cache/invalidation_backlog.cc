@@ -1,5 +1,7 @@
 #include "cache/invalidation_backlog.h"
 
+#include <algorithm>
+
 namespace larder::cache {
 
 void InvalidationBacklog::add(const Invalidation& invalidation) {
@@ -37,6 +39,19 @@ Invalidation InvalidationBacklog::snapshot() const {
     out.version_keys.push_back(key);
     out.tokens.push_back(token);
   }
+  return out;
+}
+
+std::vector<std::string> InvalidationBacklog::keys(size_t limit) const {
+  std::vector<std::string> out;
+  {
+    std::lock_guard lock(mutex_);
+    out.reserve(pending_.size());
+    for (const auto& entry : pending_) out.push_back(entry.first);
+  }
+  const size_t kept = std::min(limit, out.size());
+  std::partial_sort(out.begin(), out.begin() + static_cast<std::ptrdiff_t>(kept), out.end());
+  out.resize(kept);
   return out;
 }
 

@@ -6,7 +6,8 @@
 //
 // Threading: one per process (app::SharedState). add and isPending from
 // every worker thread (their writes and lookups) and add from the admin
-// thread (purges); snapshot and resolve from worker 0, which retries. One
+// thread (purges); snapshot and resolve from worker 0, which retries
+// (app/backlog_retry.h); size and keys from any thread (metrics, exit). One
 // mutex guards every field; snapshot() returns a copy.
 #pragma once
 
@@ -30,6 +31,8 @@ class InvalidationBacklog {
   // Everything pending, as one invalidation to retry (version_ttl and
   // epoch_key from the newest addition).
   Invalidation snapshot() const;
+  // Up to `limit` pending version keys, sorted (for logs).
+  std::vector<std::string> keys(size_t limit) const;
   // The retry of `retried` landed: drop the keys whose token is unchanged
   // (a newer failure for the same key stays pending).
   void resolve(const Invalidation& retried);
