@@ -104,6 +104,18 @@ int64_t RedisServer::pttl(const std::string& key) {
   return reply.integer;
 }
 
+bool RedisServer::holdsScript() {
+  const std::string list = command({"CLIENT", "LIST"}).str;
+  size_t at = 0;
+  while ((at = list.find("flags=b ", at)) != std::string::npos) {
+    const size_t line_end = list.find('\n', at);
+    const size_t cmd = list.find(" cmd=eval", at);
+    if (cmd != std::string::npos && cmd < line_end) return true;
+    at = line_end;
+  }
+  return false;
+}
+
 void RedisServer::kill() {
   client_.reset();
   process_->kill();

@@ -41,6 +41,9 @@ class RedisServer {
   std::vector<std::string> keys(const std::string& pattern = "*");
   // PTTL in milliseconds: -1 without a TTL, -2 without the key.
   int64_t pttl(const std::string& key);
+  // A client is blocked (CLIENT LIST flags=b) on a script (cmd=eval...):
+  // a write held by CLIENT PAUSE WRITE, say.
+  bool holdsScript();
 
   // SIGKILL: connections reset, data gone.
   void kill();

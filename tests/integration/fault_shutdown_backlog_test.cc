@@ -35,19 +35,6 @@ const Headers kHost = {{"Host", "shop"}};
 const std::string kProductsKey = "v1:ns:products";
 const std::string kProductKey = "v1:ns:product:7";
 
-// Redis holds a write command: a client blocked (flags=b) on a script.
-bool scriptHeld(RedisServer& redis) {
-  const std::string list = redis.command({"CLIENT", "LIST"}).str;
-  size_t at = 0;
-  while ((at = list.find("flags=b ", at)) != std::string::npos) {
-    const size_t line_end = list.find('\n', at);
-    const size_t cmd = list.find(" cmd=eval", at);
-    if (cmd != std::string::npos && cmd < line_end) return true;
-    at = line_end;
-  }
-  return false;
-}
-
 // Two workers: the write may land on either, and worker 0 flushes.
 struct DrainFixture {
   explicit DrainFixture(std::string_view drain) {
@@ -85,7 +72,7 @@ struct DrainFixture {
     REQUIRE(redis.command({"CLIENT", "PAUSE", "30000", "WRITE"}).isStatus("OK"));
     HttpClient writer(larder->port());
     REQUIRE(writer.send("PUT /api/products/7 HTTP/1.1\r\nHost: shop\r\nContent-Length: 2\r\n\r\n{}"));
-    REQUIRE_MESSAGE(waitUntil([&] { return scriptHeld(redis); }, 10s, 10ms),
+    REQUIRE_MESSAGE(waitUntil([&] { return redis.holdsScript(); }, 10s, 10ms),
                     "the write's invalidation never reached Redis");
     redis.command({"CLIENT", "KILL", "TYPE", "normal", "SKIPME", "yes"});
     auto answer = writer.readResponse(10s);

@@ -29,19 +29,6 @@ using namespace std::chrono_literals;
 
 const std::string kPath = "/api/products/7";
 
-// Redis holds a write command: a client blocked (flags=b) on a script.
-bool scriptHeld(RedisServer& redis) {
-  const std::string list = redis.command({"CLIENT", "LIST"}).str;
-  size_t at = 0;
-  while ((at = list.find("flags=b ", at)) != std::string::npos) {
-    const size_t line_end = list.find('\n', at);
-    const size_t cmd = list.find(" cmd=eval", at);
-    if (cmd != std::string::npos && cmd < line_end) return true;
-    at = line_end;
-  }
-  return false;
-}
-
 double metric(uint16_t admin_port, const std::string& series) { return scrape(admin_port).value(series); }
 
 }  // namespace
@@ -68,7 +55,7 @@ TEST_CASE("a write's client resets while its invalidation hangs; the failed inva
   HttpClient writer = cache.client();
   REQUIRE(writer.send("PUT /api/products/7 HTTP/1.1\r\nHost: localhost\r\nContent-Length: 2\r\n\r\n{}"));
   REQUIRE(cache.upstream.waitForRequests(upstream_reads + 1, 10s));
-  REQUIRE_MESSAGE(waitUntil([&] { return scriptHeld(*cache.redis); }, 10s, 10ms),
+  REQUIRE_MESSAGE(waitUntil([&] { return cache.redis->holdsScript(); }, 10s, 10ms),
                   "the write's invalidation never reached Redis");
 
   // RST instead of FIN (SO_LINGER with a zero timeout): the exchange ends

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "common/held_store.h"
 #include "net/loop.h"
 #include "net/timer.h"
 
@@ -21,47 +22,7 @@ using namespace std::chrono_literals;
 
 namespace {
 
-// Invalidations wait until settled, oldest first; a cancelled or detached
-// one never calls back (cache/store.h). Availability and readiness are the
-// test's to set.
-class HeldStore : public cache::Store {
- public:
-  cache::Pending lookup(std::vector<std::string>, std::string, LookupCallback) override { return {}; }
-  void insert(cache::InsertRequest, InsertCallback) override {}
-  cache::Pending invalidate(cache::Invalidation invalidation, StatusCallback on_done) override {
-    auto made = cache::Pending::make();
-    held_.push_back(Held{std::move(invalidation), std::move(on_done), made.second});
-    return std::move(made.first);
-  }
-  cache::Pending remove(std::vector<std::string>, StatusCallback) override { return {}; }
-  bool isAvailable() const override { return available; }
-  bool isReady() const override { return ready; }
-  std::string_view name() const override { return "held"; }
-
-  size_t heldCount() const { return held_.size(); }
-  const cache::Invalidation& oldest() const { return held_.front().invalidation; }
-  // False if the caller had dropped the callback (then it is not called).
-  bool settle(cache::StoreStatus status) {
-    REQUIRE_FALSE(held_.empty());
-    Held held = std::move(held_.front());
-    held_.erase(held_.begin());
-    if (held.state->isCancelled()) return false;
-    held.state->finish();
-    held.on_done(status);
-    return true;
-  }
-
-  bool available = true;
-  bool ready = true;
-
- private:
-  struct Held {
-    cache::Invalidation invalidation;
-    StatusCallback on_done;
-    std::shared_ptr<cache::PendingState> state;
-  };
-  std::vector<Held> held_;
-};
+using test::HeldStore;
 
 cache::Invalidation invalidation(std::vector<std::string> keys, const std::string& token) {
   cache::Invalidation out;

@@ -16,6 +16,7 @@
 #include "cache/key.h"
 #include "net/pending.h"
 #include "config/loader.h"
+#include "common/held_store.h"
 #include "net/loop.h"
 #include "net/timer.h"
 #include "proxy/fill_fetch.h"
@@ -27,43 +28,7 @@ using namespace std::chrono_literals;
 
 namespace {
 
-// A store whose invalidations wait until the test settles them, one at a
-// time, oldest first. It keeps the Pending contract (cache/store.h): a
-// cancelled or detached one never calls back. Nothing else is used here.
-class HeldStore : public cache::Store {
- public:
-  cache::Pending lookup(std::vector<std::string>, std::string, LookupCallback) override { return {}; }
-  void insert(cache::InsertRequest, InsertCallback) override {}
-  cache::Pending invalidate(cache::Invalidation invalidation, StatusCallback on_done) override {
-    auto made = cache::Pending::make();
-    held_.push_back(Held{std::move(invalidation), std::move(on_done), made.second});
-    return std::move(made.first);
-  }
-  cache::Pending remove(std::vector<std::string>, StatusCallback) override { return {}; }
-  bool isAvailable() const override { return true; }
-  std::string_view name() const override { return "held"; }
-
-  size_t heldCount() const { return held_.size(); }
-  // Settles the oldest invalidation: false if its caller had dropped the
-  // callback (then it is not called).
-  bool settle(cache::StoreStatus status) {
-    REQUIRE_FALSE(held_.empty());
-    Held held = std::move(held_.front());
-    held_.erase(held_.begin());
-    if (held.state->isCancelled()) return false;
-    held.state->finish();
-    held.on_done(status);
-    return true;
-  }
-
- private:
-  struct Held {
-    cache::Invalidation invalidation;
-    StatusCallback on_done;
-    std::shared_ptr<cache::PendingState> state;
-  };
-  std::vector<Held> held_;
-};
+using test::HeldStore;
 
 constexpr std::string_view kConfig =
     "upstream: { servers: [127.0.0.1:1] }\nroutes:\n  - match: GET /things/{id}\n    ttl: 1h\n";
