@@ -4,6 +4,7 @@
 
 #include "base/log.h"
 #include "base/metric_catalog.h"
+#include "cache/entry_codec.h"
 #include "cache/soft_purge.h"
 #include "store/redis/generation.h"
 #include "store/redis/invalidation_channel.h"
@@ -92,7 +93,8 @@ ClusterStore::ClusterStore(net::Loop& loop, RedisOptions options, std::vector<Cl
       deferred_(loop),
       breaker_(options_.breaker_failures),
       probe_timer_(loop),
-      router_(loop, options_, std::move(seeds), versionCheckScript()) {}
+      router_(loop, options_, std::move(seeds), versionCheckScript()),
+      copies_(options_.local_copies_size, options_.local_copies_min_size) {}
 
 ClusterStore::~ClusterStore() = default;
 
@@ -104,13 +106,38 @@ void ClusterStore::send(std::string key, ClusterRouter::Build build, ClusterRout
   router_.send(std::move(key), std::move(build), std::move(on_reply));
 }
 
+// The replies of a lookup's GETs, complete when the last is in.
+struct ClusterStore::Gather : Countdown {
+  std::shared_ptr<cache::PendingState> state;
+  std::vector<std::optional<std::string>> values;
+  LookupCallback on_done;
+  size_t version_count = 0;
+  bool with_entry = false;
+  // store/redis/local_copies.h: the entry's copy, if this worker keeps one,
+  // and whether its key still ends in the copy's tag (GETRANGE instead of
+  // GET for the entry).
+  uint64_t key_hash = 0;
+  LocalCopies::Bytes copy;
+  bool copy_current = false;
+  std::string entry_key;
+};
+
 cache::Pending ClusterStore::lookup(std::vector<std::string> version_keys, std::string entry_key,
                                     LookupCallback on_done) {
   auto state = std::make_shared<cache::PendingState>();
-  const size_t version_count = version_keys.size();
+  auto gather = std::make_shared<Gather>();
+  gather->state = state;
+  gather->version_count = version_keys.size();
+  gather->with_entry = !entry_key.empty();
   std::vector<std::string> keys = std::move(version_keys);
-  const bool with_entry = !entry_key.empty();
-  if (with_entry) keys.push_back(std::move(entry_key));
+  if (gather->with_entry) {
+    if (copies_.isEnabled()) {
+      gather->key_hash = LocalCopies::hashOf(entry_key);
+      gather->copy = copies_.find(gather->key_hash);
+    }
+    if (gather->copy) gather->entry_key = entry_key;
+    keys.push_back(std::move(entry_key));
+  }
   if (keys.empty()) {
     deliver(state, [on_done = std::move(on_done)] {
       if (on_done) on_done(cache::LookupResult{});
@@ -119,27 +146,36 @@ cache::Pending ClusterStore::lookup(std::vector<std::string> version_keys, std::
   }
   // DESIGN invariant 1: every GET goes out now, in parallel; the versions
   // are compared with the entry's only once all are in (Exchange::onLookup).
-  struct Gather : Countdown {
-    std::vector<std::optional<std::string>> values;
-    LookupCallback on_done;
-  };
-  auto gather = std::make_shared<Gather>();
   gather->remaining = keys.size();
   gather->values.resize(keys.size());
   gather->on_done = std::move(on_done);
+  const size_t entry_index = gather->with_entry ? keys.size() - 1 : keys.size();
   for (size_t i = 0; i < keys.size(); ++i) {
     std::string key = keys[i];
-    auto build = [key](const RedisConnection&) { return std::vector<std::string>{"GET", key}; };
+    const bool tag_only = i == entry_index && gather->copy != nullptr;
+    // The copy's tag is its bytes' tail: a few bytes cross instead of the
+    // entry. Read in parallel with the versions, as the entry itself is:
+    // what is served is decided by the tokens the entry records (insert()).
+    auto build = [key, tag_only, gather](const RedisConnection&) {
+      if (!tag_only) return std::vector<std::string>{"GET", key};
+      const size_t tag_size = cache::entryTagOf(*gather->copy).size();
+      return std::vector<std::string>{"GETRANGE", key, std::to_string(-static_cast<int64_t>(tag_size)), "-1"};
+    };
     send(std::move(key), std::move(build),
-         [this, state, gather, i, version_count, with_entry](const redisReply* reply, Failure failure,
-                                                             const RedisConnection* connection) {
+         [this, gather, i, tag_only](const redisReply* reply, Failure failure,
+                                     const RedisConnection* connection) {
            bool ok = reply != nullptr &&
                      (reply->type == REDIS_REPLY_STRING || reply->type == REDIS_REPLY_NIL);
-           if (ok && reply->type == REDIS_REPLY_STRING) {
+           if (ok && tag_only) {
+             const std::string_view tag = cache::entryTagOf(*gather->copy);
+             gather->copy_current = !tag.empty() && textOf(reply) == tag;
+           } else if (ok && reply->type == REDIS_REPLY_STRING) {
              std::optional<std::string> value(std::string(textOf(reply)));
              // A version is read against the run of the node that answered
              // (store/redis/generation.h); the entry is opaque bytes.
-             if (i < version_count) value = untagVersion(std::move(value), generationTag(connection->generation()));
+             if (i < gather->version_count) {
+               value = untagVersion(std::move(value), generationTag(connection->generation()));
+             }
              gather->values[i] = std::move(value);
            } else if (reply != nullptr && !ok) {
              LOG_WARN("redis cluster: GET answered {}",
@@ -148,22 +184,58 @@ cache::Pending ClusterStore::lookup(std::vector<std::string> version_keys, std::
            recordOutcome(ok, failure);
            gather->failed = gather->failed || !ok;
            if (--gather->remaining != 0) return;
-           cache::LookupResult result;
-           if (gather->failed) {
-             result.status = cache::StoreStatus::kUnavailable;
-           } else {
-             if (with_entry) {
-               result.entry = std::move(gather->values.back());
-               gather->values.pop_back();
-             }
-             result.versions = std::move(gather->values);
+           if (!gather->failed && gather->copy && !gather->copy_current) {
+             readEntryAfterCopy(gather);  // replaced, removed or expired: its bytes now
+             return;
            }
-           deliver(state, [gather, result = std::move(result)]() mutable {
-             if (gather->on_done) gather->on_done(std::move(result));
-           });
+           finishLookup(gather);
          });
   }
   return cache::Pending(state);
+}
+
+void ClusterStore::readEntryAfterCopy(std::shared_ptr<Gather> gather) {
+  gather->copy = nullptr;
+  std::string key = gather->entry_key;
+  auto build = [key](const RedisConnection&) { return std::vector<std::string>{"GET", key}; };
+  send(std::move(key), std::move(build),
+       [this, gather](const redisReply* reply, Failure failure, const RedisConnection*) {
+         const bool ok = reply != nullptr &&
+                         (reply->type == REDIS_REPLY_STRING || reply->type == REDIS_REPLY_NIL);
+         if (ok && reply->type == REDIS_REPLY_STRING) gather->values.back() = std::string(textOf(reply));
+         recordOutcome(ok, failure);
+         gather->failed = !ok;
+         finishLookup(gather);
+       });
+}
+
+void ClusterStore::finishLookup(std::shared_ptr<Gather> gather) {
+  cache::LookupResult result;
+  if (gather->failed) {
+    result.status = cache::StoreStatus::kUnavailable;
+  } else {
+    if (gather->with_entry) {
+      if (gather->copy_current) {
+        result.entry = cache::EntryBytes::shared(gather->copy);  // the kept bytes themselves
+        base::metrics::redis_local_copy_hits.inc();
+        base::metrics::redis_local_copy_bytes_saved.inc(gather->copy->size());
+      } else {
+        result.entry = std::move(gather->values.back());
+        if (copies_.isEnabled()) {
+          if (result.entry) {
+            copies_.offer(gather->key_hash, *result.entry);
+          } else {
+            copies_.drop(gather->key_hash);
+          }
+        }
+      }
+      gather->values.pop_back();
+    }
+    result.versions = std::move(gather->values);
+  }
+  deliver(gather->state, [gather, result = std::move(result)]() mutable {
+    if (gather->on_done) gather->on_done(std::move(result));
+  });
 }
 
 // The insert check without a cross-slot atomic step (DESIGN invariants 3
@@ -370,6 +442,7 @@ cache::Pending ClusterStore::remove(std::vector<std::string> keys, StatusCallbac
   auto countdown = std::make_shared<Countdown>();
   countdown->remaining = keys.size();
   for (auto& key : keys) {
+    if (copies_.isEnabled()) copies_.drop(LocalCopies::hashOf(key));  // only memory: lookups check tags
     auto build = [key](const RedisConnection&) { return std::vector<std::string>{"DEL", key}; };
     send(std::move(key), std::move(build),
          [this, countdown, state, on_done](const redisReply* reply, Failure failure, const RedisConnection*) {

@@ -13,7 +13,10 @@
 //  1. One round trip in latency: a lookup sends one GET per key, all at
 //     once, to their nodes; the result is complete when the last answers.
 //     The comparison of recorded and current versions is client-side
-//     already (cache/versioned_insert.h recordedVersionsHold).
+//     already (cache/versioned_insert.h recordedVersionsHold). An entry
+//     this worker keeps a copy of (store/redis/local_copies.h) is asked
+//     after by its tag (GETRANGE of its key's tail) instead of read; only
+//     when the tag is not there does a second round trip read the entry.
 //  2. Every SET carries PX; the version script refreshes TTLs.
 //  3/4. Read your writes; no resurrection: an entry records the unique
 //     tokens it was fetched under and is served only while every version key
@@ -49,6 +52,7 @@
 #include "net/defer.h"
 #include "store/redis/circuit_breaker.h"
 #include "store/redis/cluster_router.h"
+#include "store/redis/local_copies.h"
 #include "store/redis/redis_options.h"
 
 namespace larder::store {
@@ -72,6 +76,7 @@ class ClusterStore final : public cache::Store {
   std::string_view name() const override { return "redis-cluster"; }
 
   ClusterRouter& routerForTest() { return router_; }
+  const LocalCopies& localCopiesForTest() const { return copies_; }
 
   // The single-key Lua of the insert check (see insert() in the .cc).
   // KEYS: a version key; ARGV: the node's tag, token, "1" to create, version ttl.
@@ -87,6 +92,9 @@ class ClusterStore final : public cache::Store {
   void recordOutcome(bool ok, RedisConnection::Failure failure);
   void writeVersions(std::shared_ptr<const cache::Invalidation> invalidation, std::string epoch,
                      std::shared_ptr<cache::PendingState> state, StatusCallback on_done);
+  // A lookup whose entry copy was not current reads the entry's bytes.
+  void readEntryAfterCopy(std::shared_ptr<Gather> gather);
+  void finishLookup(std::shared_ptr<Gather> gather);
   void probe();
   // Tells other instances' tiers (see the .cc).
   void announce(std::string message);
@@ -97,6 +105,7 @@ class ClusterStore final : public cache::Store {
   net::Timer probe_timer_;
   ClusterRouter router_;
   bool sharded_publish_ = true;  // until a node says SPUBLISH is unknown
+  LocalCopies copies_;
 };
 
 }  // namespace larder::store

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <functional>
 #include <string>
 
 #include "common/reserved_port.h"
@@ -91,8 +92,10 @@ class SharedClusterNode {
 struct ClusterFixture {
   static constexpr const char* kName = "redis cluster";
 
-  ClusterFixture() : server(SharedClusterNode::acquire(loop)) {
+  explicit ClusterFixture(std::function<void(RedisOptions&)> adjust = {})
+      : server(SharedClusterNode::acquire(loop)) {
     RedisOptions options = testRedisOptions(server.port());
+    if (adjust) adjust(options);
     auto cluster = std::make_unique<ClusterStore>(loop, options, std::vector<ClusterNode>{{"127.0.0.1", server.port()}});
     cluster_store = cluster.get();
     store = std::move(cluster);

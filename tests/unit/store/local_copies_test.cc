@@ -1,12 +1,14 @@
 // Local copies of large entries (store/redis/local_copies.h, issue 13): the
-// bookkeeping alone, then a RedisStore that keeps them against a real
-// redis-server, where every lookup must return exactly what Redis holds.
+// bookkeeping alone, then a RedisStore and a ClusterStore that keep them
+// against a real redis-server, where every lookup must return exactly what
+// Redis holds.
 #include "store/redis/local_copies.h"
 
 #include <doctest/doctest.h>
 
 #include "base/metric_catalog.h"
 #include "cache/entry_codec.h"
+#include "cluster_fixture.h"
 #include "store_fixtures.h"
 
 using namespace larder;
@@ -215,5 +217,55 @@ TEST_CASE("redis: with a copy kept, a lookup still returns exactly what Redis ho
     CHECK(removeNow(f, {"e:1"}) == StoreStatus::kOk);
     CHECK(f.redis_store->localCopiesForTest().size() == 0);
     CHECK_FALSE(lookupNow(f, {"v:a"}, "e:1").entry.has_value());
+  }
+}
+
+TEST_CASE("redis cluster: a kept copy answers a lookup by its tag, and never outlives what the node holds") {
+  ClusterFixture f(configureCopies);
+  const std::string first = encoded(64 * 1024, 61);
+  REQUIRE(insertNow(f, makeInsert("e:1", first, {{"v:a", "+t1", true}})) == cache::InsertOutcome::kStored);
+  for (int i = 0; i < 2; ++i) CHECK(lookupNow(f, {"v:a"}, "e:1").entry == first);
+  REQUIRE(f.cluster_store->localCopiesForTest().size() == 1);
+
+  const int64_t hits = base::metrics::redis_local_copy_hits.value();
+  const int64_t read = base::metrics::redis_bytes_read.value();
+  auto result = lookupNow(f, {"v:a"}, "e:1");
+  CHECK(result.status == StoreStatus::kOk);
+  CHECK(result.entry == first);
+  REQUIRE(result.versions.size() == 1);
+  CHECK(result.versions[0] == "+t1");
+  CHECK(base::metrics::redis_local_copy_hits.value() == hits + 1);
+  CHECK(base::metrics::redis_bytes_read.value() - read < 1024);
+  REQUIRE(result.entry.sharedBytes() != nullptr);
+
+  SUBCASE("the versions are read as they are now") {
+    REQUIRE(invalidateNow(f, makeInvalidation({"v:a"}, {"written"})) == StoreStatus::kOk);
+    auto after = lookupNow(f, {"v:a"}, "e:1");
+    CHECK(after.entry == first);
+    CHECK(after.versions[0] != "+t1");
+  }
+  SUBCASE("replaced by other bytes: those, and they become the copy") {
+    const std::string second = encoded(64 * 1024, 62, 'k');
+    REQUIRE(f.server.command({"SET", "e:1", second, "PX", "60000"}).isStatus("OK"));
+    CHECK(lookupNow(f, {"v:a"}, "e:1").entry == second);
+    const int64_t before = base::metrics::redis_local_copy_hits.value();
+    CHECK(lookupNow(f, {"v:a"}, "e:1").entry == second);
+    CHECK(base::metrics::redis_local_copy_hits.value() == before + 1);
+  }
+  SUBCASE("removed, expired or evicted: a miss, and the copy is dropped") {
+    REQUIRE(f.server.command({"DEL", "e:1"}).integer == 1);
+    auto after = lookupNow(f, {"v:a"}, "e:1");
+    CHECK(after.status == StoreStatus::kOk);
+    CHECK_FALSE(after.entry.has_value());
+    CHECK(f.cluster_store->localCopiesForTest().size() == 0);
+  }
+  SUBCASE("a purge (remove) drops the copy as well as the key") {
+    CHECK(removeNow(f, {"e:1"}) == StoreStatus::kOk);
+    CHECK(f.cluster_store->localCopiesForTest().size() == 0);
+    CHECK_FALSE(lookupNow(f, {"v:a"}, "e:1").entry.has_value());
+  }
+  SUBCASE("the node gone: unavailable, never the copy") {
+    f.server.kill();
+    CHECK(lookupNow(f, {"v:a"}, "e:1").status == StoreStatus::kUnavailable);
   }
 }
