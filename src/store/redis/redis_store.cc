@@ -202,7 +202,6 @@ const std::string& RedisStore::insertScript() {
   return script;
 }
 
-
 namespace {
 
 RedisOptions withGenerationKey(RedisOptions options) {
