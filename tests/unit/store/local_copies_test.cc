@@ -32,6 +32,31 @@ void configureCopies(store::RedisOptions& options) {
   options.local_copies_min_size = 4 * 1024;
 }
 
+// Stores `value` under `key` (version v:a created with `token`), looks it
+// up twice so that `copies` keeps it, then checks that the next lookup is
+// answered from the copy: the same bytes, shared, with under 1 KiB read
+// from Redis. Returns that lookup.
+template <typename Fixture>
+cache::LookupResult servedFromCopy(Fixture& f, const LocalCopies& copies, const std::string& key,
+                                   const std::string& value, const std::string& token) {
+  REQUIRE(insertNow(f, makeInsert(key, value, {{"v:a", token, true}})) == cache::InsertOutcome::kStored);
+  for (int i = 0; i < 2; ++i) CHECK(lookupNow(f, {"v:a"}, key).entry == value);
+  REQUIRE(copies.size() == 1);
+
+  const int64_t hits = base::metrics::redis_local_copy_hits.value();
+  const int64_t read = base::metrics::redis_bytes_read.value();
+  cache::LookupResult result = lookupNow(f, {"v:a"}, key);
+  CHECK(result.status == StoreStatus::kOk);
+  CHECK(result.entry == value);
+  REQUIRE(result.versions.size() == 1);
+  CHECK(result.versions[0].has_value());
+  CHECK(base::metrics::redis_local_copy_hits.value() == hits + 1);
+  CHECK(base::metrics::redis_bytes_read.value() - read < 1024);
+  // The kept bytes themselves, shared with the lookup: no copy per hit.
+  REQUIRE(result.entry.sharedBytes() != nullptr);
+  return result;
+}
+
 }  // namespace
 
 TEST_CASE("local copies: admitted on the second sighting, large and tagged only") {
@@ -119,22 +144,7 @@ TEST_CASE("local copies: bounded in bytes, least recently used out; the gauge fo
 
 TEST_CASE("redis: a kept copy answers a lookup; Redis sends its tag's verdict, not the bytes") {
   RedisFixture f({}, configureCopies);
-  const std::string value = encoded(64 * 1024, 41);
-  REQUIRE(insertNow(f, makeInsert("e:big", value, {{"v:a", "t1", true}})) == cache::InsertOutcome::kStored);
-  for (int i = 0; i < 2; ++i) CHECK(lookupNow(f, {"v:a"}, "e:big").entry == value);
-  REQUIRE(f.redis_store->localCopiesForTest().size() == 1);
-
-  const int64_t hits = base::metrics::redis_local_copy_hits.value();
-  const int64_t read = base::metrics::redis_bytes_read.value();
-  auto result = lookupNow(f, {"v:a"}, "e:big");
-  CHECK(result.status == StoreStatus::kOk);
-  CHECK(result.entry == value);
-  REQUIRE(result.versions.size() == 1);
-  CHECK(result.versions[0].has_value());
-  CHECK(base::metrics::redis_local_copy_hits.value() == hits + 1);
-  CHECK(base::metrics::redis_bytes_read.value() - read < 1024);
-  // The kept bytes themselves, shared with the lookup: no copy per hit.
-  REQUIRE(result.entry.sharedBytes() != nullptr);
+  auto result = servedFromCopy(f, f.redis_store->localCopiesForTest(), "e:big", encoded(64 * 1024, 41), "t1");
   CHECK(lookupNow(f, {"v:a"}, "e:big").entry.sharedBytes() == result.entry.sharedBytes());
 }
 
@@ -223,20 +233,8 @@ TEST_CASE("redis: with a copy kept, a lookup still returns exactly what Redis ho
 TEST_CASE("redis cluster: a kept copy answers a lookup by its tag, and never outlives what the node holds") {
   ClusterFixture f(configureCopies);
   const std::string first = encoded(64 * 1024, 61);
-  REQUIRE(insertNow(f, makeInsert("e:1", first, {{"v:a", "+t1", true}})) == cache::InsertOutcome::kStored);
-  for (int i = 0; i < 2; ++i) CHECK(lookupNow(f, {"v:a"}, "e:1").entry == first);
-  REQUIRE(f.cluster_store->localCopiesForTest().size() == 1);
-
-  const int64_t hits = base::metrics::redis_local_copy_hits.value();
-  const int64_t read = base::metrics::redis_bytes_read.value();
-  auto result = lookupNow(f, {"v:a"}, "e:1");
-  CHECK(result.status == StoreStatus::kOk);
-  CHECK(result.entry == first);
-  REQUIRE(result.versions.size() == 1);
+  auto result = servedFromCopy(f, f.cluster_store->localCopiesForTest(), "e:1", first, "+t1");
   CHECK(result.versions[0] == "+t1");
-  CHECK(base::metrics::redis_local_copy_hits.value() == hits + 1);
-  CHECK(base::metrics::redis_bytes_read.value() - read < 1024);
-  REQUIRE(result.entry.sharedBytes() != nullptr);
 
   SUBCASE("the versions are read as they are now") {
     REQUIRE(invalidateNow(f, makeInvalidation({"v:a"}, {"written"})) == StoreStatus::kOk);
