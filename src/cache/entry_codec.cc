@@ -4,6 +4,9 @@
 #include <cstring>
 #include <random>
 
+#include "cache/compact_fields.h"
+#include "cache/entry_fields.h"
+
 namespace larder::cache {
 
 namespace {
@@ -11,21 +14,11 @@ namespace {
 using std::chrono::duration_cast;
 using std::chrono::milliseconds;
 
+using namespace entry_fields;
+
 constexpr std::string_view kMagic = "LRDR";
-// 2200-01-01T00:00:00Z. A nanosecond system_clock ends in 2262, so stored_at
-// plus a TTL of up to ten years never overflows it.
-constexpr int64_t kMaxStoredAtMs = 7258118400000;
-constexpr int64_t kMaxTtlMs = kMaxEntryTtl.count();
-constexpr int64_t kMaxAgeSeconds = std::chrono::duration_cast<std::chrono::seconds>(kMaxEntryTtl).count();
-constexpr uint8_t kFlagDecodedLength = 1;
-constexpr uint8_t kFlagCodedHere = 2;
-constexpr uint8_t kFlagEtagWeakened = 4;
 // Smallest encoding of one header field or version: two empty strs.
 constexpr size_t kMinPairBytes = 8;
-// Room for the fields a hit adds to the stored ones before it is sent
-// (Age, Content-Length, X-Cache, Cache-Status, Connection: proxy/exchange_cache.cc),
-// so that adding them moves no field (a reallocation of the vector per hit).
-constexpr size_t kServedFieldsHeadroom = 6;
 
 void putU8(std::string& out, uint8_t v) { out += static_cast<char>(v); }
 
@@ -132,7 +125,7 @@ bool operator==(const Entry& a, const Entry& b) {
 
 namespace {
 
-// Every field but the body, in the order both layouts share. `flags`: write
+// Every field but the body, as formats 1 to 4 write them. `flags`: write
 // the flags byte (formats 2 and 3).
 void putFields(std::string& out, const Entry& entry, bool flags) {
   putLittleEndian(out, static_cast<uint16_t>(entry.status), 2);
@@ -140,9 +133,7 @@ void putFields(std::string& out, const Entry& entry, bool flags) {
   putLittleEndian(out, static_cast<uint64_t>(entry.ttl.count()), 8);
   putLittleEndian(out, static_cast<uint64_t>(entry.initial_age_seconds), 8);
   if (flags) {
-    putU8(out, static_cast<uint8_t>((entry.decoded_length ? kFlagDecodedLength : 0) |
-                                    (entry.coded_here ? kFlagCodedHere : 0) |
-                                    (entry.etag_weakened ? kFlagEtagWeakened : 0)));
+    putU8(out, flagsOf(entry));
     if (entry.decoded_length) putLittleEndian(out, *entry.decoded_length, 8);
   }
   putStr(out, entry.reason);
@@ -172,7 +163,7 @@ bool readFields(Reader& in, Entry& entry, FlagsRule flags_rule) {
   if (!in.i64InRange(0, kMaxAgeSeconds, entry.initial_age_seconds)) return false;
   if (flags_rule != FlagsRule::kAbsent) {
     uint64_t flags = 0;
-    if (!in.littleEndian(1, flags) || (flags & ~uint64_t{kFlagDecodedLength | kFlagCodedHere | kFlagEtagWeakened}) != 0)
+    if (!in.littleEndian(1, flags) || (flags & ~uint64_t{kKnownFlags}) != 0)
       return false;
     // Format 2 with no flag at all is written as format 1: one encoding per entry.
     if (flags == 0 && flags_rule == FlagsRule::kNonZero) return false;
@@ -231,13 +222,16 @@ bool isHeadFirst(std::string_view bytes) {
           bytes[kMagic.size()] == static_cast<char>(kCodedEntryFormatVersion));
 }
 
-// The body-first format version `bytes` end in (3 or 4); 0 if neither.
+bool isTagged(uint8_t version) { return version == kTaggedFormatVersion || version == kCompactTaggedFormatVersion; }
+bool isCompact(uint8_t version) { return version == kCompactFormatVersion || version == kCompactTaggedFormatVersion; }
+
+// The body-first format version `bytes` end in (3 to 6); 0 if none.
 uint8_t bodyFirstVersion(std::string_view bytes) {
   if (bytes.size() < kTrailerBytes || !bytes.ends_with(kMagic)) return 0;
   const auto version = static_cast<uint8_t>(bytes[bytes.size() - kMagic.size() - 1]);
-  if (version == kBodyFirstFormatVersion) return version;
-  if (version == kTaggedFormatVersion && bytes.size() >= kEntryTagBytes) return version;
-  return 0;
+  if (version < kBodyFirstFormatVersion || version > kCompactTaggedFormatVersion) return 0;
+  if (isTagged(version) && bytes.size() < kEntryTagBytes) return 0;
+  return version;
 }
 
 struct BodySpan {
@@ -257,23 +251,29 @@ std::optional<BodySpan> decodeFields(std::string_view bytes, Entry& entry) {
   }
   const uint8_t version = bodyFirstVersion(bytes);
   if (version == 0) return std::nullopt;
-  const size_t trailer_bytes = version == kTaggedFormatVersion ? kEntryTagBytes : kTrailerBytes;
+  const size_t trailer_bytes = isTagged(version) ? kEntryTagBytes : kTrailerBytes;
   Reader trailer(bytes.substr(bytes.size() - trailer_bytes, trailer_bytes - kTrailerBytes + 4));
   uint64_t body_length = 0;
-  if (version == kTaggedFormatVersion && (!trailer.fixed(entry.tag) || entry.tag == 0)) return std::nullopt;
+  if (isTagged(version) && (!trailer.fixed(entry.tag) || entry.tag == 0)) return std::nullopt;
   if (!trailer.littleEndian(4, body_length) || body_length > bytes.size() - trailer_bytes) return std::nullopt;
   // encodeEntry writes such a body head first (see the header).
   if (mayPassForMagic(bytes.substr(0, body_length))) return std::nullopt;
-  Reader in(bytes.substr(body_length, bytes.size() - trailer_bytes - body_length));
-  if (!readFields(in, entry, FlagsRule::kAny) || in.remaining() != 0) return std::nullopt;
+  const std::string_view fields = bytes.substr(body_length, bytes.size() - trailer_bytes - body_length);
+  if (isCompact(version)) {
+    if (!readCompactFields(fields, entry)) return std::nullopt;
+  } else {
+    Reader in(fields);
+    if (!readFields(in, entry, FlagsRule::kAny) || in.remaining() != 0) return std::nullopt;
+  }
   return BodySpan{0, body_length};
 }
 
 }  // namespace
 
 std::string encodeEntry(const Entry& entry, EntryLayout layout) {
-  const bool body_first = layout == EntryLayout::kBodyFirst && !mayPassForMagic(entry.body);
+  const bool body_first = layout != EntryLayout::kHeadFirst && !mayPassForMagic(entry.body);
   const bool flags = body_first || entry.decoded_length || entry.coded_here || entry.etag_weakened;
+  // The fixed-width layouts' size; the compact one is never longer.
   size_t size = kMagic.size() + 1 + 2 + 4 * 8 + 9 + 5 * 4 + entry.reason.size() + entry.identity.size() +
                 entry.body.size();
   for (const http::Header& h : entry.headers) size += 8 + h.name.size() + h.value.size();
@@ -281,11 +281,20 @@ std::string encodeEntry(const Entry& entry, EntryLayout layout) {
   std::string out;
   out.reserve(size);
   if (body_first) {
+    const bool compact = layout == EntryLayout::kCompact;
     out.append(entry.body);
-    putFields(out, entry, true);
+    if (compact) {
+      putCompactFields(out, entry);
+    } else {
+      putFields(out, entry, true);
+    }
     if (entry.tag != 0) putLittleEndian(out, entry.tag, 8);
     putLittleEndian(out, static_cast<uint32_t>(entry.body.size()), 4);
-    putU8(out, entry.tag != 0 ? kTaggedFormatVersion : kBodyFirstFormatVersion);
+    if (compact) {
+      putU8(out, entry.tag != 0 ? kCompactTaggedFormatVersion : kCompactFormatVersion);
+    } else {
+      putU8(out, entry.tag != 0 ? kTaggedFormatVersion : kBodyFirstFormatVersion);
+    }
     out.append(kMagic);
     return out;
   }
@@ -298,12 +307,13 @@ std::string encodeEntry(const Entry& entry, EntryLayout layout) {
 
 std::optional<EntryLayout> layoutOf(std::string_view bytes) {
   if (isHeadFirst(bytes)) return EntryLayout::kHeadFirst;
-  if (bodyFirstVersion(bytes) != 0) return EntryLayout::kBodyFirst;
-  return std::nullopt;
+  const uint8_t version = bodyFirstVersion(bytes);
+  if (version == 0) return std::nullopt;
+  return isCompact(version) ? EntryLayout::kCompact : EntryLayout::kBodyFirst;
 }
 
 std::string_view entryTagOf(std::string_view bytes) {
-  if (bodyFirstVersion(bytes) != kTaggedFormatVersion) return {};
+  if (!isTagged(bodyFirstVersion(bytes))) return {};
   return bytes.substr(bytes.size() - kEntryTagBytes);
 }
 

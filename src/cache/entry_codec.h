@@ -6,7 +6,7 @@
 // fetched under (DESIGN invariant 3).
 //
 // Layouts. Integers are little-endian; str = u32 length, then that many
-// bytes. Two layouts hold the same fields; decodeEntry reads both.
+// bytes. Three layouts hold the same fields; decodeEntry reads them all.
 //
 // Head first (format versions 1 and 2, written before issue 13):
 //   "LRDR"            4 bytes, magic
@@ -27,7 +27,7 @@
 //   decoded_length    u64, if flagged
 // Nothing may follow the body.
 //
-// Body first (format versions 3 and 4, written by default): the body's bytes come
+// Body first (format versions 3 and 4): the body's bytes come
 // first, so that decoding an owned buffer (decodeEntry(std::string&&))
 // keeps them where they are and only truncates the buffer: a hit copies a
 // body once, from the Redis reply into that buffer (issue 13).
@@ -39,19 +39,23 @@
 //   body_length       u32
 //   version           u8 = 3, or 4 with a tag
 //   "LRDR"            4 bytes, magic, at the very end
+// Compact (format versions 5 and 6, written by default): body first, as 3
+// and 4 are, with the same trailer (6 for an entry with a tag); the fields
+// between body and trailer are written as cache/compact_fields.h says,
+// in about half the bytes.
 // The tag is random, fresh each time an entry is stored: the last
-// kEntryTagBytes of a format 4 encoding name those bytes, so a store that
+// kEntryTagBytes of a format 4 or 6 encoding name those bytes, so a store that
 // kept a copy of them can ask whether the copy is still what it holds by
 // comparing that tail alone (store/redis/local_copies.h).
 // Which layout: bytes starting with "LRDR" and version 1 or 2 are head
-// first, and nothing else is; otherwise bytes ending in version 3 or 4 and
+// first, and nothing else is; otherwise bytes ending in version 3 to 6 and
 // "LRDR" are body first. encodeEntry writes a body that starts with a
 // prefix of "LRDR" ("L", "LR", ...) head first, so that no encoding can be
 // read in the other layout (a body's bytes, which the upstream chooses,
 // never pass for fields). An empty
 // body's layout starts with the status, whose second byte is at most 3.
-// larder before version 3 reads a body-first entry as a miss, and larder
-// before version 4 a tagged one.
+// larder before version 3 reads a body-first entry as a miss, larder
+// before version 4 a tagged one, and larder before version 5 a compact one.
 //
 // Decoding bytes from a shared store is untrusted input: every length is
 // checked before it is used.
@@ -77,6 +81,8 @@ inline constexpr uint8_t kEntryFormatVersion = 1;
 inline constexpr uint8_t kCodedEntryFormatVersion = 2;
 inline constexpr uint8_t kBodyFirstFormatVersion = 3;
 inline constexpr uint8_t kTaggedFormatVersion = 4;
+inline constexpr uint8_t kCompactFormatVersion = 5;
+inline constexpr uint8_t kCompactTaggedFormatVersion = 6;
 // A tagged encoding's tail that names it: tag, body_length, version, magic.
 inline constexpr size_t kEntryTagBytes = 8 + 4 + 1 + 4;
 inline constexpr uint32_t kMaxHeaders = 10000;
@@ -103,7 +109,7 @@ struct Entry {
   bool coded_here = false;
   // larder made the upstream's strong ETag weak (cache/stored_coding.h).
   bool etag_weakened = false;
-  // Nonzero: written (body first) as format 4, whose tail names the
+  // Nonzero: written (body first) as format 4 or 6, whose tail names the
   // encoding. newEntryTag() for each entry stored; 0 for none.
   uint64_t tag = 0;
 };
@@ -115,7 +121,8 @@ uint64_t newEntryTag();
 bool operator==(const Entry& a, const Entry& b);
 
 enum class EntryLayout {
-  kBodyFirst,  // format version 3 (head first if the body starts with a prefix of "LRDR")
+  kCompact,    // format version 5, or 6 with a tag (head first if the body starts with a prefix of "LRDR")
+  kBodyFirst,  // format version 3, or 4 with a tag (likewise)
   kHeadFirst,  // format version 1, or 2 if the entry has decoded_length, coded_here or etag_weakened
 };
 
@@ -123,9 +130,10 @@ enum class EntryLayout {
 // at most kMaxHeaders fields and kMaxVersions versions, each string and the
 // body under 4 GiB); the caller builds entries from parsed responses, which
 // satisfy it. Out-of-range values would fail to decode, never mis-decode.
-// kHeadFirst is for instances that must stay readable by larder before
-// format version 3, and for tests of that layout.
-std::string encodeEntry(const Entry& entry, EntryLayout layout = EntryLayout::kBodyFirst);
+// kBodyFirst and kHeadFirst are for tests of the layouts earlier larder
+// wrote, which decodeEntry still reads (entries in a shared store outlive
+// an upgrade).
+std::string encodeEntry(const Entry& entry, EntryLayout layout = EntryLayout::kCompact);
 
 // The layout `bytes` would be decoded in; nullopt if neither (see the top).
 std::optional<EntryLayout> layoutOf(std::string_view bytes);
@@ -136,13 +144,13 @@ std::optional<EntryLayout> layoutOf(std::string_view bytes);
 std::string_view entryTagOf(std::string_view bytes);
 
 // nullopt for anything that is not a complete, well-formed entry of format
-// version 1, 2, 3 or 4: wrong magic or version, a length past the end, a count
+// version 1 to 6: wrong magic or version, a length past the end, a count
 // over its cap, a value out of range, trailing bytes. Never reads out of
 // bounds. Copies the body out of `bytes`.
 std::optional<Entry> decodeEntry(std::string_view bytes);
 
 // The same, taking the bytes: the body is the buffer itself, truncated
-// (format 3) or with the head moved out of its way (formats 1 and 2), never
+// (formats 3 to 6) or with the head moved out of its way (formats 1 and 2), never
 // a second allocation of the body's size. Callers that own the bytes (a
 // LookupResult's entry) should use this one:
 // decodeEntry(std::move(*result.entry)). On nullopt, `bytes` is consumed

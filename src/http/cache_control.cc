@@ -1,10 +1,9 @@
 #include "http/cache_control.h"
 
 #include <algorithm>
+#include <cstring>
 #include <ctime>
 #include <string>
-
-#include <fmt/format.h>
 
 #include "http/structured_field.h"
 
@@ -276,11 +275,48 @@ std::optional<base::WallTime> parseHttpDate(std::string_view text) {
 }
 
 std::string formatHttpDate(base::WallTime time) {
-  const time_t t = base::WallClock::to_time_t(std::chrono::floor<std::chrono::seconds>(time));
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  return fmt::format("{}, {:02} {} {:04} {:02}:{:02}:{:02} GMT", kDays[tm.tm_wday], tm.tm_mday,
-                     kMonths[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
+  std::string out;
+  const int64_t seconds = std::chrono::floor<std::chrono::seconds>(time.time_since_epoch()).count();
+  appendHttpDate(out, std::clamp<int64_t>(seconds, 0, kMaxHttpDateSeconds));
+  return out;
+}
+
+void appendHttpDate(std::string& out, int64_t unix_seconds) {
+  const int64_t days = unix_seconds / 86400;
+  const int64_t in_day = unix_seconds % 86400;
+  // Civil date from days since 1970-01-01 (H. Hinnant, "chrono-Compatible
+  // Low-Level Date Algorithms"), for days >= 0.
+  const int64_t z = days + 719468;
+  const int64_t era = z / 146097;
+  const int64_t doe = z - era * 146097;
+  const int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  const int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  const int64_t mp = (5 * doy + 2) / 153;
+  const int64_t day = doy - (153 * mp + 2) / 5 + 1;
+  const int64_t month = mp < 10 ? mp + 3 : mp - 9;  // 1..12
+  const int64_t year = yoe + era * 400 + (month <= 2 ? 1 : 0);
+  const size_t at = out.size();
+  out.resize(at + 29);
+  char* p = out.data() + at;
+  const auto two = [](char* to, int64_t v) {
+    to[0] = static_cast<char>('0' + v / 10);
+    to[1] = static_cast<char>('0' + v % 10);
+  };
+  std::memcpy(p, kDays[(days + 4) % 7].data(), 3);  // 1970-01-01 was a Thursday
+  std::memcpy(p + 3, ", ", 2);
+  two(p + 5, day);
+  p[7] = ' ';
+  std::memcpy(p + 8, kMonths[month - 1].data(), 3);
+  p[11] = ' ';
+  two(p + 12, year / 100);
+  two(p + 14, year % 100);
+  p[16] = ' ';
+  two(p + 17, in_day / 3600);
+  p[19] = ':';
+  two(p + 20, in_day / 60 % 60);
+  p[22] = ':';
+  two(p + 23, in_day % 60);
+  std::memcpy(p + 25, " GMT", 4);
 }
 
 }  // namespace larder::http

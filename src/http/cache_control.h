@@ -3,7 +3,9 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <optional>
+#include <string>
 #include <string_view>
 
 #include "base/time.h"
@@ -48,5 +50,11 @@ std::optional<CacheControl> parseTargetedCacheControl(std::string_view value);
 std::optional<base::WallTime> parseHttpDate(std::string_view text);
 // IMF-fixdate, e.g. "Sun, 06 Nov 1994 08:49:37 GMT".
 std::string formatHttpDate(base::WallTime time);
+// The same for seconds since the Unix epoch, 0..kMaxHttpDateSeconds,
+// appended (29 bytes). Without the C library's gmtime: stored entries
+// rebuild their Date and Last-Modified fields with it on every hit
+// (cache/compact_fields.h).
+inline constexpr int64_t kMaxHttpDateSeconds = 253402300799;  // 9999-12-31T23:59:59Z
+void appendHttpDate(std::string& out, int64_t unix_seconds);
 
 }  // namespace larder::http

@@ -2,6 +2,11 @@
 
 #include <doctest/doctest.h>
 
+#include <ctime>
+#include <random>
+#include <string>
+#include <vector>
+
 using namespace larder::http;
 using std::chrono::seconds;
 
@@ -125,6 +130,31 @@ TEST_CASE("HTTP dates are formatted as IMF-fixdate and round-trip") {
   CHECK(formatHttpDate(t) == "Sun, 06 Nov 1994 08:49:37 GMT");
   const auto now = larder::base::WallClock::from_time_t(1700000000);
   CHECK(parseHttpDate(formatHttpDate(now)) == now);
+}
+
+// appendHttpDate computes the civil date itself (stored entries rebuild
+// their dates with it on every hit): it must agree with the C library's
+// gmtime everywhere in its range, leap days and century years included.
+TEST_CASE("appendHttpDate agrees with gmtime from 1970 to 9999") {
+  const auto reference = [](int64_t seconds) {
+    const time_t t = static_cast<time_t>(seconds);
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    char text[64];
+    strftime(text, sizeof text, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+    return std::string(text);
+  };
+  std::vector<int64_t> samples = {0, 59, 86399, 86400, 951782400 /* 2000-02-29 */, 4107542400 /* 2100-03-01 */,
+                                  4107455999, 1709164800 /* 2024-02-29 */, kMaxHttpDateSeconds};
+  std::mt19937_64 rng(20261207);
+  for (int i = 0; i < 20000; ++i) samples.push_back(static_cast<int64_t>(rng() % (kMaxHttpDateSeconds + 1)));
+  for (const int64_t seconds : samples) {
+    CAPTURE(seconds);
+    std::string out = "x";
+    appendHttpDate(out, seconds);
+    CHECK(out == "x" + reference(seconds));
+  }
+  CHECK(formatHttpDate(larder::base::WallClock::from_time_t(-5)) == "Thu, 01 Jan 1970 00:00:00 GMT");
 }
 
 TEST_CASE("RFC 9213 §2.1: targeted fields are Structured Field Dictionaries") {
