@@ -56,6 +56,11 @@ CounterFamily requests("larder_requests_total",
                        "Requests answered, by method class (read: GET/HEAD, write: "
                        "POST/PUT/PATCH/DELETE, other) and cache result (pass: not cacheable).",
                        labelSets("method", kMethodLabels, "cache", kCacheLabels));
+Histogram request_duration("larder_request_duration_seconds",
+                           "Time from a request's head read to its answer's last byte handed to the "
+                           "socket (or the client's leaving), by cache result (as larder_requests_total's "
+                           "cache label).",
+                           Histogram::requestBuckets(), labelSets("cache", kCacheLabels));
 CounterFamily responses("larder_responses_total", "Responses sent to clients, by status class.",
                         labelSets("code", kCodeLabels));
 CounterFamily response_body_bytes("larder_response_body_bytes_total",

@@ -56,6 +56,7 @@ inline size_t index(PurgeScope scope, PurgeResult result) {
 
 // Client side.
 extern CounterFamily requests;             // larder_requests_total{method,cache}
+extern Histogram request_duration;         // larder_request_duration_seconds{cache}
 extern CounterFamily responses;            // larder_responses_total{code}
 extern CounterFamily response_body_bytes;  // larder_response_body_bytes_total{source}
 extern Gauge connections_open;             // larder_connections_open

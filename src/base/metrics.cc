@@ -131,42 +131,55 @@ void KeyedFamily::renderSeries(std::string& out) const {
   }
 }
 
-Histogram::Histogram(std::string_view name, std::string_view help, std::vector<double> bounds)
-    : Metric(name, help, MetricType::kHistogram),
-      bounds_(std::move(bounds)),
-      buckets_(std::make_unique<std::atomic<uint64_t>[]>(bounds_.size() + 1)) {
+Histogram::Histogram(std::string_view name, std::string_view help, std::vector<double> bounds, LabelSets labels)
+    : Metric(name, help, MetricType::kHistogram), bounds_(std::move(bounds)), labels_(std::move(labels)) {
   std::sort(bounds_.begin(), bounds_.end());
   for (double bound : bounds_) bounds_ns_.push_back(static_cast<int64_t>(bound * 1e9));
-  for (size_t i = 0; i <= bounds_.size(); ++i) buckets_[i].store(0, std::memory_order_relaxed);
+  const size_t series = std::max<size_t>(1, labels_.size());
+  buckets_ = std::make_unique<std::atomic<uint64_t>[]>(series * width());
+  sums_ns_ = std::make_unique<std::atomic<uint64_t>[]>(series);
+  for (size_t i = 0; i < series * width(); ++i) buckets_[i].store(0, std::memory_order_relaxed);
+  for (size_t i = 0; i < series; ++i) sums_ns_[i].store(0, std::memory_order_relaxed);
 }
 
 std::vector<double> Histogram::latencyBuckets() {
   return {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
 }
 
-void Histogram::observe(std::chrono::nanoseconds value) {
+std::vector<double> Histogram::requestBuckets() {
+  return {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
+          0.1,    0.25,    0.5,    1,     2.5,    5,     10,   30};
+}
+
+void Histogram::observe(size_t series, std::chrono::nanoseconds value) {
   int64_t ns = std::max<int64_t>(0, value.count());
   size_t i = 0;
   while (i < bounds_ns_.size() && ns > bounds_ns_[i]) ++i;
-  buckets_[i].fetch_add(1, std::memory_order_relaxed);
-  sum_ns_.fetch_add(static_cast<uint64_t>(ns), std::memory_order_relaxed);
+  buckets_[series * width() + i].fetch_add(1, std::memory_order_relaxed);
+  sums_ns_[series].fetch_add(static_cast<uint64_t>(ns), std::memory_order_relaxed);
 }
 
-uint64_t Histogram::count() const {
+uint64_t Histogram::count(size_t series) const {
   uint64_t total = 0;
-  for (size_t i = 0; i <= bounds_.size(); ++i) total += buckets_[i].load(std::memory_order_relaxed);
+  for (size_t i = 0; i < width(); ++i) total += buckets_[series * width() + i].load(std::memory_order_relaxed);
   return total;
 }
 
 void Histogram::renderSeries(std::string& out) const {
-  uint64_t cumulative = 0;
-  for (size_t i = 0; i <= bounds_.size(); ++i) {
-    cumulative += buckets_[i].load(std::memory_order_relaxed);
-    std::string le = i < bounds_.size() ? fmt::format("{}", bounds_[i]) : std::string("+Inf");
-    out += fmt::format("{}_bucket{{le=\"{}\"}} {}\n", name(), le, cumulative);
+  const size_t series = std::max<size_t>(1, labels_.size());
+  for (size_t s = 0; s < series; ++s) {
+    // `key="value",` before le=, and `{key="value"}` on _sum and _count.
+    const std::string prefix = labels_.empty() ? std::string() : labels_[s] + ",";
+    const std::string braces = labels_.empty() ? std::string() : "{" + labels_[s] + "}";
+    uint64_t cumulative = 0;
+    for (size_t i = 0; i < width(); ++i) {
+      cumulative += buckets_[s * width() + i].load(std::memory_order_relaxed);
+      std::string le = i < bounds_.size() ? fmt::format("{}", bounds_[i]) : std::string("+Inf");
+      out += fmt::format("{}_bucket{{{}le=\"{}\"}} {}\n", name(), prefix, le, cumulative);
+    }
+    out += fmt::format("{}_sum{} {}\n", name(), braces, sums_ns_[s].load(std::memory_order_relaxed) / 1e9);
+    out += fmt::format("{}_count{} {}\n", name(), braces, cumulative);
   }
-  out += fmt::format("{}_sum {}\n", name(), sum_ns_.load(std::memory_order_relaxed) / 1e9);
-  out += fmt::format("{}_count {}\n", name(), cumulative);
 }
 
 MetricCollectors::Id MetricCollectors::add(std::function<void()> collect) {

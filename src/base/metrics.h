@@ -137,22 +137,30 @@ class KeyedFamily : public Metric {
   std::array<std::atomic<int64_t>, kMaxSeries> values_{};
 };
 
-// A latency histogram with fixed bucket upper bounds in seconds.
+// A latency histogram with fixed bucket upper bounds in seconds; with label
+// sets, a family of them, one series per set (observe(index, ...)).
 class Histogram : public Metric {
  public:
-  Histogram(std::string_view name, std::string_view help, std::vector<double> bounds);
-  void observe(std::chrono::nanoseconds value);
-  uint64_t count() const;
+  Histogram(std::string_view name, std::string_view help, std::vector<double> bounds, LabelSets labels = {});
+  void observe(std::chrono::nanoseconds value) { observe(0, value); }
+  void observe(size_t series, std::chrono::nanoseconds value);
+  uint64_t count(size_t series = 0) const;
   void renderSeries(std::string& out) const override;
 
   // 0.5 ms .. 10 s, roughly 1-2.5-5 per decade.
   static std::vector<double> latencyBuckets();
+  // 100 µs .. 30 s: a whole request, cache hits (tens of µs) included.
+  static std::vector<double> requestBuckets();
 
  private:
+  size_t width() const { return bounds_.size() + 1; }
+
   std::vector<int64_t> bounds_ns_;
   std::vector<double> bounds_;
-  std::unique_ptr<std::atomic<uint64_t>[]> buckets_;  // bounds_.size() + 1 (the last is +Inf)
-  std::atomic<uint64_t> sum_ns_{0};
+  LabelSets labels_;  // empty: one unlabelled series
+  // Per series: bounds_.size() + 1 buckets (the last is +Inf).
+  std::unique_ptr<std::atomic<uint64_t>[]> buckets_;
+  std::unique_ptr<std::atomic<uint64_t>[]> sums_ns_;
 };
 
 // Collectors copy values kept elsewhere (store sizes, backlog length) into

@@ -479,11 +479,12 @@ void Exchange::stop() {
 void Exchange::logAccess() {
   if (report_.logged) return;
   report_.logged = true;
-  recordExchangeMetrics(dest_.route, request_.method, toString(report_.verdict), report_.status, report_.body_bytes);
+  const auto total = std::chrono::duration_cast<std::chrono::microseconds>(base::MonoClock::now() - report_.started_at);
+  recordExchangeMetrics(dest_.route, request_.method, toString(report_.verdict), report_.status, report_.body_bytes,
+                        total);
   if (report_.upstream_latency.count() >= 0) recordRouteUpstreamLatency(dest_.route, report_.upstream_latency);
   if (shadow_.isShadow()) shadow_.record(*dest_.route);
   if (config_->log.access_log == "off") return;
-  auto total = std::chrono::duration_cast<std::chrono::microseconds>(base::MonoClock::now() - report_.started_at);
   const std::string time = base::rfc3339Now();
   AccessRecord record;
   record.time = time;

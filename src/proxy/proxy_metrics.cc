@@ -30,9 +30,11 @@ uint32_t slotOf(const config::Route* route) {
 }  // namespace
 
 void recordExchangeMetrics(const config::Route* route, std::string_view method,
-                           std::string_view cache_status, int status, uint64_t body_bytes) {
+                           std::string_view cache_status, int status, uint64_t body_bytes,
+                           std::chrono::nanoseconds duration) {
   const m::CacheResult result = m::cacheResult(cache_status);
   m::requests.add(m::index(m::methodClass(method), result), 1);
+  m::request_duration.observe(m::index(result), duration);
   m::responses.add(m::statusClassIndex(status), 1);
   const bool from_cache = result == m::CacheResult::kHit || result == m::CacheResult::kStale ||
                           result == m::CacheResult::kRevalidated;

@@ -13,11 +13,12 @@
 namespace larder::proxy {
 
 // An exchange ended: its method, its cache status ("HIT", "MISS", ..., "-"),
-// the status sent (499 when the client left) and the body bytes sent;
-// `route` is its route (nullptr: none matched), for the route-labelled
+// the status sent (499 when the client left), the body bytes sent and how
+// long it took from its head read to its end; `route` is its route (nullptr: none matched), for the route-labelled
 // families (config::Route::metric_slot).
 void recordExchangeMetrics(const config::Route* route, std::string_view method,
-                           std::string_view cache_status, int status, uint64_t body_bytes);
+                           std::string_view cache_status, int status, uint64_t body_bytes,
+                           std::chrono::nanoseconds duration);
 // The upstream's response head came `latency` after the request was sent.
 void recordRouteUpstreamLatency(const config::Route* route, std::chrono::nanoseconds latency);
 // decideStore refused a response of `route` (cache/policy.cc reason), or

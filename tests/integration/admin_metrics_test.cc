@@ -39,6 +39,7 @@ TEST_CASE("/metrics parses as Prometheus text and its counters follow misses, hi
   CHECK(before.types.at("larder_upstream_response_seconds") == "histogram");
   CHECK(before.types.at("larder_redis_command_seconds") == "histogram");
   CHECK(before.types.at("larder_redis_queue_wait_seconds") == "histogram");
+  CHECK(before.types.at("larder_request_duration_seconds") == "histogram");
   CHECK(before.types.at("larder_connections_open") == "gauge");
   CHECK(before.types.at("larder_build_info") == "gauge");
 
@@ -67,6 +68,14 @@ TEST_CASE("/metrics parses as Prometheus text and its counters follow misses, hi
   CHECK(after.value("larder_responses_total{code=\"2xx\"}") == 3);
   CHECK(after.value("larder_upstream_responses_total{code=\"2xx\"}") == 2);
   CHECK(after.value("larder_upstream_response_seconds_count") == 2);
+  // Each exchange is timed under its cache result.
+  for (const char* result : {"miss", "hit", "pass"}) {
+    CAPTURE(std::string(result));
+    const std::string count = fmt::format("larder_request_duration_seconds_count{{cache=\"{}\"}}", result);
+    const std::string inf = fmt::format("larder_request_duration_seconds_bucket{{cache=\"{}\",le=\"+Inf\"}}", result);
+    CHECK(after.value(count) - before.value(count) == 1);
+    CHECK(after.value(inf) == after.value(count));
+  }
   const double body = static_cast<double>(first->body.size());
   CHECK(after.value("larder_response_body_bytes_total{source=\"cache\"}") == body);
   CHECK(after.value("larder_response_body_bytes_total{source=\"upstream\"}") >= 2 * body);

@@ -12,6 +12,8 @@ Counter test_counter("larder_test_events_total", "Events of the unit test.");
 CounterFamily test_family("larder_test_things_total", "Things, by color.",
                           labelSets("color", {"red", "blue"}));
 Histogram test_histogram("larder_test_wait_seconds", "Waits.", {0.001, 0.01, 0.1});
+Histogram test_labelled_histogram("larder_test_serve_seconds", "Serves, by result.", {0.001, 0.01},
+                                  labelSets("cache", {"hit", "miss"}));
 
 bool contains(const std::string& text, const std::string& piece) {
   return text.find(piece) != std::string::npos;
@@ -49,6 +51,26 @@ TEST_CASE("histograms are cumulative, with +Inf equal to _count and _sum in seco
   CHECK(contains(text, "larder_test_wait_seconds_sum 2.0155\n"));
   CHECK(contains(text, "larder_test_wait_seconds_count 4\n"));
   CHECK(test_histogram.count() == 4);
+}
+
+TEST_CASE("a labelled histogram renders one series per label set, the label before le") {
+  test_labelled_histogram.observe(1, std::chrono::milliseconds(5));
+  test_labelled_histogram.observe(1, std::chrono::milliseconds(50));
+  test_labelled_histogram.observe(0, std::chrono::microseconds(100));
+  const std::string text = renderMetrics();
+  CHECK(contains(text, "# TYPE larder_test_serve_seconds histogram\n"
+                       "larder_test_serve_seconds_bucket{cache=\"hit\",le=\"0.001\"} 1\n"
+                       "larder_test_serve_seconds_bucket{cache=\"hit\",le=\"0.01\"} 1\n"
+                       "larder_test_serve_seconds_bucket{cache=\"hit\",le=\"+Inf\"} 1\n"
+                       "larder_test_serve_seconds_sum{cache=\"hit\"} 0.0001\n"
+                       "larder_test_serve_seconds_count{cache=\"hit\"} 1\n"
+                       "larder_test_serve_seconds_bucket{cache=\"miss\",le=\"0.001\"} 0\n"
+                       "larder_test_serve_seconds_bucket{cache=\"miss\",le=\"0.01\"} 1\n"
+                       "larder_test_serve_seconds_bucket{cache=\"miss\",le=\"+Inf\"} 2\n"
+                       "larder_test_serve_seconds_sum{cache=\"miss\"} 0.055\n"
+                       "larder_test_serve_seconds_count{cache=\"miss\"} 2\n"));
+  CHECK(test_labelled_histogram.count(0) == 1);
+  CHECK(test_labelled_histogram.count(1) == 2);
 }
 
 TEST_CASE("collectors run before a rendering and can be removed") {
