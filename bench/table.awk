@@ -61,7 +61,12 @@ END {
       if (!(ng in n)) miss = miss ", no nginx-cache run"
       else {
         if (rps < nrps) miss = miss sprintf(", x nginx %.2f < 1.0", rps / nrps)
-        if (median("p99_us", g) >= np99) miss = miss ", p99 not below nginx's"
+        if (median("p99_us", g) >= np99) {
+          miss = miss ", p99 not below nginx's"
+          pg = key("paced", "larder-redis", p[3], p[4]); png = key("paced", "nginx-cache", p[3], p[4])
+          if ((pg in n) && (png in n))
+            miss = miss (median("p99_us", pg) < median("p99_us", png) ? " (paced: below)" : " (paced: not below)")
+        }
       }
     } else if (p[3] == "1k") {
       if (best == 0) miss = miss ", no peer run"
@@ -77,6 +82,21 @@ END {
     print "1k x best >= 1.5 and cpu (larder+redis) <= 18 us per hit. l-up: requests larder itself sent upstream."
     print ""
   }
+  # Section 0a: the paced runs, every cache at one rate (bench/paced.lua).
+  header = 0
+  for (o = 1; o <= ngroups; o++) {
+    g = order[o]; split(g, p, SUBSEP)
+    if (p[1] != "paced") continue
+    if (!header) {
+      print "Hits at the same load for every cache (bench/paced.lua: BENCH_PACED x the slowest one's hit"
+      print "rate, spread over the connections; medians), so that the p99s compare below every server's capacity"
+      printf "%-4s %5s %-14s %9s %8s %8s %6s\n", "size", "conns", "target", "req/s", "p50 ms", "p99 ms", "origin"
+      header = 1
+    }
+    printf "%-4s %5s %-14s %9.0f %8.2f %8.2f %6d\n", p[3], p[4], p[2], median("rps", g), median("p50_us", g) / 1000,
+           median("p99_us", g) / 1000, sum("origin_reqs", g)
+  }
+  if (header) print ""
   # Section 0b: larder's own counters during the hit runs (bench/run's larder_delta).
   header = 0
   for (o = 1; o <= ngroups; o++) {

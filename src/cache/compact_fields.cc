@@ -1,7 +1,7 @@
 #include "cache/compact_fields.h"
 
-#include <array>
 #include <cstring>
+#include <iterator>
 #include <optional>
 #include <unordered_map>
 
@@ -40,6 +40,18 @@ constexpr std::string_view kStoredFieldNames[] = {
     "x-request-id"};
 constexpr size_t kStoredFieldNameCount = std::size(kStoredFieldNames);
 static_assert(kStoredFieldNameCount <= 127);
+
+// Each name once (an index must be the only way to write its name), and
+// 3 to 32 bytes long (storedNameIndex skips other lengths).
+constexpr bool storedFieldNamesAreSound() {
+  for (size_t i = 0; i < kStoredFieldNameCount; ++i) {
+    if (kStoredFieldNames[i].size() < 3 || kStoredFieldNames[i].size() > 32) return false;
+    for (size_t j = i + 1; j < kStoredFieldNameCount; ++j)
+      if (kStoredFieldNames[i] == kStoredFieldNames[j]) return false;
+  }
+  return true;
+}
+static_assert(storedFieldNamesAreSound());
 constexpr uint8_t kDateValue = 0x80;
 // 2199-12-31T23:59:59Z: http::parseHttpDate takes later years for 2200, so
 // their text would not come back from its seconds.

@@ -273,7 +273,8 @@ std::optional<BodySpan> decodeFields(std::string_view bytes, Entry& entry) {
 std::string encodeEntry(const Entry& entry, EntryLayout layout) {
   const bool body_first = layout != EntryLayout::kHeadFirst && !mayPassForMagic(entry.body);
   const bool flags = body_first || entry.decoded_length || entry.coded_here || entry.etag_weakened;
-  // The fixed-width layouts' size; the compact one is never longer.
+  // The fixed-width layouts' size: room for the compact one too, but for a
+  // decoded_length past 2^56 (a reserve, not a limit).
   size_t size = kMagic.size() + 1 + 2 + 4 * 8 + 9 + 5 * 4 + entry.reason.size() + entry.identity.size() +
                 entry.body.size();
   for (const http::Header& h : entry.headers) size += 8 + h.name.size() + h.value.size();
