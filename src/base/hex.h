@@ -1,4 +1,5 @@
-// Hex digits in text that larder parses (percent-encoding, chunk sizes).
+// Hex digits in text that larder parses (percent-encoding, chunk sizes) and
+// writes (keys, digests, chunk sizes, stored tokens).
 #pragma once
 
 namespace larder::base {
@@ -10,5 +11,8 @@ constexpr int hexValue(char c) {
   if (c >= 'A' && c <= 'F') return c - 'A' + 10;
   return -1;
 }
+
+// The digits larder writes, lower case: kLowerHexDigits[v] for v in 0..15.
+inline constexpr char kLowerHexDigits[] = "0123456789abcdef";
 
 }  // namespace larder::base

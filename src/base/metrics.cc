@@ -152,6 +152,7 @@ std::vector<double> Histogram::requestBuckets() {
 }
 
 void Histogram::observe(size_t series, std::chrono::nanoseconds value) {
+  series = std::min(series, std::max<size_t>(1, labels_.size()) - 1);  // clamps, as CounterFamily::add does
   int64_t ns = std::max<int64_t>(0, value.count());
   size_t i = 0;
   while (i < bounds_ns_.size() && ns > bounds_ns_[i]) ++i;

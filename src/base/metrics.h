@@ -138,7 +138,8 @@ class KeyedFamily : public Metric {
 };
 
 // A latency histogram with fixed bucket upper bounds in seconds; with label
-// sets, a family of them, one series per set (observe(index, ...)).
+// sets, a family of them, one series per set (observe(index, ...); an
+// out-of-range index clamps to the last series, as in CounterFamily).
 class Histogram : public Metric {
  public:
   Histogram(std::string_view name, std::string_view help, std::vector<double> bounds, LabelSets labels = {});

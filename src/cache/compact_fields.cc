@@ -5,6 +5,7 @@
 #include <optional>
 #include <unordered_map>
 
+#include "base/hex.h"
 #include "cache/entry_codec.h"
 #include "cache/entry_fields.h"
 #include "http/cache_control.h"
@@ -88,11 +89,8 @@ std::optional<int64_t> packedDate(std::string_view value) {
 constexpr size_t kHexTail = 32;
 constexpr size_t kPackedHexTail = kHexTail / 2;
 
-int lowerHexDigit(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  return -1;
-}
+// Lower case only: a token's upper-case digit would not come back as itself.
+int lowerHexDigit(char c) { return c >= 'A' && c <= 'F' ? -1 : base::hexValue(c); }
 
 bool endsInLowerHex(std::string_view token) {
   if (token.size() < kHexTail) return false;
@@ -226,12 +224,11 @@ bool readVersions(VarintReader& in, Entry& entry) {
     token.resize(token_text.size() + (hex ? kHexTail : 0));
     std::memcpy(token.data(), token_text.data(), token_text.size());
     if (hex) {
-      static constexpr char kHex[] = "0123456789abcdef";
       char* digits = token.data() + token_text.size();
       for (size_t j = 0; j < kPackedHexTail; ++j) {
         const auto byte = static_cast<uint8_t>(packed[j]);
-        digits[2 * j] = kHex[byte >> 4];
-        digits[2 * j + 1] = kHex[byte & 0xf];
+        digits[2 * j] = base::kLowerHexDigits[byte >> 4];
+        digits[2 * j + 1] = base::kLowerHexDigits[byte & 0xf];
       }
     }
     entry.versions.emplace_back(std::move(key), std::move(token));

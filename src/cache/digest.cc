@@ -1,5 +1,7 @@
 #include "cache/digest.h"
 
+#include "base/hex.h"
+
 namespace larder::cache {
 
 namespace {
@@ -84,14 +86,13 @@ Digest128 murmur3x64_128(std::string_view data, uint32_t seed) {
 }
 
 void appendDigestHex(std::string& out, std::string_view data) {
-  static constexpr char kHex[] = "0123456789abcdef";
   const Digest128 d = murmur3x64_128(data, 0);
   const size_t at = out.size();
   out.resize(at + 32);
   char* hex = out.data() + at;
   for (int i = 0; i < 16; ++i) {
-    hex[15 - i] = kHex[(d.h1 >> (4 * i)) & 0xf];
-    hex[31 - i] = kHex[(d.h2 >> (4 * i)) & 0xf];
+    hex[15 - i] = base::kLowerHexDigits[(d.h1 >> (4 * i)) & 0xf];
+    hex[31 - i] = base::kLowerHexDigits[(d.h2 >> (4 * i)) & 0xf];
   }
 }
 

@@ -5,6 +5,7 @@
 #include <random>
 
 #include "base/decimal.h"
+#include "base/hex.h"
 #include "cache/digest.h"
 #include "cache/vary.h"
 
@@ -34,8 +35,7 @@ void appendLengthPrefixed(std::string& out, std::string_view field) {
 size_t lengthPrefixedSize(std::string_view field) { return base::decimalLength(field.size()) + 1 + field.size(); }
 
 void appendHex(std::string& out, uint64_t v) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  for (int shift = 60; shift >= 0; shift -= 4) out += kHex[(v >> shift) & 0xf];
+  for (int shift = 60; shift >= 0; shift -= 4) out += base::kLowerHexDigits[(v >> shift) & 0xf];
 }
 
 // ---- kCookie ---------------------------------------------------------------

@@ -2,6 +2,8 @@
 
 #include <cstring>
 
+#include "base/hex.h"
+
 namespace larder::http {
 
 namespace {
@@ -152,14 +154,13 @@ std::string_view reasonPhrase(int status) {
 }
 
 void appendChunkHeader(uint64_t size, std::string& out) {
-  static constexpr char kHex[] = "0123456789abcdef";
   char buf[18];
   char* end = buf + sizeof(buf);
   char* p = end;
   *--p = '\n';
   *--p = '\r';
   do {
-    *--p = kHex[size & 0xf];
+    *--p = base::kLowerHexDigits[size & 0xf];
     size >>= 4;
   } while (size != 0);
   out.append(p, end);

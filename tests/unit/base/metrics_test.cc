@@ -73,6 +73,12 @@ TEST_CASE("a labelled histogram renders one series per label set, the label befo
   CHECK(test_labelled_histogram.count(1) == 2);
 }
 
+TEST_CASE("a labelled histogram clamps an out-of-range series to the last one, as counters do") {
+  const uint64_t last = test_labelled_histogram.count(1);
+  test_labelled_histogram.observe(99, std::chrono::milliseconds(1));
+  CHECK(test_labelled_histogram.count(1) == last + 1);
+}
+
 TEST_CASE("collectors run before a rendering and can be removed") {
   int runs = 0;
   auto id = MetricCollectors::add([&] {
