@@ -27,12 +27,18 @@ test:
 
 # The same suite under AddressSanitizer and UndefinedBehaviorSanitizer
 # (LeakSanitizer runs when larder exits: the harness fails a test on any
-# sanitizer report in larder's stderr). Not the .deb test, which runs dpkg.
+# sanitizer report in larder's stderr): the unit tests built sanitized, and
+# the release tree's integration tests (built there if need be, compiled once
+# for both runs) against the sanitized larder. Not the .deb test, which runs
+# dpkg, nor the layering and dashboard checks, which compile nothing.
 test-asan:
 	@.ci/install-deps test
-	cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DLARDER_SANITIZE=ON
+	cmake -S . -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=Release
+	cmake --build $(BUILD_DIR) -j $(JOBS)
+	cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DLARDER_SANITIZE=ON -DLARDER_INTEGRATION_TESTS=OFF
 	cmake --build build-asan -j $(JOBS)
-	cd build-asan && ctest --output-on-failure -j $(JOBS) -LE packaging
+	cd build-asan && ctest --output-on-failure -j $(JOBS) -L unit
+	cd $(BUILD_DIR) && LARDER_BINARY=$(abspath build-asan/larder) ctest --output-on-failure -j $(JOBS) -L integration
 
 # The same suite under ThreadSanitizer, in its own build dir (a data race in
 # a unit test fails it through TSan's exit code, in larder through the

@@ -23,7 +23,7 @@ bool isToken(std::string_view text) {
   });
 }
 
-bool hasControlBytes(std::string_view text) {
+bool hasControlBytesButTab(std::string_view text) {
   return std::any_of(text.begin(), text.end(), [](char c) {
     auto byte = static_cast<unsigned char>(c);
     return (byte < 0x20 && byte != '\t') || byte == 0x7f;
@@ -43,7 +43,7 @@ bool parseField(std::string_view text, http::HeaderMap& headers, std::string& er
     return false;
   }
   std::string_view value = http::trimOws(text.substr(colon + 1));
-  if (hasControlBytes(value)) {
+  if (hasControlBytesButTab(value)) {
     error = "bad header: control characters in the value of " + std::string(name);
     return false;
   }

@@ -19,7 +19,6 @@
 namespace larder::app {
 namespace {
 
-constexpr const char* kDefaultConfig = "/etc/larder/larder.yaml";
 constexpr int kTimeoutMs = 10000;
 
 std::string trimmed(std::string text) {
@@ -145,7 +144,8 @@ int resolveAdminTarget(std::string_view command, const AdminOptions& options, Ad
   const std::string& token_file = options.token_file;
   out.address = options.admin;
   std::string config_path = options.config_path;
-  if (config_path.empty() && options.admin.empty() && std::filesystem::exists(kDefaultConfig)) config_path = kDefaultConfig;
+  if (config_path.empty() && options.admin.empty() && std::filesystem::exists(kDefaultConfigPath))
+    config_path = kDefaultConfigPath;
   if (!config_path.empty()) {
     auto result = config::loadConfigFile(config_path);
     if (!result.ok()) {

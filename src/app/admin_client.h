@@ -9,6 +9,9 @@
 
 namespace larder::app {
 
+// The configuration file larder and its admin commands read unless told.
+inline constexpr const char* kDefaultConfigPath = "/etc/larder/larder.yaml";
+
 // The options every admin command takes: --admin HOST:PORT, --token-file
 // FILE, -c FILE.
 struct AdminOptions {

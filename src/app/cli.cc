@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "app/admin_client.h"
 #include "app/explain_command.h"
 #include "app/purge_command.h"
 #include "app/supervisor.h"
@@ -16,8 +17,6 @@
 
 namespace larder::app {
 namespace {
-
-constexpr const char* kDefaultConfig = "/etc/larder/larder.yaml";
 
 constexpr const char* kHelp = R"(Usage: larder [OPTIONS]
        larder purge namespace NAME | url URL | all [PURGE OPTIONS]
@@ -84,7 +83,7 @@ Signals:
 )";
 
 struct Options {
-  std::string config_path = kDefaultConfig;
+  std::string config_path = kDefaultConfigPath;
   bool check_config = false;
 };
 

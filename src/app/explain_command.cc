@@ -20,7 +20,7 @@ struct ExplainOptions {
   AdminOptions admin;
 };
 
-int usage(std::string_view problem) {
+int explainUsage(std::string_view problem) {
   std::fprintf(stderr,
                "larder explain: %.*s\nusage: larder explain URL [-H 'Field: value']... [-X METHOD] [--json] "
                "[--admin HOST:PORT] [--token-file FILE] [-c FILE]\n",
@@ -39,24 +39,24 @@ int parseExplainArguments(int argc, char** argv, ExplainOptions& options) {
     };
     std::string field, problem;
     if (takeAdminOption(argc, argv, i, options.admin, problem)) {
-      if (!problem.empty()) return usage(problem);
+      if (!problem.empty()) return explainUsage(problem);
     } else if (arg == "-H" || arg == "--header") {
-      if (!value(field)) return usage("-H needs 'Field: value'");
-      if (field.find(':') == std::string::npos) return usage(fmt::format("bad header '{}' (want 'Field: value')", field));
+      if (!value(field)) return explainUsage("-H needs 'Field: value'");
+      if (field.find(':') == std::string::npos) return explainUsage(fmt::format("bad header '{}' (want 'Field: value')", field));
       options.headers.push_back(std::move(field));
     } else if (arg == "-X" || arg == "--method") {
-      if (!value(options.method) || options.method.empty()) return usage("-X needs a method");
+      if (!value(options.method) || options.method.empty()) return explainUsage("-X needs a method");
     } else if (arg == "--json") {
       options.json = true;
     } else if (arg == "-h" || arg == "--help") {
-      return usage("help");
+      return explainUsage("help");
     } else if (arg.starts_with("-") && arg.size() > 1) {
-      return usage(fmt::format("unknown option '{}'", arg));
+      return explainUsage(fmt::format("unknown option '{}'", arg));
     } else {
       positional.push_back(arg);
     }
   }
-  if (positional.size() != 1 || positional[0].empty()) return usage("exactly one URL is needed");
+  if (positional.size() != 1 || positional[0].empty()) return explainUsage("exactly one URL is needed");
   options.url = positional[0];
   return -1;
 }

@@ -19,7 +19,7 @@ struct PurgeOptions {
   bool soft = false;  // mark stale instead of invalid (cache/soft_purge.h)
 };
 
-int usage(std::string_view problem) {
+int purgeUsage(std::string_view problem) {
   std::fprintf(stderr,
                "larder purge: %.*s\nusage: larder purge namespace NAME | url URL | all "
                "[--soft] [--admin HOST:PORT] [--token-file FILE] [-c FILE]\n",
@@ -33,27 +33,27 @@ int parsePurgeArguments(int argc, char** argv, PurgeOptions& options) {
     std::string_view arg = argv[i];
     std::string problem;
     if (takeAdminOption(argc, argv, i, options.admin, problem)) {
-      if (!problem.empty()) return usage(problem);
+      if (!problem.empty()) return purgeUsage(problem);
     } else if (arg == "--soft") {
       options.soft = true;
     } else if (arg == "-h" || arg == "--help") {
-      return usage("help");
+      return purgeUsage("help");
     } else if (arg.starts_with("-") && arg.size() > 1) {
-      return usage(fmt::format("unknown option '{}'", arg));
+      return purgeUsage(fmt::format("unknown option '{}'", arg));
     } else {
       positional.push_back(arg);
     }
   }
-  if (positional.empty()) return usage("what to purge is missing");
+  if (positional.empty()) return purgeUsage("what to purge is missing");
   options.scope = positional[0];
   if (options.scope == "all") {
-    if (positional.size() != 1) return usage("'all' takes no argument");
+    if (positional.size() != 1) return purgeUsage("'all' takes no argument");
   } else if (options.scope == "namespace" || options.scope == "url") {
     if (positional.size() != 2 || positional[1].empty())
-      return usage(fmt::format("'{}' takes exactly one argument", options.scope));
+      return purgeUsage(fmt::format("'{}' takes exactly one argument", options.scope));
     options.subject = positional[1];
   } else {
-    return usage(fmt::format("unknown purge scope '{}' (namespace, url or all)", options.scope));
+    return purgeUsage(fmt::format("unknown purge scope '{}' (namespace, url or all)", options.scope));
   }
   return -1;
 }

@@ -113,7 +113,7 @@ void putVarint(std::string& out, uint64_t v) {
   out += static_cast<char>(v);
 }
 
-void putStr(std::string& out, std::string_view s) {
+void putVarintStr(std::string& out, std::string_view s) {
   putVarint(out, s.size());
   out.append(s);
 }
@@ -245,19 +245,19 @@ void putCompactFields(std::string& out, const Entry& entry) {
   putVarint(out, static_cast<uint64_t>(entry.initial_age_seconds));
   out += static_cast<char>(flagsOf(entry));
   if (entry.decoded_length) putVarint(out, *entry.decoded_length);
-  putStr(out, entry.reason);
-  putStr(out, entry.identity);
+  putVarintStr(out, entry.reason);
+  putVarintStr(out, entry.identity);
 
   putVarint(out, entry.headers.size());
   for (const http::Header& h : entry.headers) {
     const uint8_t index = storedNameIndex(h.name);
     const std::optional<int64_t> date = packedDate(h.value);
     out += static_cast<char>(index | (date ? kDateValue : 0));
-    if (index == 0) putStr(out, h.name);
+    if (index == 0) putVarintStr(out, h.name);
     if (date) {
       putVarint(out, static_cast<uint64_t>(*date));
     } else {
-      putStr(out, h.value);
+      putVarintStr(out, h.value);
     }
   }
 
@@ -266,7 +266,7 @@ void putCompactFields(std::string& out, const Entry& entry) {
   for (const auto& [key, token] : entry.versions) {
     const size_t shared = sharedPrefix(previous, key);
     putVarint(out, shared);
-    putStr(out, std::string_view(key).substr(shared));
+    putVarintStr(out, std::string_view(key).substr(shared));
     const bool hex = endsInLowerHex(token);
     const std::string_view text = std::string_view(token).substr(0, token.size() - (hex ? kHexTail : 0));
     putVarint(out, (static_cast<uint64_t>(text.size()) << 1) | (hex ? 1 : 0));

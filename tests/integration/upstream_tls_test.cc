@@ -295,7 +295,7 @@ TEST_CASE("a malformed upstream.tls is refused at start, naming the key") {
   LarderConfig config = buildLarderConfig(
       fmt::format("upstream:\n  servers: [https://127.0.0.1:1]\n  tls: {{ ca_file: {} }}\n", garbage.string()));
   const auto file = dir.writeFile("larder.yaml", config.text);
-  Process check({LARDER_BINARY, "--check-config", "-c", file.string()});
+  Process check({larderBinary(), "--check-config", "-c", file.string()});
   const auto code = check.waitExit(10s);
   REQUIRE(code);
   CHECK(*code != 0);

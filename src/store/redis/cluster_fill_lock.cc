@@ -3,6 +3,7 @@
 
 #include "base/log.h"
 #include "store/redis/redis_fill_lock.h"
+#include "store/redis/reply_text.h"
 
 namespace larder::store {
 namespace {
@@ -14,7 +15,6 @@ if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return {1, tonu
 return {0, redis.call('PTTL', KEYS[1])}
 )lua";
 
-std::string_view textOf(const redisReply* reply) { return {reply->str, reply->len}; }
 
 // Locks hold no versions: their connections need no generation; and a
 // lock's commands are few, so one connection per node is enough.

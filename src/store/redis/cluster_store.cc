@@ -8,6 +8,7 @@
 #include "cache/soft_purge.h"
 #include "store/redis/generation.h"
 #include "store/redis/invalidation_channel.h"
+#include "store/redis/reply_text.h"
 #include "store/request_checks.h"
 
 namespace larder::store {
@@ -68,7 +69,6 @@ redis.call('SET', KEYS[1], value, 'PX', ARGV[4])
 return 1
 )lua";
 
-std::string_view textOf(const redisReply* reply) { return {reply->str, reply->len}; }
 
 bool isOk(const redisReply* reply) {
   return reply != nullptr && reply->type == REDIS_REPLY_STATUS && textOf(reply) == "OK";

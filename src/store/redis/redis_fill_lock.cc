@@ -3,6 +3,7 @@
 #include <optional>
 
 #include "base/log.h"
+#include "store/redis/reply_text.h"
 
 namespace larder::store {
 namespace {
@@ -17,7 +18,6 @@ if owner then return 1 end
 return 0
 )lua";
 
-std::string_view textOf(const redisReply* reply) { return {reply->str, reply->len}; }
 
 // Locks hold no versions: their connection needs no generation.
 RedisOptions withoutGeneration(RedisOptions options) {

@@ -8,6 +8,7 @@
 #include "cache/soft_purge.h"
 #include "store/redis/generation.h"
 #include "store/redis/invalidation_channel.h"
+#include "store/redis/reply_text.h"
 #include "store/request_checks.h"
 
 namespace larder::store {
@@ -112,7 +113,6 @@ return text
   return script;
 }
 
-std::string_view textOf(const redisReply* reply) { return {reply->str, reply->len}; }
 
 // The generation a command goes out under, shared with the connection
 // rather than copied (see RedisConnection::sharedGeneration()).

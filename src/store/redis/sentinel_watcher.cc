@@ -9,6 +9,7 @@
 
 #include "base/log.h"
 #include "base/metric_catalog.h"
+#include "store/redis/reply_text.h"
 
 namespace larder::store {
 
@@ -28,7 +29,6 @@ timeval toTimeval(base::Duration duration) {
   return timeval{static_cast<time_t>(ms / 1000), static_cast<suseconds_t>((ms % 1000) * 1000)};
 }
 
-std::string_view textOf(const redisReply* reply) { return {reply->str, reply->len}; }
 
 std::optional<uint16_t> parsePort(std::string_view text) {
   unsigned value = 0;

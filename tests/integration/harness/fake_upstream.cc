@@ -20,13 +20,10 @@
 namespace larder::test {
 namespace {
 
-constexpr size_t kMaxHeadSize = 1024 * 1024;
 constexpr Millis kIdleTimeout = 120s;       // a kept-alive connection with no request
 constexpr Millis kRequestTimeout = 120s;    // one request, head and body
 constexpr Millis kWriteProgressTimeout = 60s;
 constexpr size_t kStreamPiece = 64 * 1024;
-
-bool isBodylessStatus(int status) { return (status >= 100 && status < 200) || status == 204 || status == 304; }
 
 }  // namespace
 

@@ -12,10 +12,6 @@
 namespace larder::test {
 namespace {
 
-constexpr size_t kMaxHeadSize = 1024 * 1024;
-
-bool isBodylessStatus(int status) { return (status >= 100 && status < 200) || status == 204 || status == 304; }
-
 enum class Framing { kNone, kLength, kChunked, kUntilClose };
 
 Framing framingOf(const HttpResponse& head, bool request_was_head, uint64_t& length) {

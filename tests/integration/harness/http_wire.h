@@ -4,6 +4,7 @@
 // that tests can see exactly what larder sent.
 #pragma once
 
+#include <cstddef>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -40,6 +41,12 @@ IoStatus readHead(StreamReader& reader, MessageHead& head, Deadline deadline, si
 // missing CRLF after the data.
 IoStatus readChunkedBody(StreamReader& reader, Deadline deadline, const Sink& sink,
                          Headers* trailers = nullptr);
+
+// The longest head either side reads.
+inline constexpr size_t kMaxHeadSize = 1024 * 1024;
+
+// 1xx, 204 and 304 answers end at their head (RFC 9112 §6.3).
+inline bool isBodylessStatus(int status) { return (status >= 100 && status < 200) || status == 204 || status == 304; }
 
 // "1a;ext" -> 26. False if not a hex number.
 bool parseChunkSize(std::string_view line, uint64_t& size);

@@ -13,7 +13,7 @@ RouteCounterFamily test_route_family("larder_test_route_things_total", "Things, 
                                      "color", {"red", "blue"});
 RouteHistogram test_route_histogram("larder_test_route_wait_seconds", "Waits, by route.");
 
-bool contains(const std::string& text, const std::string& piece) {
+bool includes(const std::string& text, const std::string& piece) {
   return text.find(piece) != std::string::npos;
 }
 }  // namespace
@@ -46,10 +46,10 @@ TEST_CASE("route families render only series that are not zero, route label firs
   test_route_family.add(a, 9, 1);                            // out of range index: the last
   std::string text;
   test_route_family.renderSeries(text);
-  CHECK(contains(text, "larder_test_route_things_total{route=\"unit route a\",color=\"blue\"} 4\n"));
-  CHECK(contains(text, "larder_test_route_things_total{route=\"-\",color=\"red\"} 1\n"));
-  CHECK(contains(text, "larder_test_route_things_total{route=\"other\",color=\"red\"} 2\n"));
-  CHECK_FALSE(contains(text, "route=\"unit route a\",color=\"red\""));
+  CHECK(includes(text, "larder_test_route_things_total{route=\"unit route a\",color=\"blue\"} 4\n"));
+  CHECK(includes(text, "larder_test_route_things_total{route=\"-\",color=\"red\"} 1\n"));
+  CHECK(includes(text, "larder_test_route_things_total{route=\"other\",color=\"red\"} 2\n"));
+  CHECK_FALSE(includes(text, "route=\"unit route a\",color=\"red\""));
 }
 
 TEST_CASE("route histograms are cumulative per route, with _sum and _count") {
@@ -60,10 +60,10 @@ TEST_CASE("route histograms are cumulative per route, with _sum and _count") {
   CHECK(test_route_histogram.count(a) == 3);
   std::string text;
   test_route_histogram.renderSeries(text);
-  CHECK(contains(text, "larder_test_route_wait_seconds_bucket{route=\"unit route a\",le=\"0.0005\"} 1\n"));
-  CHECK(contains(text, "larder_test_route_wait_seconds_bucket{route=\"unit route a\",le=\"0.025\"} 2\n"));
-  CHECK(contains(text, "larder_test_route_wait_seconds_bucket{route=\"unit route a\",le=\"+Inf\"} 3\n"));
-  CHECK(contains(text, "larder_test_route_wait_seconds_sum{route=\"unit route a\"} 30.0203\n"));
-  CHECK(contains(text, "larder_test_route_wait_seconds_count{route=\"unit route a\"} 3\n"));
-  CHECK_FALSE(contains(text, "route=\"-\""));  // nothing observed there
+  CHECK(includes(text, "larder_test_route_wait_seconds_bucket{route=\"unit route a\",le=\"0.0005\"} 1\n"));
+  CHECK(includes(text, "larder_test_route_wait_seconds_bucket{route=\"unit route a\",le=\"0.025\"} 2\n"));
+  CHECK(includes(text, "larder_test_route_wait_seconds_bucket{route=\"unit route a\",le=\"+Inf\"} 3\n"));
+  CHECK(includes(text, "larder_test_route_wait_seconds_sum{route=\"unit route a\"} 30.0203\n"));
+  CHECK(includes(text, "larder_test_route_wait_seconds_count{route=\"unit route a\"} 3\n"));
+  CHECK_FALSE(includes(text, "route=\"-\""));  // nothing observed there
 }

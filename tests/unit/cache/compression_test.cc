@@ -5,18 +5,13 @@
 
 #include <string>
 
+#include "json_body.h"
+
 using namespace larder;
 using namespace larder::cache;
+using larder::test::jsonBody;
 
 namespace {
-
-std::string jsonBody(size_t size) {
-  std::string out = "{\"items\":[";
-  for (int i = 0; out.size() + 64 < size; ++i)
-    out += "{\"id\":" + std::to_string(i) + ",\"name\":\"item " + std::to_string(i * 7919 % 1000) + "\"},";
-  out += "{}]}";
-  return out;
-}
 
 http::HeaderMap acceptEncoding(std::string_view value) {
   http::HeaderMap h;

@@ -6,19 +6,14 @@
 #include <string>
 #include <vector>
 
+#include "json_body.h"
+
 using namespace larder;
 using namespace larder::cache;
+using larder::test::jsonBody;
 using Status = DecodingStream::Status;
 
 namespace {
-
-std::string jsonBody(size_t size) {
-  std::string out = "{\"items\":[";
-  for (int i = 0; out.size() + 64 < size; ++i)
-    out += "{\"id\":" + std::to_string(i) + ",\"name\":\"item " + std::to_string(i * 7919 % 1000) + "\"},";
-  out += "{}]}";
-  return out;
-}
 
 std::string packed(Coding coding, std::string_view body) {
   auto out = compress(coding, body, coding == Coding::kGzip ? 6 : 3);

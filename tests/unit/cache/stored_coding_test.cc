@@ -6,19 +6,13 @@
 
 #include "cache/entry_codec.h"
 #include "cache/lookup_session.h"
+#include "json_body.h"
 
 using namespace larder;
 using namespace larder::cache;
+using larder::test::jsonBody;
 
 namespace {
-
-std::string jsonBody(size_t size) {
-  std::string out = "{\"items\":[";
-  for (int i = 0; out.size() + 64 < size; ++i)
-    out += "{\"id\":" + std::to_string(i) + ",\"name\":\"item " + std::to_string(i * 7919 % 1000) + "\"},";
-  out += "{}]}";
-  return out;
-}
 
 Entry jsonEntry(size_t size) {
   Entry entry;

@@ -4,22 +4,22 @@
 #include <string>
 
 #include "config/loader.h"
+#include "config_yaml.h"
 
 using namespace larder::config;
+using namespace larder::test;
 using Algorithm = CompressionConfig::Algorithm;
 
 namespace {
 
-const std::string kUpstream = "upstream:\n  servers: [127.0.0.1:8000]\n";
-
 std::string withCompression(const std::string& value) {
-  return kUpstream + "cache:\n  compression: " + value + "\n";
+  return kUpstreamYaml + "cache:\n  compression: " + value + "\n";
 }
 
 }  // namespace
 
 TEST_CASE("compression: off by default; gzip at level 6 from 1 KiB on JSON and text once named") {
-  auto defaults = loadConfigString(kUpstream, "conf.yaml");
+  auto defaults = loadConfigString(kUpstreamYaml, "conf.yaml");
   REQUIRE(defaults.ok());
   CHECK((*defaults)->cache.compression.algorithm == Algorithm::kOff);
   auto result = loadConfigString(withCompression("{ algorithm: gzip }"), "conf.yaml");

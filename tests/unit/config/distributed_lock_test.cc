@@ -4,23 +4,24 @@
 #include <string>
 
 #include "config/loader.h"
+#include "config_yaml.h"
 
 using namespace larder::config;
+using namespace larder::test;
 using namespace std::chrono_literals;
 
 namespace {
 
-const std::string kUpstream = "upstream:\n  servers: [127.0.0.1:8000]\n";
 const std::string kRedis = "store:\n  redis: { url: \"redis://127.0.0.1:6379/0\" }\n";
 
 std::string withLock(const std::string& lock, const std::string& store = kRedis) {
-  return kUpstream + store + "cache:\n  distributed_lock: " + lock + "\n";
+  return kUpstreamYaml + store + "cache:\n  distributed_lock: " + lock + "\n";
 }
 
 }  // namespace
 
 TEST_CASE("distributed_lock: off by default, with a 10s TTL") {
-  auto result = loadConfigString(kUpstream, "conf.yaml");
+  auto result = loadConfigString(kUpstreamYaml, "conf.yaml");
   REQUIRE(result.ok());
   CHECK_FALSE((*result)->cache.distributed_lock.enabled);
   CHECK((*result)->cache.distributed_lock.ttl == 10s);

@@ -10,26 +10,18 @@
 #include <string>
 #include <string_view>
 
+#include "config_yaml.h"
+
 using namespace larder::config;
+using namespace larder::test;
 using namespace std::chrono_literals;
 
 namespace {
 
-const std::string kMinimal = "upstream:\n  servers: [127.0.0.1:8000]\n";
-
-std::vector<ConfigError> errorsOf(const std::string& yaml) {
+std::vector<ConfigError> errorListOf(const std::string& yaml) {
   auto result = loadConfigString(yaml, "conf.yaml");
   if (result.ok()) return {};
   return result.error();
-}
-
-ConfigPtr load(const std::string& yaml) {
-  auto result = loadConfigString(yaml, "conf.yaml");
-  if (!result.ok()) {
-    for (const ConfigError& error : result.error()) MESSAGE(error.toString());
-  }
-  REQUIRE(result.ok());
-  return *result;
 }
 
 std::string joined(const std::vector<ConfigError>& errors) {
@@ -113,7 +105,7 @@ TEST_CASE("conf/larder.yaml, the documented example, loads without errors") {
 }
 
 TEST_CASE("a minimal config gets the documented defaults") {
-  auto config = load(kMinimal);
+  auto config = loadOrFail(kUpstreamYaml);
   const Config defaults;
   CHECK(config->server.listen == defaults.server.listen);
   CHECK(config->server.workers == 0);
@@ -137,7 +129,7 @@ TEST_CASE("every key of the schema reaches its field") {
   TempDir dir;
   const std::string password = dir.write("redis.pass", "s3cret\n");
   const std::string token = dir.write("admin.token", "tok\r\n");
-  auto config = load(R"(
+  auto config = loadOrFail(R"(
 listen: "[::]:8081"
 workers: 4
 max_connections: 500
@@ -286,23 +278,23 @@ admin:
 }
 
 TEST_CASE("small variants of the schema load") {
-  CHECK(load(kMinimal + "workers: auto\n")->server.workers == 0);
-  CHECK_FALSE(load(kMinimal + "admin: { listen: \"off\" }\n")->admin.listen.has_value());
-  CHECK_FALSE(load(kMinimal + "admin: { listen: off }\n")->admin.listen.has_value());
+  CHECK(loadOrFail(kUpstreamYaml + "workers: auto\n")->server.workers == 0);
+  CHECK_FALSE(loadOrFail(kUpstreamYaml + "admin: { listen: \"off\" }\n")->admin.listen.has_value());
+  CHECK_FALSE(loadOrFail(kUpstreamYaml + "admin: { listen: off }\n")->admin.listen.has_value());
   auto jwt =
-      load(kMinimal + "routes:\n  - { match: GET /a, ttl: 1s, per_user: { jwt_claim: sub } }\n");
+      loadOrFail(kUpstreamYaml + "routes:\n  - { match: GET /a, ttl: 1s, per_user: { jwt_claim: sub } }\n");
   CHECK(jwt->routes[0].per_user->name == "Authorization");
-  auto unix = load(kMinimal + "store: { redis: { url: \"unix:///run/redis/redis.sock?db=2\" } }\n");
+  auto unix = loadOrFail(kUpstreamYaml + "store: { redis: { url: \"unix:///run/redis/redis.sock?db=2\" } }\n");
   CHECK(unix->store.redis->address.path == "/run/redis/redis.sock");
   CHECK(unix->store.redis->database == 2);
-  CHECK(load(kMinimal + "routes: []\n")->routes.empty());
-  CHECK(load(kMinimal + "routes:\n  - match: POST /api/ping\n")->routes.size() == 1);
-  CHECK(load("# only a comment\n" + kMinimal)->upstream.servers.size() == 1);
-  CHECK_FALSE(load(kMinimal + "cache: { surrogate_keys: off }\n")->cache.surrogate_keys.enabled);
-  auto tags = load(kMinimal + "cache: { surrogate_keys: { header: xkey } }\n");
+  CHECK(loadOrFail(kUpstreamYaml + "routes: []\n")->routes.empty());
+  CHECK(loadOrFail(kUpstreamYaml + "routes:\n  - match: POST /api/ping\n")->routes.size() == 1);
+  CHECK(loadOrFail("# only a comment\n" + kUpstreamYaml)->upstream.servers.size() == 1);
+  CHECK_FALSE(loadOrFail(kUpstreamYaml + "cache: { surrogate_keys: off }\n")->cache.surrogate_keys.enabled);
+  auto tags = loadOrFail(kUpstreamYaml + "cache: { surrogate_keys: { header: xkey } }\n");
   CHECK(tags->cache.surrogate_keys.header == "xkey");
   CHECK(tags->cache.surrogate_keys.strip);
-  CHECK(load(kMinimal + "cache: { surrogate_keys: {} }\n")->cache.surrogate_keys.enabled);
+  CHECK(loadOrFail(kUpstreamYaml + "cache: { surrogate_keys: {} }\n")->cache.surrogate_keys.enabled);
 }
 
 TEST_CASE("each class of mistake gets an error naming the key, at its line and column") {
@@ -312,32 +304,32 @@ TEST_CASE("each class of mistake gets an error naming the key, at its line and c
     int line;
     int column;
   };
-  const std::string route = kMinimal + "routes:\n";  // routes[0] starts on line 4
+  const std::string route = kUpstreamYaml + "routes:\n";  // routes[0] starts on line 4
   const Row rows[] = {
       // syntax
       {"listen: [unclosed\n", "YAML syntax error", 2, 1},
       {"a: b\n c: d\n", "YAML syntax error", 2, 3},
-      {kMinimal + "---\nlisten: 0.0.0.0:1\n", "more than one YAML document", 3, 1},
+      {kUpstreamYaml + "---\nlisten: 0.0.0.0:1\n", "more than one YAML document", 3, 1},
       // yaml-cpp 0.7's LoadAll would loop forever on these (yaml-cpp #1040)
       {",\n", "YAML syntax error: unexpected token", 1, 1},
-      {kMinimal + ",\n", "YAML syntax error", 0, 0},
+      {kUpstreamYaml + ",\n", "YAML syntax error", 0, 0},
       // structure
       {"", "upstream: missing", 0, 0},
       {"- a\n- b\n", "expected a mapping, got a list", 1, 1},
       {"upstream:\n  keepalve: 3\n  servers: [127.0.0.1:1]\n",
        "unknown key upstream.keepalve (did you mean keepalive?)", 2, 3},
-      {kMinimal + "lissten: 0.0.0.0:1\n", "unknown key lissten (did you mean listen?)", 3, 1},
-      {kMinimal + "colour: blue\n", "unknown key colour", 3, 1},
-      {kMinimal + "upstream: {servers: [127.0.0.1:1]}\n", "upstream: duplicate key", 3, 1},
-      {kMinimal + "? [a]\n: b\n", "keys must be strings", 3, 3},
+      {kUpstreamYaml + "lissten: 0.0.0.0:1\n", "unknown key lissten (did you mean listen?)", 3, 1},
+      {kUpstreamYaml + "colour: blue\n", "unknown key colour", 3, 1},
+      {kUpstreamYaml + "upstream: {servers: [127.0.0.1:1]}\n", "upstream: duplicate key", 3, 1},
+      {kUpstreamYaml + "? [a]\n: b\n", "keys must be strings", 3, 3},
       // wrong types
-      {kMinimal + "listen: [0.0.0.0:1]\n", "listen: expected an address, got a list", 3, 9},
-      {kMinimal + "timeouts: 10s\n", "timeouts: expected a mapping, got a scalar", 3, 11},
-      {kMinimal + "workers: many\n", "workers: expected \"auto\" or a number", 3, 10},
-      {kMinimal + "workers: 1.5\n", "workers: expected \"auto\" or a number", 3, 10},
-      {kMinimal + "max_connections: {a: 1}\n", "max_connections: expected a number, got a mapping",
+      {kUpstreamYaml + "listen: [0.0.0.0:1]\n", "listen: expected an address, got a list", 3, 9},
+      {kUpstreamYaml + "timeouts: 10s\n", "timeouts: expected a mapping, got a scalar", 3, 11},
+      {kUpstreamYaml + "workers: many\n", "workers: expected \"auto\" or a number", 3, 10},
+      {kUpstreamYaml + "workers: 1.5\n", "workers: expected \"auto\" or a number", 3, 10},
+      {kUpstreamYaml + "max_connections: {a: 1}\n", "max_connections: expected a number, got a mapping",
        3, 18},
-      {kMinimal + "routes: {match: GET /}\n", "routes: expected a list of routes", 3, 9},
+      {kUpstreamYaml + "routes: {match: GET /}\n", "routes: expected a list of routes", 3, 9},
       {route + "  - GET /api\n", "routes[0]: expected a mapping, got a scalar", 4, 5},
       {route + "  - { match: GET /a, ttl: 1s, ignore_upstream_cache_control: yes }\n",
        "routes[0].ignore_upstream_cache_control: expected true or false", 4, 62},
@@ -347,55 +339,55 @@ TEST_CASE("each class of mistake gets an error naming the key, at its line and c
        "routes[0].namespaces: expected a list", 4, 43},
       {route + "  - { match: GET /a, ttl: 1s, namespaces: [[x]] }\n",
        "routes[0].namespaces[0]: expected a string, got a list", 4, 44},
-      {kMinimal + "log: { level: loud }\n", "log.level: expected debug, info, warn, error or off",
+      {kUpstreamYaml + "log: { level: loud }\n", "log.level: expected debug, info, warn, error or off",
        3, 15},
-      {kMinimal + "store: { on_failure: retry }\n", "store.on_failure: expected bypass or reject",
+      {kUpstreamYaml + "store: { on_failure: retry }\n", "store.on_failure: expected bypass or reject",
        3, 22},
-      {kMinimal + "log: { error_log: }\n", "log.error_log: expected a string, got nothing", 3, 8},
-      {kMinimal + "log: { rate_limit: lots }\n", "log.rate_limit", 3, 20},
-      {kMinimal + "log: { rate_limit: -1 }\n", "log.rate_limit", 3, 20},
+      {kUpstreamYaml + "log: { error_log: }\n", "log.error_log: expected a string, got nothing", 3, 8},
+      {kUpstreamYaml + "log: { rate_limit: lots }\n", "log.rate_limit", 3, 20},
+      {kUpstreamYaml + "log: { rate_limit: -1 }\n", "log.rate_limit", 3, 20},
       // bad values
-      {kMinimal + "timeouts: { idle: 5 minutes }\n",
+      {kUpstreamYaml + "timeouts: { idle: 5 minutes }\n",
        "timeouts.idle: invalid duration \"5 minutes\"", 3, 19},
-      {kMinimal + "timeouts: { header: 10 }\n",
+      {kUpstreamYaml + "timeouts: { header: 10 }\n",
        "timeouts.header: invalid duration \"10\": missing unit", 3, 21},
-      {kMinimal + "timeouts: { header: 0s }\n", "timeouts.header: must be greater than 0", 3, 21},
-      {kMinimal + "timeouts: { body: -1s }\n", "timeouts.body: invalid duration \"-1s\"", 3, 19},
-      {kMinimal + "limits: { max_body_size: 1GB }\n",
+      {kUpstreamYaml + "timeouts: { header: 0s }\n", "timeouts.header: must be greater than 0", 3, 21},
+      {kUpstreamYaml + "timeouts: { body: -1s }\n", "timeouts.body: invalid duration \"-1s\"", 3, 19},
+      {kUpstreamYaml + "limits: { max_body_size: 1GB }\n",
        "limits.max_body_size: invalid size \"1GB\": ambiguous unit", 3, 26},
-      {kMinimal + "limits: { max_header_size: 100 }\n",
+      {kUpstreamYaml + "limits: { max_header_size: 100 }\n",
        "limits.max_header_size: must be at least 1KiB", 3, 28},
-      {kMinimal + "cache: { max_object_size: lots }\n",
+      {kUpstreamYaml + "cache: { max_object_size: lots }\n",
        "cache.max_object_size: invalid size \"lots\"", 3, 27},
-      {kMinimal + "cache: { max_object_size: 0 }\n",
+      {kUpstreamYaml + "cache: { max_object_size: 0 }\n",
        "cache.max_object_size: must be greater than 0", 3, 27},
-      {kMinimal + "cache: { key_prefix: \"a b\" }\n", "cache.key_prefix: may contain only", 3, 22},
-      {kMinimal + "cache: { status_header: \"X Cache\" }\n",
+      {kUpstreamYaml + "cache: { key_prefix: \"a b\" }\n", "cache.key_prefix: may contain only", 3, 22},
+      {kUpstreamYaml + "cache: { status_header: \"X Cache\" }\n",
        "cache.status_header: is not a valid header name", 3, 25},
-      {kMinimal + "cache: { surrogate_keys: on }\n",
+      {kUpstreamYaml + "cache: { surrogate_keys: on }\n",
        "cache.surrogate_keys: expected off or a mapping { header, strip }, got \"on\"", 3, 26},
-      {kMinimal + "cache: { surrogate_keys: [Surrogate-Key] }\n",
+      {kUpstreamYaml + "cache: { surrogate_keys: [Surrogate-Key] }\n",
        "cache.surrogate_keys: expected a mapping, got a list", 3, 26},
-      {kMinimal + "cache: { surrogate_keys: { heder: X-Tags } }\n",
+      {kUpstreamYaml + "cache: { surrogate_keys: { heder: X-Tags } }\n",
        "unknown key cache.surrogate_keys.heder (did you mean header?)", 3, 28},
-      {kMinimal + "cache: { surrogate_keys: { header: \"Surrogate Key\" } }\n",
+      {kUpstreamYaml + "cache: { surrogate_keys: { header: \"Surrogate Key\" } }\n",
        "cache.surrogate_keys.header: is not a valid header name", 3, 36},
-      {kMinimal + "cache: { surrogate_keys: { header: \"\" } }\n",
+      {kUpstreamYaml + "cache: { surrogate_keys: { header: \"\" } }\n",
        "cache.surrogate_keys.header: must not be empty", 3, 36},
-      {kMinimal + "cache: { surrogate_keys: { header: content-length } }\n",
+      {kUpstreamYaml + "cache: { surrogate_keys: { header: content-length } }\n",
        "cache.surrogate_keys.header: names a field larder itself reads or writes", 3, 36},
-      {kMinimal + "cache: { status_header: X-Tags, surrogate_keys: { header: x-tags } }\n",
+      {kUpstreamYaml + "cache: { status_header: X-Tags, surrogate_keys: { header: x-tags } }\n",
        "cache.surrogate_keys.header: names a field larder itself reads or writes", 3, 59},
-      {kMinimal + "cache: { surrogate_keys: { strip: sometimes } }\n",
+      {kUpstreamYaml + "cache: { surrogate_keys: { strip: sometimes } }\n",
        "cache.surrogate_keys.strip: expected true or false", 3, 35},
-      {kMinimal + "listen: 0.0.0.0\n", "listen: invalid address \"0.0.0.0\": missing port", 3, 9},
-      {kMinimal + "listen: 0.0.0.0:0\n", "listen: invalid address \"0.0.0.0:0\": port must be", 3,
+      {kUpstreamYaml + "listen: 0.0.0.0\n", "listen: invalid address \"0.0.0.0\": missing port", 3, 9},
+      {kUpstreamYaml + "listen: 0.0.0.0:0\n", "listen: invalid address \"0.0.0.0:0\": port must be", 3,
        9},
-      {kMinimal + "listen: 0.0.0.0:99999\n", "port must be a number from 1 to 65535", 3, 9},
-      {kMinimal + "workers: 0\n", "workers: must be from 1 to 1024, got 0", 3, 10},
-      {kMinimal + "workers: 1025\n", "workers: must be from 1 to 1024", 3, 10},
-      {kMinimal + "max_connections: 0\n", "max_connections: must be from 1", 3, 18},
-      {kMinimal + "admin: { listen: 0.0.0.0:8080 }\n",
+      {kUpstreamYaml + "listen: 0.0.0.0:99999\n", "port must be a number from 1 to 65535", 3, 9},
+      {kUpstreamYaml + "workers: 0\n", "workers: must be from 1 to 1024, got 0", 3, 10},
+      {kUpstreamYaml + "workers: 1025\n", "workers: must be from 1 to 1024", 3, 10},
+      {kUpstreamYaml + "max_connections: 0\n", "max_connections: must be from 1", 3, 18},
+      {kUpstreamYaml + "admin: { listen: 0.0.0.0:8080 }\n",
        "admin.listen: is the same address as listen", 3, 18},
       {"upstream: { servers: [localhost] }\n",
        "upstream.servers[0]: invalid address \"localhost\": missing port", 1, 23},
@@ -407,32 +399,32 @@ TEST_CASE("each class of mistake gets an error naming the key, at its line and c
       {"upstream: { servers: 127.0.0.1:1 }\n", "upstream.servers: expected a list", 1, 22},
       {"listen: 0.0.0.0:1\n", "upstream: missing", 1, 1},
       // store.redis
-      {kMinimal + "store: { redis: { url: \"redis://u:pw@h:1/0\" } }\n",
+      {kUpstreamYaml + "store: { redis: { url: \"redis://u:pw@h:1/0\" } }\n",
        "store.redis.url: invalid URL: the URL contains a password; use password_file or "
        "password_env",
        3, 24},
-      {kMinimal + "store: { redis: { url: \"redis://h\", password: pw } }\n",
+      {kUpstreamYaml + "store: { redis: { url: \"redis://h\", password: pw } }\n",
        "store.redis.password: a password must not be written in the config; use password_file or "
        "password_env",
        3, 47},
-      {kMinimal +
+      {kUpstreamYaml +
            "store: { redis: { url: \"redis://h\", password_file: /nonexistent/larder.pass } }\n",
        "store.redis.password_file: cannot read \"/nonexistent/larder.pass\"", 3, 52},
-      {kMinimal + "store: { redis: { url: \"redis://h\", password_file: /tmp } }\n",
+      {kUpstreamYaml + "store: { redis: { url: \"redis://h\", password_file: /tmp } }\n",
        "store.redis.password_file: \"/tmp\" is not a regular file", 3, 52},
-      {kMinimal +
+      {kUpstreamYaml +
            "store: { redis: { url: \"redis://h\", password_env: LARDER_TEST_UNSET_VARIABLE } }\n",
        "store.redis.password_env: environment variable LARDER_TEST_UNSET_VARIABLE is not set", 3,
        51},
-      {kMinimal + "store: { redis: { url: \"redis://h\", password_env: A, password_file: B } }\n",
+      {kUpstreamYaml + "store: { redis: { url: \"redis://h\", password_env: A, password_file: B } }\n",
        "set password_file or password_env, not both", 3, 51},
-      {kMinimal + "store: { redis: { timeout: 25ms } }\n", "store.redis.url: missing", 3, 17},
-      {kMinimal + "store: { redis: }\n", "store.redis: empty (remove it", 3, 10},
-      {kMinimal + "store: { redis: { url: \"rediss://h\" } }\n", "TLS (rediss://) is not supported",
+      {kUpstreamYaml + "store: { redis: { timeout: 25ms } }\n", "store.redis.url: missing", 3, 17},
+      {kUpstreamYaml + "store: { redis: }\n", "store.redis: empty (remove it", 3, 10},
+      {kUpstreamYaml + "store: { redis: { url: \"rediss://h\" } }\n", "TLS (rediss://) is not supported",
        3, 24},
-      {kMinimal + "store: { redis: { url: \"redis://h\", connections: 0 } }\n",
+      {kUpstreamYaml + "store: { redis: { url: \"redis://h\", connections: 0 } }\n",
        "store.redis.connections: must be from 1 to 64", 3, 50},
-      {kMinimal +
+      {kUpstreamYaml +
            "store: { redis: { url: \"redis://h\", breaker: { failures: 5, cooldwn: 1s } } }\n",
        "unknown key store.redis.breaker.cooldwn (did you mean cooldown?)", 3, 61},
       // routes
@@ -456,7 +448,7 @@ TEST_CASE("each class of mistake gets an error naming the key, at its line and c
        "routes[0].memory_ttl: must be greater than 0", 6, 17},
       {route + "  - match: GET /api\n    ttl: 1s\n    memory_ttl: forever\n",
        "routes[0].memory_ttl: invalid duration \"forever\"", 6, 17},
-      {kMinimal + "cache: { memory_tier_size: huge }\n",
+      {kUpstreamYaml + "cache: { memory_tier_size: huge }\n",
        "cache.memory_tier_size: invalid size \"huge\"", 3, 28},
       {route + "  - match: GET /api\n    ttl: 5 minutes\n",
        "routes[0].ttl: invalid duration \"5 minutes\"", 5, 10},
@@ -510,15 +502,15 @@ TEST_CASE("each class of mistake gets an error naming the key, at its line and c
        "routes[0].heuristic: only applies to ttl: upstream", 6, 16},
       {route + "  - match: PUT /api\n    heuristic: 10%\n",
        "routes[0].heuristic: only allowed on GET/HEAD routes", 5, 16},
-      {kMinimal + "cache: { targeted_cache_control: [\"Bad Name\"] }\n",
+      {kUpstreamYaml + "cache: { targeted_cache_control: [\"Bad Name\"] }\n",
        "cache.targeted_cache_control: \"Bad Name\" is not a valid header name", 3, 35},
-      {kMinimal + "cache: { targeted_cache_control: [Cache-Control] }\n",
+      {kUpstreamYaml + "cache: { targeted_cache_control: [Cache-Control] }\n",
        "\"Cache-Control\" is not a targeted cache-control field", 3, 35},
-      {kMinimal + "cache: { targeted_cache_control: [A-CC, a-cc] }\n",
+      {kUpstreamYaml + "cache: { targeted_cache_control: [A-CC, a-cc] }\n",
        "\"a-cc\" is listed twice", 3, 41},
-      {kMinimal + "cache: { cache_status: \"\" }\n", "cache.cache_status: must not be empty", 3, 24},
-      {kMinimal + "cache: { cache_status: \"a\\tb\" }\n", "cache.cache_status: must be printable ASCII", 3, 24},
-      {kMinimal + "cache: { targeted_cache_control: CDN-Cache-Control }\n",
+      {kUpstreamYaml + "cache: { cache_status: \"\" }\n", "cache.cache_status: must not be empty", 3, 24},
+      {kUpstreamYaml + "cache: { cache_status: \"a\\tb\" }\n", "cache.cache_status: must be printable ASCII", 3, 24},
+      {kUpstreamYaml + "cache: { targeted_cache_control: CDN-Cache-Control }\n",
        "cache.targeted_cache_control", 3, 34},
       {route + "  - match: GET /api\n    ttl: upstream\n    ignore_upstream_cache_control: true\n",
        "contradicts ttl: upstream", 6, 36},
@@ -530,7 +522,7 @@ TEST_CASE("each class of mistake gets an error naming the key, at its line and c
   };
   for (const Row& row : rows) {
     CAPTURE(row.yaml);
-    const auto errors = errorsOf(row.yaml);
+    const auto errors = errorListOf(row.yaml);
     const auto found = std::find_if(errors.begin(), errors.end(), [&](const ConfigError& e) {
       return e.message.find(row.message) != std::string::npos;
     });
@@ -545,7 +537,7 @@ TEST_CASE("each class of mistake gets an error naming the key, at its line and c
 }
 
 TEST_CASE("ttl: upstream routes: heuristic and statuses defaults, targeted fields") {
-  auto config = load(kMinimal + R"(cache:
+  auto config = loadOrFail(kUpstreamYaml + R"(cache:
   targeted_cache_control: [My-CC, CDN-Cache-Control]
 routes:
   - match: GET /a
@@ -564,17 +556,17 @@ routes:
   CHECK(config->routes[1].heuristic == 0.25);
   CHECK(config->routes[1].statuses == std::vector<int>{200, 404});
   CHECK_FALSE(config->routes[2].heuristic.has_value());
-  CHECK(load(kMinimal + "cache: { targeted_cache_control: [] }\n")->cache.targeted_cache_control.empty());
-  CHECK(load(kMinimal)->cache.cache_status == "larder");
-  CHECK(load(kMinimal + "cache: { cache_status: off }\n")->cache.cache_status.empty());
-  CHECK(load(kMinimal + "cache: { cache_status: edge-1 }\n")->cache.cache_status == "edge-1");
-  CHECK(load(kMinimal + "cache: { status_header: off }\n")->cache.status_header.empty());
-  CHECK(load(kMinimal)->cache.targeted_cache_control ==
+  CHECK(loadOrFail(kUpstreamYaml + "cache: { targeted_cache_control: [] }\n")->cache.targeted_cache_control.empty());
+  CHECK(loadOrFail(kUpstreamYaml)->cache.cache_status == "larder");
+  CHECK(loadOrFail(kUpstreamYaml + "cache: { cache_status: off }\n")->cache.cache_status.empty());
+  CHECK(loadOrFail(kUpstreamYaml + "cache: { cache_status: edge-1 }\n")->cache.cache_status == "edge-1");
+  CHECK(loadOrFail(kUpstreamYaml + "cache: { status_header: off }\n")->cache.status_header.empty());
+  CHECK(loadOrFail(kUpstreamYaml)->cache.targeted_cache_control ==
         std::vector<std::string>{"Larder-Cache-Control", "CDN-Cache-Control"});
 }
 
 TEST_CASE("an error prints as FILE:LINE:COL: key path and problem") {
-  const auto errors = errorsOf(kMinimal + "routes:\n  - match: GET /a\n    ttl: 5 minutes\n");
+  const auto errors = errorListOf(kUpstreamYaml + "routes:\n  - match: GET /a\n    ttl: 5 minutes\n");
   REQUIRE(errors.size() == 1);
   CHECK(errors[0].toString() ==
         "conf.yaml:5:10: routes[0].ttl: invalid duration \"5 minutes\": "
@@ -584,7 +576,7 @@ TEST_CASE("an error prints as FILE:LINE:COL: key path and problem") {
 }
 
 TEST_CASE("all errors are reported together, in file order") {
-  const auto errors = errorsOf(R"(listen: nowhere
+  const auto errors = errorListOf(R"(listen: nowhere
 workers: 0
 upstream:
   servers: []
@@ -621,15 +613,15 @@ store: { redis: { url: "redis://:pw@h" } }
 
 TEST_CASE("secrets come from password_file, password_env and token_file, never from the YAML") {
   TempDir dir;
-  const std::string base = kMinimal + "store:\n  redis:\n    url: redis://127.0.0.1:6379/0\n";
+  const std::string base = kUpstreamYaml + "store:\n  redis:\n    url: redis://127.0.0.1:6379/0\n";
 
   SUBCASE("password_file: trailing newlines are stripped") {
     const std::string file = dir.write("pass", "pa ss\r\n\n");
-    CHECK(load(base + "    password_file: " + file + "\n")->store.redis->password == "pa ss");
+    CHECK(loadOrFail(base + "    password_file: " + file + "\n")->store.redis->password == "pa ss");
   }
   SUBCASE("an empty password_file is an error") {
     const std::string file = dir.write("empty", "\n");
-    const auto errors = errorsOf(base + "    password_file: " + file + "\n");
+    const auto errors = errorListOf(base + "    password_file: " + file + "\n");
     REQUIRE(errors.size() == 1);
     CHECK(errors[0].message.find("is empty") != std::string::npos);
   }
@@ -637,38 +629,38 @@ TEST_CASE("secrets come from password_file, password_env and token_file, never f
     const std::string file = dir.write("locked", "secret\n");
     std::filesystem::permissions(file, std::filesystem::perms::none);
     const bool can_read = ::access(file.c_str(), R_OK) == 0;  // root reads anyway
-    const auto errors = errorsOf(base + "    password_file: " + file + "\n");
+    const auto errors = errorListOf(base + "    password_file: " + file + "\n");
     if (!can_read) {
       REQUIRE(errors.size() == 1);
       CHECK(errors[0].message.find("cannot read") != std::string::npos);
     }
     const auto missing =
-        errorsOf(base + "    password_file: " + (dir.path / "absent").string() + "\n");
+        errorListOf(base + "    password_file: " + (dir.path / "absent").string() + "\n");
     REQUIRE(missing.size() == 1);
     CHECK(missing[0].message.find("No such file") != std::string::npos);
   }
   SUBCASE("password_env") {
     ::setenv("LARDER_TEST_REDIS_PASSWORD", "from-env", 1);
-    CHECK(load(base + "    password_env: LARDER_TEST_REDIS_PASSWORD\n")->store.redis->password ==
+    CHECK(loadOrFail(base + "    password_env: LARDER_TEST_REDIS_PASSWORD\n")->store.redis->password ==
           "from-env");
     ::setenv("LARDER_TEST_REDIS_PASSWORD", "", 1);
-    CHECK(errorsOf(base + "    password_env: LARDER_TEST_REDIS_PASSWORD\n").size() == 1);
+    CHECK(errorListOf(base + "    password_env: LARDER_TEST_REDIS_PASSWORD\n").size() == 1);
     ::unsetenv("LARDER_TEST_REDIS_PASSWORD");
   }
   SUBCASE("a password key or a password in the url never loads, and is not echoed") {
-    const auto errors = errorsOf(base + "    password: hunter2\n");
+    const auto errors = errorListOf(base + "    password: hunter2\n");
     REQUIRE(errors.size() == 1);
     CHECK(errors[0].message.find("hunter2") == std::string::npos);
     const auto in_url =
-        errorsOf(kMinimal + "store: { redis: { url: \"redis://admin:hunter2@h:1/0\" } }\n");
+        errorListOf(kUpstreamYaml + "store: { redis: { url: \"redis://admin:hunter2@h:1/0\" } }\n");
     REQUIRE(in_url.size() == 1);
     CHECK(in_url[0].message.find("hunter2") == std::string::npos);
   }
   SUBCASE("token_file") {
     const std::string file = dir.write("token", "abc\n");
-    CHECK(load(kMinimal + "admin: { token_file: " + file + " }\n")->admin.token == "abc");
+    CHECK(loadOrFail(kUpstreamYaml + "admin: { token_file: " + file + " }\n")->admin.token == "abc");
     const auto errors =
-        errorsOf(kMinimal + "admin: { token_file: " + (dir.path / "absent").string() + " }\n");
+        errorListOf(kUpstreamYaml + "admin: { token_file: " + (dir.path / "absent").string() + " }\n");
     REQUIRE(errors.size() == 1);
     CHECK(errors[0].message.find("admin.token_file: cannot read") != std::string::npos);
   }
@@ -685,7 +677,7 @@ TEST_CASE("loadConfigFile reports a missing or unreadable file") {
   CHECK(directory.error()[0].message.find("directory") != std::string::npos);
 
   TempDir dir;
-  auto bad = loadConfigFile(dir.write("bad.yaml", kMinimal + "workers: lots\n"));
+  auto bad = loadConfigFile(dir.write("bad.yaml", kUpstreamYaml + "workers: lots\n"));
   REQUIRE_FALSE(bad.ok());
   CHECK(bad.error()[0].file == (dir.path / "bad.yaml").string());
   CHECK(bad.error()[0].line == 3);
@@ -716,7 +708,7 @@ TEST_CASE("hostile input gives errors, never an exception") {
 }
 
 TEST_CASE("log.rate_limit: a number of lines per second, or off (0) for no limit") {
-  CHECK(load(kMinimal + "log: { rate_limit: off }\n")->log.rate_limit == 0);
-  CHECK(load(kMinimal + "log: { rate_limit: 0 }\n")->log.rate_limit == 0);
-  CHECK(load(kMinimal + "log: { rate_limit: 1000 }\n")->log.rate_limit == 1000);
+  CHECK(loadOrFail(kUpstreamYaml + "log: { rate_limit: off }\n")->log.rate_limit == 0);
+  CHECK(loadOrFail(kUpstreamYaml + "log: { rate_limit: 0 }\n")->log.rate_limit == 0);
+  CHECK(loadOrFail(kUpstreamYaml + "log: { rate_limit: 1000 }\n")->log.rate_limit == 1000);
 }

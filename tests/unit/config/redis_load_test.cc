@@ -5,15 +5,15 @@
 #include <string>
 
 #include "config/loader.h"
+#include "config_yaml.h"
 
 using namespace larder::config;
+using namespace larder::test;
 
 namespace {
 
-const std::string kUpstream = "upstream:\n  servers: [127.0.0.1:8000]\n";
-
 std::string withRedis(const std::string& extra) {
-  return kUpstream + "store:\n  redis: { url: \"redis://127.0.0.1:6379/0\"" + extra + " }\n";
+  return kUpstreamYaml + "store:\n  redis: { url: \"redis://127.0.0.1:6379/0\"" + extra + " }\n";
 }
 
 }  // namespace
@@ -115,7 +115,7 @@ TEST_CASE("store.redis.write_consistency: bad values get an error naming the key
 }
 
 TEST_CASE("store.redis.sentinel: master_name and sentinels are read; url is then optional") {
-  auto result = loadConfigString(kUpstream +
+  auto result = loadConfigString(kUpstreamYaml +
                                      "store:\n  redis:\n    sentinel:\n      master_name: cache\n"
                                      "      sentinels: [127.0.0.1:26379, \"[::1]:26380\", sentinel-3.internal:26381]\n",
                                  "conf.yaml");
@@ -157,7 +157,7 @@ TEST_CASE("store.redis.sentinel: bad settings get an error naming the key") {
   };
   for (const Row& row : rows) {
     CAPTURE(row.redis);
-    auto result = loadConfigString(kUpstream + "store:\n  redis: " + row.redis + "\n", "conf.yaml");
+    auto result = loadConfigString(kUpstreamYaml + "store:\n  redis: " + row.redis + "\n", "conf.yaml");
     REQUIRE_FALSE(result.ok());
     REQUIRE(!result.error().empty());
     bool found = false;
@@ -167,7 +167,7 @@ TEST_CASE("store.redis.sentinel: bad settings get an error naming the key") {
 }
 
 TEST_CASE("store.redis.cluster: the seed nodes are read; url is then not needed") {
-  auto result = loadConfigString(kUpstream +
+  auto result = loadConfigString(kUpstreamYaml +
                                      "store:\n  redis:\n    cluster:\n"
                                      "      nodes: [127.0.0.1:7000, \"[::1]:7001\", redis-2.internal:7002]\n",
                                  "conf.yaml");
@@ -206,7 +206,7 @@ TEST_CASE("store.redis.cluster: bad settings get an error naming the key") {
   };
   for (const Row& row : rows) {
     CAPTURE(row.redis);
-    auto result = loadConfigString(kUpstream + "store:\n  redis: " + row.redis + "\n", "conf.yaml");
+    auto result = loadConfigString(kUpstreamYaml + "store:\n  redis: " + row.redis + "\n", "conf.yaml");
     REQUIRE_FALSE(result.ok());
     REQUIRE(!result.error().empty());
     CHECK(result.error()[0].message.find(row.message) != std::string::npos);
@@ -214,7 +214,7 @@ TEST_CASE("store.redis.cluster: bad settings get an error naming the key") {
 }
 
 TEST_CASE("store.redis.cluster: the distributed lock is accepted (a ClusterFillLock routes it by slot)") {
-  auto result = loadConfigString(kUpstream +
+  auto result = loadConfigString(kUpstreamYaml +
                                      "store:\n  redis:\n    cluster: { nodes: [127.0.0.1:7000] }\n"
                                      "cache:\n  distributed_lock: { enabled: true, ttl: 2s }\n",
                                  "conf.yaml");
@@ -223,7 +223,7 @@ TEST_CASE("store.redis.cluster: the distributed lock is accepted (a ClusterFillL
   CHECK((*result)->cache.distributed_lock.enabled);
   CHECK((*result)->cache.distributed_lock.ttl == std::chrono::seconds(2));
   // Its bad values are still refused with a cluster.
-  auto bad = loadConfigString(kUpstream +
+  auto bad = loadConfigString(kUpstreamYaml +
                                   "store:\n  redis:\n    cluster: { nodes: [127.0.0.1:7000] }\n"
                                   "cache:\n  distributed_lock: { enabled: maybe }\n",
                               "conf.yaml");

@@ -5,25 +5,13 @@
 #include <string>
 
 #include "config/loader.h"
+#include "config_yaml.h"
 
 using namespace larder::config;
-
-namespace {
-
-const std::string kMinimal = "upstream:\n  servers: [127.0.0.1:8000]\n";
-
-std::string errorText(const std::string& yaml) {
-  auto result = loadConfigString(yaml, "conf.yaml");
-  if (result.ok()) return {};
-  std::string out;
-  for (const ConfigError& error : result.error()) out += error.toString() + "\n";
-  return out;
-}
-
-}  // namespace
+using namespace larder::test;
 
 TEST_CASE("request_headers: strip adds to the default list, forward takes off it") {
-  auto result = loadConfigString(kMinimal +
+  auto result = loadConfigString(kUpstreamYaml +
                                      "request_headers:\n"
                                      "  strip: [X-Debug, x-debug, X-Tenant-Override]\n"
                                      "  forward: [X-Real-IP, X_Legacy_Token]\n",
@@ -70,7 +58,7 @@ TEST_CASE("request_headers: mistakes are errors naming the key") {
   };
   for (const Row& row : rows) {
     CAPTURE(row.yaml);
-    const std::string errors = errorText(kMinimal + row.yaml);
+    const std::string errors = loadErrors(kUpstreamYaml + row.yaml);
     INFO(errors);
     CHECK(errors.find(row.message) != std::string::npos);
   }

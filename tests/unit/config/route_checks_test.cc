@@ -12,31 +12,24 @@
 
 #include "base/route_metrics.h"
 #include "config/loader.h"
+#include "config_yaml.h"
 
 using namespace larder::config;
+using namespace larder::test;
 
 namespace {
 
-const std::string kMinimal = "upstream:\n  servers: [127.0.0.1:8000]\nroutes:\n";
-
-ConfigPtr load(const std::string& yaml) {
-  auto result = loadConfigString(yaml, "conf.yaml");
-  if (!result.ok()) {
-    for (const ConfigError& error : result.error()) MESSAGE(error.toString());
-  }
-  REQUIRE(result.ok());
-  return *result;
-}
+const std::string kUpstreamAndRoutes = "upstream:\n  servers: [127.0.0.1:8000]\nroutes:\n";
 
 std::string warningsOf(const std::string& routes) {
   std::string out;
-  const ConfigPtr config = load(kMinimal + routes);
+  const ConfigPtr config = loadOrFail(kUpstreamAndRoutes + routes);
   for (const std::string& warning : config->warnings) out += warning + "\n";
   return out;
 }
 
-std::string errorsOf(const std::string& routes) {
-  auto result = loadConfigString(kMinimal + routes, "conf.yaml");
+std::string routeErrorsOf(const std::string& routes) {
+  auto result = loadConfigString(kUpstreamAndRoutes + routes, "conf.yaml");
   std::string out;
   if (!result.ok())
     for (const ConfigError& error : result.error()) out += error.toString() + "\n";
@@ -61,7 +54,7 @@ long peakRssKib() {
 }  // namespace
 
 TEST_CASE("a route with the same path as an earlier one and no other method is an error") {
-  const std::string errors = errorsOf(
+  const std::string errors = routeErrorsOf(
       "  - match: PUT|DELETE /api/items/{id}\n"
       "  - match: DELETE /api/items/{id}\n"
       "  - match: GET /api/items/{id}\n"
@@ -169,7 +162,7 @@ TEST_CASE("an invalidated namespace that no read route uses gets a warning; temp
 }
 
 TEST_CASE("warnings do not fail the load, and the shipped example has none") {
-  auto result = loadConfigString(kMinimal + "  - match: PUT /a\n    invalidates: [nothing]\n", "conf.yaml");
+  auto result = loadConfigString(kUpstreamAndRoutes + "  - match: PUT /a\n    invalidates: [nothing]\n", "conf.yaml");
   REQUIRE(result.ok());
   CHECK(result.value()->warnings.size() == 1);
   CHECK(result.value()->routes.size() == 1);
@@ -193,7 +186,7 @@ constexpr bool kSanitized = false;
 
 TEST_CASE("a config of 200,000 routes loads and is fully checked") {
   constexpr size_t kRoutes = kSanitized ? 50000 : 200000;
-  std::string yaml = kMinimal;
+  std::string yaml = kUpstreamAndRoutes;
   yaml.reserve(kRoutes * 80);
   for (size_t i = 0; i < kRoutes / 2; ++i) {
     yaml += fmt::format("  - {{match: \"GET /api/r{0}/items/{{id}}\", ttl: 5m, namespaces: [r{0}, \"r{0}:{{id}}\"]}}\n", i);

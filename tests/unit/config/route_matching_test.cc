@@ -7,12 +7,12 @@
 
 #include "config/loader.h"
 #include "config/route_pattern.h"
+#include "config_yaml.h"
 
 using namespace larder::config;
+using namespace larder::test;
 
 namespace {
-
-const std::string kMinimal = "upstream:\n  servers: [127.0.0.1:8000]\n";
 
 const std::string kRoutes =
     "routes:\n"
@@ -21,23 +21,6 @@ const std::string kRoutes =
     "    namespaces: [products, \"product:{id}\"]\n"
     "  - match: PUT|PATCH|DELETE /api/products/{id}\n"
     "    invalidates: [products, \"product:{id}\"]\n";
-
-ConfigPtr load(const std::string& yaml) {
-  auto result = loadConfigString(yaml, "conf.yaml");
-  if (!result.ok()) {
-    for (const ConfigError& error : result.error()) MESSAGE(error.toString());
-  }
-  REQUIRE(result.ok());
-  return *result;
-}
-
-std::string errorsOf(const std::string& yaml) {
-  auto result = loadConfigString(yaml, "conf.yaml");
-  std::string out;
-  if (!result.ok())
-    for (const ConfigError& error : result.error()) out += error.toString() + "\n";
-  return out;
-}
 
 // The index of the route `method path` matches, or -1; its params in `params`.
 int matched(const Config& config, std::string_view method, std::string_view path, Params& params) {
@@ -98,7 +81,7 @@ TEST_CASE("path matching: one trailing slash and letter case, each on its own") 
 }
 
 TEST_CASE("by default write routes ignore a trailing slash and case; read routes match exactly") {
-  ConfigPtr config = load(kMinimal + kRoutes);
+  ConfigPtr config = loadOrFail(kUpstreamYaml + kRoutes);
   CHECK(config->route_matching.writes == PathMatching{true, true});
   CHECK(config->route_matching.reads == PathMatching{false, false});
   struct Row {
@@ -120,7 +103,7 @@ TEST_CASE("by default write routes ignore a trailing slash and case; read routes
 }
 
 TEST_CASE("route_matching: sets the defaults of each kind; a route's own keys override them") {
-  ConfigPtr config = load(kMinimal +
+  ConfigPtr config = loadOrFail(kUpstreamYaml +
                           "route_matching:\n"
                           "  reads: { case: insensitive, trailing_slash: ignore }\n"
                           "  writes: { trailing_slash: strict }\n" +
@@ -165,7 +148,7 @@ TEST_CASE("bad route_matching values get an error naming the key, at its line") 
   };
   for (const Row& row : rows) {
     CAPTURE(row.yaml);
-    const std::string errors = errorsOf(kMinimal + row.yaml);
+    const std::string errors = loadErrors(kUpstreamYaml + row.yaml);
     CHECK(errors.find(row.expected) != std::string::npos);
   }
 }

@@ -7,34 +7,21 @@
 
 #include "base/route_metrics.h"
 #include "config/loader.h"
+#include "config_yaml.h"
 
 using namespace larder::config;
+using namespace larder::test;
 
 namespace {
 
-const std::string kUpstream = "upstream:\n  servers: [127.0.0.1:8000]\n";
+ConfigPtr loadRoutes(const std::string& yaml) { return loadOrFail(kUpstreamYaml + yaml); }
 
-ConfigPtr load(const std::string& yaml) {
-  auto result = loadConfigString(kUpstream + yaml, "conf.yaml");
-  if (!result.ok()) {
-    for (const ConfigError& error : result.error()) MESSAGE(error.toString());
-  }
-  REQUIRE(result.ok());
-  return *result;
-}
-
-std::string errorsOf(const std::string& yaml) {
-  auto result = loadConfigString(kUpstream + yaml, "conf.yaml");
-  std::string out;
-  if (!result.ok())
-    for (const ConfigError& error : result.error()) out += error.toString() + "\n";
-  return out;
-}
+std::string routesErrors(const std::string& yaml) { return loadErrors(kUpstreamYaml + yaml); }
 
 }  // namespace
 
 TEST_CASE("a route's name defaults to its match text and can be set") {
-  ConfigPtr config = load(
+  ConfigPtr config = loadRoutes(
       "routes:\n"
       "  - match: GET /products/{id}\n"
       "    ttl: 1m\n"
@@ -51,7 +38,7 @@ TEST_CASE("a route's name defaults to its match text and can be set") {
 }
 
 TEST_CASE("route names must be unique, explicit or derived") {
-  const std::string two_explicit = errorsOf(
+  const std::string two_explicit = routesErrors(
       "routes:\n"
       "  - {match: GET /a, ttl: 1m, name: items}\n"
       "  - {match: GET /b, ttl: 1m, name: items}\n");
@@ -59,7 +46,7 @@ TEST_CASE("route names must be unique, explicit or derived") {
   CHECK(two_explicit.find("routes[1].name: route name \"items\" is already used by routes[0] (line 4)") !=
         std::string::npos);
   // An explicit name that is another route's derived one.
-  const std::string derived = errorsOf(
+  const std::string derived = routesErrors(
       "routes:\n"
       "  - {match: GET /a, ttl: 1m}\n"
       "  - {match: GET /b, ttl: 1m, name: GET /a}\n");
@@ -85,15 +72,15 @@ TEST_CASE("bad route names are refused with the reason") {
   };
   for (const Case& c : cases) {
     CAPTURE(c.name);
-    const std::string errors = errorsOf("routes:\n  - {match: GET /a, ttl: 1m, name: " + c.name + "}\n");
+    const std::string errors = routesErrors("routes:\n  - {match: GET /a, ttl: 1m, name: " + c.name + "}\n");
     CHECK(errors.find(c.expected) != std::string::npos);
   }
-  CHECK(load("routes:\n  - {match: GET /a, ttl: 1m, name: " + std::string(128, 'x') + "}\n")->routes[0].name.size() ==
+  CHECK(loadRoutes("routes:\n  - {match: GET /a, ttl: 1m, name: " + std::string(128, 'x') + "}\n")->routes[0].name.size() ==
         128);
 }
 
 TEST_CASE("mode: shadow on read routes, with shadow_sample") {
-  ConfigPtr config = load(
+  ConfigPtr config = loadRoutes(
       "routes:\n"
       "  - {match: GET /a, ttl: 1m, mode: shadow}\n"
       "  - {match: GET /b, ttl: 1m, mode: shadow, shadow_sample: 10%}\n"
@@ -105,42 +92,42 @@ TEST_CASE("mode: shadow on read routes, with shadow_sample") {
   CHECK_FALSE(config->routes[2].shadow);
   CHECK(config->routes[3].shadow_sample == doctest::Approx(0.0));
 
-  CHECK(errorsOf("routes:\n  - {match: PUT /a, mode: shadow}\n").find("routes[0].mode: only allowed on GET/HEAD routes") !=
+  CHECK(routesErrors("routes:\n  - {match: PUT /a, mode: shadow}\n").find("routes[0].mode: only allowed on GET/HEAD routes") !=
         std::string::npos);
-  CHECK(errorsOf("routes:\n  - {match: GET /a, ttl: 1m, mode: dry}\n")
+  CHECK(routesErrors("routes:\n  - {match: GET /a, ttl: 1m, mode: dry}\n")
             .find("routes[0].mode: must be \"cache\" or \"shadow\", not \"dry\"") != std::string::npos);
-  CHECK(errorsOf("routes:\n  - {match: GET /a, ttl: 1m, shadow_sample: 5%}\n")
+  CHECK(routesErrors("routes:\n  - {match: GET /a, ttl: 1m, shadow_sample: 5%}\n")
             .find("routes[0].shadow_sample: only applies to mode: shadow") != std::string::npos);
   for (std::string bad : {"101%", "10", "-1%", "ten%", "0.5"}) {
     CAPTURE(bad);
-    CHECK(errorsOf("routes:\n  - {match: GET /a, ttl: 1m, mode: shadow, shadow_sample: \"" + bad + "\"}\n")
+    CHECK(routesErrors("routes:\n  - {match: GET /a, ttl: 1m, mode: shadow, shadow_sample: \"" + bad + "\"}\n")
               .find("expected a percentage from 0% to 100%") != std::string::npos);
   }
   // The heuristic's percentage keeps refusing 0%.
-  CHECK(errorsOf("routes:\n  - {match: GET /a, ttl: upstream, heuristic: 0%}\n").find("from 1% to 100%") !=
+  CHECK(routesErrors("routes:\n  - {match: GET /a, ttl: upstream, heuristic: 0%}\n").find("from 1% to 100%") !=
         std::string::npos);
 }
 
 TEST_CASE("log.access_format is text (default) or json") {
-  CHECK(load("")->log.access_format == LogConfig::AccessFormat::kText);
-  CHECK(load("log: {access_format: json}\n")->log.access_format == LogConfig::AccessFormat::kJson);
-  CHECK(load("log: {access_format: text}\n")->log.access_format == LogConfig::AccessFormat::kText);
-  CHECK(errorsOf("log: {access_format: xml}\n").find("log.access_format: expected text or json, got \"xml\"") !=
+  CHECK(loadRoutes("")->log.access_format == LogConfig::AccessFormat::kText);
+  CHECK(loadRoutes("log: {access_format: json}\n")->log.access_format == LogConfig::AccessFormat::kJson);
+  CHECK(loadRoutes("log: {access_format: text}\n")->log.access_format == LogConfig::AccessFormat::kText);
+  CHECK(routesErrors("log: {access_format: xml}\n").find("log.access_format: expected text or json, got \"xml\"") !=
         std::string::npos);
 }
 
 TEST_CASE("metrics.route_labels bounds the route label; routes past it count as other") {
-  CHECK(load("")->metrics.route_labels == 100);
-  CHECK(errorsOf("metrics: {route_labels: 501}\n").find("metrics.route_labels") != std::string::npos);
-  CHECK(errorsOf("metrics: {route_labels: lots}\n").find("metrics.route_labels") != std::string::npos);
-  CHECK(errorsOf("metrics: {labels: 3}\n").find("metrics.labels") != std::string::npos);
+  CHECK(loadRoutes("")->metrics.route_labels == 100);
+  CHECK(routesErrors("metrics: {route_labels: 501}\n").find("metrics.route_labels") != std::string::npos);
+  CHECK(routesErrors("metrics: {route_labels: lots}\n").find("metrics.route_labels") != std::string::npos);
+  CHECK(routesErrors("metrics: {labels: 3}\n").find("metrics.labels") != std::string::npos);
   // 0: every route under "other", whatever names other tests registered.
-  ConfigPtr none = load("metrics: {route_labels: 0}\nroutes:\n  - {match: GET /zero-a, ttl: 1m}\n");
+  ConfigPtr none = loadRoutes("metrics: {route_labels: 0}\nroutes:\n  - {match: GET /zero-a, ttl: 1m}\n");
   CHECK(none->routes[0].metric_slot == larder::base::RouteLabels::kOther);
   // A name keeps its slot across loads (reloads), and distinct names differ.
   const std::string routes = "routes:\n  - {match: GET /slot-a, ttl: 1m}\n  - {match: GET /slot-b, ttl: 1m}\n";
-  ConfigPtr first = load("metrics: {route_labels: 500}\n" + routes);
-  ConfigPtr again = load("metrics: {route_labels: 500}\n" + routes);
+  ConfigPtr first = loadRoutes("metrics: {route_labels: 500}\n" + routes);
+  ConfigPtr again = loadRoutes("metrics: {route_labels: 500}\n" + routes);
   CHECK(first->routes[0].metric_slot > larder::base::RouteLabels::kOther);
   CHECK(first->routes[0].metric_slot != first->routes[1].metric_slot);
   CHECK(again->routes[0].metric_slot == first->routes[0].metric_slot);

@@ -42,7 +42,7 @@ struct ScratchDir {
   }
 };
 
-LoadResult load(const std::string& upstream_lines) {
+LoadResult loadUpstream(const std::string& upstream_lines) {
   return loadConfigString("upstream:\n" + upstream_lines, "conf.yaml");
 }
 
@@ -96,7 +96,7 @@ TEST_CASE("server URLs: bad ones are refused with the reason") {
 }
 
 TEST_CASE("an https:// server turns TLS on with the defaults: verify, system store, the host as name") {
-  auto result = load("  servers: [https://api.example.com, 127.0.0.1:8000]\n");
+  auto result = loadUpstream("  servers: [https://api.example.com, 127.0.0.1:8000]\n");
   REQUIRE(result.ok());
   const UpstreamConfig& upstream = (*result)->upstream;
   REQUIRE(upstream.tls.has_value());
@@ -109,7 +109,7 @@ TEST_CASE("an https:// server turns TLS on with the defaults: verify, system sto
 }
 
 TEST_CASE("plain servers and no upstream.tls: no TLS at all") {
-  auto result = load("  servers: [127.0.0.1:8000]\n");
+  auto result = loadUpstream("  servers: [127.0.0.1:8000]\n");
   REQUIRE(result.ok());
   CHECK_FALSE((*result)->upstream.tls.has_value());
   CHECK_FALSE((*result)->upstream.servers[0].tls);
@@ -118,7 +118,7 @@ TEST_CASE("plain servers and no upstream.tls: no TLS at all") {
 TEST_CASE("upstream.tls applies to servers without a scheme; an http:// server stays plain") {
   ScratchDir dir;
   const std::string ca = dir.write("ca.pem", kCertificate);
-  auto result = load("  servers: [10.0.0.1:8443, http://10.0.0.2:8000]\n"
+  auto result = loadUpstream("  servers: [10.0.0.1:8443, http://10.0.0.2:8000]\n"
                      "  tls: { ca_file: " + ca + ", server_name: api.internal }\n");
   REQUIRE(result.ok());
   const UpstreamConfig& upstream = (*result)->upstream;
@@ -132,7 +132,7 @@ TEST_CASE("upstream.tls applies to servers without a scheme; an http:// server s
 }
 
 TEST_CASE("verify: false is accepted, with a warning at load") {
-  auto result = load("  servers: [https://api.example.com]\n  tls: { verify: false }\n");
+  auto result = loadUpstream("  servers: [https://api.example.com]\n  tls: { verify: false }\n");
   REQUIRE(result.ok());
   CHECK_FALSE((*result)->upstream.tls->verify);
   REQUIRE((*result)->warnings.size() == 1);
@@ -167,7 +167,7 @@ TEST_CASE("malformed upstream.tls: an error naming the key, at its line") {
   };
   for (const Row& row : rows) {
     CAPTURE(row.yaml);
-    auto result = load("  servers: [127.0.0.1:8443]\n" + row.yaml);
+    auto result = loadUpstream("  servers: [127.0.0.1:8443]\n" + row.yaml);
     REQUIRE_FALSE(result.ok());
     REQUIRE(result.error().size() == 1);
     CHECK(result.error()[0].message.find(row.message) != std::string::npos);
@@ -176,7 +176,7 @@ TEST_CASE("malformed upstream.tls: an error naming the key, at its line") {
 }
 
 TEST_CASE("a bad https:// server is an error naming its index") {
-  auto result = load("  servers: [127.0.0.1:8000, https://api.example.com/v1]\n");
+  auto result = loadUpstream("  servers: [127.0.0.1:8000, https://api.example.com/v1]\n");
   REQUIRE_FALSE(result.ok());
   REQUIRE(result.error().size() == 1);
   CHECK(result.error()[0].message.find("upstream.servers[1]: invalid address") != std::string::npos);

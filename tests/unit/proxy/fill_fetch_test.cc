@@ -124,8 +124,8 @@ std::string unstorableHead(size_t length) {
   return "HTTP/1.1 200 OK\r\nCache-Control: no-store\r\nContent-Length: " + std::to_string(length) + "\r\n\r\n";
 }
 
-struct Setup {
-  Setup(std::string head, std::string body, bool reset_mid_body = false)
+struct FetchSetup {
+  FetchSetup(std::string head, std::string body, bool reset_mid_body = false)
       : upstream(std::move(head), std::move(body), reset_mid_body) {
     auto loaded = config::loadConfigString(
         "upstream: { servers: [127.0.0.1:" + std::to_string(upstream.port()) +
@@ -138,7 +138,7 @@ struct Setup {
         proxy::FillFetchContext{loop, queue, *pool, store, coalescer, vary_memo, surrogate_memo, nullptr});
     fill = coalescer.join("fill").fill;
   }
-  ~Setup() { queue.close(); }
+  ~FetchSetup() { queue.close(); }
 
   // As Exchange::startFill makes it; `first_reader` 0 is a background refresh.
   void start(cache::Fill::WaiterId first_reader) {
@@ -188,7 +188,7 @@ struct Setup {
 }  // namespace
 
 TEST_CASE("a fill-fetch with no reader (a background refresh) finishes and stores a storable answer") {
-  Setup setup(storableHead(10000), std::string(10000, 'a'));
+  FetchSetup setup(storableHead(10000), std::string(10000, 'a'));
   setup.start(0);
   setup.upstream.release();
   REQUIRE(runUntil(setup.loop, [&] { return setup.fetches->size() == 0; }));
@@ -200,7 +200,7 @@ TEST_CASE("a fill-fetch with no reader (a background refresh) finishes and store
 }
 
 TEST_CASE("the reader that caused the fetch leaves before the head: the fetch goes on and stores") {
-  Setup setup(storableHead(10000), std::string(10000, 'b'));
+  FetchSetup setup(storableHead(10000), std::string(10000, 'b'));
   const int64_t adopted = base::metrics::fills_adopted.value();
   auto first = std::make_unique<cache::FillWaiter>(setup.fill, [] {});
   int woken = 0;
@@ -218,7 +218,7 @@ TEST_CASE("the reader that caused the fetch leaves before the head: the fetch go
 }
 
 TEST_CASE("every reader leaves mid-body of a storable answer: finished for the store") {
-  Setup setup(storableHead(20000), std::string(20000, 'c'));
+  FetchSetup setup(storableHead(20000), std::string(20000, 'c'));
   auto first = std::make_unique<cache::FillWaiter>(setup.fill, [] {});
   setup.start(first->id());
   REQUIRE(runUntil(setup.loop, [&] { return setup.fill->state() == cache::Fill::State::kStreaming; }));
@@ -230,7 +230,7 @@ TEST_CASE("every reader leaves mid-body of a storable answer: finished for the s
 }
 
 TEST_CASE("an answer refused at its head goes to the first reader alone; the others fetch for themselves") {
-  Setup setup(unstorableHead(20000), std::string(20000, 'd'));
+  FetchSetup setup(unstorableHead(20000), std::string(20000, 'd'));
   cache::FillWaiter first(setup.fill, [] {});
   cache::FillWaiter other(setup.fill, [] {});
   setup.start(first.id());
@@ -250,7 +250,7 @@ TEST_CASE("an answer refused at its head goes to the first reader alone; the oth
 }
 
 TEST_CASE("no reader left for an unstored answer: the fetch is cancelled") {
-  Setup setup(unstorableHead(20000), std::string(20000, 'e'));
+  FetchSetup setup(unstorableHead(20000), std::string(20000, 'e'));
   auto first = std::make_unique<cache::FillWaiter>(setup.fill, [] {});
   setup.start(first->id());
   REQUIRE(runUntil(setup.loop, [&] { return setup.fill->state() == cache::Fill::State::kStreaming; }));
@@ -261,7 +261,7 @@ TEST_CASE("no reader left for an unstored answer: the fetch is cancelled") {
 }
 
 TEST_CASE("one reader leaves while another remains: the other gets the whole answer") {
-  Setup setup(storableHead(20000), std::string(20000, 'f'));
+  FetchSetup setup(storableHead(20000), std::string(20000, 'f'));
   auto first = std::make_unique<cache::FillWaiter>(setup.fill, [] {});
   cache::FillWaiter other(setup.fill, [] {});
   setup.start(first->id());
@@ -275,7 +275,7 @@ TEST_CASE("one reader leaves while another remains: the other gets the whole ans
 }
 
 TEST_CASE("destroying the fill-fetch mid-flight abandons the fill and stores nothing") {
-  Setup setup(storableHead(20000), std::string(20000, 'g'));
+  FetchSetup setup(storableHead(20000), std::string(20000, 'g'));
   cache::FillWaiter reader(setup.fill, [] {});
   setup.start(reader.id());
   REQUIRE(runUntil(setup.loop, [&] { return setup.fill->state() == cache::Fill::State::kStreaming; }));
@@ -289,7 +289,7 @@ TEST_CASE("destroying the fill-fetch mid-flight abandons the fill and stores not
 }
 
 TEST_CASE("destroying a reader mid-flight, its notification still queued, leaves nothing behind") {
-  Setup setup(storableHead(20000), std::string(20000, 'h'));
+  FetchSetup setup(storableHead(20000), std::string(20000, 'h'));
   // A reader as an Exchange makes it: woken through the worker's queue,
   // guarded by its liveness token (proxy/exchange_cache.cc waitForFill).
   struct Reader {
@@ -315,7 +315,7 @@ TEST_CASE("destroying a reader mid-flight, its notification still queued, leaves
 }
 
 TEST_CASE("the upstream connection reset mid-body: readers see the fill failed (502), nothing stored") {
-  Setup setup(storableHead(20000), std::string(20000, 'i'), /*reset_mid_body=*/true);
+  FetchSetup setup(storableHead(20000), std::string(20000, 'i'), /*reset_mid_body=*/true);
   cache::FillWaiter reader(setup.fill, [] {});
   setup.start(reader.id());
   REQUIRE(runUntil(setup.loop, [&] { return setup.fill->state() == cache::Fill::State::kStreaming; }));
@@ -336,7 +336,7 @@ TEST_CASE("a fill finishing while its last reader leaves: the reader's leaving r
   for (bool storable : {true, false}) {
     CAPTURE(storable);
     const std::string body(20000, storable ? 'j' : 'k');
-    Setup setup(storable ? storableHead(body.size()) : unstorableHead(body.size()), body);
+    FetchSetup setup(storable ? storableHead(body.size()) : unstorableHead(body.size()), body);
     struct Reader {
       net::LivenessToken liveness;
       cache::FillWaiter waiter;

@@ -33,9 +33,9 @@ using test::HeldStore;
 constexpr std::string_view kConfig =
     "upstream: { servers: [127.0.0.1:1] }\nroutes:\n  - match: GET /things/{id}\n    ttl: 1h\n";
 
-struct Setup {
+struct WriteSetup {
   // `held`: the ProxyContext's store is the HeldStore, not the memory store.
-  explicit Setup(std::string_view yaml = kConfig, bool held = false) {
+  explicit WriteSetup(std::string_view yaml = kConfig, bool held = false) {
     auto loaded = config::loadConfigString(std::string(yaml), "test.yaml");
     REQUIRE(loaded.ok());
     config = loaded.value();
@@ -52,7 +52,7 @@ struct Setup {
   std::string thingsKey() const {
     return cache::namespaceKey(config->cache.key_prefix, cache::uriNamespace("shop", "/things"));
   }
-  ~Setup() { queue.close(); }
+  ~WriteSetup() { queue.close(); }
 
   // The version a namespace key holds now (nullopt: none).
   std::optional<std::string> version(const std::string& key) {
@@ -84,7 +84,7 @@ struct Setup {
 }  // namespace
 
 TEST_CASE("a write's answer is held while it invalidates, and handed back whole once it landed") {
-  Setup setup;
+  WriteSetup setup;
   std::optional<proxy::WriteInvalidation::Answer> landed;
   proxy::WriteInvalidation write(*setup.context, *setup.config,
                                  [&](proxy::WriteInvalidation::Answer&& answer) { landed = std::move(answer); });
@@ -115,7 +115,7 @@ TEST_CASE("a write's answer is held while it invalidates, and handed back whole 
 }
 
 TEST_CASE("a write with no answer invalidates, then hands back its error; stop() drops what is in flight") {
-  Setup setup;
+  WriteSetup setup;
   int landed = 0;
   std::optional<upstream::UpstreamError> error;
   auto write = std::make_unique<proxy::WriteInvalidation>(*setup.context, *setup.config,
@@ -141,7 +141,7 @@ TEST_CASE("a write with no answer invalidates, then hands back its error; stop()
 // flight (the Exchange stops it), then the store fails it. Before the fix,
 // stop() dropped the store's callback and the invalidation was lost.
 TEST_CASE("a first invalidation that fails after stop() lands in the backlog; the stopped write hears nothing") {
-  Setup setup(kConfig, true);
+  WriteSetup setup(kConfig, true);
   int landed = 0;
   proxy::WriteInvalidation write(*setup.context, *setup.config, [&](proxy::WriteInvalidation::Answer&&) { ++landed; });
   config::Params params;
@@ -158,7 +158,7 @@ TEST_CASE("a first invalidation that fails after stop() lands in the backlog; th
 // The same once the exchange, and its WriteInvalidation, are destroyed (a
 // connection closed: ClientConnection::onStreamClosed).
 TEST_CASE("a first invalidation that fails after its WriteInvalidation is destroyed lands in the backlog") {
-  Setup setup(kConfig, true);
+  WriteSetup setup(kConfig, true);
   int landed = 0;
   auto write = std::make_unique<proxy::WriteInvalidation>(*setup.context, *setup.config,
                                                           [&](proxy::WriteInvalidation::Answer&&) { ++landed; });
@@ -173,7 +173,7 @@ TEST_CASE("a first invalidation that fails after its WriteInvalidation is destro
 }
 
 TEST_CASE("a first invalidation that lands after stop() leaves the backlog empty") {
-  Setup setup(kConfig, true);
+  WriteSetup setup(kConfig, true);
   int landed = 0;
   proxy::WriteInvalidation write(*setup.context, *setup.config, [&](proxy::WriteInvalidation::Answer&&) { ++landed; });
   config::Params params;
@@ -188,7 +188,7 @@ TEST_CASE("a first invalidation that lands after stop() leaves the backlog empty
 // invalidation itself; stopped meanwhile, the retry is cancelled but the
 // backlog, which got it at the first failure, keeps it until it lands.
 TEST_CASE("a write stopped during its write_consistency retries leaves its invalidation in the backlog") {
-  Setup setup(std::string(kConfig) +
+  WriteSetup setup(std::string(kConfig) +
                   "store:\n  redis: { url: \"redis://127.0.0.1:1/0\", write_consistency: { "
                   "wait_for_invalidation: 10s } }\n",
               true);
@@ -210,13 +210,13 @@ TEST_CASE("a write stopped during its write_consistency retries leaves its inval
 // The client left while its write was upstream, before any answer
 // (Exchange's destructor): the write is invalidated with nobody waiting.
 TEST_CASE("an abandoned write invalidates its namespaces; its failure lands in the backlog") {
-  Setup setup;
+  WriteSetup setup;
   config::Params params;
   proxy::WriteInvalidation::abandon(*setup.context, *setup.config, {nullptr, &params, "shop", "/things"});
   CHECK(setup.version(setup.thingsKey()).has_value());
   CHECK(setup.backlog.empty());
 
-  Setup held(kConfig, true);
+  WriteSetup held(kConfig, true);
   proxy::WriteInvalidation::abandon(*held.context, *held.config, {nullptr, &params, "shop", "/things"});
   REQUIRE(held.held_store.heldCount() == 1);
   CHECK(held.held_store.settle(cache::StoreStatus::kUnavailable));

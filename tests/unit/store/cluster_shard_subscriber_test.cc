@@ -24,11 +24,9 @@ using namespace larder::store::test;
 
 namespace {
 
-const std::string kChannel = "v1:invalidations";
-
-// One node holding every slot: the process's shared node (cluster_fixture.h),
+// One cluster node holding every slot: the process's shared node (cluster_fixture.h),
 // or with `extra` arguments a node of the case's own.
-struct OneNodeCluster {
+struct ShardNode {
   struct OwnNode {
     explicit OwnNode(std::vector<std::string> extra)
         : bus_port(larder::test::reservePort()),
@@ -50,8 +48,8 @@ struct OneNodeCluster {
     RedisServer server;
   };
 
-  OneNodeCluster() : server(SharedClusterNode::acquire(loop)) {}
-  explicit OneNodeCluster(std::vector<std::string> extra)
+  ShardNode() : server(SharedClusterNode::acquire(loop)) {}
+  explicit ShardNode(std::vector<std::string> extra)
       : own(std::make_unique<OwnNode>(std::move(extra))), server(own->server) {
     REQUIRE(server.command({"CLUSTER", "ADDSLOTSRANGE", "0", "16383"}).isStatus("OK"));
     REQUIRE(runUntil(
@@ -71,7 +69,7 @@ struct Heard {
   std::vector<bool> states;
 };
 
-std::unique_ptr<store::ClusterShardSubscriber> subscribe(OneNodeCluster& c, Heard& heard) {
+std::unique_ptr<store::ClusterShardSubscriber> subscribe(ShardNode& c, Heard& heard) {
   return std::make_unique<store::ClusterShardSubscriber>(
       c.loop, testRedisOptions(c.server.port()), c.seeds(), kChannel,
       [&heard](std::string_view message) { heard.messages.emplace_back(message); },
@@ -81,7 +79,7 @@ std::unique_ptr<store::ClusterShardSubscriber> subscribe(OneNodeCluster& c, Hear
 }  // namespace
 
 TEST_CASE("cluster shard subscriber: SSUBSCRIBE on the channel's shard; SPUBLISH and PUBLISH both heard") {
-  OneNodeCluster c;
+  ShardNode c;
   Heard heard;
   auto subscriber = subscribe(c, heard);
   REQUIRE(runUntil(c.loop, [&] { return subscriber->isSubscribed(); }, 3s));
@@ -98,7 +96,7 @@ TEST_CASE("cluster shard subscriber: SSUBSCRIBE on the channel's shard; SPUBLISH
 }
 
 TEST_CASE("cluster shard subscriber: the node restarted: lost, then subscribed again") {
-  OneNodeCluster c;
+  ShardNode c;
   Heard heard;
   auto subscriber = subscribe(c, heard);
   REQUIRE(runUntil(c.loop, [&] { return subscriber->isSubscribed(); }, 3s));
@@ -113,7 +111,7 @@ TEST_CASE("cluster shard subscriber: the node restarted: lost, then subscribed a
 }
 
 TEST_CASE("cluster shard subscriber and store: without SSUBSCRIBE/SPUBLISH, plain pub/sub carries the notices") {
-  OneNodeCluster c({"--rename-command", "SSUBSCRIBE", "", "--rename-command", "SPUBLISH", ""});
+  ShardNode c({"--rename-command", "SSUBSCRIBE", "", "--rename-command", "SPUBLISH", ""});
   Heard heard;
   auto subscriber = subscribe(c, heard);
   REQUIRE(runUntil(c.loop, [&] { return subscriber->isSubscribed(); }, 3s));
@@ -140,7 +138,7 @@ TEST_CASE("cluster shard subscriber and store: without SSUBSCRIBE/SPUBLISH, plai
 }
 
 TEST_CASE("cluster shard subscriber: a refused seed and a seed without an address are skipped for the next one") {
-  OneNodeCluster c;
+  ShardNode c;
   Heard heard;
   const uint16_t dead = larder::test::reservePort();
   // The unresolvable seed: its link retries the lookup by itself, never
@@ -158,7 +156,7 @@ TEST_CASE("cluster shard subscriber: a refused seed and a seed without an addres
 }
 
 TEST_CASE("cluster shard subscriber: destroyed while connecting, or with a move pending, nothing is heard after") {
-  OneNodeCluster c;
+  ShardNode c;
   Heard heard;
   subscribe(c, heard).reset();  // its link is connecting
   runFor(c.loop, 100ms);

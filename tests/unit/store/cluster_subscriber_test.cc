@@ -18,8 +18,6 @@ using namespace larder::store::test;
 
 namespace {
 
-const std::string kChannel = "v1:invalidations";
-
 std::string nameOf(const RedisServer& server) { return "127.0.0.1:" + std::to_string(server.port()); }
 
 }  // namespace

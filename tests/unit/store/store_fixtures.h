@@ -13,15 +13,20 @@
 
 #include "cache/store.h"
 #include "common/redis_server.h"
-#include "loop_runner.h"
 #include "net/loop.h"
 #include "store/memory/memory_store.h"
 #include "store/redis/redis_store.h"
+#include "unit/loop_runner.h"
 
 namespace larder::store::test {
 
 using namespace std::chrono_literals;
 using larder::test::RedisServer;
+using larder::test::runFor;
+using larder::test::runUntil;
+
+// The invalidation channel of key prefix v1 (store/redis/invalidation_channel.h).
+inline const std::string kChannel = "v1:invalidations";
 
 struct MemoryFixture {
   static constexpr const char* kName = "memory";

@@ -22,11 +22,14 @@
 #include "net/timer.h"
 #include "free_port.h"
 #include "listener.h"
+#include "unit/loop_runner.h"
 #include "upstream/pool.h"
 #include "upstream/upstream_connection.h"
 
 namespace larder::upstream {
 namespace {
+
+using larder::test::runUntil;
 
 using namespace std::chrono_literals;
 
@@ -60,14 +63,6 @@ class FakeResolver : public net::Resolver {
  private:
   std::vector<std::unique_ptr<net::Timer>> timers_;
 };
-
-bool runUntil(net::Loop& loop, const std::function<bool()>& done) {
-  net::Timer tick(loop);
-  tick.startRepeating(5ms, [] {});
-  const auto deadline = std::chrono::steady_clock::now() + 5s;
-  while (!done() && std::chrono::steady_clock::now() < deadline) uv_run(loop.raw(), UV_RUN_ONCE);
-  return done();
-}
 
 config::UpstreamConfig namedServer(uint16_t port) {
   config::UpstreamConfig config;

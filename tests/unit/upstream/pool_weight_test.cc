@@ -46,7 +46,7 @@ std::vector<std::string> choices(Pool& pool, int count) {
 }
 
 // Runs the loop a little, so that connects complete before the Pool goes.
-void settle(net::Loop& loop) {
+void runFor50ms(net::Loop& loop) {
   const auto until = std::chrono::steady_clock::now() + 50ms;
   while (std::chrono::steady_clock::now() < until) uv_run(loop.raw(), UV_RUN_NOWAIT);
 }
@@ -70,7 +70,7 @@ TEST_CASE("weights 3:1 share requests 3:1, interleaved (smooth weighted round ro
   // bunched with the other waiting four.
   CHECK(std::vector<std::string>(chosen.begin(), chosen.begin() + 4) ==
         std::vector<std::string>{name_a, name_a, name_b, name_a});
-  settle(loop);
+  runFor50ms(loop);
 }
 
 TEST_CASE("equal weights stay plain round robin") {
@@ -85,7 +85,7 @@ TEST_CASE("equal weights stay plain round robin") {
   const std::vector<std::string> chosen = choices(pool, 6);
   for (size_t i = 0; i < chosen.size(); ++i)
     CHECK(chosen[i] == "127.0.0.1:" + std::to_string(i % 3 == 0 ? a : i % 3 == 1 ? b : c));
-  settle(loop);
+  runFor50ms(loop);
 }
 
 TEST_CASE("a backup serves only when every primary is down, and a primary's probe comes first") {
@@ -127,7 +127,7 @@ TEST_CASE("a backup serves only when every primary is down, and a primary's prob
   serverHealth(name_b).onSuccess();
   chosen = choices(pool, 4);
   CHECK(std::count(chosen.begin(), chosen.end(), name_backup) == 0);
-  settle(loop);
+  runFor50ms(loop);
 }
 
 }  // namespace larder::upstream

@@ -17,6 +17,7 @@
 #include "net/socket_address.h"
 #include "net/tcp_listener.h"
 #include "net/tcp_stream.h"
+#include "unit/loop_runner.h"
 #include "upstream/pool.h"
 #include "upstream/upstream_request.h"
 
@@ -24,6 +25,8 @@ namespace larder::upstream {
 namespace {
 
 using namespace std::chrono_literals;
+using larder::test::runFor;
+using larder::test::runUntil;
 
 // Accepts connections and answers every read with `answer` (possibly an
 // incomplete response), keeping the connection open.
@@ -77,16 +80,6 @@ struct RecordingHandler : ResponseHandler {
   std::function<void()> on_body;
 };
 
-bool runUntil(net::Loop& loop, const std::function<bool()>& done, std::chrono::milliseconds limit = 5s) {
-  const auto deadline = std::chrono::steady_clock::now() + limit;
-  while (!done() && std::chrono::steady_clock::now() < deadline) uv_run(loop.raw(), UV_RUN_NOWAIT);
-  return done();
-}
-
-void settle(net::Loop& loop) {
-  runUntil(loop, [] { return false; }, 100ms);
-}
-
 config::UpstreamConfig oneServer(uint16_t port) {
   config::UpstreamConfig config;
   config.servers = {config::Address{config::Address::Kind::kTcp, "127.0.0.1", port, ""}};
@@ -115,7 +108,7 @@ TEST_CASE("an upstream request destroyed while its answer is awaited: no callbac
   auto request = pool.start(get(), handler);
   REQUIRE(runUntil(loop, [&] { return server.requests == 1; }));
   request.reset();
-  settle(loop);
+  runFor(loop, 100ms);
   CHECK(handler.calls.empty());
   CHECK(pool.openConnections() == 0);  // half an exchange: never reused
 }
@@ -130,7 +123,7 @@ TEST_CASE("an upstream request destroyed mid-body: nothing more reaches the hand
   REQUIRE(runUntil(loop, [&] { return handler.calls.size() == 2; }));
   CHECK(handler.calls == std::vector<std::string>{"head", "body 10"});
   request.reset();
-  settle(loop);
+  runFor(loop, 100ms);
   CHECK(handler.calls.size() == 2);
   CHECK(pool.openConnections() == 0);
 }
@@ -147,7 +140,7 @@ TEST_CASE("an upstream request may be destroyed from inside its head and body ca
     (in_head ? handler.on_head : handler.on_body) = [&] { request.reset(); };
     request = pool.start(get(), handler);
     REQUIRE(runUntil(loop, [&] { return request == nullptr; }));
-    settle(loop);
+    runFor(loop, 100ms);
     CHECK(handler.calls == (in_head ? std::vector<std::string>{"head"}
                                     : std::vector<std::string>{"head", "body 10"}));
     CHECK(pool.openConnections() == 0);
@@ -163,10 +156,10 @@ TEST_CASE("a pool destroyed under a request mid-answer (a worker's teardown): th
   auto request = pool->start(get(), handler);
   REQUIRE(runUntil(loop, [&] { return handler.calls.size() == 2; }));
   pool.reset();  // its connections go with it, one of them mid-answer
-  settle(loop);
+  runFor(loop, 100ms);
   CHECK(handler.calls == std::vector<std::string>{"head", "body 10"});
   request.reset();  // used to detach from the destroyed connection (ASan: use after free)
-  settle(loop);
+  runFor(loop, 100ms);
   CHECK(handler.calls.size() == 2);
 }
 

@@ -1,6 +1,6 @@
-// Drives a real uv loop in the store tests (STYLE T4) until a condition
-// holds. A Redis connection keeps the loop alive forever, so "run to
-// completion" means "until the awaited callbacks ran".
+// Drives a real uv loop in the unit tests (STYLE T4) until a condition
+// holds. A Redis or upstream connection keeps the loop alive forever, so
+// "run to completion" means "until the awaited callbacks ran".
 #pragma once
 
 #include <chrono>
@@ -9,7 +9,7 @@
 #include "net/loop.h"
 #include "net/timer.h"
 
-namespace larder::store::test {
+namespace larder::test {
 
 // Returns whether `done` became true within `timeout`.
 inline bool runUntil(net::Loop& loop, const std::function<bool()>& done,
@@ -33,4 +33,4 @@ inline void runFor(net::Loop& loop, std::chrono::milliseconds duration) {
       loop, [&] { return std::chrono::steady_clock::now() >= until; }, duration * 2);
 }
 
-}  // namespace larder::store::test
+}  // namespace larder::test
