@@ -158,10 +158,11 @@ int Supervisor::run() {
   // After every worker and the admin thread (purges) have stopped: nothing
   // adds to the backlog any more, and nothing retries it (DESIGN invariant
   // 13: a loss is never silent).
-  if (!shared_.backlog.empty()) base::Log::write(base::LogLevel::kError, describeLostBacklog(shared_.backlog));
+  const bool lost = !shared_.backlog.empty();
+  if (lost) base::Log::write(base::LogLevel::kError, describeLostBacklog(shared_.backlog));
   base::Log::flushSuppressed(true);
   LOG_INFO("larder stopped");
-  return 0;
+  return lost ? kExitInvalidationsLost : 0;
 }
 
 void Supervisor::watchSignal(net::UvHandle<uv_signal_t>& handle, int signum) {

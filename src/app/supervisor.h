@@ -26,6 +26,10 @@ bool applyLogConfig(const config::LogConfig& log);
 // Logs the loader's warnings, every one (not rate-limited).
 void logConfigWarnings(const config::Config& config);
 
+// A stop that lost invalidations is a failure for systemd and scripts too
+// (DESIGN invariant 13: a loss is never silent), not only a log line.
+inline constexpr int kExitInvalidationsLost = 3;
+
 class Supervisor {
  public:
   Supervisor(std::string config_path, config::ConfigPtr config);
@@ -33,7 +37,9 @@ class Supervisor {
   Supervisor(const Supervisor&) = delete;
   Supervisor& operator=(const Supervisor&) = delete;
 
-  // Runs until stopped; returns the process exit status.
+  // Runs until stopped; returns the process exit status: 0, 1 when it
+  // could not start, kExitInvalidationsLost when it stopped with
+  // invalidations it never wrote.
   int run();
 
  private:
