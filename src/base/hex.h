@@ -2,6 +2,8 @@
 // writes (keys, digests, chunk sizes, stored tokens).
 #pragma once
 
+#include <array>
+
 namespace larder::base {
 
 // The value of one hex digit, either case; -1 for any other byte.
@@ -14,5 +16,12 @@ constexpr int hexValue(char c) {
 
 // The digits larder writes, lower case: kLowerHexDigits[v] for v in 0..15.
 inline constexpr char kLowerHexDigits[] = "0123456789abcdef";
+
+// A byte's two digits at once: kLowerHexPairs[b] is {high, low}.
+inline constexpr std::array<std::array<char, 2>, 256> kLowerHexPairs = [] {
+  std::array<std::array<char, 2>, 256> pairs{};
+  for (int b = 0; b < 256; ++b) pairs[b] = {kLowerHexDigits[b >> 4], kLowerHexDigits[b & 0xf]};
+  return pairs;
+}();
 
 }  // namespace larder::base

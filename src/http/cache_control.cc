@@ -282,6 +282,12 @@ std::string formatHttpDate(base::WallTime time) {
 }
 
 void appendHttpDate(std::string& out, int64_t unix_seconds) {
+  char text[kHttpDateLength];
+  writeHttpDate(text, unix_seconds);
+  out.append(text, kHttpDateLength);
+}
+
+void writeHttpDate(char* p, int64_t unix_seconds) {
   const int64_t days = unix_seconds / 86400;
   const int64_t in_day = unix_seconds % 86400;
   // Civil date from days since 1970-01-01 (H. Hinnant, "chrono-Compatible
@@ -295,9 +301,6 @@ void appendHttpDate(std::string& out, int64_t unix_seconds) {
   const int64_t day = doy - (153 * mp + 2) / 5 + 1;
   const int64_t month = mp < 10 ? mp + 3 : mp - 9;  // 1..12
   const int64_t year = yoe + era * 400 + (month <= 2 ? 1 : 0);
-  const size_t at = out.size();
-  out.resize(at + 29);
-  char* p = out.data() + at;
   const auto two = [](char* to, int64_t v) {
     to[0] = static_cast<char>('0' + v / 10);
     to[1] = static_cast<char>('0' + v % 10);

@@ -56,5 +56,8 @@ std::string formatHttpDate(base::WallTime time);
 // (cache/compact_fields.h).
 inline constexpr int64_t kMaxHttpDateSeconds = 253402300799;  // 9999-12-31T23:59:59Z
 void appendHttpDate(std::string& out, int64_t unix_seconds);
+// The same 29 characters, written to `out` (no terminating NUL).
+inline constexpr size_t kHttpDateLength = 29;
+void writeHttpDate(char* out, int64_t unix_seconds);
 
 }  // namespace larder::http
