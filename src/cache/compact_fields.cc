@@ -176,8 +176,9 @@ class VarintReader {
 };
 
 // An entry's dates (Date, Last-Modified, Expires) are the same on every hit
-// of it, so the last few formatted are kept, per thread: formatting one
-// was a tenth of a hit's decode (callgrind, issue 13).
+// of it, so the last few formatted are kept, per thread: formatting an
+// answer's two cost ~570 of a 1 KiB hit's 31.6k instructions (callgrind,
+// issue 13).
 std::string_view recentDate(int64_t seconds) {
   struct Formatted {
     int64_t seconds = -1;
