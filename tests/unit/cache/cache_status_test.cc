@@ -8,6 +8,12 @@ using namespace larder;
 using namespace larder::cache;
 using Forward = CacheStatus::Forward;
 
+// GCC 12 warns about every member a designated initializer nested in an
+// aggregate leaves out; leaving them at their defaults is what the rows do.
+// (Popped after the case: a unity build goes on with the next file.)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
+
 TEST_CASE("RFC 9211 §2: Cache-Status members for hits, forwards and bypasses") {
   struct Row {
     const char* name;
@@ -42,6 +48,8 @@ TEST_CASE("RFC 9211 §2: Cache-Status members for hits, forwards and bypasses") 
   }
   CHECK(formatCacheStatus("Edge Cache", {.hit = true}) == "\"Edge Cache\"; hit");
 }
+
+#pragma GCC diagnostic pop
 
 TEST_CASE("RFC 9211 §2: larder's member goes after the upstream's") {
   http::HeaderMap headers;
