@@ -15,7 +15,6 @@ if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return {1, tonu
 return {0, redis.call('PTTL', KEYS[1])}
 )lua";
 
-
 // Locks hold no versions: their connections need no generation; and a
 // lock's commands are few, so one connection per node is enough.
 RedisOptions lockOptions(RedisOptions options) {

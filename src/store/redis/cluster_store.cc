@@ -69,7 +69,6 @@ redis.call('SET', KEYS[1], value, 'PX', ARGV[4])
 return 1
 )lua";
 
-
 bool isOk(const redisReply* reply) {
   return reply != nullptr && reply->type == REDIS_REPLY_STATUS && textOf(reply) == "OK";
 }

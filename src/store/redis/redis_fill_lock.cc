@@ -18,7 +18,6 @@ if owner then return 1 end
 return 0
 )lua";
 
-
 // Locks hold no versions: their connection needs no generation.
 RedisOptions withoutGeneration(RedisOptions options) {
   options.generation_key.clear();

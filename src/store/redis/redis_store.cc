@@ -113,7 +113,6 @@ return text
   return script;
 }
 
-
 // The generation a command goes out under, shared with the connection
 // rather than copied (see RedisConnection::sharedGeneration()).
 std::shared_ptr<const std::string> generationOf(const RedisConnection* connection) {

@@ -29,7 +29,6 @@ timeval toTimeval(base::Duration duration) {
   return timeval{static_cast<time_t>(ms / 1000), static_cast<suseconds_t>((ms % 1000) * 1000)};
 }
 
-
 std::optional<uint16_t> parsePort(std::string_view text) {
   unsigned value = 0;
   auto [ptr, error] = std::from_chars(text.data(), text.data() + text.size(), value);
