@@ -75,15 +75,14 @@ uint8_t storedNameIndex(std::string_view name) {
 // The seconds an IMF-fixdate value is stored as, when the value is exactly
 // what appendHttpDate writes for them.
 std::optional<int64_t> packedDate(std::string_view value) {
-  if (value.size() != 29 || !value.ends_with(" GMT")) return std::nullopt;
+  if (value.size() != http::kHttpDateLength || !value.ends_with(" GMT")) return std::nullopt;
   const std::optional<base::WallTime> time = http::parseHttpDate(value);
   if (!time) return std::nullopt;
   const int64_t seconds = std::chrono::floor<std::chrono::seconds>(time->time_since_epoch()).count();
   if (seconds < 0 || seconds > kMaxPackedDateSeconds) return std::nullopt;
-  std::string again;
-  again.reserve(29);
-  http::appendHttpDate(again, seconds);
-  if (again != value) return std::nullopt;
+  char again[http::kHttpDateLength];
+  http::writeHttpDate(again, seconds);
+  if (std::string_view(again, sizeof again) != value) return std::nullopt;
   return seconds;
 }
 
@@ -217,7 +216,7 @@ bool readHeaders(VarintReader& in, Entry& entry) {
       field.value.assign(recentDate(static_cast<int64_t>(seconds)));
     } else {
       std::string_view value;
-      if (!in.str(value) || (value.size() == 29 && packedDate(value))) return false;
+      if (!in.str(value) || (value.size() == http::kHttpDateLength && packedDate(value))) return false;
       field.value.assign(value);
     }
   }
