@@ -55,3 +55,5 @@ TEST_CASE_TEMPLATE("a soft chain is cut to kSoftChainLength heads; an absent key
   const std::string value = valueOf(f, "v:b");
   CHECK(static_cast<size_t>(std::count(value.begin(), value.end(), '~')) == cache::kSoftChainLength - 1);
 }
+
+#undef STORES  // a unity batch goes on with the next file

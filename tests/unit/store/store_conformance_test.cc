@@ -274,3 +274,5 @@ TEST_CASE_TEMPLATE("an invalidation without an epoch key is refused and writes n
   CHECK(invalidateNow(f, invalidation) == StoreStatus::kUnavailable);
   CHECK_FALSE(lookupNow(f, {"v:a"}, "").versions[0].has_value());
 }
+
+#undef STORES  // a unity batch goes on with the next file
