@@ -75,8 +75,9 @@ Admin listener (admin.listen, default 127.0.0.1:9091):
   GET / (status page; #token=TOKEN when admin.token_file is set)
 
 Signals:
-  SIGTERM, SIGINT      stop accepting, finish in-flight requests (up to
-                       timeouts.drain), then exit 0
+  SIGTERM, SIGINT      stop accepting, finish in-flight requests and write
+                       pending invalidations (up to timeouts.drain), then
+                       exit 0; 3 if invalidations were lost (logged)
   SIGHUP               reload the configuration; an invalid file is rejected
                        and the running configuration kept
   SIGUSR1              reopen log files (after rotation)
