@@ -103,7 +103,9 @@ TEST_CASE("every address of a name is used in turn; a failed lookup keeps the la
   resolver.answer = {at("127.0.0.1", port), at("127.0.0.2", port)};
   {
     Pool pool(loop, namedServer(port), resolver);
-    CHECK(runUntil(loop, [&] { return resolver.answered == 1; }));
+    // ">=": on a slow machine the periodic lookup (50 ms) can answer in the
+    // same loop pass as the first.
+    CHECK(runUntil(loop, [&] { return resolver.answered >= 1; }));
     for (int i = 0; i < 4; ++i) pool.acquire(Pool::Reuse::kNone, {});
     CHECK(runUntil(loop, [&] { return first.accepted + second.accepted == 4; }));
     CHECK(first.accepted == 2);
