@@ -170,6 +170,9 @@ CounterFamily redis_dropped("larder_redis_commands_dropped_total",
                             "was full, or the command waited there longer than the timeout.",
                             labelSets("reason", {"queue_full", "queue_timeout"}));
 Counter redis_bytes_read("larder_redis_read_bytes_total", "Bytes read from Redis connections.");
+Counter redis_loop_stalls("larder_redis_loop_stalls_total",
+                          "Times a Redis connection's deadline check found that its worker's loop had "
+                          "not run for most of store.redis.timeout; that time is not counted against Redis.");
 Counter redis_local_copy_hits("larder_redis_local_copy_hits_total",
                               "Lookups Redis answered with 'your copy is current' instead of the "
                               "entry's bytes (store.redis.local_copies).");

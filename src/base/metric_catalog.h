@@ -107,6 +107,7 @@ extern Histogram redis_queue_wait_seconds;  // larder_redis_queue_wait_seconds
 extern Counter redis_late_replies;         // larder_redis_late_replies_total
 extern CounterFamily redis_dropped;        // larder_redis_commands_dropped_total{reason}
 extern Counter redis_bytes_read;           // larder_redis_read_bytes_total
+extern Counter redis_loop_stalls;          // larder_redis_loop_stalls_total
 extern Counter redis_local_copy_hits;      // larder_redis_local_copy_hits_total
 extern Counter redis_local_copy_bytes_saved;  // larder_redis_local_copy_saved_bytes_total
 extern Gauge redis_local_copy_bytes;       // larder_redis_local_copy_bytes

@@ -7,9 +7,15 @@
 // request fails and answers come from the origin. Both print the origin
 // requests they counted, and larder's Redis metrics.
 //
+// larder and Redis stopped together (a paused VM, a CPU both lost) under the
+// same load: larder runs again first and finds no reply waiting, which is
+// not a dead Redis. Nothing is bypassed once Redis runs too.
+//
 // The larder before issue 13 (2 pipelined connections, a deadline from
 // enqueueing, teardown on the first overdue command) fails the first test
 // on the same host: 1,608 origin requests, 12 timeouts, the breaker opened.
+#include <signal.h>
+
 #include <atomic>
 #include <chrono>
 #include <memory>
@@ -179,6 +185,39 @@ TEST_CASE("Redis stopped (SIGSTOP) under load with large values: bypassed within
   CHECK(origin > 0);
   CHECK(stats.hits < stats.sent);
   CHECK(fixture.larder->isRunning());
+}
+
+TEST_CASE("larder and Redis stopped together under load: not bypassed when they run again") {
+  LoadFixture fixture;
+  const size_t origin_before = fixture.upstream.requestCount();
+  LoadRunner load(fixture.larder->port(), kClients, target, kRequestTimeout);
+  std::this_thread::sleep_for(500ms);
+  const auto start = Clock::now();
+  // Redis first, so that larder stops with commands in flight.
+  fixture.redis->pause();
+  REQUIRE(::kill(fixture.larder->pid(), SIGSTOP) == 0);
+  std::this_thread::sleep_for(300ms);  // six times larder's Redis timeout
+  REQUIRE(::kill(fixture.larder->pid(), SIGCONT) == 0);
+  // larder's deadline checks run, with nothing to read: the old code
+  // declared Redis dead here. Then Redis gets its CPU back.
+  std::this_thread::sleep_for(10ms);
+  fixture.redis->resume();
+  std::this_thread::sleep_for(kPhase / 2);
+  const auto end = Clock::now();
+  load.stop();
+  const size_t origin = fixture.upstream.requestCount() - origin_before;
+  const PhaseStats stats = load.stats(start, end);
+  const PrometheusText metrics = scrape(fixture.admin_port);
+  MESSAGE(stats.describe("larder and Redis stopped together"));
+  MESSAGE(fmt::format("origin requests: {}; loop stalls credited: {}", origin,
+                      metrics.value("larder_redis_loop_stalls_total")));
+  MESSAGE(fixture.redisMetrics());
+  if (origin != 0) MESSAGE("larder's log:\n", fixture.larder->stderrText().substr(0, 4000));
+  checkNoFailure(stats);
+  CHECK(metrics.value("larder_redis_loop_stalls_total") > 0);
+  CHECK(metrics.value("larder_redis_circuit_opened_total") == 0);
+  CHECK(origin == 0);
+  CHECK(stats.hits == stats.sent);
 }
 
 }  // namespace

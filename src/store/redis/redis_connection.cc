@@ -61,6 +61,9 @@ struct RedisConnection::Command {
   // Given to hiredis, then written to the socket: where its round trip
   // starts, like its deadline.
   base::MonoTime sent_at{};
+  // The same two, and the deadline, on the deadline clock.
+  uint64_t queued_ms = 0;
+  uint64_t sent_ms = 0;
   uint64_t deadline_ms = 0;  // 0 until written to the socket
   bool counted = false;  // a cache command (not the handshake): in the metrics
   bool written = false;
@@ -131,6 +134,7 @@ bool RedisConnection::queue(const std::vector<std::string_view>& args, ReplyCall
   auto command = std::make_unique<Command>();
   command->owner = this;
   command->queued_at = base::MonoClock::now();
+  command->queued_ms = deadlineClockMs();
   command->counted = counted;
   // The handshake goes out at once, ahead of any bound: nothing else is sent
   // before the connection is ready.
@@ -159,6 +163,7 @@ bool RedisConnection::dispatch(std::unique_ptr<Command> command, std::string_vie
     return false;
   }
   raw->sent_at = base::MonoClock::now();
+  raw->sent_ms = deadlineClockMs();
   ++unwritten_;
   base::metrics::redis_in_flight.inc();
   armTimer();
@@ -191,6 +196,7 @@ void RedisConnection::pump() {
 
 void RedisConnection::armTimer() {
   if (deadline_timer_.isActive()) return;
+  last_check_ms_ = monoNowMs();
   deadline_timer_.startRepeating(
       tickFor(std::min(options_.command_timeout, options_.connect_timeout)),
       [this] { checkDeadlines(); });
@@ -305,12 +311,28 @@ void RedisConnection::onReplyHandshake(const redisReply* reply, std::string_view
 
 void RedisConnection::becomeReady() { link_.markReady(); }
 
+uint64_t RedisConnection::deadlineClockMs() const { return monoNowMs() - stalled_ms_; }
+
+void RedisConnection::creditLoopStall(uint64_t now_ms) {
+  const auto tick = static_cast<uint64_t>(
+      tickFor(std::min(options_.command_timeout, options_.connect_timeout)).count());
+  const auto timeout = static_cast<uint64_t>(options_.command_timeout.count());
+  // A check far later than its tick: the loop was not running. Ordinary
+  // lateness (a busy turn of a few milliseconds) is not a stall.
+  if (last_check_ms_ != 0 && now_ms > last_check_ms_ + tick + timeout / 2) {
+    stalled_ms_ += now_ms - last_check_ms_ - tick;
+    base::metrics::redis_loop_stalls.inc();
+  }
+  last_check_ms_ = now_ms;
+}
+
 void RedisConnection::checkDeadlines() {
+  creditLoopStall(monoNowMs());
   if (outstanding_.empty() && queued_.empty()) {
     deadline_timer_.stop();
     return;
   }
-  const uint64_t now = monoNowMs();
+  const uint64_t now = deadlineClockMs();
   // Connecting: the link's connect timeout covers the handshake. Failing: a
   // teardown is already scheduled.
   if (!link_.isReady()) return;
@@ -327,7 +349,7 @@ void RedisConnection::checkDeadlines() {
   // run since) gets a second timeout to be written in.
   const Command* oldest = outstanding_.empty() ? nullptr : outstanding_.front().get();
   const uint64_t owed_since =
-      oldest == nullptr ? 0 : toMs(oldest->sent_at) + (oldest->written ? 0 : timeout);
+      oldest == nullptr ? 0 : oldest->sent_ms + (oldest->written ? 0 : timeout);
   if (oldest != nullptr && now >= std::max(last_read_ms_, owed_since) + timeout) {
     for (auto& command : outstanding_) {
       if (command->counted && !command->late) base::metrics::redis_timeouts.inc();
@@ -349,7 +371,7 @@ void RedisConnection::checkDeadlines() {
   // busy Redis that delivers); behind a late one, at most the timeout.
   const bool stalled = !outstanding_.empty() && outstanding_.front()->late;
   while (!queued_.empty() &&
-         now >= toMs(queued_.front()->queued_at) + (stalled ? timeout : kMaxQueueWaits * timeout)) {
+         now >= queued_.front()->queued_ms + (stalled ? timeout : kMaxQueueWaits * timeout)) {
     late.push_back(std::move(queued_.front()->on_reply));
     queued_.pop_front();
     base::metrics::redis_queued.dec();
@@ -376,7 +398,7 @@ void RedisConnection::failQueued(Failure failure) {
   }
 }
 
-void RedisConnection::onBytesRead(size_t /*bytes*/) { last_read_ms_ = monoNowMs(); }
+void RedisConnection::onBytesRead(size_t /*bytes*/) { last_read_ms_ = deadlineClockMs(); }
 
 void RedisConnection::onOutputFlushed() {
   if (unwritten_ == 0) return;
@@ -384,13 +406,15 @@ void RedisConnection::onOutputFlushed() {
   // command waited in larder (issue 13): the last `unwritten_` commands just
   // reached the socket. The wait before is larder's, measured on its own.
   const base::MonoTime now = base::MonoClock::now();
-  const uint64_t deadline = toMs(now) + static_cast<uint64_t>(options_.command_timeout.count());
+  const uint64_t sent_ms = deadlineClockMs();
+  const uint64_t deadline = sent_ms + static_cast<uint64_t>(options_.command_timeout.count());
   for (auto it = outstanding_.rbegin(); it != outstanding_.rend() && unwritten_ > 0; ++it) {
     Command& command = **it;
     if (command.written) continue;
     command.written = true;
     command.deadline_ms = deadline;
     command.sent_at = now;
+    command.sent_ms = sent_ms;
     if (command.counted) base::metrics::redis_queue_wait_seconds.observe(now - command.queued_at);
     --unwritten_;
   }

@@ -132,6 +132,14 @@ class RedisConnection final : private RedisIoObserver, private RedisLink::Owner 
   bool takeGeneration(const redisReply* reply);
   void becomeReady();
   void checkDeadlines();
+  // Deadlines run on a clock that stops while this loop is stalled: a loop
+  // that did not run (a long turn, a process or a CPU that was not
+  // scheduled, a paused VM) says nothing about Redis, which may not have
+  // run either (issue 13: a CPU taken by another process opened the breaker).
+  uint64_t deadlineClockMs() const;
+  // At each deadline check: a check far later than its tick stops the
+  // deadline clock for the stall.
+  void creditLoopStall(uint64_t now_ms);
   void failQueued(Failure failure);
   // Bytes that arrived and this loop has not read yet (FIONREAD).
   bool hasUnreadBytes() const;
@@ -151,7 +159,9 @@ class RedisConnection final : private RedisIoObserver, private RedisLink::Owner 
   std::deque<std::unique_ptr<Command>> outstanding_;
   std::string scratch_;  // the command being formatted (queue())
   size_t unwritten_ = 0;  // the last `unwritten_` of outstanding_ are still in hiredis's buffer
-  uint64_t last_read_ms_ = 0;  // when bytes last arrived (monotonic ms)
+  uint64_t stalled_ms_ = 0;     // stalls not counted against Redis, in total
+  uint64_t last_check_ms_ = 0;  // the previous deadline check (monotonic ms; 0: none since armed)
+  uint64_t last_read_ms_ = 0;  // when bytes last arrived (deadline clock)
   size_t reply_bytes_ = 0;     // expected reply size: the largest, decaying; 0: none seen
   net::Timer deadline_timer_;
   // Last: its destructor must not outlive what hiredis's callbacks point at
