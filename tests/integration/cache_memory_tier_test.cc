@@ -77,6 +77,31 @@ TEST_CASE("memory tier: hits come from the tier, and a write through this instan
   CHECK(fixture.cache.upstreamCount("GET", "/api/products/7") == 2);
 }
 
+TEST_CASE("memory tier: a large body, and a range of it, come from the tier's bytes intact") {
+  TierFixture fixture(StoreKind::kRedis);
+  std::string body(200 * 1024, ' ');
+  for (size_t i = 0; i < body.size(); ++i) body[i] = static_cast<char>('a' + (i * 7 + i / 251) % 26);
+  fixture.cache.customize([&body](const RecordedRequest&, FakeResponse& response) {
+    response.body = body;
+    response.headers = {{"Content-Type", "application/octet-stream"}};
+  });
+  HttpClient client = fixture.cache.client();
+  CHECK(xCache(mustGet(client, "/api/products/9")) == "MISS");
+  REQUIRE(fixture.cache.waitForEntries(1));
+  CHECK(xCache(mustGet(client, "/api/products/9")) == "HIT");  // validated, then kept
+  const int64_t before = fixture.metric(kTierHits);
+  for (int i = 0; i < 3; ++i) {
+    HttpResponse hit = mustGet(client, "/api/products/9");
+    CHECK(xCache(hit) == "HIT");
+    CHECK(hit.body == body);
+  }
+  HttpResponse part = mustGet(client, "/api/products/9", {{"Range", "bytes=100000-100009"}});
+  CHECK(part.status == 206);
+  CHECK(part.body == body.substr(100000, 10));
+  CHECK(fixture.metric(kTierHits) == before + 4);
+  CHECK(fixture.cache.upstreamCount("GET", "/api/products/9") == 1);
+}
+
 TEST_CASE("memory tier: an admin purge drops copies at once") {
   TierFixture fixture(StoreKind::kMemory);
   HttpClient client = fixture.cache.client();
