@@ -195,6 +195,10 @@ cache::Pending AdminApi::purge(const PurgeRequest& purge, Respond respond) {
   std::string key = invalidation.version_keys.front();
   cache::Invalidation copy = invalidation;
   if (reach_.tier != nullptr) reach_.tier->invalidate(invalidation.version_keys);
+  // Pending from now until the store confirms it (DESIGN invariants 5 and
+  // 13): a purge still in flight when larder stops (the admin thread stops
+  // first, dropping its reply) is then written by worker 0's drain, not lost.
+  if (reach_.backlog != nullptr) reach_.backlog->add(invalidation);
   std::optional<std::string> warning = purgeWarning(purge, *namespaces_);
   return store_.invalidate(
       std::move(copy), [this, purge, key, invalidation, warning = std::move(warning),
@@ -208,14 +212,15 @@ cache::Pending AdminApi::purge(const PurgeRequest& purge, Respond respond) {
             jsonString(key), jsonString(store_.name()), purge.soft);
         if (warning) fields += fmt::format(",\"warning\":{}", jsonString(*warning));
         if (ok) {
+          if (reach_.backlog != nullptr) reach_.backlog->resolve(invalidation);
           if (warning) LOG_WARN("admin: purge of namespace {}: {}", purge.ns, *warning);
           LOG_INFO("admin: purged {} {} (namespace {})", scopeName(purge.scope), purge.subject, purge.ns);
           respond(json(200, fmt::format("{{\"ok\":true,{}}}", fields)));
           return;
         }
-        // DESIGN invariant 5: not dropped. This instance stops serving the
-        // namespace at once; a worker retries until the store takes it.
-        if (reach_.backlog != nullptr) reach_.backlog->add(invalidation);
+        // DESIGN invariant 5: not dropped. It stays in the backlog, so this
+        // instance does not serve the namespace; a worker retries until the
+        // store takes it.
         LOG_WARN("admin: purge of {} could not reach the {} store; queued for retry", purge.ns,
                  store_.name());
         respond(json(503, fmt::format("{{\"ok\":false,{},\"error\":\"store unavailable\","

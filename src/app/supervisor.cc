@@ -154,7 +154,6 @@ int Supervisor::run() {
   log_timer_.startRepeating(std::chrono::seconds(1), [] { base::Log::flushSuppressed(); });
   loop_.run();
   joinWorkers();
-  admin_->stop();
   // After every worker and the admin thread (purges) have stopped: nothing
   // adds to the backlog any more, and nothing retries it (DESIGN invariant
   // 13: a loss is never silent).
@@ -242,9 +241,13 @@ void Supervisor::stopWorkers() {
 
 // Worker 0 flushes the invalidation backlog during its drain; it is told
 // to finish once the others have stopped, since a write they were still
-// answering may fail into the backlog up to their last moment.
+// answering may fail into the backlog up to their last moment. The admin
+// listener stays up (/readyz says 503) while clients drain, and stops before
+// that flush: a purge it still had in flight is in the backlog by then.
 void Supervisor::joinWorkers() {
   for (size_t i = 1; i < workers_.size(); ++i) workers_[i]->join();
+  if (!workers_.empty()) workers_.front()->waitForConnectionsDrained();
+  admin_->stop();
   if (workers_.empty()) return;
   workers_.front()->othersStopped();
   workers_.front()->join();

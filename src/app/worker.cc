@@ -194,6 +194,7 @@ void Worker::run(std::promise<std::string> started) {
   }
   if (!error.empty()) {
     state.reset();
+    markConnectionsDrained();
     started.set_value(error);
     return;
   }
@@ -206,7 +207,18 @@ void Worker::run(std::promise<std::string> started) {
   // closes, so later posts are dropped; ~Loop then closes and drains the
   // stragglers), while other workers may still be running and posting.
   state_.reset();
+  markConnectionsDrained();
   LOG_DEBUG("worker {} stopped", index_);
+}
+
+void Worker::markConnectionsDrained() {
+  if (connections_drained_marked_) return;
+  connections_drained_marked_ = true;
+  connections_drained_.set_value();
+}
+
+void Worker::waitForConnectionsDrained() {
+  if (thread_.joinable()) connections_drained_future_.wait();
 }
 
 void Worker::shutdown() {
@@ -216,16 +228,18 @@ void Worker::shutdown() {
     state->draining = true;
     // The deadline bounds the whole drain, the backlog's flush included:
     // invalidations still pending then are lost, and the Supervisor says so.
-    state->drain_timer.start(state->context.config->server.drain_timeout, [state] {
+    state->drain_timer.start(state->context.config->server.drain_timeout, [this, state] {
       if (state->server.connectionCount() > 0)
         LOG_WARN("drain timeout: closing {} connections", state->server.connectionCount());
       state->server.closeAll();
+      markConnectionsDrained();
       state->loop.stop();
     });
     // Before the server's shutdown, which may call back at once.
     if (state->backlog_retry) state->backlog_retry->drain([this] { finishDrain(); });
     state->server.shutdown([this] {
       state_->connections_drained = true;
+      markConnectionsDrained();
       finishDrain();
     });
   });

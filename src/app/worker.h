@@ -89,6 +89,9 @@ class Worker {
   // Worker 0, after shutdown(): every other worker has stopped, so only the
   // backlog's flush may still hold it (Supervisor::joinWorkers).
   void othersStopped();
+  // After shutdown(): blocks until the worker has no client connection left
+  // (drained, or closed at the drain deadline) or has stopped.
+  void waitForConnectionsDrained();
   // New exchanges use `config` from now on.
   void reconfigure(config::ConfigPtr config);
   // Waits until the thread has ended, its state destroyed on it.
@@ -104,11 +107,16 @@ class Worker {
   void listenForInvalidations(State& state, const config::Config& config);
   void awaitStore(State& state);
   void finishDrain();
+  // On the worker's thread; once.
+  void markConnectionsDrained();
 
   unsigned index_;
   config::ConfigPtr initial_config_;
   SharedState& shared_;
   std::thread thread_;
+  std::promise<void> connections_drained_;
+  std::shared_future<void> connections_drained_future_ = connections_drained_.get_future().share();
+  bool connections_drained_marked_ = false;  // the worker's thread only
   // The worker thread's own: created and destroyed there, never read by
   // another thread (they post, and the posted functions read it).
   std::unique_ptr<State> state_;

@@ -18,6 +18,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <thread>
 
 #include "cache_support.h"
 #include "harness/admin_fixture.h"
@@ -125,6 +126,29 @@ TEST_CASE("SIGTERM with an invalidation in the backlog: the drain writes it once
   REQUIRE(waitForRedisClients(fixture.redis, CacheFixture::kConnectionsPerLarder));
   HttpClient reader(next.port());
   CHECK(xCache(mustGet(reader, kPath, kHost)) != "HIT");
+}
+
+TEST_CASE("SIGTERM with an admin purge in flight: the drain writes it once Redis is back") {
+  DrainFixture fixture("10s");
+  fixture.warm();
+  const auto before = fixture.versions();
+  REQUIRE(fixture.redis.command({"CLIENT", "PAUSE", "30000", "WRITE"}).isStatus("OK"));
+  HttpClient admin(fixture.admin_port);
+  REQUIRE(admin.send("POST /purge/namespace/products HTTP/1.1\r\nHost: admin\r\nContent-Length: 0\r\n\r\n"));
+  REQUIRE_MESSAGE(waitUntil([&] { return fixture.redis.holdsScript(); }, 10s, 10ms),
+                  "the purge never reached Redis");
+  REQUIRE(fixture.larder->terminate());
+  // No client is left to drain: the admin thread stops, dropping the
+  // purge's reply (before, larder then exited with the purge unwritten).
+  std::this_thread::sleep_for(300ms);
+  REQUIRE(fixture.redis.command({"CLIENT", "UNPAUSE"}).isStatus("OK"));
+  const auto status = fixture.larder->waitExit(10s);
+  REQUIRE(status);
+  CHECK(*status == 0);
+  const std::string log = fixture.larder->stderrText();
+  CHECK_MESSAGE(log.find("invalidation backlog flushed") != std::string::npos, log);
+  CHECK_MESSAGE(fixture.versions().at(kProductsKey) != before.at(kProductsKey), "the purge was lost at exit");
+  CHECK(fixture.versions().at(kProductKey) == before.at(kProductKey));  // a namespace purge, not the write's
 }
 
 TEST_CASE("SIGTERM with an invalidation in the backlog and Redis down: larder exits at the drain deadline, saying what was lost") {
