@@ -85,6 +85,17 @@ struct DrainFixture {
     return keys;
   }
 
+  // Redis takes writes again: larder writes its backlog, says so, and exits 0.
+  void unpauseAndExpectFlushedExit() {
+    REQUIRE(redis.command({"CLIENT", "UNPAUSE"}).isStatus("OK"));
+    const auto status = larder->waitExit(10s);
+    REQUIRE(status);
+    CHECK(*status == 0);
+    const std::string log = larder->stderrText();
+    CHECK_MESSAGE(log.find("invalidation backlog flushed") != std::string::npos, log);
+    CHECK_MESSAGE(log.find("namespace invalidation(s) lost") == std::string::npos, log);
+  }
+
   std::atomic<uint64_t> answered{0};  // before the upstream: its handler uses it
   FakeUpstream upstream;
   RedisServer redis;
@@ -110,13 +121,7 @@ TEST_CASE("SIGTERM with an invalidation in the backlog: the drain writes it once
                !fixture.larder->isRunning();
       },
       5s, 10ms);
-  REQUIRE(fixture.redis.command({"CLIENT", "UNPAUSE"}).isStatus("OK"));
-  const auto status = fixture.larder->waitExit(10s);
-  REQUIRE(status);
-  CHECK(*status == 0);
-  const std::string log = fixture.larder->stderrText();
-  CHECK_MESSAGE(log.find("invalidation backlog flushed") != std::string::npos, log);
-  CHECK_MESSAGE(log.find("namespace invalidation(s) lost") == std::string::npos, log);
+  fixture.unpauseAndExpectFlushedExit();
 
   const auto after = fixture.versions();
   CHECK_MESSAGE(after.at(kProductsKey) != before.at(kProductsKey), "the write's invalidation was lost at exit");
@@ -141,12 +146,7 @@ TEST_CASE("SIGTERM with an admin purge in flight: the drain writes it once Redis
   // No client is left to drain: the admin thread stops, dropping the
   // purge's reply (before, larder then exited with the purge unwritten).
   std::this_thread::sleep_for(300ms);
-  REQUIRE(fixture.redis.command({"CLIENT", "UNPAUSE"}).isStatus("OK"));
-  const auto status = fixture.larder->waitExit(10s);
-  REQUIRE(status);
-  CHECK(*status == 0);
-  const std::string log = fixture.larder->stderrText();
-  CHECK_MESSAGE(log.find("invalidation backlog flushed") != std::string::npos, log);
+  fixture.unpauseAndExpectFlushedExit();
   CHECK_MESSAGE(fixture.versions().at(kProductsKey) != before.at(kProductsKey), "the purge was lost at exit");
   CHECK(fixture.versions().at(kProductKey) == before.at(kProductKey));  // a namespace purge, not the write's
 }

@@ -118,64 +118,63 @@ TEST_CASE("redis load: slow large replies never tear a connection down nor open 
   CHECK(metrics::redis_reconnects.value() == reconnects_before);
 }
 
+// A lookup of "e:1" (stored as "body") whose command is written and whose
+// reply the relay holds.
+struct HeldLookup {
+  explicit HeldLookup(RelayFixture& f) {
+    REQUIRE(f.server.command({"SET", "e:1", "body"}).isStatus("OK"));
+    f.relay.freeze(true);
+    pending = f.store->lookup({}, "e:1", [this](cache::LookupResult&& r) { result = std::move(r); });
+    runFor(f.loop, 20ms);
+    REQUIRE_FALSE(result.has_value());
+  }
+  HeldLookup(const HeldLookup&) = delete;  // the lookup's callback holds `this`
+
+  std::optional<cache::LookupResult> result;
+  cache::Pending pending;
+};
+
 TEST_CASE("redis load: replies waiting unread while the loop was busy are not a dead Redis") {
   RelayFixture f;
-  REQUIRE(f.server.command({"SET", "e:1", "body"}).isStatus("OK"));
   const auto reconnects_before = metrics::redis_reconnects.value();
-  f.relay.freeze(true);
-  std::optional<cache::LookupResult> result;
-  cache::Pending pending =
-      f.store->lookup({}, "e:1", [&](cache::LookupResult&& r) { result = std::move(r); });
-  runFor(f.loop, 20ms);  // the command is written; its reply is held
-  REQUIRE_FALSE(result.has_value());
+  HeldLookup held(f);
   f.relay.freeze(false);
   // The worker is busy (or lost its CPU) past the timeout while the reply
   // arrives: Redis answered in time, this loop did not read.
   std::this_thread::sleep_for(f.options.command_timeout + 80ms);
-  REQUIRE(runUntil(f.loop, [&] { return result.has_value(); }));
-  CHECK(result->status == StoreStatus::kOk);
-  CHECK(result->entry == "body");
+  REQUIRE(runUntil(f.loop, [&] { return held.result.has_value(); }));
+  CHECK(held.result->status == StoreStatus::kOk);
+  CHECK(held.result->entry == "body");
   CHECK(metrics::redis_reconnects.value() == reconnects_before);
 }
 
-// A frozen relay holds the reply: when the loop runs again after its stall,
+// The relay still holds the reply when the loop runs again after its stall:
 // nothing is waiting, as when Redis shared the CPU (or the VM) that stalled.
 TEST_CASE("redis load: a stall of this loop is not counted against Redis, which may not have run either") {
   RelayFixture f(slowTimeout);
-  REQUIRE(f.server.command({"SET", "e:1", "body"}).isStatus("OK"));
   const auto reconnects_before = metrics::redis_reconnects.value();
   const auto timeouts_before = metrics::redis_timeouts.value();
   const auto stalls_before = metrics::redis_loop_stalls.value();
-  f.relay.freeze(true);
-  std::optional<cache::LookupResult> result;
-  cache::Pending pending =
-      f.store->lookup({}, "e:1", [&](cache::LookupResult&& r) { result = std::move(r); });
-  runFor(f.loop, 20ms);  // the command is written; its reply is held
-  REQUIRE_FALSE(result.has_value());
+  HeldLookup held(f);
   std::this_thread::sleep_for(f.options.command_timeout + 80ms);
   runFor(f.loop, 30ms);  // deadline checks run, and find no reply
-  CHECK_FALSE(result.has_value());
+  CHECK_FALSE(held.result.has_value());
   CHECK(metrics::redis_loop_stalls.value() > stalls_before);
   f.relay.freeze(false);  // Redis runs again, and answers
-  REQUIRE(runUntil(f.loop, [&] { return result.has_value(); }));
-  CHECK(result->status == StoreStatus::kOk);
-  CHECK(result->entry == "body");
+  REQUIRE(runUntil(f.loop, [&] { return held.result.has_value(); }));
+  CHECK(held.result->status == StoreStatus::kOk);
+  CHECK(held.result->entry == "body");
   CHECK(metrics::redis_timeouts.value() == timeouts_before);
   CHECK(metrics::redis_reconnects.value() == reconnects_before);
 }
 
 TEST_CASE("redis load: after a stall of this loop, a Redis that stays silent is still bypassed within the timeout") {
   RelayFixture f(slowTimeout);
-  REQUIRE(f.server.command({"SET", "e:1", "body"}).isStatus("OK"));
-  f.relay.freeze(true);
-  std::optional<cache::LookupResult> result;
-  cache::Pending pending =
-      f.store->lookup({}, "e:1", [&](cache::LookupResult&& r) { result = std::move(r); });
-  runFor(f.loop, 20ms);
+  HeldLookup held(f);
   std::this_thread::sleep_for(f.options.command_timeout + 80ms);
   const auto start = Clock::now();
-  REQUIRE(runUntil(f.loop, [&] { return result.has_value(); }));
-  CHECK(result->status == StoreStatus::kUnavailable);
+  REQUIRE(runUntil(f.loop, [&] { return held.result.has_value(); }));
+  CHECK(held.result->status == StoreStatus::kUnavailable);
   CHECK(elapsedSince(start) < f.options.command_timeout + kSlack);
   f.relay.freeze(false);
 }
