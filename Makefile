@@ -38,7 +38,7 @@ test-asan:
 	cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DLARDER_SANITIZE=ON -DLARDER_INTEGRATION_TESTS=OFF
 	cmake --build build-asan -j $(JOBS)
 	cd build-asan && ctest --output-on-failure -j $(JOBS) -L unit
-	cd $(BUILD_DIR) && LARDER_BINARY=$(abspath build-asan/larder) ctest --output-on-failure -j $(JOBS) -L integration
+	cd $(BUILD_DIR) && LARDER_BINARY=$(abspath build-asan/larder) LARDER_SANITIZED=1 ctest --output-on-failure -j $(JOBS) -L integration
 
 # The same suite under ThreadSanitizer, in its own build dir (a data race in
 # a unit test fails it through TSan's exit code, in larder through the

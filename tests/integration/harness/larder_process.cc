@@ -40,6 +40,11 @@ std::string larderBinary() {
   return LARDER_BINARY;
 }
 
+bool larderIsSanitized() {
+  const char* env = std::getenv("LARDER_SANITIZED");
+  return env != nullptr && std::string_view(env) == "1";
+}
+
 LarderConfig buildLarderConfig(std::string_view fragment) {
   LarderConfig config;
   if (auto listen = topLevelLine(fragment, "listen")) {

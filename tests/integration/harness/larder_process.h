@@ -82,6 +82,10 @@ class LarderProcess {
 };
 
 std::string larderBinary();
+// The larder under test is a sanitizer build (make test-asan sets
+// LARDER_SANITIZED=1): several times slower, so a test whose outcome
+// depends on larder keeping up within a short deadline allows it more.
+bool larderIsSanitized();
 
 // The first sanitizer report in a process's stderr (AddressSanitizer,
 // LeakSanitizer, UndefinedBehaviorSanitizer or ThreadSanitizer), with some
