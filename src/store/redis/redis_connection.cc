@@ -61,10 +61,10 @@ struct RedisConnection::Command {
   // Given to hiredis, then written to the socket: where its round trip
   // starts, like its deadline.
   base::MonoTime sent_at{};
-  // The same two, and the deadline, on the deadline clock.
+  // The same two on the deadline clock; once written, the command's
+  // deadline is sent_ms + the timeout.
   uint64_t queued_ms = 0;
   uint64_t sent_ms = 0;
-  uint64_t deadline_ms = 0;  // 0 until written to the socket
   bool counted = false;  // a cache command (not the handshake): in the metrics
   bool written = false;
   bool late = false;       // its caller got kLate; the reply will be discarded
@@ -197,9 +197,7 @@ void RedisConnection::pump() {
 void RedisConnection::armTimer() {
   if (deadline_timer_.isActive()) return;
   last_check_ms_ = monoNowMs();
-  deadline_timer_.startRepeating(
-      tickFor(std::min(options_.command_timeout, options_.connect_timeout)),
-      [this] { checkDeadlines(); });
+  deadline_timer_.startRepeating(deadlineTick(), [this] { checkDeadlines(); });
 }
 
 bool RedisConnection::onLinkConnecting(redisAsyncContext* /*context*/) {
@@ -313,9 +311,12 @@ void RedisConnection::becomeReady() { link_.markReady(); }
 
 uint64_t RedisConnection::deadlineClockMs() const { return monoNowMs() - stalled_ms_; }
 
+base::Duration RedisConnection::deadlineTick() const {
+  return tickFor(std::min(options_.command_timeout, options_.connect_timeout));
+}
+
 void RedisConnection::creditLoopStall(uint64_t now_ms) {
-  const auto tick = static_cast<uint64_t>(
-      tickFor(std::min(options_.command_timeout, options_.connect_timeout)).count());
+  const auto tick = static_cast<uint64_t>(deadlineTick().count());
   const auto timeout = static_cast<uint64_t>(options_.command_timeout.count());
   // A check far later than its tick: the loop was not running. Ordinary
   // lateness (a busy turn of a few milliseconds) is not a stall.
@@ -362,7 +363,7 @@ void RedisConnection::checkDeadlines() {
   // bypass Redis); the connection and the commands behind them carry on.
   std::vector<ReplyCallback> late;
   for (auto& command : outstanding_) {
-    if (command->late || command->deadline_ms == 0 || now < command->deadline_ms) continue;
+    if (command->late || !command->written || now < command->sent_ms + timeout) continue;
     command->late = true;
     if (command->counted) base::metrics::redis_timeouts.inc();
     if (command->on_reply) late.push_back(std::exchange(command->on_reply, nullptr));
@@ -407,12 +408,10 @@ void RedisConnection::onOutputFlushed() {
   // reached the socket. The wait before is larder's, measured on its own.
   const base::MonoTime now = base::MonoClock::now();
   const uint64_t sent_ms = deadlineClockMs();
-  const uint64_t deadline = sent_ms + static_cast<uint64_t>(options_.command_timeout.count());
   for (auto it = outstanding_.rbegin(); it != outstanding_.rend() && unwritten_ > 0; ++it) {
     Command& command = **it;
     if (command.written) continue;
     command.written = true;
-    command.deadline_ms = deadline;
     command.sent_at = now;
     command.sent_ms = sent_ms;
     if (command.counted) base::metrics::redis_queue_wait_seconds.observe(now - command.queued_at);

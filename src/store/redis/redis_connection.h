@@ -137,6 +137,8 @@ class RedisConnection final : private RedisIoObserver, private RedisLink::Owner 
   // scheduled, a paused VM) says nothing about Redis, which may not have
   // run either (issue 13: a CPU taken by another process opened the breaker).
   uint64_t deadlineClockMs() const;
+  // How often deadlines are checked.
+  base::Duration deadlineTick() const;
   // At each deadline check: a check far later than its tick stops the
   // deadline clock for the stall.
   void creditLoopStall(uint64_t now_ms);
