@@ -108,6 +108,7 @@ void ClusterStore::send(std::string key, ClusterRouter::Build build, ClusterRout
 // The replies of a lookup's GETs, complete when the last is in.
 struct ClusterStore::Gather : Countdown {
   std::shared_ptr<cache::PendingState> state;
+  std::vector<std::string> keys;  // the versions', then the entry's
   std::vector<std::optional<std::string>> values;
   LookupCallback on_done;
   size_t version_count = 0;
@@ -118,36 +119,46 @@ struct ClusterStore::Gather : Countdown {
   uint64_t key_hash = 0;
   LocalCopies::Bytes copy;
   bool copy_current = false;
-  std::string entry_key;
+  // Other lookups of the entry wait for this one's read of it
+  // (store/redis/entry_read_waits.h).
+  bool leads_read = false;
 };
 
 cache::Pending ClusterStore::lookup(std::vector<std::string> version_keys, std::string entry_key,
                                     LookupCallback on_done) {
   auto state = std::make_shared<cache::PendingState>();
+  startLookup(state, std::move(version_keys), std::move(entry_key), std::move(on_done), true);
+  return cache::Pending(state);
+}
+
+void ClusterStore::startLookup(std::shared_ptr<cache::PendingState> state,
+                               std::vector<std::string> version_keys, std::string entry_key,
+                               LookupCallback on_done, bool may_wait) {
   auto gather = std::make_shared<Gather>();
-  gather->state = state;
+  gather->state = std::move(state);
   gather->version_count = version_keys.size();
   gather->with_entry = !entry_key.empty();
-  std::vector<std::string> keys = std::move(version_keys);
-  if (gather->with_entry) {
-    if (copies_.isEnabled()) {
-      gather->key_hash = LocalCopies::hashOf(entry_key);
-      gather->copy = copies_.find(gather->key_hash);
+  gather->on_done = std::move(on_done);
+  if (gather->with_entry && copies_.isEnabled()) {
+    gather->key_hash = LocalCopies::hashOf(entry_key);
+    gather->copy = copies_.find(gather->key_hash);
+    if (gather->copy == nullptr && !mayReadEntry(gather, version_keys, entry_key, may_wait)) {
+      return;
     }
-    if (gather->copy) gather->entry_key = entry_key;
-    keys.push_back(std::move(entry_key));
   }
+  gather->keys = std::move(version_keys);
+  const std::vector<std::string>& keys = gather->keys;
+  if (gather->with_entry) gather->keys.push_back(std::move(entry_key));
   if (keys.empty()) {
-    deliver(state, [on_done = std::move(on_done)] {
+    deliver(gather->state, [on_done = std::move(gather->on_done)] {
       if (on_done) on_done(cache::LookupResult{});
     });
-    return cache::Pending(state);
+    return;
   }
   // DESIGN invariant 1: every GET goes out now, in parallel; the versions
   // are compared with the entry's only once all are in (Exchange::onLookup).
   gather->remaining = keys.size();
   gather->values.resize(keys.size());
-  gather->on_done = std::move(on_done);
   const size_t entry_index = gather->with_entry ? keys.size() - 1 : keys.size();
   for (size_t i = 0; i < keys.size(); ++i) {
     std::string key = keys[i];
@@ -190,12 +201,39 @@ cache::Pending ClusterStore::lookup(std::vector<std::string> version_keys, std::
            finishLookup(gather);
          });
   }
-  return cache::Pending(state);
+}
+
+bool ClusterStore::mayReadEntry(const std::shared_ptr<Gather>& gather,
+                                std::vector<std::string>& version_keys, const std::string& entry_key,
+                                bool may_wait) {
+  if (!may_wait || !copies_.mayKeep(gather->key_hash)) return true;
+  if (!entry_reads_.isReading(gather->key_hash)) {
+    entry_reads_.startReading(gather->key_hash);
+    gather->leads_read = true;
+    return true;
+  }
+  entry_reads_.wait(gather->key_hash, [this, state = gather->state, version_keys = std::move(version_keys),
+                                       entry_key, on_done = gather->on_done]() mutable {
+    if (state->cancelled) return;
+    startLookup(std::move(state), std::move(version_keys), std::move(entry_key), std::move(on_done),
+                false);
+  });
+  return false;
 }
 
 void ClusterStore::readEntryAfterCopy(std::shared_ptr<Gather> gather) {
+  const std::string& entry_key = gather->keys.back();
+  std::vector<std::string> version_keys(gather->keys.begin(), gather->keys.end() - 1);
+  const LocalCopies::Bytes kept = copies_.find(gather->key_hash);
+  if (kept != nullptr && kept != gather->copy) {
+    // Another lookup's read replaced the copy meanwhile (a burst after a
+    // write): ask after its tag instead of reading the bytes again.
+    startLookup(gather->state, std::move(version_keys), entry_key, std::move(gather->on_done), true);
+    return;
+  }
   gather->copy = nullptr;
-  std::string key = gather->entry_key;
+  if (!mayReadEntry(gather, version_keys, entry_key, true)) return;  // looked up again later
+  std::string key = entry_key;
   auto build = [key](const RedisConnection&) { return std::vector<std::string>{"GET", key}; };
   send(std::move(key), std::move(build),
        [this, gather](const redisReply* reply, Failure failure, const RedisConnection*) {
@@ -222,7 +260,8 @@ void ClusterStore::finishLookup(std::shared_ptr<Gather> gather) {
         result.entry = std::move(gather->values.back());
         if (copies_.isEnabled()) {
           if (result.entry) {
-            copies_.offer(gather->key_hash, *result.entry);
+            const bool wanted = gather->leads_read && entry_reads_.hasWaiters(gather->key_hash);
+            copies_.offer(gather->key_hash, *result.entry, wanted);
           } else {
             copies_.drop(gather->key_hash);
           }
@@ -235,6 +274,9 @@ void ClusterStore::finishLookup(std::shared_ptr<Gather> gather) {
   deliver(gather->state, [gather, result = std::move(result)]() mutable {
     if (gather->on_done) gather->on_done(std::move(result));
   });
+  if (gather->leads_read) {
+    for (auto& retry : entry_reads_.finish(gather->key_hash)) retry();
+  }
 }
 
 // The insert check without a cross-slot atomic step (DESIGN invariants 3

@@ -52,6 +52,7 @@
 #include "net/defer.h"
 #include "store/redis/circuit_breaker.h"
 #include "store/redis/cluster_router.h"
+#include "store/redis/entry_read_waits.h"
 #include "store/redis/local_copies.h"
 #include "store/redis/redis_options.h"
 
@@ -92,6 +93,14 @@ class ClusterStore final : public cache::Store {
   void recordOutcome(bool ok, RedisConnection::Failure failure);
   void writeVersions(std::shared_ptr<const cache::Invalidation> invalidation, std::string epoch,
                      std::shared_ptr<cache::PendingState> state, StatusCallback on_done);
+  void startLookup(std::shared_ptr<cache::PendingState> state, std::vector<std::string> version_keys,
+                   std::string entry_key, LookupCallback on_done, bool may_wait);
+  // Whether the lookup may read its entry's bytes now: false when it waits
+  // for another read of them already in flight and is started again after
+  // it (store/redis/entry_read_waits.h; `version_keys` are then taken);
+  // true, and maybe leading, otherwise.
+  bool mayReadEntry(const std::shared_ptr<Gather>& gather, std::vector<std::string>& version_keys,
+                    const std::string& entry_key, bool may_wait);
   // A lookup whose entry copy was not current reads the entry's bytes.
   void readEntryAfterCopy(std::shared_ptr<Gather> gather);
   void finishLookup(std::shared_ptr<Gather> gather);
@@ -106,6 +115,7 @@ class ClusterStore final : public cache::Store {
   ClusterRouter router_;
   bool sharded_publish_ = true;  // until a node says SPUBLISH is unknown
   LocalCopies copies_;
+  EntryReadWaits entry_reads_;
 };
 
 }  // namespace larder::store

@@ -21,19 +21,22 @@ LocalCopies::Bytes LocalCopies::find(uint64_t key_hash) {
   return found->second->bytes;
 }
 
-void LocalCopies::offer(uint64_t key_hash, std::string_view bytes) {
+void LocalCopies::offer(uint64_t key_hash, std::string_view bytes, bool wanted) {
   if (!isEnabled()) return;
   const std::string_view tag = cache::entryTagOf(bytes);
   if (bytes.size() < min_size_ || bytes.size() > max_bytes_ || tag.empty()) {
     drop(key_hash);
+    remember(unfit_, key_hash);
     return;
   }
+  if (!unfit_.empty()) unfit_.erase(key_hash);
   const auto found = by_key_.find(key_hash);
   if (found == by_key_.end()) {
-    // Admitted on the second sighting; the first is only remembered.
-    if (seen_once_.erase(key_hash) == 0) {
-      if (seen_once_.size() >= kMaxSeenOnce) seen_once_.clear();
-      seen_once_.insert(key_hash);
+    // Admitted on the second sighting, or the first one others waited for;
+    // an unwanted first one is only remembered.
+    const bool seen_before = seen_once_.erase(key_hash) != 0;
+    if (!seen_before && !wanted) {
+      remember(seen_once_, key_hash);
       return;
     }
   } else {
@@ -48,6 +51,11 @@ void LocalCopies::offer(uint64_t key_hash, std::string_view bytes) {
   by_key_.emplace(key_hash, lru_.begin());
   bytes_ += bytes.size();
   m::redis_local_copy_bytes.inc(static_cast<int64_t>(bytes.size()));
+}
+
+void LocalCopies::remember(std::unordered_set<uint64_t>& keys, uint64_t key_hash) {
+  if (keys.size() >= kMaxSeenOnce) keys.clear();
+  keys.insert(key_hash);
 }
 
 void LocalCopies::drop(uint64_t key_hash) {

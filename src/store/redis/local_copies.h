@@ -14,7 +14,9 @@
 // without copies; only where its bytes come from changes.
 //
 // Admission: tagged bytes of at least `min_size`, on the second lookup that
-// returns the key's bytes. A key read once is not worth a copy, and a
+// returns the key's bytes, or on the first when other lookups of the key
+// were waiting for it (store/redis/entry_read_waits.h: they showed the
+// demand a second sighting would). A key read once is not worth a copy, and a
 // working set larger than the bound must not turn every lookup into a copy
 // in and an eviction. Bounded by `max_bytes`, least recently used out.
 //
@@ -37,7 +39,7 @@ namespace larder::store {
 
 class LocalCopies {
  public:
-  // Keys remembered as seen once before that memory starts over.
+  // Keys remembered as seen once (or as unfit) before that memory starts over.
   static constexpr size_t kMaxSeenOnce = 16384;
 
   // Shared: a lookup keeps the copy it asked about until its reply, whatever
@@ -57,7 +59,12 @@ class LocalCopies {
   Bytes find(uint64_t key_hash);
   // A lookup read `bytes` under the key: keeps or replaces the copy when
   // they are admitted (see the top); drops a copy they do not replace.
-  void offer(uint64_t key_hash, std::string_view bytes);
+  // `wanted`: other lookups of the key are waiting for this one.
+  void offer(uint64_t key_hash, std::string_view bytes, bool wanted = false);
+  // Whether a read of the key may bring bytes worth a copy: false once the
+  // last read of it brought bytes that are not (too small, untagged, too
+  // large), so that lookups of a hot small key never wait for each other.
+  bool mayKeep(uint64_t key_hash) const { return isEnabled() && !unfit_.contains(key_hash); }
   // The key holds nothing (or not what was kept).
   void drop(uint64_t key_hash);
 
@@ -72,6 +79,8 @@ class LocalCopies {
   using Lru = std::list<Item>;  // most recently used first
 
   void evictPast(uint64_t max_bytes);
+  // Remembers a key in a set that starts over at kMaxSeenOnce keys.
+  static void remember(std::unordered_set<uint64_t>& keys, uint64_t key_hash);
   void erase(Lru::iterator it);
 
   const uint64_t max_bytes_;
@@ -80,6 +89,7 @@ class LocalCopies {
   Lru lru_;
   std::unordered_map<uint64_t, Lru::iterator> by_key_;
   std::unordered_set<uint64_t> seen_once_;
+  std::unordered_set<uint64_t> unfit_;  // last read: bytes no copy is kept of
 };
 
 }  // namespace larder::store

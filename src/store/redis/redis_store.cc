@@ -237,23 +237,53 @@ cache::Pending RedisStore::lookup(std::vector<std::string> version_keys, std::st
     });
     return cache::Pending(state);
   }
-  const bool keeps_copies = with_entry && copies_.isEnabled();
-  const uint64_t key_hash = keeps_copies ? LocalCopies::hashOf(entry_key) : 0;
-  if (keeps_copies) {
-    if (LocalCopies::Bytes copy = copies_.find(key_hash)) {
-      sendCopyLookup(std::make_shared<CopyLookup>(CopyLookup{state, std::move(version_keys),
-                                                             std::move(entry_key), std::move(copy),
-                                                             key_hash, std::move(on_done)}));
-      return cache::Pending(state);
-    }
+  if (with_entry && copies_.isEnabled()) {
+    const uint64_t key_hash = LocalCopies::hashOf(entry_key);
+    lookupWithCopies(state, std::move(version_keys), std::move(entry_key), key_hash,
+                     std::move(on_done), true);
+    return cache::Pending(state);
   }
-  sendLookup(state, version_keys, entry_key, keeps_copies, key_hash, std::move(on_done));
+  sendLookup(state, version_keys, entry_key, EntryRead::kNoCopies, 0, std::move(on_done));
   return cache::Pending(state);
+}
+
+void RedisStore::lookupWithCopies(std::shared_ptr<cache::PendingState> state,
+                                  std::vector<std::string> version_keys, std::string entry_key,
+                                  uint64_t key_hash, LookupCallback on_done, bool may_wait) {
+  if (LocalCopies::Bytes copy = copies_.find(key_hash)) {
+    sendCopyLookup(std::make_shared<CopyLookup>(CopyLookup{std::move(state), std::move(version_keys),
+                                                           std::move(entry_key), std::move(copy),
+                                                           key_hash, std::move(on_done)}));
+    return;
+  }
+  readEntry(std::move(state), std::move(version_keys), std::move(entry_key), key_hash,
+            std::move(on_done), may_wait);
+}
+
+void RedisStore::readEntry(std::shared_ptr<cache::PendingState> state,
+                           std::vector<std::string> version_keys, std::string entry_key,
+                           uint64_t key_hash, LookupCallback on_done, bool may_wait) {
+  if (!may_wait || !copies_.mayKeep(key_hash)) {
+    sendLookup(state, version_keys, entry_key, EntryRead::kOffer, key_hash, std::move(on_done));
+    return;
+  }
+  if (entry_reads_.isReading(key_hash)) {
+    entry_reads_.wait(key_hash, [this, state, version_keys = std::move(version_keys),
+                                 entry_key = std::move(entry_key), key_hash,
+                                 on_done = std::move(on_done)]() mutable {
+      if (state->cancelled) return;
+      lookupWithCopies(std::move(state), std::move(version_keys), std::move(entry_key), key_hash,
+                       std::move(on_done), false);
+    });
+    return;
+  }
+  entry_reads_.startReading(key_hash);
+  sendLookup(state, version_keys, entry_key, EntryRead::kLead, key_hash, std::move(on_done));
 }
 
 void RedisStore::sendLookup(std::shared_ptr<cache::PendingState> state,
                             const std::vector<std::string>& version_keys, const std::string& entry_key,
-                            bool keeps_copies, uint64_t key_hash, LookupCallback on_done) {
+                            EntryRead read, uint64_t key_hash, LookupCallback on_done) {
   const bool with_entry = !entry_key.empty();
   RedisConnection* connection = pick();
   std::shared_ptr<const std::string> generation = generationOf(connection);
@@ -270,7 +300,7 @@ void RedisStore::sendLookup(std::shared_ptr<cache::PendingState> state,
   const size_t version_count = version_keys.size();
   send(connection, args,
        [this, state = std::move(state), version_count, with_entry, connection,
-        generation = std::move(generation), keeps_copies, key_hash,
+        generation = std::move(generation), read, key_hash,
         on_done = std::move(on_done)](const redisReply* reply, Failure failure) mutable {
          bool mismatch = false;
          cache::LookupResult result =
@@ -280,9 +310,10 @@ void RedisStore::sendLookup(std::shared_ptr<cache::PendingState> state,
          } else {
            recordOutcome(result.status == cache::StoreStatus::kOk, failure);
          }
-         if (keeps_copies && result.status == cache::StoreStatus::kOk) {
+         if (read != EntryRead::kNoCopies && result.status == cache::StoreStatus::kOk) {
            if (result.entry) {
-             copies_.offer(key_hash, *result.entry);
+             const bool wanted = read == EntryRead::kLead && entry_reads_.hasWaiters(key_hash);
+             copies_.offer(key_hash, *result.entry, wanted);
            } else {
              copies_.drop(key_hash);
            }
@@ -290,6 +321,9 @@ void RedisStore::sendLookup(std::shared_ptr<cache::PendingState> state,
          deliver(state, [on_done = std::move(on_done), result = std::move(result)]() mutable {
            if (on_done) on_done(std::move(result));
          });
+         if (read == EntryRead::kLead) {
+           for (auto& retry : entry_reads_.finish(key_hash)) retry();
+         }
        });
   lookup_args_ = std::move(args);
 }
@@ -335,9 +369,17 @@ void RedisStore::sendCopyLookup(std::shared_ptr<CopyLookup> lookup) {
          }
          if (result.status == cache::StoreStatus::kOk && !lookup->tag_matches) {
            // Replaced, removed or of another type: the plain lookup reads
-           // what the key holds now, and keeps or drops the copy by it.
-           sendLookup(lookup->state, lookup->version_keys, lookup->entry_key, true, lookup->key_hash,
-                      std::move(lookup->on_done));
+           // what the key holds now, and keeps or drops the copy by it;
+           // unless another lookup's read already replaced the copy, whose
+           // tag is then asked after (a burst after a write reads once).
+           const LocalCopies::Bytes kept = copies_.find(lookup->key_hash);
+           if (kept != nullptr && kept != lookup->copy) {
+             lookupWithCopies(std::move(lookup->state), std::move(lookup->version_keys),
+                              std::move(lookup->entry_key), lookup->key_hash, std::move(lookup->on_done), true);
+           } else {
+             readEntry(std::move(lookup->state), std::move(lookup->version_keys),
+                       std::move(lookup->entry_key), lookup->key_hash, std::move(lookup->on_done), true);
+           }
            return;
          }
          if (result.status == cache::StoreStatus::kOk) {

@@ -31,6 +31,7 @@
 #include "net/timer.h"
 #include "net/defer.h"
 #include "store/redis/circuit_breaker.h"
+#include "store/redis/entry_read_waits.h"
 #include "store/redis/local_copies.h"
 #include "store/redis/redis_connection.h"
 #include "store/redis/redis_options.h"
@@ -85,9 +86,22 @@ class RedisStore final : public cache::Store {
             RedisConnection::ReplyCallback on_reply);
   void sendInsert(std::shared_ptr<const cache::InsertRequest> request, InsertCallback on_done,
                   bool by_sha);
+  // What a lookup's MGET does for the local copies: nothing (off, or no
+  // entry), offer what it read, or also lead the lookups waiting for it
+  // (store/redis/entry_read_waits.h).
+  enum class EntryRead { kNoCopies, kOffer, kLead };
+  // The lookup of an entry while copies are on: by its copy when one is
+  // kept, else by readEntry.
+  void lookupWithCopies(std::shared_ptr<cache::PendingState> state,
+                        std::vector<std::string> version_keys, std::string entry_key,
+                        uint64_t key_hash, LookupCallback on_done, bool may_wait);
+  // Reads the entry's bytes: at once, or after the read of them already in
+  // flight when `may_wait` and they may be worth a copy.
+  void readEntry(std::shared_ptr<cache::PendingState> state, std::vector<std::string> version_keys,
+                 std::string entry_key, uint64_t key_hash, LookupCallback on_done, bool may_wait);
   // The MGET of a lookup, for a new one or one whose copy was not current.
   void sendLookup(std::shared_ptr<cache::PendingState> state, const std::vector<std::string>& version_keys,
-                  const std::string& entry_key, bool keeps_copies, uint64_t key_hash,
+                  const std::string& entry_key, EntryRead read, uint64_t key_hash,
                   LookupCallback on_done);
   // A lookup that asks whether a kept copy is current: the entry key's tail
   // (GETRANGE), then the versions (MGET), on one connection.
@@ -131,6 +145,7 @@ class RedisStore final : public cache::Store {
   bool connected_once_ = false;  // a connection has been ready at least once
   std::vector<std::string_view> lookup_args_;  // lookup()'s, reused
   LocalCopies copies_;
+  EntryReadWaits entry_reads_;
 };
 
 }  // namespace larder::store

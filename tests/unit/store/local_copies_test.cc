@@ -59,7 +59,7 @@ cache::LookupResult servedFromCopy(Fixture& f, const LocalCopies& copies, const 
 
 }  // namespace
 
-TEST_CASE("local copies: admitted on the second sighting, large and tagged only") {
+TEST_CASE("local copies: admitted on the second sighting or a waited-for first, large and tagged only") {
   LocalCopies copies(1024 * 1024, 4096);
   const std::string big = encoded(8192, 11);
   copies.offer(1, big);
@@ -79,6 +79,18 @@ TEST_CASE("local copies: admitted on the second sighting, large and tagged only"
   copies.offer(4, std::string(8192, 'x'));
   CHECK(copies.find(4) == nullptr);
   CHECK(copies.size() == 1);
+
+  // A first sighting others waited for is admitted at once.
+  copies.offer(5, encoded(8192, 15), true);
+  CHECK(copies.find(5) != nullptr);
+  CHECK(copies.size() == 2);
+  // Reads of unfit bytes mark the key as not worth waiting for; fit ones
+  // clear that.
+  CHECK(copies.mayKeep(6));        // never read
+  CHECK_FALSE(copies.mayKeep(2));  // too small
+  CHECK_FALSE(copies.mayKeep(3));  // untagged
+  copies.offer(2, encoded(8192, 12));
+  CHECK(copies.mayKeep(2));
 
   LocalCopies off(0, 4096);
   off.offer(1, big);

@@ -19,9 +19,6 @@ namespace metrics = larder::base::metrics;
 
 namespace {
 
-// Room for a loaded machine (several builds share two cores).
-constexpr auto kSlack = 300ms;
-
 // The slow-Redis tests: a timeout well above the scheduling stalls of a
 // loaded host (a stall that long would be a dead Redis), and a reply that
 // dribbles in for twice as long, a piece every 10 ms.
@@ -29,10 +26,6 @@ constexpr auto kSlowTimeout = 300ms;
 constexpr size_t kDribble = 1024;  // bytes per 10 ms: 64 KiB take 640 ms
 
 void slowTimeout(store::RedisOptions& options) { options.command_timeout = kSlowTimeout; }
-
-std::chrono::milliseconds elapsedSince(Clock::time_point start) {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start);
-}
 
 // A store that reaches redis-server through a ThrottledRelay.
 struct RelayFixture {

@@ -14,14 +14,6 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-// Room for a loaded machine (several builds share two cores), still far
-// below anything that would count as hanging.
-constexpr auto kSlack = 300ms;
-
-std::chrono::milliseconds elapsedSince(Clock::time_point start) {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start);
-}
-
 // Retries lookups until one succeeds: the store recovers on its own.
 bool recovers(RedisFixture& f, std::chrono::milliseconds within) {
   const auto deadline = Clock::now() + within;

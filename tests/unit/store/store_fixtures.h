@@ -25,6 +25,14 @@ using larder::test::RedisServer;
 using larder::test::runFor;
 using larder::test::runUntil;
 
+// Room for a loaded machine (several builds share two cores), still far
+// below anything that would count as hanging.
+constexpr auto kSlack = 300ms;
+
+inline std::chrono::milliseconds elapsedSince(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start);
+}
+
 // The invalidation channel of key prefix v1 (store/redis/invalidation_channel.h).
 inline const std::string kChannel = "v1:invalidations";
 
