@@ -165,6 +165,9 @@ Histogram redis_queue_wait_seconds("larder_redis_queue_wait_seconds",
 Counter redis_late_replies("larder_redis_late_replies_total",
                            "Redis replies that came after their command's deadline, when the "
                            "caller had already bypassed Redis: discarded, connection kept.");
+Counter redis_writes_refused("larder_redis_writes_refused_total",
+                             "Redis writes refused by a Redis that still serves reads (OOM, "
+                             "MISCONF, NOREPLICAS): not counted against Redis.");
 CounterFamily redis_dropped("larder_redis_commands_dropped_total",
                             "Redis commands given up before being sent: the queue inside larder "
                             "was full, or the command waited there longer than the timeout.",

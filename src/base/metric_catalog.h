@@ -105,6 +105,7 @@ extern Gauge redis_in_flight;              // larder_redis_commands_in_flight
 extern Gauge redis_queued;                 // larder_redis_commands_queued
 extern Histogram redis_queue_wait_seconds;  // larder_redis_queue_wait_seconds
 extern Counter redis_late_replies;         // larder_redis_late_replies_total
+extern Counter redis_writes_refused;       // larder_redis_writes_refused_total
 extern CounterFamily redis_dropped;        // larder_redis_commands_dropped_total{reason}
 extern Counter redis_bytes_read;           // larder_redis_read_bytes_total
 extern Counter redis_loop_stalls;          // larder_redis_loop_stalls_total

@@ -9,6 +9,7 @@
 #include "store/redis/generation.h"
 #include "store/redis/invalidation_channel.h"
 #include "store/redis/reply_text.h"
+#include "store/redis/write_refusal.h"
 #include "store/request_checks.h"
 
 namespace larder::store {
@@ -318,7 +319,7 @@ void ClusterStore::insert(cache::InsertRequest request, InsertCallback on_done) 
     };
     send(shared->key, std::move(build),
          [this, finish](const redisReply* reply, Failure failure, const RedisConnection*) {
-           recordOutcome(isOk(reply), failure);
+           recordOutcome(isOk(reply), failure, reply);
            finish(isOk(reply) ? cache::InsertOutcome::kStored : cache::InsertOutcome::kUnavailable);
          });
   };
@@ -340,10 +341,10 @@ void ClusterStore::insert(cache::InsertRequest request, InsertCallback on_done) 
          [this, countdown, finish, write_entry](const redisReply* reply, Failure failure,
                                                 const RedisConnection*) {
            const bool ok = reply != nullptr && reply->type == REDIS_REPLY_INTEGER;
-           if (reply != nullptr && !ok)
+           if (reply != nullptr && !ok && !isWriteRefusal(reply))
              LOG_WARN("redis cluster: version check answered {}",
                       reply->type == REDIS_REPLY_ERROR ? textOf(reply) : "an unexpected type");
-           recordOutcome(ok, failure);
+           recordOutcome(ok, failure, reply);
            countdown->failed = countdown->failed || !ok;
            countdown->refused = countdown->refused || (ok && reply->integer != 1);
            if (--countdown->remaining != 0) return;
@@ -386,10 +387,10 @@ cache::Pending ClusterStore::invalidate(cache::Invalidation invalidation, Status
   send(shared->epoch_key, std::move(build),
        [this, shared, state, on_done](const redisReply* reply, Failure failure, const RedisConnection*) {
          const bool ok = reply != nullptr && reply->type == REDIS_REPLY_STRING;
-         if (reply != nullptr && !ok)
+         if (reply != nullptr && !ok && !isWriteRefusal(reply))
            LOG_WARN("redis cluster: epoch script answered {}",
                     reply->type == REDIS_REPLY_ERROR ? textOf(reply) : "an unexpected type");
-         recordOutcome(ok, failure);
+         recordOutcome(ok, failure, reply);
          if (!ok) {
            deliver(state, [on_done] {
              if (on_done) on_done(cache::StoreStatus::kUnavailable);
@@ -420,10 +421,10 @@ void ClusterStore::writeVersions(std::shared_ptr<const cache::Invalidation> inva
          [this, invalidation, countdown, state, on_done](const redisReply* reply, Failure failure,
                                                          const RedisConnection*) {
            const bool ok = isOk(reply) || (reply != nullptr && reply->type == REDIS_REPLY_INTEGER);
-           if (reply != nullptr && !ok)
+           if (reply != nullptr && !ok && !isWriteRefusal(reply))
              LOG_WARN("redis cluster: version write answered {}",
                       reply->type == REDIS_REPLY_ERROR ? textOf(reply) : "an unexpected type");
-           recordOutcome(ok, failure);
+           recordOutcome(ok, failure, reply);
            countdown->failed = countdown->failed || !ok;
            if (--countdown->remaining != 0) return;
            const bool landed = !countdown->failed;
@@ -508,7 +509,8 @@ void ClusterStore::deliver(const std::shared_ptr<cache::PendingState>& state, st
   });
 }
 
-void ClusterStore::recordOutcome(bool ok, Failure failure) {
+void ClusterStore::recordOutcome(bool ok, Failure failure, const redisReply* reply) {
+  if (!ok && noteWriteRefusal(reply)) return;
   // As RedisStore; a node not ready yet (start-up, a node reconnecting after
   // a failover) fails fast without counting: its connection has already
   // seen the failure.

@@ -90,7 +90,8 @@ class ClusterStore final : public cache::Store {
   // at once (kLost) while the breaker is open.
   void send(std::string key, ClusterRouter::Build build, ClusterRouter::Reply on_reply);
   void deliver(const std::shared_ptr<cache::PendingState>& state, std::function<void()> fn);
-  void recordOutcome(bool ok, RedisConnection::Failure failure);
+  // As RedisStore::recordOutcome: a write refusal is not held against Redis.
+  void recordOutcome(bool ok, RedisConnection::Failure failure, const redisReply* reply = nullptr);
   void writeVersions(std::shared_ptr<const cache::Invalidation> invalidation, std::string epoch,
                      std::shared_ptr<cache::PendingState> state, StatusCallback on_done);
   void startLookup(std::shared_ptr<cache::PendingState> state, std::vector<std::string> version_keys,

@@ -10,10 +10,15 @@ constexpr std::string_view kGenerationLua = R"lua(
 local function larder_generation(key, ttl)
   local run_id = string.match(redis.call('INFO', 'server'), 'run_id:(%x+)')
   local generation = string.sub(run_id, 1, 16)
-  local started = 0
-  if redis.call('GET', key) ~= generation then started = 1 end
+  -- PEXPIRE where SET is not needed: a Redis that refuses writes (full,
+  -- store/redis/write_refusal.h) still accepts it, so connections to it
+  -- still become ready and serve reads.
+  if redis.call('GET', key) == generation then
+    redis.call('PEXPIRE', key, ttl)
+    return generation, 0
+  end
   redis.call('SET', key, generation, 'PX', ttl)
-  return generation, started
+  return generation, 1
 end
 )lua";
 

@@ -9,6 +9,7 @@
 #include "store/redis/generation.h"
 #include "store/redis/invalidation_channel.h"
 #include "store/redis/reply_text.h"
+#include "store/redis/write_refusal.h"
 #include "store/request_checks.h"
 
 namespace larder::store {
@@ -187,7 +188,7 @@ cache::InsertOutcome parseInsert(const redisReply* reply, bool& mismatch) {
                                : cache::InsertOutcome::kVersionChanged;
   }
   if (reply->type == REDIS_REPLY_ERROR) {
-    LOG_WARN("redis: insert script failed: {}", textOf(reply));
+    if (!isWriteRefusal(reply)) LOG_WARN("redis: insert script failed: {}", textOf(reply));
   } else {
     LOG_WARN("redis: insert script returned an unexpected reply (type {})", reply->type);
   }
@@ -443,7 +444,7 @@ void RedisStore::sendInsert(std::shared_ptr<const cache::InsertRequest> request,
     if (mismatch) {
       onGenerationMismatch(connection);
     } else {
-      recordOutcome(outcome != cache::InsertOutcome::kUnavailable, failure);
+      recordOutcome(outcome != cache::InsertOutcome::kUnavailable, failure, reply);
     }
     if (on_done) deferred_.post([on_done = std::move(on_done), outcome] { on_done(outcome); });
   });
@@ -482,11 +483,11 @@ cache::Pending RedisStore::invalidate(cache::Invalidation invalidation, StatusCa
   send(connection, args,
        [this, state, on_done = std::move(on_done)](const redisReply* reply, Failure failure) {
     const bool ok = reply != nullptr && reply->type == REDIS_REPLY_STRING;
-    if (reply != nullptr && !ok) {
+    if (reply != nullptr && !ok && !isWriteRefusal(reply)) {
       LOG_WARN("redis: invalidation script failed: {}",
                reply->type == REDIS_REPLY_ERROR ? textOf(reply) : "unexpected reply");
     }
-    recordOutcome(ok, failure);
+    recordOutcome(ok, failure, reply);
     const auto status = ok ? cache::StoreStatus::kOk : cache::StoreStatus::kUnavailable;
     deliver(state, [on_done, status] {
       if (on_done) on_done(status);
@@ -594,7 +595,8 @@ void RedisStore::onGenerationMismatch(RedisConnection* connection) {
   connection->refreshGeneration();
 }
 
-void RedisStore::recordOutcome(bool ok, Failure failure) {
+void RedisStore::recordOutcome(bool ok, Failure failure, const redisReply* reply) {
+  if (!ok && noteWriteRefusal(reply)) return;
   // Before the first connection is ready (start-up), requests fail fast
   // without touching Redis (CircuitBreaker::recordOutcome's `ready`).
   const bool busy = failure == Failure::kLate || failure == Failure::kBusy;

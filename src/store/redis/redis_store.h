@@ -128,8 +128,10 @@ class RedisStore final : public cache::Store {
       if (!state->cancelled) fn();
     });
   }
-  // `ok`: the command succeeded; `failure`: why it had no reply.
-  void recordOutcome(bool ok, RedisConnection::Failure failure);
+  // `ok`: the command succeeded; `failure`: why it had no reply. A write
+  // refusal (`reply`, isWriteRefusal) is counted and logged, not held
+  // against Redis: reads still work there.
+  void recordOutcome(bool ok, RedisConnection::Failure failure, const redisReply* reply = nullptr);
   // A reply showed another generation than `connection` knew.
   void onGenerationMismatch(RedisConnection* connection);
   void onBreakerOpened(bool after_probe);

@@ -79,6 +79,7 @@ class SharedClusterNode {
                         },
                         5s),
                     "clients of an earlier case are still connected to the shared cluster node");
+    REQUIRE(server_.command({"CONFIG", "SET", "maxmemory", "0"}).isStatus("OK"));  // a case that filled it
     REQUIRE(server_.command({"FLUSHALL"}).isStatus("OK"));
     REQUIRE(server_.command({"SCRIPT", "FLUSH"}).isStatus("OK"));
     REQUIRE(server_.command({"CONFIG", "RESETSTAT"}).isStatus("OK"));
