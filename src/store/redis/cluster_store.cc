@@ -214,8 +214,16 @@ bool ClusterStore::mayReadEntry(const std::shared_ptr<Gather>& gather,
     return true;
   }
   entry_reads_.wait(gather->key_hash, [this, state = gather->state, version_keys = std::move(version_keys),
-                                       entry_key, on_done = gather->on_done]() mutable {
+                                       entry_key, on_done = gather->on_done](bool read_ok) mutable {
     if (state->cancelled) return;
+    if (!read_ok) {
+      deliver(state, [on_done = std::move(on_done)] {
+        cache::LookupResult unavailable;
+        unavailable.status = cache::StoreStatus::kUnavailable;
+        if (on_done) on_done(std::move(unavailable));
+      });
+      return;
+    }
     startLookup(std::move(state), std::move(version_keys), std::move(entry_key), std::move(on_done),
                 false);
   });
@@ -276,7 +284,7 @@ void ClusterStore::finishLookup(std::shared_ptr<Gather> gather) {
     if (gather->on_done) gather->on_done(std::move(result));
   });
   if (gather->leads_read) {
-    for (auto& retry : entry_reads_.finish(gather->key_hash)) retry();
+    for (auto& retry : entry_reads_.finish(gather->key_hash)) retry(!gather->failed);
   }
 }
 

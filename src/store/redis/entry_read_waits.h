@@ -10,8 +10,9 @@
 // reads; the others wait for its reply, then send their own lookups, which
 // ask Redis only for the tag once the bytes are kept.
 //
-// A waiter never takes the read's result (DESIGN invariant 3: a lookup
-// serves what it read itself); it is only started after it. Keys whose
+// A waiter never takes the read's entry (DESIGN invariant 3: a lookup
+// serves what it read itself); it is only started after it, or fails with
+// it. Keys whose
 // last read brought bytes no copy is kept of are not waited for
 // (LocalCopies::mayKeep), so hot small keys pipeline as before.
 //
@@ -27,9 +28,12 @@ namespace larder::store {
 
 class EntryReadWaits {
  public:
-  // Sends the waiting lookup; never waits again (a miss would otherwise
-  // chain every waiter's read behind the one before).
-  using Retry = std::function<void()>;
+  // `read_ok`: the read waited for got an answer. Then it sends the waiting
+  // lookup, which never waits again (a miss would otherwise chain every
+  // waiter's read behind the one before). Else the lookup fails at once,
+  // and its caller bypasses Redis: the waiters' own reads would pile up on
+  // the Redis that just failed to answer one (slow, or gone).
+  using Retry = std::function<void(bool read_ok)>;
 
   bool isReading(uint64_t key_hash) const { return waiting_.contains(key_hash); }
   void startReading(uint64_t key_hash) { waiting_.try_emplace(key_hash); }

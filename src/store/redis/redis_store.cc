@@ -271,8 +271,16 @@ void RedisStore::readEntry(std::shared_ptr<cache::PendingState> state,
   if (entry_reads_.isReading(key_hash)) {
     entry_reads_.wait(key_hash, [this, state, version_keys = std::move(version_keys),
                                  entry_key = std::move(entry_key), key_hash,
-                                 on_done = std::move(on_done)]() mutable {
+                                 on_done = std::move(on_done)](bool read_ok) mutable {
       if (state->cancelled) return;
+      if (!read_ok) {
+        deliver(state, [on_done = std::move(on_done)] {
+          cache::LookupResult unavailable;
+          unavailable.status = cache::StoreStatus::kUnavailable;
+          if (on_done) on_done(std::move(unavailable));
+        });
+        return;
+      }
       lookupWithCopies(std::move(state), std::move(version_keys), std::move(entry_key), key_hash,
                        std::move(on_done), false);
     });
@@ -311,7 +319,8 @@ void RedisStore::sendLookup(std::shared_ptr<cache::PendingState> state,
          } else {
            recordOutcome(result.status == cache::StoreStatus::kOk, failure);
          }
-         if (read != EntryRead::kNoCopies && result.status == cache::StoreStatus::kOk) {
+         const bool result_ok = result.status == cache::StoreStatus::kOk;
+         if (read != EntryRead::kNoCopies && result_ok) {
            if (result.entry) {
              const bool wanted = read == EntryRead::kLead && entry_reads_.hasWaiters(key_hash);
              copies_.offer(key_hash, *result.entry, wanted);
@@ -323,7 +332,7 @@ void RedisStore::sendLookup(std::shared_ptr<cache::PendingState> state,
            if (on_done) on_done(std::move(result));
          });
          if (read == EntryRead::kLead) {
-           for (auto& retry : entry_reads_.finish(key_hash)) retry();
+           for (auto& retry : entry_reads_.finish(key_hash)) retry(result_ok);
          }
        });
   lookup_args_ = std::move(args);
