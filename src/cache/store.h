@@ -52,6 +52,12 @@ struct LookupResult {
   // The entry bytes; none when absent. Possibly shared with the store
   // (EntryBytes): decode them with decodeEntry(std::move(result.entry)).
   EntryBytes entry;
+
+  static LookupResult unavailable() {
+    LookupResult result;
+    result.status = StoreStatus::kUnavailable;
+    return result;
+  }
 };
 
 struct VersionExpectation {

@@ -218,9 +218,7 @@ bool ClusterStore::mayReadEntry(const std::shared_ptr<Gather>& gather,
     if (state->cancelled) return;
     if (!read_ok) {
       deliver(state, [on_done = std::move(on_done)] {
-        cache::LookupResult unavailable;
-        unavailable.status = cache::StoreStatus::kUnavailable;
-        if (on_done) on_done(std::move(unavailable));
+        if (on_done) on_done(cache::LookupResult::unavailable());
       });
       return;
     }
