@@ -8,6 +8,7 @@
 
 #include "base/metric_catalog.h"
 #include "cluster_fixture.h"
+#include "store/redis/write_refusal.h"
 #include "store_fixtures.h"
 
 using namespace larder;
@@ -90,4 +91,38 @@ TEST_CASE("redis: a connection made while Redis refuses writes is still ready, a
   REQUIRE(f.server.command({"CLIENT", "KILL", "TYPE", "normal", "SKIPME", "yes"}).integer >= 1);
   REQUIRE(runUntil(f.loop, [&] { return lookupNow(f, {"v:a"}, "e:1").entry == "one"; }, 3s));
   CHECK(f.store->isAvailable());
+}
+
+TEST_CASE("write refusals: OOM, MISCONF and NOREPLICAS, bare or wrapped by Redis 6's script error") {
+  const auto error = [](std::string& text) {
+    redisReply reply{};
+    reply.type = REDIS_REPLY_ERROR;
+    reply.str = text.data();
+    reply.len = text.size();
+    return reply;
+  };
+  for (std::string text : {std::string("OOM command not allowed when used memory > 'maxmemory'."),
+                           std::string("MISCONF Redis is configured to save RDB snapshots, but it's "
+                                       "currently unable to persist to disk."),
+                           std::string("NOREPLICAS Not enough good replicas to write."),
+                           std::string("ERR Error running script (call to f_0123): @user_script:19: "
+                                       "@user_script: 19: -OOM command not allowed when used memory > "
+                                       "'maxmemory'.")}) {
+    redisReply reply = error(text);
+    CHECK_MESSAGE(store::isWriteRefusal(&reply), text);
+  }
+  for (std::string text : {std::string("ERR unknown command"), std::string("READONLY You can't write "
+                                                                           "against a read only replica."),
+                           std::string("LOADING Redis is loading the dataset in memory"),
+                           std::string("ERR value mentions ROOM 3")}) {
+    redisReply reply = error(text);
+    CHECK_FALSE_MESSAGE(store::isWriteRefusal(&reply), text);
+  }
+  std::string status = "OOM";
+  redisReply not_error{};
+  not_error.type = REDIS_REPLY_STATUS;
+  not_error.str = status.data();
+  not_error.len = status.size();
+  CHECK_FALSE(store::isWriteRefusal(&not_error));
+  CHECK_FALSE(store::isWriteRefusal(nullptr));
 }
