@@ -18,6 +18,7 @@ struct ClusterRouter::Attempt {
   Build build;
   Reply on_reply;
   int redirects = 0;
+  uint64_t expected_bytes = 0;
 };
 
 ClusterRouter::ClusterRouter(net::Loop& loop, const RedisOptions& options, std::vector<ClusterNode> seeds,
@@ -52,13 +53,13 @@ ClusterRouter::Node& ClusterRouter::nodeFor(const ClusterNode& address) {
   return *it->second;
 }
 
-RedisConnection* ClusterRouter::readyConnection(Node& node) {
+RedisConnection* ClusterRouter::readyConnection(Node& node, uint64_t expected_bytes) {
   // Round-robin over the ready ones; commands of one loop turn on one
   // connection share a write (RedisStore::pick does the same, with loads).
   const size_t count = node.connections.size();
   for (size_t i = 0; i < count; ++i) {
     RedisConnection* connection = node.connections[(node.next + i) % count].get();
-    if (connection->canSendNow()) {
+    if (connection->canSendNow(expected_bytes)) {
       node.next = (node.next + i) % count;
       return connection;
     }
@@ -89,16 +90,17 @@ bool ClusterRouter::isReady() const {
   return true;
 }
 
-void ClusterRouter::send(std::string key, Build build, Reply on_reply) {
+void ClusterRouter::send(std::string key, Build build, Reply on_reply, uint64_t expected_bytes) {
   auto attempt = std::make_shared<Attempt>();
   attempt->key = std::move(key);
   attempt->build = std::move(build);
   attempt->on_reply = std::move(on_reply);
+  attempt->expected_bytes = expected_bytes;
   const std::string& name = slots_[keySlot(attempt->key)];
   RedisConnection* connection = nullptr;
   if (!name.empty()) {
     auto it = nodes_.find(name);
-    if (it != nodes_.end()) connection = readyConnection(*it->second);
+    if (it != nodes_.end()) connection = readyConnection(*it->second, expected_bytes);
   }
   dispatch(std::move(attempt), connection, false);
 }
@@ -131,7 +133,7 @@ void ClusterRouter::dispatch(std::shared_ptr<Attempt> attempt, RedisConnection* 
   auto on_reply = [this, attempt, connection](const redisReply* reply, Failure failure) {
     onReply(attempt, connection, reply, failure);
   };
-  if (!connection->send(views, std::move(on_reply), &busy))
+  if (!connection->send(views, std::move(on_reply), &busy, attempt->expected_bytes))
     attempt->on_reply(nullptr, busy ? Failure::kBusy : Failure::kLost, nullptr);
 }
 
@@ -155,7 +157,8 @@ void ClusterRouter::onReply(std::shared_ptr<Attempt> attempt, const RedisConnect
           masters_.push_back(slots_[redirect->slot]);
         refresh();
       }
-      dispatch(std::move(attempt), readyConnection(node), redirect->kind == Redirect::Kind::kAsk);
+      RedisConnection* target = readyConnection(node, attempt->expected_bytes);
+      dispatch(std::move(attempt), target, redirect->kind == Redirect::Kind::kAsk);
       return;
     }
     if (redirect || std::string_view(reply->str, reply->len).starts_with("CLUSTERDOWN")) refresh();
