@@ -18,7 +18,6 @@ struct ClusterRouter::Attempt {
   Build build;
   Reply on_reply;
   int redirects = 0;
-  uint64_t expected_bytes = 0;
 };
 
 ClusterRouter::ClusterRouter(net::Loop& loop, const RedisOptions& options, std::vector<ClusterNode> seeds,
@@ -53,13 +52,13 @@ ClusterRouter::Node& ClusterRouter::nodeFor(const ClusterNode& address) {
   return *it->second;
 }
 
-RedisConnection* ClusterRouter::readyConnection(Node& node, uint64_t expected_bytes) {
+RedisConnection* ClusterRouter::readyConnection(Node& node) {
   // Round-robin over the ready ones; commands of one loop turn on one
   // connection share a write (RedisStore::pick does the same, with loads).
   const size_t count = node.connections.size();
   for (size_t i = 0; i < count; ++i) {
     RedisConnection* connection = node.connections[(node.next + i) % count].get();
-    if (connection->canSendNow(expected_bytes)) {
+    if (connection->canSendNow()) {
       node.next = (node.next + i) % count;
       return connection;
     }
@@ -90,17 +89,16 @@ bool ClusterRouter::isReady() const {
   return true;
 }
 
-void ClusterRouter::send(std::string key, Build build, Reply on_reply, uint64_t expected_bytes) {
+void ClusterRouter::send(std::string key, Build build, Reply on_reply) {
   auto attempt = std::make_shared<Attempt>();
   attempt->key = std::move(key);
   attempt->build = std::move(build);
   attempt->on_reply = std::move(on_reply);
-  attempt->expected_bytes = expected_bytes;
   const std::string& name = slots_[keySlot(attempt->key)];
   RedisConnection* connection = nullptr;
   if (!name.empty()) {
     auto it = nodes_.find(name);
-    if (it != nodes_.end()) connection = readyConnection(*it->second, expected_bytes);
+    if (it != nodes_.end()) connection = readyConnection(*it->second);
   }
   dispatch(std::move(attempt), connection, false);
 }
@@ -133,7 +131,7 @@ void ClusterRouter::dispatch(std::shared_ptr<Attempt> attempt, RedisConnection* 
   auto on_reply = [this, attempt, connection](const redisReply* reply, Failure failure) {
     onReply(attempt, connection, reply, failure);
   };
-  if (!connection->send(views, std::move(on_reply), &busy, attempt->expected_bytes))
+  if (!connection->send(views, std::move(on_reply), &busy))
     attempt->on_reply(nullptr, busy ? Failure::kBusy : Failure::kLost, nullptr);
 }
 
@@ -157,8 +155,7 @@ void ClusterRouter::onReply(std::shared_ptr<Attempt> attempt, const RedisConnect
           masters_.push_back(slots_[redirect->slot]);
         refresh();
       }
-      RedisConnection* target = readyConnection(node, attempt->expected_bytes);
-      dispatch(std::move(attempt), target, redirect->kind == Redirect::Kind::kAsk);
+      dispatch(std::move(attempt), readyConnection(node), redirect->kind == Redirect::Kind::kAsk);
       return;
     }
     if (redirect || std::string_view(reply->str, reply->len).starts_with("CLUSTERDOWN")) refresh();

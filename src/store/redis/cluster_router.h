@@ -57,9 +57,8 @@ class ClusterRouter {
   ClusterRouter& operator=(const ClusterRouter&) = delete;
 
   // Sends the command that `build` makes to the master of `key`'s slot.
-  // `on_reply` runs exactly once (see the top for when). `expected_bytes`:
-  // RedisConnection::send()'s.
-  void send(std::string key, Build build, Reply on_reply, uint64_t expected_bytes = 0);
+  // `on_reply` runs exactly once (see the top for when).
+  void send(std::string key, Build build, Reply on_reply);
   // Sends to any ready node (a command without a key: PUBLISH, PING).
   void sendAny(std::vector<std::string> args, Reply on_reply);
 
@@ -77,7 +76,7 @@ class ClusterRouter {
   struct Attempt;
 
   Node& nodeFor(const ClusterNode& address);
-  RedisConnection* readyConnection(Node& node, uint64_t expected_bytes = 0);
+  RedisConnection* readyConnection(Node& node);
   RedisConnection* anyReadyConnection();
   void dispatch(std::shared_ptr<Attempt> attempt, RedisConnection* connection, bool asking);
   void onReply(std::shared_ptr<Attempt> attempt, const RedisConnection* connection, const redisReply* reply,

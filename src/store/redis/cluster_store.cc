@@ -94,18 +94,16 @@ ClusterStore::ClusterStore(net::Loop& loop, RedisOptions options, std::vector<Cl
       breaker_(options_.breaker_failures),
       probe_timer_(loop),
       router_(loop, options_, std::move(seeds), versionCheckScript()),
-      copies_(options_.local_copies_size, options_.local_copies_min_size),
-      entry_sizes_(options_.max_in_flight_bytes) {}
+      copies_(options_.local_copies_size, options_.local_copies_min_size) {}
 
 ClusterStore::~ClusterStore() = default;
 
-void ClusterStore::send(std::string key, ClusterRouter::Build build, ClusterRouter::Reply on_reply,
-                        uint64_t expected_bytes) {
+void ClusterStore::send(std::string key, ClusterRouter::Build build, ClusterRouter::Reply on_reply) {
   if (!breaker_.isClosed()) {
     on_reply(nullptr, Failure::kBusy, nullptr);  // fail fast; no outcome to count
     return;
   }
-  router_.send(std::move(key), std::move(build), std::move(on_reply), expected_bytes);
+  router_.send(std::move(key), std::move(build), std::move(on_reply));
 }
 
 // The replies of a lookup's GETs, complete when the last is in.
@@ -142,8 +140,8 @@ void ClusterStore::startLookup(std::shared_ptr<cache::PendingState> state,
   gather->version_count = version_keys.size();
   gather->with_entry = !entry_key.empty();
   gather->on_done = std::move(on_done);
-  if (gather->with_entry) gather->key_hash = LocalCopies::hashOf(entry_key);
   if (gather->with_entry && copies_.isEnabled()) {
+    gather->key_hash = LocalCopies::hashOf(entry_key);
     gather->copy = copies_.find(gather->key_hash);
     if (gather->copy == nullptr && !mayReadEntry(gather, version_keys, entry_key, may_wait)) {
       return;
@@ -174,8 +172,6 @@ void ClusterStore::startLookup(std::shared_ptr<cache::PendingState> state,
       const size_t tag_size = cache::entryTagOf(*gather->copy).size();
       return std::vector<std::string>{"GETRANGE", key, std::to_string(-static_cast<int64_t>(tag_size)), "-1"};
     };
-    const bool reads_entry = i == entry_index && !tag_only;
-    const uint64_t expected_bytes = reads_entry ? entry_sizes_.expected(gather->key_hash) : 0;
     send(std::move(key), std::move(build),
          [this, gather, i, tag_only](const redisReply* reply, Failure failure,
                                      const RedisConnection* connection) {
@@ -204,8 +200,7 @@ void ClusterStore::startLookup(std::shared_ptr<cache::PendingState> state,
              return;
            }
            finishLookup(gather);
-         },
-         expected_bytes);
+         });
   }
 }
 
@@ -255,8 +250,7 @@ void ClusterStore::readEntryAfterCopy(std::shared_ptr<Gather> gather) {
          recordOutcome(ok, failure);
          gather->failed = !ok;
          finishLookup(gather);
-       },
-       entry_sizes_.expected(gather->key_hash));
+       });
 }
 
 void ClusterStore::finishLookup(std::shared_ptr<Gather> gather) {
@@ -271,7 +265,6 @@ void ClusterStore::finishLookup(std::shared_ptr<Gather> gather) {
         base::metrics::redis_local_copy_bytes_saved.inc(gather->copy->size());
       } else {
         result.entry = std::move(gather->values.back());
-        entry_sizes_.record(gather->key_hash, result.entry ? (*result.entry).size() : 0);
         if (copies_.isEnabled()) {
           if (result.entry) {
             const bool wanted = gather->leads_read && entry_reads_.hasWaiters(gather->key_hash);

@@ -53,7 +53,6 @@
 #include "store/redis/circuit_breaker.h"
 #include "store/redis/cluster_router.h"
 #include "store/redis/entry_read_waits.h"
-#include "store/redis/entry_sizes.h"
 #include "store/redis/local_copies.h"
 #include "store/redis/redis_options.h"
 
@@ -89,8 +88,7 @@ class ClusterStore final : public cache::Store {
 
   // Sends one routed command, counting its outcome for the breaker; fails
   // at once (kLost) while the breaker is open.
-  void send(std::string key, ClusterRouter::Build build, ClusterRouter::Reply on_reply,
-            uint64_t expected_bytes = 0);
+  void send(std::string key, ClusterRouter::Build build, ClusterRouter::Reply on_reply);
   void deliver(const std::shared_ptr<cache::PendingState>& state, std::function<void()> fn);
   // As RedisStore::recordOutcome: a write refusal is not held against Redis.
   void recordOutcome(bool ok, RedisConnection::Failure failure, const redisReply* reply = nullptr);
@@ -119,7 +117,6 @@ class ClusterStore final : public cache::Store {
   bool sharded_publish_ = true;  // until a node says SPUBLISH is unknown
   LocalCopies copies_;
   EntryReadWaits entry_reads_;
-  EntrySizes entry_sizes_;
 };
 
 }  // namespace larder::store

@@ -1,7 +1,7 @@
 // Entry sizes (store/redis/entry_sizes.h, issue 13): what a worker expects
-// an entry to weigh before reading it, and a RedisStore and a ClusterStore
-// that send reads of entries they expect to be large a few at a time,
-// against a real redis-server.
+// an entry to weigh before reading it, and a RedisStore that sends reads
+// of entries it expects to be large a few at a time, against a real
+// redis-server.
 #include "store/redis/entry_sizes.h"
 
 #include <doctest/doctest.h>
@@ -9,7 +9,6 @@
 #include <algorithm>
 
 #include "base/metric_catalog.h"
-#include "cluster_fixture.h"
 #include "store_fixtures.h"
 
 using namespace larder;
@@ -21,8 +20,7 @@ namespace {
 // Lookups of `keys`, all started in one loop turn. Returns how many went
 // to Redis at once (the others wait inside larder), and checks that each
 // found `value`.
-template <typename Fixture>
-size_t sentAtOnce(Fixture& f, const std::vector<std::string>& keys, const std::string& value) {
+size_t sentAtOnce(RedisFixture& f, const std::vector<std::string>& keys, const std::string& value) {
   std::vector<std::optional<cache::LookupResult>> results(keys.size());
   std::vector<cache::Pending> pendings;
   const int64_t before = base::metrics::redis_in_flight.value();
@@ -109,17 +107,4 @@ TEST_CASE("redis: reads of entries known to be small are not held back") {
     REQUIRE(insertNow(f, makeInsert(key, value, {{"v:a", "t1", false}})) == cache::InsertOutcome::kStored);
   }
   CHECK(sentAtOnce(f, fresh, value) == fresh.size());
-}
-
-TEST_CASE("redis cluster: reads of entries a fresh worker has not read go to their node a few at a time") {
-  ClusterFixture f;
-  const std::string value(200 * 1024, 'e');
-  const std::vector<std::string> keys = keysNamed("e:", 16);
-  for (const auto& key : keys) {
-    REQUIRE(insertNow(f, makeInsert(key, value, {{"v:a", "t1", key == keys.front()}})) ==
-            cache::InsertOutcome::kStored);
-  }
-  // The version's GET of each lookup goes at once; of the entries' GETs,
-  // one per connection to the node (16 + 16 without the hint).
-  CHECK(sentAtOnce(f, keys, value) <= 16 + 2);
 }
