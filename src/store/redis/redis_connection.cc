@@ -69,7 +69,6 @@ struct RedisConnection::Command {
   bool written = false;
   bool late = false;       // its caller got kLate; the reply will be discarded
   bool timed_out = false;  // failed with a silent connection: counted as a timeout
-  uint64_t expected_bytes = 0;  // send()'s
 };
 
 RedisConnection::RedisConnection(net::Loop& loop, const RedisOptions& options, std::vector<std::string> scripts,
@@ -109,7 +108,7 @@ bool RedisConnection::isReceivingLargeReply() const {
 }
 
 bool RedisConnection::send(const std::vector<std::string_view>& args, ReplyCallback&& on_reply,
-                           bool* busy, uint64_t expected_bytes) {
+                           bool* busy) {
   if (!link_.isReady()) return false;
   // Sentinel moved the master: this connection may talk to a demoted one
   // (read-only, or about to be). Reconnect now; this command bypasses.
@@ -117,16 +116,16 @@ bool RedisConnection::send(const std::vector<std::string_view>& args, ReplyCallb
     link_.fail("the master moved (Sentinel)");
     return false;
   }
-  const bool goes_now = queued_.empty() && hasRoom(expected_bytes);
+  const bool goes_now = queued_.empty() && hasRoom();
   if (!goes_now && queued_.size() >= static_cast<size_t>(std::max(0, options_.max_queued))) {
     if (busy != nullptr) *busy = true;
     return false;
   }
-  return queue(args, std::move(on_reply), true, expected_bytes);
+  return queue(args, std::move(on_reply), true);
 }
 
 bool RedisConnection::queue(const std::vector<std::string_view>& args, ReplyCallback&& on_reply,
-                            bool counted, uint64_t expected_bytes) {
+                            bool counted) {
   // Formatted here rather than by redisFormatCommandArgv (an argv copy, a
   // malloc and sprintf per argument): into a buffer kept across commands,
   // which hiredis copies into its output buffer when the command goes out.
@@ -137,10 +136,9 @@ bool RedisConnection::queue(const std::vector<std::string_view>& args, ReplyCall
   command->queued_at = base::MonoClock::now();
   command->queued_ms = deadlineClockMs();
   command->counted = counted;
-  command->expected_bytes = expected_bytes;
   // The handshake goes out at once, ahead of any bound: nothing else is sent
   // before the connection is ready.
-  if (!counted || (queued_.empty() && hasRoom(expected_bytes))) {
+  if (!counted || (queued_.empty() && hasRoom())) {
     Command* raw = command.get();
     if (!dispatch(std::move(command), scratch_)) return false;
     raw->on_reply = std::move(on_reply);
@@ -166,25 +164,22 @@ bool RedisConnection::dispatch(std::unique_ptr<Command> command, std::string_vie
   }
   raw->sent_at = base::MonoClock::now();
   raw->sent_ms = deadlineClockMs();
-  expected_in_flight_ += raw->expected_bytes;
   ++unwritten_;
   base::metrics::redis_in_flight.inc();
   armTimer();
   return true;
 }
 
-bool RedisConnection::hasRoom(uint64_t expected_bytes) const {
+bool RedisConnection::hasRoom() const {
   if (outstanding_.empty()) return true;
   if (outstanding_.size() >= static_cast<size_t>(std::max(1, options_.max_in_flight))) return false;
   // Large values: few at a time, so that Redis does not hold a backlog of
   // them in its output buffer and a reply is read soon after it is written.
-  if ((outstanding_.size() + 1) * reply_bytes_ > options_.max_in_flight_bytes) return false;
-  return expected_bytes == 0 || expected_in_flight_ == 0 ||
-         expected_in_flight_ + expected_bytes <= options_.max_in_flight_bytes;
+  return (outstanding_.size() + 1) * reply_bytes_ <= options_.max_in_flight_bytes;
 }
 
 void RedisConnection::pump() {
-  while (link_.isReady() && !queued_.empty() && hasRoom(queued_.front()->expected_bytes)) {
+  while (link_.isReady() && !queued_.empty() && hasRoom()) {
     std::unique_ptr<Command> command = std::move(queued_.front());
     queued_.pop_front();
     base::metrics::redis_queued.dec();
@@ -437,7 +432,6 @@ void RedisConnection::onReply(redisAsyncContext* /*context*/, void* reply, void*
   }
   std::unique_ptr<Command> command = std::move(*it);
   outstanding.erase(it);
-  self->expected_in_flight_ -= command->expected_bytes;
   base::metrics::redis_in_flight.dec();
   if (!command->written && self->unwritten_ > 0) --self->unwritten_;
   const auto* typed = static_cast<const redisReply*>(reply);

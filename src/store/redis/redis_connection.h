@@ -19,8 +19,7 @@
 //
 // Bounded work (issue 13): at most options.max_in_flight commands, and
 // about options.max_in_flight_bytes of replies (estimated from the replies
-// seen so far, and from what senders expect: send()'s expected_bytes), are
-// given to Redis at once; the rest wait in queued_, inside
+// seen so far), are given to Redis at once; the rest wait in queued_, inside
 // larder, where they cost a few bytes instead of a client output buffer in
 // Redis, and where one big reply delays only the commands behind it on this
 // connection.
@@ -101,22 +100,15 @@ class RedisConnection final : private RedisIoObserver, private RedisLink::Owner 
   size_t queued() const { return queued_.size(); }
   // A reply of more than a few KiB is arriving: commands behind it wait.
   bool isReceivingLargeReply() const;
-  // A command sent now (expecting `expected_bytes`, see send()) would go to
-  // Redis at once, not wait in the queue.
-  bool canSendNow(uint64_t expected_bytes = 0) const {
-    return link_.isReady() && queued_.empty() && hasRoom(expected_bytes);
-  }
+  // A command sent now would go to Redis at once, not wait in the queue.
+  bool canSendNow() const { return link_.isReady() && queued_.empty() && hasRoom(); }
 
   // Sends one command (binary-safe; the arguments are copied). Returns
   // false when not ready or when the queue is full (`busy` set), leaving
   // `on_reply` untouched for the caller to fail; otherwise takes it, and it
   // runs exactly once, later, unless this connection is destroyed first.
-  // `expected_bytes`: the reply size the caller expects, when it knows more
-  // than this connection's estimate (store/redis/entry_sizes.h). Commands
-  // with one are in flight together only while their sizes add up to
-  // max_in_flight_bytes; one always may be.
   bool send(const std::vector<std::string_view>& args, ReplyCallback&& on_reply,
-            bool* busy = nullptr, uint64_t expected_bytes = 0);
+            bool* busy = nullptr);
 
  private:
   struct Command;
@@ -126,11 +118,9 @@ class RedisConnection final : private RedisIoObserver, private RedisLink::Owner 
   void onLinkDown() override;
 
   bool sendHandshake();
-  bool queue(const std::vector<std::string_view>& args, ReplyCallback&& on_reply, bool counted,
-             uint64_t expected_bytes = 0);
-  // Whether one more command (expecting `expected_bytes`) may be given to
-  // Redis now.
-  bool hasRoom(uint64_t expected_bytes = 0) const;
+  bool queue(const std::vector<std::string_view>& args, ReplyCallback&& on_reply, bool counted);
+  // Whether one more command may be given to Redis now.
+  bool hasRoom() const;
   // Gives queued commands to hiredis while the in-flight bound allows.
   void pump();
   bool dispatch(std::unique_ptr<Command> command, std::string_view formatted);
@@ -175,7 +165,6 @@ class RedisConnection final : private RedisIoObserver, private RedisLink::Owner 
   uint64_t last_check_ms_ = 0;  // the previous deadline check (monotonic ms; 0: none since armed)
   uint64_t last_read_ms_ = 0;  // when bytes last arrived (deadline clock)
   size_t reply_bytes_ = 0;     // expected reply size: the largest, decaying; 0: none seen
-  uint64_t expected_in_flight_ = 0;  // the sizes senders expect of the commands in flight
   net::Timer deadline_timer_;
   // Last: its destructor must not outlive what hiredis's callbacks point at
   // (the destructor stops it first anyway).

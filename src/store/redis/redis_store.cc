@@ -217,8 +217,7 @@ RedisStore::RedisStore(net::Loop& loop, RedisOptions options)
       deferred_(loop),
       breaker_(options_.breaker_failures),
       probe_timer_(loop),
-      copies_(options_.local_copies_size, options_.local_copies_min_size),
-      entry_sizes_(options_.max_in_flight_bytes) {
+      copies_(options_.local_copies_size, options_.local_copies_min_size) {
   const int count = std::max(1, options_.connections);
   connections_.reserve(static_cast<size_t>(count));
   for (int i = 0; i < count; ++i) {
@@ -239,13 +238,13 @@ cache::Pending RedisStore::lookup(std::vector<std::string> version_keys, std::st
     });
     return cache::Pending(state);
   }
-  const uint64_t key_hash = with_entry ? LocalCopies::hashOf(entry_key) : 0;
   if (with_entry && copies_.isEnabled()) {
+    const uint64_t key_hash = LocalCopies::hashOf(entry_key);
     lookupWithCopies(state, std::move(version_keys), std::move(entry_key), key_hash,
                      std::move(on_done), true);
     return cache::Pending(state);
   }
-  sendLookup(state, version_keys, entry_key, EntryRead::kNoCopies, key_hash, std::move(on_done));
+  sendLookup(state, version_keys, entry_key, EntryRead::kNoCopies, 0, std::move(on_done));
   return cache::Pending(state);
 }
 
@@ -293,8 +292,7 @@ void RedisStore::sendLookup(std::shared_ptr<cache::PendingState> state,
                             const std::vector<std::string>& version_keys, const std::string& entry_key,
                             EntryRead read, uint64_t key_hash, LookupCallback on_done) {
   const bool with_entry = !entry_key.empty();
-  const uint64_t expected_bytes = with_entry ? entry_sizes_.expected(key_hash) : 0;
-  RedisConnection* connection = pick(expected_bytes);
+  RedisConnection* connection = pick();
   std::shared_ptr<const std::string> generation = generationOf(connection);
   // The arguments are views, formatted before send() returns: the vector is
   // the store's, kept across lookups (taken out while in use, so that a
@@ -320,9 +318,6 @@ void RedisStore::sendLookup(std::shared_ptr<cache::PendingState> state,
            recordOutcome(result.status == cache::StoreStatus::kOk, failure);
          }
          const bool result_ok = result.status == cache::StoreStatus::kOk;
-         if (with_entry && result_ok) {
-           entry_sizes_.record(key_hash, result.entry ? (*result.entry).size() : 0);
-         }
          if (read != EntryRead::kNoCopies && result_ok) {
            if (result.entry) {
              const bool wanted = read == EntryRead::kLead && entry_reads_.hasWaiters(key_hash);
@@ -337,8 +332,7 @@ void RedisStore::sendLookup(std::shared_ptr<cache::PendingState> state,
          if (read == EntryRead::kLead) {
            for (auto& retry : entry_reads_.finish(key_hash)) retry(result_ok);
          }
-       },
-       expected_bytes);
+       });
   lookup_args_ = std::move(args);
 }
 
@@ -552,7 +546,7 @@ size_t RedisStore::readyConnectionsForTest() const {
   return ready;
 }
 
-RedisConnection* RedisStore::pick(uint64_t expected_bytes) {
+RedisConnection* RedisStore::pick() {
   if (!breaker_.isClosed()) return nullptr;
   // The current connection while a command sent on it goes out at once:
   // the commands of a loop turn then share a write and their replies a read
@@ -564,7 +558,7 @@ RedisConnection* RedisStore::pick(uint64_t expected_bytes) {
   const size_t count = connections_.size();
   for (size_t i = 0; i < count; ++i) {
     RedisConnection* connection = connections_[(next_ + i) % count].get();
-    if (connection->canSendNow(expected_bytes) && !connection->isReceivingLargeReply()) {
+    if (connection->canSendNow() && !connection->isReceivingLargeReply()) {
       next_ = (next_ + i) % count;
       connected_once_ = true;
       return connection;
@@ -587,9 +581,9 @@ RedisConnection* RedisStore::pick(uint64_t expected_bytes) {
 }
 
 void RedisStore::send(RedisConnection* connection, const std::vector<std::string_view>& args,
-                      RedisConnection::ReplyCallback on_reply, uint64_t expected_bytes) {
+                      RedisConnection::ReplyCallback on_reply) {
   bool busy = false;
-  if (connection != nullptr && connection->send(args, std::move(on_reply), &busy, expected_bytes)) return;
+  if (connection != nullptr && connection->send(args, std::move(on_reply), &busy)) return;
   if (busy) {
     // Every connection is at its bound: this one bypasses Redis rather than
     // wait (DESIGN invariant 5); Redis itself is fine.

@@ -32,7 +32,6 @@
 #include "net/defer.h"
 #include "store/redis/circuit_breaker.h"
 #include "store/redis/entry_read_waits.h"
-#include "store/redis/entry_sizes.h"
 #include "store/redis/local_copies.h"
 #include "store/redis/redis_connection.h"
 #include "store/redis/redis_options.h"
@@ -79,12 +78,12 @@ class RedisStore final : public cache::Store {
 
  private:
   // The next ready connection, round-robin; nullptr when the breaker is not
-  // closed or none is ready. `expected_bytes`: RedisConnection::send()'s.
-  RedisConnection* pick(uint64_t expected_bytes = 0);
+  // closed or none is ready.
+  RedisConnection* pick();
   // Sends on `connection`, or runs `on_reply(nullptr)` now when it cannot:
   // the handlers only queue their completion, so it still arrives later.
   void send(RedisConnection* connection, const std::vector<std::string_view>& args,
-            RedisConnection::ReplyCallback on_reply, uint64_t expected_bytes = 0);
+            RedisConnection::ReplyCallback on_reply);
   void sendInsert(std::shared_ptr<const cache::InsertRequest> request, InsertCallback on_done,
                   bool by_sha);
   // What a lookup's MGET does for the local copies: nothing (off, or no
@@ -149,7 +148,6 @@ class RedisStore final : public cache::Store {
   std::vector<std::string_view> lookup_args_;  // lookup()'s, reused
   LocalCopies copies_;
   EntryReadWaits entry_reads_;
-  EntrySizes entry_sizes_;
 };
 
 }  // namespace larder::store
